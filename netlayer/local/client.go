@@ -1,0 +1,106 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// Client is one connection to a daemon. It carries one request at a time.
+type Client struct {
+	c    net.Conn
+	dec  *wire.Decoder
+	next uint64
+}
+
+// Dial connects to the daemon's socket. Errors read like the C library's,
+// prefixed with the socket path: "/run/shepherd/socket: No such file or directory".
+func Dial(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, &DialError{Path: path, Err: err}
+	}
+	return &Client{c: c, dec: wire.NewDecoder(c)}, nil
+}
+
+// DialError is returned by Dial.
+type DialError struct {
+	Path string
+	Err  error
+}
+
+func (e *DialError) Error() string {
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		msg := errno.Error()
+		return e.Path + ": " + strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }
+
+// Call sends req and returns its single reply. A reply that is an error is
+// returned as the reply (OK false), not as err; err is for transport failures.
+func (c *Client) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
+	var last wire.Reply
+	err := c.Stream(ctx, req, func(r wire.Reply) error {
+		last = r
+		return nil
+	})
+	return last, err
+}
+
+// Stream sends req and calls fn for every reply until the last one (More
+// false) or until fn returns an error. ctx cancellation closes the stream.
+func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Reply) error) error {
+	c.next++
+	req.ID = c.next
+	if dl, ok := ctx.Deadline(); ok {
+		c.c.SetDeadline(dl)
+	} else {
+		c.c.SetDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := wire.Encode(c.c, req); err != nil {
+		return c.ctxErr(ctx, fmt.Errorf("send request: %w", err))
+	}
+	for {
+		frame, err := c.dec.Next()
+		if err != nil {
+			return c.ctxErr(ctx, fmt.Errorf("read reply: %w", err))
+		}
+		var r wire.Reply
+		if err := json.Unmarshal(frame, &r); err != nil {
+			return fmt.Errorf("malformed reply from daemon: %w", err)
+		}
+		if r.ID != req.ID && r.ID != 0 {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		if !r.More {
+			return nil
+		}
+	}
+}
+
+func (c *Client) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

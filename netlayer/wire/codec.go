@@ -1,0 +1,120 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxFrame is the largest frame, newline included, that a Decoder accepts.
+const MaxFrame = 1 << 20
+
+// ErrFrameTooLarge is returned by Decoder.Next for a frame longer than
+// MaxFrame. The rest of that frame has been skipped; the stream may go on.
+var ErrFrameTooLarge = errors.New("wire: frame too large")
+
+// Decoder reads newline-delimited JSON frames.
+type Decoder struct {
+	r *bufio.Reader
+}
+
+// NewDecoder reads frames from r.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// Next returns the next frame without its newline. It returns io.EOF at a
+// clean end of stream, io.ErrUnexpectedEOF when the stream ends inside a
+// frame, and ErrFrameTooLarge (after skipping the frame) for an oversized one.
+func (d *Decoder) Next() ([]byte, error) {
+	var frame []byte
+	for {
+		chunk, err := d.r.ReadSlice('\n')
+		if len(frame)+len(chunk) > MaxFrame {
+			if err == nil {
+				return nil, ErrFrameTooLarge
+			}
+			if err2 := d.skipLine(err); err2 != nil {
+				return nil, err2
+			}
+			return nil, ErrFrameTooLarge
+		}
+		frame = append(frame, chunk...)
+		switch {
+		case err == nil:
+			return bytes.TrimRight(frame, "\r\n"), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if len(frame) == 0 {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// skipLine discards input up to and including the next newline.
+func (d *Decoder) skipLine(err error) error {
+	for errors.Is(err, bufio.ErrBufferFull) {
+		_, err = d.r.ReadSlice('\n')
+	}
+	if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// DecodeRequest parses one request frame. Errors are *Error of kind BadRequest.
+func DecodeRequest(frame []byte) (Request, error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader(frame))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Request{}, Errorf(BadRequest, "malformed request: %v", err)
+	}
+	if dec.More() {
+		return Request{}, Errorf(BadRequest, "malformed request: trailing data after the JSON object")
+	}
+	if req.Action == "" {
+		return Request{}, Errorf(BadRequest, "malformed request: no action")
+	}
+	return req, nil
+}
+
+// Encode writes v as one frame.
+func Encode(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("wire: encode: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// OKReply builds a successful reply carrying result.
+func OKReply(id uint64, result any) Reply {
+	r := Reply{ID: id, OK: true}
+	if result != nil {
+		b, err := json.Marshal(result)
+		if err != nil {
+			return ErrReply(id, Errorf(BadRequest, "cannot encode result: %v", err))
+		}
+		r.Result = b
+	}
+	return r
+}
+
+// ErrReply builds a failed reply.
+func ErrReply(id uint64, e *Error) Reply {
+	return Reply{ID: id, Error: e}
+}

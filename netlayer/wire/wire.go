@@ -1,0 +1,236 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Request is the first frame a client sends on a stream. One connection may
+// carry many requests; replies name the request they answer by ID.
+type Request struct {
+	ID      uint64   `json:"id"`
+	Service string   `json:"service,omitempty"`
+	Action  string   `json:"action"`
+	Args    []string `json:"args,omitempty"`
+	// Cap is an optional sturdyref presented for this one request.
+	Cap string `json:"cap,omitempty"`
+}
+
+// Reply answers a Request. A streaming action (log -f, events --follow)
+// sends replies with More set until the last one.
+type Reply struct {
+	ID     uint64          `json:"id"`
+	OK     bool            `json:"ok"`
+	More   bool            `json:"more,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// ErrorKind is one of the closed set of error kinds of the protocol.
+type ErrorKind string
+
+// The error kinds. The set is closed: clients may switch on it.
+const (
+	ServiceNotFound   ErrorKind = "service-not-found"
+	ActionNotFound    ErrorKind = "action-not-found"
+	DependencyFailed  ErrorKind = "dependency-failed"
+	StartFailed       ErrorKind = "start-failed"
+	PermissionDenied  ErrorKind = "permission-denied"
+	CapabilityRevoked ErrorKind = "capability-revoked"
+	CapabilityExpired ErrorKind = "capability-expired"
+	Unreachable       ErrorKind = "unreachable"
+	Timeout           ErrorKind = "timeout"
+	InvalidConfig     ErrorKind = "invalid-config"
+	BadRequest        ErrorKind = "bad-request"
+)
+
+// Error is a failed reply. Service, Action and Dependency carry the names
+// the client needs to print the contract's texts without parsing Message.
+type Error struct {
+	Kind       ErrorKind `json:"kind"`
+	Message    string    `json:"message"`
+	Service    string    `json:"service,omitempty"`
+	Action     string    `json:"action,omitempty"`
+	Dependency string    `json:"dependency,omitempty"`
+	// Disabled is set on a start-failed error caused by the service being
+	// disabled (herd prints "Service NAME is currently disabled.").
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is lets errors.Is match on the kind alone: errors.Is(err, &wire.Error{Kind: wire.Timeout}).
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Kind == e.Kind
+}
+
+// Errorf builds an Error of the given kind.
+func Errorf(kind ErrorKind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Outcome says what an action did to a service.
+type Outcome string
+
+// Outcomes of the lifecycle actions.
+const (
+	Started        Outcome = "started"
+	AlreadyRunning Outcome = "already-running"
+	Stopped        Outcome = "stopped"
+	NotRunning     Outcome = "not-running"
+	Enabled        Outcome = "enabled"
+	Disabled       Outcome = "disabled"
+	Done           Outcome = "done"
+)
+
+// ActionResult is the result of start, stop, restart, enable, disable and
+// custom actions. Steps lists, in order, every service the action touched
+// (a restart stops and starts dependents too).
+type ActionResult struct {
+	Service string  `json:"service"`
+	Outcome Outcome `json:"outcome"`
+	Steps   []Step  `json:"steps,omitempty"`
+	// Output and ExitCode are set for custom actions.
+	Output   string `json:"output,omitempty"`
+	ExitCode int    `json:"exit_code,omitempty"`
+}
+
+// Step is one service changed by an action.
+type Step struct {
+	Service string  `json:"service"`
+	Outcome Outcome `json:"outcome"`
+}
+
+// Service states as they appear on the wire and in status.
+const (
+	StateStopped  = "stopped"
+	StateStarting = "starting"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+	StateFailed   = "failed"
+)
+
+// Summary is one line of `herd status`.
+type Summary struct {
+	Name    string `json:"name"`
+	State   string `json:"state"`
+	OneShot bool   `json:"one_shot,omitempty"`
+	// Done is set on a one-shot service that completed successfully.
+	Done    bool `json:"done,omitempty"`
+	Enabled bool `json:"enabled"`
+}
+
+// StatusAll is the result of `status` without a service.
+type StatusAll struct {
+	Services []Summary `json:"services"`
+}
+
+// ExitInfo describes how a process ended.
+type ExitInfo struct {
+	PID     int       `json:"pid"`
+	Code    int       `json:"code"`
+	Signal  string    `json:"signal,omitempty"`
+	At      time.Time `json:"at"`
+	Runtime Duration  `json:"runtime"`
+}
+
+// Status is the result of `status SERVICE`.
+type Status struct {
+	Name          string    `json:"name"`
+	Provides      []string  `json:"provides"`
+	Requires      []string  `json:"requires"`
+	Documentation string    `json:"documentation,omitempty"`
+	State         string    `json:"state"`
+	Since         time.Time `json:"since"`
+	Enabled       bool      `json:"enabled"`
+	OneShot       bool      `json:"one_shot,omitempty"`
+	Done          bool      `json:"done,omitempty"`
+	Milestone     bool      `json:"milestone,omitempty"`
+	// Failing is set when the last start failed or the respawn limit was hit.
+	Failing     bool      `json:"failing,omitempty"`
+	FailedAt    time.Time `json:"failed_at,omitzero"`
+	FailReason  string    `json:"fail_reason,omitempty"`
+	PID         int       `json:"pid,omitempty"`
+	Command     []string  `json:"command,omitempty"`
+	Respawn     bool      `json:"respawn"`
+	LastRespawn time.Time `json:"last_respawn,omitzero"`
+	Respawns    int       `json:"respawns"`
+	LastExit    *ExitInfo `json:"last_exit,omitempty"`
+	Actions     []string  `json:"actions,omitempty"`
+	// Recent holds the last lines of the service's output, timestamped.
+	Recent []string `json:"recent,omitempty"`
+}
+
+// LogEntry is one line of `herd log`: a lifecycle transition or, with a
+// service and -n, one line of the service's own output.
+type LogEntry struct {
+	Time    time.Time `json:"time"`
+	Service string    `json:"service"`
+	Text    string    `json:"text"`
+}
+
+// LogResult is the result of `log`.
+type LogResult struct {
+	Entries []LogEntry `json:"entries"`
+}
+
+// Doc is the result of `doc`.
+type Doc struct {
+	Service       string      `json:"service"`
+	Documentation string      `json:"documentation,omitempty"`
+	Actions       []ActionDoc `json:"actions,omitempty"`
+}
+
+// ActionDoc documents a custom action.
+type ActionDoc struct {
+	Name          string   `json:"name"`
+	Documentation string   `json:"documentation,omitempty"`
+	Command       []string `json:"command,omitempty"`
+}
+
+// GraphNode and GraphEdge describe the dependency graph for `herd graph`.
+type GraphNode struct {
+	Name    string `json:"name"`
+	State   string `json:"state"`
+	OneShot bool   `json:"one_shot,omitempty"`
+	Failing bool   `json:"failing,omitempty"`
+}
+
+// Graph is the result of `graph`. Edges go from dependent to requirement.
+type Graph struct {
+	Nodes []GraphNode `json:"nodes"`
+	Edges [][2]string `json:"edges"`
+}
+
+// LoadResult is the result of `load`.
+type LoadResult struct {
+	Loaded []string `json:"loaded"`
+}
+
+// Duration is a time.Duration that travels as a Go duration string.
+type Duration time.Duration
+
+// MarshalJSON encodes the duration as "1.5s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON decodes a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,87 @@
+package services
+
+import (
+	"syscall"
+	"time"
+)
+
+// Spec is one service definition, as read from the configuration. The zero
+// value of every optional field means "the default"; Load fills defaults in
+// so that consumers never have to.
+type Spec struct {
+	// Name is the canonical name, unique across all services.
+	Name string
+	// Provides lists aliases, also unique across names and aliases.
+	Provides []string
+	// Requires lists the names (or aliases) of services started first.
+	Requires      []string
+	Documentation string
+
+	// Command is the argv of the process. Empty means a milestone: start and
+	// stop always succeed without a process.
+	Command     []string
+	Environment map[string]string
+	Directory   string
+
+	// Respawn says whether an unexpected exit restarts the process.
+	// Default: true for commands, false for one-shot services.
+	Respawn      bool
+	RespawnLimit RespawnLimit
+	// RespawnDelay is waited before a respawn. Default 100ms.
+	RespawnDelay time.Duration
+	// RespawnBackoff doubles the delay on each consecutive respawn, up to
+	// RespawnMaxDelay; a run that lasts at least RespawnMaxDelay resets it.
+	RespawnBackoff  bool
+	RespawnMaxDelay time.Duration // default 30s
+	// RespawnCooldown, when non-zero, retries a service that hit its
+	// respawn limit once the cool-down has passed, with a fresh budget.
+	RespawnCooldown time.Duration
+
+	// StopSignal is sent to the process group on stop. Default SIGTERM.
+	StopSignal syscall.Signal
+	// StopTimeout is waited after StopSignal before SIGKILL. Default 5s.
+	StopTimeout time.Duration
+
+	OneShot   bool
+	AutoStart bool // default true
+
+	// LogFile receives the timestamped output. Default <state>/logs/NAME.log.
+	LogFile string
+
+	Actions []Action
+
+	// Remote is a sturdyref for a service exported by another daemon.
+	Remote string
+
+	// Pos is where the service was defined, for messages.
+	Pos Pos
+}
+
+// RespawnLimit bounds respawns: more than Count within Window fails the
+// service. Unlimited disables the bound.
+type RespawnLimit struct {
+	Count     int
+	Window    time.Duration
+	Unlimited bool
+}
+
+// DefaultRespawnLimit is GNU Shepherd's: 5 respawns within 7 seconds.
+var DefaultRespawnLimit = RespawnLimit{Count: 5, Window: 7 * time.Second}
+
+// Action is a custom action: `herd NAME SERVICE` runs Command, in which
+// "$MAINPID" is replaced by the service's main PID.
+type Action struct {
+	Name          string
+	Command       []string
+	Documentation string
+}
+
+// Milestone reports whether the service has no process.
+func (s *Spec) Milestone() bool { return len(s.Command) == 0 && s.Remote == "" }
+
+// Pos is a position in a configuration file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
