@@ -1,0 +1,851 @@
+package services
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is a service's lifecycle state (design §4).
+type State int
+
+// The lifecycle states. Disabled is a flag beside them, not a state.
+const (
+	Stopped State = iota
+	Starting
+	Running
+	Stopping
+	Failed
+)
+
+func (s State) String() string {
+	switch s {
+	case Stopped:
+		return "stopped"
+	case Starting:
+		return "starting"
+	case Running:
+		return "running"
+	case Stopping:
+		return "stopping"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// phase refines Starting and Stopping: what the machine is waiting for.
+type phase int
+
+const (
+	idle            phase = iota
+	awaitRequires         // Starting: requirements are being started
+	awaitSpawn            // Starting: the process is being spawned
+	awaitRespawn          // Starting: respawn delay is running
+	awaitOneShot          // Starting: a one-shot process runs to completion
+	awaitDependents       // Stopping: dependents are being stopped
+	awaitExit             // Stopping: stop signal sent, waiting for the exit
+)
+
+// Waiter identifies a caller waiting for the outcome of an event. The actor
+// maps it to whoever asked; 0 means nobody waits.
+type Waiter uint64
+
+// Outcome is what happened to a service.
+type Outcome int
+
+// Outcomes reported in Results and Steps.
+const (
+	OutStarted Outcome = iota + 1
+	OutAlreadyRunning
+	OutStopped
+	OutNotRunning
+	OutEnabled
+	OutDisabled
+	OutFailed
+)
+
+func (o Outcome) String() string {
+	return [...]string{"?", "started", "already-running", "stopped", "not-running", "enabled", "disabled", "failed"}[o]
+}
+
+// Step records one service changed on the way to a Result, in order.
+type Step struct {
+	Service string
+	Outcome Outcome
+}
+
+// Result answers a Waiter.
+type Result struct {
+	Outcome Outcome
+	Steps   []Step
+	// Reason says why a start failed.
+	Reason string
+	// Dependency names the requirement whose failure failed this start.
+	Dependency string
+	// Refused is set when a start was refused because the service is disabled.
+	Refused bool
+}
+
+// TimerKind names the machine's timers.
+type TimerKind int
+
+// Timers armed by the machine.
+const (
+	StopTimer     TimerKind = iota // stop-timeout expired: SIGKILL
+	RespawnTimer                   // respawn delay over: spawn again
+	CooldownTimer                  // respawn-cooldown over: retry a failed service
+)
+
+// ExitStatus is how a process ended: Code when it exited, Signal when killed.
+type ExitStatus struct {
+	Code   int
+	Signal syscall.Signal
+}
+
+// Success reports a zero exit code.
+func (e ExitStatus) Success() bool { return e.Signal == 0 && e.Code == 0 }
+
+func (e ExitStatus) String() string {
+	if e.Signal != 0 {
+		return "terminated with signal " + SignalName(e.Signal)
+	}
+	return fmt.Sprintf("exited with code %d", e.Code)
+}
+
+// Exit describes the last process run of a service.
+type Exit struct {
+	PID     int
+	Status  ExitStatus
+	At      time.Time
+	Runtime time.Duration
+}
+
+// Events. Each carries the time it happened: the machine reads no clock.
+type (
+	// Event is an input to Machine.Step.
+	Event interface{ at() time.Time }
+
+	// Start asks for the service to run.
+	Start struct {
+		Waiter Waiter
+		At     time.Time
+	}
+	// Stop asks for the service to stop, dependents first.
+	Stop struct {
+		Waiter Waiter
+		At     time.Time
+	}
+	// Restart stops the service and the running dependents, then starts
+	// them all again.
+	Restart struct {
+		Waiter Waiter
+		At     time.Time
+	}
+	// Enable clears the disabled flag.
+	Enable struct {
+		Waiter Waiter
+		At     time.Time
+	}
+	// Disable sets the disabled flag: no respawn, no start.
+	Disable struct {
+		Waiter Waiter
+		At     time.Time
+	}
+	// PeerDone answers a StartPeers or StopPeers effect for one peer.
+	PeerDone struct {
+		Name   string
+		Op     PeerOp
+		Result Result
+		At     time.Time
+	}
+	// Spawned reports that the Spawn effect started a process.
+	Spawned struct {
+		PID int
+		At  time.Time
+	}
+	// SpawnFailed reports that the Spawn effect could not start a process.
+	SpawnFailed struct {
+		Reason string
+		At     time.Time
+	}
+	// Exited reports that a process was reaped.
+	Exited struct {
+		PID    int
+		Status ExitStatus
+		At     time.Time
+	}
+	// TimerFired reports that an ArmTimer effect's timer expired.
+	TimerFired struct {
+		Timer TimerKind
+		Gen   uint64
+		At    time.Time
+	}
+	// SetDependents tells the machine which services require it.
+	SetDependents struct {
+		Names []string
+		At    time.Time
+	}
+)
+
+func (e Start) at() time.Time         { return e.At }
+func (e Stop) at() time.Time          { return e.At }
+func (e Restart) at() time.Time       { return e.At }
+func (e Enable) at() time.Time        { return e.At }
+func (e Disable) at() time.Time       { return e.At }
+func (e PeerDone) at() time.Time      { return e.At }
+func (e Spawned) at() time.Time       { return e.At }
+func (e SpawnFailed) at() time.Time   { return e.At }
+func (e Exited) at() time.Time        { return e.At }
+func (e TimerFired) at() time.Time    { return e.At }
+func (e SetDependents) at() time.Time { return e.At }
+
+// PeerOp is the operation asked of a peer service.
+type PeerOp int
+
+// Peer operations.
+const (
+	PeerStart PeerOp = iota
+	PeerStop
+)
+
+// Effects: the work the actor must do after a Step.
+type (
+	// Effect is an output of Machine.Step.
+	Effect interface{ effect() }
+
+	// StartPeers starts each named service; each answers with PeerDone.
+	StartPeers struct{ Names []string }
+	// StopPeers stops each named service; each answers with PeerDone.
+	StopPeers struct{ Names []string }
+	// Spawn starts the service's process; answered by Spawned or SpawnFailed.
+	Spawn struct{}
+	// Signal sends Sig to the process group PGID.
+	Signal struct {
+		PGID int
+		Sig  syscall.Signal
+	}
+	// ArmTimer arms a timer that comes back as TimerFired{Timer, Gen}.
+	// Arming a kind again supersedes the earlier timer of that kind.
+	ArmTimer struct {
+		Timer TimerKind
+		After time.Duration
+		Gen   uint64
+	}
+	// Reply answers a Waiter.
+	Reply struct {
+		Waiter Waiter
+		Result Result
+	}
+	// Transition reports a state change, for status and `herd log`.
+	Transition struct {
+		From, To State
+		// Text is the log phrase: "is running", "is stopped", ...
+		Text string
+		At   time.Time
+	}
+)
+
+func (StartPeers) effect() {}
+func (StopPeers) effect()  {}
+func (Spawn) effect()      {}
+func (Signal) effect()     {}
+func (ArmTimer) effect()   {}
+func (Reply) effect()      {}
+func (Transition) effect() {}
+
+// Policy is what the machine needs to know of a Spec.
+type Policy struct {
+	Name            string
+	Requires        []string
+	HasProcess      bool
+	OneShot         bool
+	Respawn         bool
+	RespawnLimit    RespawnLimit
+	RespawnDelay    time.Duration
+	RespawnBackoff  bool
+	RespawnMaxDelay time.Duration
+	RespawnCooldown time.Duration
+	StopSignal      syscall.Signal
+	StopTimeout     time.Duration
+}
+
+// PolicyOf extracts the machine's policy from a spec.
+func PolicyOf(s *Spec) Policy {
+	return Policy{
+		Name:            s.Name,
+		Requires:        slices.Clone(s.Requires),
+		HasProcess:      len(s.Command) > 0,
+		OneShot:         s.OneShot,
+		Respawn:         s.Respawn,
+		RespawnLimit:    s.RespawnLimit,
+		RespawnDelay:    s.RespawnDelay,
+		RespawnBackoff:  s.RespawnBackoff,
+		RespawnMaxDelay: s.RespawnMaxDelay,
+		RespawnCooldown: s.RespawnCooldown,
+		StopSignal:      s.StopSignal,
+		StopTimeout:     s.StopTimeout,
+	}
+}
+
+// Machine is the lifecycle of one service: a pure state machine. It does no
+// I/O, reads no clock and starts nothing; Step returns the effects for the
+// caller to perform. A Machine is not safe for concurrent use.
+type Machine struct {
+	policy     Policy
+	dependents []string
+
+	state   State
+	phase   phase
+	since   time.Time
+	enabled bool
+
+	pid       int
+	startedAt time.Time
+
+	startWaiters []Waiter
+	stopWaiters  []Waiter
+	steps        []Step
+	pending      map[string]bool
+	pendingOp    PeerOp
+	failedDep    string
+	// stopWhenSpawned: a Stop arrived while the process was being spawned.
+	stopWhenSpawned bool
+	// startWhenStopped: a Start arrived while stopping.
+	startWhenStopped bool
+
+	restarting     bool
+	restartWaiters []Waiter
+	restartDeps    []string // dependents that were running before a restart
+
+	respawnTimes    []time.Time
+	respawnCount    int
+	lastRespawn     time.Time
+	delay           time.Duration
+	disabledByLimit bool
+
+	lastExit   *Exit
+	failing    bool
+	failedAt   time.Time
+	failReason string
+	done       bool
+
+	gens [3]uint64
+}
+
+// NewMachine returns a stopped, enabled machine.
+func NewMachine(p Policy, now time.Time) *Machine {
+	return &Machine{policy: p, enabled: true, since: now}
+}
+
+// Snapshot is what status reports of a machine.
+type Snapshot struct {
+	State        State
+	Since        time.Time
+	Enabled      bool
+	PID          int
+	Failing      bool
+	FailedAt     time.Time
+	FailReason   string
+	Done         bool
+	LastExit     *Exit
+	LastRespawn  time.Time
+	RespawnCount int
+}
+
+// Snapshot returns the machine's observable state.
+func (m *Machine) Snapshot() Snapshot {
+	s := Snapshot{
+		State: m.state, Since: m.since, Enabled: m.enabled, PID: m.pid,
+		Failing: m.failing, FailedAt: m.failedAt, FailReason: m.failReason,
+		Done: m.done, LastRespawn: m.lastRespawn, RespawnCount: m.respawnCount,
+	}
+	if m.lastExit != nil {
+		e := *m.lastExit
+		s.LastExit = &e
+	}
+	return s
+}
+
+// State returns the current state.
+func (m *Machine) State() State { return m.state }
+
+// PID returns the main process's PID, or 0.
+func (m *Machine) PID() int { return m.pid }
+
+// Policy returns the machine's policy.
+func (m *Machine) Policy() Policy { return m.policy }
+
+// SetPolicy replaces the policy (a reloaded definition); it takes effect at
+// the next start.
+func (m *Machine) SetPolicy(p Policy) { m.policy = p }
+
+// Step feeds one event and returns the effects to perform, in order.
+func (m *Machine) Step(ev Event) []Effect {
+	var out []Effect
+	emit := func(e ...Effect) { out = append(out, e...) }
+	switch ev := ev.(type) {
+	case Start:
+		m.onStart(ev, emit)
+	case Stop:
+		m.onStop(ev.Waiter, ev.At, emit)
+	case Restart:
+		m.onRestart(ev, emit)
+	case Enable:
+		m.enabled = true
+		if m.disabledByLimit {
+			m.disabledByLimit = false
+			m.gens[CooldownTimer]++
+		}
+		m.reply(emit, ev.Waiter, Result{Outcome: OutEnabled})
+	case Disable:
+		m.enabled = false
+		if m.state == Starting && m.phase == awaitRespawn {
+			m.gens[RespawnTimer]++
+			m.setState(Stopped, idle, ev.At, emit)
+		}
+		m.reply(emit, ev.Waiter, Result{Outcome: OutDisabled})
+	case PeerDone:
+		m.onPeerDone(ev, emit)
+	case Spawned:
+		m.onSpawned(ev, emit)
+	case SpawnFailed:
+		if m.state != Starting || m.phase != awaitSpawn {
+			panic(fmt.Sprintf("services: %s: SpawnFailed in %v/%d", m.policy.Name, m.state, m.phase))
+		}
+		m.fail(ev.Reason, ev.At, emit)
+		if m.stopWhenSpawned {
+			m.stopWhenSpawned = false
+			m.finishStops(emit, OutStopped)
+		}
+	case Exited:
+		m.onExited(ev, emit)
+	case TimerFired:
+		m.onTimer(ev, emit)
+	case SetDependents:
+		m.dependents = slices.Clone(ev.Names)
+	default:
+		panic(fmt.Sprintf("services: unknown event %T", ev))
+	}
+	return out
+}
+
+func (m *Machine) reply(emit func(...Effect), w Waiter, r Result) {
+	if w != 0 {
+		emit(Reply{Waiter: w, Result: r})
+	}
+}
+
+func (m *Machine) replyAll(emit func(...Effect), ws []Waiter, r Result) {
+	for _, w := range ws {
+		m.reply(emit, w, r)
+	}
+}
+
+func (m *Machine) setState(s State, p phase, now time.Time, emit func(...Effect)) {
+	from := m.state
+	m.phase = p
+	if from == s {
+		return
+	}
+	m.state = s
+	m.since = now
+	text := ""
+	switch s {
+	case Starting:
+		text = "is being started"
+	case Running:
+		text = "is running"
+	case Stopping:
+		text = "is being stopped"
+	case Stopped:
+		text = "is stopped"
+		if m.done {
+			text = "is done (one-shot)"
+		}
+	case Failed:
+		text = "failed to start"
+	}
+	emit(Transition{From: from, To: s, Text: text, At: now})
+}
+
+func (m *Machine) onStart(ev Start, emit func(...Effect)) {
+	switch m.state {
+	case Running:
+		m.reply(emit, ev.Waiter, Result{Outcome: OutAlreadyRunning})
+		return
+	case Starting:
+		m.addWaiter(&m.startWaiters, ev.Waiter)
+		return
+	case Stopping:
+		m.addWaiter(&m.startWaiters, ev.Waiter)
+		m.startWhenStopped = true
+		return
+	}
+	if !m.enabled {
+		m.reply(emit, ev.Waiter, Result{Outcome: OutFailed, Refused: true, Reason: "service is disabled"})
+		return
+	}
+	m.addWaiter(&m.startWaiters, ev.Waiter)
+	m.beginStart(ev.At, emit)
+}
+
+func (m *Machine) addWaiter(ws *[]Waiter, w Waiter) {
+	if w != 0 {
+		*ws = append(*ws, w)
+	}
+}
+
+// beginStart leaves Stopped or Failed: requirements first, then the process.
+func (m *Machine) beginStart(now time.Time, emit func(...Effect)) {
+	m.steps = nil
+	m.failedDep = ""
+	m.done = false
+	m.delay = 0
+	m.gens[CooldownTimer]++
+	if len(m.policy.Requires) == 0 {
+		m.setState(Starting, awaitSpawn, now, emit)
+		m.launch(now, emit)
+		return
+	}
+	m.setState(Starting, awaitRequires, now, emit)
+	m.awaitPeers(PeerStart, m.policy.Requires)
+	emit(StartPeers{Names: slices.Clone(m.policy.Requires)})
+}
+
+func (m *Machine) awaitPeers(op PeerOp, names []string) {
+	m.pendingOp = op
+	m.pending = make(map[string]bool, len(names))
+	for _, n := range names {
+		m.pending[n] = true
+	}
+}
+
+// launch spawns the process, or for a milestone is running at once.
+func (m *Machine) launch(now time.Time, emit func(...Effect)) {
+	if !m.policy.HasProcess {
+		m.becomeRunning(now, emit)
+		return
+	}
+	m.phase = awaitSpawn
+	emit(Spawn{})
+}
+
+func (m *Machine) becomeRunning(now time.Time, emit func(...Effect)) {
+	m.failing = false
+	m.setState(Running, idle, now, emit)
+	m.steps = append(m.steps, Step{Service: m.policy.Name, Outcome: OutStarted})
+	m.replyAll(emit, m.startWaiters, Result{Outcome: OutStarted, Steps: m.steps})
+	m.startWaiters = nil
+	if m.restarting {
+		m.restarting = false
+		if len(m.restartDeps) > 0 {
+			m.awaitPeers(PeerStart, m.restartDeps)
+			emit(StartPeers{Names: m.restartDeps})
+			m.restartDeps = nil
+			return
+		}
+		m.replyAll(emit, m.restartWaiters, Result{Outcome: OutStarted, Steps: m.steps})
+		m.restartWaiters = nil
+	}
+}
+
+// fail ends a start attempt: the service is failed and every start waiter
+// is told why.
+func (m *Machine) fail(reason string, now time.Time, emit func(...Effect)) {
+	m.pid = 0
+	m.failing = true
+	m.failedAt = now
+	m.failReason = reason
+	m.setState(Failed, idle, now, emit)
+	r := Result{Outcome: OutFailed, Reason: reason, Steps: m.steps}
+	m.replyAll(emit, m.startWaiters, r)
+	m.replyAll(emit, m.restartWaiters, r)
+	m.startWaiters, m.restartWaiters = nil, nil
+	m.restarting = false
+	m.startWhenStopped = false
+}
+
+func (m *Machine) onPeerDone(ev PeerDone, emit func(...Effect)) {
+	if !m.pending[ev.Name] || ev.Op != m.pendingOp {
+		return // an answer to an abandoned request
+	}
+	delete(m.pending, ev.Name)
+	for _, s := range ev.Result.Steps {
+		if !slices.Contains(m.steps, s) {
+			m.steps = append(m.steps, s)
+		}
+	}
+	switch {
+	case m.state == Starting && m.phase == awaitRequires:
+		if ev.Result.Outcome == OutFailed && m.failedDep == "" {
+			m.failedDep = ev.Name
+		}
+		if len(m.pending) > 0 {
+			return
+		}
+		if m.failedDep != "" {
+			dep := m.failedDep
+			m.setState(Stopped, idle, ev.At, emit)
+			r := Result{Outcome: OutFailed, Dependency: dep, Reason: "requirement " + dep + " failed", Steps: m.steps}
+			m.replyAll(emit, m.startWaiters, r)
+			m.replyAll(emit, m.restartWaiters, r)
+			m.startWaiters, m.restartWaiters = nil, nil
+			m.restarting = false
+			return
+		}
+		m.launch(ev.At, emit)
+	case m.state == Stopping && m.phase == awaitDependents:
+		if m.restarting && ev.Result.Outcome == OutStopped {
+			m.restartDeps = append(m.restartDeps, ev.Name)
+		}
+		if len(m.pending) > 0 {
+			return
+		}
+		m.signalStop(ev.At, emit)
+	case m.state == Running && len(m.restartWaiters) > 0:
+		if len(m.pending) > 0 {
+			return
+		}
+		m.replyAll(emit, m.restartWaiters, Result{Outcome: OutStarted, Steps: m.steps})
+		m.restartWaiters = nil
+	}
+}
+
+func (m *Machine) onSpawned(ev Spawned, emit func(...Effect)) {
+	if m.state != Starting || m.phase != awaitSpawn {
+		panic(fmt.Sprintf("services: %s: Spawned in %v/%d", m.policy.Name, m.state, m.phase))
+	}
+	m.pid = ev.PID
+	m.startedAt = ev.At
+	if m.stopWhenSpawned {
+		m.stopWhenSpawned = false
+		m.abortStarts(emit)
+		m.setState(Stopping, awaitExit, ev.At, emit)
+		m.sendStopSignal(emit)
+		return
+	}
+	if m.policy.OneShot {
+		m.phase = awaitOneShot
+		return
+	}
+	m.becomeRunning(ev.At, emit)
+}
+
+func (m *Machine) abortStarts(emit func(...Effect)) {
+	r := Result{Outcome: OutFailed, Reason: "stopped while starting", Steps: m.steps}
+	m.replyAll(emit, m.startWaiters, r)
+	m.replyAll(emit, m.restartWaiters, r)
+	m.startWaiters, m.restartWaiters = nil, nil
+	m.restarting = false
+}
+
+func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
+	switch m.state {
+	case Stopped, Failed:
+		m.failing = false
+		m.disabledByLimit = false
+		m.gens[CooldownTimer]++
+		m.setState(Stopped, idle, now, emit)
+		m.reply(emit, w, Result{Outcome: OutNotRunning})
+		return
+	case Stopping:
+		m.addWaiter(&m.stopWaiters, w)
+		m.startWhenStopped = false
+		return
+	case Starting:
+		m.addWaiter(&m.stopWaiters, w)
+		switch m.phase {
+		case awaitSpawn:
+			m.stopWhenSpawned = true
+		case awaitRequires, awaitRespawn:
+			m.gens[RespawnTimer]++
+			m.pending = nil
+			m.abortStarts(emit)
+			m.setState(Stopped, idle, now, emit)
+			m.finishStops(emit, OutStopped)
+		case awaitOneShot:
+			m.abortStarts(emit)
+			m.setState(Stopping, awaitExit, now, emit)
+			m.sendStopSignal(emit)
+		}
+		return
+	}
+	// Running: dependents first.
+	m.addWaiter(&m.stopWaiters, w)
+	m.steps = nil
+	if len(m.dependents) == 0 {
+		m.setState(Stopping, awaitDependents, now, emit)
+		m.signalStop(now, emit)
+		return
+	}
+	m.setState(Stopping, awaitDependents, now, emit)
+	m.awaitPeers(PeerStop, m.dependents)
+	emit(StopPeers{Names: slices.Clone(m.dependents)})
+}
+
+// signalStop runs once dependents are down: signal the process, or for a
+// milestone (or a process that already exited) be stopped at once.
+func (m *Machine) signalStop(now time.Time, emit func(...Effect)) {
+	if m.pid == 0 {
+		m.becomeStopped(now, emit)
+		return
+	}
+	m.phase = awaitExit
+	m.sendStopSignal(emit)
+}
+
+func (m *Machine) sendStopSignal(emit func(...Effect)) {
+	m.gens[StopTimer]++
+	emit(Signal{PGID: m.pid, Sig: m.policy.StopSignal},
+		ArmTimer{Timer: StopTimer, After: m.policy.StopTimeout, Gen: m.gens[StopTimer]})
+}
+
+// becomeStopped completes a stop: reply, then go on with a pending restart
+// or start.
+func (m *Machine) becomeStopped(now time.Time, emit func(...Effect)) {
+	m.pid = 0
+	m.setState(Stopped, idle, now, emit)
+	m.finishStops(emit, OutStopped)
+	if m.restarting || m.startWhenStopped {
+		m.startWhenStopped = false
+		if !m.enabled {
+			r := Result{Outcome: OutFailed, Refused: true, Reason: "service is disabled"}
+			m.replyAll(emit, m.startWaiters, r)
+			m.replyAll(emit, m.restartWaiters, r)
+			m.startWaiters, m.restartWaiters = nil, nil
+			m.restarting = false
+			return
+		}
+		steps := m.steps
+		m.beginStart(now, emit)
+		m.steps = steps
+	}
+}
+
+func (m *Machine) finishStops(emit func(...Effect), o Outcome) {
+	m.steps = append(m.steps, Step{Service: m.policy.Name, Outcome: o})
+	m.replyAll(emit, m.stopWaiters, Result{Outcome: o, Steps: m.steps})
+	m.stopWaiters = nil
+}
+
+func (m *Machine) onRestart(ev Restart, emit func(...Effect)) {
+	if m.state != Running {
+		// Restarting something that does not run is starting it.
+		m.onStart(Start(ev), emit)
+		return
+	}
+	m.restarting = true
+	m.restartDeps = nil
+	m.addWaiter(&m.restartWaiters, ev.Waiter)
+	m.onStop(0, ev.At, emit)
+}
+
+func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
+	if ev.PID != m.pid || m.pid == 0 {
+		return // not our current process: a stale or foreign exit
+	}
+	m.lastExit = &Exit{PID: ev.PID, Status: ev.Status, At: ev.At, Runtime: ev.At.Sub(m.startedAt)}
+	m.pid = 0
+	switch {
+	case m.state == Stopping && m.phase == awaitExit:
+		m.gens[StopTimer]++
+		// Kill what the main process left in its group (grandchildren).
+		emit(Signal{PGID: ev.PID, Sig: syscall.SIGKILL})
+		m.becomeStopped(ev.At, emit)
+	case m.state == Stopping:
+		// Exited while its dependents were being stopped: nothing to
+		// signal once they are down.
+	case m.state == Starting && m.phase == awaitOneShot:
+		if ev.Status.Success() {
+			m.done = true
+			m.failing = false
+			m.steps = append(m.steps, Step{Service: m.policy.Name, Outcome: OutStarted})
+			m.setState(Stopped, idle, ev.At, emit)
+			m.replyAll(emit, m.startWaiters, Result{Outcome: OutStarted, Steps: m.steps})
+			m.startWaiters = nil
+			return
+		}
+		m.fail("one-shot process "+ev.Status.String(), ev.At, emit)
+	case m.state == Running:
+		m.onCrash(ev, emit)
+	}
+}
+
+// onCrash handles an unexpected exit of a running service.
+func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
+	if !m.policy.Respawn || !m.enabled {
+		m.setState(Stopped, idle, ev.At, emit)
+		return
+	}
+	lim := m.policy.RespawnLimit
+	if !lim.Unlimited {
+		cut := ev.At.Add(-lim.Window)
+		m.respawnTimes = slices.DeleteFunc(m.respawnTimes, func(t time.Time) bool { return !t.After(cut) })
+		if len(m.respawnTimes) >= lim.Count {
+			m.enabled = false
+			m.disabledByLimit = true
+			m.respawnTimes = nil
+			m.fail(fmt.Sprintf("respawn limit hit: %d respawns within %v", lim.Count, lim.Window), ev.At, emit)
+			if m.policy.RespawnCooldown > 0 {
+				m.gens[CooldownTimer]++
+				emit(ArmTimer{Timer: CooldownTimer, After: m.policy.RespawnCooldown, Gen: m.gens[CooldownTimer]})
+			}
+			return
+		}
+		m.respawnTimes = append(m.respawnTimes, ev.At)
+	}
+	m.respawnCount++
+	m.lastRespawn = ev.At
+	delay := m.policy.RespawnDelay
+	if m.policy.RespawnBackoff {
+		// A run as long as the longest delay was stable: start over.
+		if m.lastExit.Runtime >= m.policy.RespawnMaxDelay {
+			m.delay = 0
+		}
+		if m.delay == 0 {
+			m.delay = m.policy.RespawnDelay
+		} else {
+			m.delay = min(2*m.delay, m.policy.RespawnMaxDelay)
+		}
+		delay = m.delay
+	}
+	m.steps = nil
+	m.setState(Starting, awaitRespawn, ev.At, emit)
+	m.gens[RespawnTimer]++
+	emit(ArmTimer{Timer: RespawnTimer, After: delay, Gen: m.gens[RespawnTimer]})
+}
+
+func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
+	if ev.Gen != m.gens[ev.Timer] {
+		return // superseded or cancelled
+	}
+	switch ev.Timer {
+	case StopTimer:
+		if m.state == Stopping && m.phase == awaitExit && m.pid != 0 {
+			emit(Signal{PGID: m.pid, Sig: syscall.SIGKILL})
+		}
+	case RespawnTimer:
+		if m.state == Starting && m.phase == awaitRespawn {
+			m.phase = awaitSpawn
+			emit(Spawn{})
+		}
+	case CooldownTimer:
+		if m.state == Failed && m.disabledByLimit {
+			m.disabledByLimit = false
+			m.enabled = true
+			m.beginStart(ev.At, emit)
+		}
+	}
+}
+
+// SignalName returns "SIGTERM" for syscall.SIGTERM, or "signal N".
+func SignalName(s syscall.Signal) string {
+	if name := unix.SignalName(s); name != "" {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}

@@ -1,0 +1,414 @@
+package services
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+func webPolicy() Policy {
+	return Policy{
+		Name: "web", Requires: []string{"net"}, HasProcess: true, Respawn: true,
+		RespawnLimit: DefaultRespawnLimit, RespawnDelay: 100 * time.Millisecond,
+		RespawnMaxDelay: 30 * time.Second, StopSignal: syscall.SIGTERM, StopTimeout: 5 * time.Second,
+	}
+}
+
+// fmtEffects renders effects compactly for comparisons and golden files.
+func fmtEffects(effs []Effect) string {
+	var parts []string
+	for _, e := range effs {
+		switch e := e.(type) {
+		case StartPeers:
+			parts = append(parts, "start-peers("+strings.Join(e.Names, ",")+")")
+		case StopPeers:
+			parts = append(parts, "stop-peers("+strings.Join(e.Names, ",")+")")
+		case Spawn:
+			parts = append(parts, "spawn")
+		case Signal:
+			parts = append(parts, fmt.Sprintf("signal(%d,%s)", e.PGID, SignalName(e.Sig)))
+		case ArmTimer:
+			parts = append(parts, fmt.Sprintf("arm(%s,%v)", timerName(e.Timer), e.After))
+		case Reply:
+			r := e.Result
+			s := fmt.Sprintf("reply(%d,%v", e.Waiter, r.Outcome)
+			if r.Dependency != "" {
+				s += ",dep=" + r.Dependency
+			}
+			if r.Refused {
+				s += ",refused"
+			}
+			if r.Outcome == OutFailed && r.Reason != "" && r.Dependency == "" && !r.Refused {
+				s += ",reason=" + r.Reason
+			}
+			for _, st := range r.Steps {
+				s += fmt.Sprintf(",%s:%v", st.Service, st.Outcome)
+			}
+			parts = append(parts, s+")")
+		case Transition:
+			parts = append(parts, fmt.Sprintf("%v->%v", e.From, e.To))
+		default:
+			parts = append(parts, fmt.Sprintf("%T", e))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+func timerName(k TimerKind) string {
+	return [...]string{"stop", "respawn", "cooldown"}[k]
+}
+
+// situation builds a machine in one state and phase by feeding it events.
+type situation struct {
+	name   string
+	policy func() Policy
+	setup  []Event
+}
+
+var situations = []situation{
+	{"stopped", webPolicy, nil},
+	{"stopped-disabled", webPolicy, []Event{Disable{At: at(0)}}},
+	{"starting/requires", webPolicy, []Event{Start{Waiter: 1, At: at(0)}}},
+	{"starting/spawn", webPolicy, []Event{Start{Waiter: 1, At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)}}},
+	{"starting/respawn", webPolicy, []Event{
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)}, Exited{PID: 100, Status: ExitStatus{Code: 1}, At: at(2)},
+	}},
+	{"starting/one-shot", func() Policy { p := webPolicy(); p.OneShot, p.Respawn = true, false; return p }, []Event{
+		Start{Waiter: 1, At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)},
+	}},
+	{"running", webPolicy, []Event{
+		SetDependents{Names: []string{"app"}},
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)},
+	}},
+	{"stopping/dependents", webPolicy, []Event{
+		SetDependents{Names: []string{"app"}},
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)}, Stop{Waiter: 2, At: at(2)},
+	}},
+	{"stopping/exit", webPolicy, []Event{
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)}, Stop{Waiter: 2, At: at(2)},
+	}},
+	{"failed", webPolicy, []Event{
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		SpawnFailed{Reason: "exec: no such file", At: at(0)},
+	}},
+	{"failed-by-limit", func() Policy {
+		p := webPolicy()
+		p.Requires = nil
+		p.RespawnLimit = RespawnLimit{Count: 1, Window: time.Minute}
+		p.RespawnCooldown = time.Minute
+		return p
+	}, []Event{
+		Start{At: at(0)}, Spawned{PID: 100, At: at(1)}, Exited{PID: 100, Status: ExitStatus{Code: 1}, At: at(2)},
+		TimerFired{Timer: RespawnTimer, Gen: 1, At: at(3)}, Spawned{PID: 101, At: at(3)},
+		Exited{PID: 101, Status: ExitStatus{Code: 1}, At: at(4)},
+	}},
+}
+
+// probes are the events tried in every situation.
+var probes = []struct {
+	name string
+	ev   Event
+}{
+	{"start", Start{Waiter: 9, At: at(10)}},
+	{"stop", Stop{Waiter: 9, At: at(10)}},
+	{"restart", Restart{Waiter: 9, At: at(10)}},
+	{"enable", Enable{Waiter: 9, At: at(10)}},
+	{"disable", Disable{Waiter: 9, At: at(10)}},
+	{"peer-started", PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"net", OutStarted}}}, At: at(10)}},
+	{"peer-start-failed", PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutFailed}, At: at(10)}},
+	{"peer-stopped", PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(10)}},
+	{"spawned", Spawned{PID: 200, At: at(10)}},
+	{"spawn-failed", SpawnFailed{Reason: "fork/exec /x: no such file or directory", At: at(10)}},
+	{"exit-0", Exited{PID: 100, Status: ExitStatus{Code: 0}, At: at(10)}},
+	{"exit-killed", Exited{PID: 100, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(10)}},
+	{"exit-stale", Exited{PID: 42, Status: ExitStatus{Code: 1}, At: at(10)}},
+	{"stop-timer", TimerFired{Timer: StopTimer, Gen: 1, At: at(10)}},
+	{"respawn-timer", TimerFired{Timer: RespawnTimer, Gen: 1, At: at(10)}},
+	{"cooldown-timer", TimerFired{Timer: CooldownTimer, Gen: 4, At: at(10)}},
+	{"stale-timer", TimerFired{Timer: StopTimer, Gen: 99, At: at(10)}},
+}
+
+func build(t *testing.T, s situation) *Machine {
+	t.Helper()
+	m := NewMachine(s.policy(), t0)
+	for _, ev := range s.setup {
+		m.Step(ev)
+	}
+	return m
+}
+
+func stepCatching(m *Machine, ev Event) (out string) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = "PANIC (impossible transition)"
+		}
+	}()
+	effs := m.Step(ev)
+	return fmt.Sprintf("%-9v %s", m.State(), fmtEffects(effs))
+}
+
+// TestTransitionTable steps every event in every situation and compares the
+// resulting state and effects with testdata/transitions.txt. Run with
+// -update to rewrite it, then review the diff.
+func TestTransitionTable(t *testing.T) {
+	var b strings.Builder
+	for _, s := range situations {
+		fmt.Fprintf(&b, "# %s\n", s.name)
+		for _, p := range probes {
+			m := build(t, s)
+			fmt.Fprintf(&b, "%-18s -> %s\n", p.name, stepCatching(m, p.ev))
+		}
+		b.WriteString("\n")
+	}
+	golden := filepath.Join("testdata", "transitions.txt")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestTransitionTable -update ./services/)", err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("transition table changed; run with -update and review the diff.\ngot:\n%s", got)
+	}
+}
+
+// TestSituations checks that each situation is the state its name says.
+func TestSituations(t *testing.T) {
+	for _, s := range situations {
+		m := build(t, s)
+		want := strings.SplitN(s.name, "/", 2)[0]
+		want = strings.TrimSuffix(strings.TrimSuffix(want, "-disabled"), "-by-limit")
+		if got := m.State().String(); got != want {
+			t.Errorf("%s: state %s", s.name, got)
+		}
+	}
+}
+
+type script struct {
+	t *testing.T
+	m *Machine
+}
+
+func (s script) step(ev Event, want string) {
+	s.t.Helper()
+	if got := fmtEffects(s.m.Step(ev)); got != want {
+		s.t.Fatalf("after %T%+v:\n got: %s\nwant: %s", ev, ev, got, want)
+	}
+}
+
+func (s script) state(want State) {
+	s.t.Helper()
+	if s.m.State() != want {
+		s.t.Fatalf("state %v, want %v", s.m.State(), want)
+	}
+}
+
+func TestStartWithRequirementsAndConcurrentCallers(t *testing.T) {
+	s := script{t, NewMachine(webPolicy(), t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting start-peers(net)")
+	s.step(Start{Waiter: 2, At: at(0)}, "-")
+	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"net", OutStarted}}}, At: at(0)}, "spawn")
+	s.step(Spawned{PID: 7, At: at(1)}, "starting->running reply(1,started,net:started,web:started) reply(2,started,net:started,web:started)")
+	s.step(Start{Waiter: 3, At: at(2)}, "reply(3,already-running)")
+}
+
+func TestRequirementFailure(t *testing.T) {
+	p := webPolicy()
+	p.Requires = []string{"a", "b"}
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting start-peers(a,b)")
+	s.step(PeerDone{Name: "b", Op: PeerStart, Result: Result{Outcome: OutFailed}, At: at(0)}, "-")
+	s.step(PeerDone{Name: "a", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"a", OutStarted}}}, At: at(0)},
+		"starting->stopped reply(1,failed,dep=b,a:started)")
+}
+
+func TestStopStopsDependentsFirstThenEscalates(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	s := script{t, NewMachine(p, t0)}
+	s.step(SetDependents{Names: []string{"app", "cron"}}, "-")
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 7, At: at(0)}, "starting->running")
+	s.step(Stop{Waiter: 1, At: at(1)}, "running->stopping stop-peers(app,cron)")
+	s.step(PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(1)}, "-")
+	s.step(PeerDone{Name: "cron", Op: PeerStop, Result: Result{Outcome: OutNotRunning}, At: at(1)}, "signal(7,SIGTERM) arm(stop,5s)")
+	s.step(TimerFired{Timer: StopTimer, Gen: 1, At: at(6)}, "signal(7,SIGKILL)")
+	s.step(Exited{PID: 7, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(6)},
+		"signal(7,SIGKILL) stopping->stopped reply(1,stopped,app:stopped,web:stopped)")
+	s.step(Stop{Waiter: 2, At: at(7)}, "reply(2,not-running)")
+	if e := s.m.Snapshot().LastExit; e == nil || e.Status.Signal != syscall.SIGKILL || e.Runtime != 6*time.Second {
+		t.Fatalf("last exit %+v", e)
+	}
+}
+
+func TestRespawnLimitDisablesThenEnableAllowsStart(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.RespawnLimit = RespawnLimit{Count: 2, Window: 10 * time.Second}
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	pid := 10
+	s.step(Spawned{PID: pid, At: at(0)}, "starting->running")
+	for i := 1; i <= 2; i++ {
+		s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(float64(i))}, "running->starting arm(respawn,100ms)")
+		s.step(TimerFired{Timer: RespawnTimer, Gen: uint64(i), At: at(float64(i))}, "spawn")
+		pid++
+		s.step(Spawned{PID: pid, At: at(float64(i))}, "starting->running")
+	}
+	s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(3)}, "running->failed")
+	snap := s.m.Snapshot()
+	if snap.Enabled || !snap.Failing || snap.RespawnCount != 2 {
+		t.Fatalf("snapshot %+v", snap)
+	}
+	s.step(Start{Waiter: 1, At: at(4)}, "reply(1,failed,refused)")
+	s.step(Enable{Waiter: 2, At: at(5)}, "reply(2,enabled)")
+	s.step(Start{Waiter: 3, At: at(5)}, "failed->starting spawn")
+}
+
+func TestRespawnWindowForgetsOldRespawns(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.RespawnLimit = RespawnLimit{Count: 1, Window: 10 * time.Second}
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Exited{PID: 1, At: at(1)}, "running->starting arm(respawn,100ms)")
+	s.step(TimerFired{Timer: RespawnTimer, Gen: 1, At: at(1)}, "spawn")
+	s.step(Spawned{PID: 2, At: at(1)}, "starting->running")
+	// 20 s later the first respawn is outside the window.
+	s.step(Exited{PID: 2, At: at(21)}, "running->starting arm(respawn,100ms)")
+}
+
+func TestUnlimitedRespawnAndExponentialBackoff(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.RespawnLimit = RespawnLimit{Unlimited: true}
+	p.RespawnBackoff = true
+	p.RespawnDelay = time.Second
+	p.RespawnMaxDelay = 4 * time.Second
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	now := 0.0
+	pid := 1
+	s.step(Spawned{PID: pid, At: at(now)}, "starting->running")
+	for i, want := range []string{"1s", "2s", "4s", "4s", "4s", "4s", "4s", "4s"} {
+		now += 0.5
+		s.step(Exited{PID: pid, At: at(now)}, "running->starting arm(respawn,"+want+")")
+		s.step(TimerFired{Timer: RespawnTimer, Gen: uint64(i + 1), At: at(now)}, "spawn")
+		pid++
+		s.step(Spawned{PID: pid, At: at(now)}, "starting->running")
+	}
+	// A stable run (as long as the maximum delay) resets the backoff.
+	now += 5
+	s.step(Exited{PID: pid, At: at(now)}, "running->starting arm(respawn,1s)")
+}
+
+func TestCooldownRetriesOnce(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.RespawnLimit = RespawnLimit{Count: 0, Window: time.Minute}
+	p.RespawnCooldown = 5 * time.Minute
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Exited{PID: 1, At: at(1)}, "running->failed arm(cooldown,5m0s)")
+	s.step(TimerFired{Timer: CooldownTimer, Gen: s.m.gens[CooldownTimer], At: at(301)}, "failed->starting spawn")
+	s.step(Spawned{PID: 2, At: at(301)}, "starting->running")
+	s.step(Exited{PID: 2, At: at(302)}, "running->failed arm(cooldown,5m0s)")
+	// An explicit stop cancels the pending retry.
+	armed := s.m.gens[CooldownTimer]
+	s.step(Stop{Waiter: 1, At: at(303)}, "failed->stopped reply(1,not-running)")
+	s.step(TimerFired{Timer: CooldownTimer, Gen: armed, At: at(603)}, "-")
+}
+
+func TestExplicitStopNeverRespawnsAndDisableThenKill(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Disable{Waiter: 1, At: at(1)}, "reply(1,disabled)")
+	s.step(Exited{PID: 1, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(2)}, "running->stopped")
+	s.step(Start{Waiter: 2, At: at(3)}, "reply(2,failed,refused)")
+	s.step(Enable{Waiter: 3, At: at(3)}, "reply(3,enabled)")
+	s.step(Start{Waiter: 4, At: at(3)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 2, At: at(3)}, "starting->running reply(4,started,web:started)")
+	s.step(Stop{Waiter: 5, At: at(4)}, "running->stopping signal(2,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 2, Status: ExitStatus{Signal: syscall.SIGTERM}, At: at(4)}, "signal(2,SIGKILL) stopping->stopped reply(5,stopped,web:stopped)")
+}
+
+func TestRestartBringsBackRunningDependents(t *testing.T) {
+	p := webPolicy()
+	s := script{t, NewMachine(p, t0)}
+	s.step(SetDependents{Names: []string{"app", "cron"}}, "-")
+	s.step(Start{At: at(0)}, "stopped->starting start-peers(net)")
+	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutAlreadyRunning}, At: at(0)}, "spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Restart{Waiter: 1, At: at(1)}, "running->stopping stop-peers(app,cron)")
+	s.step(PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(1)}, "-")
+	s.step(PeerDone{Name: "cron", Op: PeerStop, Result: Result{Outcome: OutNotRunning}, At: at(1)}, "signal(1,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 1, At: at(1)}, "signal(1,SIGKILL) stopping->stopped stopped->starting start-peers(net)")
+	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutAlreadyRunning}, At: at(1)}, "spawn")
+	s.step(Spawned{PID: 2, At: at(2)}, "starting->running start-peers(app)")
+	s.step(PeerDone{Name: "app", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"app", OutStarted}}}, At: at(2)},
+		"reply(1,started,app:stopped,web:stopped,web:started,app:started)")
+}
+
+func TestOneShot(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.OneShot, p.Respawn = true, false
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "-")
+	s.step(Exited{PID: 1, At: at(1)}, "starting->stopped reply(1,started,web:started)")
+	if !s.m.Snapshot().Done {
+		t.Fatal("one-shot success not marked done")
+	}
+	s.step(Start{Waiter: 2, At: at(2)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 2, At: at(2)}, "-")
+	s.step(Exited{PID: 2, Status: ExitStatus{Code: 3}, At: at(3)}, "starting->failed reply(2,failed,reason=one-shot process exited with code 3)")
+}
+
+func TestMilestone(t *testing.T) {
+	p := Policy{Name: "net", StopSignal: syscall.SIGTERM}
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting starting->running reply(1,started,net:started)")
+	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping stopping->stopped reply(2,stopped,net:stopped)")
+}
+
+func TestStopWhileSpawning(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Stop{Waiter: 2, At: at(0)}, "-")
+	s.step(Spawned{PID: 5, At: at(0)}, "reply(1,failed,reason=stopped while starting) starting->stopping signal(5,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 5, At: at(1)}, "signal(5,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+}
