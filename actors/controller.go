@@ -1,0 +1,450 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
+	"golang.org/x/sys/unix"
+)
+
+// svcRequest is a client's request for one service, answered on Reply.
+type svcRequest struct {
+	Req   wire.Request
+	Reply chan<- wire.Reply
+}
+
+// peerRequest asks a controller to start or stop on behalf of another
+// controller (a requirement being started, a dependent being stopped).
+type peerRequest struct {
+	Op   services.PeerOp
+	From *actor.PID
+}
+
+// peerReply answers a peerRequest.
+type peerReply struct {
+	Name   string
+	Op     services.PeerOp
+	Result services.Result
+}
+
+// setDependents tells a controller which services require it.
+type setDependents struct{ Names []string }
+
+// timerFired wraps a machine timer's expiry.
+type timerFired struct{ services.TimerFired }
+
+// actionOutput carries a custom action's collected output.
+type actionOutput struct {
+	PID    int
+	Output string
+}
+
+// probe runs F inside the controller's Receive. Tests use it to inject
+// failures; F must not block.
+type probe struct{ F func() }
+
+// replyTarget is who waits for a machine Reply.
+type replyTarget struct {
+	client chan<- wire.Reply
+	reqID  uint64
+	action string
+	peer   *actor.PID
+	op     services.PeerOp
+}
+
+type pendingAction struct {
+	req      svcRequest
+	exited   bool
+	status   services.ExitStatus
+	output   string
+	gotOuput bool
+}
+
+// controllerState outlives any one incarnation of the controller actor, so
+// that a panic in Receive followed by a restart keeps the service's state,
+// its running process and everyone waiting on it.
+type controllerState struct {
+	spec    *services.Spec
+	m       *services.Machine
+	d       *Daemon
+	logger  *actor.PID
+	waiters map[services.Waiter]replyTarget
+	next    services.Waiter
+	timers  [3]*time.Timer
+	tag     uint64 // tag of the spawn in flight for the main process
+	// actionTag numbers custom-action spawns.
+	actionTag uint64
+	actions   map[int]*pendingAction
+	// actionSpawns maps spawn tags of custom actions to their request.
+	actionSpawns map[uint64]svcRequest
+	// replacement is a newer definition to apply at the next start.
+	replacement *services.Spec
+}
+
+type controller struct{ st *controllerState }
+
+func newControllerProps(st *controllerState) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &controller{st: st} })
+}
+
+func (c *controller) Receive(ctx actor.Context) {
+	st := c.st
+	switch msg := ctx.Message().(type) {
+	case *svcRequest:
+		c.onRequest(ctx, msg)
+	case *peerRequest:
+		w := st.wait(replyTarget{peer: msg.From, op: msg.Op})
+		if msg.Op == services.PeerStart {
+			c.step(ctx, services.Start{Waiter: w, At: time.Now()})
+		} else {
+			c.step(ctx, services.Stop{Waiter: w, At: time.Now()})
+		}
+	case *peerReply:
+		c.step(ctx, services.PeerDone{Name: msg.Name, Op: msg.Op, Result: msg.Result, At: time.Now()})
+	case *setDependents:
+		st.m.Step(services.SetDependents{Names: msg.Names})
+	case *procSpawned:
+		c.onSpawned(ctx, msg)
+	case *procExited:
+		if pa, ok := st.actions[msg.PID]; ok {
+			pa.exited, pa.status = true, msg.Status
+			c.finishAction(msg.PID)
+			return
+		}
+		c.step(ctx, services.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
+	case *actionOutput:
+		if pa, ok := st.actions[msg.PID]; ok {
+			pa.output, pa.gotOuput = msg.Output, true
+			c.finishAction(msg.PID)
+		}
+	case *timerFired:
+		c.step(ctx, msg.TimerFired)
+	case *probe:
+		msg.F()
+	}
+}
+
+func (st *controllerState) wait(t replyTarget) services.Waiter {
+	st.next++
+	st.waiters[st.next] = t
+	return st.next
+}
+
+func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
+	st := c.st
+	now := time.Now()
+	target := replyTarget{client: r.Reply, reqID: r.Req.ID, action: r.Req.Action}
+	switch r.Req.Action {
+	case "start":
+		c.step(ctx, services.Start{Waiter: st.wait(target), At: now})
+	case "stop":
+		c.step(ctx, services.Stop{Waiter: st.wait(target), At: now})
+	case "restart":
+		c.step(ctx, services.Restart{Waiter: st.wait(target), At: now})
+	case "enable":
+		c.step(ctx, services.Enable{Waiter: st.wait(target), At: now})
+	case "disable":
+		c.step(ctx, services.Disable{Waiter: st.wait(target), At: now})
+	case "status":
+		n := 10
+		if len(r.Req.Args) == 2 && r.Req.Args[0] == "-n" {
+			v, err := strconv.Atoi(r.Req.Args[1])
+			if err != nil || v < 0 {
+				r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.BadRequest, "-n: expected a non-negative number, got %q", r.Req.Args[1]))
+				return
+			}
+			n = v
+		}
+		ctx.Send(st.logger, &fillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Reply: r.Reply})
+	case "doc":
+		doc := wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation}
+		for _, a := range st.spec.Actions {
+			doc.Actions = append(doc.Actions, wire.ActionDoc{Name: a.Name, Documentation: a.Documentation, Command: a.Command})
+		}
+		r.Reply <- wire.OKReply(r.Req.ID, doc)
+	default:
+		c.runAction(ctx, r)
+	}
+}
+
+// status describes the service for `herd status NAME`, less recent lines.
+func (st *controllerState) status() wire.Status {
+	s := st.spec
+	snap := st.m.Snapshot()
+	out := wire.Status{
+		Name: s.Name, Provides: s.Provides, Requires: s.Requires, Documentation: s.Documentation,
+		State: snap.State.String(), Since: snap.Since, Enabled: snap.Enabled,
+		OneShot: s.OneShot, Done: snap.Done, Milestone: s.Milestone(),
+		Failing: snap.Failing, FailedAt: snap.FailedAt, FailReason: snap.FailReason,
+		PID: snap.PID, Command: s.Command, Respawn: s.Respawn,
+		LastRespawn: snap.LastRespawn, Respawns: snap.RespawnCount,
+	}
+	if out.Provides == nil {
+		out.Provides = []string{}
+	}
+	if out.Requires == nil {
+		out.Requires = []string{}
+	}
+	for _, a := range s.Actions {
+		out.Actions = append(out.Actions, a.Name)
+	}
+	if e := snap.LastExit; e != nil {
+		out.LastExit = &wire.ExitInfo{PID: e.PID, Code: e.Status.Code, At: e.At, Runtime: wire.Duration(e.Runtime)}
+		if e.Status.Signal != 0 {
+			out.LastExit.Signal = services.SignalName(e.Status.Signal)
+		}
+	}
+	return out
+}
+
+func (st *controllerState) summary() wire.Summary {
+	snap := st.m.Snapshot()
+	return wire.Summary{Name: st.spec.Name, State: snap.State.String(), OneShot: st.spec.OneShot, Done: snap.Done, Enabled: snap.Enabled}
+}
+
+// step feeds the machine one event and performs the effects it returns.
+func (c *controller) step(ctx actor.Context, ev services.Event) {
+	st := c.st
+	effects := st.m.Step(ev)
+	changed := false
+	for _, e := range effects {
+		switch e := e.(type) {
+		case services.StartPeers:
+			c.askPeers(ctx, services.PeerStart, e.Names)
+		case services.StopPeers:
+			c.askPeers(ctx, services.PeerStop, e.Names)
+		case services.Spawn:
+			c.spawn(ctx)
+		case services.Signal:
+			if err := unix.Kill(-e.PGID, e.Sig); err != nil && !errors.Is(err, unix.ESRCH) {
+				st.d.logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
+			}
+		case services.ArmTimer:
+			c.arm(ctx, e)
+		case services.Reply:
+			c.reply(ctx, e)
+		case services.Transition:
+			changed = true
+			st.d.logf("service %s %s", st.spec.Name, e.Text)
+			ctx.Send(st.d.registry, &transitioned{Entry: wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text}})
+			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
+				st.applyReplacement()
+			}
+		}
+	}
+	if changed || isFlagEvent(ev) {
+		ctx.Send(st.d.registry, &summaryUpdate{Summary: st.summary()})
+	}
+}
+
+func isFlagEvent(ev services.Event) bool {
+	switch ev.(type) {
+	case services.Enable, services.Disable:
+		return true
+	}
+	return false
+}
+
+func (st *controllerState) applyReplacement() {
+	st.spec = st.replacement
+	st.replacement = nil
+	st.m.SetPolicy(services.PolicyOf(st.spec))
+}
+
+func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []string) {
+	reg := ctx.ActorSystem().ProcessRegistry
+	for _, name := range names {
+		pid := c.st.d.controllerPID(name)
+		if _, ok := reg.GetLocal(pid.Id); !ok {
+			// The peer was unloaded: a requirement that does not exist
+			// fails the start; a dependent that does not exist is down.
+			r := services.Result{Outcome: services.OutNotRunning}
+			if op == services.PeerStart {
+				r = services.Result{Outcome: services.OutFailed, Reason: "service " + name + " is not loaded"}
+			}
+			ctx.Send(ctx.Self(), &peerReply{Name: name, Op: op, Result: r})
+			continue
+		}
+		ctx.Send(pid, &peerRequest{Op: op, From: ctx.Self()})
+	}
+}
+
+func (c *controller) reply(ctx actor.Context, e services.Reply) {
+	st := c.st
+	t, ok := st.waiters[e.Waiter]
+	if !ok {
+		return
+	}
+	delete(st.waiters, e.Waiter)
+	if t.peer != nil {
+		ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
+		return
+	}
+	t.client <- clientReply(st.spec.Name, t.reqID, e.Result)
+}
+
+// clientReply turns a machine result into the protocol's reply.
+func clientReply(name string, id uint64, r services.Result) wire.Reply {
+	if r.Outcome == services.OutFailed {
+		switch {
+		case r.Refused:
+			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name, Disabled: true,
+				Message: fmt.Sprintf("service %s is currently disabled", name)})
+		case r.Dependency != "":
+			return wire.ErrReply(id, &wire.Error{Kind: wire.DependencyFailed, Service: name, Dependency: r.Dependency,
+				Message: fmt.Sprintf("service %s depends on %s, which could not be started", name, r.Dependency)})
+		default:
+			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name,
+				Message: fmt.Sprintf("failed to start service %s: %s", name, r.Reason)})
+		}
+	}
+	res := wire.ActionResult{Service: name, Outcome: wire.Outcome(r.Outcome.String())}
+	for _, s := range r.Steps {
+		res.Steps = append(res.Steps, wire.Step{Service: s.Service, Outcome: wire.Outcome(s.Outcome.String())})
+	}
+	return wire.OKReply(id, res)
+}
+
+func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
+	st := c.st
+	if t := st.timers[e.Timer]; t != nil {
+		t.Stop()
+	}
+	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+	st.timers[e.Timer] = time.AfterFunc(e.After, func() {
+		send(self, &timerFired{services.TimerFired{Timer: e.Timer, Gen: e.Gen, At: time.Now()}})
+	})
+}
+
+func (c *controller) spawn(ctx actor.Context) {
+	st := c.st
+	st.tag++
+	ctx.Send(st.d.monitor, &spawnProc{
+		Argv: st.spec.Command, Env: st.d.environ(st.spec.Environment, nil), Dir: st.spec.Directory,
+		Owner: ctx.Self(), Tag: st.tag,
+	})
+}
+
+func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
+	st := c.st
+	if msg.Action {
+		r := st.actionSpawns[msg.Tag]
+		delete(st.actionSpawns, msg.Tag)
+		if msg.Err != nil {
+			r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.StartFailed, "action %s of service %s: %v", r.Req.Action, st.spec.Name, msg.Err))
+			return
+		}
+		st.actions[msg.PID] = &pendingAction{req: r}
+		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+		st.d.goGo(func() {
+			out, _ := io.ReadAll(io.LimitReader(msg.Output, 1<<20))
+			io.Copy(io.Discard, msg.Output) // let the action finish writing
+			msg.Output.Close()
+			send(self, &actionOutput{PID: msg.PID, Output: string(out)})
+		})
+		return
+	}
+	if msg.Tag != st.tag {
+		panic(fmt.Sprintf("controller %s: spawn tag %d, expected %d", st.spec.Name, msg.Tag, st.tag))
+	}
+	if msg.Err != nil {
+		st.d.logf("service %s: %v", st.spec.Name, msg.Err)
+		c.step(ctx, services.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
+		return
+	}
+	ctx.Send(st.logger, &attachOutput{R: msg.Output})
+	c.step(ctx, services.Spawned{PID: msg.PID, At: msg.At})
+}
+
+// runAction runs a custom action's command with $MAINPID substituted.
+func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
+	st := c.st
+	i := slices.IndexFunc(st.spec.Actions, func(a services.Action) bool { return a.Name == r.Req.Action })
+	if i < 0 {
+		r.Reply <- wire.ErrReply(r.Req.ID, &wire.Error{Kind: wire.ActionNotFound, Service: st.spec.Name, Action: r.Req.Action,
+			Message: fmt.Sprintf("service '%s' does not have an action '%s'", st.spec.Name, r.Req.Action)})
+		return
+	}
+	a := st.spec.Actions[i]
+	mainPID := ""
+	if pid := st.m.PID(); pid > 0 {
+		mainPID = strconv.Itoa(pid)
+	}
+	argv := make([]string, 0, len(a.Command)+len(r.Req.Args))
+	for _, arg := range a.Command {
+		if strings.Contains(arg, "$MAINPID") && mainPID == "" {
+			r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.BadRequest,
+				"action %s of service %s needs $MAINPID, but the service is not running", a.Name, st.spec.Name))
+			return
+		}
+		argv = append(argv, strings.ReplaceAll(arg, "$MAINPID", mainPID))
+	}
+	argv = append(argv, r.Req.Args...)
+	st.actionTag++
+	st.actionSpawns[st.actionTag] = *r
+	ctx.Send(st.d.monitor, &spawnProc{
+		Argv: argv, Env: st.d.environ(st.spec.Environment, map[string]string{"MAINPID": mainPID}),
+		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true,
+	})
+}
+
+func (c *controller) finishAction(pid int) {
+	st := c.st
+	pa := st.actions[pid]
+	if !pa.exited || !pa.gotOuput {
+		return
+	}
+	delete(st.actions, pid)
+	code := pa.status.Code
+	if pa.status.Signal != 0 {
+		code = 128 + int(pa.status.Signal)
+	}
+	pa.req.Reply <- wire.OKReply(pa.req.Req.ID, wire.ActionResult{
+		Service: st.spec.Name, Outcome: wire.Done, Output: pa.output, ExitCode: code,
+	})
+}
+
+// environ builds a child's environment: a minimal default, then the
+// service's own variables, then extra.
+func (d *Daemon) environ(svc map[string]string, extra map[string]string) []string {
+	env := map[string]string{}
+	for k, v := range d.baseEnv {
+		env[k] = v
+	}
+	for k, v := range svc {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// baseEnvironment is what every service gets: the daemon's PATH and the
+// identity of the user it runs as.
+func baseEnvironment() map[string]string {
+	env := map[string]string{"PATH": defaultPath}
+	if p := os.Getenv("PATH"); p != "" {
+		env["PATH"] = p
+	}
+	for _, k := range []string{"HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

@@ -1,0 +1,262 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/services"
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Daemon. The zero value of each field is documented.
+type Options struct {
+	// ConfigPath is the services file or directory. Empty: no services.
+	ConfigPath string
+	// SocketPath is the control socket. Required.
+	SocketPath string
+	// StateDir holds logs (and later history). Required.
+	StateDir string
+	// PIDFile, when set, receives the daemon's PID once the socket listens.
+	PIDFile string
+	// Insecure skips the socket directory's ownership and mode check.
+	Insecure bool
+	// SocketMode and SocketGroup open the socket to other local users.
+	// Zero mode leaves the default; SocketGroup -1 leaves the group.
+	SocketMode  os.FileMode
+	SocketGroup int
+	// Log receives the daemon's own log lines (timestamps added). Default
+	// os.Stderr.
+	Log io.Writer
+}
+
+// Daemon is a running shepherd: the actor system, the reaper and the
+// control socket.
+type Daemon struct {
+	opts   Options
+	system *actor.ActorSystem
+	root   *actor.PID // the shepherd (coordinator) actor
+	// registry and monitor are set once at start and then only read.
+	registry *actor.PID
+	monitor  *actor.PID
+	baseEnv  map[string]string
+	server   *local.Server
+
+	logMu sync.Mutex
+	log   io.Writer // guarded by logMu
+
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopReap chan struct{}
+	done     chan struct{}
+	started  time.Time
+	uid      int
+}
+
+// Start loads the configuration, starts the actors, the reaper and the
+// control socket, then starts the auto-start services. An invalid
+// configuration returns services.ErrorList and starts nothing.
+func Start(opts Options) (*Daemon, error) {
+	var specs []*services.Spec
+	if opts.ConfigPath != "" {
+		cfg, err := services.LoadPath(opts.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		specs = cfg.Services
+	}
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	d := &Daemon{
+		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
+		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
+	}
+	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	// Orphans of our services are re-parented to us, not to init, so the
+	// reaper collects them and no zombie lingers (design §5).
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		d.logf("cannot become a child subreaper: %v", err)
+	}
+	ln, err := local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup})
+	if err != nil {
+		return nil, err
+	}
+	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}))
+	monitorProps, err := newMonitorProps(d.logf)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ready := make(chan error, 1)
+	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, ready), "shepherd")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
+	}
+	if err := <-ready; err != nil {
+		ln.Close()
+		return nil, err
+	}
+	monitor := d.monitor
+	send := d.system.Root.Send
+	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap) })
+
+	d.server = &local.Server{Handler: &api{d: d}, Logf: d.logf}
+	d.goGo(func() { d.server.Serve(ln) })
+	if opts.PIDFile != "" {
+		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+			d.Shutdown()
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
+	res := make(chan registerResult, 1)
+	send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
+	if r := <-res; r.Err != nil {
+		d.Shutdown()
+		return nil, r.Err
+	}
+	return d, nil
+}
+
+// Shutdown stops every service, dependents first, then the socket and the
+// actors. It is safe to call more than once.
+func (d *Daemon) Shutdown() {
+	d.stopOnce.Do(func() {
+		d.logf("shutting down: stopping all services")
+		done := make(chan struct{})
+		d.system.Root.Send(d.registry, &stopAll{Done: done})
+		<-done
+		d.server.Close()
+		os.Remove(d.opts.SocketPath)
+		if d.opts.PIDFile != "" {
+			os.Remove(d.opts.PIDFile)
+		}
+		d.system.Root.StopFuture(d.root).Wait()
+		close(d.stopReap)
+		d.wg.Wait()
+		d.logf("shepherd stopped")
+		close(d.done)
+	})
+}
+
+// Done is closed when Shutdown has finished.
+func (d *Daemon) Done() <-chan struct{} { return d.done }
+
+// goGo runs f in an accounted goroutine; Shutdown waits for all of them.
+func (d *Daemon) goGo(f func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+}
+
+// logf writes one timestamped line to the daemon log.
+func (d *Daemon) logf(format string, args ...any) {
+	line := time.Now().Format(logTimeLayout) + " " + fmt.Sprintf(format, args...) + "\n"
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	io.WriteString(d.log, line)
+}
+
+type logWriter struct{ d *Daemon }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.d.logf("%s", string(p[:len(p)-min(1, len(p))]))
+	return len(p), nil
+}
+
+// controllerPID is the address of a service's controller: the registry's
+// child named after the service.
+func (d *Daemon) controllerPID(name string) *actor.PID {
+	return actor.NewPID(d.registry.Address, d.registry.Id+"/svc:"+name)
+}
+
+func (d *Daemon) logPath(name string) string {
+	return filepath.Join(d.opts.StateDir, "logs", name+".log")
+}
+
+// ask sends msg, built around a fresh reply channel, to pid and waits for
+// the answer or the context's end.
+func ask[T any](ctx context.Context, d *Daemon, pid *actor.PID, build func(chan<- T) any) (T, error) {
+	ch := make(chan T, 1)
+	d.system.Root.Send(pid, build(ch))
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// shepherd is the coordinator: the parent of the monitor and the registry.
+type shepherd struct{ st *shepherdState }
+
+type shepherdState struct {
+	d            *Daemon
+	monitorProps *actor.Props
+	ready        chan<- error // nil once the children exist
+}
+
+func newShepherdProps(d *Daemon, monitorProps *actor.Props, ready chan<- error) *actor.Props {
+	st := &shepherdState{d: d, monitorProps: monitorProps, ready: ready}
+	return actor.PropsFromProducer(func() actor.Actor { return &shepherd{st: st} }, actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
+		// The registry's children are the controllers: a restart would
+		// stop them all. Resuming drops only the failed message.
+		return actor.ResumeDirective
+	})))
+}
+
+func (s *shepherd) Receive(ctx actor.Context) {
+	st := s.st
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		if st.ready == nil {
+			return // a restart: the children are still there
+		}
+		var err error
+		if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
+			st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+		}
+		st.ready <- err
+		st.ready = nil
+	}
+}
+
+// writeFileAtomic writes data to a temporary file then renames it, so a
+// reader never sees a partial file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

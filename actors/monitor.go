@@ -1,0 +1,167 @@
+package actors
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/services"
+	"golang.org/x/sys/unix"
+)
+
+// spawnProc asks the monitor to start a process for Owner. The monitor
+// answers Owner with procSpawned, and later with procExited.
+type spawnProc struct {
+	Argv  []string
+	Env   []string
+	Dir   string
+	Owner *actor.PID
+	// Tag and Action are echoed back so the owner can tell its spawns apart.
+	Tag    uint64
+	Action bool
+}
+
+// procSpawned answers spawnProc. Output is the read end of the pipe that
+// carries the child's stdout and stderr; the owner must drain and close it.
+type procSpawned struct {
+	Tag    uint64
+	Action bool
+	PID    int
+	Output *os.File
+	At     time.Time
+	Err    error
+}
+
+// procExited reports that a process the owner spawned was reaped.
+type procExited struct {
+	PID     int
+	Status  services.ExitStatus
+	At      time.Time
+	MaxRSS  int64 // kilobytes
+	CPUTime time.Duration
+}
+
+// monitorStats asks for the monitor's counters.
+type monitorStats struct{ Reply chan<- MonitorStats }
+
+// MonitorStats are the process monitor's counters.
+type MonitorStats struct {
+	Children int
+	Orphans  int
+}
+
+// monitorState outlives any one incarnation of the monitor actor: a restart
+// after a panic must not forget which process belongs to whom.
+type monitorState struct {
+	owners  map[int]*actor.PID
+	orphans int
+	devNull *os.File
+	logf    func(string, ...any)
+}
+
+// monitor is the process monitor: it alone starts processes and receives
+// every reaped exit, so a PID is in its table before its exit can be
+// dispatched (both arrive through this one mailbox).
+type monitor struct{ st *monitorState }
+
+func newMonitorProps(logf func(string, ...any)) (*actor.Props, error) {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	st := &monitorState{owners: make(map[int]*actor.PID), devNull: devNull, logf: logf}
+	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
+}
+
+func (m *monitor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *spawnProc:
+		pid, out, err := m.spawn(msg)
+		if err == nil {
+			m.st.owners[pid] = msg.Owner
+		}
+		ctx.Send(msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: time.Now(), Err: err})
+	case childExit:
+		owner, ok := m.st.owners[msg.PID]
+		if !ok {
+			m.st.orphans++
+			m.st.logf("reaped orphan process %d (%s)", msg.PID, exitStatusOf(msg.Status))
+			return
+		}
+		delete(m.st.owners, msg.PID)
+		ctx.Send(owner, &procExited{
+			PID: msg.PID, Status: exitStatusOf(msg.Status), At: msg.At,
+			MaxRSS:  msg.Rusage.Maxrss,
+			CPUTime: time.Duration(msg.Rusage.Utime.Nano() + msg.Rusage.Stime.Nano()),
+		})
+	case *monitorStats:
+		msg.Reply <- MonitorStats{Children: len(m.st.owners), Orphans: m.st.orphans}
+	}
+}
+
+func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
+	if ws.Signaled() {
+		return services.ExitStatus{Signal: ws.Signal()}
+	}
+	return services.ExitStatus{Code: ws.ExitStatus()}
+}
+
+// spawn starts argv in a new session (so its group can be signalled as a
+// whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
+func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
+	path, err := lookPath(req.Argv[0], req.Env)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, nil, fmt.Errorf("create output pipe: %w", err)
+	}
+	pid, err := syscall.ForkExec(path, req.Argv, &syscall.ProcAttr{
+		Dir:   req.Dir,
+		Env:   req.Env,
+		Files: []uintptr{m.st.devNull.Fd(), w.Fd(), w.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	// The child holds its own copy; ours would keep the pipe open forever.
+	w.Close()
+	if err != nil {
+		r.Close()
+		if req.Dir != "" && err == syscall.ENOENT {
+			if _, serr := os.Stat(req.Dir); serr != nil {
+				return 0, nil, fmt.Errorf("chdir %s: %w", req.Dir, serr)
+			}
+		}
+		return 0, nil, fmt.Errorf("exec %s: %w", path, err)
+	}
+	return pid, r, nil
+}
+
+// lookPath finds file in the PATH of the child's environment, not ours.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: executable file not found in PATH (%s)", file, path)
+}
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

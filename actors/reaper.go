@@ -1,0 +1,59 @@
+package actors
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childExit is one reaped process.
+type childExit struct {
+	PID    int
+	Status unix.WaitStatus
+	Rusage unix.Rusage
+	At     time.Time
+}
+
+// reap is the daemon's only caller of wait4 (design §5; a lint test keeps it
+// so). It loops wait4(-1, WNOHANG) on every SIGCHLD, because one SIGCHLD may
+// stand for many exits, and hands each exit to deliver in reaping order. It
+// returns when stop is closed.
+func reap(deliver func(childExit), stop <-chan struct{}) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGCHLD)
+	defer signal.Stop(sigs)
+	// Children may have exited before Notify took effect.
+	reapAll(deliver)
+	// A slow safety net: should a SIGCHLD ever be missed, no exit waits
+	// longer than this.
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-sigs:
+		case <-tick.C:
+		}
+		reapAll(deliver)
+	}
+}
+
+func reapAll(deliver func(childExit)) {
+	for {
+		var ws unix.WaitStatus
+		var ru unix.Rusage
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &ru)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return // ECHILD: no children; 0: none has exited yet
+		}
+		deliver(childExit{PID: pid, Status: ws, Rusage: ru, At: time.Now()})
+	}
+}

@@ -1,0 +1,376 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
+)
+
+// register adds services (validated together with those already known),
+// spawning a controller and a logger for each; with AutoStart the new
+// auto-start services are started. Reply gets the names or the errors.
+type register struct {
+	Specs     []*services.Spec
+	AutoStart bool
+	Reply     chan<- registerResult
+}
+
+type registerResult struct {
+	Names []string
+	Err   error
+}
+
+// clientRequest is a request from herd, answered on Reply.
+type clientRequest struct {
+	Req   wire.Request
+	Reply chan<- wire.Reply
+}
+
+// resolve looks a service up by name or alias for the API layer.
+type resolve struct {
+	Name  string
+	Reply chan<- resolved
+}
+
+type resolved struct {
+	Name   string
+	Logger *actor.PID
+	OK     bool
+}
+
+// transitioned records a state change in the daemon's transition log.
+type transitioned struct{ Entry wire.LogEntry }
+
+// summaryUpdate refreshes the registry's copy of one service's summary, so
+// that `herd status` is answered without asking every controller.
+type summaryUpdate struct{ Summary wire.Summary }
+
+// stopAll stops every service, dependents first; Done is closed after.
+type stopAll struct{ Done chan<- struct{} }
+
+// transitionLogSize bounds the daemon-wide transition log of `herd log`.
+const transitionLogSize = 10000
+
+type registryState struct {
+	d         *Daemon
+	specs     map[string]*services.Spec
+	aliases   map[string]string // name or alias -> canonical name
+	summaries map[string]wire.Summary
+	loggers   map[string]*actor.PID
+	log       []wire.LogEntry
+	// stopWaits run when the named service reports it has stopped.
+	stopWaits map[string][]func()
+}
+
+// registry knows every service: names, aliases, the dependency graph and
+// a summary of each; it routes client requests to controllers.
+type registry struct{ st *registryState }
+
+func newRegistryProps(d *Daemon) *actor.Props {
+	st := &registryState{
+		d: d, specs: map[string]*services.Spec{}, aliases: map[string]string{},
+		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
+		stopWaits: map[string][]func(){},
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &registry{st: st} },
+		actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
+			// Controllers and loggers keep their state outside the actor
+			// object, so a restart loses nothing.
+			return actor.RestartDirective
+		})))
+}
+
+func (r *registry) Receive(ctx actor.Context) {
+	st := r.st
+	switch msg := ctx.Message().(type) {
+	case *register:
+		names, err := r.register(ctx, msg.Specs, msg.AutoStart)
+		msg.Reply <- registerResult{Names: names, Err: err}
+	case *clientRequest:
+		r.onClient(ctx, msg)
+	case *resolve:
+		name, ok := st.aliases[msg.Name]
+		msg.Reply <- resolved{Name: name, Logger: st.loggers[name], OK: ok}
+	case *transitioned:
+		if len(st.log) >= transitionLogSize {
+			st.log = slices.Delete(st.log, 0, len(st.log)/10)
+		}
+		st.log = append(st.log, msg.Entry)
+	case *summaryUpdate:
+		if _, ok := st.specs[msg.Summary.Name]; ok {
+			st.summaries[msg.Summary.Name] = msg.Summary
+		}
+	case *peerReply:
+		waits := st.stopWaits[msg.Name]
+		delete(st.stopWaits, msg.Name)
+		for _, f := range waits {
+			f()
+		}
+	case *stopAll:
+		r.stopAll(ctx, msg.Done)
+	}
+}
+
+// stopThen stops a service and runs then once it is down.
+func (r *registry) stopThen(ctx actor.Context, name string, then func()) {
+	st := r.st
+	st.stopWaits[name] = append(st.stopWaits[name], then)
+	if len(st.stopWaits[name]) == 1 {
+		ctx.Send(st.d.controllerPID(name), &peerRequest{Op: services.PeerStop, From: ctx.Self()})
+	}
+}
+
+func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
+	left := len(r.st.specs)
+	if left == 0 {
+		close(done)
+		return
+	}
+	// Every stop cascades to dependents first, so asking all at once is
+	// still dependents-first, and independent services stop in parallel.
+	for name := range r.st.specs {
+		r.stopThen(ctx, name, func() {
+			left--
+			if left == 0 {
+				close(done)
+			}
+		})
+	}
+}
+
+func (r *registry) register(ctx actor.Context, specs []*services.Spec, autoStart bool) ([]string, error) {
+	st := r.st
+	all := make([]*services.Spec, 0, len(st.specs)+len(specs))
+	for _, s := range st.specs {
+		c := *s
+		c.Requires = slices.Clone(s.Requires)
+		all = append(all, &c)
+	}
+	all = append(all, specs...)
+	if errs := services.Validate(all); len(errs) > 0 {
+		return nil, errs
+	}
+	var names []string
+	for _, s := range specs {
+		st.specs[s.Name] = s
+		st.aliases[s.Name] = s.Name
+		for _, a := range s.Provides {
+			st.aliases[a] = s.Name
+		}
+		logPath := s.LogFile
+		if logPath == "" {
+			logPath = st.d.logPath(s.Name)
+		}
+		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, st.d.logf, st.d.goGo), "log:"+s.Name)
+		if err != nil {
+			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
+		}
+		st.loggers[s.Name] = logger
+		cs := &controllerState{
+			spec: s, m: services.NewMachine(services.PolicyOf(s), time.Now()), d: st.d, logger: logger,
+			waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
+			actionSpawns: map[uint64]svcRequest{},
+		}
+		if _, err := ctx.SpawnNamed(newControllerProps(cs), "svc:"+s.Name); err != nil {
+			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)
+		}
+		st.summaries[s.Name] = cs.summary()
+		names = append(names, s.Name)
+	}
+	r.updateDependents(ctx)
+	if autoStart {
+		for _, s := range specs {
+			if s.AutoStart {
+				ctx.Send(st.d.controllerPID(s.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
+			}
+		}
+	}
+	return names, nil
+}
+
+// updateDependents tells every controller who requires it.
+func (r *registry) updateDependents(ctx actor.Context) {
+	deps := map[string][]string{}
+	for name, s := range r.st.specs {
+		for _, req := range s.Requires {
+			deps[req] = append(deps[req], name)
+		}
+	}
+	for name := range r.st.specs {
+		d := deps[name]
+		slices.Sort(d)
+		ctx.Send(r.st.d.controllerPID(name), &setDependents{Names: d})
+	}
+}
+
+func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
+	st := r.st
+	req := msg.Req
+	if req.Service == "" {
+		switch req.Action {
+		case "status":
+			all := wire.StatusAll{Services: make([]wire.Summary, 0, len(st.summaries))}
+			for _, s := range st.summaries {
+				all.Services = append(all.Services, s)
+			}
+			slices.SortFunc(all.Services, func(a, b wire.Summary) int { return cmpString(a.Name, b.Name) })
+			msg.Reply <- wire.OKReply(req.ID, all)
+		case "log":
+			msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: slices.Clone(st.log)})
+		case "graph":
+			msg.Reply <- wire.OKReply(req.ID, r.graph())
+		case "load":
+			r.load(ctx, msg)
+		default:
+			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
+		}
+		return
+	}
+	name, ok := st.aliases[req.Service]
+	if !ok {
+		msg.Reply <- wire.ErrReply(req.ID, &wire.Error{Kind: wire.ServiceNotFound, Service: req.Service,
+			Message: fmt.Sprintf("service '%s' could not be found", req.Service)})
+		return
+	}
+	switch req.Action {
+	case "log":
+		r.serviceLog(ctx, name, msg)
+	case "unload":
+		r.unload(ctx, name, msg)
+	default:
+		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Reply: msg.Reply})
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (r *registry) graph() wire.Graph {
+	g := wire.Graph{Nodes: []wire.GraphNode{}, Edges: [][2]string{}}
+	names := make([]string, 0, len(r.st.specs))
+	for n := range r.st.specs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		s := r.st.summaries[n]
+		g.Nodes = append(g.Nodes, wire.GraphNode{Name: n, State: s.State, OneShot: s.OneShot, Failing: s.State == wire.StateFailed})
+		for _, req := range r.st.specs[n].Requires {
+			g.Edges = append(g.Edges, [2]string{n, req})
+		}
+	}
+	return g
+}
+
+// serviceLog answers `herd log NAME` (transitions) and `herd log NAME -n N`
+// (the service's own output; -f is a stream served by the API layer).
+func (r *registry) serviceLog(ctx actor.Context, name string, msg *clientRequest) {
+	req := msg.Req
+	if len(req.Args) == 0 {
+		var out []wire.LogEntry
+		for _, e := range r.st.log {
+			if e.Service == name {
+				out = append(out, e)
+			}
+		}
+		msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: out})
+		return
+	}
+	n, err := logLinesArg(req.Args)
+	if err != nil {
+		msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+		return
+	}
+	lines := make(chan []string, 1)
+	ctx.Send(r.st.loggers[name], &recentLines{N: n, Reply: lines})
+	// The logger answers at once; wait for it without blocking the
+	// registry's mailbox on anything slower than the logger's own queue.
+	id, reply := req.ID, msg.Reply
+	r.st.d.goGo(func() { reply <- wire.OKReply(id, wire.LogResult{Entries: outputEntries(name, <-lines)}) })
+}
+
+// logLinesArg parses a log request's args: -n N, optionally -f.
+func logLinesArg(args []string) (int, error) {
+	n := 10
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-n":
+			if i+1 >= len(args) {
+				return 0, fmt.Errorf("-n needs a number")
+			}
+			v, err := strconv.Atoi(args[i+1])
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("-n: expected a non-negative number, got %q", args[i+1])
+			}
+			n = v
+			i++
+		case "-f":
+		default:
+			return 0, fmt.Errorf("unknown log argument %q", args[i])
+		}
+	}
+	return n, nil
+}
+
+func outputEntries(name string, lines []string) []wire.LogEntry {
+	out := make([]wire.LogEntry, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, wire.LogEntry{Service: name, Text: l})
+	}
+	return out
+}
+
+func (r *registry) load(ctx actor.Context, msg *clientRequest) {
+	if len(msg.Req.Args) != 1 {
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
+		return
+	}
+	cfg, err := services.LoadPath(msg.Req.Args[0])
+	if err == nil {
+		var names []string
+		names, err = r.register(ctx, cfg.Services, true)
+		if err == nil {
+			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
+			return
+		}
+	}
+	msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
+}
+
+// unload stops a service (and so its dependents), then forgets it.
+func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
+	st := r.st
+	for other, s := range st.specs {
+		if other != name && slices.Contains(s.Requires, name) {
+			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest,
+				"cannot unload %s: service %s requires it (unload %s first)", name, other, other))
+			return
+		}
+	}
+	r.stopThen(ctx, name, func() {
+		ctx.Stop(st.d.controllerPID(name))
+		ctx.Stop(st.loggers[name])
+		s := st.specs[name]
+		delete(st.specs, name)
+		delete(st.summaries, name)
+		delete(st.loggers, name)
+		delete(st.aliases, name)
+		for _, a := range s.Provides {
+			delete(st.aliases, a)
+		}
+		r.updateDependents(ctx)
+		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Stopped})
+	})
+}

@@ -1,0 +1,159 @@
+// Command shepherd is the service manager daemon: it reads the services
+// configuration, supervises the processes, and serves herd on a unix socket.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/shepherd-go/shepherd/actors"
+	"github.com/shepherd-go/shepherd/services"
+	flag "github.com/spf13/pflag"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+// Exit codes of shepherd.
+const (
+	exitOK    = 0
+	exitError = 1 // invalid configuration, socket or state problems
+	exitUsage = 2
+)
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("shepherd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := os.Geteuid() == 0
+	config := fs.StringP("config", "c", "", "services file or directory (default "+defaultConfig(root)+")")
+	socket := fs.StringP("socket", "s", "", "control socket (default "+defaultSocket(root)+")")
+	logFile := fs.StringP("logfile", "l", "", "daemon log file (default: standard error)")
+	pidFile := fs.String("pid", "", "write the PID here once the socket listens")
+	state := fs.String("state", "", "state directory: logs, history (default "+defaultState(root)+")")
+	insecure := fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700")
+	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s)")
+	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
+	socketMode := fs.String("socket-mode", "", "mode of the socket file, e.g. 0660")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "shepherd: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if len(*listen) > 0 {
+		fmt.Fprintln(stderr, "shepherd: --listen: the libp2p network layer is not supported yet")
+		return exitUsage
+	}
+	opts := actors.Options{
+		ConfigPath: *config, SocketPath: *socket, StateDir: *state, PIDFile: *pidFile,
+		Insecure: *insecure, SocketGroup: -1,
+	}
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = defaultConfig(root)
+		if _, err := os.Stat(opts.ConfigPath); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "shepherd: %s does not exist; starting with no services\n", opts.ConfigPath)
+			opts.ConfigPath = ""
+		}
+	}
+	if opts.SocketPath == "" {
+		opts.SocketPath = defaultSocket(root)
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = defaultState(root)
+	}
+	if *socketMode != "" {
+		m, err := strconv.ParseUint(*socketMode, 8, 32)
+		if err != nil || m > 0o777 {
+			fmt.Fprintf(stderr, "shepherd: --socket-mode: bad mode %q (want octal, e.g. 0660)\n", *socketMode)
+			return exitUsage
+		}
+		opts.SocketMode = os.FileMode(m)
+	}
+	if *socketGroup != "" {
+		gid, err := lookupGroup(*socketGroup)
+		if err != nil {
+			fmt.Fprintf(stderr, "shepherd: --socket-group: %v\n", err)
+			return exitUsage
+		}
+		opts.SocketGroup = gid
+	}
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			fmt.Fprintf(stderr, "shepherd: %v\n", err)
+			return exitError
+		}
+		defer f.Close()
+		opts.Log = f
+	} else {
+		opts.Log = stderr
+	}
+
+	// Catch (never ignore: ignored signals survive exec into services) the
+	// signals we act on, before anything is started.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	d, err := actors.Start(opts)
+	if err != nil {
+		var list services.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(stderr, e)
+			}
+			fmt.Fprintf(stderr, "shepherd: invalid configuration: %d error(s); nothing was started\n", len(list))
+		} else {
+			fmt.Fprintf(stderr, "shepherd: %v\n", err)
+		}
+		return exitError
+	}
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			fmt.Fprintln(opts.Log, "shepherd: SIGHUP: reload and re-exec are not supported yet; ignoring")
+			continue
+		}
+		break
+	}
+	d.Shutdown()
+	return exitOK
+}
+
+func defaultConfig(root bool) string {
+	if root {
+		return "/etc/shepherd/services.yaml"
+	}
+	return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "shepherd", "services.yaml")
+}
+
+func defaultSocket(root bool) string {
+	if root {
+		return "/var/run/shepherd/socket"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "shepherd", "socket")
+	}
+	return filepath.Join("/run/user", strconv.Itoa(os.Getuid()), "shepherd", "socket")
+}
+
+func defaultState(root bool) string {
+	if root {
+		return "/var/lib/shepherd"
+	}
+	return filepath.Join(xdg("XDG_STATE_HOME", ".local/state"), "shepherd")
+}
+
+func xdg(env, fallback string) string {
+	if d := os.Getenv(env); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, fallback)
+}
