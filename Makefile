@@ -1,0 +1,29 @@
+# shepherd-go. `make demo` runs the demo, `make test` the whole test suite.
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build test lint bench demo fuzz clean
+
+build:
+	$(GO) build -o bin/ ./cmd/shepherd ./cmd/herd
+
+test: lint
+	$(GO) test -race -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Short fuzzing runs of everything that parses untrusted bytes.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/
+	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
+
+bench: build
+	$(GO) run ./bench -bin bin
+
+demo: build
+	./examples/demo.sh
+
+clean:
+	rm -rf bin

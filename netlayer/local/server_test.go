@@ -1,0 +1,163 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// echo answers every request with its own action.
+var echo = HandlerFunc(func(ctx context.Context, peer Peer, req wire.Request, out Responder) {
+	out.Send(wire.OKReply(req.ID, map[string]any{"action": req.Action, "uid": peer.UID}))
+})
+
+func serve(t *testing.T, h Handler, idle time.Duration) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "socket")
+	ln, err := Listen(path, ListenOptions{Group: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, IdleTimeout: idle}
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	t.Cleanup(func() { s.Close(); <-done })
+	return path
+}
+
+func rawConn(t *testing.T, path string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func readReply(t *testing.T, r *bufio.Reader) wire.Reply {
+	t.Helper()
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	var rep wire.Reply
+	if err := json.Unmarshal(line, &rep); err != nil {
+		t.Fatalf("reply %q: %v", line, err)
+	}
+	return rep
+}
+
+func TestGarbageOversizedAndTruncatedFrames(t *testing.T) {
+	path := serve(t, echo, 10*time.Second)
+	c, r := rawConn(t, path)
+
+	c.Write([]byte("this is not json\n"))
+	if rep := readReply(t, r); rep.OK || rep.Error.Kind != wire.BadRequest {
+		t.Fatalf("garbage: %+v", rep)
+	}
+	c.Write([]byte(strings.Repeat("a", wire.MaxFrame+1) + "\n"))
+	if rep := readReply(t, r); rep.OK || rep.Error.Kind != wire.BadRequest || !strings.Contains(rep.Error.Message, "larger") {
+		t.Fatalf("oversized: %+v", rep)
+	}
+	// The same connection still works after both.
+	c.Write([]byte(`{"id":7,"action":"status"}` + "\n"))
+	if rep := readReply(t, r); !rep.OK || rep.ID != 7 {
+		t.Fatalf("after garbage: %+v", rep)
+	}
+	// A truncated frame at close gets bad-request.
+	c.Write([]byte(`{"id":8,"act`))
+	c.(*net.UnixConn).CloseWrite()
+	if rep := readReply(t, r); rep.OK || rep.Error.Kind != wire.BadRequest {
+		t.Fatalf("truncated: %+v", rep)
+	}
+}
+
+func TestSilentClientTimesOutWhileOthersAreServed(t *testing.T) {
+	path := serve(t, echo, 300*time.Millisecond)
+	_, silent := rawConn(t, path)
+
+	cl, err := Dial(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rep, err := cl.Call(context.Background(), wire.Request{Action: "status"})
+	if err != nil || !rep.OK {
+		t.Fatalf("served client: %+v %v", rep, err)
+	}
+	if rep := readReply(t, silent); rep.OK || rep.Error.Kind != wire.Timeout {
+		t.Fatalf("silent client: %+v", rep)
+	}
+	if _, err := silent.ReadByte(); err == nil {
+		t.Fatal("silent client's connection should be closed")
+	}
+}
+
+func TestPeerCredentials(t *testing.T) {
+	path := serve(t, echo, time.Second)
+	cl, err := Dial(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rep, err := cl.Call(context.Background(), wire.Request{Action: "whoami"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ UID uint32 }
+	json.Unmarshal(rep.Result, &got)
+	if got.UID != uint32(os.Getuid()) {
+		t.Fatalf("peer uid %d, want %d", got.UID, os.Getuid())
+	}
+}
+
+func TestListenRefusesInsecureDirAndLiveSocket(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(dir, 0o755)
+	_, err := Listen(filepath.Join(dir, "socket"), ListenOptions{Group: -1})
+	if !errors.Is(err, ErrInsecureDir) || !strings.Contains(err.Error(), dir+": socket directory has insecure permissions") {
+		t.Fatalf("got %v", err)
+	}
+	ln, err := Listen(filepath.Join(dir, "socket"), ListenOptions{Insecure: true, Group: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := Listen(filepath.Join(dir, "socket"), ListenOptions{Insecure: true, Group: -1}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second listener: %v", err)
+	}
+}
+
+func TestStaleSocketIsReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "socket")
+	ln, err := Listen(path, ListenOptions{Group: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	ln2, err := Listen(path, ListenOptions{Group: -1})
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	ln2.Close()
+}
+
+func TestDialErrorReadsLikeC(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope")
+	_, err := Dial(context.Background(), path)
+	if err == nil || err.Error() != path+": No such file or directory" {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,109 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestDecoderFrames(t *testing.T) {
+	big := strings.Repeat("x", MaxFrame+10)
+	tests := []struct {
+		name  string
+		input string
+		want  []string // frames, or "ERR:<text>" for an error at that point
+	}{
+		{"two frames", "{\"a\":1}\n{\"b\":2}\n", []string{`{"a":1}`, `{"b":2}`, "ERR:EOF"}},
+		{"crlf", "{}\r\n", []string{"{}", "ERR:EOF"}},
+		{"truncated", "{\"a\":", []string{"ERR:unexpected EOF"}},
+		{"oversized then valid", big + "\n{}\n", []string{"ERR:wire: frame too large", "{}", "ERR:EOF"}},
+		{"oversized at eof", big, []string{"ERR:unexpected EOF"}},
+		{"empty", "", []string{"ERR:EOF"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(strings.NewReader(tt.input))
+			for i, want := range tt.want {
+				frame, err := d.Next()
+				got := string(frame)
+				if err != nil {
+					got = "ERR:" + err.Error()
+				}
+				if got != want {
+					if len(got) > 80 {
+						got = got[:80] + "..."
+					}
+					t.Fatalf("frame %d: got %q, want %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeRequest(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string
+	}{
+		{`{"id":1,"service":"web","action":"start"}`, ""},
+		{`{"id":1,"action":"status","args":["-n","5"]}`, ""},
+		{`{"id":1}`, "no action"},
+		{`{"id":1,"action":"start","bogus":true}`, "unknown field"},
+		{`{"id":1,"action":"start"} {}`, "trailing data"},
+		{`not json`, "malformed request"},
+		{`{"id":-1,"action":"x"}`, "malformed request"},
+	}
+	for _, tt := range tests {
+		_, err := DecodeRequest([]byte(tt.in))
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.in, err)
+			}
+			continue
+		}
+		var we *Error
+		if !errors.As(err, &we) || we.Kind != BadRequest || !strings.Contains(we.Message, tt.wantErr) {
+			t.Errorf("%s: got %v, want bad-request containing %q", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestErrorIsMatchesKind(t *testing.T) {
+	err := Errorf(Timeout, "too slow")
+	if !errors.Is(err, &Error{Kind: Timeout}) || errors.Is(err, &Error{Kind: BadRequest}) {
+		t.Fatal("errors.Is must compare kinds")
+	}
+}
+
+// FuzzDecoder feeds arbitrary bytes through the frame decoder and request
+// parser: whatever a client sends, the daemon must not panic, and every
+// request it accepts must carry an action.
+func FuzzDecoder(f *testing.F) {
+	f.Add([]byte("{\"id\":1,\"action\":\"status\"}\n"))
+	f.Add([]byte("{\"id\":1,\"service\":\"web\",\"action\":\"start\",\"args\":[\"a\"]}\n{\"id\":2"))
+	f.Add([]byte("\n\n\x00\xff{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := NewDecoder(bytes.NewReader(data))
+		for range 1000 {
+			frame, err := d.Next()
+			if err != nil {
+				if errors.Is(err, ErrFrameTooLarge) {
+					continue
+				}
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if len(frame) > MaxFrame {
+				t.Fatalf("frame of %d bytes passed the limit", len(frame))
+			}
+			req, err := DecodeRequest(frame)
+			if err == nil && req.Action == "" {
+				t.Fatal("accepted a request without an action")
+			}
+		}
+	})
+}
