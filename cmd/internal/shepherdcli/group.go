@@ -1,4 +1,4 @@
-package main
+package shepherdcli
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
-// Command shepherd is the service manager daemon: it reads the services
-// configuration, supervises the processes, and serves herd on a unix socket.
-package main
+// Package shepherdcli is the command line of the shepherd daemon: flags,
+// default paths and signal wiring around actors.Start.
+package shepherdcli
 
 import (
 	"errors"
@@ -17,8 +17,6 @@ import (
 	flag "github.com/spf13/pflag"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
-
 // Exit codes of shepherd.
 const (
 	exitOK    = 0
@@ -26,7 +24,9 @@ const (
 	exitUsage = 2
 )
 
-func run(args []string, stderr io.Writer) int {
+// Main runs the daemon with args (without the program name) and returns
+// its exit code.
+func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shepherd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := os.Geteuid() == 0

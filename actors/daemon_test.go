@@ -1,0 +1,148 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// syncBuffer is a daemon log the test can read while the daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startDaemon runs a daemon in this process on config. Only one runs at a
+// time: the reaper is process-wide (style P10), so these tests never run
+// in parallel and never use exec.Cmd.Wait.
+func startDaemon(t *testing.T, config string) (*Daemon, *syncBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "services.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Shutdown)
+	return d, log
+}
+
+func call(t *testing.T, d *Daemon, req wire.Request, result any) *wire.Error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := local.Dial(ctx, d.opts.SocketPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK {
+		return rep.Error
+	}
+	if result != nil {
+		if err := json.Unmarshal(rep.Result, result); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return nil
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestControllerPanicKeepsStateAndProcess: a controller that panics is
+// restarted by the registry and still knows its running process, which it
+// can stop and whose exit it still receives.
+func TestControllerPanicKeepsStateAndProcess(t *testing.T) {
+	d, log := startDaemon(t, `
+services:
+  - name: sleeper
+    command: [sleep, "3600"]
+`)
+	var st wire.Status
+	waitFor(t, "sleeper running", func() bool {
+		return call(t, d, wire.Request{Action: "status", Service: "sleeper"}, &st) == nil && st.State == "running"
+	})
+	pid := st.PID
+
+	d.system.Root.Send(d.controllerPID("sleeper"), &probe{F: func() { panic("injected failure") }})
+	var after wire.Status
+	if e := call(t, d, wire.Request{Action: "status", Service: "sleeper"}, &after); e != nil {
+		t.Fatal(e)
+	}
+	if after.State != "running" || after.PID != pid {
+		t.Fatalf("after the panic: state %s pid %d, want running %d", after.State, after.PID, pid)
+	}
+	if !strings.Contains(log.String(), "injected failure") {
+		t.Errorf("the failure should be logged; log:\n%s", log.String())
+	}
+	var res wire.ActionResult
+	if e := call(t, d, wire.Request{Action: "stop", Service: "sleeper"}, &res); e != nil || res.Outcome != wire.Stopped {
+		t.Fatalf("stop after restart: %+v %v", res, e)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("process %d still exists after stop", pid)
+	}
+}
+
+// TestOnlyTheReaperWaits keeps design §5's rule: exactly one place in the
+// daemon calls wait4, and nothing uses os/exec's Wait.
+func TestOnlyTheReaperWaits(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		if strings.Contains(src, "Wait4(") && f != "reaper.go" {
+			t.Errorf("%s calls Wait4: only reaper.go may", f)
+		}
+		for _, banned := range []string{`"os/exec"`, "os.StartProcess", "Process.Wait"} {
+			if strings.Contains(src, banned) {
+				t.Errorf("%s uses %s: children are reaped only by reaper.go", f, banned)
+			}
+		}
+	}
+}

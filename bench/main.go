@@ -1,0 +1,262 @@
+// Command bench measures shepherd against baselines taken in the same run
+// (the machine is shared and noisy, so only ratios mean anything):
+//
+//   - starting N `sleep 3600` services vs a bare fork/exec loop of N sleeps;
+//   - `herd status` round trips with N services vs spawning /bin/true;
+//   - respawn latency after kill -9, beyond the configured respawn delay;
+//   - the daemon's resident memory with N services;
+//   - stopping N services vs a bare kill-and-reap loop.
+//
+// Run it with `make bench`, or `go run ./bench -bin bin -n 1000`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+func main() {
+	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
+	n := flag.Int("n", 1000, "number of services")
+	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
+	flag.Parse()
+	if err := run(*bin, *n, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	bin, dir, sock string
+	daemon         *exec.Cmd
+}
+
+func run(bin string, n, rounds int) error {
+	bin, _ = filepath.Abs(bin)
+	dir, err := os.MkdirTemp("", "shepherd-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b := &bench{bin: bin, dir: dir, sock: filepath.Join(dir, "run", "socket")}
+	if err := b.writeConfig(n); err != nil {
+		return err
+	}
+	fmt.Printf("shepherd benchmarks, %d services, %d rounds (%s)\n\n", n, rounds, time.Now().Format(time.DateTime))
+
+	bareStart, bareStop, err := bareLoop(n)
+	if err != nil {
+		return err
+	}
+	if err := b.startDaemon(); err != nil {
+		return err
+	}
+	defer b.stopDaemon()
+
+	t0 := time.Now()
+	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "start", "all").CombinedOutput(); err != nil {
+		return fmt.Errorf("herd start all: %v\n%s", err, out)
+	}
+	start := time.Since(t0)
+	report("start services", start, bareStart, 1.5)
+
+	rss, err := vmRSS(b.daemon.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-28s %8.1f MB   (target < 60 MB)\n", "daemon RSS", float64(rss)/1024)
+
+	statusAll := b.median(rounds, "status")
+	statusOne := b.median(rounds, "status", "svc-0001")
+	trueRun := median(rounds, func() error { return exec.Command("/bin/true").Run() })
+	fmt.Printf("%-28s %8.2f ms   (spawning /bin/true: %.2f ms; target < 10 ms)\n", "herd status (summary)", ms(statusAll), ms(trueRun))
+	fmt.Printf("%-28s %8.2f ms\n", "herd status svc-0001", ms(statusOne))
+
+	lat, err := b.respawnLatency(min(rounds, 10))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
+
+	t0 = time.Now()
+	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "stop", "all").CombinedOutput(); err != nil {
+		return fmt.Errorf("herd stop all: %v\n%s", err, out)
+	}
+	report("stop services", time.Since(t0), bareStop, 0)
+	return nil
+}
+
+func report(what string, got, base time.Duration, target float64) {
+	t := ""
+	if target > 0 {
+		t = fmt.Sprintf("; target <= %.1fx", target)
+	}
+	fmt.Printf("%-28s %8.3f s    bare loop %.3f s, ratio %.2fx%s\n", what, got.Seconds(), base.Seconds(), float64(got)/float64(base), t)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (b *bench) writeConfig(n int) error {
+	var sb strings.Builder
+	sb.WriteString("services:\n")
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("svc-%04d", i)
+		names = append(names, name)
+		fmt.Fprintf(&sb, "  - name: %s\n    command: [sleep, \"3600\"]\n    auto-start: false\n", name)
+	}
+	fmt.Fprintf(&sb, "  - name: all\n    auto-start: false\n    requires: [%s]\n", strings.Join(names, ", "))
+	sb.WriteString("  - name: victim\n    command: [sleep, \"3600\"]\n    respawn-limit: unlimited\n    respawn-delay: 100ms\n")
+	return os.WriteFile(filepath.Join(b.dir, "services.yaml"), []byte(sb.String()), 0o644)
+}
+
+func (b *bench) startDaemon() error {
+	pidFile := filepath.Join(b.dir, "pid")
+	b.daemon = exec.Command(filepath.Join(b.bin, "shepherd"), "-c", filepath.Join(b.dir, "services.yaml"),
+		"-s", b.sock, "--state", filepath.Join(b.dir, "state"), "--pid", pidFile, "-l", filepath.Join(b.dir, "shepherd.log"))
+	b.daemon.Stderr = os.Stderr
+	if err := b.daemon.Start(); err != nil {
+		return err
+	}
+	for range 400 {
+		if _, err := os.Stat(pidFile); err == nil {
+			return nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return fmt.Errorf("shepherd did not start within 10 s")
+}
+
+func (b *bench) stopDaemon() {
+	b.daemon.Process.Signal(syscall.SIGTERM)
+	b.daemon.Wait()
+}
+
+func (b *bench) median(rounds int, args ...string) time.Duration {
+	herd := filepath.Join(b.bin, "herd")
+	full := append([]string{"-s", b.sock}, args...)
+	return median(rounds, func() error { return exec.Command(herd, full...).Run() })
+}
+
+func median(rounds int, f func() error) time.Duration {
+	var ds []time.Duration
+	for range rounds {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// bareLoop is the baseline: fork/exec n sleeps, then kill and reap them.
+func bareLoop(n int) (start, stop time.Duration, err error) {
+	path, err := exec.LookPath("sleep")
+	if err != nil {
+		return 0, 0, err
+	}
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer devNull.Close()
+	pids := make([]int, 0, n)
+	t0 := time.Now()
+	for range n {
+		pid, err := syscall.ForkExec(path, []string{"sleep", "3600"}, &syscall.ProcAttr{
+			Files: []uintptr{devNull.Fd(), devNull.Fd(), devNull.Fd()},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		pids = append(pids, pid)
+	}
+	start = time.Since(t0)
+	t0 = time.Now()
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	for _, pid := range pids {
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+	}
+	return start, time.Since(t0), nil
+}
+
+func vmRSS(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for %d", pid)
+}
+
+// respawnLatency kills the victim service and measures how long, beyond
+// its respawn delay, until a new process runs, polling the socket.
+func (b *bench) respawnLatency(rounds int) (time.Duration, error) {
+	ctx := context.Background()
+	c, err := local.Dial(ctx, b.sock)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	status := func() (wire.Status, error) {
+		var s wire.Status
+		r, err := c.Call(ctx, wire.Request{Action: "status", Service: "victim", Args: []string{"-n", "0"}})
+		if err != nil {
+			return s, err
+		}
+		if !r.OK {
+			return s, r.Error
+		}
+		return s, json.Unmarshal(r.Result, &s)
+	}
+	var ds []time.Duration
+	for range rounds {
+		s, err := status()
+		if err != nil {
+			return 0, err
+		}
+		if s.PID == 0 {
+			return 0, fmt.Errorf("victim is %s", s.State)
+		}
+		t0 := time.Now()
+		syscall.Kill(s.PID, syscall.SIGKILL)
+		for {
+			n, err := status()
+			if err != nil {
+				return 0, err
+			}
+			if n.State == wire.StateRunning && n.PID != s.PID && n.PID != 0 {
+				break
+			}
+			if time.Since(t0) > 10*time.Second {
+				return 0, fmt.Errorf("victim not respawned within 10 s")
+			}
+		}
+		ds = append(ds, time.Since(t0)-100*time.Millisecond)
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], nil
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
+	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// TestMain lets the test binary act as herd and shepherd inside scripts,
+// so scripts drive the real client against a real daemon process.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"herd":     func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"shepherd": func() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/*.txtar. Each starts its own shepherd on a
+// socket in its work directory.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SOCK", env.WorkDir+"/run/socket")
+			env.Setenv("STATE", env.WorkDir+"/state")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfile":  cmdWaitFile,
+			"waitstate": cmdWaitState,
+			"svcpid":    cmdSvcPID,
+			"signal":    cmdSignal,
+			"gone":      cmdGone,
+			"waitlog":   cmdWaitLog,
+		},
+	})
+}
+
+// deadline bounds every wait in the scripts: long enough for a loaded CI
+// machine, short enough that a hang fails rather than stalls.
+const deadline = 20 * time.Second
+
+func poll(ts *testscript.TestScript, what string, f func() (bool, string)) {
+	end := time.Now().Add(deadline)
+	for {
+		ok, last := f()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			ts.Fatalf("timed out after %v waiting for %s (last: %s)", deadline, what, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitfile FILE: wait until FILE exists (the daemon's --pid file).
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	path := ts.MkAbs(args[0])
+	poll(ts, path, func() (bool, string) {
+		_, err := os.Stat(path)
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
+func status(ts *testscript.TestScript, service string) (wire.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := local.Dial(ctx, ts.Getenv("SOCK"))
+	if err != nil {
+		return wire.Status{}, err
+	}
+	defer c.Close()
+	r, err := c.Call(ctx, wire.Request{Action: "status", Service: service})
+	if err != nil {
+		return wire.Status{}, err
+	}
+	if !r.OK {
+		return wire.Status{}, r.Error
+	}
+	var s wire.Status
+	err = json.Unmarshal(r.Result, &s)
+	return s, err
+}
+
+// waitstate SERVICE STATE [MIN_RESPAWNS]: wait until the service is in
+// STATE (and, if given, has been respawned at least MIN_RESPAWNS times).
+func cmdWaitState(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: waitstate SERVICE STATE [MIN_RESPAWNS]")
+	}
+	minRespawns := 0
+	if len(args) == 3 {
+		minRespawns, _ = strconv.Atoi(args[2])
+	}
+	poll(ts, args[0]+" "+args[1], func() (bool, string) {
+		s, err := status(ts, args[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		return s.State == args[1] && s.Respawns >= minRespawns, fmt.Sprintf("%s, %d respawns", s.State, s.Respawns)
+	})
+}
+
+// svcpid SERVICE VAR: set VAR to the service's main PID.
+func cmdSvcPID(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: svcpid SERVICE VAR")
+	}
+	s, err := status(ts, args[0])
+	ts.Check(err)
+	if s.PID == 0 {
+		ts.Fatalf("service %s has no process (state %s)", args[0], s.State)
+	}
+	ts.Setenv(args[1], strconv.Itoa(s.PID))
+}
+
+// signal SIG PID: send a signal (KILL, TERM, ...) to a process.
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: signal SIG PID")
+	}
+	sigs := map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP}
+	sig, ok := sigs[args[0]]
+	if !ok {
+		ts.Fatalf("unknown signal %s", args[0])
+	}
+	pid, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(syscall.Kill(pid, sig))
+}
+
+// gone PID|FILE: wait until the process (or the one whose PID FILE holds)
+// no longer exists, not even as a zombie.
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: gone PID|FILE")
+	}
+	arg := args[0]
+	if _, err := strconv.Atoi(arg); err != nil {
+		b, err := os.ReadFile(ts.MkAbs(arg))
+		ts.Check(err)
+		arg = strings.TrimSpace(string(b))
+	}
+	poll(ts, "process "+arg+" to be gone", func() (bool, string) {
+		b, err := os.ReadFile("/proc/" + arg + "/stat")
+		if err != nil {
+			return true, ""
+		}
+		return false, string(b)
+	})
+}
+
+// waitlog FILE REGEXP: wait until FILE's content matches REGEXP.
+func cmdWaitLog(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitlog FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	poll(ts, path+" to match "+args[1], func() (bool, string) {
+		b, _ := os.ReadFile(path)
+		return re.Match(b), string(b)
+	})
+}
