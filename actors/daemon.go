@@ -95,6 +95,11 @@ func Start(opts Options) (*Daemon, error) {
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
+	d.system.EventStream.Subscribe(func(msg any) {
+		if ev, ok := msg.(*actor.SupervisorEvent); ok {
+			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
+		}
+	})
 	monitorProps, err := newMonitorProps(d.logf)
 	if err != nil {
 		ln.Close()

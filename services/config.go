@@ -1,0 +1,596 @@
+package services
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
+)
+
+// Config is a loaded, validated set of services.
+type Config struct {
+	Services []*Spec
+	Files    []string
+}
+
+// LoadPath reads a services file, or every *.yaml and *.yml file of a
+// directory in lexical order, and validates the whole set. A configuration
+// with problems returns an ErrorList holding every one of them.
+func LoadPath(path string) (*Config, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	files := []string{path}
+	if st.IsDir() {
+		files = nil
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(path, pat))
+			files = append(files, m...)
+		}
+		slices.Sort(files)
+	}
+	cfg := &Config{Files: files}
+	var errs ErrorList
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read configuration: %w", err)
+		}
+		specs, e := Parse(f, data)
+		errs = append(errs, e...)
+		cfg.Services = append(cfg.Services, specs...)
+	}
+	if len(errs) == 0 {
+		errs = Validate(cfg.Services)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Parse reads one file's services. It checks each service on its own;
+// Validate checks them together.
+func Parse(file string, data []byte) ([]*Spec, ErrorList) {
+	var errs ErrorList
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg, line := err.Error(), 1
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		errs.add(Pos{file, line, 1}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+		return nil, errs
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil // an empty file defines nothing
+	}
+	p := parser{file: file, errs: &errs}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		errs.add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))
+		return nil, errs
+	}
+	var specs []*Spec
+	p.eachKey(root, func(key string, k, v *yaml.Node) {
+		if key != "services" {
+			errs.add(p.pos(k), "unknown key %q (expected 'services')", key)
+			return
+		}
+		if v.Kind != yaml.SequenceNode {
+			errs.add(p.pos(v), "services: expected a list, got %s", kindName(v))
+			return
+		}
+		for _, item := range v.Content {
+			if s := p.service(item); s != nil {
+				specs = append(specs, s)
+			}
+		}
+	})
+	return specs, errs
+}
+
+type parser struct {
+	file string
+	errs *ErrorList
+}
+
+func (p parser) pos(n *yaml.Node) Pos { return Pos{p.file, n.Line, n.Column} }
+
+func (p parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errs.add(p.pos(n), format, args...)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+// eachKey calls f for every key of a mapping, reporting duplicate keys.
+func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "expected a key, got %s", kindName(k))
+			continue
+		}
+		if seen[k.Value] {
+			p.errorf(k, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		f(k.Value, k, v)
+	}
+}
+
+// notYet lists keys of design §3 whose effect a later release brings:
+// they are refused rather than silently ignored.
+var notYet = map[string]bool{
+	"user": true, "group": true, "supplementary-groups": true, "umask": true, "limits": true,
+	"nice": true, "io-class": true, "io-priority": true, "pid-file": true, "pid-file-timeout": true,
+	"log-rotate": true, "on-exit": true, "on-failure": true, "on-respawn-limit": true, "remote": true,
+}
+
+// BuiltinActions cannot be redefined as custom actions.
+var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "reload", "history", "events"}
+
+func (p parser) service(n *yaml.Node) *Spec {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "a service must be a mapping, got %s", kindName(n))
+		return nil
+	}
+	s := &Spec{Pos: p.pos(n), AutoStart: true}
+	var respawnSet *yaml.Node
+	p.eachKey(n, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "name":
+			s.Name = p.str(key, v)
+		case "provides":
+			s.Provides = p.strs(key, v)
+		case "requires":
+			s.Requires = p.strs(key, v)
+		case "documentation":
+			s.Documentation = p.str(key, v)
+		case "command":
+			s.Command = p.command(key, v)
+		case "environment":
+			s.Environment = p.env(v)
+		case "directory":
+			s.Directory = p.absPath(key, v)
+		case "log-file":
+			s.LogFile = p.absPath(key, v)
+		case "respawn":
+			s.Respawn = p.boolean(key, v)
+			respawnSet = k
+		case "respawn-limit":
+			s.RespawnLimit = p.respawnLimit(v)
+		case "respawn-delay":
+			s.RespawnDelay = p.duration(key, v)
+		case "respawn-max-delay":
+			s.RespawnMaxDelay = p.duration(key, v)
+		case "respawn-cooldown":
+			s.RespawnCooldown = p.duration(key, v)
+		case "respawn-backoff":
+			switch b := p.str(key, v); b {
+			case "exponential":
+				s.RespawnBackoff = true
+			case "none", "":
+			default:
+				p.errorf(v, "respawn-backoff: expected 'exponential' or 'none', got %q", b)
+			}
+		case "stop-signal":
+			s.StopSignal = p.signal(v)
+		case "stop-timeout":
+			s.StopTimeout = p.duration(key, v)
+		case "one-shot":
+			s.OneShot = p.boolean(key, v)
+		case "auto-start":
+			s.AutoStart = p.boolean(key, v)
+		case "actions":
+			s.Actions = p.actions(v)
+		case "instances":
+			if i := p.integer(key, v); i > 1 {
+				p.errorf(v, "instances: running several instances is not supported yet")
+			} else if i < 1 && v.Kind == yaml.ScalarNode {
+				p.errorf(v, "instances: must be at least 1, got %d", i)
+			}
+		default:
+			if notYet[key] {
+				p.errorf(k, "%s: not supported yet", key)
+				return
+			}
+			p.errorf(k, "unknown key %q", key)
+		}
+	})
+	if s.Name == "" {
+		p.errorf(n, "service has no name")
+		return nil
+	}
+	if strings.ContainsAny(s.Name, " \t\n/") || strings.HasPrefix(s.Name, "-") {
+		p.errorf(n, "service name %q: must not contain spaces or '/', nor start with '-'", s.Name)
+	}
+	if s.Name == "shepherd" || s.Name == "root" {
+		p.errorf(n, "service name %q is reserved for the daemon itself", s.Name)
+	}
+	fillDefaults(s, respawnSet != nil)
+	if s.OneShot {
+		if len(s.Command) == 0 {
+			p.errorf(n, "service %s: a one-shot service needs a command", s.Name)
+		}
+		if respawnSet != nil && s.Respawn {
+			p.errorf(respawnSet, "service %s: a one-shot service cannot be respawned", s.Name)
+		}
+	}
+	return s
+}
+
+func fillDefaults(s *Spec, respawnSet bool) {
+	if !respawnSet {
+		s.Respawn = len(s.Command) > 0 && !s.OneShot
+	}
+	if len(s.Command) == 0 {
+		s.Respawn = false
+	}
+	if s.RespawnLimit == (RespawnLimit{}) {
+		s.RespawnLimit = DefaultRespawnLimit
+	}
+	if s.RespawnDelay == 0 {
+		s.RespawnDelay = 100 * time.Millisecond
+	}
+	if s.RespawnMaxDelay == 0 {
+		s.RespawnMaxDelay = 30 * time.Second
+	}
+	if s.StopSignal == 0 {
+		s.StopSignal = syscall.SIGTERM
+	}
+	if s.StopTimeout == 0 {
+		s.StopTimeout = 5 * time.Second
+	}
+}
+
+func (p parser) scalar(key string, v *yaml.Node, want string) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.errorf(v, "%s: expected %s, got %s", key, want, kindName(v))
+		return false
+	}
+	return true
+}
+
+func (p parser) str(key string, v *yaml.Node) string {
+	if !p.scalar(key, v, "a string") {
+		return ""
+	}
+	return v.Value
+}
+
+func (p parser) strs(key string, v *yaml.Node) []string {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "%s: expected a list of strings, got %s", key, kindName(v))
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, e := range v.Content {
+		if s := p.str(key, e); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p parser) boolean(key string, v *yaml.Node) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		p.errorf(v, "%s: expected true or false, got %s", key, kindName(v))
+		return false
+	}
+	return v.Value == "true"
+}
+
+func (p parser) integer(key string, v *yaml.Node) int {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		p.errorf(v, "%s: expected a whole number, got %s", key, kindName(v))
+		return 0
+	}
+	i, err := strconv.Atoi(v.Value)
+	if err != nil {
+		p.errorf(v, "%s: expected a whole number, got %q", key, v.Value)
+	}
+	return i
+}
+
+func (p parser) absPath(key string, v *yaml.Node) string {
+	s := p.str(key, v)
+	if s != "" && !filepath.IsAbs(s) {
+		p.errorf(v, "%s: %q must be an absolute path", key, s)
+	}
+	return s
+}
+
+// duration accepts Go durations ("100ms", "1h30m") or a number of seconds.
+func (p parser) duration(key string, v *yaml.Node) time.Duration {
+	if !p.scalar(key, v, "a duration") {
+		return 0
+	}
+	if v.Tag == "!!int" || v.Tag == "!!float" {
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || f < 0 || f > 1e9 {
+			p.errorf(v, "bad duration %q for %s", v.Value, key)
+			return 0
+		}
+		return time.Duration(f * float64(time.Second))
+	}
+	d, err := time.ParseDuration(v.Value)
+	if err != nil || d < 0 {
+		p.errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
+		return 0
+	}
+	return d
+}
+
+func (p parser) signal(v *yaml.Node) syscall.Signal {
+	if !p.scalar("stop-signal", v, "a signal") {
+		return 0
+	}
+	if n, err := strconv.Atoi(v.Value); err == nil {
+		if n < 1 || n > 64 {
+			p.errorf(v, "bad signal %q", v.Value)
+			return 0
+		}
+		return syscall.Signal(n)
+	}
+	name := strings.ToUpper(v.Value)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		p.errorf(v, "bad signal %q", v.Value)
+	}
+	return sig
+}
+
+func (p parser) command(key string, v *yaml.Node) []string {
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		words, err := SplitWords(v.Value)
+		if err != nil {
+			p.errorf(v, "%s: %v", key, err)
+		}
+		return words
+	}
+	return p.strs(key, v)
+}
+
+func (p parser) env(v *yaml.Node) map[string]string {
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "environment: expected a mapping of NAME: value, got %s", kindName(v))
+		return nil
+	}
+	env := map[string]string{}
+	p.eachKey(v, func(key string, k, val *yaml.Node) {
+		if key == "" || strings.Contains(key, "=") {
+			p.errorf(k, "environment: bad variable name %q", key)
+			return
+		}
+		if val.Kind != yaml.ScalarNode {
+			p.errorf(val, "environment: %s: expected a value, got %s", key, kindName(val))
+			return
+		}
+		env[key] = val.Value
+	})
+	return env
+}
+
+func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
+	if v.Kind == yaml.ScalarNode && v.Value == "unlimited" {
+		return RespawnLimit{Unlimited: true}
+	}
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "respawn-limit: expected 'unlimited' or {count: N, seconds: S}, got %s", kindName(v))
+		return RespawnLimit{}
+	}
+	lim := RespawnLimit{Count: -1}
+	p.eachKey(v, func(key string, k, val *yaml.Node) {
+		switch key {
+		case "count":
+			lim.Count = p.integer("respawn-limit count", val)
+			if lim.Count < 0 {
+				p.errorf(val, "respawn-limit count: must not be negative")
+			}
+		case "seconds":
+			lim.Window = p.duration("respawn-limit seconds", val)
+			if lim.Window == 0 {
+				p.errorf(val, "respawn-limit seconds: must be more than 0")
+			}
+		default:
+			p.errorf(k, "respawn-limit: unknown key %q (expected count and seconds)", key)
+		}
+	})
+	if lim.Count < 0 || lim.Window == 0 {
+		if lim.Count == -1 || lim.Window == 0 {
+			p.errorf(v, "respawn-limit: needs both count and seconds")
+		}
+		return RespawnLimit{}
+	}
+	return lim
+}
+
+func (p parser) actions(v *yaml.Node) []Action {
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "actions: expected a mapping of action names, got %s", kindName(v))
+		return nil
+	}
+	var out []Action
+	p.eachKey(v, func(name string, k, val *yaml.Node) {
+		if slices.Contains(BuiltinActions, name) {
+			p.errorf(k, "action %q: the name is a built-in action", name)
+			return
+		}
+		if val.Kind != yaml.MappingNode {
+			p.errorf(val, "action %s: expected a mapping with a command, got %s", name, kindName(val))
+			return
+		}
+		a := Action{Name: name}
+		p.eachKey(val, func(key string, kk, vv *yaml.Node) {
+			switch key {
+			case "command":
+				a.Command = p.command("action "+name+" command", vv)
+			case "documentation":
+				a.Documentation = p.str("action "+name+" documentation", vv)
+			default:
+				p.errorf(kk, "action %s: unknown key %q", name, key)
+			}
+		})
+		if len(a.Command) == 0 {
+			p.errorf(val, "action %s: needs a command", name)
+			return
+		}
+		out = append(out, a)
+	})
+	return out
+}
+
+// SplitWords splits a command line on blanks, honouring single and double
+// quotes (no other shell syntax).
+func SplitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// Validate checks services together: unique names and aliases, known
+// requirements, no cycles. It rewrites each Requires entry to the
+// canonical name of the service it designates.
+func Validate(specs []*Spec) ErrorList {
+	var errs ErrorList
+	owner := map[string]*Spec{} // name or alias -> service
+	for _, s := range specs {
+		if prev, ok := owner[s.Name]; ok {
+			errs.add(s.Pos, "duplicate service name %q (first defined at %s:%d:%d)", s.Name, prev.Pos.File, prev.Pos.Line, prev.Pos.Col)
+			continue
+		}
+		owner[s.Name] = s
+	}
+	for _, s := range specs {
+		for _, a := range s.Provides {
+			if prev, ok := owner[a]; ok && prev != s {
+				errs.add(s.Pos, "service %s: alias %q is already the name or an alias of service %s", s.Name, a, prev.Name)
+				continue
+			}
+			owner[a] = s
+		}
+	}
+	for _, s := range specs {
+		var reqs []string
+		for _, r := range s.Requires {
+			t, ok := owner[r]
+			switch {
+			case !ok:
+				errs.add(s.Pos, "service %s requires unknown service %q", s.Name, r)
+			case t == s:
+				errs.add(s.Pos, "service %s requires itself", s.Name)
+			case !slices.Contains(reqs, t.Name):
+				reqs = append(reqs, t.Name)
+			}
+		}
+		s.Requires = reqs
+	}
+	errs = append(errs, cycles(specs)...)
+	errs.Sort()
+	return errs
+}
+
+// cycles reports each dependency cycle once, with its path.
+func cycles(specs []*Spec) ErrorList {
+	var errs ErrorList
+	byName := map[string]*Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	var visit func(s *Spec)
+	visit = func(s *Spec) {
+		color[s.Name] = grey
+		stack = append(stack, s.Name)
+		for _, r := range s.Requires {
+			t := byName[r]
+			if t == nil {
+				continue
+			}
+			switch color[r] {
+			case grey:
+				i := slices.Index(stack, r)
+				path := append(slices.Clone(stack[i:]), r)
+				errs.add(byName[stack[i]].Pos, "dependency cycle: %s", strings.Join(path, " -> "))
+			case white:
+				visit(t)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[s.Name] = black
+	}
+	for _, s := range specs {
+		if color[s.Name] == white {
+			visit(s)
+		}
+	}
+	return errs
+}
