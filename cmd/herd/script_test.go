@@ -131,19 +131,30 @@ func cmdSvcPID(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[1], strconv.Itoa(s.PID))
 }
 
-// signal SIG PID: send a signal (KILL, TERM, ...) to a process.
+// signal SIG PID|FILE: send a signal (KILL, TERM, ...) to a process, or
+// to the one whose PID FILE holds.
 func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: signal SIG PID")
+		ts.Fatalf("usage: signal SIG PID|FILE")
 	}
 	sigs := map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP}
 	sig, ok := sigs[args[0]]
 	if !ok {
 		ts.Fatalf("unknown signal %s", args[0])
 	}
-	pid, err := strconv.Atoi(args[1])
+	pid, err := strconv.Atoi(pidArg(ts, args[1]))
 	ts.Check(err)
 	ts.Check(syscall.Kill(pid, sig))
+}
+
+// pidArg returns arg if it is a number, else the content of file arg.
+func pidArg(ts *testscript.TestScript, arg string) string {
+	if _, err := strconv.Atoi(arg); err == nil {
+		return arg
+	}
+	b, err := os.ReadFile(ts.MkAbs(arg))
+	ts.Check(err)
+	return strings.TrimSpace(string(b))
 }
 
 // gone PID|FILE: wait until the process (or the one whose PID FILE holds)
@@ -152,12 +163,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: gone PID|FILE")
 	}
-	arg := args[0]
-	if _, err := strconv.Atoi(arg); err != nil {
-		b, err := os.ReadFile(ts.MkAbs(arg))
-		ts.Check(err)
-		arg = strings.TrimSpace(string(b))
-	}
+	arg := pidArg(ts, args[0])
 	poll(ts, "process "+arg+" to be gone", func() (bool, string) {
 		b, err := os.ReadFile("/proc/" + arg + "/stat")
 		if err != nil {

@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of herd (herd-cli.md).
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the action failed, the service or action is unknown, no daemon
+	ExitUsage   = 2 // bad flags or arguments
+)
+
+// Client is the daemon connection herd needs; *local.Client is one.
+type Client interface {
+	Call(ctx context.Context, req wire.Request) (wire.Reply, error)
+	Stream(ctx context.Context, req wire.Request, fn func(wire.Reply) error) error
+	Close() error
+}
+
+// Factory holds what every command shares: IO streams, global flags, the
+// way to reach the daemon and the clock.
+type Factory struct {
+	Out, Err io.Writer
+	// Connect dials the daemon at socket.
+	Connect func(ctx context.Context, socket string) (Client, error)
+	Now     func() time.Time
+
+	Socket string
+	JSON   bool
+	Cap    string
+}
+
+// failure is an error whose message was already printed; it only carries
+// the exit code.
+type failure struct{ code int }
+
+func (f failure) Error() string { return "exit " + strconv.Itoa(f.code) }
+
+// Main runs herd with args and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f := &Factory{
+		Out: stdout, Err: stderr, Now: time.Now,
+		Connect: func(ctx context.Context, socket string) (Client, error) { return local.Dial(ctx, socket) },
+	}
+	return Run(f, args)
+}
+
+// Run is Main with an explicit Factory, for tests.
+func Run(f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(routeCustomAction(root, args))
+	err := root.Execute()
+	var fl failure
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &fl):
+		return fl.code
+	default:
+		fmt.Fprintf(f.Err, "herd: error: %v\n", err)
+		return ExitUsage
+	}
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "herd [-s SOCKET] [--json] [--cap STURDYREF] ACTION [SERVICE [ARG...]]",
+		Short:         "Control the shepherd service manager",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		CompletionOptions: cobra.CompletionOptions{
+			DisableDefaultCmd: true,
+		},
+	}
+	root.PersistentFlags().StringVarP(&f.Socket, "socket", "s", defaultSocket(), "the daemon's control socket")
+	root.PersistentFlags().BoolVar(&f.JSON, "json", false, "print one JSON document instead of text")
+	root.PersistentFlags().StringVar(&f.Cap, "cap", "", "present this capability (sturdyref) for the request")
+	root.SetOut(f.Out)
+	root.SetErr(f.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
+	root.AddCommand(
+		newCmdStatus(f),
+		newCmdLifecycle(f, "start", "Start a service and its requirements"),
+		newCmdLifecycle(f, "stop", "Stop a service after its dependents"),
+		newCmdLifecycle(f, "restart", "Restart a service and the dependents that were running"),
+		newCmdLifecycle(f, "enable", "Allow a service to be started and respawned"),
+		newCmdLifecycle(f, "disable", "Forbid starting and respawning a service"),
+		newCmdDoc(f),
+		newCmdLog(f),
+		newCmdGraph(f),
+		newCmdLoad(f),
+		newCmdUnload(f),
+		newCmdReload(f),
+		newCmdAction(f),
+	)
+	return root
+}
+
+func defaultSocket() string {
+	if os.Geteuid() == 0 {
+		return "/var/run/shepherd/socket"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "shepherd", "socket")
+	}
+	return filepath.Join("/run/user", strconv.Itoa(os.Getuid()), "shepherd", "socket")
+}
+
+// routeCustomAction turns `herd ACTION SERVICE ARGS` for an ACTION that is
+// not a built-in command into `herd action ACTION SERVICE ARGS`.
+func routeCustomAction(root *cobra.Command, args []string) []string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return args
+		case a == "-s" || a == "--socket" || a == "--cap":
+			i++ // skip the flag's value
+		case strings.HasPrefix(a, "-"):
+		default:
+			if c, _, err := root.Find([]string{a}); err == nil && c != root {
+				return args
+			}
+			if a == "help" {
+				return args
+			}
+			out := append([]string{}, args[:i]...)
+			out = append(out, "action")
+			return append(out, args[i:]...)
+		}
+	}
+	return args
+}
+
+// request sends req and returns the reply; a transport failure is printed
+// and becomes an exit code.
+func (f *Factory) request(req wire.Request) (wire.Reply, error) {
+	req.Cap = f.Cap
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := f.Connect(ctx, f.Socket)
+	if err != nil {
+		return wire.Reply{}, f.fail(err.Error())
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		return wire.Reply{}, f.fail(fmt.Sprintf("%s: %v", f.Socket, err))
+	}
+	return rep, nil
+}
+
+// fail prints a herd error line and returns the failure exit code.
+func (f *Factory) fail(msg string) error {
+	fmt.Fprintf(f.Err, "herd: error: %s\n", msg)
+	return failure{ExitFailure}
+}
+
+// decode unmarshals a successful reply's result; with --json it prints the
+// result as is and reports printed=true.
+func (f *Factory) decode(rep wire.Reply, v any) (printed bool, err error) {
+	if f.JSON {
+		f.printJSON(rep.Result)
+		return true, nil
+	}
+	if err := json.Unmarshal(rep.Result, v); err != nil {
+		return false, f.fail("malformed reply from the daemon: " + err.Error())
+	}
+	return false, nil
+}
+
+func (f *Factory) printJSON(raw json.RawMessage) {
+	if len(raw) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	f.Out.Write(raw)
+	io.WriteString(f.Out, "\n")
+}
+
+// replyError prints a failed reply the way herd-cli.md says, and returns
+// the exit code. typed is what the user typed to name the service.
+func (f *Factory) replyError(e *wire.Error, typed string) error {
+	if e == nil {
+		e = &wire.Error{Kind: wire.BadRequest, Message: "the daemon sent an empty error"}
+	}
+	if f.JSON {
+		b, _ := json.Marshal(map[string]any{"error": e})
+		f.printJSON(b)
+	}
+	name := e.Service
+	if name == "" {
+		name = typed
+	}
+	switch e.Kind {
+	case wire.ServiceNotFound:
+		return f.fail(fmt.Sprintf("service '%s' could not be found", typed))
+	case wire.ActionNotFound:
+		return f.fail(fmt.Sprintf("service '%s' does not have an action '%s'", typed, e.Action))
+	case wire.StartFailed:
+		if e.Disabled {
+			f.say("Service %s is currently disabled.", name)
+			return failure{ExitFailure}
+		}
+		f.say("Service %s could not be started.", name)
+		return f.fail("failed to start service " + name)
+	case wire.DependencyFailed:
+		f.say("Service %s depends on %s.", name, e.Dependency)
+		return f.fail("failed to start service " + name)
+	}
+	return f.fail(e.Message)
+}
+
+// say prints a line of text output, unless --json is in force.
+func (f *Factory) say(format string, args ...any) {
+	if !f.JSON {
+		fmt.Fprintf(f.Out, format+"\n", args...)
+	}
+}

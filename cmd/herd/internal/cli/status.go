@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/spf13/cobra"
+)
+
+func newCmdStatus(f *Factory) *cobra.Command {
+	var lines int
+	cmd := &cobra.Command{
+		Use:   "status [SERVICE]",
+		Short: "Show all services, or one in detail",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := wire.Request{Action: "status"}
+			if len(args) == 1 {
+				req.Service = args[0]
+				if cmd.Flags().Changed("lines") {
+					req.Args = []string{"-n", strconv.Itoa(lines)}
+				}
+			}
+			rep, err := f.request(req)
+			if err != nil {
+				return err
+			}
+			if !rep.OK {
+				return f.replyError(rep.Error, req.Service)
+			}
+			if req.Service == "" {
+				var all wire.StatusAll
+				if printed, err := f.decode(rep, &all); printed || err != nil {
+					return err
+				}
+				fmt.Fprint(f.Out, FormatSummary(all.Services))
+				return nil
+			}
+			var st wire.Status
+			if printed, err := f.decode(rep, &st); printed || err != nil {
+				return err
+			}
+			fmt.Fprint(f.Out, FormatStatus(st, f.Now()))
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&lines, "lines", "n", 10, "number of recent output lines to show")
+	return cmd
+}
+
+// summaryGroups are the groups of `herd status`, in order (herd-cli.md).
+var summaryGroups = []struct {
+	title, bullet string
+	member        func(wire.Summary) bool
+}{
+	{"Started:", "+", func(s wire.Summary) bool { return s.State == wire.StateRunning }},
+	{"Starting:", "^", func(s wire.Summary) bool { return s.State == wire.StateStarting }},
+	{"Stopped:", "-", func(s wire.Summary) bool { return s.State == wire.StateStopped && !s.Done }},
+	{"Stopping:", "v", func(s wire.Summary) bool { return s.State == wire.StateStopping }},
+	{"One-shot:", "*", func(s wire.Summary) bool { return s.State == wire.StateStopped && s.Done }},
+	{"Failed to start:", "!", func(s wire.Summary) bool { return s.State == wire.StateFailed }},
+}
+
+// FormatSummary renders `herd status`. Services arrive sorted by name.
+func FormatSummary(all []wire.Summary) string {
+	var b strings.Builder
+	placed := make([]bool, len(all))
+	for _, g := range summaryGroups {
+		title := false
+		for i, s := range all {
+			if !g.member(s) {
+				continue
+			}
+			if !title {
+				b.WriteString(g.title + "\n")
+				title = true
+			}
+			placed[i] = true
+			fmt.Fprintf(&b, " %s %s\n", g.bullet, s.Name)
+		}
+	}
+	// States this herd does not know yet get a group of their own.
+	other := map[string][]string{}
+	var order []string
+	for i, s := range all {
+		if !placed[i] {
+			if _, ok := other[s.State]; !ok {
+				order = append(order, s.State)
+			}
+			other[s.State] = append(other[s.State], s.Name)
+		}
+	}
+	for _, st := range order {
+		b.WriteString(strings.ToUpper(st[:1]) + st[1:] + ":\n")
+		for _, n := range other[st] {
+			fmt.Fprintf(&b, " ? %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+// FormatStatus renders `herd status NAME` (GNU Shepherd 1.0's layout).
+func FormatStatus(s wire.Status, now time.Time) string {
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, "  "+format+"\n", args...) }
+	fmt.Fprintf(&b, "● Status of %s:\n", s.Name)
+	switch {
+	case s.State == wire.StateRunning:
+		line("It is running since %s (%s).", clock(s.Since, now), ago(s.Since, now))
+	case s.State == wire.StateStarting:
+		line("It is starting.")
+	case s.State == wire.StateStopping:
+		line("It is being stopped.")
+	case s.State == wire.StateFailed || s.Failing:
+		line("It is stopped (failing).")
+		line("Failed to start at %s.", clock(s.FailedAt, now))
+	case s.OneShot && s.Done:
+		line("It is stopped (one-shot).")
+	case s.State == wire.StateStopped:
+		line("It is stopped since %s.", clock(s.Since, now))
+	default:
+		line("It is %s since %s.", s.State, clock(s.Since, now))
+	}
+	if s.PID > 0 {
+		line("Main PID: %d", s.PID)
+	}
+	if len(s.Command) > 0 {
+		line("Command: %s", strings.Join(s.Command, " "))
+	}
+	if s.Enabled {
+		line("It is enabled.")
+	} else {
+		line("It is disabled.")
+	}
+	line("Provides: %s", strings.Join(append([]string{s.Name}, s.Provides...), " "))
+	if len(s.Requires) > 0 {
+		line("Requires: %s", strings.Join(s.Requires, " "))
+	}
+	if len(s.Actions) > 0 {
+		line("Custom actions: %s", strings.Join(s.Actions, " "))
+	}
+	if s.Respawn {
+		line("Will be respawned.")
+	} else {
+		line("Will not be respawned.")
+	}
+	if !s.LastRespawn.IsZero() {
+		line("Last respawned on %s (%s).", clock(s.LastRespawn, now), ago(s.LastRespawn, now))
+	}
+	if e := s.LastExit; e != nil && s.State != wire.StateRunning {
+		if e.Signal != "" {
+			line("Process terminated with signal %s.", e.Signal)
+		} else {
+			line("Process exited with code %d.", e.Code)
+		}
+	}
+	if len(s.Recent) > 0 {
+		b.WriteString("\n  Recent messages (use '-n' to view more or less):\n")
+		for _, l := range s.Recent {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// clock prints T as HH:MM:SS when it is today, else with its date.
+func clock(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+		return t.Format("15:04:05")
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+// ago prints how long ago T was, in the largest sensible unit.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	unit := func(n int, name string) string {
+		if n == 1 {
+			return "1 " + name + " ago"
+		}
+		return fmt.Sprintf("%d %ss ago", n, name)
+	}
+	switch {
+	case d < time.Minute:
+		return unit(int(d.Seconds()), "second")
+	case d < 2*time.Hour:
+		return unit(int(d.Minutes()), "minute")
+	case d < 48*time.Hour:
+		return unit(int(d.Hours()), "hour")
+	}
+	return unit(int(d.Hours()/24), "day")
+}
