@@ -50,8 +50,13 @@ type Daemon struct {
 	baseEnv  map[string]string
 	server   *local.Server
 
-	logMu sync.Mutex
-	log   io.Writer // guarded by logMu
+	log     io.Writer // written only by logLoop
+	logMu   sync.Mutex
+	logBuf  []byte // guarded by logMu
+	logKick chan struct{}
+	logDone chan struct{}
+	logExit chan struct{}
+	logOnce sync.Once
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -64,7 +69,7 @@ type Daemon struct {
 // Start loads the configuration, starts the actors, the reaper and the
 // control socket, then starts the auto-start services. An invalid
 // configuration returns services.ErrorList and starts nothing.
-func Start(opts Options) (*Daemon, error) {
+func Start(opts Options) (_ *Daemon, err error) {
 	var specs []*services.Spec
 	if opts.ConfigPath != "" {
 		cfg, err := services.LoadPath(opts.ConfigPath)
@@ -79,7 +84,14 @@ func Start(opts Options) (*Daemon, error) {
 	d := &Daemon{
 		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
+		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
 	}
+	go d.logLoop()
+	defer func() {
+		if err != nil {
+			d.stopLog()
+		}
+	}()
 	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -154,6 +166,7 @@ func (d *Daemon) Shutdown() {
 		close(d.stopReap)
 		d.wg.Wait()
 		d.logf("shepherd stopped")
+		d.stopLog()
 		close(d.done)
 	})
 }
@@ -170,12 +183,47 @@ func (d *Daemon) goGo(f func()) {
 	}()
 }
 
-// logf writes one timestamped line to the daemon log.
+// logf queues one timestamped line for the daemon log. Lines are written
+// by logLoop, so that a burst (1000 services starting) costs a few writes
+// rather than one per line, and no actor ever blocks on the log file.
 func (d *Daemon) logf(format string, args ...any) {
 	line := time.Now().Format(logTimeLayout) + " " + fmt.Sprintf(format, args...) + "\n"
 	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	io.WriteString(d.log, line)
+	d.logBuf = append(d.logBuf, line...)
+	d.logMu.Unlock()
+	select {
+	case d.logKick <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Daemon) logLoop() {
+	defer close(d.logExit)
+	for {
+		select {
+		case <-d.logKick:
+			d.flushLog()
+		case <-d.logDone:
+			d.flushLog()
+			return
+		}
+	}
+}
+
+// stopLog writes what is queued and ends logLoop.
+func (d *Daemon) stopLog() {
+	d.logOnce.Do(func() { close(d.logDone) })
+	<-d.logExit
+}
+
+func (d *Daemon) flushLog() {
+	d.logMu.Lock()
+	b := d.logBuf
+	d.logBuf = nil
+	d.logMu.Unlock()
+	if len(b) > 0 {
+		d.log.Write(b)
+	}
 }
 
 type logWriter struct{ d *Daemon }

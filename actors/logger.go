@@ -166,10 +166,12 @@ func (st *loggerState) close() {
 // without a newline is flushed at EOF.
 func readLines(r io.ReadCloser, send func(any)) {
 	defer r.Close()
-	buf := make([]byte, 64<<10)
+	// Most services write little: start small and grow for fast writers.
+	buf := make([]byte, 2<<10)
 	var partial []byte
 	for {
 		n, err := r.Read(buf)
+		full := n == len(buf)
 		if n > 0 {
 			stamp := time.Now().Format(logTimeLayout) + " "
 			data := buf[:n]
@@ -192,6 +194,9 @@ func readLines(r io.ReadCloser, send func(any)) {
 			partial = append(partial, data...)
 			if len(lines) > 0 {
 				send(&logLines{Lines: lines})
+			}
+			if full && len(buf) < 64<<10 {
+				buf = make([]byte, 2*len(buf))
 			}
 		}
 		if err != nil {

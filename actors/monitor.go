@@ -57,7 +57,10 @@ type MonitorStats struct {
 // monitorState outlives any one incarnation of the monitor actor: a restart
 // after a panic must not forget which process belongs to whom.
 type monitorState struct {
-	owners  map[int]*actor.PID
+	owners map[int]*actor.PID
+	// paths caches PATH lookups ("PATH\x00file" -> path); an entry is
+	// dropped when exec of it fails, so a moved binary is found again.
+	paths   map[string]string
 	orphans int
 	devNull *os.File
 	logf    func(string, ...any)
@@ -73,7 +76,7 @@ func newMonitorProps(logf func(string, ...any)) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
-	st := &monitorState{owners: make(map[int]*actor.PID), devNull: devNull, logf: logf}
+	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, logf: logf}
 	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
 }
 
@@ -113,9 +116,14 @@ func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 // spawn starts argv in a new session (so its group can be signalled as a
 // whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
 func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
-	path, err := lookPath(req.Argv[0], req.Env)
-	if err != nil {
-		return 0, nil, err
+	key := envPath(req.Env) + "\x00" + req.Argv[0]
+	path, ok := m.st.paths[key]
+	if !ok {
+		var err error
+		if path, err = lookPath(req.Argv[0], envPath(req.Env)); err != nil {
+			return 0, nil, err
+		}
+		m.st.paths[key] = path
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -131,6 +139,7 @@ func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
 	w.Close()
 	if err != nil {
 		r.Close()
+		delete(m.st.paths, key)
 		if req.Dir != "" && err == syscall.ENOENT {
 			if _, serr := os.Stat(req.Dir); serr != nil {
 				return 0, nil, fmt.Errorf("chdir %s: %w", req.Dir, serr)
@@ -141,16 +150,21 @@ func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
 	return pid, r, nil
 }
 
-// lookPath finds file in the PATH of the child's environment, not ours.
-func lookPath(file string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
+// envPath is the PATH of a child's environment.
+func envPath(env []string) string {
 	path := defaultPath
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			path = v
 		}
+	}
+	return path
+}
+
+// lookPath finds file in the child's PATH, not ours.
+func lookPath(file, path string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
 	}
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {

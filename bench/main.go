@@ -50,7 +50,11 @@ func run(bin string, n, rounds int) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if os.Getenv("BENCH_KEEP") == "" {
+			os.RemoveAll(dir)
+		}
+	}()
 	b := &bench{bin: bin, dir: dir, sock: filepath.Join(dir, "run", "socket")}
 	if err := b.writeConfig(n); err != nil {
 		return err
@@ -92,8 +96,8 @@ func run(bin string, n, rounds int) error {
 	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
 
 	t0 = time.Now()
-	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "stop", "all").CombinedOutput(); err != nil {
-		return fmt.Errorf("herd stop all: %v\n%s", err, out)
+	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "stop", "base").CombinedOutput(); err != nil {
+		return fmt.Errorf("herd stop base: %v\n%s", err, out)
 	}
 	report("stop services", time.Since(t0), bareStop, 0)
 	return nil
@@ -116,8 +120,11 @@ func (b *bench) writeConfig(n int) error {
 	for i := range n {
 		name := fmt.Sprintf("svc-%04d", i)
 		names = append(names, name)
-		fmt.Fprintf(&sb, "  - name: %s\n    command: [sleep, \"3600\"]\n    auto-start: false\n", name)
+		fmt.Fprintf(&sb, "  - name: %s\n    command: [sleep, \"3600\"]\n    requires: [base]\n    auto-start: false\n", name)
 	}
+	// `start all` starts every service; `stop base` stops them all, since
+	// a stop takes the dependents down first.
+	sb.WriteString("  - name: base\n    auto-start: false\n")
 	fmt.Fprintf(&sb, "  - name: all\n    auto-start: false\n    requires: [%s]\n", strings.Join(names, ", "))
 	sb.WriteString("  - name: victim\n    command: [sleep, \"3600\"]\n    respawn-limit: unlimited\n    respawn-delay: 100ms\n")
 	return os.WriteFile(filepath.Join(b.dir, "services.yaml"), []byte(sb.String()), 0o644)

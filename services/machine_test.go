@@ -222,13 +222,6 @@ func (s script) step(ev Event, want string) {
 	}
 }
 
-func (s script) state(want State) {
-	s.t.Helper()
-	if s.m.State() != want {
-		s.t.Fatalf("state %v, want %v", s.m.State(), want)
-	}
-}
-
 func TestStartWithRequirementsAndConcurrentCallers(t *testing.T) {
 	s := script{t, NewMachine(webPolicy(), t0)}
 	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting start-peers(net)")
