@@ -64,7 +64,7 @@ type registryState struct {
 	loggers   map[string]*actor.PID
 	log       []wire.LogEntry
 	// stopWaits run when the named service reports it has stopped.
-	stopWaits map[string][]func()
+	stopWaits map[string][]func(services.Result)
 }
 
 // registry knows every service: names, aliases, the dependency graph and
@@ -75,7 +75,7 @@ func newRegistryProps(d *Daemon) *actor.Props {
 	st := &registryState{
 		d: d, specs: map[string]*services.Spec{}, aliases: map[string]string{},
 		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
-		stopWaits: map[string][]func(){},
+		stopWaits: map[string][]func(services.Result){},
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return &registry{st: st} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
@@ -89,7 +89,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	st := r.st
 	switch msg := ctx.Message().(type) {
 	case *register:
-		names, err := r.register(ctx, msg.Specs, msg.AutoStart)
+		names, err := r.register(ctx, msg.Specs, nil, msg.AutoStart)
 		msg.Reply <- registerResult{Names: names, Err: err}
 	case *clientRequest:
 		r.onClient(ctx, msg)
@@ -109,7 +109,7 @@ func (r *registry) Receive(ctx actor.Context) {
 		waits := st.stopWaits[msg.Name]
 		delete(st.stopWaits, msg.Name)
 		for _, f := range waits {
-			f()
+			f(msg.Result)
 		}
 	case *stopAll:
 		r.stopAll(ctx, msg.Done)
@@ -117,7 +117,7 @@ func (r *registry) Receive(ctx actor.Context) {
 }
 
 // stopThen stops a service and runs then once it is down.
-func (r *registry) stopThen(ctx actor.Context, name string, then func()) {
+func (r *registry) stopThen(ctx actor.Context, name string, then func(services.Result)) {
 	st := r.st
 	st.stopWaits[name] = append(st.stopWaits[name], then)
 	if len(st.stopWaits[name]) == 1 {
@@ -134,7 +134,7 @@ func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
 	// Every stop cascades to dependents first, so asking all at once is
 	// still dependents-first, and independent services stop in parallel.
 	for name := range r.st.specs {
-		r.stopThen(ctx, name, func() {
+		r.stopThen(ctx, name, func(services.Result) {
 			left--
 			if left == 0 {
 				close(done)
@@ -143,7 +143,9 @@ func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
 	}
 }
 
-func (r *registry) register(ctx actor.Context, specs []*services.Spec, autoStart bool) ([]string, error) {
+// register validates specs with the known services and adds them. parseErrs
+// are problems already found in specs; they are reported with the rest.
+func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs services.ErrorList, autoStart bool) ([]string, error) {
 	st := r.st
 	all := make([]*services.Spec, 0, len(st.specs)+len(specs))
 	for _, s := range st.specs {
@@ -152,8 +154,8 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, autoStart
 		all = append(all, &c)
 	}
 	all = append(all, specs...)
-	if errs := services.Validate(all); len(errs) > 0 {
-		return nil, errs
+	if err := append(parseErrs, services.Validate(all)...).Err(); err != nil {
+		return nil, err
 	}
 	var names []string
 	for _, s := range specs {
@@ -337,10 +339,10 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
 		return
 	}
-	cfg, err := services.LoadPath(msg.Req.Args[0])
+	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0])
 	if err == nil {
 		var names []string
-		names, err = r.register(ctx, cfg.Services, true)
+		names, err = r.register(ctx, cfg.Services, parseErrs, true)
 		if err == nil {
 			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
 			return
@@ -359,7 +361,7 @@ func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
 			return
 		}
 	}
-	r.stopThen(ctx, name, func() {
+	r.stopThen(ctx, name, func(res services.Result) {
 		ctx.Stop(st.d.controllerPID(name))
 		ctx.Stop(st.loggers[name])
 		s := st.specs[name]
@@ -371,6 +373,6 @@ func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
 			delete(st.aliases, a)
 		}
 		r.updateDependents(ctx)
-		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Stopped})
+		msg.Reply <- clientReply(name, msg.Req.ID, res)
 	})
 }

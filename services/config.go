@@ -25,9 +25,25 @@ type Config struct {
 // directory in lexical order, and validates the whole set. A configuration
 // with problems returns an ErrorList holding every one of them.
 func LoadPath(path string) (*Config, error) {
+	cfg, errs, err := ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, Validate(cfg.Services)...)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ParsePath is LoadPath without Validate, for services that will be
+// validated together with others (herd load). It returns the services
+// that could be read, every problem found in them, and an error only when
+// a file cannot be read at all.
+func ParsePath(path string) (*Config, ErrorList, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
+		return nil, nil, fmt.Errorf("read configuration: %w", err)
 	}
 	files := []string{path}
 	if st.IsDir() {
@@ -43,19 +59,13 @@ func LoadPath(path string) (*Config, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("read configuration: %w", err)
+			return nil, nil, fmt.Errorf("read configuration: %w", err)
 		}
 		specs, e := Parse(f, data)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
 	}
-	if len(errs) == 0 {
-		errs = Validate(cfg.Services)
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, errs, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -557,7 +567,9 @@ func cycles(specs []*Spec) ErrorList {
 	var errs ErrorList
 	byName := map[string]*Spec{}
 	for _, s := range specs {
-		byName[s.Name] = s
+		if _, dup := byName[s.Name]; !dup {
+			byName[s.Name] = s
+		}
 	}
 	const (
 		white = iota
@@ -588,7 +600,7 @@ func cycles(specs []*Spec) ErrorList {
 		color[s.Name] = black
 	}
 	for _, s := range specs {
-		if color[s.Name] == white {
+		if color[s.Name] == white && byName[s.Name] == s {
 			visit(s)
 		}
 	}

@@ -36,6 +36,9 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOCK", env.WorkDir+"/run/socket")
 			env.Setenv("STATE", env.WorkDir+"/state")
+			// The race detector otherwise sleeps a second at every exit
+			// of herd and shepherd.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
