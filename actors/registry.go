@@ -228,6 +228,9 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			msg.Reply <- wire.OKReply(req.ID, r.graph())
 		case "load":
 			r.load(ctx, msg)
+		case "reload":
+			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest,
+				"re-reading the configuration is not supported yet; add services with herd load FILE"))
 		default:
 			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
 		}

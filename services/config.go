@@ -166,8 +166,10 @@ var notYet = map[string]bool{
 	"log-rotate": true, "on-exit": true, "on-failure": true, "on-respawn-limit": true, "remote": true,
 }
 
-// BuiltinActions cannot be redefined as custom actions.
-var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "reload", "history", "events"}
+// BuiltinActions cannot be redefined as custom actions. "reload" is not
+// one: `herd reload` alone re-reads the configuration, while
+// `herd reload SERVICE` is the service's custom action (as in Shepherd).
+var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events"}
 
 func (p parser) service(n *yaml.Node) *Spec {
 	if n.Kind != yaml.MappingNode {

@@ -16,32 +16,36 @@ func newCmdAction(f *Factory) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := f.request(wire.Request{Action: args[0], Service: args[1], Args: args[2:]})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				if rep.Error != nil && rep.Error.Action == "" {
-					rep.Error.Action = args[0]
-				}
-				return f.replyError(rep.Error, args[1])
-			}
-			var res wire.ActionResult
-			if printed, err := f.decode(rep, &res); err != nil {
-				return err
-			} else if !printed {
-				f.Out.Write([]byte(res.Output))
-				if res.Output != "" && !strings.HasSuffix(res.Output, "\n") {
-					f.Out.Write([]byte("\n"))
-				}
-			}
-			if res.ExitCode != 0 {
-				return failure{ExitFailure}
-			}
-			return nil
+			return f.customAction(args[0], args[1], args[2:])
 		},
 	}
 	// Everything after SERVICE belongs to the action, dashes included.
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+func (f *Factory) customAction(action, service string, args []string) error {
+	rep, err := f.request(wire.Request{Action: action, Service: service, Args: args})
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		if rep.Error != nil && rep.Error.Action == "" {
+			rep.Error.Action = action
+		}
+		return f.replyError(rep.Error, service)
+	}
+	var res wire.ActionResult
+	if printed, err := f.decode(rep, &res); err != nil {
+		return err
+	} else if !printed {
+		f.Out.Write([]byte(res.Output))
+		if res.Output != "" && !strings.HasSuffix(res.Output, "\n") {
+			f.Out.Write([]byte("\n"))
+		}
+	}
+	if res.ExitCode != 0 {
+		return failure{ExitFailure}
+	}
+	return nil
 }

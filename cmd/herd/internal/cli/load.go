@@ -65,10 +65,12 @@ func newCmdUnload(f *Factory) *cobra.Command {
 
 func newCmdReload(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "reload",
-		Short: "Re-read the daemon's configuration",
-		Args:  cobra.NoArgs,
+		Use:   "reload [SERVICE [ARG...]]",
+		Short: "Re-read the daemon's configuration (with a service: its reload action)",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return f.customAction("reload", args[0], args[1:])
+			}
 			rep, err := f.request(wire.Request{Action: "reload"})
 			if err != nil {
 				return err

@@ -1,0 +1,250 @@
+package services
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func parseOne(t *testing.T, yaml string) (*Spec, ErrorList) {
+	t.Helper()
+	specs, errs := Parse("s.yaml", []byte(yaml))
+	if len(specs) != 1 {
+		return nil, errs
+	}
+	return specs[0], errs
+}
+
+func TestParseEveryKey(t *testing.T) {
+	s, errs := parseOne(t, `
+services:
+  - name: web
+    provides: [httpd, www]
+    requires: [net]
+    documentation: Serve.
+    command: "/usr/bin/python3 -m 'http.server' 8080"
+    environment: {A: "1", B: two}
+    directory: /srv
+    log-file: /var/log/web.log
+    respawn: true
+    respawn-limit: {count: 3, seconds: 10}
+    respawn-delay: 250ms
+    respawn-backoff: exponential
+    respawn-max-delay: 1m
+    respawn-cooldown: 5m
+    stop-signal: INT
+    stop-timeout: 2.5
+    one-shot: false
+    auto-start: false
+    instances: 1
+    actions:
+      reload: {command: [kill, -HUP, "$MAINPID"], documentation: Re-read.}
+      check: {command: "true"}
+`)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := Spec{
+		Name: "web", Provides: []string{"httpd", "www"}, Requires: []string{"net"}, Documentation: "Serve.",
+		Command:     []string{"/usr/bin/python3", "-m", "http.server", "8080"},
+		Environment: map[string]string{"A": "1", "B": "two"}, Directory: "/srv", LogFile: "/var/log/web.log",
+		Respawn: true, RespawnLimit: RespawnLimit{Count: 3, Window: 10 * time.Second}, RespawnDelay: 250 * time.Millisecond,
+		RespawnBackoff: true, RespawnMaxDelay: time.Minute, RespawnCooldown: 5 * time.Minute,
+		StopSignal: syscall.SIGINT, StopTimeout: 2500 * time.Millisecond, AutoStart: false,
+	}
+	if s.Name != want.Name || !slices.Equal(s.Provides, want.Provides) || !slices.Equal(s.Command, want.Command) ||
+		s.Environment["B"] != "two" || s.Directory != want.Directory || s.LogFile != want.LogFile ||
+		s.RespawnLimit != want.RespawnLimit || s.RespawnDelay != want.RespawnDelay || !s.RespawnBackoff ||
+		s.RespawnMaxDelay != want.RespawnMaxDelay || s.RespawnCooldown != want.RespawnCooldown ||
+		s.StopSignal != want.StopSignal || s.StopTimeout != want.StopTimeout || s.AutoStart || !s.Respawn {
+		t.Fatalf("got %+v", s)
+	}
+	if len(s.Actions) != 2 || s.Actions[0].Name != "reload" || s.Actions[1].Command[0] != "true" || s.Actions[0].Documentation != "Re-read." {
+		t.Fatalf("actions %+v", s.Actions)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	specs, errs := Parse("s.yaml", []byte(`
+services:
+  - name: cmd
+    command: [sleep, "1"]
+  - name: once
+    command: [true]
+    one-shot: true
+  - name: milestone
+`))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	cmd, once, ms := specs[0], specs[1], specs[2]
+	if !cmd.Respawn || cmd.RespawnLimit != DefaultRespawnLimit || cmd.RespawnDelay != 100*time.Millisecond ||
+		cmd.StopSignal != syscall.SIGTERM || cmd.StopTimeout != 5*time.Second || !cmd.AutoStart || cmd.RespawnMaxDelay != 30*time.Second {
+		t.Errorf("command defaults: %+v", cmd)
+	}
+	if once.Respawn || ms.Respawn || !ms.Milestone() || cmd.Milestone() {
+		t.Errorf("one-shot or milestone respawn: %+v %+v", once, ms)
+	}
+}
+
+func TestRespawnLimitUnlimited(t *testing.T) {
+	s, errs := parseOne(t, "services:\n  - name: a\n    command: [x]\n    respawn-limit: unlimited\n")
+	if len(errs) > 0 || !s.RespawnLimit.Unlimited {
+		t.Fatalf("%+v %v", s, errs)
+	}
+}
+
+// TestErrorsAllAtOnce: every problem, each at its position.
+func TestErrorsAllAtOnce(t *testing.T) {
+	_, errs := Parse("bad.yaml", []byte(`services:
+  - name: a
+    command: [sh, "unterminated]
+`))
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "bad.yaml:3:") {
+		t.Fatalf("yaml syntax error: %v", errs)
+	}
+
+	_, errs = Parse("bad.yaml", []byte(`services:
+  - name: a
+    stop-timeout: -5s
+    respawn-delay: [1]
+    stop-signal: 99
+    respawn: maybe
+    respawn-backoff: linear
+    directory: relative/dir
+    environment: {"A=B": x}
+    one-shot: true
+    command: 'echo "oops'
+    instances: 3
+    limits: {nofile: 10}
+    actions:
+      start: {command: [x]}
+      empty: {}
+    name: again
+  - command: [x]
+  - name: -dash
+  - name: root
+  - just a string
+`))
+	want := []string{
+		`bad.yaml:3:19: bad duration "-5s" for stop-timeout (examples: 100ms, 5s, 2m)`,
+		`bad.yaml:4:20: respawn-delay: expected a duration, got a list`,
+		`bad.yaml:5:18: bad signal "99"`,
+		`bad.yaml:6:14: respawn: expected true or false, got "maybe"`,
+		`bad.yaml:7:22: respawn-backoff: expected 'exponential' or 'none', got "linear"`,
+		`bad.yaml:8:16: directory: "relative/dir" must be an absolute path`,
+		`bad.yaml:9:19: environment: bad variable name "A=B"`,
+		`bad.yaml:11:14: command: unterminated " quote`,
+		`bad.yaml:12:16: instances: running several instances is not supported yet`,
+		`bad.yaml:13:5: limits: not supported yet`,
+		`bad.yaml:15:7: action "start": the name is a built-in action`,
+		`bad.yaml:16:14: action empty: needs a command`,
+		`bad.yaml:17:5: duplicate key "name"`,
+		`bad.yaml:18:5: service has no name`,
+		`bad.yaml:19:5: service name "-dash": must not contain spaces or '/', nor start with '-'`,
+		`bad.yaml:20:5: service name "root" is reserved for the daemon itself`,
+		`bad.yaml:21:5: a service must be a mapping, got "just a string"`,
+	}
+	errs.Sort()
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing error %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("got:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func TestValidateAcrossServices(t *testing.T) {
+	specs, errs := Parse("s.yaml", []byte(`services:
+  - name: a
+    provides: [alpha]
+    requires: [gamma, alpha2]
+  - name: b
+    provides: [alpha]
+  - name: c
+    provides: [gamma]
+    requires: [a]
+  - name: d
+    requires: [d]
+  - name: e
+    requires: [nobody]
+`))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, e := range Validate(specs) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`s.yaml:2:5: service a requires unknown service "alpha2"`,
+		`s.yaml:2:5: dependency cycle: a -> c -> a`,
+		`s.yaml:5:5: service b: alias "alpha" is already the name or an alias of service a`,
+		`s.yaml:10:5: service d requires itself`,
+		`s.yaml:12:5: service e requires unknown service "nobody"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Requirements named by alias become canonical names.
+	if !slices.Equal(specs[0].Requires, []string{"c"}) {
+		t.Fatalf("requires %v", specs[0].Requires)
+	}
+}
+
+func TestLoadPathDirectoryInOrder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "20-web.yaml"), []byte("services:\n  - name: web\n    requires: [net]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "10-net.yml"), []byte("services:\n  - name: net\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not yaml: ["), 0o644)
+	cfg, err := LoadPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Services) != 2 || cfg.Services[0].Name != "net" || cfg.Services[1].Name != "web" {
+		t.Fatalf("services %v", cfg.Services)
+	}
+	if _, err := LoadPath(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestSplitWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		`a b  c`:           {"a", "b", "c"},
+		`sh -c 'echo "x"'`: {"sh", "-c", `echo "x"`},
+		`"" x`:             {"", "x"},
+	} {
+		got, err := SplitWords(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: %q %v", in, got, err)
+		}
+	}
+}
+
+// FuzzParse: no input crashes the loader, every error has a position, and
+// whatever parses also validates without crashing.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("services:\n  - name: a\n    command: [sleep, '1']\n    requires: [b]\n  - name: b\n"))
+	f.Add([]byte("services:\n  - name: a\n    respawn-limit: {count: 1, seconds: 2}\n    actions: {x: {command: y}}\n"))
+	f.Add([]byte("services: [1, [2], {name: [x]}]\n"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		specs, errs := Parse("f.yaml", data)
+		for _, e := range append(errs, Validate(specs)...) {
+			if e.Pos.Line < 1 || e.Pos.File != "f.yaml" {
+				t.Fatalf("error without a position: %v", e)
+			}
+		}
+	})
+}
