@@ -215,7 +215,7 @@ func (st *controllerState) summary() wire.Summary {
 func (c *controller) step(ctx actor.Context, ev services.Event) {
 	st := c.st
 	effects := st.m.Step(ev)
-	changed := false
+	var update summaryUpdate
 	for _, e := range effects {
 		switch e := e.(type) {
 		case services.StartPeers:
@@ -233,16 +233,16 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		case services.Reply:
 			c.reply(ctx, e)
 		case services.Transition:
-			changed = true
 			st.d.logf("service %s %s", st.spec.Name, e.Text)
-			ctx.Send(st.d.registry, &transitioned{Entry: wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text}})
+			update.Transitions = append(update.Transitions, wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text})
 			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
 				st.applyReplacement()
 			}
 		}
 	}
-	if changed || isFlagEvent(ev) {
-		ctx.Send(st.d.registry, &summaryUpdate{Summary: st.summary()})
+	if len(update.Transitions) > 0 || isFlagEvent(ev) {
+		update.Summary = st.summary()
+		ctx.Send(st.d.registry, &update)
 	}
 }
 
@@ -330,7 +330,7 @@ func (c *controller) spawn(ctx actor.Context) {
 	st.tag++
 	ctx.Send(st.d.monitor, &spawnProc{
 		Argv: st.spec.Command, Env: st.d.environ(st.spec.Environment, nil), Dir: st.spec.Directory,
-		Owner: ctx.Self(), Tag: st.tag,
+		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	})
 }
 
@@ -361,7 +361,6 @@ func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
 		c.step(ctx, services.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
 		return
 	}
-	ctx.Send(st.logger, &attachOutput{R: msg.Output})
 	c.step(ctx, services.Spawned{PID: msg.PID, At: msg.At})
 }
 

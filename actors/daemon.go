@@ -49,6 +49,7 @@ type Daemon struct {
 	monitor  *actor.PID
 	baseEnv  map[string]string
 	server   *local.Server
+	pump     *pump
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -112,7 +113,13 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
 		}
 	})
-	monitorProps, err := newMonitorProps(d.logf)
+	d.pump, err = newPump(d.system.Root.Send)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	d.goGo(d.pump.run)
+	monitorProps, err := newMonitorProps(d.pump, d.logf)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -159,6 +166,19 @@ func (d *Daemon) Shutdown() {
 		<-done
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
+		// Every line the pump has read reaches its logger (the pump's
+		// sends are queued before ours), then the logs are closed.
+		d.pump.stop()
+		loggers := make(chan []*actor.PID, 1)
+		d.system.Root.Send(d.registry, &listLoggers{Reply: loggers})
+		pids := <-loggers
+		closed := make(chan struct{}, len(pids))
+		for _, p := range pids {
+			d.system.Root.Send(p, &closeLog{Done: closed})
+		}
+		for range pids {
+			<-closed
+		}
 		if d.opts.PIDFile != "" {
 			os.Remove(d.opts.PIDFile)
 		}
@@ -202,6 +222,11 @@ func (d *Daemon) logLoop() {
 	for {
 		select {
 		case <-d.logKick:
+			// Let a burst gather: one write per burst, not per line.
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-d.logDone:
+			}
 			d.flushLog()
 		case <-d.logDone:
 			d.flushLog()

@@ -2,12 +2,8 @@ package actors
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -19,10 +15,10 @@ const logTimeLayout = "2006-01-02 15:04:05"
 // ringSize is how many recent lines a logger keeps for status and log -n.
 const ringSize = 1000
 
-// attachOutput hands a logger the read end of a new process's output pipe.
-type attachOutput struct{ R *os.File }
+// outputOpened tells a logger a new process's output pipe is being pumped.
+type outputOpened struct{}
 
-// logLines carries timestamped lines from a pipe reader to its logger.
+// logLines carries timestamped lines from the pump to a logger.
 type logLines struct{ Lines []string }
 
 // outputClosed says a pipe reached EOF (all writers gone).
@@ -33,6 +29,9 @@ type recentLines struct {
 	N     int
 	Reply chan<- []string
 }
+
+// closeLog flushes and closes the log file (at shutdown).
+type closeLog struct{ Done chan<- struct{} }
 
 // fillRecent completes a status with the last N lines and sends it.
 type fillRecent struct {
@@ -57,25 +56,21 @@ type loggerState struct {
 	readers   int
 	followers map[chan []string]bool
 	logf      func(string, ...any)
-	goGo      func(func())
 }
 
 // logger owns one service's log file and its ring of recent lines.
 type logger struct{ st *loggerState }
 
-func newLoggerProps(path string, logf func(string, ...any), goGo func(func())) *actor.Props {
-	st := &loggerState{path: path, logf: logf, goGo: goGo, followers: map[chan []string]bool{}}
+func newLoggerProps(path string, logf func(string, ...any)) *actor.Props {
+	st := &loggerState{path: path, logf: logf, followers: map[chan []string]bool{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
 
 func (l *logger) Receive(ctx actor.Context) {
 	st := l.st
 	switch msg := ctx.Message().(type) {
-	case *attachOutput:
+	case *outputOpened:
 		st.readers++
-		self := ctx.Self()
-		send := ctx.ActorSystem().Root.Send
-		st.goGo(func() { readLines(msg.R, func(m any) { send(self, m) }) })
 	case *logLines:
 		st.write(msg.Lines)
 	case *outputClosed:
@@ -95,6 +90,9 @@ func (l *logger) Receive(ctx actor.Context) {
 			delete(st.followers, msg.Ch)
 			close(msg.Ch)
 		}
+	case *closeLog:
+		st.close()
+		msg.Done <- struct{}{}
 	case *actor.Stopping:
 		st.close()
 	}
@@ -157,57 +155,5 @@ func (st *loggerState) close() {
 		st.w.Flush()
 		st.file.Close()
 		st.file, st.w = nil, nil
-	}
-}
-
-// readLines reads a pipe until EOF, timestamping each line with the time it
-// was read, and sends them in batches: one message per read, so a fast
-// writer costs one message per 64 KiB rather than per line. A last line
-// without a newline is flushed at EOF.
-func readLines(r io.ReadCloser, send func(any)) {
-	defer r.Close()
-	// Most services write little: start small and grow for fast writers.
-	buf := make([]byte, 2<<10)
-	var partial []byte
-	for {
-		n, err := r.Read(buf)
-		full := n == len(buf)
-		if n > 0 {
-			stamp := time.Now().Format(logTimeLayout) + " "
-			data := buf[:n]
-			var lines []string
-			for {
-				i := bytes.IndexByte(data, '\n')
-				if i < 0 {
-					break
-				}
-				var line []byte
-				if len(partial) > 0 {
-					line = append(partial, data[:i]...)
-					partial = partial[:0]
-				} else {
-					line = data[:i]
-				}
-				lines = append(lines, stamp+string(line))
-				data = data[i+1:]
-			}
-			partial = append(partial, data...)
-			if len(lines) > 0 {
-				send(&logLines{Lines: lines})
-			}
-			if full && len(buf) < 64<<10 {
-				buf = make([]byte, 2*len(buf))
-			}
-		}
-		if err != nil {
-			if len(partial) > 0 {
-				send(&logLines{Lines: []string{time.Now().Format(logTimeLayout) + " " + string(partial)}})
-			}
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
-				send(&logLines{Lines: []string{time.Now().Format(logTimeLayout) + " [shepherd: output read error: " + err.Error() + "]"}})
-			}
-			send(&outputClosed{})
-			return
-		}
 	}
 }

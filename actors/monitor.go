@@ -23,10 +23,14 @@ type spawnProc struct {
 	// Tag and Action are echoed back so the owner can tell its spawns apart.
 	Tag    uint64
 	Action bool
+	// Logger, when set, receives the output through the pump; otherwise
+	// procSpawned carries the pipe's read end.
+	Logger *actor.PID
 }
 
-// procSpawned answers spawnProc. Output is the read end of the pipe that
-// carries the child's stdout and stderr; the owner must drain and close it.
+// procSpawned answers spawnProc. Output, for a spawn without a Logger, is
+// the read end of the pipe that carries the child's stdout and stderr; the
+// owner must drain and close it.
 type procSpawned struct {
 	Tag    uint64
 	Action bool
@@ -63,32 +67,55 @@ type monitorState struct {
 	paths   map[string]string
 	orphans int
 	devNull *os.File
+	pump    *pump
 	logf    func(string, ...any)
+	// replies holds procSpawned answers until the spawns queued behind
+	// them are done (see flushReplies).
+	replies []ownedReply
 }
+
+type ownedReply struct {
+	owner *actor.PID
+	msg   *procSpawned
+}
+
+// flushReplies sends the queued procSpawned answers. A burst of starts is
+// forked back to back and answered afterwards: a child runs before its
+// exec on whatever core is free, and owners handling answers on the other
+// core in between slowed every fork by half (a busy second core makes a
+// bare fork/exec loop five times slower on this 2-core machine).
+type flushReplies struct{}
 
 // monitor is the process monitor: it alone starts processes and receives
 // every reaped exit, so a PID is in its table before its exit can be
 // dispatched (both arrive through this one mailbox).
 type monitor struct{ st *monitorState }
 
-func newMonitorProps(logf func(string, ...any)) (*actor.Props, error) {
+func newMonitorProps(p *pump, logf func(string, ...any)) (*actor.Props, error) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
-	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, logf: logf}
+	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, pump: p, logf: logf}
 	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
 }
 
 func (m *monitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *spawnProc:
-		pid, out, err := m.spawn(msg)
+		pid, out, err := m.spawn(ctx, msg)
 		if err == nil {
 			m.st.owners[pid] = msg.Owner
 		}
-		ctx.Send(msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: time.Now(), Err: err})
+		if len(m.st.replies) == 0 {
+			ctx.Send(ctx.Self(), &flushReplies{})
+		}
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: time.Now(), Err: err}})
+	case *flushReplies:
+		m.flush(ctx)
 	case childExit:
+		// An owner hears of its process's start before of its exit.
+		m.flush(ctx)
 		owner, ok := m.st.owners[msg.PID]
 		if !ok {
 			m.st.orphans++
@@ -106,6 +133,13 @@ func (m *monitor) Receive(ctx actor.Context) {
 	}
 }
 
+func (m *monitor) flush(ctx actor.Context) {
+	for _, r := range m.st.replies {
+		ctx.Send(r.owner, r.msg)
+	}
+	m.st.replies = m.st.replies[:0]
+}
+
 func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 	if ws.Signaled() {
 		return services.ExitStatus{Signal: ws.Signal()}
@@ -115,7 +149,7 @@ func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 
 // spawn starts argv in a new session (so its group can be signalled as a
 // whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
-func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
+func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error) {
 	key := envPath(req.Env) + "\x00" + req.Argv[0]
 	path, ok := m.st.paths[key]
 	if !ok {
@@ -125,20 +159,21 @@ func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
 		}
 		m.st.paths[key] = path
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, fmt.Errorf("create output pipe: %w", err)
 	}
+	r, w := p[0], p[1]
 	pid, err := syscall.ForkExec(path, req.Argv, &syscall.ProcAttr{
 		Dir:   req.Dir,
 		Env:   req.Env,
-		Files: []uintptr{m.st.devNull.Fd(), w.Fd(), w.Fd()},
+		Files: []uintptr{m.st.devNull.Fd(), uintptr(w), uintptr(w)},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	// The child holds its own copy; ours would keep the pipe open forever.
-	w.Close()
+	unix.Close(w)
 	if err != nil {
-		r.Close()
+		unix.Close(r)
 		delete(m.st.paths, key)
 		if req.Dir != "" && err == syscall.ENOENT {
 			if _, serr := os.Stat(req.Dir); serr != nil {
@@ -147,7 +182,21 @@ func (m *monitor) spawn(req *spawnProc) (int, *os.File, error) {
 		}
 		return 0, nil, fmt.Errorf("exec %s: %w", path, err)
 	}
-	return pid, r, nil
+	if req.Logger == nil {
+		return pid, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
+	}
+	// Tell the logger before the pump can report EOF, so it counts the
+	// pipe open before it sees it closed.
+	ctx.Send(req.Logger, &outputOpened{})
+	if err := unix.SetNonblock(r, true); err == nil {
+		err = m.st.pump.add(r, req.Logger)
+	}
+	if err != nil {
+		unix.Close(r)
+		ctx.Send(req.Logger, &outputClosed{})
+		m.st.logf("cannot capture the output of process %d: %v", pid, err)
+	}
+	return pid, nil, nil
 }
 
 // envPath is the PATH of a child's environment.

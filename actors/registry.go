@@ -43,15 +43,19 @@ type resolved struct {
 	OK     bool
 }
 
-// transitioned records a state change in the daemon's transition log.
-type transitioned struct{ Entry wire.LogEntry }
-
 // summaryUpdate refreshes the registry's copy of one service's summary, so
-// that `herd status` is answered without asking every controller.
-type summaryUpdate struct{ Summary wire.Summary }
+// that `herd status` is answered without asking every controller, and adds
+// the service's state changes to the daemon's transition log.
+type summaryUpdate struct {
+	Summary     wire.Summary
+	Transitions []wire.LogEntry
+}
 
 // stopAll stops every service, dependents first; Done is closed after.
 type stopAll struct{ Done chan<- struct{} }
+
+// listLoggers asks for every logger's address.
+type listLoggers struct{ Reply chan<- []*actor.PID }
 
 // transitionLogSize bounds the daemon-wide transition log of `herd log`.
 const transitionLogSize = 10000
@@ -96,15 +100,14 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *resolve:
 		name, ok := st.aliases[msg.Name]
 		msg.Reply <- resolved{Name: name, Logger: st.loggers[name], OK: ok}
-	case *transitioned:
-		if len(st.log) >= transitionLogSize {
-			st.log = slices.Delete(st.log, 0, len(st.log)/10)
-		}
-		st.log = append(st.log, msg.Entry)
 	case *summaryUpdate:
 		if _, ok := st.specs[msg.Summary.Name]; ok {
 			st.summaries[msg.Summary.Name] = msg.Summary
 		}
+		if len(st.log)+len(msg.Transitions) > transitionLogSize {
+			st.log = slices.Delete(st.log, 0, len(st.log)/10)
+		}
+		st.log = append(st.log, msg.Transitions...)
 	case *peerReply:
 		waits := st.stopWaits[msg.Name]
 		delete(st.stopWaits, msg.Name)
@@ -113,6 +116,12 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 	case *stopAll:
 		r.stopAll(ctx, msg.Done)
+	case *listLoggers:
+		pids := make([]*actor.PID, 0, len(st.loggers))
+		for _, p := range st.loggers {
+			pids = append(pids, p)
+		}
+		msg.Reply <- pids
 	}
 }
 
@@ -168,7 +177,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		if logPath == "" {
 			logPath = st.d.logPath(s.Name)
 		}
-		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, st.d.logf, st.d.goGo), "log:"+s.Name)
+		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, st.d.logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}

@@ -61,22 +61,39 @@ func run(bin string, n, rounds int) error {
 	}
 	fmt.Printf("shepherd benchmarks, %d services, %d rounds (%s)\n\n", n, rounds, time.Now().Format(time.DateTime))
 
-	bareStart, bareStop, err := bareLoop(n)
-	if err != nil {
-		return err
-	}
 	if err := b.startDaemon(); err != nil {
 		return err
 	}
 	defer b.stopDaemon()
 
-	t0 := time.Now()
-	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "start", "all").CombinedOutput(); err != nil {
+	// Start and stop are measured in alternation with the baseline, three
+	// times, and compared by their medians: one run of each is at the
+	// mercy of whatever else the machine does at that moment.
+	herd := filepath.Join(bin, "herd")
+	var starts, stops, bareStarts, bareStops []time.Duration
+	for range 3 {
+		bs, bt, err := bareLoop(n)
+		if err != nil {
+			return err
+		}
+		bareStarts, bareStops = append(bareStarts, bs), append(bareStops, bt)
+		t0 := time.Now()
+		if out, err := exec.Command(herd, "-s", b.sock, "start", "all").CombinedOutput(); err != nil {
+			return fmt.Errorf("herd start all: %v\n%s", err, out)
+		}
+		starts = append(starts, time.Since(t0))
+		t0 = time.Now()
+		if out, err := exec.Command(herd, "-s", b.sock, "stop", "base").CombinedOutput(); err != nil {
+			return fmt.Errorf("herd stop base: %v\n%s", err, out)
+		}
+		stops = append(stops, time.Since(t0))
+	}
+	report("start services", mid(starts), mid(bareStarts), 1.5)
+	report("stop services", mid(stops), mid(bareStops), 0)
+
+	if out, err := exec.Command(herd, "-s", b.sock, "start", "all").CombinedOutput(); err != nil {
 		return fmt.Errorf("herd start all: %v\n%s", err, out)
 	}
-	start := time.Since(t0)
-	report("start services", start, bareStart, 1.5)
-
 	rss, err := vmRSS(b.daemon.Process.Pid)
 	if err != nil {
 		return err
@@ -95,11 +112,6 @@ func run(bin string, n, rounds int) error {
 	}
 	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
 
-	t0 = time.Now()
-	if out, err := exec.Command(filepath.Join(bin, "herd"), "-s", b.sock, "stop", "base").CombinedOutput(); err != nil {
-		return fmt.Errorf("herd stop base: %v\n%s", err, out)
-	}
-	report("stop services", time.Since(t0), bareStop, 0)
 	return nil
 }
 
@@ -109,6 +121,12 @@ func report(what string, got, base time.Duration, target float64) {
 		t = fmt.Sprintf("; target <= %.1fx", target)
 	}
 	fmt.Printf("%-28s %8.3f s    bare loop %.3f s, ratio %.2fx%s\n", what, got.Seconds(), base.Seconds(), float64(got)/float64(base), t)
+}
+
+func mid(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

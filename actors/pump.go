@@ -1,0 +1,201 @@
+package actors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+)
+
+// pump reads the output pipes of every service from one goroutine with
+// epoll, turning bytes into timestamped lines for the owning logger. One
+// goroutine for all pipes, rather than one blocked reader per service,
+// keeps a burst of 1000 starts from waking 1000 goroutines on the other
+// core while the monitor forks (it cost a third of the start time), and
+// keeps memory flat.
+type pump struct {
+	epfd   int
+	wakeFD int // eventfd: wakes the loop to stop
+	send   func(*actor.PID, any)
+
+	mu    sync.Mutex
+	pipes map[int32]*pipeState // guarded by mu
+	done  chan struct{}
+}
+
+type pipeState struct {
+	fd     int
+	logger *actor.PID
+	lines  lineSplitter
+}
+
+func newPump(send func(*actor.PID, any)) (*pump, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	return &pump{epfd: epfd, wakeFD: wake, send: send, pipes: map[int32]*pipeState{}, done: make(chan struct{})}, nil
+}
+
+// add starts pumping fd (a non-blocking read end) to logger. The pump owns
+// fd from now on and closes it at EOF.
+func (p *pump) add(fd int, logger *actor.PID) error {
+	p.mu.Lock()
+	p.pipes[int32(fd)] = &pipeState{fd: fd, logger: logger}
+	p.mu.Unlock()
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
+		p.mu.Lock()
+		delete(p.pipes, int32(fd))
+		p.mu.Unlock()
+		return fmt.Errorf("epoll: %w", err)
+	}
+	return nil
+}
+
+// run is the pump's loop; it returns after stop.
+func (p *pump) run() {
+	defer close(p.done)
+	events := make([]unix.EpollEvent, 128)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == p.wakeFD {
+				p.closeAll()
+				return
+			}
+			p.mu.Lock()
+			ps := p.pipes[ev.Fd]
+			p.mu.Unlock()
+			if ps != nil {
+				p.drain(ps, buf)
+			}
+		}
+	}
+}
+
+// drain reads what a pipe holds, up to a budget so that one fast writer
+// cannot starve the others; epoll reports it again if more is left.
+func (p *pump) drain(ps *pipeState, buf []byte) {
+	for range 16 {
+		n, err := unix.Read(ps.fd, buf)
+		if n > 0 {
+			if lines := ps.lines.feed(buf[:n], time.Now()); len(lines) > 0 {
+				p.send(ps.logger, &logLines{Lines: lines})
+			}
+		}
+		switch {
+		case n > 0 && err == nil:
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.EINTR):
+			continue
+		}
+		// EOF (n == 0) or a read error: every writer is gone.
+		if err != nil {
+			p.send(ps.logger, &logLines{Lines: []string{stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]"}})
+		}
+		p.finish(ps)
+		return
+	}
+}
+
+func (p *pump) finish(ps *pipeState) {
+	if last := ps.lines.flush(time.Now()); last != "" {
+		p.send(ps.logger, &logLines{Lines: []string{last}})
+	}
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil)
+	unix.Close(ps.fd)
+	p.mu.Lock()
+	delete(p.pipes, int32(ps.fd))
+	p.mu.Unlock()
+	p.send(ps.logger, &outputClosed{})
+}
+
+func (p *pump) closeAll() {
+	p.mu.Lock()
+	pipes := make([]*pipeState, 0, len(p.pipes))
+	for _, ps := range p.pipes {
+		pipes = append(pipes, ps)
+	}
+	p.mu.Unlock()
+	buf := make([]byte, 64<<10)
+	for _, ps := range pipes {
+		p.drain(ps, buf) // what is already written is not lost
+		p.mu.Lock()
+		_, open := p.pipes[int32(ps.fd)]
+		p.mu.Unlock()
+		if open {
+			p.finish(ps)
+		}
+	}
+}
+
+// stop ends the loop, flushing and closing every pipe, and waits for it.
+func (p *pump) stop() {
+	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	<-p.done
+	unix.Close(p.epfd)
+	unix.Close(p.wakeFD)
+}
+
+func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }
+
+// lineSplitter cuts a byte stream into lines, keeping an unfinished last
+// line for the next chunk.
+type lineSplitter struct{ partial []byte }
+
+// feed returns the complete lines in data, each prefixed with the time.
+func (s *lineSplitter) feed(data []byte, now time.Time) []string {
+	var lines []string
+	prefix := ""
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		if prefix == "" {
+			prefix = stamp(now)
+		}
+		if len(s.partial) > 0 {
+			lines = append(lines, prefix+string(s.partial)+string(data[:i]))
+			s.partial = s.partial[:0]
+		} else {
+			lines = append(lines, prefix+string(data[:i]))
+		}
+		data = data[i+1:]
+	}
+	s.partial = append(s.partial, data...)
+	return lines
+}
+
+// flush returns the unfinished line, if any, timestamped.
+func (s *lineSplitter) flush(now time.Time) string {
+	if len(s.partial) == 0 {
+		return ""
+	}
+	line := stamp(now) + string(s.partial)
+	s.partial = nil
+	return line
+}
