@@ -111,9 +111,7 @@ services:
 	if after.State != "running" || after.PID != pid {
 		t.Fatalf("after the panic: state %s pid %d, want running %d", after.State, after.PID, pid)
 	}
-	if !strings.Contains(log.String(), "injected failure") {
-		t.Errorf("the failure should be logged; log:\n%s", log.String())
-	}
+	waitFor(t, "the failure in the daemon log", func() bool { return strings.Contains(log.String(), "injected failure") })
 	var res wire.ActionResult
 	if e := call(t, d, wire.Request{Action: "stop", Service: "sleeper"}, &res); e != nil || res.Outcome != wire.Stopped {
 		t.Fatalf("stop after restart: %+v %v", res, e)
