@@ -130,6 +130,14 @@ func (c *controller) Receive(ctx actor.Context) {
 		c.step(ctx, msg.TimerFired)
 	case *probe:
 		msg.F()
+	case *actor.Stopping:
+		// The controller goes away (unload, shutdown): its timers must
+		// not fire into the void.
+		for _, t := range st.timers {
+			if t != nil {
+				t.Stop()
+			}
+		}
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,5 +144,35 @@ func TestOnlyTheReaperWaits(t *testing.T) {
 				t.Errorf("%s uses %s: children are reaped only by reaper.go", f, banned)
 			}
 		}
+	}
+}
+
+// TestShutdownLeavesNoGoroutines: every goroutine the daemon starts ends
+// with Shutdown (style rule 6), so a daemon can be embedded and stopped.
+func TestShutdownLeavesNoGoroutines(t *testing.T) {
+	// os/signal starts one goroutine for the life of the process.
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR2)
+	signal.Stop(c)
+	before := runtime.NumGoroutine()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "services.yaml")
+	os.WriteFile(cfg, []byte("services:\n  - name: s\n    command: [sh, -c, 'echo hi; exec sleep 3600']\n"), 0o644)
+	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st wire.Status
+	waitFor(t, "s running", func() bool {
+		return call(t, d, wire.Request{Action: "status", Service: "s"}, &st) == nil && st.State == "running"
+	})
+	d.Shutdown()
+	end := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(end) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after shutdown:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
