@@ -2,7 +2,13 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shepherd-go/shepherd/history"
 
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -23,12 +29,17 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			"permission denied: no capability for '%s' on '%s'", req.Action, req.Service)))
 		return
 	}
-	if req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f") {
+	switch {
+	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
 		a.followLog(ctx, req, out)
 		return
+	case req.Action == "history" || req.Action == "events":
+		a.history(ctx, req, out)
+		return
 	}
+	who := fmt.Sprintf("uid %d", peer.UID)
 	reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
-		return &clientRequest{Req: req, Reply: ch}
+		return &clientRequest{Req: req, Who: who, Reply: ch}
 	})
 	if err != nil {
 		return // the connection is gone
@@ -86,6 +97,134 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 			}
 		}
 	}
+}
+
+// history serves `history SERVICE` and `events [--service S] [-f]`.
+func (a *api) history(ctx context.Context, req wire.Request, out local.Responder) {
+	q, follow, err := parseHistoryArgs(req.Args, time.Now())
+	if err != nil {
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)))
+		return
+	}
+	if req.Action == "history" && req.Service == "" {
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "history needs a service (herd events shows every service)")))
+		return
+	}
+	if req.Action == "history" {
+		q.Service = req.Service
+	}
+	if q.Service != "" {
+		r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: q.Service, Reply: ch} })
+		if err != nil {
+			return
+		}
+		if !r.OK {
+			out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.ServiceNotFound, Service: q.Service,
+				Message: "service '" + q.Service + "' could not be found"}))
+			return
+		}
+		q.Service = r.Name
+	}
+	var ch chan []history.Event
+	if follow {
+		// Subscribe before reading the store, so nothing falls between.
+		ch = make(chan []history.Event, 1024)
+		a.d.system.Root.Send(a.d.historian, &subscribeEvents{Ch: ch})
+		defer a.d.system.Root.Send(a.d.historian, &unsubscribeEvents{Ch: ch})
+	}
+	evs, err := a.d.history.Scan(q)
+	if err != nil {
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
+		return
+	}
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: follow, Result: mustJSON(wireEvents(evs, q.Service, 0))}) || !follow {
+		return
+	}
+	last := q.AfterSeq
+	if len(evs) > 0 {
+		last = evs[len(evs)-1].Seq
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case batch, ok := <-ch:
+			if !ok {
+				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "event follower fell behind; events were dropped")))
+				return
+			}
+			w := wireEvents(batch, q.Service, last)
+			if len(w.Events) == 0 {
+				continue
+			}
+			last = w.Events[len(w.Events)-1].Seq
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(w)}) {
+				return
+			}
+		}
+	}
+}
+
+// wireEvents converts events of service (all when empty) after seq.
+func wireEvents(evs []history.Event, service string, after uint64) wire.Events {
+	out := wire.Events{Events: make([]wire.Event, 0, len(evs))}
+	for _, e := range evs {
+		if e.Seq > after && (service == "" || e.Service == service) {
+			out.Events = append(out.Events, wire.Event(e))
+		}
+	}
+	return out
+}
+
+// parseHistoryArgs reads --since D (a duration back from now, or a time),
+// --limit N, --service S and -f.
+func parseHistoryArgs(args []string, now time.Time) (q history.Query, follow bool, err error) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "-f" || arg == "--follow" {
+			follow = true
+			continue
+		}
+		if i+1 >= len(args) {
+			return q, false, fmt.Errorf("%s needs a value", arg)
+		}
+		v := args[i+1]
+		i++
+		switch arg {
+		case "--since":
+			if q.Since, err = parseSince(v, now); err != nil {
+				return q, false, err
+			}
+		case "--limit":
+			if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 0 {
+				return q, false, fmt.Errorf("--limit: expected a non-negative number, got %q", v)
+			}
+		case "--service":
+			q.Service = v
+		default:
+			return q, false, fmt.Errorf("unknown argument %q", arg)
+		}
+	}
+	return q, follow, nil
+}
+
+// parseSince accepts "90m", "2h", "3d" (back from now) or a local time
+// "2006-01-02 15:04:05", "2006-01-02", or RFC 3339.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.Add(-time.Duration(days) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02", time.RFC3339} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--since: %q is neither a duration (90m, 2h, 3d) nor a time (2006-01-02 15:04:05)", v)
 }
 
 func mustJSON(v any) []byte {

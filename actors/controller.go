@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,14 +12,17 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
 
 // svcRequest is a client's request for one service, answered on Reply.
+// Who names the client for history ("uid 1000").
 type svcRequest struct {
 	Req   wire.Request
+	Who   string
 	Reply chan<- wire.Reply
 }
 
@@ -57,8 +61,21 @@ type replyTarget struct {
 	client chan<- wire.Reply
 	reqID  uint64
 	action string
+	who    string
 	peer   *actor.PID
 	op     services.PeerOp
+}
+
+// historyAck says the events of a step are durable: the replies held
+// back until then may go.
+type historyAck struct{ token uint64 }
+
+// heldReplies are the replies of one step, sent once its events are synced
+// (design §9: an acknowledged state change is durable before the reply).
+type heldReplies struct {
+	token   uint64
+	ready   bool
+	replies []services.Reply
 }
 
 type pendingAction struct {
@@ -88,6 +105,11 @@ type controllerState struct {
 	actionSpawns map[uint64]svcRequest
 	// replacement is a newer definition to apply at the next start.
 	replacement *services.Spec
+	// held replies wait, in order, for their step's events to be synced.
+	held      []heldReplies
+	nextToken uint64
+	// lastExit carries the resource usage of the exit being stepped.
+	lastExit *procExited
 }
 
 type controller struct{ st *controllerState }
@@ -117,14 +139,18 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *procExited:
 		if pa, ok := st.actions[msg.PID]; ok {
 			pa.exited, pa.status = true, msg.Status
-			c.finishAction(msg.PID)
+			c.finishAction(ctx, msg.PID)
 			return
 		}
+		st.lastExit = msg
 		c.step(ctx, services.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
+		st.lastExit = nil
+	case *historyAck:
+		c.release(ctx, msg.token)
 	case *actionOutput:
 		if pa, ok := st.actions[msg.PID]; ok {
 			pa.output, pa.gotOuput = msg.Output, true
-			c.finishAction(msg.PID)
+			c.finishAction(ctx, msg.PID)
 		}
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
@@ -150,7 +176,7 @@ func (st *controllerState) wait(t replyTarget) services.Waiter {
 func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
 	st := c.st
 	now := time.Now()
-	target := replyTarget{client: r.Reply, reqID: r.Req.ID, action: r.Req.Action}
+	target := replyTarget{client: r.Reply, reqID: r.Req.ID, action: r.Req.Action, who: r.Who}
 	switch r.Req.Action {
 	case "start":
 		c.step(ctx, services.Start{Waiter: st.wait(target), At: now})
@@ -220,10 +246,15 @@ func (st *controllerState) summary() wire.Summary {
 }
 
 // step feeds the machine one event and performs the effects it returns.
+// The step's history events are recorded; its replies are held until they
+// are durable.
 func (c *controller) step(ctx actor.Context, ev services.Event) {
 	st := c.st
+	pidBefore := st.m.PID()
 	effects := st.m.Step(ev)
 	var update summaryUpdate
+	var replies []services.Reply
+	evs := c.inputEvents(ev, pidBefore)
 	for _, e := range effects {
 		switch e := e.(type) {
 		case services.StartPeers:
@@ -239,10 +270,11 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Reply:
-			c.reply(ctx, e)
+			replies = append(replies, e)
 		case services.Transition:
 			st.d.logf("service %s %s", st.spec.Name, e.Text)
 			update.Transitions = append(update.Transitions, wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text})
+			evs = append(evs, c.transitionEvents(ev, e)...)
 			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
 				st.applyReplacement()
 			}
@@ -252,6 +284,88 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		update.Summary = st.summary()
 		ctx.Send(st.d.registry, &update)
 	}
+	if len(evs) == 0 && len(st.held) == 0 {
+		for _, r := range replies {
+			c.reply(ctx, r)
+		}
+		return
+	}
+	st.nextToken++
+	// With nothing to sync the replies are ready, but wait behind earlier
+	// held ones to keep their order.
+	st.held = append(st.held, heldReplies{token: st.nextToken, ready: len(evs) == 0, replies: replies})
+	if len(evs) > 0 {
+		ctx.Send(st.d.historian, &record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
+	}
+	c.release(ctx, 0)
+}
+
+// release marks token's replies ready and sends every ready reply at the
+// head of the queue.
+func (c *controller) release(ctx actor.Context, token uint64) {
+	st := c.st
+	for i := range st.held {
+		if st.held[i].token == token {
+			st.held[i].ready = true
+		}
+	}
+	for len(st.held) > 0 && st.held[0].ready {
+		h := st.held[0]
+		st.held = st.held[1:]
+		for _, r := range h.replies {
+			c.reply(ctx, r)
+		}
+	}
+}
+
+// inputEvents records what an input event itself tells: a process start
+// or exit.
+func (c *controller) inputEvents(ev services.Event, pidBefore int) []history.Event {
+	st := c.st
+	switch ev := ev.(type) {
+	case services.Spawned:
+		return []history.Event{{Time: ev.At, Service: st.spec.Name, Kind: history.KindStart, PID: ev.PID, Command: st.spec.Command}}
+	case services.Exited:
+		if ev.PID != pidBefore {
+			return nil
+		}
+		e := history.Event{Time: ev.At, Service: st.spec.Name, Kind: history.KindExit, PID: ev.PID}
+		if ev.Status.Signal != 0 {
+			e.Signal = services.SignalName(ev.Status.Signal)
+		} else {
+			code := ev.Status.Code
+			e.ExitCode = &code
+		}
+		if snap := st.m.Snapshot(); snap.LastExit != nil && snap.LastExit.PID == ev.PID {
+			e.Runtime = snap.LastExit.Runtime
+		}
+		if x := st.lastExit; x != nil {
+			e.MaxRSS, e.CPU = x.MaxRSS, x.CPUTime
+		}
+		return []history.Event{e}
+	}
+	return nil
+}
+
+// transitionEvents records a state change, and what it means after an
+// exit: a respawn, or the respawn limit.
+func (c *controller) transitionEvents(ev services.Event, t services.Transition) []history.Event {
+	st := c.st
+	e := history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindState, State: t.To.String()}
+	snap := st.m.Snapshot()
+	if t.To == services.Failed {
+		e.Message = snap.FailReason
+	}
+	out := []history.Event{e}
+	if _, exited := ev.(services.Exited); exited {
+		switch {
+		case t.From == services.Running && t.To == services.Starting:
+			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawn})
+		case t.From == services.Running && t.To == services.Failed:
+			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawnLimit, Message: snap.FailReason})
+		}
+	}
+	return out
 }
 
 func isFlagEvent(ev services.Event) bool {
@@ -297,7 +411,27 @@ func (c *controller) reply(ctx actor.Context, e services.Reply) {
 		ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
 		return
 	}
-	t.client <- clientReply(st.spec.Name, t.reqID, e.Result)
+	rep := clientReply(st.spec.Name, t.reqID, e.Result)
+	c.recordAction(ctx, t.who, t.action, rep)
+	t.client <- rep
+}
+
+// recordAction adds a client's request and its result to history.
+func (c *controller) recordAction(ctx actor.Context, who, action string, rep wire.Reply) {
+	result := ""
+	if rep.Error != nil {
+		result = string(rep.Error.Kind)
+	} else {
+		var res wire.ActionResult
+		json.Unmarshal(rep.Result, &res)
+		result = string(res.Outcome)
+		if res.ExitCode != 0 {
+			result = fmt.Sprintf("exit %d", res.ExitCode)
+		}
+	}
+	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
+		Service: c.st.spec.Name, Kind: history.KindAction, Who: who, Action: action, Result: result,
+	}}})
 }
 
 // clientReply turns a machine result into the protocol's reply.
@@ -404,7 +538,7 @@ func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
 	})
 }
 
-func (c *controller) finishAction(pid int) {
+func (c *controller) finishAction(ctx actor.Context, pid int) {
 	st := c.st
 	pa := st.actions[pid]
 	if !pa.exited || !pa.gotOuput {
@@ -415,9 +549,11 @@ func (c *controller) finishAction(pid int) {
 	if pa.status.Signal != 0 {
 		code = 128 + int(pa.status.Signal)
 	}
-	pa.req.Reply <- wire.OKReply(pa.req.Req.ID, wire.ActionResult{
+	rep := wire.OKReply(pa.req.Req.ID, wire.ActionResult{
 		Service: st.spec.Name, Outcome: wire.Done, Output: pa.output, ExitCode: code,
 	})
+	c.recordAction(ctx, pa.req.Who, pa.req.Req.Action, rep)
+	pa.req.Reply <- rep
 }
 
 // environ builds a child's environment: a minimal default, then the

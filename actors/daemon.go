@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
@@ -36,6 +38,8 @@ type Options struct {
 	// Log receives the daemon's own log lines (timestamps added). Default
 	// os.Stderr.
 	Log io.Writer
+	// HistoryRetention is how long events are kept. Default 30 days.
+	HistoryRetention time.Duration
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -45,11 +49,13 @@ type Daemon struct {
 	system *actor.ActorSystem
 	root   *actor.PID // the shepherd (coordinator) actor
 	// registry and monitor are set once at start and then only read.
-	registry *actor.PID
-	monitor  *actor.PID
-	baseEnv  map[string]string
-	server   *local.Server
-	pump     *pump
+	registry  *actor.PID
+	monitor   *actor.PID
+	historian *actor.PID
+	history   *history.Store
+	baseEnv   map[string]string
+	server    *local.Server
+	pump      *pump
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -59,12 +65,13 @@ type Daemon struct {
 	logExit chan struct{}
 	logOnce sync.Once
 
-	wg       sync.WaitGroup
-	stopOnce sync.Once
-	stopReap chan struct{}
-	done     chan struct{}
-	started  time.Time
-	uid      int
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+	stopReap   chan struct{}
+	done       chan struct{}
+	retainTick *time.Ticker
+	started    time.Time
+	uid        int
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -96,6 +103,18 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
+	if opts.HistoryRetention == 0 {
+		opts.HistoryRetention = 30 * 24 * time.Hour
+	}
+	if d.history, err = history.Open(filepath.Join(opts.StateDir, "history")); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && !d.stopped() {
+			d.history.Close()
+		}
+	}()
+	d.reportPreviousRun()
 	// Orphans of our services are re-parented to us, not to init, so the
 	// reaper collects them and no zombie lingers (design §5).
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -125,7 +144,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	ready := make(chan error, 1)
-	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, ready), "shepherd")
+	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, newHistorianProps(d, d.history, opts.HistoryRetention), ready), "shepherd")
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
@@ -147,6 +166,25 @@ func Start(opts Options) (_ *Daemon, err error) {
 		}
 	}
 	d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
+		history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
+	send(d.historian, &retain{})
+	d.retainTick = time.NewTicker(time.Hour)
+	tick := d.retainTick.C
+	d.goGo(func() {
+		for {
+			select {
+			case <-tick:
+				send(d.historian, &retain{})
+			case <-d.stopReap:
+				return
+			}
+		}
+	})
 	res := make(chan registerResult, 1)
 	send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
 	if r := <-res; r.Err != nil {
@@ -182,13 +220,57 @@ func (d *Daemon) Shutdown() {
 		if d.opts.PIDFile != "" {
 			os.Remove(d.opts.PIDFile)
 		}
+		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)
+		d.retainTick.Stop()
 		d.wg.Wait()
+		if err := d.history.Close(); err != nil {
+			d.logf("history: close: %v", err)
+		}
 		d.logf("shepherd stopped")
 		d.stopLog()
 		close(d.done)
 	})
+}
+
+// record stores daemon events; with sync it returns once they are durable.
+func (d *Daemon) record(sync bool, evs ...history.Event) {
+	done := make(chan struct{})
+	d.system.Root.Send(d.historian, &record{Events: evs, Sync: sync, Done: done})
+	if sync {
+		<-done
+	}
+}
+
+func (d *Daemon) stopped() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// reportPreviousRun says in the log how the previous run ended.
+func (d *Daemon) reportPreviousRun() {
+	last, err := d.history.Scan(history.Query{AfterSeq: max(d.history.LastSeq(), 5) - 5})
+	if err != nil {
+		d.logf("history: %v", err)
+		return
+	}
+	if len(last) == 0 {
+		return
+	}
+	end := last[len(last)-1]
+	if end.Kind == history.KindDaemonStop {
+		d.logf("previous run stopped cleanly at %s", end.Time.Local().Format(logTimeLayout))
+		return
+	}
+	d.logf("previous run did not stop cleanly; its last events:")
+	for _, e := range last {
+		d.logf("  #%d %s %s %s %s", e.Seq, e.Time.Local().Format(logTimeLayout), e.Service, e.Kind, e.State)
+	}
 }
 
 // Done is closed when Shutdown has finished.
@@ -286,13 +368,14 @@ func ask[T any](ctx context.Context, d *Daemon, pid *actor.PID, build func(chan<
 type shepherd struct{ st *shepherdState }
 
 type shepherdState struct {
-	d            *Daemon
-	monitorProps *actor.Props
-	ready        chan<- error // nil once the children exist
+	d              *Daemon
+	monitorProps   *actor.Props
+	historianProps *actor.Props
+	ready          chan<- error // nil once the children exist
 }
 
-func newShepherdProps(d *Daemon, monitorProps *actor.Props, ready chan<- error) *actor.Props {
-	st := &shepherdState{d: d, monitorProps: monitorProps, ready: ready}
+func newShepherdProps(d *Daemon, monitorProps, historianProps *actor.Props, ready chan<- error) *actor.Props {
+	st := &shepherdState{d: d, monitorProps: monitorProps, historianProps: historianProps, ready: ready}
 	return actor.PropsFromProducer(func() actor.Actor { return &shepherd{st: st} }, actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
 		// The registry's children are the controllers: a restart would
 		// stop them all. Resuming drops only the failed message.
@@ -308,8 +391,10 @@ func (s *shepherd) Receive(ctx actor.Context) {
 			return // a restart: the children are still there
 		}
 		var err error
-		if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
-			st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+		if st.d.historian, err = ctx.SpawnNamed(st.historianProps, "history"); err == nil {
+			if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
+				st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+			}
 		}
 		st.ready <- err
 		st.ready = nil

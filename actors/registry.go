@@ -25,9 +25,11 @@ type registerResult struct {
 	Err   error
 }
 
-// clientRequest is a request from herd, answered on Reply.
+// clientRequest is a request from herd, answered on Reply. Who names the
+// client for history.
 type clientRequest struct {
 	Req   wire.Request
+	Who   string
 	Reply chan<- wire.Reply
 }
 
@@ -257,7 +259,7 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 	case "unload":
 		r.unload(ctx, name, msg)
 	default:
-		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Reply: msg.Reply})
+		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
 	}
 }
 

@@ -165,6 +165,12 @@ type Status struct {
 	Actions     []string  `json:"actions,omitempty"`
 	// Recent holds the last lines of the service's output, timestamped.
 	Recent []string `json:"recent,omitempty"`
+	// RespawnsLastHour counts respawns in the last hour (from history).
+	RespawnsLastHour int `json:"respawns_last_hour,omitempty"`
+	// FlappingCount is set when the service was respawned at least 3 times
+	// in the last FlappingMinutes minutes.
+	FlappingCount   int `json:"flapping_count,omitempty"`
+	FlappingMinutes int `json:"flapping_minutes,omitempty"`
 }
 
 // LogEntry is one line of `herd log`: a lifecycle transition or, with a
@@ -233,4 +239,31 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Event is one entry of the daemon's history (herd history, herd events).
+// Its fields mirror the history store's events.
+type Event struct {
+	Seq      uint64        `json:"seq"`
+	Time     time.Time     `json:"time"`
+	Service  string        `json:"service,omitempty"`
+	Kind     string        `json:"kind"`
+	State    string        `json:"state,omitempty"`
+	PID      int           `json:"pid,omitempty"`
+	Command  []string      `json:"command,omitempty"`
+	ExitCode *int          `json:"exit_code,omitempty"`
+	Signal   string        `json:"signal,omitempty"`
+	Runtime  time.Duration `json:"runtime_ns,omitempty"`
+	MaxRSS   int64         `json:"max_rss_kb,omitempty"`
+	CPU      time.Duration `json:"cpu_ns,omitempty"`
+	Who      string        `json:"who,omitempty"`
+	Action   string        `json:"action,omitempty"`
+	Result   string        `json:"result,omitempty"`
+	Message  string        `json:"message,omitempty"`
+}
+
+// Events is the result of `history` and `events` (and each frame of
+// `events --follow`).
+type Events struct {
+	Events []Event `json:"events"`
 }

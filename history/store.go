@@ -1,0 +1,255 @@
+package history
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Event kinds.
+const (
+	KindState        = "state"         // a lifecycle transition; State holds the new state
+	KindStart        = "start"         // a process started: PID, Command
+	KindExit         = "exit"          // a process ended: PID, ExitCode or Signal, Runtime, MaxRSS, CPU
+	KindRespawn      = "respawn"       // an unexpected exit will be followed by a respawn
+	KindRespawnLimit = "respawn-limit" // respawned too often: failed and disabled
+	KindAction       = "action"        // a client asked for something: Who, Action, Result
+	KindLoad         = "load"          // configuration loaded: Message lists the services
+	KindDaemonStart  = "daemon-start"
+	KindDaemonStop   = "daemon-stop"
+	KindHook         = "hook" // a hook ran: Action names it, Result says how it went
+)
+
+// Event is one thing that happened. Seq orders all events of a store and
+// never repeats, across restarts.
+type Event struct {
+	Seq      uint64        `json:"seq"`
+	Time     time.Time     `json:"time"`
+	Service  string        `json:"service,omitempty"`
+	Kind     string        `json:"kind"`
+	State    string        `json:"state,omitempty"`
+	PID      int           `json:"pid,omitempty"`
+	Command  []string      `json:"command,omitempty"`
+	ExitCode *int          `json:"exit_code,omitempty"`
+	Signal   string        `json:"signal,omitempty"`
+	Runtime  time.Duration `json:"runtime_ns,omitempty"`
+	MaxRSS   int64         `json:"max_rss_kb,omitempty"`
+	CPU      time.Duration `json:"cpu_ns,omitempty"`
+	Who      string        `json:"who,omitempty"`
+	Action   string        `json:"action,omitempty"`
+	Result   string        `json:"result,omitempty"`
+	Message  string        `json:"message,omitempty"`
+}
+
+// Keys: every event is stored under three keys so that each query is one
+// range scan with no point lookups:
+//
+//	s<seq>                 all events by sequence
+//	t<time><seq>           all events by time
+//	v<service>\x00<time><seq>  one service's events by time
+//
+// Numbers are big-endian so that byte order is numeric order.
+const (
+	prefixSeq     = 's'
+	prefixTime    = 't'
+	prefixService = 'v'
+)
+
+func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func seqKey(seq uint64) []byte { return u64([]byte{prefixSeq}, seq) }
+
+func timeKey(t time.Time, seq uint64) []byte {
+	return u64(u64([]byte{prefixTime}, uint64(t.UnixNano())), seq)
+}
+
+func serviceKey(service string, t time.Time, seq uint64) []byte {
+	k := append([]byte{prefixService}, service...)
+	k = append(k, 0)
+	return u64(u64(k, uint64(t.UnixNano())), seq)
+}
+
+// ErrCorrupt is wrapped by Open when the store cannot be read.
+var ErrCorrupt = errors.New("history store is corrupt or unreadable")
+
+// Store is the pebble database of events. It is safe for concurrent use;
+// the daemon has one writer (the history writer actor) and many readers.
+type Store struct {
+	db   *pebble.DB
+	path string
+	last uint64 // highest sequence at Open; the writer continues from it
+}
+
+// Open opens (or creates) the store in dir. A store that cannot be read is
+// an error naming the path, never a silent reset.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("history store %s: %w", dir, err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w: %v (move it aside to start a new history)", dir, ErrCorrupt, err)
+	}
+	s := &Store{db: db, path: dir}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSeq}, UpperBound: []byte{prefixSeq + 1}})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("history store %s: %w", dir, err)
+	}
+	if it.Last() {
+		s.last = binary.BigEndian.Uint64(it.Key()[1:])
+	}
+	if err := it.Close(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("history store %s: %w: %v", dir, ErrCorrupt, err)
+	}
+	return s, nil
+}
+
+// Path is the store's directory.
+func (s *Store) Path() string { return s.path }
+
+// LastSeq is the highest sequence number stored when the store was opened.
+func (s *Store) LastSeq() uint64 { return s.last }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Append writes events (whose Seq the caller assigned) in one batch; with
+// sync the batch is durable when Append returns.
+func (s *Store) Append(evs []Event, sync bool) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for i := range evs {
+		e := &evs[i]
+		v, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("history: encode event: %w", err)
+		}
+		b.Set(seqKey(e.Seq), v, nil)
+		b.Set(timeKey(e.Time, e.Seq), v, nil)
+		if e.Service != "" {
+			b.Set(serviceKey(e.Service, e.Time, e.Seq), v, nil)
+		}
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := b.Commit(opts); err != nil {
+		return fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Query selects events. Zero fields do not restrict.
+type Query struct {
+	Service  string
+	Since    time.Time
+	AfterSeq uint64
+	// Limit keeps the last Limit events of the selection.
+	Limit int
+}
+
+// Scan returns the events the query selects, oldest first.
+func (s *Store) Scan(q Query) ([]Event, error) {
+	var lower, upper []byte
+	switch {
+	case q.Service != "":
+		base := append([]byte{prefixService}, q.Service...)
+		base = append(base, 0)
+		lower = u64(append([]byte{}, base...), uint64(max(q.Since.UnixNano(), 0)))
+		upper = append(append([]byte{}, base[:len(base)-1]...), 1)
+	case q.AfterSeq > 0:
+		lower, upper = seqKey(q.AfterSeq+1), []byte{prefixSeq + 1}
+	default:
+		lower = u64([]byte{prefixTime}, uint64(max(q.Since.UnixNano(), 0)))
+		upper = []byte{prefixTime + 1}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	defer it.Close()
+	var out []Event
+	decode := func() error {
+		var e Event
+		if err := json.Unmarshal(it.Value(), &e); err != nil {
+			return fmt.Errorf("history store %s: %w: bad event at key %x: %v", s.path, ErrCorrupt, it.Key(), err)
+		}
+		if e.Seq <= q.AfterSeq || (!q.Since.IsZero() && e.Time.Before(q.Since)) {
+			return nil
+		}
+		out = append(out, e)
+		return nil
+	}
+	if q.Limit > 0 {
+		// Walk backwards so that a long history costs only Limit reads.
+		for ok := it.Last(); ok && len(out) < q.Limit; ok = it.Prev() {
+			if err := decode(); err != nil {
+				return nil, err
+			}
+		}
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, it.Error()
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := decode(); err != nil {
+			return nil, err
+		}
+	}
+	return out, it.Error()
+}
+
+// DeleteBefore removes the events older than t and returns how many.
+func (s *Store) DeleteBefore(t time.Time) (int, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTime}, UpperBound: timeKey(t, 0)})
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		var e Event
+		if err := json.Unmarshal(it.Value(), &e); err != nil {
+			continue
+		}
+		b.Delete(bytes.Clone(it.Key()), nil)
+		b.Delete(seqKey(e.Seq), nil)
+		if e.Service != "" {
+			b.Delete(serviceKey(e.Service, e.Time, e.Seq), nil)
+		}
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, err
+	}
+	// Reclaim the space of what was deleted.
+	return n, s.db.Compact(context.Background(), []byte{prefixSeq}, []byte{prefixService + 1}, false)
+}
+
+// quietLogger keeps pebble's informational chatter out of the daemon log.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)         {}
+func (quietLogger) Errorf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...) }
+func (quietLogger) Fatalf(f string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...)
+	os.Exit(1)
+}
