@@ -237,7 +237,37 @@ func (st *controllerState) status() wire.Status {
 			out.LastExit.Signal = services.SignalName(e.Status.Signal)
 		}
 	}
+	st.addRespawnHistory(&out, time.Now())
 	return out
+}
+
+// Flapping is this many respawns within flapWindow.
+const (
+	flapCount  = 3
+	flapWindow = 10 * time.Minute
+)
+
+// addRespawnHistory counts recent respawns from history (they survive a
+// daemon restart, unlike the machine's own counters).
+func (st *controllerState) addRespawnHistory(out *wire.Status, now time.Time) {
+	evs, err := st.d.history.Scan(history.Query{Service: st.spec.Name, Since: now.Add(-time.Hour)})
+	if err != nil {
+		st.d.logf("history: %v", err)
+		return
+	}
+	recent := 0
+	for _, e := range evs {
+		if e.Kind != history.KindRespawn {
+			continue
+		}
+		out.RespawnsLastHour++
+		if e.Time.After(now.Add(-flapWindow)) {
+			recent++
+		}
+	}
+	if recent >= flapCount {
+		out.FlappingCount, out.FlappingMinutes = recent, int(flapWindow/time.Minute)
+	}
 }
 
 func (st *controllerState) summary() wire.Summary {

@@ -103,6 +103,9 @@ func newMonitorProps(p *pump, logf func(string, ...any)) (*actor.Props, error) {
 func (m *monitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *spawnProc:
+		// Stamped before the fork: the exit, stamped by the reaper, can
+		// come within microseconds and must not precede the start.
+		at := time.Now()
 		pid, out, err := m.spawn(ctx, msg)
 		if err == nil {
 			m.st.owners[pid] = msg.Owner
@@ -110,7 +113,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: time.Now(), Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: at, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case childExit:

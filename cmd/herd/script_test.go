@@ -42,12 +42,13 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile":  cmdWaitFile,
-			"waitstate": cmdWaitState,
-			"svcpid":    cmdSvcPID,
-			"signal":    cmdSignal,
-			"gone":      cmdGone,
-			"waitlog":   cmdWaitLog,
+			"waitfile":    cmdWaitFile,
+			"waitstate":   cmdWaitState,
+			"svcpid":      cmdSvcPID,
+			"signal":      cmdSignal,
+			"gone":        cmdGone,
+			"waitlog":     cmdWaitLog,
+			"checkevents": cmdCheckEvents,
 		},
 	})
 }
@@ -188,4 +189,57 @@ func cmdWaitLog(ts *testscript.TestScript, neg bool, args []string) {
 		b, _ := os.ReadFile(path)
 		return re.Match(b), string(b)
 	})
+}
+
+// checkevents FOLLOWED ALL: every event in FOLLOWED (JSON lines of
+// `events --follow --json`) is in ALL (`events --json`) unchanged;
+// sequence numbers in ALL are unique, a process never exits before it
+// started, and the last daemon-start comes after every followed event.
+func cmdCheckEvents(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: checkevents FOLLOWED ALL")
+	}
+	var followed []wire.Event
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var evs wire.Events
+		if err := json.Unmarshal([]byte(line), &evs); err != nil {
+			ts.Fatalf("%s: %v", args[0], err)
+		}
+		followed = append(followed, evs.Events...)
+	}
+	var all wire.Events
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[1])), &all))
+	bySeq := map[uint64]wire.Event{}
+	var lastStart uint64
+	for _, e := range all.Events {
+		if _, dup := bySeq[e.Seq]; dup {
+			ts.Fatalf("sequence %d appears twice", e.Seq)
+		}
+		bySeq[e.Seq] = e
+		if e.Kind == "daemon-start" {
+			lastStart = max(lastStart, e.Seq)
+		}
+		if e.Kind == "exit" && e.Runtime < 0 {
+			ts.Fatalf("event #%d: process %d exited before it started (runtime %v)", e.Seq, e.PID, e.Runtime)
+		}
+	}
+	if len(followed) < 50 {
+		ts.Fatalf("only %d events were followed; the storm was too short to prove anything", len(followed))
+	}
+	for _, f := range followed {
+		e, ok := bySeq[f.Seq]
+		if !ok {
+			ts.Fatalf("acknowledged event #%d (%s %s) lost", f.Seq, f.Service, f.Kind)
+		}
+		if e.Kind != f.Kind || e.Service != f.Service || e.PID != f.PID || !e.Time.Equal(f.Time) {
+			ts.Fatalf("event #%d changed: followed %+v, stored %+v", f.Seq, f, e)
+		}
+		if f.Seq >= lastStart {
+			ts.Fatalf("the restarted daemon's start (#%d) does not come after followed event #%d", lastStart, f.Seq)
+		}
+	}
+	ts.Logf("%d followed events all present; restart is #%d", len(followed), lastStart)
 }

@@ -108,6 +108,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdLoad(f),
 		newCmdUnload(f),
 		newCmdReload(f),
+		newCmdHistory(f),
+		newCmdEvents(f),
 		newCmdAction(f),
 	)
 	return root

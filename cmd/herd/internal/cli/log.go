@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
@@ -66,39 +61,14 @@ func (f *Factory) printLog(res wire.LogResult, output bool) {
 	}
 }
 
-// followLog prints the stream until the daemon ends it or the user
-// interrupts (which is a normal end: exit 0).
+// followLog prints the service's output as it comes.
 func (f *Factory) followLog(req wire.Request) error {
-	req.Cap = f.Cap
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := f.Connect(ctx, f.Socket)
-	if err != nil {
-		return f.fail(err.Error())
-	}
-	defer c.Close()
-	var replyErr *wire.Error
-	err = c.Stream(ctx, req, func(rep wire.Reply) error {
-		if !rep.OK {
-			replyErr = rep.Error
-			return nil
-		}
-		if f.JSON {
-			f.printJSON(rep.Result)
-			return nil
-		}
+	return f.stream(req, req.Service, func(raw json.RawMessage, _ bool) error {
 		var res wire.LogResult
-		if err := json.Unmarshal(rep.Result, &res); err != nil {
+		if err := json.Unmarshal(raw, &res); err != nil {
 			return err
 		}
 		f.printLog(res, true)
 		return nil
 	})
-	if replyErr != nil {
-		return f.replyError(replyErr, req.Service)
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return f.fail(err.Error())
-	}
-	return nil
 }

@@ -150,12 +150,25 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if !s.LastRespawn.IsZero() {
 		line("Last respawned on %s (%s).", clock(s.LastRespawn, now), ago(s.LastRespawn, now))
 	}
-	if e := s.LastExit; e != nil && s.State != wire.StateRunning {
+	if e := s.LastExit; e != nil {
+		how := fmt.Sprintf("exited with code %d", e.Code)
 		if e.Signal != "" {
-			line("Process terminated with signal %s.", e.Signal)
-		} else {
-			line("Process exited with code %d.", e.Code)
+			how = "terminated with signal " + e.Signal
 		}
+		if s.State != wire.StateRunning {
+			line("Process %s.", how)
+		} else {
+			line("Previous process %s.", how)
+		}
+		if e.Runtime > 0 {
+			line("It ran for %s.", time.Duration(e.Runtime).Round(time.Millisecond))
+		}
+	}
+	if s.RespawnsLastHour > 0 {
+		line("Respawned %d times in the last hour.", s.RespawnsLastHour)
+	}
+	if s.FlappingCount > 0 {
+		line("Flapping: restarted %d times in the last %d minutes.", s.FlappingCount, s.FlappingMinutes)
 	}
 	if len(s.Recent) > 0 {
 		b.WriteString("\n  Recent messages (use '-n' to view more or less):\n")

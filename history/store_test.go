@@ -1,0 +1,126 @@
+package history
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func ev(seq uint64, sec int, service, kind string) Event {
+	return Event{Seq: seq, Time: t0.Add(time.Duration(sec) * time.Second), Service: service, Kind: kind}
+}
+
+func seqs(evs []Event) []uint64 {
+	var out []uint64
+	for _, e := range evs {
+		out = append(out, e.Seq)
+	}
+	return out
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestScanQueriesAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := 3
+	exit := ev(3, 2, "web", KindExit)
+	exit.ExitCode, exit.PID, exit.Runtime = &code, 42, 1500*time.Millisecond
+	if err := s.Append([]Event{ev(1, 0, "", KindDaemonStart), ev(2, 1, "web", KindStart), exit, ev(4, 3, "db", KindState), ev(5, 4, "web", KindRespawn)}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want []uint64
+	}{
+		{"all by time", Query{}, []uint64{1, 2, 3, 4, 5}},
+		{"one service", Query{Service: "web"}, []uint64{2, 3, 5}},
+		{"a service that is a prefix of none", Query{Service: "we"}, nil},
+		{"since", Query{Since: t0.Add(2 * time.Second)}, []uint64{3, 4, 5}},
+		{"service since", Query{Service: "web", Since: t0.Add(2 * time.Second)}, []uint64{3, 5}},
+		{"after a sequence", Query{AfterSeq: 3}, []uint64{4, 5}},
+		{"last two", Query{Limit: 2}, []uint64{4, 5}},
+		{"last of a service", Query{Service: "web", Limit: 1}, []uint64{5}},
+	} {
+		got, err := s.Scan(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equal(seqs(got), tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, seqs(got), tc.want)
+		}
+	}
+	got, _ := s.Scan(Query{Service: "web"})
+	if e := got[1]; e.Kind != KindExit || *e.ExitCode != 3 || e.PID != 42 || e.Runtime != 1500*time.Millisecond {
+		t.Fatalf("exit event round trip: %+v", e)
+	}
+	s.Close()
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.LastSeq() != 5 {
+		t.Fatalf("reopened store continues after %d, want 5", s.LastSeq())
+	}
+}
+
+func TestDeleteBefore(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Append([]Event{ev(1, 0, "a", KindStart), ev(2, 10, "a", KindExit), ev(3, 20, "", KindLoad)}, false)
+	n, err := s.DeleteBefore(t0.Add(15 * time.Second))
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	for _, q := range []Query{{}, {Service: "a"}, {AfterSeq: 0}} {
+		got, _ := s.Scan(q)
+		if q.Service == "a" && len(got) != 0 || q.Service == "" && !equal(seqs(got), []uint64{3}) {
+			t.Errorf("after retention, %+v: %v", q, seqs(got))
+		}
+	}
+}
+
+func TestCorruptStoreIsAnErrorNamingThePath(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Append([]Event{ev(1, 0, "a", KindStart)}, true)
+	s.Close()
+	manifests, _ := filepath.Glob(filepath.Join(dir, "MANIFEST-*"))
+	if len(manifests) == 0 {
+		t.Fatal("no MANIFEST to corrupt")
+	}
+	for _, m := range manifests {
+		os.WriteFile(m, []byte("garbage garbage garbage"), 0o644)
+	}
+	_, err = Open(dir)
+	if err == nil || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("corrupt store: %v", err)
+	}
+}
