@@ -85,6 +85,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 		specs = cfg.Services
+		if opts.HistoryRetention == 0 {
+			opts.HistoryRetention = cfg.HistoryRetention
+		}
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr

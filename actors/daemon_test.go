@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -174,5 +175,35 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after shutdown:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestRetentionRemovesOldEvents: events older than the retention are
+// removed in the background when the daemon starts; newer ones stay.
+func TestRetentionRemovesOldEvents(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	store, err := history.Open(filepath.Join(state, "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	store.Append([]history.Event{{Seq: 1, Time: old, Service: "a", Kind: history.KindStart}, {Seq: 2, Time: old, Kind: history.KindLoad}}, true)
+	store.Close()
+
+	cfg := filepath.Join(dir, "services.yaml")
+	os.WriteFile(cfg, []byte("history-retention: 1d\nservices:\n  - name: a\n"), 0o644)
+	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: state, SocketGroup: -1, Log: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown()
+	waitFor(t, "old events removed", func() bool {
+		evs, err := d.history.Scan(history.Query{Until: time.Now().Add(-time.Hour)})
+		return err == nil && len(evs) == 0
+	})
+	evs, _ := d.history.Scan(history.Query{})
+	if len(evs) == 0 || evs[0].Seq != 3 {
+		t.Fatalf("recent events should stay and numbering continue after 2: %+v", evs)
 	}
 }

@@ -153,6 +153,7 @@ func (s *Store) Append(evs []Event, sync bool) error {
 type Query struct {
 	Service  string
 	Since    time.Time
+	Until    time.Time // exclusive
 	AfterSeq uint64
 	// Limit keeps the last Limit events of the selection.
 	Limit int
@@ -184,7 +185,7 @@ func (s *Store) Scan(q Query) ([]Event, error) {
 		if err := json.Unmarshal(it.Value(), &e); err != nil {
 			return fmt.Errorf("history store %s: %w: bad event at key %x: %v", s.path, ErrCorrupt, it.Key(), err)
 		}
-		if e.Seq <= q.AfterSeq || (!q.Since.IsZero() && e.Time.Before(q.Since)) {
+		if e.Seq <= q.AfterSeq || (!q.Since.IsZero() && e.Time.Before(q.Since)) || (!q.Until.IsZero() && !e.Time.Before(q.Until)) {
 			return nil
 		}
 		out = append(out, e)

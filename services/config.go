@@ -19,6 +19,9 @@ import (
 type Config struct {
 	Services []*Spec
 	Files    []string
+	// HistoryRetention (top-level key history-retention) is how long the
+	// daemon keeps history events. Zero means the default (30 days).
+	HistoryRetention time.Duration
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -64,6 +67,11 @@ func ParsePath(path string) (*Config, ErrorList, error) {
 		specs, e := Parse(f, data)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
+		if r, e := parseSettings(f, data); len(e) > 0 {
+			errs = append(errs, e...)
+		} else if r != 0 {
+			cfg.HistoryRetention = r
+		}
 	}
 	return cfg, errs, nil
 }
@@ -95,8 +103,11 @@ func Parse(file string, data []byte) ([]*Spec, ErrorList) {
 	}
 	var specs []*Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
+		if key == "history-retention" {
+			return // see parseSettings
+		}
 		if key != "services" {
-			errs.add(p.pos(k), "unknown key %q (expected 'services')", key)
+			errs.add(p.pos(k), "unknown key %q (expected 'services' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
@@ -110,6 +121,27 @@ func Parse(file string, data []byte) ([]*Spec, ErrorList) {
 		}
 	})
 	return specs, errs
+}
+
+// parseSettings reads the daemon-wide keys of a file (history-retention).
+func parseSettings(file string, data []byte) (time.Duration, ErrorList) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0, nil // Parse reports these
+	}
+	var errs ErrorList
+	p := parser{file: file, errs: &errs}
+	var retention time.Duration
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "history-retention" {
+			v := root.Content[i+1]
+			if retention = p.duration("history-retention", v); retention == 0 && len(errs) == 0 {
+				p.errorf(v, "history-retention: must be more than 0")
+			}
+		}
+	}
+	return retention, errs
 }
 
 type parser struct {
@@ -342,10 +374,16 @@ func (p parser) absPath(key string, v *yaml.Node) string {
 	return s
 }
 
-// duration accepts Go durations ("100ms", "1h30m") or a number of seconds.
+// duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
+// number of seconds.
 func (p parser) duration(key string, v *yaml.Node) time.Duration {
 	if !p.scalar(key, v, "a duration") {
 		return 0
+	}
+	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return time.Duration(days) * 24 * time.Hour
+		}
 	}
 	if v.Tag == "!!int" || v.Tag == "!!float" {
 		f, err := strconv.ParseFloat(v.Value, 64)

@@ -248,3 +248,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHistoryRetention(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte("history-retention: 7d\nservices:\n  - name: a\n"), 0o644)
+	cfg, err := LoadPath(path)
+	if err != nil || cfg.HistoryRetention != 7*24*time.Hour {
+		t.Fatalf("%v %v", cfg, err)
+	}
+	os.WriteFile(path, []byte("history-retention: forever\nservices: []\n"), 0o644)
+	if _, err := LoadPath(path); err == nil || !strings.Contains(err.Error(), `s.yaml:1:20: bad duration "forever" for history-retention`) {
+		t.Fatalf("bad retention: %v", err)
+	}
+}
