@@ -21,6 +21,10 @@ fuzz:
 
 bench: build
 	$(GO) run ./bench -bin bin
+	@echo
+	@echo "history writer (1000 senders, synced events) vs raw pebble in the same run:"
+	@$(GO) test -run '^$$' -bench 'HistoryWriter' -benchtime 1x ./actors/ | grep Benchmark
+	@$(GO) test -run '^$$' -bench 'SyncedStateChange' -benchtime 300x ./actors/ | grep Benchmark
 
 demo: build
 	./examples/demo.sh

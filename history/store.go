@@ -93,7 +93,11 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("history store %s: %w", dir, err)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	// A service manager's history is small and append-mostly: small
+	// memtables and cache keep the daemon's memory low.
+	cache := pebble.NewCache(2 << 20)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}, Cache: cache, MemTableSize: 2 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: %w: %v (move it aside to start a new history)", dir, ErrCorrupt, err)
 	}
