@@ -110,6 +110,10 @@ type controllerState struct {
 	nextToken uint64
 	// lastExit carries the resource usage of the exit being stepped.
 	lastExit *procExited
+	// hooks in flight by PID, and hook spawns by tag.
+	hooks      map[int]*hookRun
+	hookSpawns map[uint64]string
+	hookTag    uint64
 }
 
 type controller struct{ st *controllerState }
@@ -137,6 +141,10 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *procSpawned:
 		c.onSpawned(ctx, msg)
 	case *procExited:
+		if run, ok := st.hooks[msg.PID]; ok {
+			c.onHookExited(ctx, run, msg)
+			return
+		}
 		if pa, ok := st.actions[msg.PID]; ok {
 			pa.exited, pa.status = true, msg.Status
 			c.finishAction(ctx, msg.PID)
@@ -147,6 +155,10 @@ func (c *controller) Receive(ctx actor.Context) {
 		st.lastExit = nil
 	case *historyAck:
 		c.release(ctx, msg.token)
+	case *hookTimeout:
+		c.onHookTimeout(msg)
+	case *hookDone:
+		c.recordHook(ctx, msg.Name, msg.Result)
 	case *actionOutput:
 		if pa, ok := st.actions[msg.PID]; ok {
 			pa.output, pa.gotOuput = msg.Output, true
@@ -163,6 +175,11 @@ func (c *controller) Receive(ctx actor.Context) {
 			if t != nil {
 				t.Stop()
 			}
+		}
+		// Hooks do not outlive their service's controller.
+		for pid, r := range st.hooks {
+			r.timer.Stop()
+			unix.Kill(-pid, unix.SIGKILL)
 		}
 	}
 }
@@ -314,6 +331,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		update.Summary = st.summary()
 		ctx.Send(st.d.registry, &update)
 	}
+	c.fireHooks(ctx, evs)
 	if len(evs) == 0 && len(st.held) == 0 {
 		for _, r := range replies {
 			c.reply(ctx, r)
@@ -508,6 +526,10 @@ func (c *controller) spawn(ctx actor.Context) {
 
 func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
 	st := c.st
+	if msg.Hook {
+		c.onHookSpawned(ctx, msg)
+		return
+	}
 	if msg.Action {
 		r := st.actionSpawns[msg.Tag]
 		delete(st.actionSpawns, msg.Tag)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -206,4 +208,42 @@ func TestRetentionRemovesOldEvents(t *testing.T) {
 	if len(evs) == 0 || evs[0].Seq != 3 {
 		t.Fatalf("recent events should stay and numbering continue after 2: %+v", evs)
 	}
+}
+
+// TestURLHookPostsJSON: an on-exit hook with a url POSTs the event as JSON
+// to a real HTTP server on loopback, and its outcome is history.
+func TestURLHookPostsJSON(t *testing.T) {
+	got := make(chan map[string]string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		if r.Method == http.MethodPost && r.Header.Get("Content-Type") == "application/json" && json.NewDecoder(r.Body).Decode(&body) == nil {
+			got <- body
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	d, _ := startDaemon(t, `
+services:
+  - name: once
+    command: [sh, -c, 'exit 5']
+    respawn: false
+    on-exit: {url: "`+srv.URL+`/hook", timeout: 2s}
+`)
+	select {
+	case body := <-got:
+		if body["SERVICE"] != "once" || body["EVENT"] != "on-exit" || body["EXIT_CODE"] != "5" || body["PID"] == "" {
+			t.Fatalf("hook body %v", body)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hook was not called")
+	}
+	waitFor(t, "the hook's outcome in history", func() bool {
+		evs, _ := d.history.Scan(history.Query{Service: "once"})
+		for _, e := range evs {
+			if e.Kind == history.KindHook && e.Action == "on-exit" && e.Result == "HTTP 204" {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -20,9 +20,11 @@ type spawnProc struct {
 	Env   []string
 	Dir   string
 	Owner *actor.PID
-	// Tag and Action are echoed back so the owner can tell its spawns apart.
+	// Tag, Action and Hook are echoed back so the owner can tell its
+	// spawns apart.
 	Tag    uint64
 	Action bool
+	Hook   bool
 	// Logger, when set, receives the output through the pump; otherwise
 	// procSpawned carries the pipe's read end.
 	Logger *actor.PID
@@ -34,6 +36,7 @@ type spawnProc struct {
 type procSpawned struct {
 	Tag    uint64
 	Action bool
+	Hook   bool
 	PID    int
 	Output *os.File
 	At     time.Time
@@ -113,7 +116,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, PID: pid, Output: out, At: at, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case childExit:

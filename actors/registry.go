@@ -187,7 +187,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		cs := &controllerState{
 			spec: s, m: services.NewMachine(services.PolicyOf(s), time.Now()), d: st.d, logger: logger,
 			waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
-			actionSpawns: map[uint64]svcRequest{},
+			actionSpawns: map[uint64]svcRequest{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
 		}
 		if _, err := ctx.SpawnNamed(newControllerProps(cs), "svc:"+s.Name); err != nil {
 			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)

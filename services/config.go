@@ -195,7 +195,7 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 var notYet = map[string]bool{
 	"user": true, "group": true, "supplementary-groups": true, "umask": true, "limits": true,
 	"nice": true, "io-class": true, "io-priority": true, "pid-file": true, "pid-file-timeout": true,
-	"log-rotate": true, "on-exit": true, "on-failure": true, "on-respawn-limit": true, "remote": true,
+	"log-rotate": true, "remote": true,
 }
 
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
@@ -257,6 +257,13 @@ func (p parser) service(n *yaml.Node) *Spec {
 			s.AutoStart = p.boolean(key, v)
 		case "actions":
 			s.Actions = p.actions(v)
+		case "on-exit", "on-failure", "on-respawn-limit":
+			if h, ok := p.hook(key, v); ok {
+				if s.Hooks == nil {
+					s.Hooks = map[string]Hook{}
+				}
+				s.Hooks[key] = h
+			}
 		case "instances":
 			if i := p.integer(key, v); i > 1 {
 				p.errorf(v, "instances: running several instances is not supported yet")
@@ -486,6 +493,38 @@ func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
 		return RespawnLimit{}
 	}
 	return lim
+}
+
+// hook reads a hook: a command (list or string), or a mapping with
+// command or url, and timeout.
+func (p parser) hook(key string, v *yaml.Node) (Hook, bool) {
+	h := Hook{Timeout: 10 * time.Second}
+	if v.Kind != yaml.MappingNode {
+		h.Command = p.command(key, v)
+		return h, len(h.Command) > 0
+	}
+	p.eachKey(v, func(k string, kn, vn *yaml.Node) {
+		switch k {
+		case "command":
+			h.Command = p.command(key+" command", vn)
+		case "url":
+			h.URL = p.str(key+" url", vn)
+			if h.URL != "" && !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") {
+				p.errorf(vn, "%s url: %q must start with http:// or https://", key, h.URL)
+			}
+		case "timeout":
+			if h.Timeout = p.duration(key+" timeout", vn); h.Timeout == 0 {
+				h.Timeout = 10 * time.Second
+			}
+		default:
+			p.errorf(kn, "%s: unknown key %q (expected command or url, and timeout)", key, k)
+		}
+	})
+	if (len(h.Command) == 0) == (h.URL == "") {
+		p.errorf(v, "%s: needs either a command or a url", key)
+		return h, false
+	}
+	return h, true
 }
 
 func (p parser) actions(v *yaml.Node) []Action {

@@ -262,3 +262,45 @@ func TestHistoryRetention(t *testing.T) {
 		t.Fatalf("bad retention: %v", err)
 	}
 }
+
+func TestHooks(t *testing.T) {
+	s, errs := parseOne(t, `services:
+  - name: a
+    command: [x]
+    on-exit: [notify, exit]
+    on-failure: {url: "http://127.0.0.1:9/hook", timeout: 2s}
+    on-respawn-limit: "page someone"
+`)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if h := s.Hooks["on-exit"]; !slices.Equal(h.Command, []string{"notify", "exit"}) || h.Timeout != 10*time.Second {
+		t.Errorf("on-exit %+v", h)
+	}
+	if h := s.Hooks["on-failure"]; h.URL != "http://127.0.0.1:9/hook" || h.Timeout != 2*time.Second {
+		t.Errorf("on-failure %+v", h)
+	}
+	if h := s.Hooks["on-respawn-limit"]; !slices.Equal(h.Command, []string{"page", "someone"}) {
+		t.Errorf("on-respawn-limit %+v", h)
+	}
+	_, errs = Parse("h.yaml", []byte(`services:
+  - name: a
+    on-exit: {command: [x], url: "http://x"}
+    on-failure: {url: "ftp://x"}
+    on-respawn-limit: {timeout: 1s, colour: red}
+`))
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	for _, want := range []string{
+		"h.yaml:3:14: on-exit: needs either a command or a url",
+		`h.yaml:4:23: on-failure url: "ftp://x" must start with http:// or https://`,
+		`h.yaml:5:37: on-respawn-limit: unknown key "colour" (expected command or url, and timeout)`,
+		"h.yaml:5:23: on-respawn-limit: needs either a command or a url",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+}

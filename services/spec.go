@@ -50,6 +50,9 @@ type Spec struct {
 
 	Actions []Action
 
+	// Hooks run on events: "on-exit", "on-failure", "on-respawn-limit".
+	Hooks map[string]Hook
+
 	// Remote is a sturdyref for a service exported by another daemon.
 	Remote string
 
@@ -75,6 +78,18 @@ type Action struct {
 	Command       []string
 	Documentation string
 }
+
+// Hook is a command to run, or a URL to POST JSON to, when an event
+// happens. It never delays the service: it runs on its own and is killed
+// (or abandoned) after Timeout.
+type Hook struct {
+	Command []string
+	URL     string
+	Timeout time.Duration // default 10s
+}
+
+// HookEvents are the events a hook can be attached to.
+var HookEvents = []string{"on-exit", "on-failure", "on-respawn-limit"}
 
 // Milestone reports whether the service has no process.
 func (s *Spec) Milestone() bool { return len(s.Command) == 0 && s.Remote == "" }

@@ -156,8 +156,8 @@ func FormatEvents(evs []wire.Event, all, header bool) string {
 		switch e.Kind {
 		case "state":
 			event = e.State
-		case "action":
-			event = "action " + e.Action
+		case "action", "hook":
+			event = e.Kind + " " + e.Action
 		}
 		pid, exit, runtime := "", "", ""
 		if e.PID > 0 {
