@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -358,6 +360,9 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		var names []string
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
 		if err == nil {
+			ctx.Send(r.st.d.historian, &record{Events: []history.Event{{
+				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
+			}}})
 			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
 			return
 		}
