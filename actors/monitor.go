@@ -194,7 +194,8 @@ func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error
 	// Tell the logger before the pump can report EOF, so it counts the
 	// pipe open before it sees it closed.
 	ctx.Send(req.Logger, &outputOpened{})
-	if err := unix.SetNonblock(r, true); err == nil {
+	err = unix.SetNonblock(r, true)
+	if err == nil {
 		err = m.st.pump.add(r, req.Logger)
 	}
 	if err != nil {
