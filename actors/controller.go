@@ -518,10 +518,21 @@ func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
 func (c *controller) spawn(ctx actor.Context) {
 	st := c.st
 	st.tag++
-	ctx.Send(st.d.monitor, &spawnProc{
-		Argv: st.spec.Command, Env: st.d.environ(st.spec.Environment, nil), Dir: st.spec.Directory,
+	sp := &spawnProc{
+		Argv: st.spec.Command, Env: st.d.environ(st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
-	})
+	}
+	s := st.spec
+	if c := s.Credentials; c != nil {
+		sp.Creds = &procCreds{UID: c.User.UID, GID: c.GID, Groups: c.Groups}
+		if sp.Creds.Groups == nil {
+			sp.Creds.Groups = []uint32{}
+		}
+	}
+	if s.NeedsTrampoline() {
+		sp.Settings = &trampolineSettings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
+	}
+	ctx.Send(st.d.monitor, sp)
 }
 
 func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
@@ -608,18 +619,30 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 	pa.req.Reply <- rep
 }
 
-// environ builds a child's environment: a minimal default, then the
-// service's own variables, then extra.
-func (d *Daemon) environ(svc map[string]string, extra map[string]string) []string {
+// userEnv is the identity of the service's user, when it has its own.
+func (st *controllerState) userEnv() map[string]string {
+	c := st.spec.Credentials
+	if c == nil || c.User.Name == "" {
+		return nil
+	}
+	env := map[string]string{"USER": c.User.Name, "LOGNAME": c.User.Name, "HOME": c.User.Home}
+	if c.User.Shell != "" {
+		env["SHELL"] = c.User.Shell
+	}
+	return env
+}
+
+// environ builds a child's environment: a minimal default, then each layer
+// in order (the user's identity, the service's own variables, extras).
+func (d *Daemon) environ(layers ...map[string]string) []string {
 	env := map[string]string{}
 	for k, v := range d.baseEnv {
 		env[k] = v
 	}
-	for k, v := range svc {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
+	for _, layer := range layers {
+		for k, v := range layer {
+			env[k] = v
+		}
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -118,6 +118,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 		}
 	}()
 	d.reportPreviousRun()
+	// Only fds 0-2 may reach a service: whatever the daemon inherited
+	// without close-on-exec (from a shell, a test runner) must not leak.
+	closeOnExecInherited()
 	// Orphans of our services are re-parented to us, not to init, so the
 	// reaper collects them and no zombie lingers (design §5).
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -401,6 +404,23 @@ func (s *shepherd) Receive(ctx actor.Context) {
 		}
 		st.ready <- err
 		st.ready = nil
+	}
+}
+
+// closeOnExecInherited marks every descriptor above 2 close-on-exec.
+func closeOnExecInherited() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+		}
 	}
 }
 

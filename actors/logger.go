@@ -49,6 +49,7 @@ type unfollowLog struct{ Ch chan []string }
 
 type loggerState struct {
 	path      string
+	gid       int // group of the log file, or -1
 	file      *os.File
 	w         *bufio.Writer
 	ring      []string // circular, next write at head once full
@@ -61,8 +62,8 @@ type loggerState struct {
 // logger owns one service's log file and its ring of recent lines.
 type logger struct{ st *loggerState }
 
-func newLoggerProps(path string, logf func(string, ...any)) *actor.Props {
-	st := &loggerState{path: path, logf: logf, followers: map[chan []string]bool{}}
+func newLoggerProps(path string, gid int, logf func(string, ...any)) *actor.Props {
+	st := &loggerState{path: path, gid: gid, logf: logf, followers: map[chan []string]bool{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
 
@@ -109,6 +110,11 @@ func (st *loggerState) write(lines []string) {
 			st.path = "" // say it once; keep the ring going
 		} else {
 			st.file, st.w = f, bufio.NewWriterSize(f, 64<<10)
+			if st.gid >= 0 {
+				if err := f.Chown(-1, st.gid); err != nil {
+					st.logf("log file %s: %v", st.path, err)
+				}
+			}
 		}
 	}
 	for _, line := range lines {

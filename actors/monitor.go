@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +30,11 @@ type spawnProc struct {
 	// Logger, when set, receives the output through the pump; otherwise
 	// procSpawned carries the pipe's read end.
 	Logger *actor.PID
+	// Creds, when set, is who the process runs as.
+	Creds *procCreds
+	// Settings, when set, are applied by the trampoline before it execs
+	// the command (Path is filled in by the monitor).
+	Settings *trampolineSettings
 }
 
 // procSpawned answers spawnProc. Output, for a spawn without a Logger, is
@@ -70,6 +77,7 @@ type monitorState struct {
 	paths   map[string]string
 	orphans int
 	devNull *os.File
+	self    string // this binary, for the trampoline
 	pump    *pump
 	logf    func(string, ...any)
 	// replies holds procSpawned answers until the spawns queued behind
@@ -99,7 +107,11 @@ func newMonitorProps(p *pump, logf func(string, ...any)) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
-	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, pump: p, logf: logf}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the shepherd binary: %w", err)
+	}
+	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, self: self, pump: p, logf: logf}
 	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
 }
 
@@ -170,11 +182,23 @@ func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error
 		return 0, nil, fmt.Errorf("create output pipe: %w", err)
 	}
 	r, w := p[0], p[1]
-	pid, err := syscall.ForkExec(path, req.Argv, &syscall.ProcAttr{
+	exe, argv, env := path, req.Argv, req.Env
+	sys := &syscall.SysProcAttr{Setsid: true}
+	switch {
+	case req.Settings != nil:
+		settings := *req.Settings
+		settings.Path, settings.Creds = path, req.Creds
+		b, _ := json.Marshal(settings)
+		exe, argv = m.st.self, append([]string{TrampolineName}, req.Argv...)
+		env = append(slices.Clone(req.Env), trampolineEnv+"="+string(b))
+	case req.Creds != nil:
+		sys.Credential = &syscall.Credential{Uid: req.Creds.UID, Gid: req.Creds.GID, Groups: req.Creds.Groups}
+	}
+	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
 		Dir:   req.Dir,
-		Env:   req.Env,
+		Env:   env,
 		Files: []uintptr{m.st.devNull.Fd(), uintptr(w), uintptr(w)},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+		Sys:   sys,
 	})
 	// The child holds its own copy; ours would keep the pipe open forever.
 	unix.Close(w)

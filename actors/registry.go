@@ -181,7 +181,11 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		if logPath == "" {
 			logPath = st.d.logPath(s.Name)
 		}
-		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, st.d.logf), "log:"+s.Name)
+		gid := -1
+		if s.Credentials != nil {
+			gid = int(s.Credentials.GID)
+		}
+		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, gid, st.d.logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}

@@ -95,7 +95,7 @@ func Parse(file string, data []byte) ([]*Spec, ErrorList) {
 	if len(doc.Content) == 0 {
 		return nil, nil // an empty file defines nothing
 	}
-	p := parser{file: file, errs: &errs}
+	p := parser{file: file, errs: &errs, accounts: SystemAccounts{}}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		errs.add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))
@@ -145,8 +145,9 @@ func parseSettings(file string, data []byte) (time.Duration, ErrorList) {
 }
 
 type parser struct {
-	file string
-	errs *ErrorList
+	file     string
+	errs     *ErrorList
+	accounts Accounts
 }
 
 func (p parser) pos(n *yaml.Node) Pos { return Pos{p.file, n.Line, n.Column} }
@@ -193,8 +194,7 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 // notYet lists keys of design §3 whose effect a later release brings:
 // they are refused rather than silently ignored.
 var notYet = map[string]bool{
-	"user": true, "group": true, "supplementary-groups": true, "umask": true, "limits": true,
-	"nice": true, "io-class": true, "io-priority": true, "pid-file": true, "pid-file-timeout": true,
+	"pid-file": true, "pid-file-timeout": true,
 	"log-rotate": true, "remote": true,
 }
 
@@ -210,6 +210,7 @@ func (p parser) service(n *yaml.Node) *Spec {
 	}
 	s := &Spec{Pos: p.pos(n), AutoStart: true}
 	var respawnSet *yaml.Node
+	var userNode, groupNode, groupsNode *yaml.Node
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -257,6 +258,37 @@ func (p parser) service(n *yaml.Node) *Spec {
 			s.AutoStart = p.boolean(key, v)
 		case "actions":
 			s.Actions = p.actions(v)
+		case "user":
+			userNode = v
+		case "group":
+			groupNode = v
+		case "supplementary-groups":
+			groupsNode = v
+		case "umask":
+			s.Umask = p.umask(v)
+		case "limits":
+			s.Limits = p.limits(v)
+		case "nice":
+			n := p.integer(key, v)
+			if n < -20 || n > 19 {
+				p.errorf(v, "nice: %d is outside -20..19", n)
+			}
+			s.Nice = &n
+		case "io-class":
+			switch c := p.str(key, v); c {
+			case "realtime":
+				s.IOClass = 1
+			case "best-effort":
+				s.IOClass = 2
+			case "idle":
+				s.IOClass = 3
+			default:
+				p.errorf(v, "io-class: expected realtime, best-effort or idle, got %q", c)
+			}
+		case "io-priority":
+			if s.IOPriority = p.integer(key, v); s.IOPriority < 0 || s.IOPriority > 7 {
+				p.errorf(v, "io-priority: %d is outside 0..7", s.IOPriority)
+			}
 		case "on-exit", "on-failure", "on-respawn-limit":
 			if h, ok := p.hook(key, v); ok {
 				if s.Hooks == nil {
@@ -278,6 +310,10 @@ func (p parser) service(n *yaml.Node) *Spec {
 			p.errorf(k, "unknown key %q", key)
 		}
 	})
+	s.Credentials = p.credentials(userNode, groupNode, groupsNode)
+	if s.IOPriority != 0 && s.IOClass == 0 {
+		s.IOClass = 2 // a priority alone is best-effort's, as ionice does
+	}
 	if s.Name == "" {
 		p.errorf(n, "service has no name")
 		return nil
@@ -493,6 +529,140 @@ func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
 		return RespawnLimit{}
 	}
 	return lim
+}
+
+// credentials resolves user, group and supplementary-groups; unknown names
+// are errors at their position.
+func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *Credentials {
+	if userNode == nil && groupNode == nil && groupsNode == nil {
+		return nil
+	}
+	c := &Credentials{}
+	if userNode != nil {
+		name := p.str("user", userNode)
+		a, err := p.accounts.LookupUser(name)
+		if err != nil {
+			p.errorf(userNode, "user: %v", err)
+		}
+		c.User, c.GID = a, a.GID
+	} else {
+		// A group without a user keeps the daemon's user.
+		a, err := p.accounts.LookupUser(strconv.Itoa(os.Getuid()))
+		if err != nil {
+			a = Account{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+		}
+		c.User, c.GID = a, a.GID
+	}
+	group := func(key string, v *yaml.Node) (uint32, bool) {
+		name := p.str(key, v)
+		gid, err := p.accounts.LookupGroup(name)
+		if err != nil {
+			p.errorf(v, "%s: %v", key, err)
+			return 0, false
+		}
+		return gid, true
+	}
+	if groupNode != nil {
+		if gid, ok := group("group", groupNode); ok {
+			c.GID = gid
+		}
+	}
+	if groupsNode != nil {
+		if groupsNode.Kind != yaml.SequenceNode {
+			p.errorf(groupsNode, "supplementary-groups: expected a list of groups, got %s", kindName(groupsNode))
+		} else {
+			for _, g := range groupsNode.Content {
+				if gid, ok := group("supplementary-groups", g); ok {
+					c.Groups = append(c.Groups, gid)
+				}
+			}
+		}
+	}
+	return c
+}
+
+// umask accepts "0022" or 022 (octal, as umask(1) prints it).
+func (p parser) umask(v *yaml.Node) *uint32 {
+	if !p.scalar("umask", v, "an octal mode") {
+		return nil
+	}
+	m, err := strconv.ParseUint(v.Value, 8, 32)
+	if err != nil || m > 0o777 {
+		p.errorf(v, "umask: %q is not an octal mode such as \"0022\"", v.Value)
+		return nil
+	}
+	u := uint32(m)
+	return &u
+}
+
+// rlimits names the resources of `limits`.
+var rlimits = map[string]int{
+	"nofile": unix.RLIMIT_NOFILE, "nproc": unix.RLIMIT_NPROC, "core": unix.RLIMIT_CORE,
+	"as": unix.RLIMIT_AS, "cpu": unix.RLIMIT_CPU, "memlock": unix.RLIMIT_MEMLOCK,
+	"stack": unix.RLIMIT_STACK, "fsize": unix.RLIMIT_FSIZE, "data": unix.RLIMIT_DATA,
+	"rss": unix.RLIMIT_RSS, "msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE,
+	"rtprio": unix.RLIMIT_RTPRIO, "sigpending": unix.RLIMIT_SIGPENDING, "locks": unix.RLIMIT_LOCKS,
+}
+
+// limits reads {name: N | unlimited | {soft: N, hard: M}}.
+func (p parser) limits(v *yaml.Node) []Limit {
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "limits: expected a mapping such as {nofile: 4096}, got %s", kindName(v))
+		return nil
+	}
+	var out []Limit
+	value := func(key string, n *yaml.Node) (uint64, bool) {
+		if n.Kind == yaml.ScalarNode && n.Value == "unlimited" {
+			return unix.RLIM_INFINITY, true
+		}
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			p.errorf(n, "limits: %s: expected a number or unlimited, got %s", key, kindName(n))
+			return 0, false
+		}
+		x, err := strconv.ParseUint(n.Value, 10, 64)
+		if err != nil {
+			p.errorf(n, "limits: %s: expected a non-negative number, got %q", key, n.Value)
+			return 0, false
+		}
+		return x, true
+	}
+	p.eachKey(v, func(name string, k, val *yaml.Node) {
+		res, ok := rlimits[name]
+		if !ok {
+			p.errorf(k, "limits: unknown resource %q", name)
+			return
+		}
+		l := Limit{Name: name, Resource: res}
+		if val.Kind == yaml.MappingNode {
+			soft, hard := false, false
+			p.eachKey(val, func(key string, kk, vv *yaml.Node) {
+				switch key {
+				case "soft":
+					l.Soft, soft = value(name+" soft", vv)
+				case "hard":
+					l.Hard, hard = value(name+" hard", vv)
+				default:
+					p.errorf(kk, "limits: %s: unknown key %q (expected soft and hard)", name, key)
+				}
+			})
+			if !soft || !hard {
+				p.errorf(val, "limits: %s: needs both soft and hard", name)
+				return
+			}
+			if l.Soft > l.Hard {
+				p.errorf(val, "limits: %s: soft limit above the hard one", name)
+				return
+			}
+		} else {
+			x, ok := value(name, val)
+			if !ok {
+				return
+			}
+			l.Soft, l.Hard = x, x
+		}
+		out = append(out, l)
+	})
+	return out
 }
 
 // hook reads a hook: a command (list or string), or a mapping with

@@ -120,7 +120,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
     one-shot: true
     command: 'echo "oops'
     instances: 3
-    limits: {nofile: 10}
+    pid-file: /run/x.pid
     actions:
       start: {command: [x]}
       empty: {}
@@ -140,7 +140,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 		`bad.yaml:9:19: environment: bad variable name "A=B"`,
 		`bad.yaml:11:14: command: unterminated " quote`,
 		`bad.yaml:12:16: instances: running several instances is not supported yet`,
-		`bad.yaml:13:5: limits: not supported yet`,
+		`bad.yaml:13:5: pid-file: not supported yet`,
 		`bad.yaml:15:7: action "start": the name is a built-in action`,
 		`bad.yaml:16:14: action empty: needs a command`,
 		`bad.yaml:17:5: duplicate key "name"`,
@@ -298,6 +298,59 @@ func TestHooks(t *testing.T) {
 		`h.yaml:4:23: on-failure url: "ftp://x" must start with http:// or https://`,
 		`h.yaml:5:37: on-respawn-limit: unknown key "colour" (expected command or url, and timeout)`,
 		"h.yaml:5:23: on-respawn-limit: needs either a command or a url",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+}
+
+func TestProcessAttributes(t *testing.T) {
+	s, errs := parseOne(t, `services:
+  - name: a
+    command: [x]
+    user: root
+    group: "0"
+    supplementary-groups: [root]
+    umask: "0027"
+    limits: {nofile: 4096, core: unlimited, stack: {soft: 1024, hard: 2048}}
+    nice: -5
+    io-priority: 3
+`)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if c := s.Credentials; c == nil || c.User.Name != "root" || c.User.UID != 0 || c.GID != 0 || !slices.Equal(c.Groups, []uint32{0}) {
+		t.Errorf("credentials %+v", s.Credentials)
+	}
+	if *s.Umask != 0o027 || *s.Nice != -5 || s.IOClass != 2 || s.IOPriority != 3 || !s.NeedsTrampoline() {
+		t.Errorf("attributes %+v", s)
+	}
+	if len(s.Limits) != 3 || s.Limits[0].Name != "nofile" || s.Limits[0].Soft != 4096 || s.Limits[1].Hard != ^uint64(0) || s.Limits[2].Soft != 1024 || s.Limits[2].Hard != 2048 {
+		t.Errorf("limits %+v", s.Limits)
+	}
+	_, errs = Parse("p.yaml", []byte(`services:
+  - name: a
+    user: no-such-user-here
+    supplementary-groups: [no-such-group-here]
+    umask: "0999"
+    limits: {nofiles: 1, core: -1, stack: {soft: 2, hard: 1}}
+    nice: 40
+    io-class: fast
+`))
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	for _, want := range []string{
+		`p.yaml:3:11: user: unknown user "no-such-user-here"`,
+		`p.yaml:4:28: supplementary-groups: unknown group "no-such-group-here"`,
+		`p.yaml:5:12: umask: "0999" is not an octal mode such as "0022"`,
+		`p.yaml:6:14: limits: unknown resource "nofiles"`,
+		`p.yaml:6:32: limits: core: expected a non-negative number, got "-1"`,
+		`p.yaml:6:43: limits: stack: soft limit above the hard one`,
+		`p.yaml:7:11: nice: 40 is outside -20..19`,
+		`p.yaml:8:15: io-class: expected realtime, best-effort or idle, got "fast"`,
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, strings.Join(got, "\n"))

@@ -50,6 +50,17 @@ type Spec struct {
 
 	Actions []Action
 
+	// Process attributes (design §3, §5). Credentials is nil to keep the
+	// daemon's user; the others are nil or empty to inherit.
+	Credentials *Credentials
+	Umask       *uint32
+	Limits      []Limit
+	Nice        *int
+	// IOClass is 0 (inherit), 1 realtime, 2 best-effort or 3 idle, with
+	// IOPriority 0 (highest) to 7.
+	IOClass    int
+	IOPriority int
+
 	// Hooks run on events: "on-exit", "on-failure", "on-respawn-limit".
 	Hooks map[string]Hook
 
@@ -77,6 +88,26 @@ type Action struct {
 	Name          string
 	Command       []string
 	Documentation string
+}
+
+// Credentials is who a service's process runs as.
+type Credentials struct {
+	User   Account
+	GID    uint32   // the group: the user's primary group unless `group` says
+	Groups []uint32 // supplementary groups
+}
+
+// Limit is one resource limit (setrlimit) of a service's process.
+type Limit struct {
+	Name       string // nofile, nproc, core, ...
+	Resource   int
+	Soft, Hard uint64
+}
+
+// NeedsTrampoline reports whether the process needs settings that
+// fork/exec cannot apply by itself (umask, limits, nice, I/O priority).
+func (s *Spec) NeedsTrampoline() bool {
+	return s.Umask != nil || len(s.Limits) > 0 || s.Nice != nil || s.IOClass != 0
 }
 
 // Hook is a command to run, or a URL to POST JSON to, when an event

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -25,6 +26,9 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"herd":     func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"shepherd": func() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr)) },
+		// The daemon re-executes itself under this name to set up a
+		// service's process (see actors.RunTrampolineIfAsked).
+		actors.TrampolineName: actors.RunTrampolineIfAsked,
 	})
 }
 
@@ -40,6 +44,12 @@ func TestScripts(t *testing.T) {
 			// of herd and shepherd.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile":    cmdWaitFile,

@@ -5,7 +5,11 @@ package main
 import (
 	"os"
 
+	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
 )
 
-func main() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr)) }
+func main() {
+	actors.RunTrampolineIfAsked()
+	os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr))
+}
