@@ -72,7 +72,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	}
 	// Subscribe before reading the backlog so no line falls in between;
 	// the logger handles both in order.
-	ch := make(chan []string, 256)
+	ch := make(chan []byte, 256)
 	root := a.d.system.Root
 	root.Send(r.Logger, &followLog{Ch: ch})
 	defer root.Send(r.Logger, &unfollowLog{Ch: ch})
@@ -87,12 +87,12 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 		select {
 		case <-ctx.Done():
 			return
-		case lines, ok := <-ch:
+		case chunk, ok := <-ch:
 			if !ok {
 				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "log follower fell behind; lines were dropped")))
 				return
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, lines)})}) {
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, splitLines(chunk))})}) {
 				return
 			}
 		}

@@ -1,9 +1,11 @@
 package actors
 
 import (
-	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -18,8 +20,9 @@ const ringSize = 1000
 // outputOpened tells a logger a new process's output pipe is being pumped.
 type outputOpened struct{}
 
-// logLines carries timestamped lines from the pump to a logger.
-type logLines struct{ Lines []string }
+// logChunk carries complete timestamped lines, each ending with a newline,
+// from the pump to a logger.
+type logChunk struct{ Data []byte }
 
 // outputClosed says a pipe reached EOF (all writers gone).
 type outputClosed struct{}
@@ -41,29 +44,29 @@ type fillRecent struct {
 	Reply  chan<- wire.Reply
 }
 
-// followLog subscribes Ch to new lines; unfollowLog ends it. A follower that
-// falls behind by more than its channel's buffer is dropped (its channel is
-// closed) rather than slowing the service down.
-type followLog struct{ Ch chan []string }
-type unfollowLog struct{ Ch chan []string }
+// followLog subscribes Ch to new chunks of lines; unfollowLog ends it. A
+// follower that falls behind by more than its channel's buffer is dropped
+// (its channel is closed) rather than slowing the service down.
+type followLog struct{ Ch chan []byte }
+type unfollowLog struct{ Ch chan []byte }
 
 type loggerState struct {
-	path      string
-	gid       int // group of the log file, or -1
-	file      *os.File
-	w         *bufio.Writer
-	ring      []string // circular, next write at head once full
-	head      int
-	readers   int
-	followers map[chan []string]bool
-	logf      func(string, ...any)
+	path string
+	gid  int // group of the log file, or -1
+	file *os.File
+	// recent holds the last chunks, enough for ringSize lines.
+	recentChunks [][]byte
+	recentLines  int
+	readers      int
+	followers    map[chan []byte]bool
+	logf         func(string, ...any)
 }
 
 // logger owns one service's log file and its ring of recent lines.
 type logger struct{ st *loggerState }
 
 func newLoggerProps(path string, gid int, logf func(string, ...any)) *actor.Props {
-	st := &loggerState{path: path, gid: gid, logf: logf, followers: map[chan []string]bool{}}
+	st := &loggerState{path: path, gid: gid, logf: logf, followers: map[chan []byte]bool{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
 
@@ -72,8 +75,8 @@ func (l *logger) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *outputOpened:
 		st.readers++
-	case *logLines:
-		st.write(msg.Lines)
+	case *logChunk:
+		st.write(msg.Data)
 	case *outputClosed:
 		st.readers--
 		if st.readers == 0 {
@@ -99,7 +102,7 @@ func (l *logger) Receive(ctx actor.Context) {
 	}
 }
 
-func (st *loggerState) write(lines []string) {
+func (st *loggerState) write(data []byte) {
 	if st.file == nil && st.path != "" {
 		if err := os.MkdirAll(filepath.Dir(st.path), 0o755); err != nil {
 			st.logf("log file %s: %v", st.path, err)
@@ -107,9 +110,9 @@ func (st *loggerState) write(lines []string) {
 		f, err := os.OpenFile(st.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
 			st.logf("log file %s: %v", st.path, err)
-			st.path = "" // say it once; keep the ring going
+			st.path = "" // say it once; keep the recent lines going
 		} else {
-			st.file, st.w = f, bufio.NewWriterSize(f, 64<<10)
+			st.file = f
 			if st.gid >= 0 {
 				if err := f.Chown(-1, st.gid); err != nil {
 					st.logf("log file %s: %v", st.path, err)
@@ -117,26 +120,23 @@ func (st *loggerState) write(lines []string) {
 			}
 		}
 	}
-	for _, line := range lines {
-		if st.w != nil {
-			st.w.WriteString(line)
-			st.w.WriteByte('\n')
-		}
-		if len(st.ring) < ringSize {
-			st.ring = append(st.ring, line)
-		} else {
-			st.ring[st.head] = line
-			st.head = (st.head + 1) % ringSize
-		}
-	}
-	if st.w != nil {
-		if err := st.w.Flush(); err != nil {
+	if st.file != nil {
+		if _, err := st.file.Write(data); err != nil {
 			st.logf("log file %s: %v", st.path, err)
 		}
 	}
+	st.recentChunks = append(st.recentChunks, data)
+	st.recentLines += bytes.Count(data, []byte{'\n'})
+	for len(st.recentChunks) > 1 {
+		first := bytes.Count(st.recentChunks[0], []byte{'\n'})
+		if st.recentLines-first < ringSize {
+			break
+		}
+		st.recentChunks, st.recentLines = st.recentChunks[1:], st.recentLines-first
+	}
 	for ch := range st.followers {
 		select {
-		case ch <- lines:
+		case ch <- data:
 		default:
 			delete(st.followers, ch)
 			close(ch)
@@ -144,22 +144,27 @@ func (st *loggerState) write(lines []string) {
 	}
 }
 
+// recent returns the last n lines (without their newlines).
 func (st *loggerState) recent(n int) []string {
-	if n > len(st.ring) {
-		n = len(st.ring)
+	var out []string
+	for i := len(st.recentChunks) - 1; i >= 0 && len(out) < n; i-- {
+		lines := splitLines(st.recentChunks[i])
+		for j := len(lines) - 1; j >= 0 && len(out) < n; j-- {
+			out = append(out, lines[j])
+		}
 	}
-	out := make([]string, 0, n)
-	start := (st.head + len(st.ring) - n) % max(len(st.ring), 1)
-	for i := range n {
-		out = append(out, st.ring[(start+i)%len(st.ring)])
-	}
+	slices.Reverse(out)
 	return out
+}
+
+// splitLines cuts a chunk of newline-terminated lines.
+func splitLines(chunk []byte) []string {
+	return strings.Split(strings.TrimSuffix(string(chunk), "\n"), "\n")
 }
 
 func (st *loggerState) close() {
 	if st.file != nil {
-		st.w.Flush()
 		st.file.Close()
-		st.file, st.w = nil, nil
+		st.file = nil
 	}
 }

@@ -70,7 +70,7 @@ func (p *pump) add(fd int, logger *actor.PID) error {
 func (p *pump) run() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 128)
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 1<<20)
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
@@ -100,8 +100,8 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 	for range 16 {
 		n, err := unix.Read(ps.fd, buf)
 		if n > 0 {
-			if lines := ps.lines.feed(buf[:n], time.Now()); len(lines) > 0 {
-				p.send(ps.logger, &logLines{Lines: lines})
+			if chunk := ps.lines.feed(buf[:n], time.Now()); len(chunk) > 0 {
+				p.send(ps.logger, &logChunk{Data: chunk})
 			}
 		}
 		switch {
@@ -114,7 +114,7 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 		}
 		// EOF (n == 0) or a read error: every writer is gone.
 		if err != nil {
-			p.send(ps.logger, &logLines{Lines: []string{stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]"}})
+			p.send(ps.logger, &logChunk{Data: []byte(stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n")})
 		}
 		p.finish(ps)
 		return
@@ -122,8 +122,8 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 }
 
 func (p *pump) finish(ps *pipeState) {
-	if last := ps.lines.flush(time.Now()); last != "" {
-		p.send(ps.logger, &logLines{Lines: []string{last}})
+	if last := ps.lines.flush(time.Now()); len(last) > 0 {
+		p.send(ps.logger, &logChunk{Data: last})
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil)
 	unix.Close(ps.fd)
@@ -140,7 +140,7 @@ func (p *pump) closeAll() {
 		pipes = append(pipes, ps)
 	}
 	p.mu.Unlock()
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 1<<20)
 	for _, ps := range pipes {
 		p.drain(ps, buf) // what is already written is not lost
 		p.mu.Lock()
@@ -166,36 +166,36 @@ func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }
 // line for the next chunk.
 type lineSplitter struct{ partial []byte }
 
-// feed returns the complete lines in data, each prefixed with the time.
-func (s *lineSplitter) feed(data []byte, now time.Time) []string {
-	var lines []string
-	prefix := ""
-	for {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			break
-		}
-		if prefix == "" {
-			prefix = stamp(now)
-		}
-		if len(s.partial) > 0 {
-			lines = append(lines, prefix+string(s.partial)+string(data[:i]))
-			s.partial = s.partial[:0]
-		} else {
-			lines = append(lines, prefix+string(data[:i]))
-		}
-		data = data[i+1:]
+// feed returns the complete lines in data, each prefixed with the time and
+// ending with a newline, in one buffer: a fast writer costs one allocation
+// and one message per read, not per line.
+func (s *lineSplitter) feed(data []byte, now time.Time) []byte {
+	last := bytes.LastIndexByte(data, '\n')
+	if last < 0 {
+		s.partial = append(s.partial, data...)
+		return nil
 	}
-	s.partial = append(s.partial, data...)
-	return lines
+	prefix := stamp(now)
+	complete := data[:last+1]
+	out := make([]byte, 0, len(s.partial)+len(complete)+(bytes.Count(complete, []byte{'\n'}))*len(prefix))
+	for len(complete) > 0 {
+		i := bytes.IndexByte(complete, '\n')
+		out = append(out, prefix...)
+		out = append(out, s.partial...)
+		s.partial = s.partial[:0]
+		out = append(out, complete[:i+1]...)
+		complete = complete[i+1:]
+	}
+	s.partial = append(s.partial, data[last+1:]...)
+	return out
 }
 
-// flush returns the unfinished line, if any, timestamped.
-func (s *lineSplitter) flush(now time.Time) string {
+// flush returns the unfinished line, if any, timestamped and terminated.
+func (s *lineSplitter) flush(now time.Time) []byte {
 	if len(s.partial) == 0 {
-		return ""
+		return nil
 	}
-	line := stamp(now) + string(s.partial)
+	out := append([]byte(stamp(now)), s.partial...)
 	s.partial = nil
-	return line
+	return append(out, '\n')
 }

@@ -112,6 +112,10 @@ func run(bin string, n, rounds int) error {
 	}
 	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
 
+	if err := b.logThroughput(); err != nil {
+		return err
+	}
+
 	return nil
 }
 
@@ -145,6 +149,7 @@ func (b *bench) writeConfig(n int) error {
 	sb.WriteString("  - name: base\n    auto-start: false\n")
 	fmt.Fprintf(&sb, "  - name: all\n    auto-start: false\n    requires: [%s]\n", strings.Join(names, ", "))
 	sb.WriteString("  - name: victim\n    command: [sleep, \"3600\"]\n    respawn-limit: unlimited\n    respawn-delay: 100ms\n")
+	fmt.Fprintf(&sb, "  - name: logbench\n    command: [cat, %q]\n    one-shot: true\n    auto-start: false\n", filepath.Join(b.dir, "lines.txt"))
 	return os.WriteFile(filepath.Join(b.dir, "services.yaml"), []byte(sb.String()), 0o644)
 }
 
@@ -284,4 +289,64 @@ func (b *bench) respawnLatency(rounds int) (time.Duration, error) {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2], nil
+}
+
+// logThroughput captures a fast writer's output through the daemon and
+// compares it with `cat > file` of the same bytes.
+func (b *bench) logThroughput() error {
+	const lines, width = 500_000, 99
+	src := filepath.Join(b.dir, "lines.txt")
+	f, err := os.Create(src)
+	if err != nil {
+		return err
+	}
+	line := strings.Repeat("x", width-8)
+	for i := range lines {
+		fmt.Fprintf(f, "%07d %s\n", i, line)
+	}
+	f.Close()
+	size := int64(lines * (width + 1))
+
+	t0 := time.Now()
+	if err := exec.Command("sh", "-c", "cat "+src+" > "+filepath.Join(b.dir, "copy.txt")).Run(); err != nil {
+		return err
+	}
+	bare := time.Since(t0)
+
+	logFile := filepath.Join(b.dir, "state", "logs", "logbench.log")
+	want := size + int64(lines*len("2006-01-02 15:04:05 "))
+	t0 = time.Now()
+	if out, err := exec.Command(filepath.Join(b.bin, "herd"), "-s", b.sock, "start", "logbench").CombinedOutput(); err != nil {
+		return fmt.Errorf("herd start logbench: %v\n%s", err, out)
+	}
+	for {
+		st, err := os.Stat(logFile)
+		if err == nil && st.Size() >= want {
+			break
+		}
+		if time.Since(t0) > 60*time.Second {
+			return fmt.Errorf("log capture incomplete after 60 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got := time.Since(t0)
+	n, err := countLines(logFile)
+	if err != nil {
+		return err
+	}
+	mb := float64(size) / 1e6
+	fmt.Printf("%-28s %8.1f MB/s   %.0f lines/s; cat > file %.1f MB/s; ratio %.2fx (target >= 0.5x); %d of %d lines\n",
+		"log capture", mb/got.Seconds(), float64(lines)/got.Seconds(), mb/bare.Seconds(), bare.Seconds()/got.Seconds(), n, lines)
+	if n != lines {
+		return fmt.Errorf("log capture lost lines: %d of %d", n, lines)
+	}
+	return nil
+}
+
+func countLines(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(b), "\n"), nil
 }
