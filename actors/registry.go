@@ -185,7 +185,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		if s.Credentials != nil {
 			gid = int(s.Credentials.GID)
 		}
-		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, gid, st.d.logf), "log:"+s.Name)
+		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}

@@ -194,8 +194,7 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 // notYet lists keys of design §3 whose effect a later release brings:
 // they are refused rather than silently ignored.
 var notYet = map[string]bool{
-	"pid-file": true, "pid-file-timeout": true,
-	"log-rotate": true, "remote": true,
+	"pid-file": true, "pid-file-timeout": true, "remote": true,
 }
 
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
@@ -264,6 +263,8 @@ func (p parser) service(n *yaml.Node) *Spec {
 			groupNode = v
 		case "supplementary-groups":
 			groupsNode = v
+		case "log-rotate":
+			s.LogRotate = p.logRotate(v)
 		case "umask":
 			s.Umask = p.umask(v)
 		case "limits":
@@ -579,6 +580,55 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *Credent
 		}
 	}
 	return c
+}
+
+// logRotate reads {size: 10MB, keep: 5}.
+func (p parser) logRotate(v *yaml.Node) LogRotate {
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "log-rotate: expected {size: 10MB, keep: 5}, got %s", kindName(v))
+		return LogRotate{}
+	}
+	r := LogRotate{Keep: 5}
+	p.eachKey(v, func(key string, k, val *yaml.Node) {
+		switch key {
+		case "size":
+			r.Size = p.size(val)
+		case "keep":
+			if r.Keep = p.integer("log-rotate keep", val); r.Keep < 1 {
+				p.errorf(val, "log-rotate keep: must be at least 1")
+			}
+		default:
+			p.errorf(k, "log-rotate: unknown key %q (expected size and keep)", key)
+		}
+	})
+	if r.Size == 0 {
+		p.errorf(v, "log-rotate: needs a size")
+	}
+	return r
+}
+
+// size reads a byte count: 4096, "512K", "10MB", "1GiB" (binary units).
+func (p parser) size(v *yaml.Node) int64 {
+	if !p.scalar("log-rotate size", v, "a size") {
+		return 0
+	}
+	s := strings.ToUpper(strings.TrimSpace(v.Value))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		p.errorf(v, "log-rotate size: %q is not a size such as 10MB", v.Value)
+		return 0
+	}
+	return n * mult
 }
 
 // umask accepts "0022" or 022 (octal, as umask(1) prints it).

@@ -357,3 +357,18 @@ func TestProcessAttributes(t *testing.T) {
 		}
 	}
 }
+
+func TestLogRotate(t *testing.T) {
+	s, errs := parseOne(t, "services:\n  - name: a\n    command: [x]\n    log-rotate: {size: 10MB, keep: 2}\n")
+	if len(errs) > 0 || s.LogRotate != (LogRotate{Size: 10 << 20, Keep: 2}) {
+		t.Fatalf("%+v %v", s.LogRotate, errs)
+	}
+	s, _ = parseOne(t, "services:\n  - name: a\n    log-rotate: {size: 4096}\n")
+	if s.LogRotate != (LogRotate{Size: 4096, Keep: 5}) {
+		t.Fatalf("default keep: %+v", s.LogRotate)
+	}
+	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"))
+	if len(errs) != 2 || errs[0].Error() != `r.yaml:3:23: log-rotate size: "big" is not a size such as 10MB` || errs[1].Error() != "r.yaml:3:34: log-rotate keep: must be at least 1" {
+		t.Fatalf("%v", errs)
+	}
+}

@@ -47,6 +47,9 @@ type Spec struct {
 
 	// LogFile receives the timestamped output. Default <state>/logs/NAME.log.
 	LogFile string
+	// LogRotate, when Size > 0, rotates the log file past Size bytes,
+	// keeping Keep old files (NAME.log.1 the newest).
+	LogRotate LogRotate
 
 	Actions []Action
 
@@ -88,6 +91,12 @@ type Action struct {
 	Name          string
 	Command       []string
 	Documentation string
+}
+
+// LogRotate is size-based log rotation.
+type LogRotate struct {
+	Size int64
+	Keep int
 }
 
 // Credentials is who a service's process runs as.
