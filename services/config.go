@@ -589,10 +589,11 @@ func (p parser) logRotate(v *yaml.Node) LogRotate {
 		return LogRotate{}
 	}
 	r := LogRotate{Keep: 5}
+	sized := false
 	p.eachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "size":
-			r.Size = p.size(val)
+			r.Size, sized = p.size(val), true
 		case "keep":
 			if r.Keep = p.integer("log-rotate keep", val); r.Keep < 1 {
 				p.errorf(val, "log-rotate keep: must be at least 1")
@@ -601,7 +602,7 @@ func (p parser) logRotate(v *yaml.Node) LogRotate {
 			p.errorf(k, "log-rotate: unknown key %q (expected size and keep)", key)
 		}
 	})
-	if r.Size == 0 {
+	if !sized {
 		p.errorf(v, "log-rotate: needs a size")
 	}
 	return r

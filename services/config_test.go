@@ -368,7 +368,7 @@ func TestLogRotate(t *testing.T) {
 		t.Fatalf("default keep: %+v", s.LogRotate)
 	}
 	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"))
-	if len(errs) != 2 || errs[0].Error() != `r.yaml:3:23: log-rotate size: "big" is not a size such as 10MB` || errs[1].Error() != "r.yaml:3:34: log-rotate keep: must be at least 1" {
+	if len(errs) != 2 || errs[0].Error() != `r.yaml:3:24: log-rotate size: "big" is not a size such as 10MB` || errs[1].Error() != "r.yaml:3:35: log-rotate keep: must be at least 1" {
 		t.Fatalf("%v", errs)
 	}
 }
