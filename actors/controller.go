@@ -43,6 +43,10 @@ type peerReply struct {
 // setDependents tells a controller which services require it.
 type setDependents struct{ Names []string }
 
+// replaceSpec gives a controller a reloaded definition: applied at once
+// when the service does not run, at its next start otherwise.
+type replaceSpec struct{ Spec *services.Spec }
+
 // timerFired wraps a machine timer's expiry.
 type timerFired struct{ services.TimerFired }
 
@@ -155,6 +159,11 @@ func (c *controller) Receive(ctx actor.Context) {
 		st.lastExit = nil
 	case *historyAck:
 		c.release(ctx, msg.token)
+	case *replaceSpec:
+		st.replacement = msg.Spec
+		if st.m.Replace(services.PolicyOf(msg.Spec)) {
+			st.applyReplacement()
+		}
 	case *hookTimeout:
 		c.onHookTimeout(msg)
 	case *hookDone:
@@ -255,6 +264,7 @@ func (st *controllerState) status() wire.Status {
 		}
 	}
 	st.addRespawnHistory(&out, time.Now())
+	out.ReplacementPending = st.replacement != nil
 	return out
 }
 
@@ -424,10 +434,11 @@ func isFlagEvent(ev services.Event) bool {
 	return false
 }
 
+// applyReplacement switches to the reloaded definition; the machine
+// switches its policy at the same moment (Machine.Replace).
 func (st *controllerState) applyReplacement() {
 	st.spec = st.replacement
 	st.replacement = nil
-	st.m.SetPolicy(services.PolicyOf(st.spec))
 }
 
 func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []string) {

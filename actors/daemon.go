@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -277,6 +279,22 @@ func (d *Daemon) reportPreviousRun() {
 	for _, e := range last {
 		d.logf("  #%d %s %s %s %s", e.Seq, e.Time.Local().Format(logTimeLayout), e.Service, e.Kind, e.State)
 	}
+}
+
+// Reload re-reads the configuration (SIGHUP); an invalid one changes
+// nothing and is returned as the error.
+func (d *Daemon) Reload() (wire.ReloadResult, error) {
+	var res wire.ReloadResult
+	rep, err := ask(context.Background(), d, d.registry, func(ch chan<- wire.Reply) any {
+		return &clientRequest{Req: wire.Request{Action: "reload"}, Who: "signal SIGHUP", Reply: ch}
+	})
+	if err != nil {
+		return res, err
+	}
+	if !rep.OK {
+		return res, rep.Error
+	}
+	return res, json.Unmarshal(rep.Result, &res)
 }
 
 // Done is closed when Shutdown has finished.

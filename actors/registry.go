@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +66,10 @@ type listLoggers struct{ Reply chan<- []*actor.PID }
 const transitionLogSize = 10000
 
 type registryState struct {
-	d         *Daemon
+	d *Daemon
+	// files are the configuration and every file loaded since: what
+	// reload reads again.
+	files     []string
 	specs     map[string]*services.Spec
 	aliases   map[string]string // name or alias -> canonical name
 	summaries map[string]wire.Summary
@@ -84,6 +88,9 @@ func newRegistryProps(d *Daemon) *actor.Props {
 		d: d, specs: map[string]*services.Spec{}, aliases: map[string]string{},
 		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
 		stopWaits: map[string][]func(services.Result){},
+	}
+	if d.opts.ConfigPath != "" {
+		st.files = []string{d.opts.ConfigPath}
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return &registry{st: st} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
@@ -170,13 +177,21 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 	if err := append(parseErrs, services.Validate(all)...).Err(); err != nil {
 		return nil, err
 	}
+	names, err := r.add(ctx, specs)
+	r.updateDependents(ctx)
+	if autoStart {
+		r.autoStart(ctx, specs)
+	}
+	return names, err
+}
+
+// add spawns a controller and a logger for each (validated) spec.
+func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, error) {
+	st := r.st
 	var names []string
 	for _, s := range specs {
 		st.specs[s.Name] = s
-		st.aliases[s.Name] = s.Name
-		for _, a := range s.Provides {
-			st.aliases[a] = s.Name
-		}
+		r.setAliases(s)
 		logPath := s.LogFile
 		if logPath == "" {
 			logPath = st.d.logPath(s.Name)
@@ -201,15 +216,22 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		st.summaries[s.Name] = cs.summary()
 		names = append(names, s.Name)
 	}
-	r.updateDependents(ctx)
-	if autoStart {
-		for _, s := range specs {
-			if s.AutoStart {
-				ctx.Send(st.d.controllerPID(s.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
-			}
+	return names, nil
+}
+
+func (r *registry) setAliases(s *services.Spec) {
+	r.st.aliases[s.Name] = s.Name
+	for _, a := range s.Provides {
+		r.st.aliases[a] = s.Name
+	}
+}
+
+func (r *registry) autoStart(ctx actor.Context, specs []*services.Spec) {
+	for _, s := range specs {
+		if s.AutoStart {
+			ctx.Send(r.st.d.controllerPID(s.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
 		}
 	}
-	return names, nil
 }
 
 // updateDependents tells every controller who requires it.
@@ -246,8 +268,7 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 		case "load":
 			r.load(ctx, msg)
 		case "reload":
-			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest,
-				"re-reading the configuration is not supported yet; add services with herd load FILE"))
+			r.reload(ctx, msg)
 		default:
 			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
 		}
@@ -364,6 +385,7 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		var names []string
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
 		if err == nil {
+			r.st.files = append(r.st.files, msg.Req.Args[0])
 			ctx.Send(r.st.d.historian, &record{Events: []history.Event{{
 				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
 			}}})
@@ -372,6 +394,21 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		}
 	}
 	msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
+}
+
+// forget stops a stopped service's actors and drops it.
+func (r *registry) forget(ctx actor.Context, name string) {
+	st := r.st
+	ctx.Stop(st.d.controllerPID(name))
+	ctx.Stop(st.loggers[name])
+	s := st.specs[name]
+	delete(st.specs, name)
+	delete(st.summaries, name)
+	delete(st.loggers, name)
+	delete(st.aliases, name)
+	for _, a := range s.Provides {
+		delete(st.aliases, a)
+	}
 }
 
 // unload stops a service (and so its dependents), then forgets it.
@@ -385,17 +422,91 @@ func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
 		}
 	}
 	r.stopThen(ctx, name, func(res services.Result) {
-		ctx.Stop(st.d.controllerPID(name))
-		ctx.Stop(st.loggers[name])
-		s := st.specs[name]
-		delete(st.specs, name)
-		delete(st.summaries, name)
-		delete(st.loggers, name)
-		delete(st.aliases, name)
-		for _, a := range s.Provides {
-			delete(st.aliases, a)
-		}
+		r.forget(ctx, name)
 		r.updateDependents(ctx)
 		msg.Reply <- clientReply(name, msg.Req.ID, res)
 	})
+}
+
+// reload reads the configuration files again and applies the difference:
+// new services are added (and auto-started), removed ones stopped and
+// forgotten, changed ones get their new definition at their next start.
+// An invalid configuration changes nothing.
+func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
+	st := r.st
+	fail := func(err error) {
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v; nothing was changed", err))
+	}
+	var specs []*services.Spec
+	var errs services.ErrorList
+	for _, f := range st.files {
+		cfg, perrs, err := services.ParsePath(f)
+		if err != nil {
+			fail(err)
+			return
+		}
+		specs = append(specs, cfg.Services...)
+		errs = append(errs, perrs...)
+	}
+	if err := append(errs, services.Validate(specs)...).Err(); err != nil {
+		fail(err)
+		return
+	}
+	var res wire.ReloadResult
+	var added []*services.Spec
+	seen := map[string]bool{}
+	for _, s := range specs {
+		seen[s.Name] = true
+		old, ok := st.specs[s.Name]
+		switch {
+		case !ok:
+			added = append(added, s)
+			res.Added = append(res.Added, s.Name)
+		case !sameSpec(old, s):
+			res.Changed = append(res.Changed, s.Name)
+			for _, a := range old.Provides {
+				delete(st.aliases, a)
+			}
+			st.specs[s.Name] = s
+			r.setAliases(s)
+			ctx.Send(st.d.controllerPID(s.Name), &replaceSpec{Spec: s})
+		}
+	}
+	for name := range st.specs {
+		if !seen[name] {
+			res.Removed = append(res.Removed, name)
+		}
+	}
+	slices.Sort(res.Removed)
+	if _, err := r.add(ctx, added); err != nil {
+		st.d.logf("reload: %v", err)
+	}
+	r.updateDependents(ctx)
+	r.autoStart(ctx, added)
+	ctx.Send(st.d.historian, &record{Events: []history.Event{{
+		Kind: history.KindLoad, Who: msg.Who,
+		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
+	}}})
+	st.d.logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
+	if len(res.Removed) == 0 {
+		msg.Reply <- wire.OKReply(msg.Req.ID, res)
+		return
+	}
+	left := len(res.Removed)
+	for _, name := range res.Removed {
+		r.stopThen(ctx, name, func(services.Result) {
+			r.forget(ctx, name)
+			if left--; left == 0 {
+				r.updateDependents(ctx)
+				msg.Reply <- wire.OKReply(msg.Req.ID, res)
+			}
+		})
+	}
+}
+
+// sameSpec compares two definitions, wherever they were written.
+func sameSpec(a, b *services.Spec) bool {
+	x, y := *a, *b
+	x.Pos, y.Pos = services.Pos{}, services.Pos{}
+	return reflect.DeepEqual(x, y)
 }

@@ -296,6 +296,7 @@ func PolicyOf(s *Spec) Policy {
 // caller to perform. A Machine is not safe for concurrent use.
 type Machine struct {
 	policy     Policy
+	nextPolicy *Policy // a reloaded policy for the next start
 	dependents []string
 
 	state   State
@@ -379,9 +380,17 @@ func (m *Machine) PID() int { return m.pid }
 // Policy returns the machine's policy.
 func (m *Machine) Policy() Policy { return m.policy }
 
-// SetPolicy replaces the policy (a reloaded definition); it takes effect at
-// the next start.
-func (m *Machine) SetPolicy(p Policy) { m.policy = p }
+// Replace gives the machine a reloaded policy: at once when the service
+// is stopped or failed, else at its next start (a respawn keeps the old).
+// It reports whether the new policy is already in force.
+func (m *Machine) Replace(p Policy) bool {
+	if m.state == Stopped || m.state == Failed {
+		m.policy, m.nextPolicy = p, nil
+		return true
+	}
+	m.nextPolicy = &p
+	return false
+}
 
 // Step feeds one event and returns the effects to perform, in order.
 func (m *Machine) Step(ev Event) []Effect {
@@ -501,6 +510,9 @@ func (m *Machine) addWaiter(ws *[]Waiter, w Waiter) {
 
 // beginStart leaves Stopped or Failed: requirements first, then the process.
 func (m *Machine) beginStart(now time.Time, emit func(...Effect)) {
+	if m.nextPolicy != nil {
+		m.policy, m.nextPolicy = *m.nextPolicy, nil
+	}
 	m.steps = nil
 	m.failedDep = ""
 	m.done = false

@@ -405,3 +405,31 @@ func TestStopWhileSpawning(t *testing.T) {
 	s.step(Spawned{PID: 5, At: at(0)}, "reply(1,failed,reason=stopped while starting) starting->stopping signal(5,SIGTERM) arm(stop,5s)")
 	s.step(Exited{PID: 5, At: at(1)}, "signal(5,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
 }
+
+func TestReplaceAppliesAtNextStartNotAtRespawn(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	next := p
+	next.StopSignal = syscall.SIGINT
+	next.RespawnDelay = time.Second
+	if s.m.Replace(next) {
+		t.Fatal("a running service must not switch at once")
+	}
+	// A respawn keeps the old definition...
+	s.step(Exited{PID: 1, At: at(1)}, "running->starting arm(respawn,100ms)")
+	s.step(TimerFired{Timer: RespawnTimer, Gen: s.m.gens[RespawnTimer], At: at(1)}, "spawn")
+	s.step(Spawned{PID: 2, At: at(1)}, "starting->running")
+	s.step(Stop{Waiter: 1, At: at(2)}, "running->stopping signal(2,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 2, At: at(2)}, "signal(2,SIGKILL) stopping->stopped reply(1,stopped,web:stopped)")
+	// ...the next start takes the new one.
+	s.step(Start{At: at(3)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 3, At: at(3)}, "starting->running")
+	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping signal(3,SIGINT) arm(stop,5s)")
+	s.step(Exited{PID: 3, At: at(4)}, "signal(3,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+	if !s.m.Replace(p) || s.m.Policy().StopSignal != syscall.SIGTERM {
+		t.Fatal("a stopped service switches at once")
+	}
+}

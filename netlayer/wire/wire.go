@@ -171,6 +171,9 @@ type Status struct {
 	// in the last FlappingMinutes minutes.
 	FlappingCount   int `json:"flapping_count,omitempty"`
 	FlappingMinutes int `json:"flapping_minutes,omitempty"`
+	// ReplacementPending is set when a reloaded definition waits for the
+	// next start.
+	ReplacementPending bool `json:"replacement_pending,omitempty"`
 }
 
 // LogEntry is one line of `herd log`: a lifecycle transition or, with a
@@ -212,6 +215,13 @@ type GraphNode struct {
 type Graph struct {
 	Nodes []GraphNode `json:"nodes"`
 	Edges [][2]string `json:"edges"`
+}
+
+// ReloadResult is the result of `reload`.
+type ReloadResult struct {
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	Changed []string `json:"changed"`
 }
 
 // LoadResult is the result of `load`.

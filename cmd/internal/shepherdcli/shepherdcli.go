@@ -117,7 +117,12 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			fmt.Fprintln(opts.Log, "shepherd: SIGHUP: reload and re-exec are not supported yet; ignoring")
+			// herd-cli.md: SIGHUP re-reads the configuration (and will
+			// re-exec the binary once that exists); the daemon logs the
+			// outcome, and an invalid configuration changes nothing.
+			if _, err := d.Reload(); err != nil {
+				fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
+			}
 			continue
 		}
 		break

@@ -78,9 +78,18 @@ func newCmdReload(f *Factory) *cobra.Command {
 			if !rep.OK {
 				return f.replyError(rep.Error, "")
 			}
-			if f.JSON {
-				f.printJSON(rep.Result)
-				return nil
+			var res wire.ReloadResult
+			if printed, err := f.decode(rep, &res); printed || err != nil {
+				return err
+			}
+			for _, n := range res.Added {
+				f.say("Added service %s.", n)
+			}
+			for _, n := range res.Removed {
+				f.say("Removed service %s.", n)
+			}
+			for _, n := range res.Changed {
+				f.say("Service %s will be replaced when it next starts.", n)
 			}
 			f.say("Configuration reloaded.")
 			return nil

@@ -135,6 +135,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	} else {
 		line("It is disabled.")
 	}
+	if s.ReplacementPending {
+		line("Replacement pending (restart to upgrade).")
+	}
 	line("Provides: %s", strings.Join(append([]string{s.Name}, s.Provides...), " "))
 	if len(s.Requires) > 0 {
 		line("Requires: %s", strings.Join(s.Requires, " "))
