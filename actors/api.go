@@ -30,6 +30,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return
 	}
 	switch {
+	case isRoot(req.Service):
+		a.serveRoot(ctx, req, out)
+		return
 	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
 		a.followLog(ctx, req, out)
 		return

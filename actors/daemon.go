@@ -72,6 +72,7 @@ type Daemon struct {
 	stopReap   chan struct{}
 	done       chan struct{}
 	retainTick *time.Ticker
+	exitReq    chan ExitKind
 	started    time.Time
 	uid        int
 }
@@ -98,6 +99,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
 		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
+		exitReq: make(chan ExitKind, 1),
 	}
 	go d.logLoop()
 	defer func() {

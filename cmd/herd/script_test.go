@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,6 +61,8 @@ func TestScripts(t *testing.T) {
 			"gone":        cmdGone,
 			"waitlog":     cmdWaitLog,
 			"checkevents": cmdCheckEvents,
+			"waitexec":    cmdWaitExec,
+			"nozombies":   cmdNoZombies,
 		},
 	})
 }
@@ -252,4 +256,70 @@ func cmdCheckEvents(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Logf("%d followed events all present; restart is #%d", len(followed), lastStart)
+}
+
+// waitexec REGEXP PROG ARGS...: run PROG until its stdout matches REGEXP.
+func cmdWaitExec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: waitexec REGEXP PROG [ARG...]")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	path, err := exec.LookPath(args[1])
+	if err != nil {
+		// Programs registered with testscript are found on its PATH.
+		for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+			if p := filepath.Join(dir, args[1]); fileExists(p) {
+				path, err = p, nil
+				break
+			}
+		}
+	}
+	ts.Check(err)
+	poll(ts, strings.Join(args[1:], " ")+" to print "+args[0], func() (bool, string) {
+		cmd := exec.Command(path, args[2:]...)
+		cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"))
+		out, _ := cmd.Output()
+		return re.Match(out), string(out)
+	})
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// nozombies: no zombie process has, as parent, the daemon of this script
+// (the process whose command line names $SOCK), for a second.
+func cmdNoZombies(ts *testscript.TestScript, neg bool, args []string) {
+	sock := ts.Getenv("SOCK")
+	daemons := map[string]bool{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		dir := filepath.Dir(st)
+		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if strings.Contains(string(cmdline), sock) && strings.HasPrefix(filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0]), "shepherd") {
+			daemons[filepath.Base(dir)] = true
+		}
+	}
+	if len(daemons) == 0 {
+		ts.Fatalf("no daemon process found for %s", sock)
+	}
+	end := time.Now().Add(time.Second)
+	for time.Now().Before(end) {
+		stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, st := range stats {
+			b, err := os.ReadFile(st)
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces; parse after ')'.
+			rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+			fields := strings.Fields(rest)
+			if len(fields) > 1 && fields[0] == "Z" && daemons[fields[1]] {
+				ts.Fatalf("zombie child of the daemon: %s", strings.TrimSpace(string(b)))
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -174,7 +174,28 @@ type Status struct {
 	// ReplacementPending is set when a reloaded definition waits for the
 	// next start.
 	ReplacementPending bool `json:"replacement_pending,omitempty"`
+	// Daemon is set for the root service (shepherd, alias root).
+	Daemon *DaemonInfo `json:"daemon,omitempty"`
 }
+
+// DaemonInfo describes the daemon itself, in `herd status shepherd`.
+type DaemonInfo struct {
+	Version       string         `json:"version"`
+	StartedAt     time.Time      `json:"started_at"`
+	ConfigPath    string         `json:"config_path,omitempty"`
+	Socket        string         `json:"socket"`
+	StateDir      string         `json:"state_dir"`
+	PID1          bool           `json:"pid1,omitempty"`
+	ByState       map[string]int `json:"services_by_state"`
+	OrphansReaped int            `json:"orphans_reaped"`
+	Reexecs       int            `json:"reexecs"`
+}
+
+// RootService and RootAlias name the daemon itself.
+const (
+	RootService = "shepherd"
+	RootAlias   = "root"
+)
 
 // LogEntry is one line of `herd log`: a lifecycle transition or, with a
 // service and -n, one line of the service's own output.

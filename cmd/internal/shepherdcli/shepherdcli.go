@@ -15,6 +15,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/services"
 	flag "github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // Exit codes of shepherd.
@@ -115,19 +116,38 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			// herd-cli.md: SIGHUP re-reads the configuration (and will
-			// re-exec the binary once that exists); the daemon logs the
-			// outcome, and an invalid configuration changes nothing.
-			if _, err := d.Reload(); err != nil {
-				fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
+	kind := actors.ExitStop
+wait:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				// herd-cli.md: SIGHUP re-reads the configuration (and will
+				// re-exec the binary once that exists); the daemon logs the
+				// outcome, and an invalid configuration changes nothing.
+				if _, err := d.Reload(); err != nil {
+					fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
+				}
+				continue
 			}
-			continue
+			break wait
+		case kind = <-d.ExitRequested():
+			break wait
 		}
-		break
 	}
 	d.Shutdown()
+	if os.Getpid() == 1 && kind != actors.ExitStop {
+		// As PID 1 the machine (or the PID namespace) ends with us.
+		cmd := map[actors.ExitKind]int{
+			actors.ExitHalt: unix.LINUX_REBOOT_CMD_HALT, actors.ExitPowerOff: unix.LINUX_REBOOT_CMD_POWER_OFF,
+			actors.ExitReboot: unix.LINUX_REBOOT_CMD_RESTART,
+		}[kind]
+		unix.Sync()
+		if err := unix.Reboot(cmd); err != nil {
+			fmt.Fprintf(stderr, "shepherd: %s: %v\n", kind, err)
+			return exitError
+		}
+	}
 	return exitOK
 }
 

@@ -108,6 +108,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdLoad(f),
 		newCmdUnload(f),
 		newCmdReload(f),
+		newCmdRootAction(f, "halt", "Stop every service, then halt (as PID 1) or exit"),
+		newCmdRootAction(f, "power-off", "Stop every service, then power off (as PID 1) or exit"),
+		newCmdRootAction(f, "reboot", "Stop every service, then reboot (as PID 1) or exit"),
 		newCmdHistory(f),
 		newCmdEvents(f),
 		newCmdAction(f),
@@ -233,5 +236,18 @@ func (f *Factory) replyError(e *wire.Error, typed string) error {
 func (f *Factory) say(format string, args ...any) {
 	if !f.JSON {
 		fmt.Fprintf(f.Out, format+"\n", args...)
+	}
+}
+
+// newCmdRootAction builds halt, power-off and reboot: actions of the root
+// service.
+func newCmdRootAction(f *Factory, action, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   action,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.lifecycle(action, wire.RootService)
+		},
 	}
 }

@@ -173,6 +173,28 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if s.FlappingCount > 0 {
 		line("Flapping: restarted %d times in the last %d minutes.", s.FlappingCount, s.FlappingMinutes)
 	}
+	if d := s.Daemon; d != nil {
+		line("Version: %s", d.Version)
+		if d.ConfigPath != "" {
+			line("Configuration: %s", d.ConfigPath)
+		}
+		line("Socket: %s", d.Socket)
+		line("State directory: %s", d.StateDir)
+		states := make([]string, 0, len(d.ByState))
+		for _, st := range []string{wire.StateRunning, wire.StateStarting, wire.StateStopped, wire.StateStopping, wire.StateFailed} {
+			if n := d.ByState[st]; n > 0 {
+				states = append(states, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		if len(states) == 0 {
+			states = []string{"none"}
+		}
+		line("Services: %s", strings.Join(states, ", "))
+		line("Orphans reaped: %d", d.OrphansReaped)
+		if d.Reexecs > 0 {
+			line("Re-executed %d times, first started at %s.", d.Reexecs, clock(d.StartedAt, now))
+		}
+	}
 	if len(s.Recent) > 0 {
 		b.WriteString("\n  Recent messages (use '-n' to view more or less):\n")
 		for _, l := range s.Recent {
