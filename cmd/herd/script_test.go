@@ -54,15 +54,16 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile":    cmdWaitFile,
-			"waitstate":   cmdWaitState,
-			"svcpid":      cmdSvcPID,
-			"signal":      cmdSignal,
-			"gone":        cmdGone,
-			"waitlog":     cmdWaitLog,
-			"checkevents": cmdCheckEvents,
-			"waitexec":    cmdWaitExec,
-			"nozombies":   cmdNoZombies,
+			"waitfile":     cmdWaitFile,
+			"waitstate":    cmdWaitState,
+			"svcpid":       cmdSvcPID,
+			"signal":       cmdSignal,
+			"gone":         cmdGone,
+			"waitlog":      cmdWaitLog,
+			"checkevents":  cmdCheckEvents,
+			"waitexec":     cmdWaitExec,
+			"nozombies":    cmdNoZombies,
+			"signaldaemon": cmdSignalDaemon,
 		},
 	})
 }
@@ -289,22 +290,39 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// nozombies: no zombie process has, as parent, the daemon of this script
-// (the process whose command line names $SOCK), for a second.
-func cmdNoZombies(ts *testscript.TestScript, neg bool, args []string) {
+// daemonPIDs finds, by their command line, the (host) PIDs of this
+// script's daemon, the process started as shepherd with $SOCK.
+func daemonPIDs(ts *testscript.TestScript) map[string]bool {
 	sock := ts.Getenv("SOCK")
 	daemons := map[string]bool{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, st := range stats {
-		dir := filepath.Dir(st)
-		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if strings.Contains(string(cmdline), sock) && strings.HasPrefix(filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0]), "shepherd") {
-			daemons[filepath.Base(dir)] = true
+	stats, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range stats {
+		cmdline, _ := os.ReadFile(c)
+		if strings.Contains(string(cmdline), sock) && filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0]) == "shepherd" {
+			daemons[filepath.Base(filepath.Dir(c))] = true
 		}
 	}
 	if len(daemons) == 0 {
 		ts.Fatalf("no daemon process found for %s", sock)
 	}
+	return daemons
+}
+
+// signaldaemon SIG: signal this script's daemon by its host PID (it may
+// be PID 1 of a namespace of its own).
+func cmdSignalDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: signaldaemon SIG")
+	}
+	for pid := range daemonPIDs(ts) {
+		cmdSignal(ts, false, []string{args[0], pid})
+	}
+}
+
+// nozombies: no zombie process has, as parent, the daemon of this script
+// (the process whose command line names $SOCK), for a second.
+func cmdNoZombies(ts *testscript.TestScript, neg bool, args []string) {
+	daemons := daemonPIDs(ts)
 	end := time.Now().Add(time.Second)
 	for time.Now().Before(end) {
 		stats, _ := filepath.Glob("/proc/[0-9]*/stat")
