@@ -100,7 +100,7 @@ type controllerState struct {
 	logger  *actor.PID
 	waiters map[services.Waiter]replyTarget
 	next    services.Waiter
-	timers  [3]*time.Timer
+	timers  [services.NumTimers]*time.Timer
 	tag     uint64 // tag of the spawn in flight for the main process
 	// actionTag numbers custom-action spawns.
 	actionTag uint64
@@ -114,6 +114,8 @@ type controllerState struct {
 	nextToken uint64
 	// lastExit carries the resource usage of the exit being stepped.
 	lastExit *procExited
+	// pidWatch numbers the PID file watches.
+	pidWatch uint64
 	// hooks in flight by PID, and hook spawns by tag.
 	hooks      map[int]*hookRun
 	hookSpawns map[uint64]string
@@ -159,6 +161,10 @@ func (c *controller) Receive(ctx actor.Context) {
 		st.lastExit = nil
 	case *historyAck:
 		c.release(ctx, msg.token)
+	case *pidFileTick:
+		if msg.watch == st.pidWatch {
+			c.checkPIDFile(ctx)
+		}
 	case *replaceSpec:
 		st.replacement = msg.Spec
 		if st.m.Replace(services.PolicyOf(msg.Spec)) {
@@ -321,9 +327,17 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		case services.Spawn:
 			c.spawn(ctx)
 		case services.Signal:
-			if err := unix.Kill(-e.PGID, e.Sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			err := unix.Kill(-e.PGID, e.Sig)
+			if errors.Is(err, unix.ESRCH) {
+				// A daemonized process need not lead a group of its own.
+				err = unix.Kill(e.PGID, e.Sig)
+			}
+			if err != nil && !errors.Is(err, unix.ESRCH) {
 				st.d.logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
 			}
+		case services.WatchPIDFile:
+			st.pidWatch++
+			c.watchPIDFile(ctx)
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Reply:
@@ -528,6 +542,10 @@ func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
 
 func (c *controller) spawn(ctx actor.Context) {
 	st := c.st
+	if st.spec.PIDFile != "" {
+		// A stale file would name a process that is not ours.
+		os.Remove(st.spec.PIDFile)
+	}
 	st.tag++
 	sp := &spawnProc{
 		Argv: st.spec.Command, Env: st.d.environ(st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
@@ -676,4 +694,33 @@ func baseEnvironment() map[string]string {
 		}
 	}
 	return env
+}
+
+// pidFileTick asks the controller to look at its PID file again; ticks of
+// an earlier watch are ignored.
+type pidFileTick struct{ watch uint64 }
+
+// pidFilePoll is how often a PID file is looked for.
+const pidFilePoll = 20 * time.Millisecond
+
+func (c *controller) watchPIDFile(ctx actor.Context) {
+	self, send, watch := ctx.Self(), ctx.ActorSystem().Root.Send, c.st.pidWatch
+	time.AfterFunc(pidFilePoll, func() { send(self, &pidFileTick{watch: watch}) })
+}
+
+// checkPIDFile reads the PID file; once it names a live process, that
+// process is adopted (its exit comes to us) and becomes the main process.
+func (c *controller) checkPIDFile(ctx actor.Context) {
+	st := c.st
+	if st.m.State() != services.Starting {
+		return // the start ended (found, timed out, stopped)
+	}
+	b, err := os.ReadFile(st.spec.PIDFile)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || perr != nil || pid <= 1 || unix.Kill(pid, 0) != nil {
+		c.watchPIDFile(ctx)
+		return
+	}
+	ctx.Send(st.d.monitor, &adoptProc{PID: pid, Owner: ctx.Self()})
+	c.step(ctx, services.PIDFileFound{PID: pid, At: time.Now()})
 }

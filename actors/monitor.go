@@ -59,6 +59,14 @@ type procExited struct {
 	CPUTime time.Duration
 }
 
+// adoptProc makes Owner the owner of a process the daemon did not spawn
+// directly (the daemonized child named by a PID file). If that process was
+// already reaped as an orphan, its exit is sent at once.
+type adoptProc struct {
+	PID   int
+	Owner *actor.PID
+}
+
 // monitorStats asks for the monitor's counters.
 type monitorStats struct{ Reply chan<- MonitorStats }
 
@@ -83,6 +91,10 @@ type monitorState struct {
 	// replies holds procSpawned answers until the spawns queued behind
 	// them are done (see flushReplies).
 	replies []ownedReply
+	// orphanExits keeps the last exits of unowned processes, for an
+	// adoption that comes after the exit.
+	orphanExits map[int]childExit
+	orphanOrder []int
 }
 
 type ownedReply struct {
@@ -138,16 +150,41 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if !ok {
 			m.st.orphans++
 			m.st.logf("reaped orphan process %d (%s)", msg.PID, exitStatusOf(msg.Status))
+			m.keepOrphanExit(msg)
 			return
 		}
 		delete(m.st.owners, msg.PID)
-		ctx.Send(owner, &procExited{
-			PID: msg.PID, Status: exitStatusOf(msg.Status), At: msg.At,
-			MaxRSS:  msg.Rusage.Maxrss,
-			CPUTime: time.Duration(msg.Rusage.Utime.Nano() + msg.Rusage.Stime.Nano()),
-		})
+		ctx.Send(owner, procExitedOf(msg))
+	case *adoptProc:
+		if e, ok := m.st.orphanExits[msg.PID]; ok {
+			delete(m.st.orphanExits, msg.PID)
+			ctx.Send(msg.Owner, procExitedOf(e))
+			return
+		}
+		m.st.owners[msg.PID] = msg.Owner
 	case *monitorStats:
 		msg.Reply <- MonitorStats{Children: len(m.st.owners), Orphans: m.st.orphans}
+	}
+}
+
+func procExitedOf(e childExit) *procExited {
+	return &procExited{
+		PID: e.PID, Status: exitStatusOf(e.Status), At: e.At,
+		MaxRSS:  e.Rusage.Maxrss,
+		CPUTime: time.Duration(e.Rusage.Utime.Nano() + e.Rusage.Stime.Nano()),
+	}
+}
+
+func (m *monitor) keepOrphanExit(e childExit) {
+	st := m.st
+	if st.orphanExits == nil {
+		st.orphanExits = map[int]childExit{}
+	}
+	st.orphanExits[e.PID] = e
+	st.orphanOrder = append(st.orphanOrder, e.PID)
+	if len(st.orphanOrder) > 256 {
+		delete(st.orphanExits, st.orphanOrder[0])
+		st.orphanOrder = st.orphanOrder[1:]
 	}
 }
 

@@ -194,7 +194,7 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 // notYet lists keys of design §3 whose effect a later release brings:
 // they are refused rather than silently ignored.
 var notYet = map[string]bool{
-	"pid-file": true, "pid-file-timeout": true, "remote": true,
+	"remote": true,
 }
 
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
@@ -263,6 +263,10 @@ func (p parser) service(n *yaml.Node) *Spec {
 			groupNode = v
 		case "supplementary-groups":
 			groupsNode = v
+		case "pid-file":
+			s.PIDFile = p.absPath(key, v)
+		case "pid-file-timeout":
+			s.PIDFileTimeout = p.duration(key, v)
 		case "log-rotate":
 			s.LogRotate = p.logRotate(v)
 		case "umask":
@@ -358,6 +362,9 @@ func fillDefaults(s *Spec, respawnSet bool) {
 	}
 	if s.StopTimeout == 0 {
 		s.StopTimeout = 5 * time.Second
+	}
+	if s.PIDFileTimeout == 0 {
+		s.PIDFileTimeout = 5 * time.Second
 	}
 }
 

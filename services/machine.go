@@ -48,6 +48,7 @@ const (
 	awaitOneShot          // Starting: a one-shot process runs to completion
 	awaitDependents       // Stopping: dependents are being stopped
 	awaitExit             // Stopping: stop signal sent, waiting for the exit
+	awaitPIDFile          // Starting: the launcher runs; waiting for its PID file
 )
 
 // Waiter identifies a caller waiting for the outcome of an event. The actor
@@ -98,6 +99,10 @@ const (
 	StopTimer     TimerKind = iota // stop-timeout expired: SIGKILL
 	RespawnTimer                   // respawn delay over: spawn again
 	CooldownTimer                  // respawn-cooldown over: retry a failed service
+	PIDFileTimer                   // pid-file-timeout over: the start failed
+
+	// NumTimers is the number of timer kinds, for arrays indexed by kind.
+	NumTimers = iota
 )
 
 // ExitStatus is how a process ended: Code when it exited, Signal when killed.
@@ -184,6 +189,11 @@ type (
 		Gen   uint64
 		At    time.Time
 	}
+	// PIDFileFound reports that the PID file names a live process.
+	PIDFileFound struct {
+		PID int
+		At  time.Time
+	}
 	// SetDependents tells the machine which services require it.
 	SetDependents struct {
 		Names []string
@@ -202,6 +212,7 @@ func (e SpawnFailed) at() time.Time   { return e.At }
 func (e Exited) at() time.Time        { return e.At }
 func (e TimerFired) at() time.Time    { return e.At }
 func (e SetDependents) at() time.Time { return e.At }
+func (e PIDFileFound) at() time.Time  { return e.At }
 
 // PeerOp is the operation asked of a peer service.
 type PeerOp int
@@ -240,6 +251,9 @@ type (
 		Waiter Waiter
 		Result Result
 	}
+	// WatchPIDFile asks for PIDFileFound once the PID file names a live
+	// process; the actor removes a stale file before each Spawn.
+	WatchPIDFile struct{}
 	// Transition reports a state change, for status and `herd log`.
 	Transition struct {
 		From, To State
@@ -249,13 +263,14 @@ type (
 	}
 )
 
-func (StartPeers) effect() {}
-func (StopPeers) effect()  {}
-func (Spawn) effect()      {}
-func (Signal) effect()     {}
-func (ArmTimer) effect()   {}
-func (Reply) effect()      {}
-func (Transition) effect() {}
+func (StartPeers) effect()   {}
+func (StopPeers) effect()    {}
+func (Spawn) effect()        {}
+func (Signal) effect()       {}
+func (ArmTimer) effect()     {}
+func (Reply) effect()        {}
+func (Transition) effect()   {}
+func (WatchPIDFile) effect() {}
 
 // Policy is what the machine needs to know of a Spec.
 type Policy struct {
@@ -271,6 +286,10 @@ type Policy struct {
 	RespawnCooldown time.Duration
 	StopSignal      syscall.Signal
 	StopTimeout     time.Duration
+	// PIDFile says the program daemonizes and names its process in a PID
+	// file, which must appear within PIDFileTimeout.
+	PIDFile        bool
+	PIDFileTimeout time.Duration
 }
 
 // PolicyOf extracts the machine's policy from a spec.
@@ -288,6 +307,8 @@ func PolicyOf(s *Spec) Policy {
 		RespawnCooldown: s.RespawnCooldown,
 		StopSignal:      s.StopSignal,
 		StopTimeout:     s.StopTimeout,
+		PIDFile:         s.PIDFile != "",
+		PIDFileTimeout:  s.PIDFileTimeout,
 	}
 }
 
@@ -334,7 +355,11 @@ type Machine struct {
 	failReason string
 	done       bool
 
-	gens [3]uint64
+	gens [NumTimers]uint64
+
+	// launcher is the spawned process of a service with a PID file, while
+	// its PID file is awaited.
+	launcher int
 }
 
 // NewMachine returns a stopped, enabled machine.
@@ -436,6 +461,12 @@ func (m *Machine) Step(ev Event) []Effect {
 		m.onTimer(ev, emit)
 	case SetDependents:
 		m.dependents = slices.Clone(ev.Names)
+	case PIDFileFound:
+		if m.state == Starting && m.phase == awaitPIDFile {
+			m.gens[PIDFileTimer]++
+			m.pid, m.launcher = ev.PID, 0
+			m.becomeRunning(ev.At, emit)
+		}
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}
@@ -631,6 +662,22 @@ func (m *Machine) onSpawned(ev Spawned, emit func(...Effect)) {
 	if m.state != Starting || m.phase != awaitSpawn {
 		panic(fmt.Sprintf("services: %s: Spawned in %v/%d", m.policy.Name, m.state, m.phase))
 	}
+	if m.policy.PIDFile {
+		m.launcher = ev.PID
+		m.startedAt = ev.At
+		if m.stopWhenSpawned {
+			m.stopWhenSpawned = false
+			m.abortStarts(emit)
+			m.pid = ev.PID
+			m.setState(Stopping, awaitExit, ev.At, emit)
+			m.sendStopSignal(emit)
+			return
+		}
+		m.phase = awaitPIDFile
+		m.gens[PIDFileTimer]++
+		emit(WatchPIDFile{}, ArmTimer{Timer: PIDFileTimer, After: m.policy.PIDFileTimeout, Gen: m.gens[PIDFileTimer]})
+		return
+	}
 	m.pid = ev.PID
 	m.startedAt = ev.At
 	if m.stopWhenSpawned {
@@ -683,6 +730,15 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 			m.abortStarts(emit)
 			m.setState(Stopping, awaitExit, now, emit)
 			m.sendStopSignal(emit)
+		case awaitPIDFile:
+			m.gens[PIDFileTimer]++
+			if m.launcher != 0 {
+				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
+			}
+			m.launcher = 0
+			m.abortStarts(emit)
+			m.setState(Stopped, idle, now, emit)
+			m.finishStops(emit, OutStopped)
 		}
 		return
 	}
@@ -757,6 +813,16 @@ func (m *Machine) onRestart(ev Restart, emit func(...Effect)) {
 }
 
 func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
+	if m.state == Starting && m.phase == awaitPIDFile && ev.PID == m.launcher {
+		// A launcher that daemonized exits 0; anything else failed.
+		m.launcher = 0
+		if !ev.Status.Success() {
+			m.lastExit = &Exit{PID: ev.PID, Status: ev.Status, At: ev.At, Runtime: ev.At.Sub(m.startedAt)}
+			m.gens[PIDFileTimer]++
+			m.fail("process "+ev.Status.String()+" before writing its PID file", ev.At, emit)
+		}
+		return
+	}
 	if ev.PID != m.pid || m.pid == 0 {
 		return // not our current process: a stale or foreign exit
 	}
@@ -844,6 +910,14 @@ func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 		if m.state == Starting && m.phase == awaitRespawn {
 			m.phase = awaitSpawn
 			emit(Spawn{})
+		}
+	case PIDFileTimer:
+		if m.state == Starting && m.phase == awaitPIDFile {
+			if m.launcher != 0 {
+				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
+			}
+			m.launcher = 0
+			m.fail(fmt.Sprintf("no PID file within %v", m.policy.PIDFileTimeout), ev.At, emit)
 		}
 	case CooldownTimer:
 		if m.state == Failed && m.disabledByLimit {

@@ -58,6 +58,8 @@ func fmtEffects(effs []Effect) string {
 			parts = append(parts, s+")")
 		case Transition:
 			parts = append(parts, fmt.Sprintf("%v->%v", e.From, e.To))
+		case WatchPIDFile:
+			parts = append(parts, "watch-pid-file")
 		default:
 			parts = append(parts, fmt.Sprintf("%T", e))
 		}
@@ -69,7 +71,7 @@ func fmtEffects(effs []Effect) string {
 }
 
 func timerName(k TimerKind) string {
-	return [...]string{"stop", "respawn", "cooldown"}[k]
+	return [...]string{"stop", "respawn", "cooldown", "pid-file"}[k]
 }
 
 // situation builds a machine in one state and phase by feeding it events.
@@ -432,4 +434,38 @@ func TestReplaceAppliesAtNextStartNotAtRespawn(t *testing.T) {
 	if !s.m.Replace(p) || s.m.Policy().StopSignal != syscall.SIGTERM {
 		t.Fatal("a stopped service switches at once")
 	}
+}
+
+func TestPIDFile(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.PIDFile, p.PIDFileTimeout = true, 5*time.Second
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "watch-pid-file arm(pid-file,5s)")
+	// The launcher daemonizes: exit 0 is expected.
+	s.step(Exited{PID: 10, At: at(1)}, "-")
+	s.step(PIDFileFound{PID: 20, At: at(1)}, "starting->running reply(1,started,web:started)")
+	if s.m.PID() != 20 {
+		t.Fatalf("main PID %d, want the PID file's 20", s.m.PID())
+	}
+	// A respawn waits for the PID file again.
+	s.step(Exited{PID: 20, At: at(2)}, "running->starting arm(respawn,100ms)")
+	s.step(TimerFired{Timer: RespawnTimer, Gen: s.m.gens[RespawnTimer], At: at(2)}, "spawn")
+	s.step(Spawned{PID: 30, At: at(2)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(PIDFileFound{PID: 40, At: at(3)}, "starting->running")
+	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping signal(40,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 40, At: at(4)}, "signal(40,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+
+	// No PID file in time: failed, the launcher's group killed.
+	s.step(Start{Waiter: 3, At: at(5)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 50, At: at(5)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(TimerFired{Timer: PIDFileTimer, Gen: s.m.gens[PIDFileTimer], At: at(10)},
+		"signal(50,SIGKILL) starting->failed reply(3,failed,reason=no PID file within 5s)")
+
+	// A launcher that fails before writing the file fails the start.
+	s.step(Start{Waiter: 4, At: at(11)}, "failed->starting spawn")
+	s.step(Spawned{PID: 60, At: at(11)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Exited{PID: 60, Status: ExitStatus{Code: 2}, At: at(12)},
+		"starting->failed reply(4,failed,reason=process exited with code 2 before writing its PID file)")
 }

@@ -47,6 +47,12 @@ type Spec struct {
 
 	// LogFile receives the timestamped output. Default <state>/logs/NAME.log.
 	LogFile string
+	// PIDFile, for programs that daemonize, is where the program writes
+	// its PID; the start succeeds once it names a live process, which then
+	// is the main process. PIDFileTimeout (default 5s) bounds the wait.
+	PIDFile        string
+	PIDFileTimeout time.Duration
+
 	// LogRotate, when Size > 0, rotates the log file past Size bytes,
 	// keeping Keep old files (NAME.log.1 the newest).
 	LogRotate LogRotate
