@@ -56,9 +56,9 @@ type actionOutput struct {
 	Output string
 }
 
-// probe runs F inside the controller's Receive. Tests use it to inject
-// failures; F must not block.
-type probe struct{ F func() }
+// probe runs F inside the controller's Receive, with its state. Tests use
+// it to inject failures; F must not block.
+type probe struct{ F func(*controllerState) }
 
 // replyTarget is who waits for a machine Reply.
 type replyTarget struct {
@@ -182,7 +182,9 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
 	case *probe:
-		msg.F()
+		msg.F(st)
+	case *actor.Restarting:
+		c.abandonWaiters(ctx)
 	case *actor.Stopping:
 		// The controller goes away (unload, shutdown): its timers must
 		// not fire into the void.
@@ -723,4 +725,22 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 	}
 	ctx.Send(st.d.monitor, &adoptProc{PID: pid, Owner: ctx.Self()})
 	c.step(ctx, services.PIDFileFound{PID: pid, At: time.Now()})
+}
+
+// abandonWaiters answers everyone waiting when the controller failed: a
+// panic may have cut a step short, after the machine decided a reply that
+// was never sent. A late reply to an abandoned waiter is dropped.
+func (c *controller) abandonWaiters(ctx actor.Context) {
+	st := c.st
+	for w, t := range st.waiters {
+		if t.peer != nil {
+			ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: services.Result{
+				Outcome: services.OutFailed, Reason: "internal error in its controller"}})
+		} else {
+			t.client <- wire.ErrReply(t.reqID, wire.Errorf(wire.Timeout,
+				"internal error in the controller of %s; the request was abandoned (see the daemon log)", st.spec.Name))
+		}
+		delete(st.waiters, w)
+	}
+	st.held = nil
 }

@@ -108,7 +108,20 @@ services:
 	})
 	pid := st.PID
 
-	d.system.Root.Send(d.controllerPID("sleeper"), &probe{F: func() { panic("injected failure") }})
+	// A request in flight when the controller fails gets an answer.
+	waiting := make(chan wire.Reply, 1)
+	d.system.Root.Send(d.controllerPID("sleeper"), &probe{F: func(st *controllerState) {
+		st.wait(replyTarget{client: waiting, reqID: 7})
+		panic("injected failure")
+	}})
+	select {
+	case rep := <-waiting:
+		if rep.OK || rep.Error.Kind != wire.Timeout || rep.ID != 7 {
+			t.Fatalf("abandoned request: %+v", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request in flight when the controller failed was never answered")
+	}
 	var after wire.Status
 	if e := call(t, d, wire.Request{Action: "status", Service: "sleeper"}, &after); e != nil {
 		t.Fatal(e)
