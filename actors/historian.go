@@ -80,14 +80,7 @@ func (h *historian) Receive(ctx actor.Context) {
 		if msg.err != nil {
 			st.d.logf("history: %v", msg.err)
 		}
-		for ch := range st.followers {
-			select {
-			case ch <- msg.events:
-			default:
-				delete(st.followers, ch)
-				close(ch)
-			}
-		}
+		fanOut(st.followers, msg.events)
 		for _, a := range msg.acks {
 			if a.AckTo != nil {
 				ctx.Send(a.AckTo, a.AckMsg)
@@ -100,10 +93,7 @@ func (h *historian) Receive(ctx actor.Context) {
 	case *subscribeEvents:
 		st.followers[msg.Ch] = true
 	case *unsubscribeEvents:
-		if st.followers[msg.Ch] {
-			delete(st.followers, msg.Ch)
-			close(msg.Ch)
-		}
+		unfollow(st.followers, msg.Ch)
 	case *retain:
 		if st.retaining || st.retention <= 0 {
 			return

@@ -94,10 +94,7 @@ func (l *logger) Receive(ctx actor.Context) {
 	case *followLog:
 		st.followers[msg.Ch] = true
 	case *unfollowLog:
-		if st.followers[msg.Ch] {
-			delete(st.followers, msg.Ch)
-			close(msg.Ch)
-		}
+		unfollow(st.followers, msg.Ch)
 	case *closeLog:
 		st.close()
 		msg.Done <- struct{}{}
@@ -117,14 +114,7 @@ func (st *loggerState) write(data []byte) {
 		}
 		st.recentChunks, st.recentLines = st.recentChunks[1:], st.recentLines-first
 	}
-	for ch := range st.followers {
-		select {
-		case ch <- data:
-		default:
-			delete(st.followers, ch)
-			close(ch)
-		}
-	}
+	fanOut(st.followers, data)
 }
 
 // recent returns the last n lines (without their newlines).

@@ -172,6 +172,20 @@ func (f *Factory) request(req wire.Request) (wire.Reply, error) {
 	return rep, nil
 }
 
+// call sends req and decodes its result into v. It reports done when
+// nothing is left to print: the reply was an error (printed, and err is
+// the exit code) or --json printed the result.
+func (f *Factory) call(req wire.Request, typed string, v any) (done bool, err error) {
+	rep, err := f.request(req)
+	if err != nil {
+		return true, err
+	}
+	if !rep.OK {
+		return true, f.replyError(rep.Error, typed)
+	}
+	return f.decode(rep, v)
+}
+
 // fail prints a herd error line and returns the failure exit code.
 func (f *Factory) fail(msg string) error {
 	fmt.Fprintf(f.Err, "herd: error: %s\n", msg)

@@ -11,15 +11,8 @@ func newCmdDoc(f *Factory) *cobra.Command {
 		Short: "Show a service's documentation or its actions",
 		Args:  cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := f.request(wire.Request{Action: "doc", Service: args[0]})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, args[0])
-			}
 			var doc wire.Doc
-			if printed, err := f.decode(rep, &doc); printed || err != nil {
+			if done, err := f.call(wire.Request{Action: "doc", Service: args[0]}, args[0], &doc); done || err != nil {
 				return err
 			}
 			switch {

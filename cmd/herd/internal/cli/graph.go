@@ -13,15 +13,8 @@ func newCmdGraph(f *Factory) *cobra.Command {
 		Short: "Print the service graph in Graphviz syntax",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := f.request(wire.Request{Action: "graph"})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, "")
-			}
 			var g wire.Graph
-			if printed, err := f.decode(rep, &g); printed || err != nil {
+			if done, err := f.call(wire.Request{Action: "graph"}, "", &g); done || err != nil {
 				return err
 			}
 			fmt.Fprint(f.Out, FormatGraph(g))

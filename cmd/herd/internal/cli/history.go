@@ -25,15 +25,8 @@ func newCmdHistory(f *Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := wire.Request{Action: "history", Service: args[0], Args: historyArgs(since, limit, "")}
-			rep, err := f.request(req)
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, args[0])
-			}
 			var evs wire.Events
-			if printed, err := f.decode(rep, &evs); printed || err != nil {
+			if done, err := f.call(req, args[0], &evs); done || err != nil {
 				return err
 			}
 			fmt.Fprint(f.Out, FormatEvents(evs.Events, false, true))
@@ -55,15 +48,8 @@ func newCmdEvents(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := wire.Request{Action: "events", Args: historyArgs(since, 0, service)}
 			if !follow {
-				rep, err := f.request(req)
-				if err != nil {
-					return err
-				}
-				if !rep.OK {
-					return f.replyError(rep.Error, service)
-				}
 				var evs wire.Events
-				if printed, err := f.decode(rep, &evs); printed || err != nil {
+				if done, err := f.call(req, service, &evs); done || err != nil {
 					return err
 				}
 				fmt.Fprint(f.Out, FormatEvents(evs.Events, true, true))

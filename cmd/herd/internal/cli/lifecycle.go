@@ -19,15 +19,8 @@ func newCmdLifecycle(f *Factory, action, short string) *cobra.Command {
 }
 
 func (f *Factory) lifecycle(action, service string) error {
-	rep, err := f.request(wire.Request{Action: action, Service: service})
-	if err != nil {
-		return err
-	}
-	if !rep.OK {
-		return f.replyError(rep.Error, service)
-	}
 	var res wire.ActionResult
-	if printed, err := f.decode(rep, &res); printed || err != nil {
+	if done, err := f.call(wire.Request{Action: action, Service: service}, service, &res); done || err != nil {
 		return err
 	}
 	switch res.Outcome {

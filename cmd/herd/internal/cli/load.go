@@ -18,15 +18,8 @@ func newCmdLoad(f *Factory) *cobra.Command {
 			if err != nil {
 				return f.fail(err.Error())
 			}
-			rep, err := f.request(wire.Request{Action: "load", Args: []string{path}})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, "")
-			}
 			var res wire.LoadResult
-			if printed, err := f.decode(rep, &res); printed || err != nil {
+			if done, err := f.call(wire.Request{Action: "load", Args: []string{path}}, "", &res); done || err != nil {
 				return err
 			}
 			if len(res.Loaded) == 1 {
@@ -45,15 +38,8 @@ func newCmdUnload(f *Factory) *cobra.Command {
 		Short: "Stop a service and remove it from the daemon",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := f.request(wire.Request{Action: "unload", Service: args[0]})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, args[0])
-			}
 			var res wire.ActionResult
-			if printed, err := f.decode(rep, &res); printed || err != nil {
+			if done, err := f.call(wire.Request{Action: "unload", Service: args[0]}, args[0], &res); done || err != nil {
 				return err
 			}
 			f.printSteps(res.Steps)
@@ -71,15 +57,8 @@ func newCmdReload(f *Factory) *cobra.Command {
 			if len(args) > 0 {
 				return f.customAction("reload", args[0], args[1:])
 			}
-			rep, err := f.request(wire.Request{Action: "reload"})
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, "")
-			}
 			var res wire.ReloadResult
-			if printed, err := f.decode(rep, &res); printed || err != nil {
+			if done, err := f.call(wire.Request{Action: "reload"}, "", &res); done || err != nil {
 				return err
 			}
 			for _, n := range res.Added {

@@ -31,15 +31,8 @@ func newCmdLog(f *Factory) *cobra.Command {
 				req.Args = append(req.Args, "-f")
 				return f.followLog(req)
 			}
-			rep, err := f.request(req)
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return f.replyError(rep.Error, req.Service)
-			}
 			var res wire.LogResult
-			if printed, err := f.decode(rep, &res); printed || err != nil {
+			if done, err := f.call(req, req.Service, &res); done || err != nil {
 				return err
 			}
 			f.printLog(res, output)
