@@ -1,0 +1,209 @@
+package capability
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ExecTarget is the built-in target of exec capabilities.
+const ExecTarget = "exec"
+
+// Holder says who may use a grant: a local uid or a libp2p peer. The zero
+// Holder is anyone who holds the sturdyref.
+type Holder struct {
+	UID  *uint32 `json:"uid,omitempty"`
+	Peer string  `json:"peer,omitempty"`
+}
+
+func (h Holder) String() string {
+	switch {
+	case h.UID != nil:
+		return fmt.Sprintf("uid %d", *h.UID)
+	case h.Peer != "":
+		return "peer " + h.Peer
+	}
+	return "anyone"
+}
+
+// Grant is one capability record.
+type Grant struct {
+	Swiss   Swiss     `json:"swiss"`
+	Target  string    `json:"target"`
+	Actions []string  `json:"actions"`
+	Expires time.Time `json:"expires,omitzero"`
+	Holder  Holder    `json:"holder"`
+	// Allow lists, for exec grants, the command lines allowed: an exact
+	// command line, or a prefix ending in " *".
+	Allow   []string  `json:"allow,omitempty"`
+	Parent  *Swiss    `json:"parent,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// Errors of a check, matching the protocol's error kinds.
+var (
+	ErrRevoked = errors.New("capability-revoked")
+	ErrExpired = errors.New("capability-expired")
+	ErrDenied  = errors.New("permission-denied")
+)
+
+// Lookup finds a grant by swiss number (the daemon's store).
+type Lookup func(Swiss) (Grant, bool)
+
+// Request is what a holder asks of a grant.
+type Request struct {
+	Target string
+	Action string
+	// Command is the command line of an exec request.
+	Command []string
+	Holder  Holder
+}
+
+// Check decides whether g allows req at now. It walks up the chain of
+// parents: a revoked or expired ancestor, or one that would not allow the
+// request, refuses it too. Errors wrap ErrRevoked, ErrExpired or
+// ErrDenied, and never name anything the holder may not see.
+func Check(g Grant, lookup Lookup, req Request, now time.Time) error {
+	for depth := 0; ; depth++ {
+		if depth > 64 {
+			return fmt.Errorf("%w: capability chain too long", ErrDenied)
+		}
+		if g.Revoked {
+			return fmt.Errorf("%w: the capability was revoked", ErrRevoked)
+		}
+		if !g.Expires.IsZero() && !now.Before(g.Expires) {
+			return fmt.Errorf("%w: the capability expired at %s", ErrExpired, g.Expires.Format(time.RFC3339))
+		}
+		if !g.allows(req) {
+			return fmt.Errorf("%w: no capability for '%s' on '%s'", ErrDenied, req.Action, req.Target)
+		}
+		if g.Parent == nil {
+			return nil
+		}
+		p, ok := lookup(*g.Parent)
+		if !ok {
+			return fmt.Errorf("%w: the capability was revoked", ErrRevoked)
+		}
+		g = p
+	}
+}
+
+func (g Grant) allows(req Request) bool {
+	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
+		return false
+	}
+	if g.Holder.UID != nil && (req.Holder.UID == nil || *req.Holder.UID != *g.Holder.UID) {
+		return false
+	}
+	if g.Holder.Peer != "" && req.Holder.Peer != g.Holder.Peer {
+		return false
+	}
+	if g.Target == ExecTarget {
+		return AllowedCommand(g.Allow, req.Command)
+	}
+	return true
+}
+
+// AllowedCommand reports whether argv matches an allow-list entry: the
+// exact command line, or a prefix entry "systemctl status *" that matches
+// "systemctl status" followed by any arguments. Arguments are compared as
+// words, so "uname -n" never matches "uname -n; rm -rf /".
+func AllowedCommand(allow []string, argv []string) bool {
+	if len(argv) == 0 {
+		return false
+	}
+	for _, a := range allow {
+		words := strings.Fields(a)
+		if prefix, ok := strings.CutSuffix(a, " *"); ok {
+			pw := strings.Fields(prefix)
+			if len(argv) >= len(pw) && slices.Equal(argv[:len(pw)], pw) {
+				return true
+			}
+			continue
+		}
+		if slices.Equal(words, argv) {
+			return true
+		}
+	}
+	return false
+}
+
+// Attenuation narrows a grant into a child.
+type Attenuation struct {
+	Actions []string  // nil keeps the parent's
+	Expires time.Time // zero keeps the parent's
+	Allow   []string  // nil keeps the parent's
+	Holder  *Holder   // nil keeps the parent's
+}
+
+// ErrWidens is returned by Attenuate when the child would exceed its parent.
+var ErrWidens = errors.New("an attenuated capability may only narrow its parent")
+
+// Attenuate makes a child of parent with at most the parent's rights.
+func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, error) {
+	child := Grant{
+		Swiss: swiss, Target: parent.Target, Actions: slices.Clone(parent.Actions), Expires: parent.Expires,
+		Holder: parent.Holder, Allow: slices.Clone(parent.Allow), Parent: &parent.Swiss, Created: now,
+	}
+	if a.Actions != nil {
+		for _, act := range a.Actions {
+			if !slices.Contains(parent.Actions, act) {
+				return Grant{}, fmt.Errorf("%w: action %q is not in the parent's (%s)", ErrWidens, act, strings.Join(parent.Actions, ","))
+			}
+		}
+		child.Actions = slices.Clone(a.Actions)
+	}
+	if !a.Expires.IsZero() {
+		if !parent.Expires.IsZero() && a.Expires.After(parent.Expires) {
+			return Grant{}, fmt.Errorf("%w: it would expire after its parent (%s)", ErrWidens, parent.Expires.Format(time.RFC3339))
+		}
+		child.Expires = a.Expires
+	}
+	if a.Allow != nil {
+		if parent.Target != ExecTarget {
+			return Grant{}, fmt.Errorf("capability: --allow applies to exec capabilities only")
+		}
+		for _, cmd := range a.Allow {
+			if !allowNarrows(parent.Allow, cmd) {
+				return Grant{}, fmt.Errorf("%w: command %q is not allowed by the parent", ErrWidens, cmd)
+			}
+		}
+		child.Allow = slices.Clone(a.Allow)
+	}
+	if a.Holder != nil {
+		bound := parent.Holder.UID != nil || parent.Holder.Peer != ""
+		if bound && !sameHolder(parent.Holder, *a.Holder) {
+			return Grant{}, fmt.Errorf("%w: it is bound to %s", ErrWidens, parent.Holder)
+		}
+		child.Holder = *a.Holder
+	}
+	return child, nil
+}
+
+func sameHolder(a, b Holder) bool {
+	if (a.UID == nil) != (b.UID == nil) || a.Peer != b.Peer {
+		return false
+	}
+	return a.UID == nil || *a.UID == *b.UID
+}
+
+// allowNarrows reports whether the allow entry cmd permits nothing that
+// the parent's entries do not.
+func allowNarrows(parent []string, cmd string) bool {
+	if prefix, ok := strings.CutSuffix(cmd, " *"); ok {
+		pw := strings.Fields(prefix)
+		for _, p := range parent {
+			if pp, ok := strings.CutSuffix(p, " *"); ok {
+				ppw := strings.Fields(pp)
+				if len(pw) >= len(ppw) && slices.Equal(pw[:len(ppw)], ppw) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return AllowedCommand(parent, strings.Fields(cmd))
+}

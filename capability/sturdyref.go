@@ -1,0 +1,131 @@
+package capability
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// SwissLen is the length of a swiss number in bytes.
+const SwissLen = 32
+
+// Swiss is the unguessable secret that names a grant.
+type Swiss [SwissLen]byte
+
+// NewSwiss returns a fresh random swiss number.
+func NewSwiss() (Swiss, error) {
+	var s Swiss
+	if _, err := rand.Read(s[:]); err != nil {
+		return Swiss{}, fmt.Errorf("capability: random swiss number: %w", err)
+	}
+	return s, nil
+}
+
+// String encodes the swiss number as unpadded base64url (43 characters).
+func (s Swiss) String() string { return base64.RawURLEncoding.EncodeToString(s[:]) }
+
+// Equal compares in constant time, so that timing reveals nothing about
+// how much of a guessed swiss number was right.
+func (s Swiss) Equal(o Swiss) bool { return subtle.ConstantTimeCompare(s[:], o[:]) == 1 }
+
+// ParseSwiss decodes a swiss number.
+func ParseSwiss(text string) (Swiss, error) {
+	b, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil {
+		return Swiss{}, fmt.Errorf("swiss number: not base64url: %v", err)
+	}
+	if len(b) != SwissLen {
+		return Swiss{}, fmt.Errorf("swiss number: %d bytes, want %d", len(b), SwissLen)
+	}
+	var s Swiss
+	copy(s[:], b)
+	return s, nil
+}
+
+// Sturdyref names a grant on a daemon:
+// ocapn://<peer-id>.libp2p/s/<swiss>?addr=<multiaddr>[&addr=...].
+type Sturdyref struct {
+	Peer  string   // the exporting daemon's libp2p peer ID
+	Swiss Swiss    // the grant
+	Addrs []string // address hints (multiaddrs)
+}
+
+// ErrBadSturdyref is wrapped by ParseSturdyref's errors.
+var ErrBadSturdyref = errors.New("bad sturdyref")
+
+// String formats the sturdyref.
+func (r Sturdyref) String() string {
+	q := url.Values{}
+	for _, a := range r.Addrs {
+		q.Add("addr", a)
+	}
+	s := "ocapn://" + r.Peer + ".libp2p/s/" + r.Swiss.String()
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// base58 is the alphabet of libp2p peer IDs.
+const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// ParseSturdyref parses a sturdyref; errors say which part is wrong.
+func ParseSturdyref(text string) (Sturdyref, error) {
+	bad := func(format string, args ...any) (Sturdyref, error) {
+		return Sturdyref{}, fmt.Errorf("%w %q: %s", ErrBadSturdyref, clip(text), fmt.Sprintf(format, args...))
+	}
+	rest, ok := strings.CutPrefix(text, "ocapn://")
+	if !ok {
+		return bad("must start with ocapn://")
+	}
+	hostPart, query, _ := strings.Cut(rest, "?")
+	host, path, ok := strings.Cut(hostPart, "/")
+	if !ok {
+		return bad("no /s/<swiss> path")
+	}
+	peer, ok := strings.CutSuffix(host, ".libp2p")
+	if !ok {
+		return bad("the host must be <peer-id>.libp2p")
+	}
+	if peer == "" || len(peer) > 128 || strings.Trim(peer, base58) != "" {
+		return bad("%q is not a libp2p peer ID (base58)", clip(peer))
+	}
+	swissText, ok := strings.CutPrefix(path, "s/")
+	if !ok || strings.Contains(swissText, "/") {
+		return bad("the path must be /s/<swiss>")
+	}
+	swiss, err := ParseSwiss(swissText)
+	if err != nil {
+		return bad("%v", err)
+	}
+	r := Sturdyref{Peer: peer, Swiss: swiss}
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return bad("query: %v", err)
+		}
+		for k, vs := range q {
+			if k != "addr" {
+				return bad("unknown query parameter %q (only addr)", clip(k))
+			}
+			for _, a := range vs {
+				if !strings.HasPrefix(a, "/") || strings.Contains(a, "//") {
+					return bad("addr %q is not a multiaddr (/ip4/.../tcp/...)", clip(a))
+				}
+				r.Addrs = append(r.Addrs, a)
+			}
+		}
+	}
+	return r, nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
