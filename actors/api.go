@@ -2,14 +2,15 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
-
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -20,24 +21,77 @@ type api struct{ d *Daemon }
 var _ local.Handler = (*api)(nil)
 
 func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Request, out local.Responder) {
-	if req.Cap != "" {
-		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "capabilities are not supported yet")))
+	privileged := a.privileged(peer)
+	if strings.HasPrefix(req.Action, "cap-") {
+		reply, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- wire.Reply) any {
+			return &capRequest{Req: req, UID: peer.UID, Privileged: privileged, Reply: ch}
+		})
+		if err == nil {
+			out.Send(reply)
+		}
 		return
 	}
-	if !a.authorized(peer) {
-		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied,
-			"permission denied: no capability for '%s' on '%s'", req.Action, req.Service)))
-		return
+	// authz checks the request again; follow streams call it for every
+	// batch, so a revocation ends them at once. Nil: the root capability.
+	var authz func() *wire.Error
+	if !privileged || req.Cap != "" {
+		var presented *capability.Swiss
+		if req.Cap != "" {
+			ref, err := capability.ParseSturdyref(req.Cap)
+			if err != nil {
+				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "--cap: %v", err)))
+				return
+			}
+			if ref.Peer != a.d.peerID {
+				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Unreachable,
+					"--cap names daemon %s, not this one (%s); capabilities of other daemons are not supported yet", ref.Peer, a.d.peerID)))
+				return
+			}
+			presented = &ref.Swiss
+		}
+		if privileged {
+			presented = nil // root holds everything; the capability adds nothing
+		} else {
+			target, action, werr := a.gate(ctx, req)
+			if werr != nil {
+				out.Send(wire.ErrReply(req.ID, werr))
+				return
+			}
+			if target != "" {
+				checks := 0
+				authz = func() *wire.Error {
+					checks++
+					err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
+						return &authorize{Recheck: checks > 1, UID: peer.UID, Cap: presented, Target: target, Action: action, Reply: ch}
+					})
+					if aerr != nil {
+						return wire.Errorf(wire.Timeout, "%v", aerr)
+					}
+					if err != nil {
+						e := wire.Errorf(wireKind(err), "%v", err)
+						if e.Kind == wire.PermissionDenied {
+							e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, req.Service)
+						}
+						return e
+					}
+					return nil
+				}
+				if werr := authz(); werr != nil {
+					out.Send(wire.ErrReply(req.ID, werr))
+					return
+				}
+			}
+		}
 	}
 	switch {
 	case isRoot(req.Service):
 		a.serveRoot(ctx, req, out)
 		return
 	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
-		a.followLog(ctx, req, out)
+		a.followLog(ctx, req, out, authz)
 		return
 	case req.Action == "history" || req.Action == "events":
-		a.history(ctx, req, out)
+		a.history(ctx, req, out, authz)
 		return
 	}
 	who := fmt.Sprintf("uid %d", peer.UID)
@@ -47,18 +101,69 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	if err != nil {
 		return // the connection is gone
 	}
+	if !privileged && req.Action == "status" && req.Service == "" && reply.OK {
+		reply = a.visibleOnly(ctx, peer.UID, reply)
+	}
 	out.Send(reply)
 }
 
-// authorized says whether peer holds the root capability: the daemon's own
-// uid and root do; grants to other users come with capabilities.
-func (a *api) authorized(peer local.Peer) bool {
+// privileged says whether peer holds the root capability: root and the
+// daemon's own uid do; any other uid holds only what was granted to it.
+func (a *api) privileged(peer local.Peer) bool {
 	return peer.UID == 0 || int(peer.UID) == a.d.uid
+}
+
+// gate decides what an unprivileged request needs: the service (canonical
+// name) and the action to hold on it, or "" for a request that needs no
+// service (the filtered `status`). What is not covered is refused without
+// saying whether the service exists.
+func (a *api) gate(ctx context.Context, req wire.Request) (string, string, *wire.Error) {
+	service, action := req.Service, req.Action
+	if req.Action == "events" {
+		for i := 0; i+1 < len(req.Args); i++ {
+			if req.Args[i] == "--service" {
+				service = req.Args[i+1]
+			}
+		}
+	}
+	denied := wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, service)
+	switch {
+	case req.Action == "status" && service == "":
+		return "", "", nil
+	case service == "" || isRoot(service):
+		return "", "", denied
+	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
+		action = "status"
+	case req.Action == "unload":
+		return "", "", denied
+	}
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: service, Reply: ch} })
+	if err != nil || !r.OK {
+		return "", "", denied
+	}
+	return r.Name, action, nil
+}
+
+// visibleOnly keeps, in a status summary, the services uid may see.
+func (a *api) visibleOnly(ctx context.Context, uid uint32, reply wire.Reply) wire.Reply {
+	visible, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- map[string]bool) any { return &visibleTo{UID: uid, Reply: ch} })
+	if err != nil {
+		return reply
+	}
+	var all wire.StatusAll
+	json.Unmarshal(reply.Result, &all)
+	kept := wire.StatusAll{Services: []wire.Summary{}}
+	for _, s := range all.Services {
+		if visible[s.Name] {
+			kept.Services = append(kept.Services, s)
+		}
+	}
+	return wire.OKReply(reply.ID, kept)
 }
 
 // followLog streams a service's output: the last N lines, then every new
 // line until the client goes away.
-func (a *api) followLog(ctx context.Context, req wire.Request, out local.Responder) {
+func (a *api) followLog(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
 	n, err := logLinesArg(req.Args)
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
@@ -95,6 +200,12 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "log follower fell behind; lines were dropped")))
 				return
 			}
+			if authz != nil {
+				if werr := authz(); werr != nil {
+					out.Send(wire.ErrReply(req.ID, werr))
+					return
+				}
+			}
 			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, splitLines(chunk))})}) {
 				return
 			}
@@ -103,7 +214,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 }
 
 // history serves `history SERVICE` and `events [--service S] [-f]`.
-func (a *api) history(ctx context.Context, req wire.Request, out local.Responder) {
+func (a *api) history(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
 	q, follow, err := parseHistoryArgs(req.Args, time.Now())
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)))
@@ -159,6 +270,12 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 			w := wireEvents(batch, q.Service, last)
 			if len(w.Events) == 0 {
 				continue
+			}
+			if authz != nil {
+				if werr := authz(); werr != nil {
+					out.Send(wire.ErrReply(req.ID, werr))
+					return
+				}
 			}
 			last = w.Events[len(w.Events)-1].Seq
 			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(w)}) {

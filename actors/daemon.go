@@ -54,7 +54,10 @@ type Daemon struct {
 	registry  *actor.PID
 	monitor   *actor.PID
 	historian *actor.PID
+	caretaker *actor.PID
 	history   *history.Store
+	accounts  services.Accounts
+	peerID    string
 	baseEnv   map[string]string
 	server    *local.Server
 	pump      *pump
@@ -122,6 +125,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 		}
 	}()
 	d.reportPreviousRun()
+	if _, d.peerID, err = loadIdentity(opts.StateDir); err != nil {
+		return nil, err
+	}
+	d.accounts = services.SystemAccounts{}
 	// Only fds 0-2 may reach a service: whatever the daemon inherited
 	// without close-on-exec (from a shell, a test runner) must not leak.
 	closeOnExecInherited()
@@ -153,8 +160,13 @@ func Start(opts Options) (_ *Daemon, err error) {
 		ln.Close()
 		return nil, err
 	}
+	caretakerProps, err := newCaretakerProps(d)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	ready := make(chan error, 1)
-	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, newHistorianProps(d, d.history, opts.HistoryRetention), ready), "shepherd")
+	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, newHistorianProps(d, d.history, opts.HistoryRetention), caretakerProps, ready), "shepherd")
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
@@ -397,11 +409,12 @@ type shepherdState struct {
 	d              *Daemon
 	monitorProps   *actor.Props
 	historianProps *actor.Props
+	caretakerProps *actor.Props
 	ready          chan<- error // nil once the children exist
 }
 
-func newShepherdProps(d *Daemon, monitorProps, historianProps *actor.Props, ready chan<- error) *actor.Props {
-	st := &shepherdState{d: d, monitorProps: monitorProps, historianProps: historianProps, ready: ready}
+func newShepherdProps(d *Daemon, monitorProps, historianProps, caretakerProps *actor.Props, ready chan<- error) *actor.Props {
+	st := &shepherdState{d: d, monitorProps: monitorProps, historianProps: historianProps, caretakerProps: caretakerProps, ready: ready}
 	return actor.PropsFromProducer(func() actor.Actor { return &shepherd{st: st} }, actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
 		// The registry's children are the controllers: a restart would
 		// stop them all. Resuming drops only the failed message.
@@ -418,8 +431,10 @@ func (s *shepherd) Receive(ctx actor.Context) {
 		}
 		var err error
 		if st.d.historian, err = ctx.SpawnNamed(st.historianProps, "history"); err == nil {
-			if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
-				st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+			if st.d.caretaker, err = ctx.SpawnNamed(st.caretakerProps, "caretaker"); err == nil {
+				if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
+					st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+				}
 			}
 		}
 		st.ready <- err

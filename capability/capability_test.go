@@ -149,8 +149,19 @@ func TestAttenuate(t *testing.T) {
 			t.Errorf("%s: widening accepted", name)
 		}
 	}
-	if _, err := Attenuate(child, Attenuation{Holder: &Holder{UID: uid(6)}}, swiss(4), now); !errors.Is(err, ErrWidens) {
-		t.Errorf("rebinding a bound capability: %v", err)
+	// The holder may delegate: the child is bound to someone else, and
+	// only that someone may use it.
+	delegated, err := Attenuate(child, Attenuation{Holder: &Holder{UID: uid(6)}}, swiss(4), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := map[Swiss]Grant{parent.Swiss: parent, child.Swiss: child}
+	lookup := func(s Swiss) (Grant, bool) { g, ok := store[s]; return g, ok }
+	if err := Check(delegated, lookup, Request{Target: "web", Action: "status", Holder: Holder{UID: uid(6)}}, now); err != nil {
+		t.Errorf("delegated capability refused to its holder: %v", err)
+	}
+	if err := Check(delegated, lookup, Request{Target: "web", Action: "status", Holder: Holder{UID: uid(5)}}, now); !errors.Is(err, ErrDenied) {
+		t.Errorf("delegated capability used by the delegator: %v", err)
 	}
 	execParent := Grant{Swiss: swiss(5), Target: ExecTarget, Actions: []string{"exec"}, Allow: []string{"systemctl status *", "uptime"}}
 	if _, err := Attenuate(execParent, Attenuation{Allow: []string{"systemctl status nginx *", "uptime"}}, swiss(6), now); err != nil {

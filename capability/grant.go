@@ -77,7 +77,9 @@ func Check(g Grant, lookup Lookup, req Request, now time.Time) error {
 		if !g.Expires.IsZero() && !now.Before(g.Expires) {
 			return fmt.Errorf("%w: the capability expired at %s", ErrExpired, g.Expires.Format(time.RFC3339))
 		}
-		if !g.allows(req) {
+		// The holder binding is the presented grant's: an ancestor's names
+		// whoever delegated, who may bind the child to someone else.
+		if !g.allows(req) || (depth == 0 && !g.heldBy(req.Holder)) {
 			return fmt.Errorf("%w: no capability for '%s' on '%s'", ErrDenied, req.Action, req.Target)
 		}
 		if g.Parent == nil {
@@ -91,14 +93,15 @@ func Check(g Grant, lookup Lookup, req Request, now time.Time) error {
 	}
 }
 
+func (g Grant) heldBy(h Holder) bool {
+	if g.Holder.UID != nil && (h.UID == nil || *h.UID != *g.Holder.UID) {
+		return false
+	}
+	return g.Holder.Peer == "" || h.Peer == g.Holder.Peer
+}
+
 func (g Grant) allows(req Request) bool {
 	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
-		return false
-	}
-	if g.Holder.UID != nil && (req.Holder.UID == nil || *req.Holder.UID != *g.Holder.UID) {
-		return false
-	}
-	if g.Holder.Peer != "" && req.Holder.Peer != g.Holder.Peer {
 		return false
 	}
 	if g.Target == ExecTarget {
@@ -174,20 +177,9 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 		child.Allow = slices.Clone(a.Allow)
 	}
 	if a.Holder != nil {
-		bound := parent.Holder.UID != nil || parent.Holder.Peer != ""
-		if bound && !sameHolder(parent.Holder, *a.Holder) {
-			return Grant{}, fmt.Errorf("%w: it is bound to %s", ErrWidens, parent.Holder)
-		}
 		child.Holder = *a.Holder
 	}
 	return child, nil
-}
-
-func sameHolder(a, b Holder) bool {
-	if (a.UID == nil) != (b.UID == nil) || a.Peer != b.Peer {
-		return false
-	}
-	return a.UID == nil || *a.UID == *b.UID
 }
 
 // allowNarrows reports whether the allow entry cmd permits nothing that

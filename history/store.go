@@ -25,6 +25,9 @@ const (
 	KindDaemonStart  = "daemon-start"
 	KindDaemonStop   = "daemon-stop"
 	KindHook         = "hook" // a hook ran: Action names it, Result says how it went
+	// KindCapability is a grant, attenuation, revocation, use or refusal
+	// of a capability: Who, Action ("grant", "use start", ...), Result.
+	KindCapability = "capability"
 )
 
 // Event is one thing that happened. Seq orders all events of a store and
@@ -257,4 +260,38 @@ func (quietLogger) Errorf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pebbl
 func (quietLogger) Fatalf(f string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...)
 	os.Exit(1)
+}
+
+// Records other than events (capability grants) live under prefixRecord:
+// r<kind>\x00<key>. They are not subject to retention.
+const prefixRecord = 'r'
+
+func recordKey(kind, key string) []byte {
+	k := append([]byte{prefixRecord}, kind...)
+	k = append(k, 0)
+	return append(k, key...)
+}
+
+// PutRecord stores value under kind and key, synced.
+func (s *Store) PutRecord(kind, key string, value []byte) error {
+	if err := s.db.Set(recordKey(kind, key), value, pebble.Sync); err != nil {
+		return fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Records returns every value stored under kind.
+func (s *Store) Records(kind string) ([][]byte, error) {
+	lower := recordKey(kind, "")
+	upper := append(append([]byte{prefixRecord}, kind...), 1)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	defer it.Close()
+	var out [][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, bytes.Clone(it.Value()))
+	}
+	return out, it.Error()
 }

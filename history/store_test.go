@@ -124,3 +124,22 @@ func TestCorruptStoreIsAnErrorNamingThePath(t *testing.T) {
 		t.Fatalf("corrupt store: %v", err)
 	}
 }
+
+func TestRecordsSurviveReopenAndRetention(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	s.PutRecord("grant", "b", []byte("2"))
+	s.PutRecord("grant", "a", []byte("1"))
+	s.PutRecord("other", "a", []byte("x"))
+	s.DeleteBefore(time.Now().Add(time.Hour))
+	s.Close()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Records("grant")
+	if err != nil || len(got) != 2 || string(got[0]) != "1" || string(got[1]) != "2" {
+		t.Fatalf("records %q %v", got, err)
+	}
+}

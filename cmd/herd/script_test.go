@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -64,6 +66,10 @@ func TestScripts(t *testing.T) {
 			"waitexec":     cmdWaitExec,
 			"nozombies":    cmdNoZombies,
 			"signaldaemon": cmdSignalDaemon,
+			"shareddir":    cmdSharedDir,
+			"ensureuser":   cmdEnsureUser,
+			"asuser":       cmdAsUser,
+			"setenvfile":   cmdSetenvFile,
 		},
 	})
 }
@@ -340,4 +346,96 @@ func cmdNoZombies(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// shareddir VAR: make a directory other users can enter (0755, under
+// /tmp, removed at the end) and set VAR to it: test directories are 0700.
+func cmdSharedDir(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: shareddir VAR")
+	}
+	dir, err := os.MkdirTemp("", "shepherd-shared-")
+	ts.Check(err)
+	ts.Check(os.Chmod(dir, 0o755))
+	ts.Defer(func() { os.RemoveAll(dir) })
+	ts.Setenv(args[0], dir)
+}
+
+// ensureuser NAME: create a system user NAME unless it exists.
+func cmdEnsureUser(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: ensureuser NAME")
+	}
+	if _, err := user.Lookup(args[0]); err == nil {
+		return
+	}
+	out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", args[0]).CombinedOutput()
+	if err != nil {
+		ts.Fatalf("useradd %s: %v\n%s", args[0], err, out)
+	}
+}
+
+// asuser [-wait] USER herd ARGS...: run herd as USER (a copy of the test
+// binary in a directory USER can read), with its output as the command's.
+// With -wait, run it again until it succeeds (fails, with !), within the
+// deadline.
+func cmdAsUser(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) > 0 && args[0] == "-wait" {
+		poll(ts, "herd as "+strings.Join(args[1:], " "), func() (bool, string) {
+			err := runAs(ts, args[1:], io.Discard, io.Discard)
+			return (err == nil) != neg, fmt.Sprint(err)
+		})
+		args = args[1:]
+	}
+	err := runAs(ts, args, ts.Stdout(), ts.Stderr())
+	if neg && err == nil {
+		ts.Fatalf("unexpected success")
+	}
+	if !neg && err != nil {
+		ts.Fatalf("herd as %s: %v", args[0], err)
+	}
+}
+
+func runAs(ts *testscript.TestScript, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[1] != "herd" {
+		ts.Fatalf("usage: asuser [-wait] USER herd [ARG...]")
+	}
+	u, err := user.Lookup(args[0])
+	ts.Check(err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	herd := sharedHerd(ts)
+	cmd := exec.Command(herd, args[2:]...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	return cmd.Run()
+}
+
+// setenvfile VAR FILE: set VAR to FILE's content, trimmed.
+func cmdSetenvFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: setenvfile VAR FILE")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}
+
+// sharedHerd copies the test binary, as herd, where any user can run it.
+func sharedHerd(ts *testscript.TestScript) string {
+	if p := ts.Getenv("SHARED_HERD"); p != "" {
+		return p
+	}
+	self, err := os.Executable()
+	ts.Check(err)
+	dir, err := os.MkdirTemp("", "shepherd-herd-")
+	ts.Check(err)
+	ts.Check(os.Chmod(dir, 0o755))
+	ts.Defer(func() { os.RemoveAll(dir) })
+	b, err := os.ReadFile(self)
+	ts.Check(err)
+	p := filepath.Join(dir, "herd")
+	ts.Check(os.WriteFile(p, b, 0o755))
+	ts.Setenv("SHARED_HERD", p)
+	return p
 }

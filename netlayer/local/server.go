@@ -65,11 +65,18 @@ type ListenOptions struct {
 // cannot steal a live one's socket) and listens.
 func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// A socket opened to other users needs a directory they can enter
+	// (0755), still owned by us and writable by nobody else.
+	shared := opts.Mode&0o077 != 0
+	dirMode := os.FileMode(0o700)
+	if shared {
+		dirMode = 0o755
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if !opts.Insecure {
-		if err := checkDir(dir); err != nil {
+		if err := checkDir(dir, shared); err != nil {
 			return nil, err
 		}
 	}
@@ -102,12 +109,16 @@ func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
 	return ln, nil
 }
 
-func checkDir(dir string) error {
+func checkDir(dir string, shared bool) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(dir, &st); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != uint32(os.Geteuid()) || st.Mode&0o077 != 0 {
+	forbidden := uint32(0o077)
+	if shared {
+		forbidden = 0o022
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != uint32(os.Geteuid()) || st.Mode&forbidden != 0 {
 		return fmt.Errorf("%s: %w", dir, ErrInsecureDir)
 	}
 	return nil

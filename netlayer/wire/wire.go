@@ -298,3 +298,23 @@ type Event struct {
 type Events struct {
 	Events []Event `json:"events"`
 }
+
+// CapInfo describes one capability (cap grant, attenuate, revoke, list).
+type CapInfo struct {
+	Ref     string    `json:"ref"`
+	Target  string    `json:"target"`
+	Actions []string  `json:"actions,omitempty"`
+	Holder  string    `json:"holder,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
+	Allow   []string  `json:"allow,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Expired bool      `json:"expired,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	// Derived counts the capabilities attenuated from this one.
+	Derived int `json:"derived,omitempty"`
+}
+
+// CapList is the result of `cap-list`.
+type CapList struct {
+	Caps []CapInfo `json:"caps"`
+}

@@ -113,6 +113,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdRootAction(f, "reboot", "Stop every service, then reboot (as PID 1) or exit"),
 		newCmdHistory(f),
 		newCmdEvents(f),
+		newCmdCap(f),
 		newCmdAction(f),
 	)
 	return root

@@ -144,6 +144,8 @@ func FormatEvents(evs []wire.Event, all, header bool) string {
 			event = e.State
 		case "action", "hook":
 			event = e.Kind + " " + e.Action
+		case "capability":
+			event = "cap " + e.Action
 		}
 		pid, exit, runtime := "", "", ""
 		if e.PID > 0 {

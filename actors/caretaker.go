@@ -1,0 +1,336 @@
+package actors
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// The caretaker holds every grant and checks every request made by a
+// client that does not hold the root capability. Because it alone holds
+// the grants, a revocation takes effect on the very next message, open
+// connections and follow streams included (they ask again for each batch).
+
+// grantRecordKind is the history store's record kind of grants.
+const grantRecordKind = "grant"
+
+// authorize asks whether uid (or the holder of Cap) may do Action on
+// Target; Reply gets nil or an error wrapping capability.ErrDenied,
+// ErrRevoked or ErrExpired.
+type authorize struct {
+	// Recheck marks the repeated checks of a follow stream: only a
+	// refusal is audited then.
+	Recheck bool
+	UID     uint32
+	Cap     *capability.Swiss
+	Target  string
+	Action  string
+	Reply   chan<- error
+}
+
+// visibleTo asks which services uid may see (hold "status" on).
+type visibleTo struct {
+	UID   uint32
+	Reply chan<- map[string]bool
+}
+
+// capRequest carries a `cap` command; Reply gets the protocol reply.
+type capRequest struct {
+	Req        wire.Request
+	UID        uint32
+	Privileged bool
+	Reply      chan<- wire.Reply
+}
+
+type caretakerState struct {
+	d      *Daemon
+	grants map[capability.Swiss]capability.Grant
+}
+
+type caretaker struct{ st *caretakerState }
+
+func newCaretakerProps(d *Daemon) (*actor.Props, error) {
+	st := &caretakerState{d: d, grants: map[capability.Swiss]capability.Grant{}}
+	recs, err := d.history.Records(grantRecordKind)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		var g capability.Grant
+		if err := json.Unmarshal(r, &g); err != nil {
+			return nil, fmt.Errorf("history store %s: a capability grant cannot be read: %v", d.history.Path(), err)
+		}
+		st.grants[g.Swiss] = g
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &caretaker{st: st} }), nil
+}
+
+func (c *caretaker) lookup(s capability.Swiss) (capability.Grant, bool) {
+	g, ok := c.st.grants[s]
+	return g, ok
+}
+
+func (c *caretaker) Receive(ctx actor.Context) {
+	st := c.st
+	switch msg := ctx.Message().(type) {
+	case *authorize:
+		err := c.check(msg)
+		switch {
+		case err != nil:
+			c.audit(ctx, msg.UID, "refuse", msg.Target, msg.Action, err.Error())
+		case !msg.Recheck:
+			c.audit(ctx, msg.UID, "use", msg.Target, msg.Action, "allowed")
+		}
+		msg.Reply <- err
+	case *visibleTo:
+		out := map[string]bool{}
+		now := time.Now()
+		holder := capability.Holder{UID: &msg.UID}
+		for _, g := range st.grants {
+			if g.Holder.UID != nil && *g.Holder.UID == msg.UID &&
+				capability.Check(g, c.lookup, capability.Request{Target: g.Target, Action: "status", Holder: holder}, now) == nil {
+				out[g.Target] = true
+			}
+		}
+		msg.Reply <- out
+	case *capRequest:
+		msg.Reply <- c.serve(ctx, msg)
+	}
+}
+
+// check finds a grant that allows the request: the one presented, or any
+// grant bound to the caller's uid.
+func (c *caretaker) check(msg *authorize) error {
+	now := time.Now()
+	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: capability.Holder{UID: &msg.UID}}
+	if msg.Cap != nil {
+		for s, g := range c.st.grants {
+			if s.Equal(*msg.Cap) {
+				return capability.Check(g, c.lookup, req, now)
+			}
+		}
+		return fmt.Errorf("%w: no capability for '%s' on '%s'", capability.ErrDenied, msg.Action, msg.Target)
+	}
+	// Of the caller's grants on the target, any that allows will do; when
+	// none does, the newest one says why (revoked, expired).
+	var firstErr error
+	var newest time.Time
+	for _, g := range c.st.grants {
+		if g.Holder.UID == nil || *g.Holder.UID != msg.UID || g.Target != msg.Target {
+			continue
+		}
+		err := capability.Check(g, c.lookup, req, now)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, capability.ErrDenied) && (firstErr == nil || g.Created.After(newest)) {
+			firstErr, newest = err, g.Created
+		}
+	}
+	if firstErr == nil {
+		// Say nothing about grants that do not cover the request.
+		return fmt.Errorf("%w: no capability for '%s' on '%s'", capability.ErrDenied, msg.Action, msg.Target)
+	}
+	return firstErr
+}
+
+func (c *caretaker) audit(ctx actor.Context, uid uint32, what, target, action, result string) {
+	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
+		Kind: history.KindCapability, Service: target, Who: fmt.Sprintf("uid %d", uid), Action: strings.TrimSpace(what + " " + action), Result: result,
+	}}})
+}
+
+// capArgs are the options of cap commands, as herd sends them.
+type capArgs struct {
+	Service string   `json:"service,omitempty"`
+	Ref     string   `json:"ref,omitempty"`
+	Actions []string `json:"actions,omitempty"`
+	User    string   `json:"user,omitempty"`
+	Expires string   `json:"expires,omitempty"`
+	Allow   []string `json:"allow,omitempty"`
+}
+
+func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
+	st := c.st
+	id := msg.Req.ID
+	var a capArgs
+	if len(msg.Req.Args) != 1 || json.Unmarshal([]byte(msg.Req.Args[0]), &a) != nil {
+		return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%s: malformed arguments", msg.Req.Action))
+	}
+	denied := wire.ErrReply(id, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", msg.Req.Action))
+	now := time.Now()
+	switch msg.Req.Action {
+	case "cap-grant":
+		if !msg.Privileged {
+			c.audit(ctx, msg.UID, "refuse", a.Service, "grant", "not privileged")
+			return denied
+		}
+		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Created: now}
+		if err := c.fill(&g, a, now); err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		return c.store(ctx, id, g, msg.UID, "grant")
+	case "cap-attenuate":
+		ref, err := capability.ParseSturdyref(a.Ref)
+		if err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		parent, ok := c.lookup(ref.Swiss)
+		if !ok || (!msg.Privileged && (parent.Holder.UID == nil || *parent.Holder.UID != msg.UID)) {
+			c.audit(ctx, msg.UID, "refuse", "", "attenuate", "not the holder")
+			return denied
+		}
+		if err := capability.Check(parent, c.lookup, capability.Request{Target: parent.Target, Action: firstAction(parent), Holder: parent.Holder}, now); errors.Is(err, capability.ErrRevoked) || errors.Is(err, capability.ErrExpired) {
+			return wire.ErrReply(id, wire.Errorf(wireKind(err), "%v", err))
+		}
+		var att capability.Attenuation
+		att.Actions, att.Allow = a.Actions, a.Allow
+		g := capability.Grant{}
+		if err := c.fill(&g, a, now); err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		att.Expires = g.Expires
+		if a.User != "" {
+			att.Holder = &g.Holder
+		}
+		swiss, err := capability.NewSwiss()
+		if err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		child, err := capability.Attenuate(parent, att, swiss, now)
+		if err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.PermissionDenied, "%v", err))
+		}
+		return c.store(ctx, id, child, msg.UID, "attenuate")
+	case "cap-revoke":
+		ref, err := capability.ParseSturdyref(a.Ref)
+		if err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		g, ok := c.lookup(ref.Swiss)
+		if !ok || !msg.Privileged {
+			c.audit(ctx, msg.UID, "refuse", g.Target, "revoke", "not privileged or unknown")
+			return denied
+		}
+		g.Revoked = true
+		if err := c.persist(g); err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		st.grants[g.Swiss] = g
+		n := len(c.descendants(g.Swiss))
+		c.audit(ctx, msg.UID, "revoke", g.Target, "", fmt.Sprintf("revoked with %d derived", n))
+		return wire.OKReply(id, wire.CapInfo{Ref: c.ref(g), Target: g.Target, Revoked: true, Derived: n})
+	case "cap-list":
+		var out wire.CapList
+		for _, g := range st.grants {
+			if !msg.Privileged && (g.Holder.UID == nil || *g.Holder.UID != msg.UID) {
+				continue
+			}
+			out.Caps = append(out.Caps, c.info(g, now))
+		}
+		slices.SortFunc(out.Caps, func(x, y wire.CapInfo) int { return x.Created.Compare(y.Created) })
+		return wire.OKReply(id, out)
+	}
+	return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "unknown capability command %q", msg.Req.Action))
+}
+
+func firstAction(g capability.Grant) string {
+	if len(g.Actions) == 0 {
+		return ""
+	}
+	return g.Actions[0]
+}
+
+// fill completes a grant's holder and expiry from the command's options.
+func (c *caretaker) fill(g *capability.Grant, a capArgs, now time.Time) error {
+	if a.User != "" {
+		acct, err := c.st.d.accounts.LookupUser(a.User)
+		if err != nil {
+			return err
+		}
+		g.Holder = capability.Holder{UID: &acct.UID}
+	}
+	if a.Expires != "" {
+		d, err := time.ParseDuration(a.Expires)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--expires: %q is not a duration such as 24h", a.Expires)
+		}
+		g.Expires = now.Add(d)
+	}
+	return nil
+}
+
+func (c *caretaker) store(ctx actor.Context, id uint64, g capability.Grant, uid uint32, what string) wire.Reply {
+	if g.Swiss == (capability.Swiss{}) {
+		s, err := capability.NewSwiss()
+		if err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		g.Swiss = s
+	}
+	if err := c.persist(g); err != nil {
+		return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+	}
+	c.st.grants[g.Swiss] = g
+	c.audit(ctx, uid, what, g.Target, "", fmt.Sprintf("%v to %s", g.Actions, g.Holder))
+	return wire.OKReply(id, c.info(g, time.Now()))
+}
+
+func (c *caretaker) persist(g capability.Grant) error {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	return c.st.d.history.PutRecord(grantRecordKind, g.Swiss.String(), b)
+}
+
+// descendants lists the grants derived, directly or not, from s.
+func (c *caretaker) descendants(s capability.Swiss) []capability.Swiss {
+	var out []capability.Swiss
+	for k, g := range c.st.grants {
+		for p := g.Parent; p != nil; {
+			if *p == s {
+				out = append(out, k)
+				break
+			}
+			parent, ok := c.st.grants[*p]
+			if !ok {
+				break
+			}
+			p = parent.Parent
+		}
+	}
+	return out
+}
+
+func (c *caretaker) ref(g capability.Grant) string {
+	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss}.String()
+}
+
+func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {
+	err := capability.Check(g, c.lookup, capability.Request{Target: g.Target, Action: firstAction(g), Holder: g.Holder}, now)
+	return wire.CapInfo{
+		Ref: c.ref(g), Target: g.Target, Actions: g.Actions, Holder: g.Holder.String(), Expires: g.Expires,
+		Allow: g.Allow, Revoked: errors.Is(err, capability.ErrRevoked), Expired: errors.Is(err, capability.ErrExpired),
+		Created: g.Created, Derived: len(c.descendants(g.Swiss)),
+	}
+}
+
+// wireKind maps a check's error to the protocol's error kind.
+func wireKind(err error) wire.ErrorKind {
+	switch {
+	case errors.Is(err, capability.ErrRevoked):
+		return wire.CapabilityRevoked
+	case errors.Is(err, capability.ErrExpired):
+		return wire.CapabilityExpired
+	}
+	return wire.PermissionDenied
+}
