@@ -20,6 +20,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/
+	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/
 
 bench: build
 	$(GO) run ./bench -bin bin
