@@ -23,6 +23,13 @@ var _ local.Handler = (*api)(nil)
 func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Request, out local.Responder) {
 	privileged := a.privileged(peer)
 	if strings.HasPrefix(req.Action, "cap-") {
+		if req.Action == "cap-grant" && privileged {
+			var werr *wire.Error
+			if req, werr = a.canonicalGrant(ctx, req); werr != nil {
+				out.Send(wire.ErrReply(req.ID, werr))
+				return
+			}
+		}
 		reply, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- wire.Reply) any {
 			return &capRequest{Req: req, UID: peer.UID, Privileged: privileged, Reply: ch}
 		})
@@ -105,6 +112,30 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		reply = a.visibleOnly(ctx, peer.UID, reply)
 	}
 	out.Send(reply)
+}
+
+// canonicalGrant makes a grant name the service by its canonical name
+// (a grant on an alias must cover the service), and refuses an unknown one.
+func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Request, *wire.Error) {
+	var args capArgs
+	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
+		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
+	}
+	if args.Service == capability.ExecTarget {
+		return req, nil
+	}
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: args.Service, Reply: ch} })
+	if err != nil {
+		return req, wire.Errorf(wire.Timeout, "%v", err)
+	}
+	if !r.OK {
+		return req, &wire.Error{Kind: wire.ServiceNotFound, Service: args.Service,
+			Message: fmt.Sprintf("service '%s' could not be found", args.Service)}
+	}
+	args.Service = r.Name
+	b, _ := json.Marshal(args)
+	req.Args = []string{string(b)}
+	return req, nil
 }
 
 // privileged says whether peer holds the root capability: root and the
