@@ -259,7 +259,7 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			for _, s := range st.summaries {
 				all.Services = append(all.Services, s)
 			}
-			slices.SortFunc(all.Services, func(a, b wire.Summary) int { return cmpString(a.Name, b.Name) })
+			slices.SortFunc(all.Services, func(a, b wire.Summary) int { return strings.Compare(a.Name, b.Name) })
 			msg.Reply <- wire.OKReply(req.ID, all)
 		case "log":
 			msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: slices.Clone(st.log)})
@@ -288,16 +288,6 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 	default:
 		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (r *registry) graph() wire.Graph {
