@@ -22,6 +22,18 @@ var _ local.Handler = (*api)(nil)
 
 func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Request, out local.Responder) {
 	privileged := a.privileged(peer)
+	if req.Action == "cap-import" {
+		if !privileged {
+			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for 'cap-import'")))
+			return
+		}
+		if reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
+			return &clientRequest{Req: req, Reply: ch}
+		}); err == nil {
+			out.Send(reply)
+		}
+		return
+	}
 	if strings.HasPrefix(req.Action, "cap-") {
 		if req.Action == "cap-grant" && privileged {
 			var werr *wire.Error
@@ -55,6 +67,14 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				return
 			}
 			presented = &ref.Swiss
+			if req.Service == "" {
+				// A proxy's request names no service: the capability does.
+				target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &capTarget{Swiss: ref.Swiss, Reply: ch} })
+				if err != nil {
+					return
+				}
+				req.Service = target
+			}
 		}
 		if privileged {
 			presented = nil // root holds everything; the capability adds nothing

@@ -36,6 +36,12 @@ type authorize struct {
 	Reply   chan<- error
 }
 
+// capTarget asks which service a capability names.
+type capTarget struct {
+	Swiss capability.Swiss
+	Reply chan<- string
+}
+
 // visibleTo asks which services uid may see (hold "status" on).
 type visibleTo struct {
 	UID   uint32
@@ -103,6 +109,14 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		msg.Reply <- out
 	case *capRequest:
 		msg.Reply <- c.serve(ctx, msg)
+	case *capTarget:
+		target := ""
+		for s, g := range st.grants {
+			if s.Equal(msg.Swiss) {
+				target = g.Target
+			}
+		}
+		msg.Reply <- target
 	}
 }
 
@@ -311,8 +325,10 @@ func (c *caretaker) descendants(s capability.Swiss) []capability.Swiss {
 	return out
 }
 
+// ref is the grant's sturdyref, with this daemon's socket as the address
+// hint for local holders.
 func (c *caretaker) ref(g capability.Grant) string {
-	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss}.String()
+	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss, Addrs: []string{"/unix" + c.st.d.opts.SocketPath}}.String()
 }
 
 func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {

@@ -213,6 +213,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		d.Shutdown()
 		return nil, r.Err
 	}
+	d.registerImports()
 	return d, nil
 }
 
@@ -254,6 +255,28 @@ func (d *Daemon) Shutdown() {
 		d.stopLog()
 		close(d.done)
 	})
+}
+
+// registerImports brings back the proxies of imported capabilities.
+func (d *Daemon) registerImports() {
+	recs, err := d.history.Records(importRecordKind)
+	if err != nil {
+		d.logf("imported capabilities: %v", err)
+		return
+	}
+	for _, b := range recs {
+		var imp struct{ Name, Ref string }
+		json.Unmarshal(b, &imp)
+		spec, err := importedSpec(imp.Name, imp.Ref)
+		if err == nil {
+			res := make(chan registerResult, 1)
+			d.system.Root.Send(d.registry, &register{Specs: []*services.Spec{spec}, Reply: res})
+			err = (<-res).Err
+		}
+		if err != nil {
+			d.logf("imported capability %s: %v", imp.Name, err)
+		}
+	}
 }
 
 // record stores daemon events; with sync it returns once they are durable.

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
@@ -205,6 +207,18 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}
 		st.loggers[s.Name] = logger
+		if s.Remote != "" {
+			props, err := newProxyProps(st.d, s)
+			if err == nil {
+				_, err = ctx.SpawnNamed(props, "svc:"+s.Name)
+			}
+			if err != nil {
+				return names, fmt.Errorf("service %s: %w", s.Name, err)
+			}
+			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
+			names = append(names, s.Name)
+			continue
+		}
 		cs := &controllerState{
 			spec: s, m: services.NewMachine(services.PolicyOf(s), time.Now()), d: st.d, logger: logger,
 			waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
@@ -269,6 +283,8 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			r.load(ctx, msg)
 		case "reload":
 			r.reload(ctx, msg)
+		case "cap-import":
+			r.importCap(ctx, msg)
 		default:
 			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
 		}
@@ -499,4 +515,44 @@ func sameSpec(a, b *services.Spec) bool {
 	x, y := *a, *b
 	x.Pos, y.Pos = services.Pos{}, services.Pos{}
 	return reflect.DeepEqual(x, y)
+}
+
+// importRecordKind is the history store's record kind of imported
+// capabilities, registered again at every start.
+const importRecordKind = "import"
+
+// importCap makes a capability another daemon exported a local proxy
+// service: `herd cap import NAME REF`.
+func (r *registry) importCap(ctx actor.Context, msg *clientRequest) {
+	if len(msg.Req.Args) != 2 {
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "cap import needs a name and a sturdyref"))
+		return
+	}
+	name, ref := msg.Req.Args[0], msg.Req.Args[1]
+	if _, err := capability.ParseSturdyref(ref); err != nil {
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+		return
+	}
+	spec, err := importedSpec(name, ref)
+	if err == nil {
+		_, err = r.register(ctx, []*services.Spec{spec}, nil, false)
+	}
+	if err == nil {
+		b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
+		err = r.st.d.history.PutRecord(importRecordKind, name, b)
+	}
+	if err != nil {
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
+		return
+	}
+	msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: []string{name}})
+}
+
+// importedSpec is the definition of an imported capability's proxy.
+func importedSpec(name, ref string) (*services.Spec, error) {
+	specs, errs := services.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)))
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return specs[0], nil
 }

@@ -57,18 +57,23 @@ type Sturdyref struct {
 // ErrBadSturdyref is wrapped by ParseSturdyref's errors.
 var ErrBadSturdyref = errors.New("bad sturdyref")
 
-// String formats the sturdyref.
+// String formats the sturdyref. Address hints keep their slashes, as
+// multiaddrs read; only what would break the query is escaped.
 func (r Sturdyref) String() string {
-	q := url.Values{}
-	for _, a := range r.Addrs {
-		q.Add("addr", a)
+	var b strings.Builder
+	b.WriteString("ocapn://" + r.Peer + ".libp2p/s/" + r.Swiss.String())
+	for i, a := range r.Addrs {
+		if i == 0 {
+			b.WriteString("?addr=")
+		} else {
+			b.WriteString("&addr=")
+		}
+		b.WriteString(queryEscaper.Replace(a))
 	}
-	s := "ocapn://" + r.Peer + ".libp2p/s/" + r.Swiss.String()
-	if len(q) > 0 {
-		s += "?" + q.Encode()
-	}
-	return s
+	return b.String()
 }
+
+var queryEscaper = strings.NewReplacer("%", "%25", "&", "%26", "+", "%2B", "#", "%23", " ", "%20", "?", "%3F", "=", "%3D")
 
 // base58 is the alphabet of libp2p peer IDs.
 const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -191,12 +191,6 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 	}
 }
 
-// notYet lists keys of design §3 whose effect a later release brings:
-// they are refused rather than silently ignored.
-var notYet = map[string]bool{
-	"remote": true,
-}
-
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
 // one: `herd reload` alone re-reads the configuration, while
 // `herd reload SERVICE` is the service's custom action (as in Shepherd).
@@ -263,6 +257,11 @@ func (p parser) service(n *yaml.Node) *Spec {
 			groupNode = v
 		case "supplementary-groups":
 			groupsNode = v
+		case "remote":
+			s.Remote = p.str(key, v)
+			if s.Remote != "" && !strings.HasPrefix(s.Remote, "ocapn://") {
+				p.errorf(v, "remote: %q is not a sturdyref (ocapn://...)", s.Remote)
+			}
 		case "pid-file":
 			s.PIDFile = p.absPath(key, v)
 		case "pid-file-timeout":
@@ -308,10 +307,6 @@ func (p parser) service(n *yaml.Node) *Spec {
 				p.errorf(v, "instances: must be at least 1, got %d", i)
 			}
 		default:
-			if notYet[key] {
-				p.errorf(k, "%s: not supported yet", key)
-				return
-			}
 			p.errorf(k, "unknown key %q", key)
 		}
 	})
@@ -328,6 +323,9 @@ func (p parser) service(n *yaml.Node) *Spec {
 	}
 	if s.Name == "shepherd" || s.Name == "root" {
 		p.errorf(n, "service name %q is reserved for the daemon itself", s.Name)
+	}
+	if s.Remote != "" && len(s.Command) > 0 {
+		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
 	fillDefaults(s, respawnSet != nil)
 	if s.OneShot {

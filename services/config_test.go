@@ -120,7 +120,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
     one-shot: true
     command: 'echo "oops'
     instances: 3
-    remote: ocapn://x
+    remote: http://x
     actions:
       start: {command: [x]}
       empty: {}
@@ -140,7 +140,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 		`bad.yaml:9:19: environment: bad variable name "A=B"`,
 		`bad.yaml:11:14: command: unterminated " quote`,
 		`bad.yaml:12:16: instances: running several instances is not supported yet`,
-		`bad.yaml:13:5: remote: not supported yet`,
+		`bad.yaml:13:13: remote: "http://x" is not a sturdyref (ocapn://...)`,
 		`bad.yaml:15:7: action "start": the name is a built-in action`,
 		`bad.yaml:16:14: action empty: needs a command`,
 		`bad.yaml:17:5: duplicate key "name"`,

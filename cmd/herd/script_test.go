@@ -437,5 +437,9 @@ func sharedHerd(ts *testscript.TestScript) string {
 	p := filepath.Join(dir, "herd")
 	ts.Check(os.WriteFile(p, b, 0o755))
 	ts.Setenv("SHARED_HERD", p)
+	// The same binary acts as the daemon when named shepherd.
+	d := filepath.Join(dir, "shepherd")
+	ts.Check(os.WriteFile(d, b, 0o755))
+	ts.Setenv("SHARED_SHEPHERD", d)
 	return p
 }

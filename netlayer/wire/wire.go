@@ -176,6 +176,8 @@ type Status struct {
 	ReplacementPending bool `json:"replacement_pending,omitempty"`
 	// Daemon is set for the root service (shepherd, alias root).
 	Daemon *DaemonInfo `json:"daemon,omitempty"`
+	// Remote is the sturdyref of a remote (proxy) service.
+	Remote string `json:"remote,omitempty"`
 }
 
 // DaemonInfo describes the daemon itself, in `herd status shepherd`.

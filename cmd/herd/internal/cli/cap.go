@@ -67,7 +67,20 @@ func newCmdCap(f *Factory) *cobra.Command {
 			return f.capCall("cap-list", o)
 		},
 	}
-	cmd.AddCommand(grant, attenuate, revoke, list)
+	importCmd := &cobra.Command{
+		Use:   "import NAME REF",
+		Short: "Make a capability a local service NAME (a proxy to the daemon that exported it)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			var res wire.LoadResult
+			if done, err := f.call(wire.Request{Action: "cap-import", Args: args}, args[0], &res); done || err != nil {
+				return err
+			}
+			f.say("Imported service %s.", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(grant, attenuate, revoke, list, importCmd)
 	return cmd
 }
 

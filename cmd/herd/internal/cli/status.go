@@ -135,6 +135,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	} else {
 		line("It is disabled.")
 	}
+	if s.Remote != "" {
+		line("Remote: %s", s.Remote)
+	}
 	if s.ReplacementPending {
 		line("Replacement pending (restart to upgrade).")
 	}
