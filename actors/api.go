@@ -341,7 +341,7 @@ func wireEvents(evs []history.Event, service string, after uint64) wire.Events {
 	out := wire.Events{Events: make([]wire.Event, 0, len(evs))}
 	for _, e := range evs {
 		if e.Seq > after && (service == "" || e.Service == service) {
-			out.Events = append(out.Events, wire.Event(e))
+			out.Events = append(out.Events, e)
 		}
 	}
 	return out

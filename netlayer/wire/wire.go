@@ -274,8 +274,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Event is one entry of the daemon's history (herd history, herd events).
-// Its fields mirror the history store's events.
+// Event is one entry of the daemon's history (herd history, herd events),
+// as the history store keeps it.
 type Event struct {
 	Seq      uint64        `json:"seq"`
 	Time     time.Time     `json:"time"`
