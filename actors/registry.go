@@ -69,6 +69,10 @@ const transitionLogSize = 10000
 
 type registryState struct {
 	d *Daemon
+	// groupOf maps an instance to its group; instancesOf a group to its
+	// instances, in order.
+	groupOf     map[string]string
+	instancesOf map[string][]string
 	// files are the configuration and every file loaded since: what
 	// reload reads again.
 	files     []string
@@ -90,6 +94,7 @@ func newRegistryProps(d *Daemon) *actor.Props {
 		d: d, specs: map[string]*services.Spec{}, aliases: map[string]string{},
 		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
 		stopWaits: map[string][]func(services.Result){},
+		groupOf:   map[string]string{}, instancesOf: map[string][]string{},
 	}
 	if d.opts.ConfigPath != "" {
 		st.files = []string{d.opts.ConfigPath}
@@ -116,6 +121,9 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *summaryUpdate:
 		if _, ok := st.specs[msg.Summary.Name]; ok {
 			st.summaries[msg.Summary.Name] = msg.Summary
+			if g, ok := st.groupOf[msg.Summary.Name]; ok {
+				r.groupSummary(g)
+			}
 		}
 		if len(st.log)+len(msg.Transitions) > transitionLogSize {
 			st.log = slices.Delete(st.log, 0, len(st.log)/10)
@@ -207,6 +215,21 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}
 		st.loggers[s.Name] = logger
+		if s.Instances > 0 {
+			var insts []*services.Spec
+			for i := 1; i <= s.Instances; i++ {
+				insts = append(insts, s.Instance(i))
+			}
+			if err := r.addInstances(ctx, s.Name, insts); err != nil {
+				return names, err
+			}
+			if _, err := ctx.SpawnNamed(newGroupProps(st.d, s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
+				return names, fmt.Errorf("spawn group %s: %w", s.Name, err)
+			}
+			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
+			names = append(names, s.Name)
+			continue
+		}
 		if s.Remote != "" {
 			props, err := newProxyProps(st.d, s)
 			if err == nil {
@@ -231,6 +254,94 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 		names = append(names, s.Name)
 	}
 	return names, nil
+}
+
+// addInstances adds instance services to a group.
+func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec) error {
+	st := r.st
+	if _, err := r.add(ctx, insts); err != nil {
+		return err
+	}
+	for _, i := range insts {
+		st.groupOf[i.Name] = group
+		st.instancesOf[group] = append(st.instancesOf[group], i.Name)
+	}
+	return nil
+}
+
+// groupSummary recomputes a group's summary from its instances'.
+func (r *registry) groupSummary(group string) {
+	st := r.st
+	states := map[string]int{}
+	enabled := true
+	for _, i := range st.instancesOf[group] {
+		states[st.summaries[i].State]++
+		enabled = enabled && st.summaries[i].Enabled
+	}
+	st.summaries[group] = wire.Summary{Name: group, State: combinedState(states, len(st.instancesOf[group])), Enabled: enabled}
+}
+
+// scale changes a group's number of instances, starting or stopping only
+// the difference.
+func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
+	st := r.st
+	s := st.specs[name]
+	n := -1
+	if len(msg.Req.Args) == 1 {
+		n, _ = strconv.Atoi(msg.Req.Args[0])
+	}
+	switch {
+	case s.Instances == 0:
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "service %s has no instances (give it instances: N)", name))
+		return
+	case n < 1:
+		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "scale %s: expected a number of instances of at least 1", name))
+		return
+	}
+	cur := len(st.instancesOf[name])
+	running := st.summaries[name].State != wire.StateStopped
+	done := func() {
+		c := *s
+		c.Instances = n
+		st.specs[name] = &c
+		ctx.Send(st.d.controllerPID(name), &setInstances{Names: slices.Clone(st.instancesOf[name])})
+		r.updateDependents(ctx)
+		r.groupSummary(name)
+		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+	}
+	if n > cur {
+		var insts []*services.Spec
+		for i := cur + 1; i <= n; i++ {
+			insts = append(insts, s.Instance(i))
+		}
+		if err := r.addInstances(ctx, name, insts); err != nil {
+			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+			return
+		}
+		if running {
+			for _, i := range insts {
+				ctx.Send(st.d.controllerPID(i.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
+			}
+		}
+		done()
+		return
+	}
+	gone := slices.Clone(st.instancesOf[name][n:])
+	st.instancesOf[name] = st.instancesOf[name][:n]
+	if len(gone) == 0 {
+		done()
+		return
+	}
+	left := len(gone)
+	for _, i := range gone {
+		r.stopThen(ctx, i, func(services.Result) {
+			r.forget(ctx, i)
+			delete(st.groupOf, i)
+			if left--; left == 0 {
+				done()
+			}
+		})
+	}
 }
 
 func (r *registry) setAliases(s *services.Spec) {
@@ -297,6 +408,8 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 		return
 	}
 	switch req.Action {
+	case "scale":
+		r.scale(ctx, name, msg)
 	case "log":
 		r.serviceLog(ctx, name, msg)
 	case "unload":
@@ -405,6 +518,11 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 // forget stops a stopped service's actors and drops it.
 func (r *registry) forget(ctx actor.Context, name string) {
 	st := r.st
+	for _, i := range st.instancesOf[name] {
+		r.forget(ctx, i)
+		delete(st.groupOf, i)
+	}
+	delete(st.instancesOf, name)
 	ctx.Stop(st.d.controllerPID(name))
 	ctx.Stop(st.loggers[name])
 	s := st.specs[name]
@@ -479,7 +597,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 		}
 	}
 	for name := range st.specs {
-		if !seen[name] {
+		if _, instance := st.groupOf[name]; !seen[name] && !instance {
 			res.Removed = append(res.Removed, name)
 		}
 	}

@@ -301,10 +301,8 @@ func (p parser) service(n *yaml.Node) *Spec {
 				s.Hooks[key] = h
 			}
 		case "instances":
-			if i := p.integer(key, v); i > 1 {
-				p.errorf(v, "instances: running several instances is not supported yet")
-			} else if i < 1 && v.Kind == yaml.ScalarNode {
-				p.errorf(v, "instances: must be at least 1, got %d", i)
+			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+				p.errorf(v, "instances: must be at least 1, got %d", s.Instances)
 			}
 		default:
 			p.errorf(k, "unknown key %q", key)
@@ -323,6 +321,9 @@ func (p parser) service(n *yaml.Node) *Spec {
 	}
 	if s.Name == "shepherd" || s.Name == "root" {
 		p.errorf(n, "service name %q is reserved for the daemon itself", s.Name)
+	}
+	if s.Instances > 0 && (len(s.Command) == 0 || s.OneShot || s.PIDFile != "" || s.Remote != "") {
+		p.errorf(n, "service %s: instances need a command, and no one-shot, pid-file or remote", s.Name)
 	}
 	if s.Remote != "" && len(s.Command) > 0 {
 		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)

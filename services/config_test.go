@@ -119,7 +119,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
     environment: {"A=B": x}
     one-shot: true
     command: 'echo "oops'
-    instances: 3
+    instances: 0
     remote: http://x
     actions:
       start: {command: [x]}
@@ -139,7 +139,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 		`bad.yaml:8:16: directory: "relative/dir" must be an absolute path`,
 		`bad.yaml:9:19: environment: bad variable name "A=B"`,
 		`bad.yaml:11:14: command: unterminated " quote`,
-		`bad.yaml:12:16: instances: running several instances is not supported yet`,
+		`bad.yaml:12:16: instances: must be at least 1, got 0`,
 		`bad.yaml:13:13: remote: "http://x" is not a sturdyref (ocapn://...)`,
 		`bad.yaml:15:7: action "start": the name is a built-in action`,
 		`bad.yaml:16:14: action empty: needs a command`,
@@ -369,6 +369,21 @@ func TestLogRotate(t *testing.T) {
 	}
 	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"))
 	if len(errs) != 2 || errs[0].Error() != `r.yaml:3:24: log-rotate size: "big" is not a size such as 10MB` || errs[1].Error() != "r.yaml:3:35: log-rotate keep: must be at least 1" {
+		t.Fatalf("%v", errs)
+	}
+}
+
+func TestInstances(t *testing.T) {
+	s, errs := parseOne(t, "services:\n  - name: w\n    provides: [worker]\n    command: [x]\n    instances: 3\n    log-file: /var/log/w.log\n")
+	if len(errs) > 0 || s.Instances != 3 {
+		t.Fatalf("%+v %v", s, errs)
+	}
+	i := s.Instance(2)
+	if i.Name != "w.2" || i.Instances != 0 || len(i.Provides) != 0 || i.LogFile != "/var/log/w.log.2" || i.Command[0] != "x" {
+		t.Fatalf("instance %+v", i)
+	}
+	_, errs = Parse("i.yaml", []byte("services:\n  - name: m\n    instances: 2\n"))
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "instances need a command") {
 		t.Fatalf("%v", errs)
 	}
 }

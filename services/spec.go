@@ -1,6 +1,7 @@
 package services
 
 import (
+	"fmt"
 	"syscall"
 	"time"
 )
@@ -70,6 +71,11 @@ type Spec struct {
 	IOClass    int
 	IOPriority int
 
+	// Instances, when set, runs that many copies NAME.1 .. NAME.N, each a
+	// service of its own (own process, exit status, respawn budget); NAME
+	// then names the group. `herd scale NAME N` changes it at run time.
+	Instances int
+
 	// Hooks run on events: "on-exit", "on-failure", "on-respawn-limit".
 	Hooks map[string]Hook
 
@@ -136,6 +142,17 @@ type Hook struct {
 
 // HookEvents are the events a hook can be attached to.
 var HookEvents = []string{"on-exit", "on-failure", "on-respawn-limit"}
+
+// Instance returns the definition of instance i (1-based) of a group.
+func (s *Spec) Instance(i int) *Spec {
+	c := *s
+	c.Name = fmt.Sprintf("%s.%d", s.Name, i)
+	c.Provides, c.Instances, c.AutoStart = nil, 0, false
+	if s.LogFile != "" {
+		c.LogFile = fmt.Sprintf("%s.%d", s.LogFile, i)
+	}
+	return &c
+}
 
 // Milestone reports whether the service has no process.
 func (s *Spec) Milestone() bool { return len(s.Command) == 0 && s.Remote == "" }

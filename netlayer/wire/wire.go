@@ -178,6 +178,15 @@ type Status struct {
 	Daemon *DaemonInfo `json:"daemon,omitempty"`
 	// Remote is the sturdyref of a remote (proxy) service.
 	Remote string `json:"remote,omitempty"`
+	// Instances lists the instances of a service with `instances`.
+	Instances []Instance `json:"instances,omitempty"`
+}
+
+// Instance is one instance of a group service.
+type Instance struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	PID   int    `json:"pid,omitempty"`
 }
 
 // DaemonInfo describes the daemon itself, in `herd status shepherd`.

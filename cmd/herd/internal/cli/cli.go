@@ -114,6 +114,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdHistory(f),
 		newCmdEvents(f),
 		newCmdCap(f),
+		newCmdScale(f),
 		newCmdAction(f),
 	)
 	return root
@@ -263,6 +264,22 @@ func newCmdRootAction(f *Factory, action, short string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.lifecycle(action, wire.RootService)
+		},
+	}
+}
+
+func newCmdScale(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scale SERVICE N",
+		Short: "Run N instances of a service with instances, starting or stopping the difference",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var res wire.ActionResult
+			if done, err := f.call(wire.Request{Action: "scale", Service: args[0], Args: args[1:]}, args[0], &res); done || err != nil {
+				return err
+			}
+			f.say("Scaled service %s to %s instances.", res.Service, args[1])
+			return nil
 		},
 	}
 }

@@ -127,6 +127,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if s.PID > 0 {
 		line("Main PID: %d", s.PID)
 	}
+	if len(s.Instances) > 0 {
+		line("Instances: %s", formatInstances(s.Instances))
+	}
 	if len(s.Command) > 0 {
 		line("Command: %s", strings.Join(s.Command, " "))
 	}
@@ -237,4 +240,29 @@ func ago(t, now time.Time) string {
 		return unit(int(d.Hours()), "hour")
 	}
 	return unit(int(d.Hours()/24), "day")
+}
+
+// formatInstances says "3 running (PIDs 11 12 13)", then the others.
+func formatInstances(is []wire.Instance) string {
+	var pids []string
+	others := map[string]int{}
+	var order []string
+	for _, i := range is {
+		if i.State == wire.StateRunning {
+			pids = append(pids, strconv.Itoa(i.PID))
+			continue
+		}
+		if others[i.State] == 0 {
+			order = append(order, i.State)
+		}
+		others[i.State]++
+	}
+	var parts []string
+	if len(pids) > 0 {
+		parts = append(parts, fmt.Sprintf("%d running (PIDs %s)", len(pids), strings.Join(pids, " ")))
+	}
+	for _, st := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", others[st], st))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,213 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
+)
+
+// group is a service with `instances`: it owns no process, it stands for
+// its instances NAME.1 .. NAME.N, each a service with its own controller.
+// Starting the group starts every instance, stopping it stops its
+// dependents then every instance. The fan-outs run in goroutines that talk
+// to the instances as a client would, so the group never blocks.
+type group struct{ st *groupState }
+
+type groupState struct {
+	d          *Daemon
+	spec       *services.Spec
+	instances  []string
+	dependents []string
+}
+
+// setInstances tells a group its instances (after a scale).
+type setInstances struct{ Names []string }
+
+func newGroupProps(d *Daemon, s *services.Spec, instances []string) *actor.Props {
+	st := &groupState{d: d, spec: s, instances: instances}
+	return actor.PropsFromProducer(func() actor.Actor { return &group{st: st} })
+}
+
+func (g *group) Receive(ctx actor.Context) {
+	st := g.st
+	switch msg := ctx.Message().(type) {
+	case *setInstances:
+		st.instances = msg.Names
+	case *setDependents:
+		st.dependents = msg.Names
+	case *svcRequest:
+		g.serve(msg)
+	case *peerRequest:
+		action := "start"
+		if msg.Op == services.PeerStop {
+			action = "stop"
+		}
+		from, op, send := msg.From, msg.Op, ctx.ActorSystem().Root.Send
+		g.run(action, func(rep wire.Reply) {
+			if !rep.OK {
+				send(from, &peerReply{Name: st.spec.Name, Op: op, Result: services.Result{Outcome: services.OutFailed, Reason: rep.Error.Message}})
+				return
+			}
+			// The instances' steps show through, as a controller's would.
+			var res wire.ActionResult
+			json.Unmarshal(rep.Result, &res)
+			r := services.Result{Outcome: services.OutStarted}
+			if op == services.PeerStop {
+				r.Outcome = services.OutStopped
+			}
+			for _, step := range res.Steps {
+				if o, ok := outcomes[step.Outcome]; ok {
+					r.Steps = append(r.Steps, services.Step{Service: step.Service, Outcome: o})
+				}
+			}
+			send(from, &peerReply{Name: st.spec.Name, Op: op, Result: r})
+		})
+	}
+}
+
+func (g *group) serve(msg *svcRequest) {
+	st := g.st
+	req := msg.Req
+	switch req.Action {
+	case "start", "stop", "restart", "enable", "disable":
+		g.run(req.Action, func(rep wire.Reply) {
+			rep.ID = req.ID
+			msg.Reply <- rep
+		})
+	case "status":
+		instances := append([]string(nil), st.instances...)
+		st.d.goGo(func() { msg.Reply <- g.status(req.ID, instances) })
+	case "doc":
+		msg.Reply <- wire.OKReply(req.ID, wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation})
+	default:
+		msg.Reply <- wire.ErrReply(req.ID, &wire.Error{Kind: wire.ActionNotFound, Service: st.spec.Name, Action: req.Action,
+			Message: fmt.Sprintf("service '%s' does not have an action '%s' (run it on an instance: %s.1)", st.spec.Name, req.Action, st.spec.Name)})
+	}
+}
+
+// run performs action on the group in a goroutine and hands the combined
+// reply to done. Stop takes the group's dependents down first.
+func (g *group) run(action string, done func(wire.Reply)) {
+	st := g.st
+	name := st.spec.Name
+	instances := append([]string(nil), st.instances...)
+	dependents := append([]string(nil), st.dependents...)
+	st.d.goGo(func() {
+		var steps []wire.Step
+		call := func(svc, act string) wire.Reply {
+			rep, err := ask(context.Background(), st.d, st.d.controllerPID(svc), func(ch chan<- wire.Reply) any {
+				return &svcRequest{Req: wire.Request{Action: act, Service: svc}, Who: "group " + name, Reply: ch}
+			})
+			if err != nil {
+				return wire.ErrReply(0, wire.Errorf(wire.Timeout, "%v", err))
+			}
+			var res wire.ActionResult
+			if json.Unmarshal(rep.Result, &res) == nil {
+				steps = append(steps, res.Steps...)
+			}
+			return rep
+		}
+		fail := func(rep wire.Reply, svc string) {
+			done(wire.ErrReply(0, &wire.Error{Kind: wire.StartFailed, Service: name,
+				Message: fmt.Sprintf("%s of service %s failed: %s: %s", action, name, svc, rep.Error.Message)}))
+		}
+		if action == "stop" || action == "restart" {
+			for _, d := range dependents {
+				call(d, "stop")
+			}
+			for _, i := range instances {
+				if rep := call(i, "stop"); !rep.OK {
+					fail(rep, i)
+					return
+				}
+			}
+		}
+		if action == "start" || action == "restart" || action == "enable" || action == "disable" {
+			act := action
+			if act == "restart" {
+				act = "start"
+			}
+			var failed []string
+			var first wire.Reply
+			for _, i := range instances {
+				if rep := call(i, act); !rep.OK {
+					if len(failed) == 0 {
+						first = rep
+					}
+					failed = append(failed, i)
+				}
+			}
+			if len(failed) > 0 {
+				first.Error.Message = strings.Join(failed, " ") + ": " + first.Error.Message
+				fail(first, strings.Join(failed, " "))
+				return
+			}
+		}
+		outcome := map[string]wire.Outcome{"start": wire.Started, "restart": wire.Started, "stop": wire.Stopped,
+			"enable": wire.Enabled, "disable": wire.Disabled}[action]
+		done(wire.OKReply(0, wire.ActionResult{Service: name, Outcome: outcome, Steps: steps}))
+	})
+}
+
+// status combines the instances' status into the group's.
+func (g *group) status(id uint64, instances []string) wire.Reply {
+	st := g.st
+	s := st.spec
+	out := wire.Status{
+		Name: s.Name, Provides: s.Provides, Requires: s.Requires, Documentation: s.Documentation,
+		Command: s.Command, Respawn: s.Respawn, Enabled: true, Instances: []wire.Instance{},
+	}
+	if out.Provides == nil {
+		out.Provides = []string{}
+	}
+	if out.Requires == nil {
+		out.Requires = []string{}
+	}
+	states := map[string]int{}
+	for _, i := range instances {
+		rep, err := ask(context.Background(), st.d, st.d.controllerPID(i), func(ch chan<- wire.Reply) any {
+			return &svcRequest{Req: wire.Request{Action: "status", Service: i, Args: []string{"-n", "0"}}, Reply: ch}
+		})
+		var is wire.Status
+		if err != nil || !rep.OK || json.Unmarshal(rep.Result, &is) != nil {
+			continue
+		}
+		out.Instances = append(out.Instances, wire.Instance{Name: i, State: is.State, PID: is.PID})
+		states[is.State]++
+		out.Enabled = out.Enabled && is.Enabled
+		if out.Since.IsZero() || is.Since.After(out.Since) {
+			out.Since = is.Since
+		}
+	}
+	out.State = combinedState(states, len(instances))
+	return wire.OKReply(id, out)
+}
+
+// outcomes maps the protocol's outcomes back to the machine's.
+var outcomes = map[wire.Outcome]services.Outcome{
+	wire.Started: services.OutStarted, wire.AlreadyRunning: services.OutAlreadyRunning,
+	wire.Stopped: services.OutStopped, wire.NotRunning: services.OutNotRunning,
+}
+
+// combinedState is a group's state from its instances': running when all
+// run, else the most telling of the others.
+func combinedState(states map[string]int, n int) string {
+	switch {
+	case n > 0 && states[wire.StateRunning] == n:
+		return wire.StateRunning
+	case states[wire.StateFailed] > 0:
+		return wire.StateFailed
+	case states[wire.StateStarting] > 0:
+		return wire.StateStarting
+	case states[wire.StateStopping] > 0:
+		return wire.StateStopping
+	case states[wire.StateRunning] > 0:
+		return wire.StateStarting
+	}
+	return wire.StateStopped
+}
