@@ -26,6 +26,7 @@ sleep 1.2
 run "$bin/herd" -s "$sock" status clock
 run "$bin/herd" -s "$sock" ping clock
 run "$bin/herd" -s "$sock" stop networking
+run "$bin/herd" -s "$sock" history clock
 run "$bin/herd" -s "$sock" status
 echo
 echo "The daemon's log:"
