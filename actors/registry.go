@@ -396,6 +396,9 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			r.reload(ctx, msg)
 		case "cap-import":
 			r.importCap(ctx, msg)
+		case "upgrade":
+			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest,
+				"re-executing the daemon in place is not supported yet; stop and start it (its services stop too), or use herd reload for configuration changes"))
 		default:
 			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
 		}
