@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -24,6 +25,10 @@ type groupState struct {
 	instances  []string
 	dependents []string
 }
+
+// groupCallTimeout bounds one start or stop of an instance, stop-timeouts
+// and requirements included.
+const groupCallTimeout = 5 * time.Minute
 
 // setInstances tells a group its instances (after a scale).
 type setInstances struct{ Names []string }
@@ -100,7 +105,11 @@ func (g *group) run(action string, done func(wire.Reply)) {
 	st.d.goGo(func() {
 		var steps []wire.Step
 		call := func(svc, act string) wire.Reply {
-			rep, err := ask(context.Background(), st.d, st.d.controllerPID(svc), func(ch chan<- wire.Reply) any {
+			// An instance removed meanwhile (scale) never answers: do not
+			// wait for it forever.
+			cctx, cancel := context.WithTimeout(context.Background(), groupCallTimeout)
+			defer cancel()
+			rep, err := ask(cctx, st.d, st.d.controllerPID(svc), func(ch chan<- wire.Reply) any {
 				return &svcRequest{Req: wire.Request{Action: act, Service: svc}, Who: "group " + name, Reply: ch}
 			})
 			if err != nil {
@@ -170,9 +179,11 @@ func (g *group) status(id uint64, instances []string) wire.Reply {
 	}
 	states := map[string]int{}
 	for _, i := range instances {
-		rep, err := ask(context.Background(), st.d, st.d.controllerPID(i), func(ch chan<- wire.Reply) any {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rep, err := ask(cctx, st.d, st.d.controllerPID(i), func(ch chan<- wire.Reply) any {
 			return &svcRequest{Req: wire.Request{Action: "status", Service: i, Args: []string{"-n", "0"}}, Reply: ch}
 		})
+		cancel()
 		var is wire.Status
 		if err != nil || !rep.OK || json.Unmarshal(rep.Result, &is) != nil {
 			continue
