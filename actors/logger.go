@@ -23,8 +23,11 @@ const ringSize = 1000
 type outputOpened struct{}
 
 // logChunk carries complete timestamped lines, each ending with a newline,
-// from the pump to a logger.
-type logChunk struct{ Data []byte }
+// from the pump to a logger, and their number.
+type logChunk struct {
+	Data  []byte
+	Lines int
+}
 
 // outputClosed says a pipe reached EOF (all writers gone).
 type outputClosed struct{}
@@ -59,11 +62,11 @@ type loggerState struct {
 	file   *os.File
 	size   int64 // of the open file
 	// recent holds the last chunks, enough for ringSize lines.
-	recentChunks [][]byte
-	recentLines  int
-	readers      int
-	followers    map[chan []byte]bool
-	logf         func(string, ...any)
+	recent      []*logChunk
+	recentLines int
+	readers     int
+	followers   map[chan []byte]bool
+	logf        func(string, ...any)
 }
 
 // logger owns one service's log file and its ring of recent lines.
@@ -80,16 +83,16 @@ func (l *logger) Receive(ctx actor.Context) {
 	case *outputOpened:
 		st.readers++
 	case *logChunk:
-		st.write(msg.Data)
+		st.write(msg)
 	case *outputClosed:
 		st.readers--
 		if st.readers == 0 {
 			st.close()
 		}
 	case *recentLines:
-		msg.Reply <- st.recent(msg.N)
+		msg.Reply <- st.lastLines(msg.N)
 	case *fillRecent:
-		msg.Status.Recent = st.recent(msg.N)
+		msg.Status.Recent = st.lastLines(msg.N)
 		msg.Reply <- wire.OKReply(msg.ReqID, msg.Status)
 	case *followLog:
 		st.followers[msg.Ch] = true
@@ -103,36 +106,39 @@ func (l *logger) Receive(ctx actor.Context) {
 	}
 }
 
-func (st *loggerState) write(data []byte) {
-	st.writeFile(data)
-	st.recentChunks = append(st.recentChunks, data)
-	st.recentLines += bytes.Count(data, []byte{'\n'})
-	for len(st.recentChunks) > 1 {
-		first := bytes.Count(st.recentChunks[0], []byte{'\n'})
-		if st.recentLines-first < ringSize {
-			break
-		}
-		st.recentChunks, st.recentLines = st.recentChunks[1:], st.recentLines-first
+// write takes ownership of c's data, a chunk from the pump.
+func (st *loggerState) write(c *logChunk) {
+	st.writeFile(c.Data)
+	st.recent = append(st.recent, c)
+	st.recentLines += c.Lines
+	for len(st.recent) > 1 && st.recentLines-st.recent[0].Lines >= ringSize {
+		st.recentLines -= st.recent[0].Lines
+		putChunk(st.recent[0].Data)
+		st.recent[0] = nil
+		st.recent = st.recent[1:]
 	}
-	fanOut(st.followers, data)
+	if len(st.followers) > 0 {
+		// Followers read at their own pace; the ring's chunk is recycled.
+		fanOut(st.followers, bytes.Clone(c.Data))
+	}
 }
 
-// recent returns the last n lines (without their newlines).
-func (st *loggerState) recent(n int) []string {
+// lastLines returns the last n lines (without their newlines).
+func (st *loggerState) lastLines(n int) []string {
 	var out []string
-	for i := len(st.recentChunks) - 1; i >= 0 && len(out) < n; i-- {
-		lines := splitLines(st.recentChunks[i])
-		for j := len(lines) - 1; j >= 0 && len(out) < n; j-- {
-			out = append(out, lines[j])
+	for i := len(st.recent) - 1; i >= 0 && len(out) < n; i-- {
+		chunk := bytes.TrimSuffix(st.recent[i].Data, []byte{'\n'})
+		for len(out) < n {
+			j := bytes.LastIndexByte(chunk, '\n')
+			out = append(out, string(chunk[j+1:]))
+			if j < 0 {
+				break
+			}
+			chunk = chunk[:j]
 		}
 	}
 	slices.Reverse(out)
 	return out
-}
-
-// splitLines cuts a chunk of newline-terminated lines.
-func splitLines(chunk []byte) []string {
-	return strings.Split(strings.TrimSuffix(string(chunk), "\n"), "\n")
 }
 
 // open opens the log file if it is not open.
@@ -214,4 +220,9 @@ func (st *loggerState) close() {
 		st.file.Close()
 		st.file = nil
 	}
+}
+
+// splitLines cuts a chunk of newline-terminated lines.
+func splitLines(chunk []byte) []string {
+	return strings.Split(strings.TrimSuffix(string(chunk), "\n"), "\n")
 }

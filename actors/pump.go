@@ -100,8 +100,8 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 	for range 16 {
 		n, err := unix.Read(ps.fd, buf)
 		if n > 0 {
-			if chunk := ps.lines.feed(buf[:n], time.Now()); len(chunk) > 0 {
-				p.send(ps.logger, &logChunk{Data: chunk})
+			if chunk, lines := ps.lines.feed(buf[:n], time.Now()); lines > 0 {
+				p.send(ps.logger, &logChunk{Data: chunk, Lines: lines})
 			}
 		}
 		switch {
@@ -114,7 +114,7 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 		}
 		// EOF (n == 0) or a read error: every writer is gone.
 		if err != nil {
-			p.send(ps.logger, &logChunk{Data: []byte(stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n")})
+			p.send(ps.logger, &logChunk{Data: []byte(stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n"), Lines: 1})
 		}
 		p.finish(ps)
 		return
@@ -123,7 +123,7 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 
 func (p *pump) finish(ps *pipeState) {
 	if last := ps.lines.flush(time.Now()); len(last) > 0 {
-		p.send(ps.logger, &logChunk{Data: last})
+		p.send(ps.logger, &logChunk{Data: last, Lines: 1})
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil)
 	unix.Close(ps.fd)
@@ -167,27 +167,40 @@ func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }
 type lineSplitter struct{ partial []byte }
 
 // feed returns the complete lines in data, each prefixed with the time and
-// ending with a newline, in one buffer: a fast writer costs one allocation
-// and one message per read, not per line.
-func (s *lineSplitter) feed(data []byte, now time.Time) []byte {
+// ending with a newline, in one buffer from getChunk: a fast writer costs
+// one message per read, not per line, and no garbage. It also says how
+// many lines that is.
+func (s *lineSplitter) feed(data []byte, now time.Time) ([]byte, int) {
 	last := bytes.LastIndexByte(data, '\n')
 	if last < 0 {
 		s.partial = append(s.partial, data...)
-		return nil
+		return nil, 0
 	}
-	prefix := stamp(now)
+	var prefix [len(logTimeLayout) + 1]byte
+	now.AppendFormat(prefix[:0], logTimeLayout)
+	prefix[len(logTimeLayout)] = ' '
 	complete := data[:last+1]
-	out := make([]byte, 0, len(s.partial)+len(complete)+(bytes.Count(complete, []byte{'\n'}))*len(prefix))
-	for len(complete) > 0 {
-		i := bytes.IndexByte(complete, '\n')
-		out = append(out, prefix...)
-		out = append(out, s.partial...)
-		s.partial = s.partial[:0]
-		out = append(out, complete[:i+1]...)
-		complete = complete[i+1:]
+	lines := bytes.Count(complete, []byte{'\n'})
+	out := getChunk(len(s.partial) + len(complete) + lines*len(prefix))
+	out = out[:cap(out)]
+	// The first line continues what the previous read left unfinished.
+	w := copy(out, prefix[:])
+	w += copy(out[w:], s.partial)
+	s.partial = s.partial[:0]
+	// This loop is the cost of capture per line: a fixed-size store for
+	// the stamp, one scan and one copy.
+	for {
+		i := bytes.IndexByte(complete, '\n') + 1
+		w += copy(out[w:], complete[:i])
+		complete = complete[i:]
+		if len(complete) == 0 {
+			break
+		}
+		*(*[len(prefix)]byte)(out[w:]) = prefix
+		w += len(prefix)
 	}
 	s.partial = append(s.partial, data[last+1:]...)
-	return out
+	return out[:w], lines
 }
 
 // flush returns the unfinished line, if any, timestamped and terminated.

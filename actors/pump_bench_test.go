@@ -17,6 +17,7 @@ func BenchmarkLineSplitter(b *testing.B) {
 	var s lineSplitter
 	now := time.Now()
 	for b.Loop() {
-		s.feed(data, now)
+		chunk, _ := s.feed(data, now)
+		putChunk(chunk)
 	}
 }
