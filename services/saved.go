@@ -1,0 +1,106 @@
+package services
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Saved is a machine's state in a form that outlives the daemon's
+// process: a re-exec writes it and the new binary restores it (JSON).
+// Only a machine at rest can be saved: one with nobody waiting on it and
+// no step half done (see Machine.Save).
+type Saved struct {
+	State     State     `json:"state"`
+	Since     time.Time `json:"since"`
+	Enabled   bool      `json:"enabled"`
+	PID       int       `json:"pid,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Respawning: the process crashed and the respawn delay runs until
+	// TimerDue. CoolingDown: the respawn limit was hit and the cooldown
+	// runs until TimerDue.
+	Respawning      bool          `json:"respawning,omitempty"`
+	TimerDue        time.Time     `json:"timer_due,omitzero"`
+	Dependents      []string      `json:"dependents,omitempty"`
+	RespawnTimes    []time.Time   `json:"respawn_times,omitempty"`
+	RespawnCount    int           `json:"respawn_count,omitempty"`
+	LastRespawn     time.Time     `json:"last_respawn,omitzero"`
+	Delay           time.Duration `json:"delay,omitempty"`
+	DisabledByLimit bool          `json:"disabled_by_limit,omitempty"`
+	LastExit        *Exit         `json:"last_exit,omitempty"`
+	Failing         bool          `json:"failing,omitempty"`
+	FailedAt        time.Time     `json:"failed_at,omitzero"`
+	FailReason      string        `json:"fail_reason,omitempty"`
+	Done            bool          `json:"done,omitempty"`
+}
+
+// BusyError says a machine cannot be saved now: it is in the middle of a
+// start or stop, or someone waits for it. Trying a little later works.
+type BusyError struct {
+	Service string
+	State   State
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("service %s is %s", e.Service, e.State)
+}
+
+// Save returns the machine's state for a re-exec. timerDue is when the
+// timer the machine waits on fires (the actor, not the machine, keeps
+// time): the respawn delay of a crashed service, or the cooldown of one
+// that hit its respawn limit. Machines in transition return *BusyError.
+func (m *Machine) Save(timerDue time.Time) (Saved, error) {
+	busy := len(m.startWaiters)+len(m.stopWaiters)+len(m.restartWaiters) > 0 || m.restarting ||
+		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped
+	respawning := m.state == Starting && m.phase == awaitRespawn
+	switch {
+	case m.state == Running && m.phase == idle, m.state == Stopped, m.state == Failed, respawning:
+	default:
+		busy = true
+	}
+	if busy {
+		return Saved{}, &BusyError{Service: m.policy.Name, State: m.state}
+	}
+	s := Saved{
+		State: m.state, Since: m.since, Enabled: m.enabled, PID: m.pid, StartedAt: m.startedAt,
+		Respawning: respawning, Dependents: slices.Clone(m.dependents),
+		RespawnTimes: slices.Clone(m.respawnTimes), RespawnCount: m.respawnCount, LastRespawn: m.lastRespawn,
+		Delay: m.delay, DisabledByLimit: m.disabledByLimit, Failing: m.failing, FailedAt: m.failedAt,
+		FailReason: m.failReason, Done: m.done,
+	}
+	if respawning || (m.state == Failed && m.disabledByLimit && m.policy.RespawnCooldown > 0) {
+		s.TimerDue = timerDue
+	}
+	if m.lastExit != nil {
+		e := *m.lastExit
+		s.LastExit = &e
+	}
+	return s, nil
+}
+
+// Restore rebuilds a saved machine under policy p. The effects re-arm the
+// timer it was waiting on, for what is left of it at now.
+func Restore(p Policy, s Saved, now time.Time) (*Machine, []Effect) {
+	m := &Machine{
+		policy: p, state: s.State, since: s.Since, enabled: s.Enabled, pid: s.PID, startedAt: s.StartedAt,
+		dependents: slices.Clone(s.Dependents), respawnTimes: slices.Clone(s.RespawnTimes),
+		respawnCount: s.RespawnCount, lastRespawn: s.LastRespawn, delay: s.Delay,
+		disabledByLimit: s.DisabledByLimit, failing: s.Failing, failedAt: s.FailedAt,
+		failReason: s.FailReason, done: s.Done,
+	}
+	if s.LastExit != nil {
+		e := *s.LastExit
+		m.lastExit = &e
+	}
+	left := max(s.TimerDue.Sub(now), 0)
+	switch {
+	case s.Respawning:
+		m.phase = awaitRespawn
+		m.gens[RespawnTimer]++
+		return m, []Effect{ArmTimer{Timer: RespawnTimer, After: left, Gen: m.gens[RespawnTimer]}}
+	case s.State == Failed && s.DisabledByLimit && !s.TimerDue.IsZero():
+		m.gens[CooldownTimer]++
+		return m, []Effect{ArmTimer{Timer: CooldownTimer, After: left, Gen: m.gens[CooldownTimer]}}
+	}
+	return m, nil
+}
