@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,12 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	switch {
 	case isRoot(req.Service):
 		a.serveRoot(ctx, req, out)
+		return
+	case req.Action == "upgrade" && req.Service == "":
+		err := a.d.Reexec(fmt.Sprintf("uid %d", peer.UID), func(n int) {
+			out.Send(wire.OKReply(req.ID, wire.UpgradeResult{PID: os.Getpid(), Reexecs: n}))
+		})
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
 		return
 	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
 		a.followLog(ctx, req, out, authz)

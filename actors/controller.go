@@ -120,9 +120,26 @@ type controllerState struct {
 	hooks      map[int]*hookRun
 	hookSpawns map[uint64]string
 	hookTag    uint64
+	urlHooks   int // URL hooks in flight
+	// timerDue is when each armed timer fires, for a re-exec to carry.
+	timerDue [services.NumTimers]time.Time
+	// frozen: a re-exec is under way; messages wait in stash (see freeze).
+	frozen bool
+	stash  []any
+	// restoreEffects are performed when the controller starts: the timer
+	// a restored machine waits on.
+	restoreEffects []services.Effect
 }
 
 type controller struct{ st *controllerState }
+
+func newControllerState(d *Daemon, s *services.Spec, m *services.Machine, logger *actor.PID) *controllerState {
+	return &controllerState{
+		spec: s, m: m, d: d, logger: logger,
+		waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
+		actionSpawns: map[uint64]svcRequest{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
+	}
+}
 
 func newControllerProps(st *controllerState) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &controller{st: st} })
@@ -130,7 +147,19 @@ func newControllerProps(st *controllerState) *actor.Props {
 
 func (c *controller) Receive(ctx actor.Context) {
 	st := c.st
+	if st.frozen && c.stashed(ctx) {
+		return
+	}
 	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		for _, e := range st.restoreEffects {
+			if t, ok := e.(services.ArmTimer); ok {
+				c.arm(ctx, t)
+			}
+		}
+		st.restoreEffects = nil
+	case *freeze:
+		c.freeze(ctx, msg)
 	case *svcRequest:
 		c.onRequest(ctx, msg)
 	case *peerRequest:
@@ -173,6 +202,7 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *hookTimeout:
 		c.onHookTimeout(msg)
 	case *hookDone:
+		st.urlHooks--
 		c.recordHook(ctx, msg.Name, msg.Result)
 	case *actionOutput:
 		if pa, ok := st.actions[msg.PID]; ok {
@@ -537,6 +567,7 @@ func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
 		t.Stop()
 	}
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+	st.timerDue[e.Timer] = time.Now().Add(e.After)
 	st.timers[e.Timer] = time.AfterFunc(e.After, func() {
 		send(self, &timerFired{services.TimerFired{Timer: e.Timer, Gen: e.Gen, At: time.Now()}})
 	})

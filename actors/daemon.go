@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -42,6 +44,9 @@ type Options struct {
 	Log io.Writer
 	// HistoryRetention is how long events are kept. Default 30 days.
 	HistoryRetention time.Duration
+	// PendingSignals, when set, returns the signals received but not yet
+	// acted on; a re-exec hands them to the new binary (InheritedSignals).
+	PendingSignals func() []syscall.Signal
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -78,6 +83,16 @@ type Daemon struct {
 	exitReq    chan ExitKind
 	started    time.Time
 	uid        int
+
+	ln        *net.UnixListener
+	self      string // this binary, which a re-exec executes again
+	reexecMu  sync.Mutex
+	reexecs   int // how many re-execs this daemon has been through
+	reapPause chan chan struct{}
+	// reapResume resumes a paused reaper (used under reexecMu).
+	reapResume chan struct{}
+	// inheritedSignals arrived during the re-exec that started us.
+	inheritedSignals []syscall.Signal
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -85,7 +100,17 @@ type Daemon struct {
 // configuration returns services.ErrorList and starts nothing.
 func Start(opts Options) (_ *Daemon, err error) {
 	var specs []*services.Spec
-	if opts.ConfigPath != "" {
+	ho, err := readHandover()
+	if err != nil {
+		return nil, err
+	}
+	if ho != nil {
+		// A re-exec: the services are those handed over, not the file's.
+		specs = ho.Specs
+		if opts.HistoryRetention == 0 {
+			opts.HistoryRetention = ho.Retention
+		}
+	} else if opts.ConfigPath != "" {
 		cfg, err := services.LoadPath(opts.ConfigPath)
 		if err != nil {
 			return nil, err
@@ -102,7 +127,13 @@ func Start(opts Options) (_ *Daemon, err error) {
 		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
 		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
-		exitReq: make(chan ExitKind, 1),
+		exitReq: make(chan ExitKind, 1), reapPause: make(chan chan struct{}),
+	}
+	if ho != nil {
+		d.started, d.reexecs, d.inheritedSignals = ho.FirstStarted, ho.Reexecs, ho.Signals
+	}
+	if d.self, err = os.Executable(); err != nil {
+		return nil, fmt.Errorf("find the shepherd binary: %w", err)
 	}
 	go d.logLoop()
 	defer func() {
@@ -124,7 +155,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.history.Close()
 		}
 	}()
-	d.reportPreviousRun()
+	if ho == nil {
+		d.reportPreviousRun()
+	}
 	if _, d.peerID, err = loadIdentity(opts.StateDir); err != nil {
 		return nil, err
 	}
@@ -137,10 +170,16 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		d.logf("cannot become a child subreaper: %v", err)
 	}
-	ln, err := local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup})
+	var ln *net.UnixListener
+	if ho != nil {
+		ln, err = inheritedListener(ho.ListenerFD)
+	} else {
+		ln, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup})
+	}
 	if err != nil {
 		return nil, err
 	}
+	d.ln = ln
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
@@ -177,7 +216,15 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	monitor := d.monitor
 	send := d.system.Root.Send
-	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap) })
+	if ho != nil {
+		// Before the reaper runs: the exits of children that ended during
+		// the handover, waiting as zombies, must find their owners.
+		if err := d.restore(ho); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap, d.reapPause) })
 
 	d.server = &local.Server{Handler: &api{d: d}, Logf: d.logf}
 	d.goGo(func() { d.server.Serve(ln) })
@@ -187,13 +234,18 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
 	}
-	d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
+	if ho != nil {
+		d.logf("shepherd %d re-executed (%d times, first started at %s) with %d services; listening on %s",
+			os.Getpid(), d.reexecs, d.started.Local().Format(logTimeLayout), len(ho.Services), opts.SocketPath)
+	} else {
+		d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
+		names := make([]string, len(specs))
+		for i, s := range specs {
+			names[i] = s.Name
+		}
+		d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
+			history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
 	}
-	d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
-		history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
 	send(d.historian, &retain{})
 	d.retainTick = time.NewTicker(time.Hour)
 	tick := d.retainTick.C
@@ -207,6 +259,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 			}
 		}
 	})
+	if ho != nil {
+		return d, nil
+	}
 	res := make(chan registerResult, 1)
 	send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
 	if r := <-res; r.Err != nil {
@@ -215,6 +270,51 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	d.registerImports()
 	return d, nil
+}
+
+// restore brings back what a re-exec handed over: the services with their
+// state, the owners of their processes, and their output pipes.
+func (d *Daemon) restore(ho *handover) error {
+	res := make(chan registerResult, 1)
+	d.system.Root.Send(d.registry, &register{Specs: ho.Specs, Restored: ho.Services, Files: ho.Files, Reply: res})
+	if r := <-res; r.Err != nil {
+		return fmt.Errorf("re-exec handover: %w", r.Err)
+	}
+	owners := map[int]*actor.PID{}
+	for name, s := range ho.Services {
+		if s.Machine.PID != 0 {
+			owners[s.Machine.PID] = d.controllerPID(name)
+		}
+	}
+	done := make(chan struct{})
+	d.system.Root.Send(d.monitor, &restoreOwners{Owners: owners, Orphans: ho.Orphans, Done: done})
+	<-done
+	for _, p := range ho.Pipes {
+		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- resolved) any { return &resolve{Name: p.Service, Reply: ch} })
+		if r.Logger == nil {
+			d.logf("re-exec: output pipe of unknown service %q dropped", p.Service)
+			unix.Close(p.FD)
+			continue
+		}
+		d.system.Root.Send(r.Logger, &outputOpened{})
+		if err := d.pump.adopt(p.FD, r.Logger, p.Partial); err != nil {
+			d.logf("re-exec: output of %s: %v", p.Service, err)
+			unix.Close(p.FD)
+			d.system.Root.Send(r.Logger, &outputClosed{})
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) pauseReaper() {
+	p := make(chan struct{})
+	d.reapPause <- p
+	<-p
+	d.reapResume = p
+}
+
+func (d *Daemon) resumeReaper() {
+	d.reapResume <- struct{}{}
 }
 
 // Shutdown stops every service, dependents first, then the socket and the

@@ -86,6 +86,7 @@ func (c *controller) fireHooks(ctx actor.Context, evs []history.Event) {
 func (c *controller) postHook(ctx actor.Context, name string, h services.Hook, vars map[string]string) {
 	body, _ := json.Marshal(vars)
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+	c.st.urlHooks++
 	c.st.d.goGo(func() {
 		rctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
 		defer cancel()

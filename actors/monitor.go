@@ -3,6 +3,7 @@ package actors
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,6 +165,13 @@ func (m *monitor) Receive(ctx actor.Context) {
 		m.st.owners[msg.PID] = msg.Owner
 	case *monitorStats:
 		msg.Reply <- MonitorStats{Children: len(m.st.owners), Orphans: m.st.orphans}
+	case *ownersInfo:
+		m.flush(ctx)
+		msg.Reply <- ownersReply{Owners: maps.Clone(m.st.owners), Orphans: m.st.orphans}
+	case *restoreOwners:
+		maps.Copy(m.st.owners, msg.Owners)
+		m.st.orphans = msg.Orphans
+		close(msg.Done)
 	}
 }
 

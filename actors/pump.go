@@ -22,9 +22,10 @@ type pump struct {
 	wakeFD int // eventfd: wakes the loop to stop
 	send   func(*actor.PID, any)
 
-	mu    sync.Mutex
-	pipes map[int32]*pipeState // guarded by mu
-	done  chan struct{}
+	mu        sync.Mutex
+	pipes     map[int32]*pipeState // guarded by mu
+	detaching bool                 // guarded by mu: the wake-up means detach, not stop
+	done      chan struct{}
 }
 
 type pipeState struct {
@@ -54,8 +55,14 @@ func newPump(send func(*actor.PID, any)) (*pump, error) {
 // add starts pumping fd (a non-blocking read end) to logger. The pump owns
 // fd from now on and closes it at EOF.
 func (p *pump) add(fd int, logger *actor.PID) error {
+	return p.adopt(fd, logger, nil)
+}
+
+// adopt is add for a pipe handed over by a re-exec, with the unfinished
+// line already read from it.
+func (p *pump) adopt(fd int, logger *actor.PID, partial []byte) error {
 	p.mu.Lock()
-	p.pipes[int32(fd)] = &pipeState{fd: fd, logger: logger}
+	p.pipes[int32(fd)] = &pipeState{fd: fd, logger: logger, lines: lineSplitter{partial: partial}}
 	p.mu.Unlock()
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
 		p.mu.Lock()
@@ -68,7 +75,10 @@ func (p *pump) add(fd int, logger *actor.PID) error {
 
 // run is the pump's loop; it returns after stop.
 func (p *pump) run() {
-	defer close(p.done)
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	defer close(done)
 	events := make([]unix.EpollEvent, 128)
 	buf := make([]byte, 1<<20)
 	for {
@@ -81,7 +91,14 @@ func (p *pump) run() {
 		}
 		for _, ev := range events[:n] {
 			if int(ev.Fd) == p.wakeFD {
-				p.closeAll()
+				var b [8]byte
+				unix.Read(p.wakeFD, b[:])
+				p.mu.Lock()
+				detaching := p.detaching
+				p.mu.Unlock()
+				if !detaching {
+					p.closeAll()
+				}
 				return
 			}
 			p.mu.Lock()
@@ -152,10 +169,40 @@ func (p *pump) closeAll() {
 	}
 }
 
+// detach ends the loop without reading or closing anything and returns
+// the pipes (for a re-exec); resume starts it again with them.
+func (p *pump) detach() []*pipeState {
+	p.mu.Lock()
+	p.detaching = true
+	done := p.done
+	p.mu.Unlock()
+	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pipes := make([]*pipeState, 0, len(p.pipes))
+	for _, ps := range p.pipes {
+		pipes = append(pipes, ps)
+	}
+	return pipes
+}
+
+// resume restarts the loop after detach, on the daemon's goroutine runner.
+func (p *pump) resume(goGo func(func())) {
+	p.mu.Lock()
+	p.detaching = false
+	p.done = make(chan struct{})
+	p.mu.Unlock()
+	goGo(p.run)
+}
+
 // stop ends the loop, flushing and closing every pipe, and waits for it.
 func (p *pump) stop() {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
 	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	<-p.done
+	<-done
 	unix.Close(p.epfd)
 	unix.Close(p.wakeFD)
 }

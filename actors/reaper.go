@@ -22,7 +22,11 @@ type childExit struct {
 // so). It loops wait4(-1, WNOHANG) on every SIGCHLD, because one SIGCHLD may
 // stand for many exits, and hands each exit to deliver in reaping order. It
 // returns when stop is closed.
-func reap(deliver func(childExit), stop <-chan struct{}) {
+//
+// A channel received from pause pauses it: the reaper answers on that
+// channel once no wait4 runs, and reaps again after a second message on it
+// (a re-exec hands unreaped children to the next binary).
+func reap(deliver func(childExit), stop <-chan struct{}, pause <-chan chan struct{}) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGCHLD)
 	defer signal.Stop(sigs)
@@ -38,6 +42,13 @@ func reap(deliver func(childExit), stop <-chan struct{}) {
 			return
 		case <-sigs:
 		case <-tick.C:
+		case p := <-pause:
+			p <- struct{}{}
+			select {
+			case <-p:
+			case <-stop:
+				return
+			}
 		}
 		reapAll(deliver)
 	}

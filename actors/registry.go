@@ -3,6 +3,7 @@ package actors
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -22,7 +23,11 @@ import (
 type register struct {
 	Specs     []*services.Spec
 	AutoStart bool
-	Reply     chan<- registerResult
+	// Restored, after a re-exec, holds the handed-over state of the
+	// services: their controllers carry on from it.
+	Restored map[string]savedService
+	Files    []string
+	Reply    chan<- registerResult
 }
 
 type registerResult struct {
@@ -111,8 +116,20 @@ func (r *registry) Receive(ctx actor.Context) {
 	st := r.st
 	switch msg := ctx.Message().(type) {
 	case *register:
+		if msg.Restored != nil {
+			st.files = msg.Files
+			names, err := r.add(ctx, msg.Specs, msg.Restored)
+			for g := range st.instancesOf {
+				r.groupSummary(g)
+			}
+			r.updateDependents(ctx)
+			msg.Reply <- registerResult{Names: names, Err: err}
+			return
+		}
 		names, err := r.register(ctx, msg.Specs, nil, msg.AutoStart)
 		msg.Reply <- registerResult{Names: names, Err: err}
+	case *handoverInfo:
+		msg.Reply <- r.handoverInfo()
 	case *clientRequest:
 		r.onClient(ctx, msg)
 	case *resolve:
@@ -187,7 +204,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 	if err := append(parseErrs, services.Validate(all)...).Err(); err != nil {
 		return nil, err
 	}
-	names, err := r.add(ctx, specs)
+	names, err := r.add(ctx, specs, nil)
 	r.updateDependents(ctx)
 	if autoStart {
 		r.autoStart(ctx, specs)
@@ -195,8 +212,9 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 	return names, err
 }
 
-// add spawns a controller and a logger for each (validated) spec.
-func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, error) {
+// add spawns a controller and a logger for each (validated) spec; a
+// service in restored carries on from its handed-over state.
+func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[string]savedService) ([]string, error) {
 	st := r.st
 	var names []string
 	for _, s := range specs {
@@ -220,7 +238,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 			for i := 1; i <= s.Instances; i++ {
 				insts = append(insts, s.Instance(i))
 			}
-			if err := r.addInstances(ctx, s.Name, insts); err != nil {
+			if err := r.addInstances(ctx, s.Name, insts, restored); err != nil {
 				return names, err
 			}
 			if _, err := ctx.SpawnNamed(newGroupProps(st.d, s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
@@ -242,10 +260,9 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 			names = append(names, s.Name)
 			continue
 		}
-		cs := &controllerState{
-			spec: s, m: services.NewMachine(services.PolicyOf(s), time.Now()), d: st.d, logger: logger,
-			waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
-			actionSpawns: map[uint64]svcRequest{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
+		cs := newControllerState(st.d, s, services.NewMachine(services.PolicyOf(s), time.Now()), logger)
+		if saved, ok := restored[s.Name]; ok {
+			cs = restoredController(st.d, saved, logger, time.Now())
 		}
 		if _, err := ctx.SpawnNamed(newControllerProps(cs), "svc:"+s.Name); err != nil {
 			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)
@@ -257,9 +274,9 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec) ([]string, err
 }
 
 // addInstances adds instance services to a group.
-func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec) error {
+func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec, restored map[string]savedService) error {
 	st := r.st
-	if _, err := r.add(ctx, insts); err != nil {
+	if _, err := r.add(ctx, insts, restored); err != nil {
 		return err
 	}
 	for _, i := range insts {
@@ -314,7 +331,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 		for i := cur + 1; i <= n; i++ {
 			insts = append(insts, s.Instance(i))
 		}
-		if err := r.addInstances(ctx, name, insts); err != nil {
+		if err := r.addInstances(ctx, name, insts, nil); err != nil {
 			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 			return
 		}
@@ -342,6 +359,22 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 			}
 		})
 	}
+}
+
+// handoverInfo is what a re-exec needs of the registry.
+func (r *registry) handoverInfo() registryHandover {
+	st := r.st
+	h := registryHandover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers)}
+	for name, s := range st.specs {
+		if _, instance := st.groupOf[name]; !instance {
+			h.Specs = append(h.Specs, s)
+		}
+		if s.Instances == 0 && s.Remote == "" {
+			h.Controlled = append(h.Controlled, name)
+		}
+	}
+	slices.SortFunc(h.Specs, func(a, b *services.Spec) int { return strings.Compare(a.Name, b.Name) })
+	return h
 }
 
 func (r *registry) setAliases(s *services.Spec) {
@@ -396,9 +429,6 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			r.reload(ctx, msg)
 		case "cap-import":
 			r.importCap(ctx, msg)
-		case "upgrade":
-			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest,
-				"re-executing the daemon in place is not supported yet; stop and start it (its services stop too), or use herd reload for configuration changes"))
 		default:
 			msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "action %q needs a service name", req.Action))
 		}
@@ -605,7 +635,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 		}
 	}
 	slices.Sort(res.Removed)
-	if _, err := r.add(ctx, added); err != nil {
+	if _, err := r.add(ctx, added, nil); err != nil {
 		st.d.logf("reload: %v", err)
 	}
 	r.updateDependents(ctx)

@@ -25,7 +25,8 @@ const (
 	KindLoad         = "load"          // configuration loaded: Message lists the services
 	KindDaemonStart  = "daemon-start"
 	KindDaemonStop   = "daemon-stop"
-	KindHook         = "hook" // a hook ran: Action names it, Result says how it went
+	KindDaemonReexec = "daemon-reexec" // the daemon re-executed its binary, keeping its services
+	KindHook         = "hook"          // a hook ran: Action names it, Result says how it went
 	// KindCapability is a grant, attenuation, revocation, use or refusal
 	// of a capability: Who, Action ("grant", "use start", ...), Result.
 	KindCapability = "capability"

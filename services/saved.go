@@ -45,11 +45,12 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("service %s is %s", e.Service, e.State)
 }
 
-// Save returns the machine's state for a re-exec. timerDue is when the
-// timer the machine waits on fires (the actor, not the machine, keeps
-// time): the respawn delay of a crashed service, or the cooldown of one
-// that hit its respawn limit. Machines in transition return *BusyError.
-func (m *Machine) Save(timerDue time.Time) (Saved, error) {
+// Save returns the machine's state for a re-exec. due says when each
+// armed timer fires (the actor, not the machine, keeps time); the one the
+// machine waits on is kept: the respawn delay of a crashed service, or the
+// cooldown of one that hit its respawn limit. Machines in transition
+// return *BusyError.
+func (m *Machine) Save(due [NumTimers]time.Time) (Saved, error) {
 	busy := len(m.startWaiters)+len(m.stopWaiters)+len(m.restartWaiters) > 0 || m.restarting ||
 		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped
 	respawning := m.state == Starting && m.phase == awaitRespawn
@@ -68,8 +69,11 @@ func (m *Machine) Save(timerDue time.Time) (Saved, error) {
 		Delay: m.delay, DisabledByLimit: m.disabledByLimit, Failing: m.failing, FailedAt: m.failedAt,
 		FailReason: m.failReason, Done: m.done,
 	}
-	if respawning || (m.state == Failed && m.disabledByLimit && m.policy.RespawnCooldown > 0) {
-		s.TimerDue = timerDue
+	switch {
+	case respawning:
+		s.TimerDue = due[RespawnTimer]
+	case m.state == Failed && m.disabledByLimit && m.policy.RespawnCooldown > 0:
+		s.TimerDue = due[CooldownTimer]
 	}
 	if m.lastExit != nil {
 		e := *m.lastExit

@@ -17,7 +17,7 @@ func TestSaveRestoreBehavesTheSame(t *testing.T) {
 	}
 	for _, s := range situations {
 		t.Run(s.name, func(t *testing.T) {
-			saved, err := build(t, s).Save(at(5))
+			saved, err := build(t, s).Save([NumTimers]time.Time{RespawnTimer: at(5), CooldownTimer: at(5)})
 			var be *BusyError
 			if busy[s.name] {
 				if !errors.As(err, &be) {
@@ -74,7 +74,7 @@ func TestRestoreRearmsWhatIsLeftOfTheTimer(t *testing.T) {
 	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
 	s.step(Exited{PID: 1, Status: ExitStatus{Code: 1}, At: at(1)}, "running->starting arm(respawn,1s)")
 
-	saved, err := s.m.Save(at(2))
+	saved, err := s.m.Save([NumTimers]time.Time{RespawnTimer: at(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestSaveRefusesWhileSomeoneWaits(t *testing.T) {
 	m.Step(Exited{PID: 1, Status: ExitStatus{Code: 1}, At: at(1)})
 	m.Step(Start{Waiter: 7, At: at(1)}) // waits for the respawn
 	var be *BusyError
-	if _, err := m.Save(at(2)); !errors.As(err, &be) || be.Service != "web" || be.Error() != "service web is starting" {
+	if _, err := m.Save([NumTimers]time.Time{}); !errors.As(err, &be) || be.Service != "web" || be.Error() != "service web is starting" {
 		t.Errorf("Save = %v, want service web is starting", err)
 	}
 }

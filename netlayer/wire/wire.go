@@ -202,6 +202,14 @@ type DaemonInfo struct {
 	Reexecs       int            `json:"reexecs"`
 }
 
+// UpgradeResult answers `upgrade`, just before the daemon executes its
+// binary again: the connection then closes, and the same PID answers
+// again once the new binary has taken over.
+type UpgradeResult struct {
+	PID     int `json:"pid"`
+	Reexecs int `json:"reexecs"`
+}
+
 // RootService and RootAlias name the daemon itself.
 const (
 	RootService = "shepherd"

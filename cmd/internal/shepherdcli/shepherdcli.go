@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/services"
@@ -40,6 +41,7 @@ func Main(args []string, stderr io.Writer) int {
 	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s)")
 	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
 	socketMode := fs.String("socket-mode", "", "mode of the socket file, e.g. 0660")
+	reexec := fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -101,8 +103,9 @@ func Main(args []string, stderr io.Writer) int {
 
 	// Catch (never ignore: ignored signals survive exec into services) the
 	// signals we act on, before anything is started.
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	opts.PendingSignals = func() []syscall.Signal { return drainSignals(sigs) }
 	d, err := actors.Start(opts)
 	if err != nil {
 		var list services.ErrorList
@@ -116,17 +119,25 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		return exitError
 	}
+	// Signals that came during the re-exec that started us (if it did).
+	for _, s := range d.InheritedSignals() {
+		syscall.Kill(os.Getpid(), s)
+	}
 	kind := actors.ExitStop
 wait:
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				// herd-cli.md: SIGHUP re-reads the configuration (and will
-				// re-exec the binary once that exists); the daemon logs the
-				// outcome, and an invalid configuration changes nothing.
+				// herd-cli.md: SIGHUP re-reads the configuration, then
+				// re-executes the binary; an invalid configuration changes
+				// nothing. A re-exec that succeeds does not return.
 				if _, err := d.Reload(); err != nil {
 					fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
+				} else if *reexec {
+					if err := d.Reexec("signal SIGHUP", nil); err != nil {
+						fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
+					}
 				}
 				continue
 			}
@@ -181,4 +192,35 @@ func xdg(env, fallback string) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, fallback)
+}
+
+// drainSignals returns the signals received so far, including those the Go
+// runtime has caught but not yet put on sigs: it raises SIGWINCH (numbered
+// above the daemon's signals, so the runtime passes it on after any of
+// them caught before it) and takes everything up to its arrival.
+func drainSignals(sigs <-chan os.Signal) []syscall.Signal {
+	mark := make(chan os.Signal, 1)
+	signal.Notify(mark, syscall.SIGWINCH)
+	defer signal.Stop(mark)
+	var out []syscall.Signal
+	syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+	timeout := time.After(time.Second)
+	for {
+		select {
+		case s := <-sigs:
+			out = append(out, s.(syscall.Signal))
+			continue
+		case <-mark:
+		case <-timeout:
+		}
+		break
+	}
+	for {
+		select {
+		case s := <-sigs:
+			out = append(out, s.(syscall.Signal))
+		default:
+			return out
+		}
+	}
 }

@@ -115,16 +115,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdEvents(f),
 		newCmdCap(f),
 		newCmdScale(f),
-		&cobra.Command{
-			Use:   "upgrade",
-			Short: "Re-execute the daemon's binary in place, keeping its services (not yet available)",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				var res wire.ActionResult
-				_, err := f.call(wire.Request{Action: "upgrade"}, "", &res)
-				return err
-			},
-		},
+		newCmdUpgrade(f),
 		newCmdAction(f),
 	)
 	return root

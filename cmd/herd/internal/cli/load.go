@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
@@ -74,4 +78,67 @@ func newCmdReload(f *Factory) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// upgradeWait bounds the wait for the re-executed daemon to answer.
+const upgradeWait = 30 * time.Second
+
+func newCmdUpgrade(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "upgrade",
+		Short: "Re-execute the daemon's binary in place, keeping every service and process",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := f.request(wire.Request{Action: "upgrade"})
+			if err != nil {
+				return err
+			}
+			if !rep.OK {
+				return f.replyError(rep.Error, "")
+			}
+			var res wire.UpgradeResult
+			if err := json.Unmarshal(rep.Result, &res); err != nil {
+				return f.fail("malformed reply from the daemon: " + err.Error())
+			}
+			// The daemon answered just before its execve: wait until the
+			// new binary answers for the same PID.
+			deadline := time.Now().Add(upgradeWait)
+			for {
+				st, err := f.rootStatus()
+				if err == nil && st.PID == res.PID && st.Daemon != nil && st.Daemon.Reexecs >= res.Reexecs {
+					break
+				}
+				if time.Now().After(deadline) {
+					return f.fail(fmt.Sprintf("the daemon (PID %d) did not answer within %v of its re-exec; see its log", res.PID, upgradeWait))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if f.JSON {
+				f.printJSON(rep.Result)
+				return nil
+			}
+			f.say("Shepherd has been re-executed in place (PID %d, re-executed %d times since it first started).", res.PID, res.Reexecs)
+			return nil
+		},
+	}
+}
+
+// rootStatus asks the daemon for its own status, printing nothing.
+func (f *Factory) rootStatus() (wire.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := f.Connect(ctx, f.Socket)
+	if err != nil {
+		return wire.Status{}, err
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, wire.Request{Service: wire.RootService, Action: "status"})
+	if err != nil {
+		return wire.Status{}, err
+	}
+	if !rep.OK {
+		return wire.Status{}, rep.Error
+	}
+	var st wire.Status
+	return st, json.Unmarshal(rep.Result, &st)
 }

@@ -1,0 +1,429 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/services"
+	"golang.org/x/sys/unix"
+)
+
+// A re-exec (herd upgrade, SIGHUP) replaces the daemon's binary in place
+// (execve of the same path, so a new binary installed there takes over)
+// without touching a service. The processes are the daemon's children and
+// stay so across execve; what the new binary must be told is handed over
+// in <state>/handover.json, named by handoverEnv:
+//
+//   - every service's machine (services.Saved), the definition its
+//     process runs and any reloaded one pending;
+//   - the control socket's listening fd and each output pipe's read end
+//     (inherited: their close-on-exec flag is cleared just before execve),
+//     with the part of a line the pump had read;
+//   - how many times the daemon re-executed and when it first started.
+//
+// Nothing may change while this is written: the reaper pauses (a child
+// that exits during the handover stays a zombie until the new reaper
+// collects it and routes its exit), every controller freezes at rest (a
+// service in the middle of a start or stop is waited for, up to
+// reexecQuiesce), the pump stops reading (unread output waits in the pipe)
+// and the loggers write out what they hold.
+
+// handoverEnv names the handover file for the new binary.
+const handoverEnv = "SHEPHERD_HANDOVER"
+
+// reexecTestGate names a file for tests: when it exists at the moment a
+// re-exec has frozen everything and is about to execve, the daemon creates
+// GATE.reached and waits until GATE is removed. Tests kill a service or
+// signal the daemon there, to prove that what happens during the handover
+// reaches the new binary.
+const reexecTestGate = "SHEPHERD_TEST_REEXEC_GATE"
+
+// reexecQuiesce bounds the wait for every service to be at rest.
+const reexecQuiesce = 10 * time.Second
+
+type handover struct {
+	FirstStarted time.Time               `json:"first_started"`
+	Reexecs      int                     `json:"reexecs"`
+	Orphans      int                     `json:"orphans"`
+	Retention    time.Duration           `json:"retention"`
+	ListenerFD   int                     `json:"listener_fd"`
+	Files        []string                `json:"files"`
+	Specs        []*services.Spec        `json:"specs"`
+	Services     map[string]savedService `json:"services"`
+	Pipes        []savedPipe             `json:"pipes"`
+	// Signals arrived during the handover; the new binary raises them
+	// again once it listens for them.
+	Signals []syscall.Signal `json:"signals,omitempty"`
+}
+
+type savedService struct {
+	Machine     services.Saved `json:"machine"`
+	Spec        *services.Spec `json:"spec"`
+	Replacement *services.Spec `json:"replacement,omitempty"`
+}
+
+type savedPipe struct {
+	FD      int    `json:"fd"`
+	Service string `json:"service"`
+	Partial []byte `json:"partial,omitempty"`
+}
+
+// freeze asks a controller for its state at rest. A controller that gives
+// it is frozen: it stashes every message until thaw (after a failed
+// execve), since what it would do could not be handed over.
+type freeze struct{ Reply chan<- frozen }
+
+type frozen struct {
+	Name  string
+	Saved savedService
+	Err   error
+}
+
+type thaw struct{}
+
+// handoverInfo asks the registry what a re-exec must carry.
+type handoverInfo struct{ Reply chan<- registryHandover }
+
+type registryHandover struct {
+	Files []string
+	// Specs are the definitions to register again: not the instances,
+	// which their groups make.
+	Specs []*services.Spec
+	// Controlled are the services with a controller (instances included).
+	Controlled []string
+	Loggers    map[string]*actor.PID
+}
+
+// ownersInfo asks the monitor which process belongs to whom.
+type ownersInfo struct{ Reply chan<- ownersReply }
+
+type ownersReply struct {
+	Owners  map[int]*actor.PID
+	Orphans int
+}
+
+// restoreOwners gives the monitor the processes of a restored daemon.
+type restoreOwners struct {
+	Owners  map[int]*actor.PID
+	Orphans int
+	Done    chan<- struct{}
+}
+
+// Reexec re-executes the daemon's binary, handing every service over.
+// ready runs just before execve with the new re-exec count (to answer the
+// client); Reexec returns only if the re-exec could not happen, and then
+// the daemon goes on as before.
+func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
+	if !d.reexecMu.TryLock() {
+		return errors.New("a re-exec is already under way")
+	}
+	defer d.reexecMu.Unlock()
+	ctx := context.Background()
+	deadline := time.Now().Add(reexecQuiesce)
+	var saved map[string]savedService
+	var reg registryHandover
+	var owners ownersReply
+	for {
+		var err error
+		d.pauseReaper()
+		// Exits reaped before the pause reach their controllers first.
+		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- ownersReply) any { return &ownersInfo{Reply: ch} })
+		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registryHandover) any { return &handoverInfo{Reply: ch} })
+		saved, err = d.freezeAll(reg.Controlled)
+		if err == nil {
+			err = checkOwners(owners.Owners, saved, d)
+		}
+		if err == nil {
+			break
+		}
+		d.thawAll(reg.Controlled)
+		d.resumeReaper()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cannot re-execute now: %w (waited %v for every service to be at rest; try again)", err, reexecQuiesce)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	undo := func(err error) error {
+		d.pump.resume(d.goGo)
+		d.thawAll(reg.Controlled)
+		d.resumeReaper()
+		d.logf("re-exec failed: %v; carrying on", err)
+		return err
+	}
+
+	pipes := d.pump.detach()
+	closed := make(chan struct{}, len(reg.Loggers))
+	for _, l := range reg.Loggers {
+		d.system.Root.Send(l, &closeLog{Done: closed})
+	}
+	for range reg.Loggers {
+		<-closed
+	}
+	byLogger := map[string]string{}
+	for name, l := range reg.Loggers {
+		byLogger[l.Id] = name
+	}
+	lnFile, err := d.ln.File() // a duplicate, to be inherited
+	if err != nil {
+		return undo(fmt.Errorf("control socket: %w", err))
+	}
+	defer lnFile.Close()
+	ho := handover{
+		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
+		ListenerFD: int(lnFile.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+	}
+	inherit := []int{ho.ListenerFD}
+	for _, p := range pipes {
+		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.fd, Service: byLogger[p.logger.Id], Partial: p.lines.partial})
+		inherit = append(inherit, p.fd)
+	}
+	b, err := json.Marshal(ho)
+	if err != nil {
+		return undo(fmt.Errorf("handover: %w", err))
+	}
+	path := filepath.Join(d.opts.StateDir, "handover.json")
+	if err := writeFileAtomic(path, b); err != nil {
+		return undo(fmt.Errorf("handover: %w", err))
+	}
+	// A synced event also makes every event before it durable.
+	d.record(true, history.Event{Kind: history.KindDaemonReexec, PID: os.Getpid(), Who: who,
+		Message: fmt.Sprintf("re-exec %d: %d services, %d processes, %d output pipes", ho.Reexecs, len(saved), len(owners.Owners), len(pipes))})
+	d.logf("re-executing %s (re-exec %d, asked by %s): %d services, %d processes, %d output pipes",
+		d.self, ho.Reexecs, who, len(saved), len(owners.Owners), len(pipes))
+	d.flushLog()
+	if gate := os.Getenv(reexecTestGate); gate != "" {
+		waitAtGate(gate)
+	}
+	for _, fd := range inherit {
+		setCloseOnExec(fd, false)
+	}
+	if ready != nil {
+		ready(ho.Reexecs)
+	}
+	env := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, handoverEnv+"=") }), handoverEnv+"="+path)
+	err = d.exec(path, &ho, env)
+	for _, fd := range inherit {
+		setCloseOnExec(fd, true)
+	}
+	os.Remove(path)
+	return undo(fmt.Errorf("execve %s: %w", d.self, err))
+}
+
+// handedSignals are the daemon's own signals (TERM, INT, HUP): those that
+// arrive during a re-exec must reach the new binary, not vanish with the
+// old one's memory or kill the new one before it listens for them.
+var handedSignals = []syscall.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
+
+// exec replaces the process. The signals the command line has received
+// but not yet acted on go into the handover; the exec'ing thread blocks
+// the daemon's signals, so that the new binary starts with them blocked
+// and any that arrive are kept pending by the kernel until it listens.
+// What remains is the few microseconds between the last look at the
+// received signals and execve, in which another thread may take one.
+func (d *Daemon) exec(path string, ho *handover, env []string) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, old unix.Sigset_t
+	for _, s := range handedSignals {
+		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
+	}
+	unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old)
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	if d.opts.PendingSignals != nil {
+		if ho.Signals = d.opts.PendingSignals(); len(ho.Signals) > 0 {
+			b, err := json.Marshal(ho)
+			if err == nil {
+				err = writeFileAtomic(path, b)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return syscall.Exec(d.self, os.Args, env)
+}
+
+func waitAtGate(gate string) {
+	if _, err := os.Stat(gate); err != nil {
+		return
+	}
+	os.WriteFile(gate+".reached", nil, 0o600)
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(gate); err != nil {
+			break
+		}
+	}
+	os.Remove(gate + ".reached")
+}
+
+// InheritedSignals are the signals that arrived during the re-exec that
+// started this process, for the command line to act on.
+func (d *Daemon) InheritedSignals() []syscall.Signal { return d.inheritedSignals }
+
+// freezeAll freezes every controller; on the first that is not at rest it
+// returns why (the caller thaws them all).
+func (d *Daemon) freezeAll(names []string) (map[string]savedService, error) {
+	replies := make(chan frozen, len(names))
+	for _, n := range names {
+		d.system.Root.Send(d.controllerPID(n), &freeze{Reply: replies})
+	}
+	saved := make(map[string]savedService, len(names))
+	var errs []error
+	for range names {
+		f := <-replies
+		if f.Err != nil {
+			errs = append(errs, f.Err)
+			continue
+		}
+		saved[f.Name] = f.Saved
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return nil, errs[0]
+	}
+	return saved, nil
+}
+
+func (d *Daemon) thawAll(names []string) {
+	for _, n := range names {
+		d.system.Root.Send(d.controllerPID(n), &thaw{})
+	}
+}
+
+// checkOwners makes sure the monitor knows of no process but the services'
+// main processes: anything else (a hook, an action) would lose its owner.
+func checkOwners(owners map[int]*actor.PID, saved map[string]savedService, d *Daemon) error {
+	for pid, owner := range owners {
+		name := strings.TrimPrefix(owner.Id, d.registry.Id+"/svc:")
+		if s, ok := saved[name]; !ok || s.Machine.PID != pid {
+			return fmt.Errorf("process %d of %s is not its main process", pid, name)
+		}
+	}
+	return nil
+}
+
+// freeze answers a freeze request: the controller's state if it is at
+// rest, which also freezes it.
+func (c *controller) freeze(ctx actor.Context, msg *freeze) {
+	st := c.st
+	name := st.spec.Name
+	busy := func(what string) { msg.Reply <- frozen{Name: name, Err: fmt.Errorf("service %s %s", name, what)} }
+	switch {
+	case len(st.actions)+len(st.actionSpawns) > 0:
+		busy("is running an action")
+		return
+	case len(st.hooks)+len(st.hookSpawns)+st.urlHooks > 0:
+		busy("is running a hook")
+		return
+	case len(st.waiters) > 0 || len(st.held) > 0:
+		busy("has a request in progress")
+		return
+	}
+	m, err := st.m.Save(st.timerDue)
+	if err != nil {
+		msg.Reply <- frozen{Name: name, Err: err}
+		return
+	}
+	st.frozen = true
+	msg.Reply <- frozen{Name: name, Saved: savedService{Machine: m, Spec: st.spec, Replacement: st.replacement}}
+}
+
+// stashed keeps a frozen controller's messages for after a thaw; it
+// reports whether the message was taken.
+func (c *controller) stashed(ctx actor.Context) bool {
+	st := c.st
+	switch ctx.Message().(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, *freeze:
+		return false
+	case *svcRequest:
+		// Questions change nothing: a status during a re-exec is answered.
+		if a := ctx.Message().(*svcRequest).Req.Action; a == "status" || a == "doc" {
+			return false
+		}
+	case *thaw:
+		st.frozen = false
+		for _, m := range st.stash {
+			ctx.Send(ctx.Self(), m)
+		}
+		st.stash = nil
+		return true
+	}
+	st.stash = append(st.stash, ctx.Message())
+	return true
+}
+
+// restoredController builds the state of a controller handed over by a
+// re-exec.
+func restoredController(d *Daemon, s savedService, logger *actor.PID, now time.Time) *controllerState {
+	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
+	cs := newControllerState(d, s.Spec, m, logger)
+	cs.restoreEffects = effects
+	if s.Replacement != nil {
+		cs.replacement = s.Replacement
+		m.Replace(services.PolicyOf(s.Replacement))
+	}
+	return cs
+}
+
+// readHandover reads and removes the handover file named by handoverEnv,
+// if any, and removes the variable so that services do not inherit it.
+func readHandover() (*handover, error) {
+	path := os.Getenv(handoverEnv)
+	if path == "" {
+		return nil, nil
+	}
+	os.Unsetenv(handoverEnv)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("re-exec handover: %w", err)
+	}
+	os.Remove(path)
+	var ho handover
+	if err := json.Unmarshal(b, &ho); err != nil {
+		return nil, fmt.Errorf("re-exec handover %s: %w", path, err)
+	}
+	return &ho, nil
+}
+
+// inheritedListener is the control socket handed over by a re-exec.
+func inheritedListener(fd int) (*net.UnixListener, error) {
+	f := os.NewFile(uintptr(fd), "control socket")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("re-exec handover: control socket: %w", err)
+	}
+	ul, ok := ln.(*net.UnixListener)
+	if !ok {
+		ln.Close()
+		return nil, fmt.Errorf("re-exec handover: fd %d is not a unix socket", fd)
+	}
+	// Our Shutdown removes the socket file itself.
+	ul.SetUnlinkOnClose(false)
+	return ul, nil
+}
+
+func setCloseOnExec(fd int, on bool) {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil {
+		return
+	}
+	if on {
+		flags |= unix.FD_CLOEXEC
+	} else {
+		flags &^= unix.FD_CLOEXEC
+	}
+	unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags)
+}
