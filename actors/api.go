@@ -23,6 +23,36 @@ var _ local.Handler = (*api)(nil)
 
 func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Request, out local.Responder) {
 	privileged := a.privileged(peer)
+	who := holderOf(peer).String()
+	if peer.Remote != "" && (strings.HasPrefix(req.Action, "cap-") || req.Cap == "" && !(req.Action == "status" && req.Service == "")) {
+		// A daemon on the network holds exactly what its capabilities say:
+		// it presents one with every request, and manages none.
+		a.refusedRemote(peer)
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: present a capability for '%s'", req.Action)))
+		return
+	}
+	if req.Cap != "" {
+		// A capability of another daemon: relay to it (herd speaks only to
+		// its local daemon). Network callers get no relay.
+		if ref, err := capability.ParseSturdyref(req.Cap); err == nil && ref.Peer != a.d.peerID {
+			if peer.Remote != "" {
+				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: this daemon relays for local users only")))
+				return
+			}
+			a.forward(ctx, req, ref, out)
+			return
+		}
+	}
+	if req.Action == "id" || req.Action == "peers" {
+		if !privileged {
+			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
+			return
+		}
+		rep := a.d.netInfo(req.Action)
+		rep.ID = req.ID
+		out.Send(rep)
+		return
+	}
 	if req.Action == "cap-import" {
 		if !privileged {
 			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for 'cap-import'")))
@@ -62,16 +92,16 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "--cap: %v", err)))
 				return
 			}
-			if ref.Peer != a.d.peerID {
-				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Unreachable,
-					"--cap names daemon %s, not this one (%s); capabilities of other daemons are not supported yet", ref.Peer, a.d.peerID)))
-				return
-			}
 			presented = &ref.Swiss
 			if req.Service == "" {
 				// A proxy's request names no service: the capability does.
 				target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &capTarget{Swiss: ref.Swiss, Reply: ch} })
 				if err != nil {
+					return
+				}
+				if target == "" && !privileged {
+					a.refusedRemote(peer)
+					out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
 					return
 				}
 				req.Service = target
@@ -90,7 +120,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				authz = func() *wire.Error {
 					checks++
 					err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
-						return &authorize{Recheck: checks > 1, UID: peer.UID, Cap: presented, Target: target, Action: action, Reply: ch}
+						return &authorize{Recheck: checks > 1, Holder: holderOf(peer), Cap: presented, Target: target, Action: action, Reply: ch}
 					})
 					if aerr != nil {
 						return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -105,6 +135,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 					return nil
 				}
 				if werr := authz(); werr != nil {
+					if werr.Kind == wire.PermissionDenied {
+						a.refusedRemote(peer)
+					}
 					out.Send(wire.ErrReply(req.ID, werr))
 					return
 				}
@@ -116,7 +149,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		a.serveRoot(ctx, req, out)
 		return
 	case req.Action == "upgrade" && req.Service == "":
-		err := a.d.Reexec(fmt.Sprintf("uid %d", peer.UID), func(n int) {
+		err := a.d.Reexec(who, func(n int) {
 			out.Send(wire.OKReply(req.ID, wire.UpgradeResult{PID: os.Getpid(), Reexecs: n}))
 		})
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
@@ -128,7 +161,6 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		a.history(ctx, req, out, authz)
 		return
 	}
-	who := fmt.Sprintf("uid %d", peer.UID)
 	reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
 		return &clientRequest{Req: req, Who: who, Reply: ch}
 	})
@@ -136,7 +168,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return // the connection is gone
 	}
 	if !privileged && req.Action == "status" && req.Service == "" && reply.OK {
-		reply = a.visibleOnly(ctx, peer.UID, reply)
+		reply = a.visibleOnly(ctx, holderOf(peer), reply)
 	}
 	out.Send(reply)
 }
@@ -168,7 +200,21 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 // privileged says whether peer holds the root capability: root and the
 // daemon's own uid do; any other uid holds only what was granted to it.
 func (a *api) privileged(peer local.Peer) bool {
-	return peer.UID == 0 || int(peer.UID) == a.d.uid
+	return peer.Remote == "" && (peer.UID == 0 || int(peer.UID) == a.d.uid)
+}
+
+// refusedRemote counts a refused request of a network caller: one that
+// keeps guessing is kept out for a while (netlayer/p2p's gater).
+func (a *api) refusedRemote(peer local.Peer) {
+	if peer.Remote == "" {
+		return
+	}
+	a.d.netMu.Lock()
+	h := a.d.net
+	a.d.netMu.Unlock()
+	if h != nil {
+		h.Refused(peer.Remote)
+	}
 }
 
 // gate decides what an unprivileged request needs: the service (canonical
@@ -203,8 +249,8 @@ func (a *api) gate(ctx context.Context, req wire.Request) (string, string, *wire
 }
 
 // visibleOnly keeps, in a status summary, the services uid may see.
-func (a *api) visibleOnly(ctx context.Context, uid uint32, reply wire.Reply) wire.Reply {
-	visible, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- map[string]bool) any { return &visibleTo{UID: uid, Reply: ch} })
+func (a *api) visibleOnly(ctx context.Context, h capability.Holder, reply wire.Reply) wire.Reply {
+	visible, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- map[string]bool) any { return &visibleTo{Holder: h, Reply: ch} })
 	if err != nil {
 		return reply
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -29,7 +31,7 @@ type authorize struct {
 	// Recheck marks the repeated checks of a follow stream: only a
 	// refusal is audited then.
 	Recheck bool
-	UID     uint32
+	Holder  capability.Holder
 	Cap     *capability.Swiss
 	Target  string
 	Action  string
@@ -44,8 +46,8 @@ type capTarget struct {
 
 // visibleTo asks which services uid may see (hold "status" on).
 type visibleTo struct {
-	UID   uint32
-	Reply chan<- map[string]bool
+	Holder capability.Holder
+	Reply  chan<- map[string]bool
 }
 
 // capRequest carries a `cap` command; Reply gets the protocol reply.
@@ -91,17 +93,17 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		err := c.check(msg)
 		switch {
 		case err != nil:
-			c.audit(ctx, msg.UID, "refuse", msg.Target, msg.Action, err.Error())
+			c.auditBy(ctx, msg.Holder.String(), "refuse", msg.Target, msg.Action, err.Error())
 		case !msg.Recheck:
-			c.audit(ctx, msg.UID, "use", msg.Target, msg.Action, "allowed")
+			c.auditBy(ctx, msg.Holder.String(), "use", msg.Target, msg.Action, "allowed")
 		}
 		msg.Reply <- err
 	case *visibleTo:
 		out := map[string]bool{}
 		now := time.Now()
-		holder := capability.Holder{UID: &msg.UID}
+		holder := msg.Holder
 		for _, g := range st.grants {
-			if g.Holder.UID != nil && *g.Holder.UID == msg.UID &&
+			if boundTo(g.Holder, holder) &&
 				capability.Check(g, c.lookup, capability.Request{Target: g.Target, Action: "status", Holder: holder}, now) == nil {
 				out[g.Target] = true
 			}
@@ -124,7 +126,7 @@ func (c *caretaker) Receive(ctx actor.Context) {
 // grant bound to the caller's uid.
 func (c *caretaker) check(msg *authorize) error {
 	now := time.Now()
-	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: capability.Holder{UID: &msg.UID}}
+	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder}
 	if msg.Cap != nil {
 		for s, g := range c.st.grants {
 			if s.Equal(*msg.Cap) {
@@ -138,7 +140,7 @@ func (c *caretaker) check(msg *authorize) error {
 	var firstErr error
 	var newest time.Time
 	for _, g := range c.st.grants {
-		if g.Holder.UID == nil || *g.Holder.UID != msg.UID || g.Target != msg.Target {
+		if !boundTo(g.Holder, msg.Holder) || g.Target != msg.Target {
 			continue
 		}
 		err := capability.Check(g, c.lookup, req, now)
@@ -157,9 +159,34 @@ func (c *caretaker) check(msg *authorize) error {
 }
 
 func (c *caretaker) audit(ctx actor.Context, uid uint32, what, target, action, result string) {
+	c.auditBy(ctx, fmt.Sprintf("uid %d", uid), what, target, action, result)
+}
+
+func (c *caretaker) auditBy(ctx actor.Context, who, what, target, action, result string) {
 	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
-		Kind: history.KindCapability, Service: target, Who: fmt.Sprintf("uid %d", uid), Action: strings.TrimSpace(what + " " + action), Result: result,
+		Kind: history.KindCapability, Service: target, Who: who, Action: strings.TrimSpace(what + " " + action), Result: result,
 	}}})
+}
+
+// boundTo reports whether a grant's holder names the caller h (a uid or a
+// peer); grants to anyone are found through the presented sturdyref.
+func boundTo(g, h capability.Holder) bool {
+	switch {
+	case g.UID != nil:
+		return h.UID != nil && *g.UID == *h.UID
+	case g.Peer != "":
+		return h.Peer == g.Peer
+	}
+	return false
+}
+
+// holderOf names the caller of a connection.
+func holderOf(p local.Peer) capability.Holder {
+	if p.Remote != "" {
+		return capability.Holder{Peer: p.Remote}
+	}
+	uid := p.UID
+	return capability.Holder{UID: &uid}
 }
 
 // capArgs are the options of cap commands, as herd sends them.
@@ -170,6 +197,7 @@ type capArgs struct {
 	User    string   `json:"user,omitempty"`
 	Expires string   `json:"expires,omitempty"`
 	Allow   []string `json:"allow,omitempty"`
+	Peer    string   `json:"peer,omitempty"`
 }
 
 func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
@@ -272,6 +300,15 @@ func (c *caretaker) fill(g *capability.Grant, a capArgs, now time.Time) error {
 		}
 		g.Holder = capability.Holder{UID: &acct.UID}
 	}
+	if a.Peer != "" {
+		if a.User != "" {
+			return fmt.Errorf("--user and --to-peer: a grant has one holder")
+		}
+		if err := p2p.CheckPeerID(a.Peer); err != nil {
+			return fmt.Errorf("--to-peer: %q is not a peer ID (herd id prints a daemon's)", a.Peer)
+		}
+		g.Holder = capability.Holder{Peer: a.Peer}
+	}
 	if a.Expires != "" {
 		d, err := time.ParseDuration(a.Expires)
 		if err != nil || d <= 0 {
@@ -328,7 +365,7 @@ func (c *caretaker) descendants(s capability.Swiss) []capability.Swiss {
 // ref is the grant's sturdyref, with this daemon's socket as the address
 // hint for local holders.
 func (c *caretaker) ref(g capability.Grant) string {
-	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss, Addrs: []string{"/unix" + c.st.d.opts.SocketPath}}.String()
+	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss, Addrs: c.st.d.netAddrs()}.String()
 }
 
 func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {

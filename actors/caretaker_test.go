@@ -22,7 +22,8 @@ func FuzzCaretakerGainsNoAuthority(f *testing.F) {
 	f.Add(uint32(1001), "db", "stop", []byte{3})
 	f.Add(uint32(0), "web", "start", []byte{1})
 	f.Fuzz(func(t *testing.T, uid uint32, target, action string, swiss []byte) {
-		msg := &authorize{UID: uid, Target: target, Action: action}
+		u := uid
+		msg := &authorize{Holder: capability.Holder{UID: &u}, Target: target, Action: action}
 		if len(swiss) > 0 {
 			var s capability.Swiss
 			copy(s[:], swiss)

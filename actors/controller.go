@@ -31,6 +31,9 @@ type svcRequest struct {
 type peerRequest struct {
 	Op   services.PeerOp
 	From *actor.PID
+	// Local: the daemon itself is stopping; a proxy leaves the remote
+	// service alone.
+	Local bool
 }
 
 // peerReply answers a peerRequest.
@@ -547,8 +550,12 @@ func clientReply(name string, id uint64, r services.Result) wire.Reply {
 			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name, Disabled: true,
 				Message: fmt.Sprintf("service %s is currently disabled", name)})
 		case r.Dependency != "":
-			return wire.ErrReply(id, &wire.Error{Kind: wire.DependencyFailed, Service: name, Dependency: r.Dependency,
-				Message: fmt.Sprintf("service %s depends on %s, which could not be started", name, r.Dependency)})
+			e := &wire.Error{Kind: wire.DependencyFailed, Service: name, Dependency: r.Dependency, Reason: r.Reason,
+				Message: fmt.Sprintf("service %s depends on %s, which could not be started: %s", name, r.Dependency, r.Reason)}
+			for _, s := range r.Steps {
+				e.Steps = append(e.Steps, wire.Step{Service: s.Service, Outcome: wire.Outcome(s.Outcome.String())})
+			}
+			return wire.ErrReply(id, e)
 		default:
 			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name,
 				Message: fmt.Sprintf("failed to start service %s: %s", name, r.Reason)})

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
@@ -44,6 +46,11 @@ type Options struct {
 	Log io.Writer
 	// HistoryRetention is how long events are kept. Default 30 days.
 	HistoryRetention time.Duration
+	// Listen are libp2p multiaddrs to serve the control protocol on (to
+	// capability holders only). None: no listening, calls out only.
+	Listen []string
+	// PSK, when set (32 bytes), confines libp2p to a private network.
+	PSK []byte
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
@@ -84,6 +91,10 @@ type Daemon struct {
 	started    time.Time
 	uid        int
 
+	key       ed25519.PrivateKey
+	netMu     sync.Mutex
+	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
+	netServer *local.Server
 	ln        *net.UnixListener
 	self      string // this binary, which a re-exec executes again
 	reexecMu  sync.Mutex
@@ -158,7 +169,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if ho == nil {
 		d.reportPreviousRun()
 	}
-	if _, d.peerID, err = loadIdentity(opts.StateDir); err != nil {
+	if d.key, d.peerID, err = loadIdentity(opts.StateDir); err != nil {
 		return nil, err
 	}
 	d.accounts = services.SystemAccounts{}
@@ -228,6 +239,12 @@ func Start(opts Options) (_ *Daemon, err error) {
 
 	d.server = &local.Server{Handler: &api{d: d}, Logf: d.logf}
 	d.goGo(func() { d.server.Serve(ln) })
+	if len(opts.Listen) > 0 {
+		if err := d.startNetwork(); err != nil {
+			d.Shutdown()
+			return nil, err
+		}
+	}
 	if opts.PIDFile != "" {
 		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 			d.Shutdown()
@@ -327,6 +344,14 @@ func (d *Daemon) Shutdown() {
 		<-done
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
+		if d.netServer != nil {
+			d.netServer.Close()
+		}
+		d.netMu.Lock()
+		if d.net != nil {
+			d.net.Close()
+		}
+		d.netMu.Unlock()
 		// Every line the pump has read reaches its logger (the pump's
 		// sends are queued before ours), then the logs are closed.
 		d.pump.stop()

@@ -3,13 +3,13 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
-	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -29,7 +29,10 @@ type proxyState struct {
 	spec  *services.Spec
 	ref   capability.Sturdyref
 	state string // last known remote state, or "unreachable"
+	since time.Time
 	err   string // the last call's error
+	// stopWatch ends the watcher (the proxy is going away).
+	stopWatch context.CancelFunc
 }
 
 // remoteDone carries the answer of a remote call back into the proxy.
@@ -44,7 +47,7 @@ func newProxyProps(d *Daemon, s *services.Spec) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &proxyState{d: d, spec: s, ref: ref, state: wire.StateStopped}
+	st := &proxyState{d: d, spec: s, ref: ref, state: wire.StateStopped, since: time.Now()}
 	return actor.PropsFromProducer(func() actor.Actor { return &proxy{st: st} }), nil
 }
 
@@ -55,6 +58,25 @@ func (p *proxy) summary() wire.Summary {
 func (p *proxy) Receive(ctx actor.Context) {
 	st := p.st
 	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		if st.stopWatch == nil {
+			wctx, cancel := context.WithCancel(context.Background())
+			st.stopWatch = cancel
+			self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+			st.d.goGo(func() { p.watch(wctx, func(s remoteState) { send(self, &s) }) })
+		}
+	case *actor.Stopping:
+		if st.stopWatch != nil {
+			st.stopWatch()
+		}
+	case *remoteState:
+		before := st.state
+		if msg.Err != "" {
+			st.state, st.err = wire.StateUnreachable, msg.Err
+		} else {
+			st.state, st.err = msg.State, ""
+		}
+		p.changed(ctx, before)
 	case *svcRequest:
 		req := msg.Req
 		p.call(ctx, req.Action, req.Args, func(rep wire.Reply, err error) {
@@ -66,6 +88,11 @@ func (p *proxy) Receive(ctx actor.Context) {
 			action = "stop"
 		}
 		from := msg.From
+		if msg.Local {
+			// The local daemon stops: the remote service is not its to stop.
+			ctx.Send(from, &peerReply{Name: st.spec.Name, Op: msg.Op, Result: services.Result{Outcome: services.OutNotRunning}})
+			return
+		}
 		p.call(ctx, action, nil, func(rep wire.Reply, err error) {
 			r := services.Result{Outcome: services.OutStarted, Steps: []services.Step{{Service: st.spec.Name, Outcome: services.OutStarted}}}
 			switch {
@@ -78,8 +105,9 @@ func (p *proxy) Receive(ctx actor.Context) {
 		})
 	case *setDependents:
 	case *remoteDone:
+		before := st.state
 		p.observe(msg.rep, msg.err)
-		ctx.Send(st.d.registry, &summaryUpdate{Summary: p.summary()})
+		p.changed(ctx, before)
 		msg.then(msg.rep, msg.err)
 	}
 }
@@ -88,28 +116,142 @@ func (p *proxy) Receive(ctx actor.Context) {
 func (p *proxy) call(ctx actor.Context, action string, args []string, then func(wire.Reply, error)) {
 	st := p.st
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	socket := ""
-	for _, a := range st.ref.Addrs {
-		if path, ok := strings.CutPrefix(a, "/unix"); ok {
-			socket = path
-		}
-	}
 	st.d.goGo(func() {
-		if socket == "" {
-			send(self, &remoteDone{err: fmt.Errorf("unreachable: %s has no /unix address; the libp2p network layer is not supported yet", st.ref.Peer), then: then})
-			return
-		}
 		cctx, cancel := context.WithTimeout(context.Background(), remoteCallTimeout)
 		defer cancel()
-		c, err := local.Dial(cctx, socket)
-		if err != nil {
-			send(self, &remoteDone{err: fmt.Errorf("unreachable: %w", err), then: then})
-			return
-		}
-		defer c.Close()
-		rep, err := c.Call(cctx, wire.Request{Action: action, Args: args, Cap: st.spec.Remote})
+		rep, err := p.remoteCall(cctx, wire.Request{Action: action, Args: args, Cap: st.spec.Remote})
 		send(self, &remoteDone{rep: rep, err: err, then: then})
 	})
+}
+
+// remoteCall makes one call to the exporter.
+func (p *proxy) remoteCall(ctx context.Context, req wire.Request) (wire.Reply, error) {
+	c, err := p.st.d.dialRef(ctx, p.st.ref)
+	if err != nil {
+		return wire.Reply{}, fmt.Errorf("unreachable: %w", err)
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		return rep, fmt.Errorf("unreachable: %w", err)
+	}
+	return rep, nil
+}
+
+// remoteState is what the watcher learned of the exporter's service.
+type remoteState struct {
+	State string // "" when only Err is news
+	Err   string // set: unreachable, and why
+}
+
+// Watching: the exporter pushes the service's state changes on a follow
+// stream; a status call every watchPing proves the host is still there
+// (a partition otherwise shows only when TCP gives up). On any failure the
+// proxy is unreachable and the watcher reconnects with backoff.
+const (
+	watchPing       = 5 * time.Second
+	watchMinBackoff = 250 * time.Millisecond
+	watchMaxBackoff = 15 * time.Second
+)
+
+func (p *proxy) watch(ctx context.Context, report func(remoteState)) {
+	backoff := watchMinBackoff
+	for ctx.Err() == nil {
+		began := time.Now()
+		err := p.watchOnce(ctx, report)
+		if ctx.Err() != nil {
+			return
+		}
+		report(remoteState{Err: err.Error()})
+		if time.Since(began) > 4*watchPing {
+			backoff = watchMinBackoff
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, watchMaxBackoff)
+	}
+}
+
+func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	status := func() error {
+		cctx, ccancel := context.WithTimeout(ctx, watchPing)
+		defer ccancel()
+		rep, err := p.remoteCall(cctx, wire.Request{Action: "status", Cap: p.st.spec.Remote})
+		if err != nil {
+			return err
+		}
+		if !rep.OK {
+			return fmt.Errorf("%s: %s", rep.Error.Kind, rep.Error.Message)
+		}
+		var s wire.Status
+		json.Unmarshal(rep.Result, &s)
+		report(remoteState{State: s.State})
+		return nil
+	}
+	if err := status(); err != nil {
+		return err
+	}
+	cctx, ccancel := context.WithTimeout(ctx, remoteCallTimeout)
+	c, err := p.st.d.dialRef(cctx, p.st.ref)
+	ccancel()
+	if err != nil {
+		return fmt.Errorf("unreachable: %w", err)
+	}
+	defer c.Close()
+	streamErr := make(chan error, 1)
+	go func() {
+		req := wire.Request{Action: "history", Args: []string{"--follow", "--since", "0s"}, Cap: p.st.spec.Remote}
+		streamErr <- c.Stream(ctx, req, func(r wire.Reply) error {
+			if !r.OK {
+				return fmt.Errorf("%s: %s", r.Error.Kind, r.Error.Message)
+			}
+			var evs wire.Events
+			json.Unmarshal(r.Result, &evs)
+			for _, e := range evs.Events {
+				if e.Kind == history.KindState {
+					report(remoteState{State: e.State})
+				}
+			}
+			return nil
+		})
+	}()
+	tick := time.NewTicker(watchPing)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-streamErr:
+			if err == nil {
+				err = errors.New("the exporter ended the stream")
+			}
+			return fmt.Errorf("unreachable: %w", err)
+		case <-tick.C:
+			if err := status(); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// changed reports a new mirrored state to the registry and the log.
+func (p *proxy) changed(ctx actor.Context, before string) {
+	st := p.st
+	if st.state == before {
+		return
+	}
+	st.since = time.Now()
+	text := "is " + st.state + " (remote)"
+	if st.state == wire.StateUnreachable {
+		text += ": " + st.err
+	}
+	st.d.logf("service %s %s", st.spec.Name, text)
+	ctx.Send(st.d.registry, &summaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
 }
 
 // observe updates the mirrored state from an answer.
@@ -117,7 +259,7 @@ func (p *proxy) observe(rep wire.Reply, err error) {
 	st := p.st
 	switch {
 	case err != nil:
-		st.state, st.err = "unreachable", err.Error()
+		st.state, st.err = wire.StateUnreachable, err.Error()
 	case !rep.OK:
 		st.err = rep.Error.Message
 	default:
@@ -151,6 +293,12 @@ func (p *proxy) describe(rep wire.Reply, err error) string {
 // localReply renames the remote answer after the local service.
 func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Reply {
 	name := p.st.spec.Name
+	if err != nil && req.Action == "status" {
+		return wire.OKReply(req.ID, wire.Status{
+			Name: name, Provides: []string{}, Requires: []string{}, State: wire.StateUnreachable, Since: p.st.since,
+			Enabled: true, Remote: p.st.ref.String(), RemoteError: err.Error(),
+		})
+	}
 	if err != nil {
 		return wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: name, Message: fmt.Sprintf("service %s: %v", name, err)})
 	}

@@ -165,10 +165,15 @@ func (r *registry) Receive(ctx actor.Context) {
 
 // stopThen stops a service and runs then once it is down.
 func (r *registry) stopThen(ctx actor.Context, name string, then func(services.Result)) {
+	r.stopThenFor(ctx, name, false, then)
+}
+
+// stopThenFor is stopThen; local says the daemon itself is going down.
+func (r *registry) stopThenFor(ctx actor.Context, name string, local bool, then func(services.Result)) {
 	st := r.st
 	st.stopWaits[name] = append(st.stopWaits[name], then)
 	if len(st.stopWaits[name]) == 1 {
-		ctx.Send(st.d.controllerPID(name), &peerRequest{Op: services.PeerStop, From: ctx.Self()})
+		ctx.Send(st.d.controllerPID(name), &peerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
 	}
 }
 
@@ -181,7 +186,7 @@ func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
 	// Every stop cascades to dependents first, so asking all at once is
 	// still dependents-first, and independent services stop in parallel.
 	for name := range r.st.specs {
-		r.stopThen(ctx, name, func(services.Result) {
+		r.stopThenFor(ctx, name, true, func(services.Result) {
 			left--
 			if left == 0 {
 				close(done)

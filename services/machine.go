@@ -334,6 +334,7 @@ type Machine struct {
 	pending      map[string]bool
 	pendingOp    PeerOp
 	failedDep    string
+	failedWhy    string // the failed requirement's reason
 	// stopWhenSpawned: a Stop arrived while the process was being spawned.
 	stopWhenSpawned bool
 	// startWhenStopped: a Start arrived while stopping.
@@ -625,7 +626,7 @@ func (m *Machine) onPeerDone(ev PeerDone, emit func(...Effect)) {
 	switch {
 	case m.state == Starting && m.phase == awaitRequires:
 		if ev.Result.Outcome == OutFailed && m.failedDep == "" {
-			m.failedDep = ev.Name
+			m.failedDep, m.failedWhy = ev.Name, ev.Result.Reason
 		}
 		if len(m.pending) > 0 {
 			return
@@ -633,7 +634,11 @@ func (m *Machine) onPeerDone(ev PeerDone, emit func(...Effect)) {
 		if m.failedDep != "" {
 			dep := m.failedDep
 			m.setState(Stopped, idle, ev.At, emit)
-			r := Result{Outcome: OutFailed, Dependency: dep, Reason: "requirement " + dep + " failed", Steps: m.steps}
+			why := m.failedWhy
+			if why == "" {
+				why = "requirement " + dep + " failed"
+			}
+			r := Result{Outcome: OutFailed, Dependency: dep, Reason: why, Steps: m.steps}
 			m.replyAll(emit, m.startWaiters, r)
 			m.replyAll(emit, m.restartWaiters, r)
 			m.startWaiters, m.restartWaiters = nil, nil

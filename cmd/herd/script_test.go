@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -70,6 +71,7 @@ func TestScripts(t *testing.T) {
 			"ensureuser":   cmdEnsureUser,
 			"asuser":       cmdAsUser,
 			"setenvfile":   cmdSetenvFile,
+			"freeport":     cmdFreePort,
 		},
 	})
 }
@@ -442,4 +444,17 @@ func sharedHerd(ts *testscript.TestScript) string {
 	ts.Check(os.WriteFile(d, b, 0o755))
 	ts.Setenv("SHARED_SHEPHERD", d)
 	return p
+}
+
+// freeport VAR: set VAR to a TCP port of 127.0.0.1 that is free now (for a
+// daemon that must come back on the same address).
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	ts.Setenv(args[0], strconv.Itoa(port))
 }

@@ -28,7 +28,13 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	if err != nil {
 		return nil, &DialError{Path: path, Err: err}
 	}
-	return &Client{c: c, dec: wire.NewDecoder(c)}, nil
+	return NewClient(c), nil
+}
+
+// NewClient speaks the protocol over an established connection (a libp2p
+// stream, say).
+func NewClient(c net.Conn) *Client {
+	return &Client{c: c, dec: wire.NewDecoder(c)}
 }
 
 // DialError is returned by Dial.

@@ -20,6 +20,9 @@ type Peer struct {
 	UID uint32
 	GID uint32
 	PID int32
+	// Remote, when set, is the libp2p peer ID of a caller from the
+	// network (netlayer/p2p); UID, GID and PID then mean nothing.
+	Remote string
 }
 
 // Responder sends the replies to one request. Send reports false once the
@@ -139,6 +142,9 @@ type Server struct {
 	MaxConns int
 	// Logf receives connection-level problems. Optional.
 	Logf func(format string, args ...any)
+	// Identify names the caller of a connection. Default PeerOf (the
+	// unix socket's credentials).
+	Identify func(net.Conn) (Peer, error)
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -278,7 +284,11 @@ func (s *Server) serveConn(c net.Conn) {
 		s.mu.Unlock()
 		c.Close()
 	}()
-	peer, err := PeerOf(c)
+	identify := s.Identify
+	if identify == nil {
+		identify = PeerOf
+	}
+	peer, err := identify(c)
 	if err != nil {
 		s.logf("control socket: cannot identify peer: %v", err)
 		return

@@ -57,6 +57,10 @@ type Error struct {
 	// Disabled is set on a start-failed error caused by the service being
 	// disabled (herd prints "Service NAME is currently disabled.").
 	Disabled bool `json:"disabled,omitempty"`
+	// Reason says why a requirement failed (dependency-failed), and Steps
+	// what was started or stopped on the way.
+	Reason string `json:"reason,omitempty"`
+	Steps  []Step `json:"steps,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -114,6 +118,8 @@ const (
 	StateRunning  = "running"
 	StateStopping = "stopping"
 	StateFailed   = "failed"
+	// StateUnreachable is a remote service whose daemon cannot be reached.
+	StateUnreachable = "unreachable"
 )
 
 // Summary is one line of `herd status`.
@@ -178,6 +184,9 @@ type Status struct {
 	Daemon *DaemonInfo `json:"daemon,omitempty"`
 	// Remote is the sturdyref of a remote (proxy) service.
 	Remote string `json:"remote,omitempty"`
+	// RemoteError says why the exporter of a remote service cannot be
+	// reached (its state is then unreachable).
+	RemoteError string `json:"remote_error,omitempty"`
 	// Instances lists the instances of a service with `instances`.
 	Instances []Instance `json:"instances,omitempty"`
 }
@@ -200,6 +209,8 @@ type DaemonInfo struct {
 	ByState       map[string]int `json:"services_by_state"`
 	OrphansReaped int            `json:"orphans_reaped"`
 	Reexecs       int            `json:"reexecs"`
+	PeerID        string         `json:"peer_id,omitempty"`
+	Listen        []string       `json:"listen,omitempty"`
 }
 
 // UpgradeResult answers `upgrade`, just before the daemon executes its
@@ -208,6 +219,27 @@ type DaemonInfo struct {
 type UpgradeResult struct {
 	PID     int `json:"pid"`
 	Reexecs int `json:"reexecs"`
+}
+
+// NetID answers `id`: the daemon's name on the network and where it
+// listens.
+type NetID struct {
+	PeerID string   `json:"peer_id"`
+	Listen []string `json:"listen"`
+	Socket string   `json:"socket"`
+}
+
+// Peers answers `peers`: the daemon's libp2p connections.
+type Peers struct {
+	Peers []Peer `json:"peers"`
+}
+
+// Peer is one connected daemon.
+type Peer struct {
+	ID      string   `json:"id"`
+	Addrs   []string `json:"addrs"`
+	Latency Duration `json:"latency"`
+	Streams int      `json:"streams"`
 }
 
 // RootService and RootAlias name the daemon itself.

@@ -3,6 +3,7 @@
 package shepherdcli
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,7 +40,8 @@ func Main(args []string, stderr io.Writer) int {
 	pidFile := fs.String("pid", "", "write the PID here once the socket listens")
 	state := fs.String("state", "", "state directory: logs, history (default "+defaultState(root)+")")
 	insecure := fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700")
-	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s)")
+	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s), e.g. /ip4/0.0.0.0/tcp/4001 (default: no network)")
+	pskFile := fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)")
 	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
 	socketMode := fs.String("socket-mode", "", "mode of the socket file, e.g. 0660")
 	reexec := fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration")
@@ -52,13 +55,17 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shepherd: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	if len(*listen) > 0 {
-		fmt.Fprintln(stderr, "shepherd: --listen: the libp2p network layer is not supported yet")
-		return exitUsage
-	}
 	opts := actors.Options{
 		ConfigPath: *config, SocketPath: *socket, StateDir: *state, PIDFile: *pidFile,
-		Insecure: *insecure, SocketGroup: -1,
+		Insecure: *insecure, SocketGroup: -1, Listen: *listen,
+	}
+	if *pskFile != "" {
+		psk, err := readPSK(*pskFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "shepherd: --private-network: %v\n", err)
+			return exitUsage
+		}
+		opts.PSK = psk
 	}
 	if opts.ConfigPath == "" {
 		opts.ConfigPath = defaultConfig(root)
@@ -223,4 +230,17 @@ func drainSignals(sigs <-chan os.Signal) []syscall.Signal {
 			return out
 		}
 	}
+}
+
+// readPSK reads a private-network key: 64 hex digits (blank space ignored).
+func readPSK(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%s: want 64 hex digits (a 32-byte key), e.g. from: head -c32 /dev/urandom | xxd -p -c64", path)
+	}
+	return key, nil
 }

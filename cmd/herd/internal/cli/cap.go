@@ -18,14 +18,15 @@ type capOptions struct {
 	User    string   `json:"user,omitempty"`
 	Expires string   `json:"expires,omitempty"`
 	Allow   []string `json:"allow,omitempty"`
+	Peer    string   `json:"peer,omitempty"`
 }
 
 func newCmdCap(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "cap", Short: "Grant, attenuate, revoke and list capabilities"}
 	var o capOptions
 	grant := &cobra.Command{
-		Use:   "grant SERVICE --actions A,B [--to-user U] [--expires D]",
-		Short: "Grant some actions on one service to a user; prints the sturdyref",
+		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P] [--expires D]",
+		Short: "Grant some actions on one service to a user or a daemon; prints the sturdyref",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Service = args[0]
@@ -47,6 +48,7 @@ func newCmdCap(f *Factory) *cobra.Command {
 	for _, c := range []*cobra.Command{grant, attenuate} {
 		c.Flags().StringSliceVar(&o.Actions, "actions", nil, "allowed actions, comma separated")
 		c.Flags().StringVar(&o.User, "to-user", "", "the local user (name or uid) who may use it")
+		c.Flags().StringVar(&o.Peer, "to-peer", "", "the daemon (libp2p peer ID, see herd id) that may use it")
 		c.Flags().StringVar(&o.Expires, "expires", "", "lifetime, such as 24h")
 		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'")
 	}

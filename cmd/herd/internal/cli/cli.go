@@ -116,6 +116,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdCap(f),
 		newCmdScale(f),
 		newCmdUpgrade(f),
+		newCmdID(f),
+		newCmdPeers(f),
 		newCmdAction(f),
 	)
 	return root
@@ -243,7 +245,12 @@ func (f *Factory) replyError(e *wire.Error, typed string) error {
 		f.say("Service %s could not be started.", name)
 		return f.fail("failed to start service " + name)
 	case wire.DependencyFailed:
+		// What did start (on other hosts, for a fleet) is said first.
+		f.printSteps(e.Steps)
 		f.say("Service %s depends on %s.", name, e.Dependency)
+		if e.Reason != "" {
+			return f.fail(fmt.Sprintf("failed to start service %s: %s: %s", name, e.Dependency, e.Reason))
+		}
 		return f.fail("failed to start service " + name)
 	}
 	return f.fail(e.Message)

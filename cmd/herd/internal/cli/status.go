@@ -140,6 +140,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	}
 	if s.Remote != "" {
 		line("Remote: %s", s.Remote)
+		if s.RemoteError != "" {
+			line("Remote error: %s", s.RemoteError)
+		}
 	}
 	if s.ReplacementPending {
 		line("Replacement pending (restart to upgrade).")
@@ -197,6 +200,12 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		}
 		line("Services: %s", strings.Join(states, ", "))
 		line("Orphans reaped: %d", d.OrphansReaped)
+		if d.PeerID != "" {
+			line("Peer ID: %s", d.PeerID)
+		}
+		for _, a := range d.Listen {
+			line("Listening on: %s", a)
+		}
 		if d.Reexecs > 0 {
 			line("Re-executed %d times, first started at %s.", d.Reexecs, clock(d.StartedAt, now))
 		}

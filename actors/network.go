@@ -1,0 +1,150 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// startNetwork listens on libp2p (--listen) and serves the control
+// protocol there with the same handler as the unix socket; callers are
+// named by their peer ID and hold only what capabilities give them.
+func (d *Daemon) startNetwork() error {
+	h, err := p2p.New(p2p.Config{Key: d.key, Listen: d.opts.Listen, PSK: d.opts.PSK})
+	if err != nil {
+		return err
+	}
+	ln, err := h.Listen()
+	if err != nil {
+		h.Close()
+		return fmt.Errorf("libp2p: %w", err)
+	}
+	d.net = h
+	d.netServer = &local.Server{Handler: &api{d: d}, Logf: d.logf, Identify: func(c net.Conn) (local.Peer, error) {
+		return local.Peer{Remote: c.RemoteAddr().String()}, nil
+	}}
+	d.goGo(func() { d.netServer.Serve(ln) })
+	d.logf("libp2p: peer %s listening on %s", d.peerID, strings.Join(h.Addrs(), " "))
+	return nil
+}
+
+// network is the libp2p host: the listening one, or else one made on the
+// first call to another daemon, which dials out and listens nowhere.
+func (d *Daemon) network() (*p2p.Host, error) {
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
+	if d.net == nil {
+		h, err := p2p.New(p2p.Config{Key: d.key, PSK: d.opts.PSK})
+		if err != nil {
+			return nil, err
+		}
+		d.net = h
+	}
+	return d.net, nil
+}
+
+// netAddrs are the address hints of this daemon's sturdyrefs: its libp2p
+// listen addresses (none without --listen) and its unix socket.
+func (d *Daemon) netAddrs() []string {
+	var out []string
+	d.netMu.Lock()
+	if d.net != nil && len(d.opts.Listen) > 0 {
+		out = append(out, d.net.Addrs()...)
+	}
+	d.netMu.Unlock()
+	return append(out, "/unix"+d.opts.SocketPath)
+}
+
+// dialRef connects to the daemon that exported ref: over libp2p when the
+// sturdyref names network addresses, else over its unix socket (a daemon
+// of another user on this machine).
+func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.Client, error) {
+	var netAddrs []string
+	socket := ""
+	for _, a := range ref.Addrs {
+		if path, ok := strings.CutPrefix(a, "/unix"); ok {
+			socket = path
+		} else {
+			netAddrs = append(netAddrs, a)
+		}
+	}
+	if len(netAddrs) == 0 {
+		if socket == "" {
+			return nil, errors.New("the sturdyref names no address")
+		}
+		return local.Dial(ctx, socket)
+	}
+	h, err := d.network()
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.Dial(ctx, ref.Peer, netAddrs)
+	if err != nil {
+		return nil, err
+	}
+	return local.NewClient(c), nil
+}
+
+// forward relays a request that presents another daemon's capability to
+// that daemon, and its replies back: herd speaks only to its local daemon.
+func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Sturdyref, out local.Responder) {
+	cctx, cancel := context.WithTimeout(ctx, remoteCallTimeout)
+	c, err := a.d.dialRef(cctx, ref)
+	cancel()
+	if err != nil {
+		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service,
+			Message: fmt.Sprintf("daemon %s is unreachable: %v", ref.Peer, err)}))
+		return
+	}
+	defer c.Close()
+	id := req.ID
+	err = c.Stream(ctx, req, func(r wire.Reply) error {
+		r.ID = id
+		if !out.Send(r) {
+			return context.Canceled
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service,
+			Message: fmt.Sprintf("daemon %s: %v", ref.Peer, err)}))
+	}
+}
+
+// netInfo answers `herd id` and `herd peers`.
+func (d *Daemon) netInfo(action string) wire.Reply {
+	d.netMu.Lock()
+	h := d.net
+	d.netMu.Unlock()
+	switch action {
+	case "id":
+		id := wire.NetID{PeerID: d.peerID, Listen: []string{}, Socket: d.opts.SocketPath}
+		if h != nil && len(d.opts.Listen) > 0 {
+			id.Listen = h.Addrs()
+		}
+		return wire.OKReply(0, id)
+	default:
+		peers := wire.Peers{Peers: []wire.Peer{}}
+		if h != nil {
+			for _, p := range h.Peers() {
+				peers.Peers = append(peers.Peers, wire.Peer{ID: p.ID, Addrs: p.Addrs, Latency: wire.Duration(p.Latency), Streams: p.Streams})
+			}
+		}
+		return wire.OKReply(0, peers)
+	}
+}
+
+// netInfoListen is where the daemon listens on libp2p, for status.
+func (d *Daemon) netInfoListen() []string {
+	var id wire.NetID
+	json.Unmarshal(d.netInfo("id").Result, &id)
+	return id.Listen
+}

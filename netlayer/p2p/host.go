@@ -1,0 +1,266 @@
+package p2p
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/gostream"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// ProtocolID is the one protocol a shepherd speaks to another.
+const ProtocolID protocol.ID = "/shepherd/ctl/1"
+
+// Config sets up a Host.
+type Config struct {
+	// Key is the daemon's identity.
+	Key ed25519.PrivateKey
+	// Listen are the multiaddrs to listen on; none: dial out only.
+	Listen []string
+	// PSK, when set, makes a private network (TCP only: QUIC refuses a
+	// PSK, so it is left out).
+	PSK []byte
+	// Memory and FDs bound what all peers together may use. Zero: 64 MiB
+	// and 256.
+	Memory int64
+	FDs    int
+}
+
+// Host is a daemon's libp2p presence.
+type Host struct {
+	h     host.Host
+	gater *gater
+}
+
+// New starts a host; it listens on cfg.Listen at once.
+func New(cfg Config) (*Host, error) {
+	key, err := crypto.UnmarshalEd25519PrivateKey(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	if cfg.Memory == 0 {
+		cfg.Memory = 64 << 20
+	}
+	if cfg.FDs == 0 {
+		cfg.FDs = 256
+	}
+	limits := rcmgr.DefaultLimits
+	// One peer gets a few connections and streams of our protocol; the
+	// whole host gets what Memory and FDs allow.
+	limits.AddProtocolPeerLimit(ProtocolID, rcmgr.BaseLimit{Streams: 64, StreamsInbound: 32, StreamsOutbound: 32, Memory: 4 << 20}, rcmgr.BaseLimitIncrease{})
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(cfg.Memory, cfg.FDs)))
+	if err != nil {
+		return nil, fmt.Errorf("libp2p resource manager: %w", err)
+	}
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		return nil, err
+	}
+	g := newGater()
+	opts := []libp2p.Option{
+		libp2p.Identity(key),
+		libp2p.Peerstore(ps),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(g),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.Ping(true),
+		libp2p.WithDialTimeout(5 * time.Second),
+		libp2p.UserAgent("shepherd-go"),
+	}
+	if len(cfg.PSK) > 0 {
+		if len(cfg.PSK) != 32 {
+			return nil, fmt.Errorf("private network key: %d bytes, want 32", len(cfg.PSK))
+		}
+		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(cfg.PSK)))
+	} else {
+		opts = append(opts, libp2p.Transport(quic.NewTransport))
+	}
+	if len(cfg.Listen) > 0 {
+		opts = append(opts, libp2p.ListenAddrStrings(cfg.Listen...))
+	} else {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
+	}
+	return &Host{h: h, gater: g}, nil
+}
+
+// ID is the host's peer ID.
+func (h *Host) ID() string { return h.h.ID().String() }
+
+// Addrs are the multiaddrs the host listens on (ports resolved).
+func (h *Host) Addrs() []string {
+	var out []string
+	for _, a := range h.h.Network().ListenAddresses() {
+		out = append(out, a.String())
+	}
+	// The interface addresses a wildcard resolves to.
+	if all, err := h.h.Network().InterfaceListenAddresses(); err == nil {
+		for _, a := range all {
+			if s := a.String(); !slices.Contains(out, s) && !strings.Contains(s, "/0.0.0.0/") && !strings.Contains(s, "/::/") {
+				out = append(out, s)
+			}
+		}
+	}
+	return slices.DeleteFunc(out, func(s string) bool { return strings.Contains(s, "/0.0.0.0/") || strings.Contains(s, "/ip6/::/") })
+}
+
+// Listen returns a net.Listener of incoming /shepherd/ctl/1 streams; each
+// stream is a connection whose RemoteAddr().String() is the peer ID.
+func (h *Host) Listen() (net.Listener, error) {
+	return gostream.Listen(h.h, ProtocolID)
+}
+
+// Dial opens a /shepherd/ctl/1 stream to peerID, trying addrs (multiaddrs)
+// as hints.
+func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Conn, error) {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		return nil, fmt.Errorf("peer %q: %w", peerID, err)
+	}
+	var mas []ma.Multiaddr
+	for _, a := range addrs {
+		if m, err := ma.NewMultiaddr(a); err == nil {
+			mas = append(mas, m)
+		}
+	}
+	if len(mas) == 0 && h.h.Network().Connectedness(id) != network.Connected {
+		return nil, fmt.Errorf("peer %s: no network address known (the sturdyref has none)", peerID)
+	}
+	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
+	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
+	if err != nil {
+		return nil, fmt.Errorf("peer %s: %w", peerID, err)
+	}
+	return c, nil
+}
+
+// PeerInfo describes one connected peer for `herd peers`.
+type PeerInfo struct {
+	ID      string        `json:"id"`
+	Addrs   []string      `json:"addrs"`
+	Latency time.Duration `json:"latency"`
+	Streams int           `json:"streams"`
+}
+
+// Peers lists the connected peers, each pinged once (up to a second) for
+// its latency.
+func (h *Host) Peers() []PeerInfo {
+	var out []PeerInfo
+	for _, id := range h.h.Network().Peers() {
+		pi := PeerInfo{ID: id.String(), Latency: h.h.Peerstore().LatencyEWMA(id)}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if r, ok := <-ping.Ping(ctx, h.h, id); ok && r.Error == nil {
+			pi.Latency = r.RTT
+		}
+		cancel()
+		for _, c := range h.h.Network().ConnsToPeer(id) {
+			pi.Addrs = append(pi.Addrs, c.RemoteMultiaddr().String())
+			pi.Streams += len(c.GetStreams())
+		}
+		out = append(out, pi)
+	}
+	slices.SortFunc(out, func(a, b PeerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Refused tells the gater that peerID made a request that was refused;
+// a peer refused too often is disconnected and kept out for a while.
+func (h *Host) Refused(peerID string) {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		return
+	}
+	if h.gater.refused(id, time.Now()) {
+		h.h.Network().ClosePeer(id)
+	}
+}
+
+// Close stops the host.
+func (h *Host) Close() error { return h.h.Close() }
+
+// gater keeps out peers that were refused too often: guessing sturdyrefs
+// costs a connection and a ban. Everything else is allowed; the resource
+// manager bounds the rest.
+type gater struct {
+	mu     sync.Mutex
+	strike map[peer.ID][]time.Time
+	banned map[peer.ID]time.Time
+}
+
+const (
+	strikes    = 20
+	strikeSpan = time.Minute
+	banFor     = 10 * time.Minute
+)
+
+func newGater() *gater {
+	return &gater{strike: map[peer.ID][]time.Time{}, banned: map[peer.ID]time.Time{}}
+}
+
+// refused counts a strike; it reports whether the peer is now banned.
+func (g *gater) refused(id peer.ID, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := slices.DeleteFunc(g.strike[id], func(t time.Time) bool { return now.Sub(t) > strikeSpan })
+	s = append(s, now)
+	g.strike[id] = s
+	if len(s) >= strikes {
+		g.banned[id] = now.Add(banFor)
+		delete(g.strike, id)
+		return true
+	}
+	return false
+}
+
+func (g *gater) allowed(id peer.ID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.banned[id]
+	if ok && time.Now().After(until) {
+		delete(g.banned, id)
+		return true
+	}
+	return !ok
+}
+
+func (g *gater) InterceptPeerDial(id peer.ID) bool                               { return true }
+func (g *gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool                    { return true }
+func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool                     { return true }
+func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+func (g *gater) InterceptSecured(_ network.Direction, id peer.ID, _ network.ConnMultiaddrs) bool {
+	return g.allowed(id)
+}
+
+// CheckPeerID says whether s is a peer ID ("12D3KooW...").
+func CheckPeerID(s string) error {
+	_, err := peer.Decode(s)
+	return err
+}
