@@ -2,10 +2,10 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test lint bench demo fuzz clean
+.PHONY: build test lint bench demo demo-local fuzz clean
 
 build:
-	$(GO) build -o bin/ ./cmd/shepherd ./cmd/herd
+	$(GO) build -o bin/ ./cmd/shepherd ./cmd/herd ./examples/fleet/webserver
 
 test: lint
 	$(GO) test -race -count=1 ./...
@@ -29,7 +29,12 @@ bench: build
 	@$(GO) test -run '^$$' -bench 'HistoryWriter' -benchtime 1x ./actors/ | grep Benchmark
 	@$(GO) test -run '^$$' -bench 'SyncedStateChange' -benchtime 300x ./actors/ | grep Benchmark
 
+# The fleet demo: three shepherds, a fleet started over libp2p.
 demo: build
+	./examples/fleet/demo.sh
+
+# One shepherd on examples/services.yaml.
+demo-local: build
 	./examples/demo.sh
 
 clean:

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
 )
 
 func TestPeerIDFormat(t *testing.T) {
@@ -36,5 +38,21 @@ func TestIdentityPersists(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "identity.key"), []byte("short"), 0o600)
 	if _, _, err := loadIdentity(dir); err == nil || !strings.Contains(err.Error(), "identity.key") {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+// The peer ID in sturdyrefs is the one libp2p computes for the same key.
+func TestPeerIDIsLibp2ps(t *testing.T) {
+	key, id, err := loadIdentity(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := p2p.New(p2p.Config{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.ID() != id {
+		t.Fatalf("libp2p says %s, sturdyrefs say %s", h.ID(), id)
 	}
 }

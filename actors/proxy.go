@@ -210,11 +210,14 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			if !r.OK {
 				return fmt.Errorf("%s: %s", r.Error.Kind, r.Error.Message)
 			}
+			// An event says that the state changed, not what it is now:
+			// events may trail the answer of a call made meanwhile. The
+			// status asked after the event is at least as new as both.
 			var evs wire.Events
 			json.Unmarshal(r.Result, &evs)
 			for _, e := range evs.Events {
 				if e.Kind == history.KindState {
-					report(remoteState{State: e.State})
+					return status()
 				}
 			}
 			return nil
