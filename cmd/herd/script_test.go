@@ -72,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"asuser":       cmdAsUser,
 			"setenvfile":   cmdSetenvFile,
 			"freeport":     cmdFreePort,
+			"mknet":        cmdMakeNet,
 		},
 	})
 }
@@ -457,4 +458,38 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// mknet HOST...: give each HOST a network namespace of its own, joined to
+// this one by a veth pair: HOST is at 10.77.N.2, this side at 10.77.N.1.
+// It sets NS_HOST (the namespace), IP_HOST and LINK_HOST (this side's
+// interface, to cut and heal), and removes it all when the script ends.
+func cmdMakeNet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: mknet HOST...")
+	}
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			ts.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	tag := fmt.Sprintf("%04x", os.Getpid()&0xffff)
+	for i, h := range args {
+		ns, link, peer := "shep-"+tag+"-"+h, fmt.Sprintf("vs%s%d", tag, i), fmt.Sprintf("vp%s%d", tag, i)
+		hostIP, ourIP := fmt.Sprintf("10.77.%d.2", i+1), fmt.Sprintf("10.77.%d.1", i+1)
+		ip("netns", "add", ns)
+		ts.Defer(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		ip("link", "add", link, "type", "veth", "peer", "name", peer)
+		ts.Defer(func() { exec.Command("ip", "link", "del", link).Run() })
+		ip("link", "set", peer, "netns", ns)
+		ip("addr", "add", ourIP+"/24", "dev", link)
+		ip("link", "set", link, "up")
+		ip("-n", ns, "addr", "add", hostIP+"/24", "dev", peer)
+		ip("-n", ns, "link", "set", peer, "up")
+		ip("-n", ns, "link", "set", "lo", "up")
+		up := strings.ToUpper(h)
+		ts.Setenv("NS_"+up, ns)
+		ts.Setenv("IP_"+up, hostIP)
+		ts.Setenv("LINK_"+up, link)
+	}
 }
