@@ -132,6 +132,10 @@ type controllerState struct {
 	// restoreEffects are performed when the controller starts: the timer
 	// a restored machine waits on.
 	restoreEffects []services.Effect
+	// respawns are the times of recent respawns, read from history at the
+	// first status (respawnsLoaded) and kept since.
+	respawns       []time.Time
+	respawnsLoaded bool
 }
 
 type controller struct{ st *controllerState }
@@ -315,21 +319,35 @@ const (
 	flapWindow = 10 * time.Minute
 )
 
-// addRespawnHistory counts recent respawns from history (they survive a
-// daemon restart, unlike the machine's own counters).
+// addRespawnHistory counts recent respawns. They survive a daemon
+// restart, unlike the machine's own counters: the first status reads them
+// from history, later ones from the controller's own list.
 func (st *controllerState) addRespawnHistory(out *wire.Status, now time.Time) {
-	evs, err := st.d.history.Scan(history.Query{Service: st.spec.Name, Since: now.Add(-time.Hour)})
-	if err != nil {
-		st.d.logf("history: %v", err)
-		return
-	}
-	recent := 0
-	for _, e := range evs {
-		if e.Kind != history.KindRespawn {
-			continue
+	if !st.respawnsLoaded {
+		evs, err := st.d.history.Scan(history.Query{Service: st.spec.Name, Since: now.Add(-time.Hour)})
+		if err != nil {
+			st.d.logf("history: %v", err)
+			return
 		}
+		var times []time.Time
+		for _, e := range evs {
+			if e.Kind == history.KindRespawn {
+				times = append(times, e.Time)
+			}
+		}
+		// Respawns recorded since the controller started are in both.
+		for _, t := range st.respawns {
+			if !slices.ContainsFunc(times, t.Equal) {
+				times = append(times, t)
+			}
+		}
+		st.respawns, st.respawnsLoaded = times, true
+	}
+	st.respawns = slices.DeleteFunc(st.respawns, func(t time.Time) bool { return now.Sub(t) > time.Hour })
+	recent := 0
+	for _, t := range st.respawns {
 		out.RespawnsLastHour++
-		if e.Time.After(now.Add(-flapWindow)) {
+		if t.After(now.Add(-flapWindow)) {
 			recent++
 		}
 	}
@@ -468,6 +486,7 @@ func (c *controller) transitionEvents(ev services.Event, t services.Transition) 
 		switch {
 		case t.From == services.Running && t.To == services.Starting:
 			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawn})
+			st.respawns = append(st.respawns, t.At)
 		case t.From == services.Running && t.To == services.Failed:
 			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawnLimit, Message: snap.FailReason})
 		}

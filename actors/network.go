@@ -93,6 +93,30 @@ func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.
 	return local.NewClient(c), nil
 }
 
+// pingRef checks that the daemon that exported ref is alive, without a
+// request to it: a libp2p ping, or a connection to its unix socket.
+func (d *Daemon) pingRef(ctx context.Context, ref capability.Sturdyref) error {
+	var netAddrs []string
+	for _, a := range ref.Addrs {
+		if !strings.HasPrefix(a, "/unix") {
+			netAddrs = append(netAddrs, a)
+		}
+	}
+	if len(netAddrs) == 0 {
+		c, err := d.dialRef(ctx, ref)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	h, err := d.network()
+	if err != nil {
+		return err
+	}
+	_, err = h.Ping(ctx, ref.Peer)
+	return err
+}
+
 // forward relays a request that presents another daemon's capability to
 // that daemon, and its replies back: herd speaks only to its local daemon.
 func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Sturdyref, out local.Responder) {

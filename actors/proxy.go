@@ -145,13 +145,16 @@ type remoteState struct {
 }
 
 // Watching: the exporter pushes the service's state changes on a follow
-// stream; a status call every watchPing proves the host is still there
-// (a partition otherwise shows only when TCP gives up). On any failure the
+// stream; a ping every watchPing (libp2p's, or a connection to a unix
+// socket: no request, nothing in the exporter's history) proves the host
+// is still there (a partition otherwise shows only when TCP gives up). On any failure the
 // proxy is unreachable and the watcher reconnects with backoff.
 const (
 	watchPing       = 5 * time.Second
 	watchMinBackoff = 250 * time.Millisecond
 	watchMaxBackoff = 15 * time.Second
+	// watchSettle lets a burst of state events pass before the status.
+	watchSettle = 20 * time.Millisecond
 )
 
 func (p *proxy) watch(ctx context.Context, report func(remoteState)) {
@@ -204,6 +207,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	}
 	defer c.Close()
 	streamErr := make(chan error, 1)
+	changed := make(chan struct{}, 1)
 	go func() {
 		req := wire.Request{Action: "history", Args: []string{"--follow", "--since", "0s"}, Cap: p.st.spec.Remote}
 		streamErr <- c.Stream(ctx, req, func(r wire.Reply) error {
@@ -211,13 +215,18 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 				return fmt.Errorf("%s: %s", r.Error.Kind, r.Error.Message)
 			}
 			// An event says that the state changed, not what it is now:
-			// events may trail the answer of a call made meanwhile. The
-			// status asked after the event is at least as new as both.
+			// events may trail the answer of a call made meanwhile. A
+			// status asked after the event is at least as new as both; one
+			// status serves a burst of events (starting, then running).
 			var evs wire.Events
 			json.Unmarshal(r.Result, &evs)
 			for _, e := range evs.Events {
 				if e.Kind == history.KindState {
-					return status()
+					select {
+					case changed <- struct{}{}:
+					default:
+					}
+					break
 				}
 			}
 			return nil
@@ -225,16 +234,29 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	}()
 	tick := time.NewTicker(watchPing)
 	defer tick.Stop()
+	var settle <-chan time.Time
 	for {
 		select {
+		case <-changed:
+			if settle == nil {
+				settle = time.After(watchSettle)
+			}
+		case <-settle:
+			settle = nil
+			if err := status(); err != nil {
+				return err
+			}
 		case err := <-streamErr:
 			if err == nil {
 				err = errors.New("the exporter ended the stream")
 			}
 			return fmt.Errorf("unreachable: %w", err)
 		case <-tick.C:
-			if err := status(); err != nil {
-				return err
+			pctx, pcancel := context.WithTimeout(ctx, watchPing)
+			err := p.st.d.pingRef(pctx, p.st.ref)
+			pcancel()
+			if err != nil {
+				return fmt.Errorf("unreachable: no answer to a ping: %w", err)
 			}
 		case <-ctx.Done():
 			return ctx.Err()

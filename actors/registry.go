@@ -452,9 +452,37 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 		r.serviceLog(ctx, name, msg)
 	case "unload":
 		r.unload(ctx, name, msg)
+	case "status":
+		if members := r.remoteMembers(name); len(members) > 0 {
+			// A fleet: its status names its hosts' services and states.
+			reply, out := make(chan wire.Reply, 1), msg.Reply
+			ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: reply})
+			st.d.goGo(func() {
+				rep := <-reply
+				var s wire.Status
+				if rep.OK && json.Unmarshal(rep.Result, &s) == nil {
+					s.Members = members
+					rep = wire.OKReply(rep.ID, s)
+				}
+				out <- rep
+			})
+			return
+		}
+		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
 	default:
 		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
 	}
+}
+
+// remoteMembers are the remote services name requires, with their states.
+func (r *registry) remoteMembers(name string) []wire.Instance {
+	var out []wire.Instance
+	for _, req := range r.st.specs[name].Requires {
+		if s, ok := r.st.specs[req]; ok && s.Remote != "" {
+			out = append(out, wire.Instance{Name: req, State: r.st.summaries[req].State})
+		}
+	}
+	return out
 }
 
 func (r *registry) graph() wire.Graph {

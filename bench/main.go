@@ -5,7 +5,10 @@
 //   - `herd status` round trips with N services vs spawning /bin/true;
 //   - respawn latency after kill -9, beyond the configured respawn delay;
 //   - the daemon's resident memory with N services;
-//   - stopping N services vs a bare kill-and-reap loop.
+//   - stopping N services vs a bare kill-and-reap loop;
+//   - log capture vs cat > file;
+//   - a remote start+stop over libp2p vs a local one, and fleet starts
+//     of 1, 10 and 50 exporting daemons on loopback.
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000`.
 package main
@@ -33,8 +36,22 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
 	n := flag.Int("n", 1000, "number of services")
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
+	fleetOnly := flag.Bool("fleet-only", false, "run only the fleet benchmark")
 	flag.Parse()
-	if err := run(*bin, *n, *rounds); err != nil {
+	var err error
+	if *fleetOnly {
+		dir, derr := os.MkdirTemp("", "shepherd-bench-")
+		if derr != nil {
+			err = derr
+		} else {
+			abs, _ := filepath.Abs(*bin)
+			err = fleetBench(abs, dir, min(*rounds, 10))
+			os.RemoveAll(dir)
+		}
+	} else {
+		err = run(*bin, *n, *rounds)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -114,6 +131,10 @@ func run(bin string, n, rounds int) error {
 	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
 
 	if err := b.logThroughput(); err != nil {
+		return err
+	}
+
+	if err := fleetBench(bin, filepath.Join(dir, "fleet"), min(rounds, 10)); err != nil {
 		return err
 	}
 

@@ -264,3 +264,21 @@ func CheckPeerID(s string) error {
 	_, err := peer.Decode(s)
 	return err
 }
+
+// Ping measures the round trip to a connected peer (libp2p's ping
+// protocol): liveness without a request to the daemon behind it.
+func (h *Host) Ping(ctx context.Context, peerID string) (time.Duration, error) {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case r, ok := <-ping.Ping(ctx, h.h, id):
+		if !ok {
+			return 0, ctx.Err()
+		}
+		return r.RTT, r.Error
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}

@@ -189,6 +189,9 @@ type Status struct {
 	RemoteError string `json:"remote_error,omitempty"`
 	// Instances lists the instances of a service with `instances`.
 	Instances []Instance `json:"instances,omitempty"`
+	// Members are the remote services a service requires (a fleet), with
+	// their mirrored states.
+	Members []Instance `json:"members,omitempty"`
 }
 
 // Instance is one instance of a group service.

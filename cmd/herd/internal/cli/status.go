@@ -130,6 +130,13 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if len(s.Instances) > 0 {
 		line("Instances: %s", formatInstances(s.Instances))
 	}
+	if len(s.Members) > 0 {
+		var parts []string
+		for _, m := range s.Members {
+			parts = append(parts, m.Name+" "+m.State)
+		}
+		line("Members: %s", strings.Join(parts, ", "))
+	}
 	if len(s.Command) > 0 {
 		line("Command: %s", strings.Join(s.Command, " "))
 	}
