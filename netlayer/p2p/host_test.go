@@ -102,6 +102,13 @@ func TestGaterKeepsOutAPeerRefusedTooOften(t *testing.T) {
 	for range strikes {
 		server.Refused(client.ID())
 	}
+	// The server hangs up; once the client has noticed, it cannot come back.
+	for len(client.Peers()) > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the banned peer is still connected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := client.Dial(ctx, server.ID(), server.Addrs()); err == nil {
 		t.Error("a banned peer connected again")
 	}
