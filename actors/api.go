@@ -120,7 +120,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				authz = func() *wire.Error {
 					checks++
 					err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
-						return &authorize{Recheck: checks > 1, Holder: holderOf(peer), Cap: presented, Target: target, Action: action, Reply: ch}
+						return &authorize{Recheck: checks > 1, Holder: holderOf(peer), Cap: presented, Target: target, Action: action, Command: execArgv(req), Reply: ch}
 					})
 					if aerr != nil {
 						return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -153,6 +153,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			out.Send(wire.OKReply(req.ID, wire.UpgradeResult{PID: os.Getpid(), Reexecs: n}))
 		})
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
+		return
+	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
+		a.runExec(ctx, req, who, out)
 		return
 	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
 		a.followLog(ctx, req, out, authz)
@@ -232,6 +235,8 @@ func (a *api) gate(ctx context.Context, req wire.Request) (string, string, *wire
 	}
 	denied := wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, service)
 	switch {
+	case service == capability.ExecTarget && req.Action == "exec":
+		return capability.ExecTarget, "exec", nil
 	case req.Action == "status" && service == "":
 		return "", "", nil
 	case service == "" || isRoot(service):

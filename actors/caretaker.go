@@ -32,6 +32,7 @@ type authorize struct {
 	// refusal is audited then.
 	Recheck bool
 	Holder  capability.Holder
+	Command []string // of an exec request
 	Cap     *capability.Swiss
 	Target  string
 	Action  string
@@ -126,7 +127,7 @@ func (c *caretaker) Receive(ctx actor.Context) {
 // grant bound to the caller's uid.
 func (c *caretaker) check(msg *authorize) error {
 	now := time.Now()
-	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder}
+	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command}
 	if msg.Cap != nil {
 		for s, g := range c.st.grants {
 			if s.Equal(*msg.Cap) {
@@ -214,6 +215,14 @@ func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
 		if !msg.Privileged {
 			c.audit(ctx, msg.UID, "refuse", a.Service, "grant", "not privileged")
 			return denied
+		}
+		if a.Service == capability.ExecTarget {
+			if len(a.Allow) == 0 {
+				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "an exec capability needs at least one --allow (a command line, or a prefix ending in ' *')"))
+			}
+			if len(a.Actions) == 0 {
+				a.Actions = []string{"exec"}
+			}
 		}
 		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Created: now}
 		if err := c.fill(&g, a, now); err != nil {

@@ -224,6 +224,17 @@ type UpgradeResult struct {
 	Reexecs int `json:"reexecs"`
 }
 
+// ExecResult answers `exec`: how a command run by an exec capability
+// ended. ExitCode is -1 when it was killed (Signal) or timed out.
+type ExecResult struct {
+	Command  []string `json:"command"`
+	Output   string   `json:"output"`
+	ExitCode int      `json:"exit_code"`
+	Signal   string   `json:"signal,omitempty"`
+	TimedOut bool     `json:"timed_out,omitempty"`
+	Duration Duration `json:"duration"`
+}
+
 // NetID answers `id`: the daemon's name on the network and where it
 // listens.
 type NetID struct {

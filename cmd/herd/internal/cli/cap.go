@@ -30,7 +30,7 @@ func newCmdCap(f *Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Service = args[0]
-			if len(o.Actions) == 0 {
+			if len(o.Actions) == 0 && o.Service != "exec" {
 				return usageError("cap grant: --actions is required")
 			}
 			return f.capCall("cap-grant", o)

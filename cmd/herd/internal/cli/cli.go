@@ -118,6 +118,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdUpgrade(f),
 		newCmdID(f),
 		newCmdPeers(f),
+		newCmdHosts(f),
+		newCmdFleet(f),
 		newCmdAction(f),
 	)
 	return root

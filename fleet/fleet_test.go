@@ -1,0 +1,127 @@
+package fleet
+
+import (
+	"strings"
+	"testing"
+)
+
+const inventory = `hosts:
+  web1:
+    address: ssh://admin@10.0.0.1:2222
+    tags: {role: web, env: prod}
+    groups: [eu]
+  web2:
+    address: ssh://10.0.0.2
+    tags: {role: web, env: staging}
+    groups: [us]
+  web3:
+    address: ssh://admin@10.0.0.3
+    tags: {role: web, env: prod}
+    groups: [us]
+  db1:
+    address: ssh://admin@10.0.0.9:22
+    tags: {role: db, env: prod}
+    groups: [eu]
+`
+
+func TestSelectors(t *testing.T) {
+	inv, err := ParseInventory("inv.yaml", []byte(inventory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sel  Selector
+		want string
+	}{
+		{Selector{}, "web1 web2 web3 db1"},
+		{Selector{Groups: []string{"web"}}, "web1 web2 web3"},
+		{Selector{Groups: []string{"web", "eu"}}, "web1"},
+		{Selector{Tags: []string{"env=prod"}}, "web1 web3 db1"},
+		{Selector{Tags: []string{"!env=staging"}}, "web1 web3 db1"},
+		{Selector{Groups: []string{"web"}, Tags: []string{"!env=staging"}}, "web1 web3"},
+		{Selector{Hosts: []string{"db1", "web2"}}, "web2 db1"},
+		{Selector{Groups: []string{"nowhere"}}, ""},
+	} {
+		var names []string
+		for _, h := range tc.sel.Select(inv) {
+			names = append(names, h.Name)
+		}
+		if got := strings.Join(names, " "); got != tc.want {
+			t.Errorf("%+v selects %q, want %q", tc.sel, got, tc.want)
+		}
+	}
+	if a := inv.Hosts[0].SSH; a.User != "admin" || a.Port != 2222 || a.Host != "10.0.0.1" {
+		t.Errorf("web1's address: %+v", a)
+	}
+	if err := (Selector{Tags: []string{"env"}}).Check(inv); err == nil {
+		t.Error("-t env accepted")
+	}
+	if err := (Selector{Hosts: []string{"web9"}}).Check(inv); err == nil || !strings.Contains(err.Error(), "inv.yaml") {
+		t.Errorf("-H web9: %v", err)
+	}
+}
+
+func TestInventoryErrorsNameTheirPlace(t *testing.T) {
+	_, err := ParseInventory("inv.yaml", []byte(`hosts:
+  web1:
+    address: http://example.com
+    colour: blue
+  web1:
+    address: ssh://a@b:99999
+  bad/name:
+    address: ocapn://nope
+  nothing:
+    tags: [a]
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`inv.yaml:3:14: host web1: address "http://example.com": expected`,
+		`inv.yaml:4:5: host web1: unknown key "colour"`,
+		`inv.yaml:5:3: host web1 is listed twice`,
+		`inv.yaml:6:14: host web1: "ssh://a@b:99999": bad port`,
+		`inv.yaml:7:3: host name "bad/name"`,
+		`inv.yaml:8:14: host bad/name:`,
+		`inv.yaml:9:3: host nothing: address is required`,
+		`inv.yaml:10:11: host nothing: tags: expected a mapping`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"web1 web2 web3 web5 web7", "web[1-3,5,7]"},
+		{"web3 web1 web2", "web[1-3]"},
+		{"node01 node02 node03 node10", "node[01-03,10]"},
+		{"db1", "db1"},
+		{"alpha web1 db1 db2", "alpha,db[1-2],web1"},
+		{"web9 web10 web11", "web[9-11]"},
+	} {
+		if got := Fold(strings.Fields(tc.in)); got != tc.want {
+			t.Errorf("Fold(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestGroupResultsAndSummary(t *testing.T) {
+	rs := []Result{
+		{Host: "web1", Output: "Linux\n"}, {Host: "web2", Output: "Linux\n"}, {Host: "web3", Output: "Linux\n"},
+		{Host: "db1", Output: "oops\n", ExitCode: 2},
+		{Host: "db2", Err: "connection refused", Kind: "unreachable", ExitCode: -1},
+		{Host: "web4", Output: "Linux\n"},
+	}
+	gs := GroupResults(rs)
+	if len(gs) != 3 || Fold(gs[0].Hosts) != "web[1-4]" || gs[1].Hosts[0] != "db1" || gs[2].Hosts[0] != "db2" {
+		t.Fatalf("groups %+v", gs)
+	}
+	if got := Summary(rs); got != "4 ok, 1 failed, 1 unreachable" {
+		t.Errorf("summary %q", got)
+	}
+	if got := Summary(rs[:1]); got != "1 ok" {
+		t.Errorf("summary %q", got)
+	}
+}

@@ -1,0 +1,197 @@
+package fleet
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/services"
+	"go.yaml.in/yaml/v3"
+)
+
+// Host is one inventory entry.
+type Host struct {
+	Name string
+	// Address is the host's exec capability (ocapn://...) or its SSH
+	// address (ssh://user@host:port).
+	Address string
+	Tags    map[string]string
+	Groups  []string
+	Pos     services.Pos
+
+	// Exactly one of Ref and SSH is set, from Address.
+	Ref *capability.Sturdyref
+	SSH *SSHAddr
+}
+
+// SSHAddr is where and as whom to reach a host over SSH.
+type SSHAddr struct {
+	User string
+	Host string
+	Port int
+}
+
+func (a SSHAddr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
+
+// Inventory is every host, in file order.
+type Inventory struct {
+	File  string
+	Hosts []*Host
+}
+
+// LoadInventory reads an inventory file; every problem is reported, as a
+// services.ErrorList, at its file:line:col.
+func LoadInventory(path string) (*Inventory, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	return ParseInventory(path, b)
+}
+
+var hostName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ParseInventory parses an inventory; file names it in errors.
+func ParseInventory(file string, data []byte) (*Inventory, error) {
+	inv := &Inventory{File: file}
+	var errs services.ErrorList
+	add := func(n *yaml.Node, format string, args ...any) {
+		errs = append(errs, &services.ConfigError{Pos: services.Pos{File: file, Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg, line := err.Error(), 1
+		if m := regexp.MustCompile(`line (\d+): (.*)`).FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		return nil, services.ErrorList{{Pos: services.Pos{File: file, Line: line, Col: 1}, Msg: msg}}
+	}
+	if len(doc.Content) == 0 {
+		return inv, nil // an empty file: no hosts
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		add(root, "expected a mapping with a hosts: key")
+		return nil, errs.Err()
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "hosts" {
+			add(k, "unknown key %q (expected hosts)", k.Value)
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			add(v, "hosts: expected a mapping of host names to hosts")
+			continue
+		}
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			hk, hv := v.Content[j], v.Content[j+1]
+			h := &Host{Name: hk.Value, Tags: map[string]string{}, Pos: services.Pos{File: file, Line: hk.Line, Col: hk.Column}}
+			switch {
+			case !hostName.MatchString(h.Name):
+				add(hk, "host name %q: use letters, digits, '.', '_' and '-'", h.Name)
+			case seen[h.Name]:
+				add(hk, "host %s is listed twice", h.Name)
+			}
+			seen[h.Name] = true
+			if hv.Kind != yaml.MappingNode {
+				add(hv, "host %s: expected a mapping with address, tags, groups", h.Name)
+				continue
+			}
+			for m := 0; m+1 < len(hv.Content); m += 2 {
+				fk, fv := hv.Content[m], hv.Content[m+1]
+				switch fk.Value {
+				case "address":
+					h.Address = fv.Value
+					if h.Address == "" {
+						continue // reported as missing below
+					}
+					if err := h.parseAddress(); err != nil {
+						add(fv, "host %s: %v", h.Name, err)
+					}
+				case "tags":
+					if fv.Kind != yaml.MappingNode {
+						add(fv, "host %s: tags: expected a mapping such as {role: web}", h.Name)
+						continue
+					}
+					for t := 0; t+1 < len(fv.Content); t += 2 {
+						if fv.Content[t+1].Kind != yaml.ScalarNode {
+							add(fv.Content[t+1], "host %s: tag %s: expected a single value", h.Name, fv.Content[t].Value)
+							continue
+						}
+						h.Tags[fv.Content[t].Value] = fv.Content[t+1].Value
+					}
+				case "groups":
+					if fv.Kind != yaml.SequenceNode {
+						add(fv, "host %s: groups: expected a list such as [eu, web]", h.Name)
+						continue
+					}
+					for _, g := range fv.Content {
+						h.Groups = append(h.Groups, g.Value)
+					}
+				default:
+					add(fk, "host %s: unknown key %q (expected address, tags, groups)", h.Name, fk.Value)
+				}
+			}
+			if h.Address == "" {
+				add(hk, "host %s: address is required (an ocapn:// exec capability or ssh://user@host:port)", h.Name)
+			}
+			inv.Hosts = append(inv.Hosts, h)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func (h *Host) parseAddress() error {
+	switch {
+	case strings.HasPrefix(h.Address, "ocapn://"):
+		ref, err := capability.ParseSturdyref(h.Address)
+		if err != nil {
+			return err
+		}
+		h.Ref = &ref
+		return nil
+	case strings.HasPrefix(h.Address, "ssh://"):
+		u, err := url.Parse(h.Address)
+		if err != nil || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("%q is not ssh://[user@]host[:port]", h.Address)
+		}
+		a := SSHAddr{Host: u.Hostname(), Port: 22, User: u.User.Username()}
+		if p := u.Port(); p != "" {
+			if a.Port, err = strconv.Atoi(p); err != nil || a.Port < 1 || a.Port > 65535 {
+				return fmt.Errorf("%q: bad port", h.Address)
+			}
+		}
+		if a.User == "" {
+			a.User = os.Getenv("USER")
+		}
+		h.SSH = &a
+		return nil
+	}
+	return fmt.Errorf("address %q: expected an ocapn:// exec capability or ssh://user@host:port", h.Address)
+}
+
+// InGroup says whether the host is in group g: listed in its groups, or
+// the value of one of its tags (role: web puts it in group web).
+func (h *Host) InGroup(g string) bool {
+	if slices.Contains(h.Groups, g) {
+		return true
+	}
+	for _, v := range h.Tags {
+		if v == g {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,45 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// ShepherdExec runs commands on hosts that run a shepherd, through their
+// exec capabilities, relayed by the local daemon at socket (which speaks
+// libp2p; herd does not).
+func ShepherdExec(socket string) Exec {
+	return func(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result {
+		c, err := local.Dial(ctx, socket)
+		if err != nil {
+			return Result{ExitCode: -1, Kind: "unreachable", Err: "the local shepherd relays fleet calls: " + err.Error()}
+		}
+		defer c.Close()
+		args := append([]string{"--timeout", timeout.String(), "--"}, argv...)
+		rep, err := c.Call(ctx, wire.Request{Action: "exec", Args: args, Cap: h.Address})
+		if err != nil {
+			kind := string(wire.Unreachable)
+			if errors.Is(err, context.DeadlineExceeded) {
+				kind = string(wire.Timeout)
+			}
+			return Result{ExitCode: -1, Kind: kind, Err: err.Error()}
+		}
+		if !rep.OK {
+			return Result{ExitCode: -1, Kind: string(rep.Error.Kind), Err: rep.Error.Message}
+		}
+		var er wire.ExecResult
+		if err := json.Unmarshal(rep.Result, &er); err != nil {
+			return Result{ExitCode: -1, Kind: "bad-reply", Err: err.Error()}
+		}
+		r := Result{Output: er.Output, ExitCode: er.ExitCode, Duration: time.Duration(er.Duration).Seconds()}
+		if er.TimedOut {
+			r.Kind, r.Err = string(wire.Timeout), "timed out after "+timeout.String()
+		}
+		return r
+	}
+}
