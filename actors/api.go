@@ -129,6 +129,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 						e := wire.Errorf(wireKind(err), "%v", err)
 						if e.Kind == wire.PermissionDenied {
 							e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, req.Service)
+							if argv := execArgv(req); argv != nil {
+								e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
+							}
 						}
 						return e
 					}

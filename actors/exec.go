@@ -32,7 +32,6 @@ type execRunner struct {
 	d      *Daemon
 	argv   []string
 	result chan<- execResult
-	out    chan []byte // the output, once read to EOF
 	pid    int
 	killed bool
 	output []byte

@@ -125,10 +125,7 @@ func GroupResults(rs []Result) []Group {
 // Summary is the closing line: "12 ok, 1 failed, 1 unreachable".
 func Summary(rs []Result) string {
 	counts := map[string]int{}
-	var order []string
-	for _, k := range []string{"ok", "failed"} {
-		order = append(order, k)
-	}
+	order := []string{"ok", "failed"}
 	for _, r := range rs {
 		s := r.Status()
 		if counts[s] == 0 && !slices.Contains(order, s) {

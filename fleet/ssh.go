@@ -32,8 +32,8 @@ type SSHConfig struct {
 type SSH struct {
 	cfg   SSHConfig
 	auth  []ssh.AuthMethod
-	hosts ssh.HostKeyCallback
-	mu    sync.Mutex // serializes additions to known_hosts
+	mu    sync.Mutex          // guards hosts and additions to known_hosts
+	hosts ssh.HostKeyCallback // known_hosts as last read
 }
 
 // NewSSH loads the keys and the known hosts.
@@ -91,6 +91,8 @@ func NewSSH(cfg SSHConfig) (*SSH, error) {
 // checkHostKey accepts known keys; an unknown one only with AcceptNew
 // (then recorded); a changed one never.
 func (s *SSH) checkHostKey(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	err := s.hosts(hostname, remote, key)
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) {
@@ -103,15 +105,25 @@ func (s *SSH) checkHostKey(hostname string, remote net.Addr, key ssh.PublicKey) 
 		return fmt.Errorf("the host key of %s is unknown (not in %s); check its fingerprint %s and run again with --accept-new to trust it",
 			hostname, s.cfg.KnownHosts, ssh.FingerprintSHA256(key))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	f, err := os.OpenFile(s.cfg.KnownHosts, os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("known hosts: %w", err)
 	}
-	defer f.Close()
 	_, err = fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key))
-	return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("known hosts: %w", err)
+	}
+	// Read it again: a host that shows another key later in this run is
+	// then refused as changed.
+	hosts, err := knownhosts.New(s.cfg.KnownHosts)
+	if err != nil {
+		return fmt.Errorf("known hosts %s: %w", s.cfg.KnownHosts, err)
+	}
+	s.hosts = hosts
+	return nil
 }
 
 // Exec is the fleet.Exec of SSH hosts.

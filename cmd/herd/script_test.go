@@ -73,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"setenvfile":   cmdSetenvFile,
 			"freeport":     cmdFreePort,
 			"mknet":        cmdMakeNet,
+			"execfleet":    cmdExecFleet,
 		},
 	})
 }
@@ -492,4 +493,76 @@ func cmdMakeNet(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("IP_"+up, hostIP)
 		ts.Setenv("LINK_"+up, link)
 	}
+}
+
+// execfleet N INVENTORY: start N shepherds (node01..nodeN) listening on
+// loopback, each in a directory of its own under $WORK/fleet (its working
+// directory: a file there tells hosts apart), each granting the daemon at
+// $SOCK an exec capability for 'uname -n', 'true' and 'sh -c *'; write
+// INVENTORY with them (role web for the first three quarters, db for the
+// rest; env prod for odd numbers, staging for even ones). The daemons stop
+// when the script ends.
+func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: execfleet N INVENTORY")
+	}
+	n, _ := strconv.Atoi(args[0])
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	call := func(sock string, req wire.Request) wire.Reply {
+		c, err := local.Dial(ctx, sock)
+		ts.Check(err)
+		defer c.Close()
+		rep, err := c.Call(ctx, req)
+		ts.Check(err)
+		if !rep.OK {
+			ts.Fatalf("%s %s: %s", sock, req.Action, rep.Error.Message)
+		}
+		return rep
+	}
+	var id wire.NetID
+	json.Unmarshal(call(ts.Getenv("SOCK"), wire.Request{Action: "id"}).Result, &id)
+	shepherd, err := exec.LookPath("shepherd")
+	ts.Check(err)
+	var inv strings.Builder
+	inv.WriteString("hosts:\n")
+	type node struct {
+		name, dir string
+		cmd       *exec.Cmd
+	}
+	var nodes []node
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("node%02d", i)
+		dir := ts.MkAbs(filepath.Join("fleet", name))
+		ts.Check(os.MkdirAll(dir, 0o700))
+		ts.Check(os.WriteFile(filepath.Join(dir, "services.yaml"), []byte("services: []\n"), 0o644))
+		cmd := exec.Command(shepherd, "-c", "services.yaml", "-s", filepath.Join(dir, "run", "socket"), "--state", filepath.Join(dir, "state"),
+			"--pid", filepath.Join(dir, "pid"), "-l", filepath.Join(dir, "log"), "--listen", "/ip4/127.0.0.1/tcp/0")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "GORACE=atexit_sleep_ms=0")
+		ts.Check(cmd.Start())
+		ts.Defer(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		nodes = append(nodes, node{name, dir, cmd})
+	}
+	for i, nd := range nodes {
+		poll(ts, nd.name+" to start", func() (bool, string) {
+			_, err := os.Stat(filepath.Join(nd.dir, "pid"))
+			return err == nil, fmt.Sprint(err)
+		})
+		b, _ := json.Marshal(map[string]any{"service": "exec", "allow": []string{"uname -n", "true", "sh -c *"}, "peer": id.PeerID})
+		var info wire.CapInfo
+		json.Unmarshal(call(filepath.Join(nd.dir, "run", "socket"), wire.Request{Action: "cap-grant", Args: []string{string(b)}}).Result, &info)
+		role, env := "web", "prod"
+		if i >= n*3/4 {
+			role = "db"
+		}
+		if (i+1)%2 == 0 {
+			env = "staging"
+		}
+		fmt.Fprintf(&inv, "  %s:\n    address: %q\n    tags: {role: %s, env: %s}\n", nd.name, info.Ref, role, env)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(inv.String()), 0o644))
 }
