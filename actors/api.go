@@ -43,6 +43,14 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			return
 		}
 	}
+	if strings.HasPrefix(req.Action, "fleet-") {
+		if !privileged {
+			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
+			return
+		}
+		out.Send(a.d.fleetRuns(req))
+		return
+	}
 	if req.Action == "id" || req.Action == "peers" {
 		if !privileged {
 			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))

@@ -91,6 +91,7 @@ type Daemon struct {
 	started    time.Time
 	uid        int
 
+	fleetMu   sync.Mutex // numbers fleet runs one at a time
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing

@@ -125,3 +125,29 @@ func TestGroupResultsAndSummary(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 }
+
+func TestDiff(t *testing.T) {
+	a := []Result{
+		{Host: "n1", Output: "v1\n"}, {Host: "n2", Output: "v1\n"}, {Host: "n3", Output: "v1\n"},
+		{Host: "n4", Output: "v1\n"}, {Host: "gone", Output: "v1\n"},
+	}
+	b := []Result{
+		{Host: "n1", Output: "v1\n"}, {Host: "n2", Output: "v2\n"}, {Host: "n3", Output: "v2\n"},
+		{Host: "n4", Err: "connection refused", Kind: "unreachable", ExitCode: -1}, {Host: "new", Output: "v2\n", ExitCode: 1},
+	}
+	changes, same := Diff(a, b)
+	if same != 1 || len(changes) != 4 {
+		t.Fatalf("same %d, changes %+v", same, changes)
+	}
+	c := changes[0]
+	if Fold(c.Hosts) != "n[2-3]" || c.From != "ok" || c.To != "ok" || c.Removed[0] != "v1" || c.Added[0] != "v2" {
+		t.Errorf("first change %+v", c)
+	}
+	var rest []string
+	for _, c := range changes[1:] {
+		rest = append(rest, c.Hosts[0]+":"+c.From+"->"+c.To)
+	}
+	if got := strings.Join(rest, " "); got != "gone:ok->absent n4:ok->unreachable new:absent->exit 1" {
+		t.Errorf("other changes %s", got)
+	}
+}

@@ -62,3 +62,18 @@ func (s Selector) matches(h *Host) bool {
 	}
 	return true
 }
+
+// String writes the selector as herd's flags ("" for every host).
+func (s Selector) String() string {
+	var parts []string
+	for _, g := range s.Groups {
+		parts = append(parts, "-g "+g)
+	}
+	for _, t := range s.Tags {
+		parts = append(parts, "-t "+t)
+	}
+	for _, h := range s.Hosts {
+		parts = append(parts, "-H "+h)
+	}
+	return strings.Join(parts, " ")
+}

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -152,14 +153,28 @@ func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Con
 		}
 	}
 	if len(mas) == 0 && h.h.Network().Connectedness(id) != network.Connected {
-		return nil, fmt.Errorf("peer %s: no network address known (the sturdyref has none)", peerID)
+		return nil, errors.New("no network address known (the sturdyref has none)")
 	}
 	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
 	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
 	if err != nil {
-		return nil, fmt.Errorf("peer %s: %w", peerID, err)
+		return nil, dialError(err)
 	}
 	return c, nil
+}
+
+// dialError shortens libp2p's "failed to dial: failed to dial ...: all
+// dials failed\n  * [addr] reason" to "addr: reason" (the last attempt).
+func dialError(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		last := strings.TrimPrefix(strings.TrimSpace(msg[i+1:]), "* ")
+		if addr, rest, ok := strings.Cut(strings.TrimPrefix(last, "["), "] "); ok {
+			return fmt.Errorf("%s: %s", addr, rest)
+		}
+		return errors.New(last)
+	}
+	return err
 }
 
 // PeerInfo describes one connected peer for `herd peers`.

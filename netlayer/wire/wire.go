@@ -235,6 +235,32 @@ type ExecResult struct {
 	Duration Duration `json:"duration"`
 }
 
+// FleetRun is one `herd fleet exec`, kept by the daemon for `herd fleet
+// history/show/diff/export`.
+type FleetRun struct {
+	ID       int               `json:"id"`
+	Time     time.Time         `json:"time"`
+	Command  []string          `json:"command"`
+	Selector string            `json:"selector,omitempty"`
+	Summary  string            `json:"summary"`
+	Results  []FleetHostResult `json:"results,omitempty"`
+}
+
+// FleetHostResult is how the command ended on one host.
+type FleetHostResult struct {
+	Host     string  `json:"host"`
+	Output   string  `json:"output"`
+	ExitCode int     `json:"exit_code"`
+	Kind     string  `json:"kind,omitempty"`
+	Err      string  `json:"error,omitempty"`
+	Duration float64 `json:"duration"`
+}
+
+// FleetRuns answers `fleet-runs`: every run, without their results.
+type FleetRuns struct {
+	Runs []FleetRun `json:"runs"`
+}
+
 // NetID answers `id`: the daemon's name on the network and where it
 // listens.
 type NetID struct {

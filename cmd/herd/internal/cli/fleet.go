@@ -2,17 +2,21 @@ package cli
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/spf13/cobra"
 )
@@ -123,6 +127,7 @@ func newCmdFleet(f *Factory) *cobra.Command {
 	var fanout int
 	var knownHosts string
 	var identities []string
+	var diffLast bool
 	exec := &cobra.Command{
 		Use:   "exec [-g GROUP] [-t KEY=VALUE] [-H HOST] -- CMD [ARG...]",
 		Short: "Run a command on every selected host; group identical answers",
@@ -141,7 +146,7 @@ func newCmdFleet(f *Factory) *cobra.Command {
 				}
 			}
 			viaShepherd := fleet.ShepherdExec(f.Socket)
-			run := func(ctx context.Context, h *fleet.Host, argv []string, timeout time.Duration) fleet.Result {
+			execOn := func(ctx context.Context, h *fleet.Host, argv []string, timeout time.Duration) fleet.Result {
 				if h.SSH != nil {
 					return sshExec.Exec(ctx, h, argv, timeout)
 				}
@@ -169,19 +174,36 @@ func newCmdFleet(f *Factory) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			results := fleet.Run(ctx, hosts, argv, fanout, timeout, run, each)
+			results := fleet.Run(ctx, hosts, argv, fanout, timeout, execOn, each)
 			if progress {
 				fmt.Fprint(f.Err, "\r\033[K")
 			}
 			groups := fleet.GroupResults(results)
 			summary := fleet.Summary(results)
+			run := wire.FleetRun{Time: time.Now(), Command: argv, Selector: o.sel.String(), Summary: summary, Results: toWire(results)}
+			var previous *wire.FleetRun
+			if diffLast {
+				previous = f.lastRun(argv)
+			}
+			id, recErr := f.recordRun(run)
 			if f.JSON {
-				json.NewEncoder(f.Out).Encode(map[string]any{"command": argv, "results": results, "groups": groups, "summary": summary})
+				json.NewEncoder(f.Out).Encode(map[string]any{"run": id, "command": argv, "results": results, "groups": groups, "summary": summary})
 			} else {
 				if group {
 					printGroups(f, groups)
 				}
+				if id > 0 {
+					summary += fmt.Sprintf(" (run %d)", id)
+				}
 				fmt.Fprintln(f.Out, summary)
+				if previous != nil {
+					printDiff(f, *previous, run)
+				} else if diffLast {
+					fmt.Fprintln(f.Out, "No earlier run of this command to compare with.")
+				}
+			}
+			if recErr != nil {
+				fmt.Fprintf(f.Err, "herd: warning: the run was not recorded: %v\n", recErr)
 			}
 			for _, r := range results {
 				if r.Status() != "ok" {
@@ -199,8 +221,210 @@ func newCmdFleet(f *Factory) *cobra.Command {
 	exec.Flags().BoolVar(&acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
 	exec.Flags().StringVar(&knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
-	cmd.AddCommand(exec)
+	exec.Flags().BoolVar(&diffLast, "diff-last", false, "compare with the last run of the same command")
+	cmd.AddCommand(exec, newCmdFleetHistory(f), newCmdFleetShow(f), newCmdFleetDiff(f), newCmdFleetExport(f))
 	return cmd
+}
+
+func toWire(rs []fleet.Result) []wire.FleetHostResult {
+	out := make([]wire.FleetHostResult, len(rs))
+	for i, r := range rs {
+		out[i] = wire.FleetHostResult{Host: r.Host, Output: r.Output, ExitCode: r.ExitCode, Kind: r.Kind, Err: r.Err, Duration: r.Duration}
+	}
+	return out
+}
+
+func fromWire(rs []wire.FleetHostResult) []fleet.Result {
+	out := make([]fleet.Result, len(rs))
+	for i, r := range rs {
+		out[i] = fleet.Result{Host: r.Host, Output: r.Output, ExitCode: r.ExitCode, Kind: r.Kind, Err: r.Err, Duration: r.Duration}
+	}
+	return out
+}
+
+// recordRun gives the run to the local daemon to keep; 0 when it cannot.
+func (f *Factory) recordRun(run wire.FleetRun) (int, error) {
+	b, _ := json.Marshal(run)
+	rep, err := f.quietCall(wire.Request{Action: "fleet-record", Args: []string{string(b)}})
+	if err != nil {
+		return 0, err
+	}
+	var r wire.FleetRun
+	json.Unmarshal(rep.Result, &r)
+	return r.ID, nil
+}
+
+// lastRun is the latest recorded run of argv, or nil.
+func (f *Factory) lastRun(argv []string) *wire.FleetRun {
+	rep, err := f.quietCall(wire.Request{Action: "fleet-runs"})
+	if err != nil {
+		return nil
+	}
+	var runs wire.FleetRuns
+	json.Unmarshal(rep.Result, &runs)
+	for i := len(runs.Runs) - 1; i >= 0; i-- {
+		if slices.Equal(runs.Runs[i].Command, argv) {
+			run, err := f.getRun(strconv.Itoa(runs.Runs[i].ID))
+			if err == nil {
+				return &run
+			}
+		}
+	}
+	return nil
+}
+
+func (f *Factory) getRun(id string) (wire.FleetRun, error) {
+	var run wire.FleetRun
+	rep, err := f.quietCall(wire.Request{Action: "fleet-run", Args: []string{id}})
+	if err != nil {
+		return run, err
+	}
+	return run, json.Unmarshal(rep.Result, &run)
+}
+
+// quietCall makes a request and returns a failed reply as an error,
+// printing nothing.
+func (f *Factory) quietCall(req wire.Request) (wire.Reply, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := f.Connect(ctx, f.Socket)
+	if err != nil {
+		return wire.Reply{}, err
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		return rep, err
+	}
+	if !rep.OK {
+		return rep, rep.Error
+	}
+	return rep, nil
+}
+
+func newCmdFleetHistory(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history",
+		Short: "The fleet runs this daemon has kept",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var runs wire.FleetRuns
+			if done, err := f.call(wire.Request{Action: "fleet-runs"}, "", &runs); done || err != nil {
+				return err
+			}
+			if len(runs.Runs) == 0 {
+				fmt.Fprintln(f.Out, "No fleet runs yet.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(f.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tTIME\tSELECTOR\tSUMMARY\tCOMMAND")
+			for _, r := range runs.Runs {
+				sel := r.Selector
+				if sel == "" {
+					sel = "all"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), sel, r.Summary, fleet.ShellQuote(r.Command))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newCmdFleetShow(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show RUN",
+		Short: "A past fleet run's answers, grouped",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var run wire.FleetRun
+			if done, err := f.call(wire.Request{Action: "fleet-run", Args: args}, "", &run); done || err != nil {
+				return err
+			}
+			fmt.Fprintf(f.Out, "Run %d, %s: %s\n", run.ID, run.Time.Local().Format("2006-01-02 15:04:05"), fleet.ShellQuote(run.Command))
+			printGroups(f, fleet.GroupResults(fromWire(run.Results)))
+			fmt.Fprintln(f.Out, run.Summary)
+			return nil
+		},
+	}
+}
+
+func newCmdFleetDiff(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff RUN1 RUN2",
+		Short: "Which hosts answered differently in two runs",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var runs [2]wire.FleetRun
+			for i, id := range args {
+				if done, err := f.call(wire.Request{Action: "fleet-run", Args: []string{id}}, "", &runs[i]); done || err != nil {
+					return err
+				}
+			}
+			printDiff(f, runs[0], runs[1])
+			return nil
+		},
+	}
+}
+
+func printDiff(f *Factory, a, b wire.FleetRun) {
+	changes, same := fleet.Diff(fromWire(a.Results), fromWire(b.Results))
+	n := 0
+	for _, c := range changes {
+		n += len(c.Hosts)
+	}
+	label := func(r wire.FleetRun) string {
+		if r.ID == 0 {
+			return "this run"
+		}
+		return fmt.Sprintf("run %d", r.ID)
+	}
+	fmt.Fprintf(f.Out, "From %s to %s: %d hosts changed, %d the same.\n", label(a), label(b), n, same)
+	const rule = "---------------"
+	for _, c := range changes {
+		fmt.Fprintf(f.Out, "%s\n%s (%d)  %s -> %s\n%s\n", rule, fleet.Fold(c.Hosts), len(c.Hosts), c.From, c.To, rule)
+		for _, l := range c.Removed {
+			fmt.Fprintf(f.Out, "- %s\n", l)
+		}
+		for _, l := range c.Added {
+			fmt.Fprintf(f.Out, "+ %s\n", l)
+		}
+	}
+}
+
+func newCmdFleetExport(f *Factory) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   "export RUN [--format json|csv]",
+		Short: "A past fleet run, every host's answer, as JSON or CSV",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "json" && format != "csv" {
+				return usageError("export: --format is json or csv")
+			}
+			var run wire.FleetRun
+			rep, err := f.request(wire.Request{Action: "fleet-run", Args: args})
+			if err != nil {
+				return err
+			}
+			if !rep.OK {
+				return f.replyError(rep.Error, "")
+			}
+			if format == "json" {
+				f.printJSON(rep.Result)
+				return nil
+			}
+			json.Unmarshal(rep.Result, &run)
+			w := csv.NewWriter(f.Out)
+			w.Write([]string{"run", "host", "status", "exit_code", "duration_s", "output", "error"})
+			for _, r := range fromWire(run.Results) {
+				w.Write([]string{strconv.Itoa(run.ID), r.Host, r.Status(), strconv.Itoa(r.ExitCode), strconv.FormatFloat(r.Duration, 'f', 3, 64), r.Output, r.Err})
+			}
+			w.Flush()
+			return w.Error()
+		},
+	}
+	c.Flags().StringVar(&format, "format", "json", "json or csv")
+	return c
 }
 
 func printStreamed(f *Factory, r fleet.Result) {
