@@ -46,6 +46,9 @@ func main() {
 		} else {
 			abs, _ := filepath.Abs(*bin)
 			err = fleetBench(abs, dir, min(*rounds, 10))
+			if err == nil {
+				err = fleetExecBench(abs, filepath.Join(dir, "exec"), min(*rounds, 5))
+			}
 			os.RemoveAll(dir)
 		}
 	} else {
@@ -135,6 +138,9 @@ func run(bin string, n, rounds int) error {
 	}
 
 	if err := fleetBench(bin, filepath.Join(dir, "fleet"), min(rounds, 10)); err != nil {
+		return err
+	}
+	if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
 		return err
 	}
 

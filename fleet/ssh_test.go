@@ -1,130 +1,43 @@
 package fleet
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// sshd is a real OpenSSH server on a loopback port, started by the test
-// with its own host key, accepting one user key.
-type sshd struct {
-	port int
-	cmd  *exec.Cmd
-	dir  string
-}
+	"github.com/shepherd-go/shepherd/internal/testsshd"
+)
 
 func needSSHD(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("sshd")
+	bin, err := testsshd.Binary()
 	if err != nil {
-		path = "/usr/sbin/sshd"
-	}
-	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("sshd is missing (CI installs openssh-server)")
+			t.Fatalf("%v; CI installs it and runs as root", err)
 		}
-		t.Skip("sshd is not installed (apt-get install openssh-server); CI installs it")
+		t.Skipf("%v; CI installs it and runs as root", err)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("sshd must start as root to log users in (CI runs as root)")
-	}
-	// sshd insists on its privilege separation directory.
-	os.MkdirAll("/run/sshd", 0o755)
-	return path
+	return bin
 }
 
-func keygen(t *testing.T, path string) {
+func startSSHD(t *testing.T, bin, userPub string, port int) *testsshd.Server {
 	t.Helper()
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := testsshd.Start(bin, t.TempDir(), userPub, port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startSSHD starts sshd on port (0: a free one) with a new host key,
-// accepting the key whose public half is userPub.
-func startSSHD(t *testing.T, bin, userPub string, port int) *sshd {
-	t.Helper()
-	dir := t.TempDir()
-	if port == 0 {
-		port = freePort(t)
-	}
-	keygen(t, filepath.Join(dir, "host"))
-	auth := filepath.Join(dir, "authorized_keys")
-	pub, err := os.ReadFile(userPub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(auth, pub, 0o600)
-	cfg := filepath.Join(dir, "sshd_config")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-HostKey %s/host
-AuthorizedKeysFile %s
-PidFile %s/pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-`, port, dir, auth, dir)), 0o600)
-	s := &sshd{port: port, dir: dir, cmd: exec.Command(bin, "-D", "-e", "-f", cfg)}
-	stderr, _ := s.cmd.StderrPipe()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.stop)
-	// Ready when it says it listens.
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		var log []string
-		for sc.Scan() {
-			log = append(log, sc.Text())
-			if strings.Contains(sc.Text(), "Server listening") {
-				ready <- ""
-			}
-		}
-		ready <- strings.Join(log, "\n")
-	}()
-	select {
-	case msg := <-ready:
-		if msg != "" {
-			t.Fatalf("sshd did not start:\n%s", msg)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sshd did not listen within 10 s")
-	}
+	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *sshd) stop() {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
-}
-
-func sshHosts(servers []*sshd) []*Host {
+func sshHosts(servers []*testsshd.Server) []*Host {
 	var hosts []*Host
 	for i, s := range servers {
-		hosts = append(hosts, &Host{Name: fmt.Sprintf("box%d", i+1), SSH: &SSHAddr{User: "root", Host: "127.0.0.1", Port: s.port}})
+		hosts = append(hosts, &Host{Name: fmt.Sprintf("box%d", i+1), SSH: &SSHAddr{User: "root", Host: "127.0.0.1", Port: s.Port}})
 	}
 	return hosts
 }
@@ -133,8 +46,10 @@ func TestSSHHostsWithRealSSHD(t *testing.T) {
 	bin := needSSHD(t)
 	keys := t.TempDir()
 	user := filepath.Join(keys, "id_ed25519")
-	keygen(t, user)
-	var servers []*sshd
+	if err := testsshd.Keygen(user); err != nil {
+		t.Fatal(err)
+	}
+	var servers []*testsshd.Server
 	for range 5 {
 		servers = append(servers, startSSHD(t, bin, user+".pub", 0))
 	}
@@ -173,10 +88,10 @@ func TestSSHHostsWithRealSSHD(t *testing.T) {
 
 	// A host whose key changed is refused even with --accept-new; a host
 	// that is down is unreachable; the others answer.
-	port := servers[0].port
-	servers[0].stop()
+	port := servers[0].Port
+	servers[0].Stop()
 	startSSHD(t, bin, user+".pub", port)
-	servers[1].stop()
+	servers[1].Stop()
 	rs = run(trusting, "true")
 	if rs[0].Kind != "host-key" || !strings.Contains(rs[0].Err, "CHANGED") {
 		t.Errorf("changed key: %+v", rs[0])
