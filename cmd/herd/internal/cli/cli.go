@@ -120,6 +120,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdPeers(f),
 		newCmdHosts(f),
 		newCmdFleet(f),
+		newCmdConfig(f),
 		newCmdAction(f),
 	)
 	return root

@@ -478,3 +478,48 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+func newCmdConfig(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Check configuration files"}
+	var inventory string
+	validate := &cobra.Command{
+		Use:   "validate [--inventory FILE] [SERVICES_FILE...]",
+		Short: "Report every error of the inventory and of services files, at file:line:col",
+		RunE: func(cmd *cobra.Command, files []string) error {
+			bad := 0
+			report := func(what string, err error) {
+				if list, ok := err.(services.ErrorList); ok {
+					for _, e := range list {
+						fmt.Fprintln(f.Err, e)
+					}
+					bad += len(list)
+					return
+				}
+				fmt.Fprintf(f.Err, "herd: error: %s: %v\n", what, err)
+				bad++
+			}
+			explicit := cmd.Flags().Changed("inventory")
+			if _, err := os.Stat(inventory); err == nil || explicit {
+				if inv, err := fleet.LoadInventory(inventory); err != nil {
+					report(inventory, err)
+				} else {
+					fmt.Fprintf(f.Out, "%s: %d hosts, valid.\n", inventory, len(inv.Hosts))
+				}
+			}
+			for _, file := range files {
+				if cfg, err := services.LoadPath(file); err != nil {
+					report(file, err)
+				} else {
+					fmt.Fprintf(f.Out, "%s: %d services, valid.\n", file, len(cfg.Services))
+				}
+			}
+			if bad > 0 {
+				return f.fail(fmt.Sprintf("%d error(s)", bad))
+			}
+			return nil
+		},
+	}
+	validate.Flags().StringVar(&inventory, "inventory", defaultInventory(), "the inventory file")
+	cmd.AddCommand(validate)
+	return cmd
+}
