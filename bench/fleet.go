@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,46 +57,52 @@ func (d *daemon) stop() {
 	d.cmd.Wait()
 }
 
+// startFleet starts a workstation daemon (listening nowhere) and n
+// daemons listening on loopback with config, all at once. stop ends them
+// all, also after an error.
+func startFleet(bin, dir string, n int, config string) (ws *daemon, wsPeer string, hosts []*daemon, stop func(), err error) {
+	hosts = make([]*daemon, n)
+	stop = func() {
+		for _, h := range append([]*daemon{ws}, hosts...) {
+			if h != nil {
+				h.stop()
+			}
+		}
+	}
+	if ws, err = startNamed(bin, filepath.Join(dir, "ws"), "services: []\n"); err != nil {
+		return
+	}
+	out, err := ws.herd(bin, "id")
+	if err != nil {
+		return
+	}
+	wsPeer = strings.TrimSpace(strings.TrimPrefix(strings.Split(out, "\n")[0], "Peer ID:"))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			hosts[i], errs[i] = startNamed(bin, filepath.Join(dir, fmt.Sprintf("h%03d", i)), config, "--listen", "/ip4/127.0.0.1/tcp/0")
+		})
+	}
+	wg.Wait()
+	return ws, wsPeer, hosts, stop, errors.Join(errs...)
+}
+
 // fleetBench measures, on loopback: a remote start+stop round trip against
 // the same on the exporter's own socket, then the start of fleets of 1, 10
 // and 50 exporters from one workstation daemon (target: 50 within 3x 1).
 func fleetBench(bin, dir string, rounds int) error {
 	const hosts = 50
 	const hostConfig = "services:\n  - name: web\n    command: [sleep, \"3600\"]\n    auto-start: false\n"
-	ws, err := startNamed(bin, filepath.Join(dir, "ws"), "services: []\n")
+	ws, wsPeer, exporters, stop, err := startFleet(bin, dir, hosts, hostConfig)
+	defer stop()
 	if err != nil {
 		return err
 	}
-	defer ws.stop()
-	out, err := ws.herd(bin, "id")
-	if err != nil {
-		return err
-	}
-	wsPeer := strings.TrimSpace(strings.TrimPrefix(strings.Split(out, "\n")[0], "Peer ID:"))
-
-	exporters := make([]*daemon, hosts)
-	errs := make([]error, hosts)
-	var wg sync.WaitGroup
-	for i := range hosts {
-		wg.Go(func() {
-			exporters[i], errs[i] = startNamed(bin, filepath.Join(dir, fmt.Sprintf("h%02d", i)), hostConfig, "--listen", "/ip4/127.0.0.1/tcp/0")
-		})
-	}
-	wg.Wait()
-	defer func() {
-		for _, e := range exporters {
-			if e != nil {
-				e.stop()
-			}
-		}
-	}()
 	var fleet strings.Builder
 	fleet.WriteString("services:\n")
 	names := make([]string, hosts)
 	for i, e := range exporters {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		ref, err := e.herd(bin, "cap", "grant", "web", "--actions", "start,stop,status", "--to-peer", wsPeer)
 		if err != nil {
 			return err
@@ -114,20 +121,30 @@ func fleetBench(bin, dir string, rounds int) error {
 		return err
 	}
 
-	local := median(rounds, func() error {
-		if _, err := exporters[0].herd(bin, "start", "web"); err != nil {
+	// Alternated, so that both see the same machine.
+	startStop := func(d *daemon, name string) (time.Duration, error) {
+		t0 := time.Now()
+		if _, err := d.herd(bin, "start", name); err != nil {
+			return 0, err
+		}
+		if _, err := d.herd(bin, "stop", name); err != nil {
+			return 0, err
+		}
+		return time.Since(t0), nil
+	}
+	var locals, remotes []time.Duration
+	for range 2 * rounds {
+		l, err := startStop(exporters[0], "web")
+		if err != nil {
 			return err
 		}
-		_, err := exporters[0].herd(bin, "stop", "web")
-		return err
-	})
-	remote := median(rounds, func() error {
-		if _, err := ws.herd(bin, "start", "web-00"); err != nil {
+		r, err := startStop(ws, "web-00")
+		if err != nil {
 			return err
 		}
-		_, err := ws.herd(bin, "stop", "web-00")
-		return err
-	})
+		locals, remotes = append(locals, l), append(remotes, r)
+	}
+	local, remote := mid(locals), mid(remotes)
 	fmt.Printf("%-28s %8.2f ms   local start+stop %.2f ms, ratio %.2fx\n", "remote start+stop (libp2p)", ms(remote), ms(local), float64(remote)/float64(local))
 
 	starts := map[int]time.Duration{}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shepherd-go/shepherd/internal/testsshd"
@@ -18,39 +17,14 @@ import (
 // the same run. The SSH side is 100 host names spread over 5 sshd servers.
 func fleetExecBench(bin, dir string, rounds int) error {
 	const daemons, sshds, sshNames = 100, 5, 100
-	ws, err := startNamed(bin, filepath.Join(dir, "ws"), "services: []\n")
+	ws, wsPeer, hosts, stop, err := startFleet(bin, dir, daemons, "services: []\n")
+	defer stop()
 	if err != nil {
 		return err
 	}
-	defer ws.stop()
-	out, err := ws.herd(bin, "id")
-	if err != nil {
-		return err
-	}
-	wsPeer := strings.TrimSpace(strings.TrimPrefix(strings.Split(out, "\n")[0], "Peer ID:"))
-
-	hosts := make([]*daemon, daemons)
-	errs := make([]error, daemons)
-	var wg sync.WaitGroup
-	for i := range daemons {
-		wg.Go(func() {
-			hosts[i], errs[i] = startNamed(bin, filepath.Join(dir, fmt.Sprintf("n%03d", i)), "services: []\n", "--listen", "/ip4/127.0.0.1/tcp/0")
-		})
-	}
-	wg.Wait()
-	defer func() {
-		for _, h := range hosts {
-			if h != nil {
-				h.stop()
-			}
-		}
-	}()
 	var inv strings.Builder
 	inv.WriteString("hosts:\n")
 	for i, h := range hosts {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		ref, err := h.herd(bin, "cap", "grant", "exec", "--allow", "true", "--to-peer", wsPeer)
 		if err != nil {
 			return err
