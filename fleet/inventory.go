@@ -195,3 +195,51 @@ func (h *Host) InGroup(g string) bool {
 	}
 	return false
 }
+
+// SetAddress rewrites host's address in the inventory file, keeping the
+// rest of the file (comments and layout may be normalized).
+func SetAddress(path, host, address string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	found := false
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value != "hosts" {
+				continue
+			}
+			hosts := root.Content[i+1]
+			for j := 0; j+1 < len(hosts.Content); j += 2 {
+				if hosts.Content[j].Value != host {
+					continue
+				}
+				h := hosts.Content[j+1]
+				for k := 0; k+1 < len(h.Content); k += 2 {
+					if h.Content[k].Value == "address" {
+						h.Content[k+1].Value, h.Content[k+1].Style = address, yaml.DoubleQuotedStyle
+						h.Content[k+1].LineComment = ""
+						found = true
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("%s: no address of host %s", path, host)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
+	"github.com/shepherd-go/shepherd/internal/testsshd"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -74,6 +75,7 @@ func TestScripts(t *testing.T) {
 			"freeport":     cmdFreePort,
 			"mknet":        cmdMakeNet,
 			"execfleet":    cmdExecFleet,
+			"startsshd":    cmdStartSSHD,
 		},
 	})
 }
@@ -565,4 +567,32 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(&inv, "  %s:\n    address: %q\n    tags: {role: %s, env: %s}\n", nd.name, info.Ref, role, env)
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(inv.String()), 0o644))
+}
+
+// startsshd PORTVAR KEYVAR: start a real sshd on loopback accepting a new
+// user key; set PORTVAR to its port and KEYVAR to the key's file. The
+// server stops when the script ends, and so does any shepherd a bootstrap
+// left in $WORK/remote.
+func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: startsshd PORTVAR KEYVAR")
+	}
+	bin, err := testsshd.Binary()
+	if err != nil {
+		ts.Fatalf("%v (CI installs openssh-server and runs as root)", err)
+	}
+	key := ts.MkAbs("id_ed25519")
+	ts.Check(testsshd.Keygen(key))
+	s, err := testsshd.Start(bin, ts.MkAbs("sshd"), key+".pub", 0)
+	ts.Check(err)
+	ts.Defer(func() {
+		s.Stop()
+		if b, err := os.ReadFile(ts.MkAbs("remote/pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	ts.Setenv(args[0], strconv.Itoa(s.Port))
+	ts.Setenv(args[1], key)
 }

@@ -222,8 +222,76 @@ func newCmdFleet(f *Factory) *cobra.Command {
 	exec.Flags().StringVar(&knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
 	exec.Flags().BoolVar(&diffLast, "diff-last", false, "compare with the last run of the same command")
-	cmd.AddCommand(exec, newCmdFleetHistory(f), newCmdFleetShow(f), newCmdFleetDiff(f), newCmdFleetExport(f))
+	cmd.AddCommand(exec, newCmdFleetHistory(f), newCmdFleetShow(f), newCmdFleetDiff(f), newCmdFleetExport(f), newCmdFleetBootstrap(f))
 	return cmd
+}
+
+func newCmdFleetBootstrap(f *Factory) *cobra.Command {
+	var inventory, dir, listen, binDir, knownHosts string
+	var allow, identities []string
+	var acceptNew bool
+	c := &cobra.Command{
+		Use:   "bootstrap HOST --allow CMD [--allow CMD...]",
+		Short: "Install and start a shepherd on an SSH host; from then on reach it over libp2p",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(allow) == 0 {
+				return usageError("fleet bootstrap: give the commands the host will run for you (--allow 'uname -n')")
+			}
+			inv, err := fleet.LoadInventory(inventory)
+			if err != nil {
+				return f.fail(err.Error())
+			}
+			var host *fleet.Host
+			for _, h := range inv.Hosts {
+				if h.Name == args[0] {
+					host = h
+				}
+			}
+			if host == nil || host.SSH == nil {
+				return f.fail(fmt.Sprintf("%s: no ssh:// host %s", inventory, args[0]))
+			}
+			var id wire.NetID
+			if done, err := f.call(wire.Request{Action: "id"}, "", &id); done || err != nil {
+				return err
+			}
+			if binDir == "" {
+				self, err := os.Executable()
+				if err != nil {
+					return f.fail(err.Error())
+				}
+				binDir = filepath.Dir(self)
+			}
+			s, err := fleet.NewSSH(fleet.SSHConfig{KnownHosts: knownHosts, AcceptNew: acceptNew, Identities: identities})
+			if err != nil {
+				return f.fail(err.Error())
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ref, err := s.Bootstrap(ctx, host, fleet.Bootstrap{
+				Shepherd: filepath.Join(binDir, "shepherd"), Herd: filepath.Join(binDir, "herd"),
+				Dir: dir, Listen: listen, Allow: allow, Peer: id.PeerID,
+			})
+			if err != nil {
+				return f.fail(err.Error())
+			}
+			if err := fleet.SetAddress(inventory, host.Name, ref); err != nil {
+				fmt.Fprintf(f.Out, "%s\n", ref)
+				return f.fail("the host runs a shepherd, but the inventory was not updated: " + err.Error() + "; its exec capability is above")
+			}
+			f.say("Host %s now runs a shepherd; %s reaches it over libp2p with its exec capability.", host.Name, inventory)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&inventory, "inventory", defaultInventory(), "the inventory file (the host's address is replaced)")
+	c.Flags().StringArrayVar(&allow, "allow", nil, "a command line the host will run (or a prefix ending in ' *'); repeat")
+	c.Flags().StringVar(&dir, "dir", ".local/share/shepherd-fleet", "where on the host (relative: to the SSH user's home)")
+	c.Flags().StringVar(&listen, "listen", "/ip4/0.0.0.0/tcp/4001", "the host daemon's libp2p address")
+	c.Flags().StringVar(&binDir, "binaries", "", "directory holding the shepherd and herd to install (default: herd's own)")
+	c.Flags().BoolVar(&acceptNew, "accept-new", false, "trust and record the host's key if unknown")
+	c.Flags().StringVar(&knownHosts, "known-hosts", "", "the known_hosts file (default ~/.ssh/known_hosts)")
+	c.Flags().StringArrayVar(&identities, "identity", nil, "a private key file (default: the agent and ~/.ssh/id_*)")
+	return c
 }
 
 func toWire(rs []fleet.Result) []wire.FleetHostResult {
