@@ -32,6 +32,8 @@ func startNamed(bin, dir, config string, args ...string) (*daemon, error) {
 	pid := filepath.Join(dir, "pid")
 	d.cmd = exec.Command(filepath.Join(bin, "shepherd"), append([]string{"-c", cfg, "-s", d.sock,
 		"--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log")}, args...)...)
+	// Should the bench be killed, its daemons go too.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := d.cmd.Start(); err != nil {
 		return nil, err
 	}
