@@ -424,9 +424,11 @@ func newCmdFleetDiff(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var runs [2]wire.FleetRun
 			for i, id := range args {
-				if done, err := f.call(wire.Request{Action: "fleet-run", Args: []string{id}}, "", &runs[i]); done || err != nil {
-					return err
+				run, err := f.getRun(id)
+				if err != nil {
+					return f.fail(err.Error())
 				}
+				runs[i] = run
 			}
 			printDiff(f, runs[0], runs[1])
 			return nil
@@ -436,6 +438,10 @@ func newCmdFleetDiff(f *Factory) *cobra.Command {
 
 func printDiff(f *Factory, a, b wire.FleetRun) {
 	changes, same := fleet.Diff(fromWire(a.Results), fromWire(b.Results))
+	if f.JSON {
+		json.NewEncoder(f.Out).Encode(map[string]any{"from": a.ID, "to": b.ID, "changes": changes, "same": same})
+		return
+	}
 	n := 0
 	for _, c := range changes {
 		n += len(c.Hosts)
