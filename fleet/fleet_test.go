@@ -151,3 +151,26 @@ func TestDiff(t *testing.T) {
 		t.Errorf("other changes %s", got)
 	}
 }
+
+// FuzzParseInventory: any bytes give hosts or errors with positions, never
+// a panic, and every host it accepts has exactly one way to be reached.
+func FuzzParseInventory(f *testing.F) {
+	f.Add([]byte(inventory))
+	f.Add([]byte("hosts:\n  a:\n    address: ocapn://12D3KooWxyz.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"))
+	f.Add([]byte("hosts: [1, 2]\n"))
+	f.Add([]byte("hosts:\n  a:\n    address: ssh://[::1]:22\n    tags: {a: [b]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := ParseInventory("fuzz.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml:") {
+				t.Fatalf("error without its place: %v", err)
+			}
+			return
+		}
+		for _, h := range inv.Hosts {
+			if (h.Ref == nil) == (h.SSH == nil) {
+				t.Fatalf("host %s: address %q gives ref %v and ssh %v", h.Name, h.Address, h.Ref, h.SSH)
+			}
+		}
+	})
+}
