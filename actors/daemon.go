@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -99,8 +100,10 @@ type Daemon struct {
 	ln        *net.UnixListener
 	self      string // this binary, which a re-exec executes again
 	reexecMu  sync.Mutex
-	reexecs   int // how many re-execs this daemon has been through
-	reapPause chan chan struct{}
+	// shuttingDown makes a re-exec give up: the daemon is stopping.
+	shuttingDown atomic.Bool
+	reexecs      int // how many re-execs this daemon has been through
+	reapPause    chan chan struct{}
 	// reapResume resumes a paused reaper (used under reexecMu).
 	reapResume chan struct{}
 	// inheritedSignals arrived during the re-exec that started us.
@@ -339,6 +342,11 @@ func (d *Daemon) resumeReaper() {
 // actors. It is safe to call more than once.
 func (d *Daemon) Shutdown() {
 	d.stopOnce.Do(func() {
+		// A re-exec under way sees this and stands down (thawing every
+		// service) before the services are stopped.
+		d.shuttingDown.Store(true)
+		d.reexecMu.Lock()
+		defer d.reexecMu.Unlock()
 		d.logf("shutting down: stopping all services")
 		done := make(chan struct{})
 		d.system.Root.Send(d.registry, &stopAll{Done: done})

@@ -127,9 +127,12 @@ type restoreOwners struct {
 // the daemon goes on as before.
 func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if !d.reexecMu.TryLock() {
-		return errors.New("a re-exec is already under way")
+		return errors.New("a re-exec is already under way, or the daemon is stopping")
 	}
 	defer d.reexecMu.Unlock()
+	if d.shuttingDown.Load() {
+		return errors.New("the daemon is stopping")
+	}
 	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
 	var saved map[string]savedService
@@ -208,6 +211,13 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	}
 	for _, fd := range inherit {
 		setCloseOnExec(fd, false)
+	}
+	if d.shuttingDown.Load() {
+		for _, fd := range inherit {
+			setCloseOnExec(fd, true)
+		}
+		os.Remove(path)
+		return undo(errors.New("the daemon is stopping"))
 	}
 	if ready != nil {
 		ready(ho.Reexecs)
