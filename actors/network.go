@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -54,13 +53,7 @@ func (d *Daemon) network() (*p2p.Host, error) {
 // netAddrs are the address hints of this daemon's sturdyrefs: its libp2p
 // listen addresses (none without --listen) and its unix socket.
 func (d *Daemon) netAddrs() []string {
-	var out []string
-	d.netMu.Lock()
-	if d.net != nil && len(d.opts.Listen) > 0 {
-		out = append(out, d.net.Addrs()...)
-	}
-	d.netMu.Unlock()
-	return append(out, "/unix"+d.opts.SocketPath)
+	return append(d.listenAddrs(), "/unix"+d.opts.SocketPath)
 }
 
 // dialRef connects to the daemon that exported ref: over libp2p when the
@@ -148,27 +141,25 @@ func (d *Daemon) netInfo(action string) wire.Reply {
 	d.netMu.Lock()
 	h := d.net
 	d.netMu.Unlock()
-	switch action {
-	case "id":
-		id := wire.NetID{PeerID: d.peerID, Listen: []string{}, Socket: d.opts.SocketPath}
-		if h != nil && len(d.opts.Listen) > 0 {
-			id.Listen = h.Addrs()
-		}
-		return wire.OKReply(0, id)
-	default:
-		peers := wire.Peers{Peers: []wire.Peer{}}
-		if h != nil {
-			for _, p := range h.Peers() {
-				peers.Peers = append(peers.Peers, wire.Peer{ID: p.ID, Addrs: p.Addrs, Latency: wire.Duration(p.Latency), Streams: p.Streams})
-			}
-		}
-		return wire.OKReply(0, peers)
+	if action == "id" {
+		return wire.OKReply(0, wire.NetID{PeerID: d.peerID, Listen: d.listenAddrs(), Socket: d.opts.SocketPath})
 	}
+	peers := wire.Peers{Peers: []wire.Peer{}}
+	if h != nil {
+		for _, p := range h.Peers() {
+			peers.Peers = append(peers.Peers, wire.Peer{ID: p.ID, Addrs: p.Addrs, Latency: wire.Duration(p.Latency), Streams: p.Streams})
+		}
+	}
+	return wire.OKReply(0, peers)
 }
 
-// netInfoListen is where the daemon listens on libp2p, for status.
-func (d *Daemon) netInfoListen() []string {
-	var id wire.NetID
-	json.Unmarshal(d.netInfo("id").Result, &id)
-	return id.Listen
+// listenAddrs are where the daemon listens on libp2p (none without
+// --listen).
+func (d *Daemon) listenAddrs() []string {
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
+	if d.net == nil || len(d.opts.Listen) == 0 {
+		return []string{}
+	}
+	return d.net.Addrs()
 }

@@ -116,21 +116,18 @@ func New(cfg Config) (*Host, error) {
 // ID is the host's peer ID.
 func (h *Host) ID() string { return h.h.ID().String() }
 
-// Addrs are the multiaddrs the host listens on (ports resolved).
+// Addrs are the multiaddrs the host listens on, a wildcard (0.0.0.0, ::)
+// replaced by the interfaces' addresses.
 func (h *Host) Addrs() []string {
-	var out []string
-	for _, a := range h.h.Network().ListenAddresses() {
+	all, err := h.h.Network().InterfaceListenAddresses()
+	if err != nil {
+		all = h.h.Network().ListenAddresses()
+	}
+	out := make([]string, 0, len(all))
+	for _, a := range all {
 		out = append(out, a.String())
 	}
-	// The interface addresses a wildcard resolves to.
-	if all, err := h.h.Network().InterfaceListenAddresses(); err == nil {
-		for _, a := range all {
-			if s := a.String(); !slices.Contains(out, s) && !strings.Contains(s, "/0.0.0.0/") && !strings.Contains(s, "/::/") {
-				out = append(out, s)
-			}
-		}
-	}
-	return slices.DeleteFunc(out, func(s string) bool { return strings.Contains(s, "/0.0.0.0/") || strings.Contains(s, "/ip6/::/") })
+	return out
 }
 
 // Listen returns a net.Listener of incoming /shepherd/ctl/1 streams; each
