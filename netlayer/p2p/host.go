@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/config"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -19,15 +20,18 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	tpt "github.com/libp2p/go-libp2p/core/transport"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/gostream"
+	tptu "github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"go.uber.org/fx"
 )
 
 // ProtocolID is the one protocol a shepherd speaks to another.
@@ -79,34 +83,45 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	g := newGater()
-	opts := []libp2p.Option{
-		libp2p.Identity(key),
-		libp2p.Peerstore(ps),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.ResourceManager(rm),
-		libp2p.ConnectionGater(g),
-		libp2p.DisableRelay(),
-		libp2p.DisableMetrics(),
-		libp2p.Ping(true),
-		libp2p.WithDialTimeout(5 * time.Second),
-		libp2p.UserAgent("shepherd-go"),
+	// The host is assembled from libp2p's config rather than libp2p.New:
+	// the root package links every transport it knows (WebRTC,
+	// WebSocket, WebTransport) whatever the options, which made the
+	// daemon's binary, and with it its resident memory, 8 MB larger.
+	lc := &config.Config{
+		PeerKey:            key,
+		Peerstore:          ps,
+		SecurityTransports: []config.Security{{ID: noise.ID, Constructor: noise.New}},
+		Muxers:             []tptu.StreamMuxer{{ID: yamux.ID, Muxer: yamux.DefaultTransport}},
+		Transports:         []fx.Option{transport(tcp.NewTCPTransport)},
+		ResourceManager:    rm,
+		ConnectionGater:    g,
+		ConnManager:        &connmgr.NullConnMgr{},
+		RelayCustom:        true, // and Relay false: no relay
+		DisableMetrics:     true,
+		DialTimeout:        5 * time.Second,
+		UserAgent:          "shepherd-go",
+		ListenAddrs:        []ma.Multiaddr{},
+		// Black-hole detection guesses whether UDP or IPv6 works at all
+		// from failed dials; the addresses here come from sturdyrefs.
+		CustomUDPBlackHoleSuccessCounter:  true,
+		CustomIPv6BlackHoleSuccessCounter: true,
 	}
 	if len(cfg.PSK) > 0 {
 		if len(cfg.PSK) != 32 {
 			return nil, fmt.Errorf("private network key: %d bytes, want 32", len(cfg.PSK))
 		}
-		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(cfg.PSK)))
+		lc.PSK = pnet.PSK(cfg.PSK)
 	} else {
-		opts = append(opts, libp2p.Transport(quic.NewTransport))
+		lc.Transports = append(lc.Transports, transport(quic.NewTransport))
 	}
-	if len(cfg.Listen) > 0 {
-		opts = append(opts, libp2p.ListenAddrStrings(cfg.Listen...))
-	} else {
-		opts = append(opts, libp2p.NoListenAddrs)
+	for _, a := range cfg.Listen {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("libp2p: listen address %q: %w", a, err)
+		}
+		lc.ListenAddrs = append(lc.ListenAddrs, m)
 	}
-	h, err := libp2p.New(opts...)
+	h, err := lc.NewNode()
 	if err != nil {
 		return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
 	}
@@ -293,4 +308,10 @@ func (h *Host) Ping(ctx context.Context, peerID string) (time.Duration, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// transport provides a transport constructor to libp2p's dependency
+// injection, as libp2p.Transport does.
+func transport(constructor any) fx.Option {
+	return fx.Provide(fx.Annotate(constructor, fx.As(new(tpt.Transport)), fx.ResultTags(`group:"transport"`)))
 }
