@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -196,9 +197,6 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 		report(remoteState{State: s.State})
 		return nil
 	}
-	if err := status(); err != nil {
-		return err
-	}
 	cctx, ccancel := context.WithTimeout(ctx, remoteCallTimeout)
 	c, err := p.st.d.dialRef(cctx, p.st.ref)
 	ccancel()
@@ -208,12 +206,15 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	defer c.Close()
 	streamErr := make(chan error, 1)
 	changed := make(chan struct{}, 1)
+	subscribed := make(chan struct{})
+	var once sync.Once
 	go func() {
 		req := wire.Request{Action: "history", Args: []string{"--follow", "--since", "0s"}, Cap: p.st.spec.Remote}
 		streamErr <- c.Stream(ctx, req, func(r wire.Reply) error {
 			if !r.OK {
 				return fmt.Errorf("%s: %s", r.Error.Kind, r.Error.Message)
 			}
+			once.Do(func() { close(subscribed) })
 			// An event says that the state changed, not what it is now:
 			// events may trail the answer of a call made meanwhile. A
 			// status asked after the event is at least as new as both; one
@@ -232,6 +233,23 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			return nil
 		})
 	}()
+	// The state is asked once the stream is subscribed (its first reply):
+	// a change between the two cannot slip through.
+	select {
+	case <-subscribed:
+	case err := <-streamErr:
+		if err == nil {
+			err = errors.New("the exporter ended the stream")
+		}
+		return fmt.Errorf("unreachable: %w", err)
+	case <-time.After(remoteCallTimeout):
+		return errors.New("unreachable: no answer to the event stream")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := status(); err != nil {
+		return err
+	}
 	tick := time.NewTicker(watchPing)
 	defer tick.Stop()
 	var settle <-chan time.Time
