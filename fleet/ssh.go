@@ -28,12 +28,15 @@ type SSHConfig struct {
 	Identities []string
 }
 
-// SSH runs commands over SSH, one connection per host and run.
+// SSH runs commands over SSH, one connection per address and run.
 type SSH struct {
 	cfg   SSHConfig
 	auth  []ssh.AuthMethod
 	mu    sync.Mutex          // guards hosts and additions to known_hosts
 	hosts ssh.HostKeyCallback // known_hosts as last read
+
+	connMu sync.Mutex
+	conns  map[string]*conn // guarded by connMu
 }
 
 // NewSSH loads the keys and the known hosts.
@@ -126,73 +129,114 @@ func (s *SSH) checkHostKey(hostname string, remote net.Addr, key ssh.PublicKey) 
 	return nil
 }
 
-// Exec is the fleet.Exec of SSH hosts.
+// sessionsPerConn bounds the sessions run at once on one connection:
+// OpenSSH's MaxSessions is 10 by default.
+const sessionsPerConn = 8
+
+// conn is one SSH connection, shared by every host name of the run that
+// has the same user and address.
+type conn struct {
+	once     sync.Once
+	c        *ssh.Client
+	err      error
+	sessions chan struct{}
+}
+
+func (s *SSH) conn(h *Host, cfg *ssh.ClientConfig) *conn {
+	key := h.SSH.User + "@" + h.SSH.String()
+	s.connMu.Lock()
+	cn, ok := s.conns[key]
+	if !ok {
+		cn = &conn{sessions: make(chan struct{}, sessionsPerConn)}
+		if s.conns == nil {
+			s.conns = map[string]*conn{}
+		}
+		s.conns[key] = cn
+	}
+	s.connMu.Unlock()
+	cn.once.Do(func() { cn.c, cn.err = ssh.Dial("tcp", h.SSH.String(), cfg) })
+	return cn
+}
+
+// Close ends the connections of the run.
+func (s *SSH) Close() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for _, cn := range s.conns {
+		if cn.c != nil {
+			cn.c.Close()
+		}
+	}
+	s.conns = nil
+}
+
+// Exec is the fleet.Exec of SSH hosts. Host names that share a user and
+// address share one connection for the run.
 func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result {
 	if h.SSH == nil {
 		return Result{ExitCode: -1, Kind: "bad-address", Err: "not an ssh:// host"}
 	}
 	addr := h.SSH.String()
-	cfg := &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: min(timeout, 10*time.Second)}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	fail := func(kind string, err error) Result {
+		return Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf("%s: %v", addr, err)}
+	}
+	dialed := make(chan *conn, 1)
+	go func() {
+		dialed <- s.conn(h, &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: min(timeout, 10*time.Second)})
+	}()
+	var cn *conn
+	select {
+	case cn = <-dialed:
+	case <-ctx.Done():
+		return fail("timeout", fmt.Errorf("timed out after %v connecting", timeout))
+	}
+	if cn.err != nil {
+		kind := "unreachable"
+		if strings.Contains(cn.err.Error(), "host key") {
+			kind = "host-key"
+		} else if strings.Contains(cn.err.Error(), "unable to authenticate") {
+			kind = "permission-denied"
+		}
+		return fail(kind, cn.err)
+	}
+	select {
+	case cn.sessions <- struct{}{}:
+		defer func() { <-cn.sessions }()
+	case <-ctx.Done():
+		return fail("timeout", fmt.Errorf("timed out after %v waiting for a session", timeout))
+	}
+	sess, err := cn.c.NewSession()
+	if err != nil {
+		return fail("unreachable", err)
+	}
+	defer sess.Close()
 	type done struct {
-		out  []byte
-		code int
-		err  error
-		kind string
+		out []byte
+		err error
 	}
 	ch := make(chan done, 1)
-	var client *ssh.Client
-	var cmu sync.Mutex
 	go func() {
-		c, err := ssh.Dial("tcp", addr, cfg)
-		if err != nil {
-			kind := "unreachable"
-			if strings.Contains(err.Error(), "host key") {
-				kind = "host-key"
-			} else if strings.Contains(err.Error(), "unable to authenticate") {
-				kind = "permission-denied"
-			}
-			ch <- done{err: err, kind: kind, code: -1}
-			return
-		}
-		cmu.Lock()
-		client = c
-		cmu.Unlock()
-		defer c.Close()
-		sess, err := c.NewSession()
-		if err != nil {
-			ch <- done{err: err, kind: "unreachable", code: -1}
-			return
-		}
-		defer sess.Close()
 		out, err := sess.CombinedOutput(ShellQuote(argv))
-		var ee *ssh.ExitError
-		switch {
-		case errors.As(err, &ee):
-			ch <- done{out: out, code: ee.ExitStatus()}
-		case err != nil:
-			ch <- done{out: out, err: err, kind: "unreachable", code: -1}
-		default:
-			ch <- done{out: out}
-		}
+		ch <- done{out, err}
 	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
 	select {
 	case d := <-ch:
-		r := Result{Output: string(d.out), ExitCode: d.code}
-		if d.err != nil {
-			r.Kind, r.Err = d.kind, fmt.Sprintf("%s: %v", addr, d.err)
+		var ee *ssh.ExitError
+		switch {
+		case errors.As(d.err, &ee):
+			return Result{Output: string(d.out), ExitCode: ee.ExitStatus()}
+		case d.err != nil:
+			r := fail("unreachable", d.err)
+			r.Output = string(d.out)
+			return r
 		}
-		return r
-	case <-timer.C:
+		return Result{Output: string(d.out)}
 	case <-ctx.Done():
+		sess.Signal(ssh.SIGKILL) // honoured by OpenSSH 7.9 and later
+		return fail("timeout", fmt.Errorf("timed out after %v", timeout))
 	}
-	cmu.Lock()
-	if client != nil {
-		client.Close()
-	}
-	cmu.Unlock()
-	return Result{ExitCode: -1, Kind: "timeout", Err: fmt.Sprintf("%s: timed out after %v", addr, timeout)}
 }
 
 // ShellQuote joins argv into one POSIX shell command line.

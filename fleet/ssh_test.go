@@ -88,6 +88,7 @@ func TestSSHHostsWithRealSSHD(t *testing.T) {
 
 	// A host whose key changed is refused even with --accept-new; a host
 	// that is down is unreachable; the others answer.
+	trusting.Close()
 	port := servers[0].Port
 	servers[0].Stop()
 	startSSHD(t, bin, user+".pub", port)
@@ -102,6 +103,19 @@ func TestSSHHostsWithRealSSHD(t *testing.T) {
 	if got := Summary(rs); got != "3 ok, 1 host-key, 1 unreachable" {
 		t.Errorf("summary %q", got)
 	}
+
+	// Twenty names of one server share one connection (at most 8
+	// sessions at a time on it).
+	var same []*Host
+	for i := range 20 {
+		same = append(same, &Host{Name: fmt.Sprintf("alias%02d", i), SSH: hosts[3].SSH})
+	}
+	shared, _ := NewSSH(SSHConfig{KnownHosts: known, Identities: []string{user}})
+	rs = Run(ctx, same, []string{"echo", "hi"}, 20, 10*time.Second, shared.Exec, nil)
+	if got := Summary(rs); got != "20 ok" || len(shared.conns) != 1 {
+		t.Errorf("20 names of one server: %s over %d connections", got, len(shared.conns))
+	}
+	shared.Close()
 
 	// A command past its timeout is cut off.
 	rs = Run(ctx, hosts[2:3], []string{"sleep", "30"}, 1, 500*time.Millisecond, strict.Exec, nil)

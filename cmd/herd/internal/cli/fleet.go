@@ -175,6 +175,9 @@ func newCmdFleet(f *Factory) *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			results := fleet.Run(ctx, hosts, argv, fanout, timeout, execOn, each)
+			if sshExec != nil {
+				sshExec.Close()
+			}
 			if progress {
 				fmt.Fprint(f.Err, "\r\033[K")
 			}
