@@ -76,6 +76,7 @@ herd c load "$tmp/c/fleet.yaml"
 
 herd c start web-server-fleet
 herd c status
+herd c status web-server-fleet
 herd c status web-server-a
 herd a status
 herd b status web-server
