@@ -43,22 +43,20 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			return
 		}
 	}
-	if strings.HasPrefix(req.Action, "fleet-") {
-		if !privileged {
-			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
-			return
-		}
-		out.Send(a.d.fleetRuns(req))
-		return
+	// The daemon's own business: its network identity and its fleet runs.
+	var serve func(wire.Request) wire.Reply
+	switch {
+	case req.Action == "id" || req.Action == "peers":
+		serve = a.d.netInfo
+	case strings.HasPrefix(req.Action, "fleet-"):
+		serve = a.d.fleetRuns
 	}
-	if req.Action == "id" || req.Action == "peers" {
+	if serve != nil {
 		if !privileged {
 			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
 			return
 		}
-		rep := a.d.netInfo(req.Action)
-		rep.ID = req.ID
-		out.Send(rep)
+		out.Send(serve(req))
 		return
 	}
 	if req.Action == "cap-import" {
@@ -223,10 +221,7 @@ func (a *api) refusedRemote(peer local.Peer) {
 	if peer.Remote == "" {
 		return
 	}
-	a.d.netMu.Lock()
-	h := a.d.net
-	a.d.netMu.Unlock()
-	if h != nil {
+	if h := a.d.currentNet(); h != nil {
 		h.Refused(peer.Remote)
 	}
 }

@@ -356,11 +356,9 @@ func (d *Daemon) Shutdown() {
 		if d.netServer != nil {
 			d.netServer.Close()
 		}
-		d.netMu.Lock()
-		if d.net != nil {
-			d.net.Close()
+		if h := d.currentNet(); h != nil {
+			h.Close()
 		}
-		d.netMu.Unlock()
 		// Every line the pump has read reaches its logger (the pump's
 		// sends are queued before ours), then the logs are closed.
 		d.pump.stop()
@@ -606,12 +604,8 @@ func closeOnExecInherited() {
 		return
 	}
 	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= 2 {
-			continue
-		}
-		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-			unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			setCloseOnExec(fd, true)
 		}
 	}
 }

@@ -26,7 +26,9 @@ func (d *Daemon) startNetwork() error {
 		h.Close()
 		return fmt.Errorf("libp2p: %w", err)
 	}
+	d.netMu.Lock()
 	d.net = h
+	d.netMu.Unlock()
 	d.netServer = &local.Server{Handler: &api{d: d}, Logf: d.logf, Identify: func(c net.Conn) (local.Peer, error) {
 		return local.Peer{Remote: c.RemoteAddr().String()}, nil
 	}}
@@ -50,6 +52,14 @@ func (d *Daemon) network() (*p2p.Host, error) {
 	return d.net, nil
 }
 
+// currentNet is the libp2p host if there is one yet (nil otherwise);
+// unlike network it makes none.
+func (d *Daemon) currentNet() *p2p.Host {
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
+	return d.net
+}
+
 // netAddrs are the address hints of this daemon's sturdyrefs: its libp2p
 // listen addresses (none without --listen) and its unix socket.
 func (d *Daemon) netAddrs() []string {
@@ -60,15 +70,7 @@ func (d *Daemon) netAddrs() []string {
 // sturdyref names network addresses, else over its unix socket (a daemon
 // of another user on this machine).
 func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.Client, error) {
-	var netAddrs []string
-	socket := ""
-	for _, a := range ref.Addrs {
-		if path, ok := strings.CutPrefix(a, "/unix"); ok {
-			socket = path
-		} else {
-			netAddrs = append(netAddrs, a)
-		}
-	}
+	socket, netAddrs := splitAddrs(ref)
 	if len(netAddrs) == 0 {
 		if socket == "" {
 			return nil, errors.New("the sturdyref names no address")
@@ -86,16 +88,23 @@ func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.
 	return local.NewClient(c), nil
 }
 
-// pingRef checks that the daemon that exported ref is alive, without a
-// request to it: a libp2p ping, or a connection to its unix socket.
-func (d *Daemon) pingRef(ctx context.Context, ref capability.Sturdyref) error {
-	var netAddrs []string
+// splitAddrs sorts a sturdyref's address hints: its unix socket (the
+// last one named) and its network addresses.
+func splitAddrs(ref capability.Sturdyref) (socket string, netAddrs []string) {
 	for _, a := range ref.Addrs {
-		if !strings.HasPrefix(a, "/unix") {
+		if path, ok := strings.CutPrefix(a, "/unix"); ok {
+			socket = path
+		} else {
 			netAddrs = append(netAddrs, a)
 		}
 	}
-	if len(netAddrs) == 0 {
+	return socket, netAddrs
+}
+
+// pingRef checks that the daemon that exported ref is alive, without a
+// request to it: a libp2p ping, or a connection to its unix socket.
+func (d *Daemon) pingRef(ctx context.Context, ref capability.Sturdyref) error {
+	if _, netAddrs := splitAddrs(ref); len(netAddrs) == 0 {
 		c, err := d.dialRef(ctx, ref)
 		if err == nil {
 			c.Close()
@@ -137,29 +146,25 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 }
 
 // netInfo answers `herd id` and `herd peers`.
-func (d *Daemon) netInfo(action string) wire.Reply {
-	d.netMu.Lock()
-	h := d.net
-	d.netMu.Unlock()
-	if action == "id" {
-		return wire.OKReply(0, wire.NetID{PeerID: d.peerID, Listen: d.listenAddrs(), Socket: d.opts.SocketPath})
+func (d *Daemon) netInfo(req wire.Request) wire.Reply {
+	if req.Action == "id" {
+		return wire.OKReply(req.ID, wire.NetID{PeerID: d.peerID, Listen: d.listenAddrs(), Socket: d.opts.SocketPath})
 	}
 	peers := wire.Peers{Peers: []wire.Peer{}}
-	if h != nil {
+	if h := d.currentNet(); h != nil {
 		for _, p := range h.Peers() {
 			peers.Peers = append(peers.Peers, wire.Peer{ID: p.ID, Addrs: p.Addrs, Latency: wire.Duration(p.Latency), Streams: p.Streams})
 		}
 	}
-	return wire.OKReply(0, peers)
+	return wire.OKReply(req.ID, peers)
 }
 
 // listenAddrs are where the daemon listens on libp2p (none without
 // --listen).
 func (d *Daemon) listenAddrs() []string {
-	d.netMu.Lock()
-	defer d.netMu.Unlock()
-	if d.net == nil || len(d.opts.Listen) == 0 {
+	h := d.currentNet()
+	if h == nil || len(d.opts.Listen) == 0 {
 		return []string{}
 	}
-	return d.net.Addrs()
+	return h.Addrs()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -148,8 +149,9 @@ type remoteState struct {
 // Watching: the exporter pushes the service's state changes on a follow
 // stream; a ping every watchPing (libp2p's, or a connection to a unix
 // socket: no request, nothing in the exporter's history) proves the host
-// is still there (a partition otherwise shows only when TCP gives up). On any failure the
-// proxy is unreachable and the watcher reconnects with backoff.
+// is still there (a partition otherwise shows only when TCP gives up).
+// On any failure the proxy is unreachable and the watcher reconnects with
+// backoff.
 const (
 	watchPing       = 5 * time.Second
 	watchMinBackoff = 250 * time.Millisecond
@@ -221,13 +223,10 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			// status serves a burst of events (starting, then running).
 			var evs wire.Events
 			json.Unmarshal(r.Result, &evs)
-			for _, e := range evs.Events {
-				if e.Kind == history.KindState {
-					select {
-					case changed <- struct{}{}:
-					default:
-					}
-					break
+			if slices.ContainsFunc(evs.Events, func(e wire.Event) bool { return e.Kind == history.KindState }) {
+				select {
+				case changed <- struct{}{}:
+				default:
 				}
 			}
 			return nil
@@ -238,10 +237,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	select {
 	case <-subscribed:
 	case err := <-streamErr:
-		if err == nil {
-			err = errors.New("the exporter ended the stream")
-		}
-		return fmt.Errorf("unreachable: %w", err)
+		return streamEnded(err)
 	case <-time.After(remoteCallTimeout):
 		return errors.New("unreachable: no answer to the event stream")
 	case <-ctx.Done():
@@ -265,10 +261,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 				return err
 			}
 		case err := <-streamErr:
-			if err == nil {
-				err = errors.New("the exporter ended the stream")
-			}
-			return fmt.Errorf("unreachable: %w", err)
+			return streamEnded(err)
 		case <-tick.C:
 			pctx, pcancel := context.WithTimeout(ctx, watchPing)
 			err := p.st.d.pingRef(pctx, p.st.ref)
@@ -280,6 +273,14 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// streamEnded is why the watcher lost its event stream.
+func streamEnded(err error) error {
+	if err == nil {
+		err = errors.New("the exporter ended the stream")
+	}
+	return fmt.Errorf("unreachable: %w", err)
 }
 
 // changed reports a new mirrored state to the registry and the log.

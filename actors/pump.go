@@ -172,12 +172,7 @@ func (p *pump) closeAll() {
 // detach ends the loop without reading or closing anything and returns
 // the pipes (for a re-exec); resume starts it again with them.
 func (p *pump) detach() []*pipeState {
-	p.mu.Lock()
-	p.detaching = true
-	done := p.done
-	p.mu.Unlock()
-	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	<-done
+	p.interrupt(true)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pipes := make([]*pipeState, 0, len(p.pipes))
@@ -198,13 +193,20 @@ func (p *pump) resume(goGo func(func())) {
 
 // stop ends the loop, flushing and closing every pipe, and waits for it.
 func (p *pump) stop() {
+	p.interrupt(false)
+	unix.Close(p.epfd)
+	unix.Close(p.wakeFD)
+}
+
+// interrupt wakes the loop to end it, to detach or to stop, and waits for
+// it to end.
+func (p *pump) interrupt(detach bool) {
 	p.mu.Lock()
+	p.detaching = detach
 	done := p.done
 	p.mu.Unlock()
 	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	<-done
-	unix.Close(p.epfd)
-	unix.Close(p.wakeFD)
 }
 
 func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }

@@ -209,13 +209,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if gate := os.Getenv(reexecTestGate); gate != "" {
 		waitAtGate(gate)
 	}
-	for _, fd := range inherit {
-		setCloseOnExec(fd, false)
-	}
 	if d.shuttingDown.Load() {
-		for _, fd := range inherit {
-			setCloseOnExec(fd, true)
-		}
 		os.Remove(path)
 		return undo(errors.New("the daemon is stopping"))
 	}
@@ -223,10 +217,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		ready(ho.Reexecs)
 	}
 	env := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, handoverEnv+"=") }), handoverEnv+"="+path)
-	err = d.exec(path, &ho, env)
-	for _, fd := range inherit {
-		setCloseOnExec(fd, true)
-	}
+	err = d.exec(path, &ho, env, inherit)
 	os.Remove(path)
 	return undo(fmt.Errorf("execve %s: %w", d.self, err))
 }
@@ -236,13 +227,23 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 // old one's memory or kill the new one before it listens for them.
 var handedSignals = []syscall.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
 
-// exec replaces the process. The signals the command line has received
+// exec replaces the process, the fds in inherit passed on (close-on-exec
+// cleared, and set again should execve fail). The signals the command
+// line has received
 // but not yet acted on go into the handover; the exec'ing thread blocks
 // the daemon's signals, so that the new binary starts with them blocked
 // and any that arrive are kept pending by the kernel until it listens.
 // What remains is the few microseconds between the last look at the
 // received signals and execve, in which another thread may take one.
-func (d *Daemon) exec(path string, ho *handover, env []string) error {
+func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) error {
+	for _, fd := range inherit {
+		setCloseOnExec(fd, false)
+	}
+	defer func() {
+		for _, fd := range inherit {
+			setCloseOnExec(fd, true)
+		}
+	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var set, old unix.Sigset_t

@@ -204,8 +204,8 @@ func (h *Host) Peers() []PeerInfo {
 	for _, id := range h.h.Network().Peers() {
 		pi := PeerInfo{ID: id.String(), Latency: h.h.Peerstore().LatencyEWMA(id)}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if r, ok := <-ping.Ping(ctx, h.h, id); ok && r.Error == nil {
-			pi.Latency = r.RTT
+		if rtt, err := h.ping(ctx, id); err == nil {
+			pi.Latency = rtt
 		}
 		cancel()
 		for _, c := range h.h.Network().ConnsToPeer(id) {
@@ -299,6 +299,10 @@ func (h *Host) Ping(ctx context.Context, peerID string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	return h.ping(ctx, id)
+}
+
+func (h *Host) ping(ctx context.Context, id peer.ID) (time.Duration, error) {
 	select {
 	case r, ok := <-ping.Ping(ctx, h.h, id):
 		if !ok {
