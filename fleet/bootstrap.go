@@ -30,7 +30,7 @@ func (s *SSH) Bootstrap(ctx context.Context, h *Host, b Bootstrap) (string, erro
 	if len(b.Allow) == 0 {
 		return "", errors.New("bootstrap: give the commands to allow (--allow)")
 	}
-	c, err := ssh.Dial("tcp", h.SSH.String(), &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey})
+	c, err := ssh.Dial("tcp", h.SSH.String(), s.clientConfig(h, 0))
 	if err != nil {
 		return "", fmt.Errorf("host %s: %w", h.Name, err)
 	}

@@ -142,6 +142,12 @@ type conn struct {
 	sessions chan struct{}
 }
 
+// clientConfig is how to log in to h: its user, our keys, known_hosts;
+// dialTimeout 0 means no limit.
+func (s *SSH) clientConfig(h *Host, dialTimeout time.Duration) *ssh.ClientConfig {
+	return &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: dialTimeout}
+}
+
 func (s *SSH) conn(h *Host, cfg *ssh.ClientConfig) *conn {
 	key := h.SSH.User + "@" + h.SSH.String()
 	s.connMu.Lock()
@@ -184,7 +190,7 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 	}
 	dialed := make(chan *conn, 1)
 	go func() {
-		dialed <- s.conn(h, &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: min(timeout, 10*time.Second)})
+		dialed <- s.conn(h, s.clientConfig(h, min(timeout, 10*time.Second)))
 	}()
 	var cn *conn
 	select {

@@ -111,23 +111,29 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func status(ts *testscript.TestScript, service string) (wire.Status, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	var s wire.Status
+	r, err := daemonCall(ts.Getenv("SOCK"), wire.Request{Action: "status", Service: service}, 5*time.Second)
+	if err == nil {
+		err = json.Unmarshal(r.Result, &s)
+	}
+	return s, err
+}
+
+// daemonCall makes one request to the daemon at sock; a failed reply is
+// returned as the error.
+func daemonCall(sock string, req wire.Request, timeout time.Duration) (wire.Reply, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := local.Dial(ctx, ts.Getenv("SOCK"))
+	c, err := local.Dial(ctx, sock)
 	if err != nil {
-		return wire.Status{}, err
+		return wire.Reply{}, err
 	}
 	defer c.Close()
-	r, err := c.Call(ctx, wire.Request{Action: "status", Service: service})
-	if err != nil {
-		return wire.Status{}, err
+	r, err := c.Call(ctx, req)
+	if err == nil && !r.OK {
+		err = r.Error
 	}
-	if !r.OK {
-		return wire.Status{}, r.Error
-	}
-	var s wire.Status
-	err = json.Unmarshal(r.Result, &s)
-	return s, err
+	return r, err
 }
 
 // waitstate SERVICE STATE [MIN_RESPAWNS]: wait until the service is in
@@ -509,16 +515,10 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: execfleet N INVENTORY")
 	}
 	n, _ := strconv.Atoi(args[0])
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
 	call := func(sock string, req wire.Request) wire.Reply {
-		c, err := local.Dial(ctx, sock)
-		ts.Check(err)
-		defer c.Close()
-		rep, err := c.Call(ctx, req)
-		ts.Check(err)
-		if !rep.OK {
-			ts.Fatalf("%s %s: %s", sock, req.Action, rep.Error.Message)
+		rep, err := daemonCall(sock, req, deadline)
+		if err != nil {
+			ts.Fatalf("%s %s: %v", sock, req.Action, err)
 		}
 		return rep
 	}

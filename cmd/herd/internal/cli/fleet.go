@@ -48,11 +48,8 @@ func defaultInventory() string {
 func (f *Factory) hosts(o *fleetOptions) ([]*fleet.Host, error) {
 	inv, err := fleet.LoadInventory(o.inventory)
 	if err != nil {
-		if list, ok := err.(services.ErrorList); ok {
-			for _, e := range list {
-				fmt.Fprintln(f.Err, e)
-			}
-			return nil, f.fail(fmt.Sprintf("invalid inventory %s: %d error(s)", o.inventory, len(list)))
+		if n := f.printErrorList(err); n > 0 {
+			return nil, f.fail(fmt.Sprintf("invalid inventory %s: %d error(s)", o.inventory, n))
 		}
 		return nil, f.fail(err.Error())
 	}
@@ -64,6 +61,19 @@ func (f *Factory) hosts(o *fleetOptions) ([]*fleet.Host, error) {
 		return nil, f.fail("no host of " + o.inventory + " matches")
 	}
 	return hosts, nil
+}
+
+// printErrorList prints a configuration's errors, one FILE:LINE:COL line
+// each, and says how many; 0 for an error that is not such a list.
+func (f *Factory) printErrorList(err error) int {
+	list, ok := err.(services.ErrorList)
+	if !ok {
+		return 0
+	}
+	for _, e := range list {
+		fmt.Fprintln(f.Err, e)
+	}
+	return len(list)
 }
 
 func newCmdHosts(f *Factory) *cobra.Command {
@@ -316,7 +326,7 @@ func fromWire(rs []wire.FleetHostResult) []fleet.Result {
 // recordRun gives the run to the local daemon to keep; 0 when it cannot.
 func (f *Factory) recordRun(run wire.FleetRun) (int, error) {
 	b, _ := json.Marshal(run)
-	rep, err := f.quietCall(wire.Request{Action: "fleet-record", Args: []string{string(b)}})
+	rep, err := f.quietCall(wire.Request{Action: "fleet-record", Args: []string{string(b)}}, 10*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -327,7 +337,7 @@ func (f *Factory) recordRun(run wire.FleetRun) (int, error) {
 
 // lastRun is the latest recorded run of argv, or nil.
 func (f *Factory) lastRun(argv []string) *wire.FleetRun {
-	rep, err := f.quietCall(wire.Request{Action: "fleet-runs"})
+	rep, err := f.quietCall(wire.Request{Action: "fleet-runs"}, 10*time.Second)
 	if err != nil {
 		return nil
 	}
@@ -346,17 +356,17 @@ func (f *Factory) lastRun(argv []string) *wire.FleetRun {
 
 func (f *Factory) getRun(id string) (wire.FleetRun, error) {
 	var run wire.FleetRun
-	rep, err := f.quietCall(wire.Request{Action: "fleet-run", Args: []string{id}})
+	rep, err := f.quietCall(wire.Request{Action: "fleet-run", Args: []string{id}}, 10*time.Second)
 	if err != nil {
 		return run, err
 	}
 	return run, json.Unmarshal(rep.Result, &run)
 }
 
-// quietCall makes a request and returns a failed reply as an error,
-// printing nothing.
-func (f *Factory) quietCall(req wire.Request) (wire.Reply, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// quietCall makes a request within timeout and returns a failed reply as
+// an error, printing nothing.
+func (f *Factory) quietCall(req wire.Request, timeout time.Duration) (wire.Reply, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := f.Connect(ctx, f.Socket)
 	if err != nil {
@@ -565,11 +575,8 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, files []string) error {
 			bad := 0
 			report := func(what string, err error) {
-				if list, ok := err.(services.ErrorList); ok {
-					for _, e := range list {
-						fmt.Fprintln(f.Err, e)
-					}
-					bad += len(list)
+				if n := f.printErrorList(err); n > 0 {
+					bad += n
 					return
 				}
 				fmt.Fprintf(f.Err, "herd: error: %s: %v\n", what, err)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -125,20 +124,10 @@ func newCmdUpgrade(f *Factory) *cobra.Command {
 
 // rootStatus asks the daemon for its own status, printing nothing.
 func (f *Factory) rootStatus() (wire.Status, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c, err := f.Connect(ctx, f.Socket)
-	if err != nil {
-		return wire.Status{}, err
-	}
-	defer c.Close()
-	rep, err := c.Call(ctx, wire.Request{Service: wire.RootService, Action: "status"})
-	if err != nil {
-		return wire.Status{}, err
-	}
-	if !rep.OK {
-		return wire.Status{}, rep.Error
-	}
 	var st wire.Status
+	rep, err := f.quietCall(wire.Request{Service: wire.RootService, Action: "status"}, time.Second)
+	if err != nil {
+		return st, err
+	}
 	return st, json.Unmarshal(rep.Result, &st)
 }
