@@ -15,64 +15,68 @@ import (
 // only keeps what herd reports.
 const fleetRunKind = "fleet-run"
 
+func fleetRunKey(id int) string { return fmt.Sprintf("%012d", id) }
+
 // fleetRuns serves fleet-record, fleet-runs and fleet-run.
 func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
-	d.fleetMu.Lock()
-	defer d.fleetMu.Unlock()
-	runs, err := d.loadFleetRuns()
-	if err != nil {
-		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
-	}
+	fail := func(err error) wire.Reply { return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)) }
 	switch req.Action {
 	case "fleet-record":
 		var run wire.FleetRun
 		if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &run) != nil {
 			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "fleet-record: malformed run"))
 		}
-		run.ID = 1
-		if len(runs) > 0 {
-			run.ID = runs[len(runs)-1].ID + 1
+		// One at a time: the number is the last one's plus one.
+		d.fleetMu.Lock()
+		defer d.fleetMu.Unlock()
+		var last wire.FleetRun
+		b, err := d.history.LastRecord(fleetRunKind)
+		if err != nil {
+			return fail(err)
 		}
+		if b != nil {
+			json.Unmarshal(b, &last)
+		}
+		run.ID = last.ID + 1
 		if run.Time.IsZero() {
 			run.Time = time.Now()
 		}
-		b, _ := json.Marshal(run)
-		if err := d.history.PutRecord(fleetRunKind, fmt.Sprintf("%012d", run.ID), b); err != nil {
-			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+		b, _ = json.Marshal(run)
+		if err := d.history.PutRecord(fleetRunKind, fleetRunKey(run.ID), b); err != nil {
+			return fail(err)
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})
 	case "fleet-runs":
+		recs, err := d.history.Records(fleetRunKind)
+		if err != nil {
+			return fail(err)
+		}
 		out := wire.FleetRuns{Runs: []wire.FleetRun{}}
-		for _, r := range runs {
-			r.Results = nil
-			out.Runs = append(out.Runs, r)
+		for _, b := range recs {
+			var r wire.FleetRun
+			if json.Unmarshal(b, &r) == nil {
+				r.Results = nil
+				out.Runs = append(out.Runs, r)
+			}
 		}
 		return wire.OKReply(req.ID, out)
 	default: // fleet-run ID
-		id := -1
-		if len(req.Args) == 1 {
-			id, _ = strconv.Atoi(req.Args[0])
+		notFound := wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "no fleet run %s (herd fleet history lists them)", req.Args))
+		if len(req.Args) != 1 {
+			return notFound
 		}
-		for _, r := range runs {
-			if r.ID == id {
-				return wire.OKReply(req.ID, r)
-			}
+		id, err := strconv.Atoi(req.Args[0])
+		if err != nil || id < 1 {
+			return notFound
 		}
-		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "no fleet run %s (herd fleet history lists them)", req.Args))
-	}
-}
-
-func (d *Daemon) loadFleetRuns() ([]wire.FleetRun, error) {
-	recs, err := d.history.Records(fleetRunKind)
-	if err != nil {
-		return nil, err
-	}
-	runs := make([]wire.FleetRun, 0, len(recs))
-	for _, b := range recs {
-		var r wire.FleetRun
-		if json.Unmarshal(b, &r) == nil {
-			runs = append(runs, r)
+		b, err := d.history.Record(fleetRunKind, fleetRunKey(id))
+		if err != nil {
+			return fail(err)
 		}
+		var run wire.FleetRun
+		if b == nil || json.Unmarshal(b, &run) != nil {
+			return notFound
+		}
+		return wire.OKReply(req.ID, run)
 	}
-	return runs, nil
 }

@@ -266,13 +266,47 @@ func (s *Store) PutRecord(kind, key string, value []byte) error {
 	return nil
 }
 
-// Records returns every value stored under kind.
-func (s *Store) Records(kind string) ([][]byte, error) {
+// Record returns the value stored under kind and key, or nil if none.
+func (s *Store) Record(kind, key string) ([]byte, error) {
+	v, closer, err := s.db.Get(recordKey(kind, key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+// LastRecord returns the value with the greatest key under kind, or nil.
+func (s *Store) LastRecord(kind string) ([]byte, error) {
+	it, err := s.recordIter(kind)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return nil, it.Error()
+	}
+	return bytes.Clone(it.Value()), nil
+}
+
+func (s *Store) recordIter(kind string) (*pebble.Iterator, error) {
 	lower := recordKey(kind, "")
 	upper := append(append([]byte{prefixRecord}, kind...), 1)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: %w", s.path, err)
+	}
+	return it, nil
+}
+
+// Records returns every value stored under kind.
+func (s *Store) Records(kind string) ([][]byte, error) {
+	it, err := s.recordIter(kind)
+	if err != nil {
+		return nil, err
 	}
 	defer it.Close()
 	var out [][]byte

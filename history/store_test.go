@@ -142,4 +142,16 @@ func TestRecordsSurviveReopenAndRetention(t *testing.T) {
 	if err != nil || len(got) != 2 || string(got[0]) != "1" || string(got[1]) != "2" {
 		t.Fatalf("records %q %v", got, err)
 	}
+	if v, err := s.Record("grant", "a"); err != nil || string(v) != "1" {
+		t.Errorf("record grant/a: %q %v", v, err)
+	}
+	if v, err := s.Record("grant", "c"); err != nil || v != nil {
+		t.Errorf("record grant/c: %q %v, want none", v, err)
+	}
+	if v, err := s.LastRecord("grant"); err != nil || string(v) != "2" {
+		t.Errorf("last grant: %q %v", v, err)
+	}
+	if v, err := s.LastRecord("none"); err != nil || v != nil {
+		t.Errorf("last of no records: %q %v", v, err)
+	}
 }
