@@ -10,7 +10,7 @@
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
 //     of 1, 10 and 50 exporting daemons on loopback.
 //
-// Run it with `make bench`, or `go run ./bench -bin bin -n 1000`.
+// Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
 
 import (
@@ -32,29 +32,25 @@ import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
+// sections are the parts of the bench, in the order they run; -only
+// picks some of them.
+var sections = []string{"start", "status", "respawn", "log", "fleet", "exec"}
+
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
 	n := flag.Int("n", 1000, "number of services")
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
-	fleetOnly := flag.Bool("fleet-only", false, "run only the fleet benchmark")
+	only := flag.String("only", strings.Join(sections, ","), "comma-separated sections to run: "+strings.Join(sections, ", "))
 	flag.Parse()
-	var err error
-	if *fleetOnly {
-		dir, derr := os.MkdirTemp("", "shepherd-bench-")
-		if derr != nil {
-			err = derr
-		} else {
-			abs, _ := filepath.Abs(*bin)
-			err = fleetBench(abs, dir, min(*rounds, 10))
-			if err == nil {
-				err = fleetExecBench(abs, filepath.Join(dir, "exec"), min(*rounds, 5))
-			}
-			os.RemoveAll(dir)
+	want := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		if !slices.Contains(sections, s) {
+			fmt.Fprintf(os.Stderr, "bench: unknown section %q in -only (known: %s)\n", s, strings.Join(sections, ", "))
+			os.Exit(2)
 		}
-	} else {
-		err = run(*bin, *n, *rounds)
+		want[s] = true
 	}
-	if err != nil {
+	if err := run(*bin, *n, *rounds, want); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,7 +61,7 @@ type bench struct {
 	daemon         *exec.Cmd
 }
 
-func run(bin string, n, rounds int) error {
+func run(bin string, n, rounds int, want map[string]bool) error {
 	bin, _ = filepath.Abs(bin)
 	dir, err := os.MkdirTemp("", "shepherd-bench-")
 	if err != nil {
@@ -82,15 +78,56 @@ func run(bin string, n, rounds int) error {
 	}
 	fmt.Printf("shepherd benchmarks, %d services, %d rounds (%s)\n\n", n, rounds, time.Now().Format(time.DateTime))
 
-	if err := b.startDaemon(); err != nil {
-		return err
+	if want["start"] || want["status"] || want["respawn"] || want["log"] {
+		if err := b.startDaemon(); err != nil {
+			return err
+		}
+		defer b.stopDaemon()
 	}
-	defer b.stopDaemon()
+	if want["start"] {
+		if err := b.startStop(n); err != nil {
+			return err
+		}
+	}
+	if want["status"] {
+		statusAll := b.median(rounds, "status")
+		statusOne := b.median(rounds, "status", "svc-0001")
+		trueRun := median(rounds, func() error { return exec.Command("/bin/true").Run() })
+		fmt.Printf("%-28s %8.2f ms   (spawning /bin/true: %.2f ms; target < 10 ms)\n", "herd status (summary)", ms(statusAll), ms(trueRun))
+		fmt.Printf("%-28s %8.2f ms\n", "herd status svc-0001", ms(statusOne))
+	}
+	if want["respawn"] {
+		lat, err := b.respawnLatency(min(rounds, 10))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
+	}
+	if want["log"] {
+		if err := b.logThroughput(); err != nil {
+			return err
+		}
+	}
+	if want["fleet"] {
+		if err := fleetBench(bin, filepath.Join(dir, "fleet"), min(rounds, 10)); err != nil {
+			return err
+		}
+	}
+	if want["exec"] {
+		if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// startStop starts and stops n services, then starts them again to
+// measure the daemon's memory with n services running.
+func (b *bench) startStop(n int) error {
 	// Start and stop are measured in alternation with the baseline, three
 	// times, and compared by their medians: one run of each is at the
 	// mercy of whatever else the machine does at that moment.
-	herd := filepath.Join(bin, "herd")
+	herd := filepath.Join(b.bin, "herd")
 	var starts, stops, bareStarts, bareStops []time.Duration
 	for range 3 {
 		bs, bt, err := bareLoop(n)
@@ -126,30 +163,6 @@ func run(bin string, n, rounds int) error {
 	// are printed.
 	fmt.Printf("%-28s %8.1f MB   (target < 60 MB): %.1f MB the daemon's own memory, %.1f MB its binary and libraries\n",
 		"daemon RSS", float64(rss)/1024, float64(anon)/1024, float64(file)/1024)
-
-	statusAll := b.median(rounds, "status")
-	statusOne := b.median(rounds, "status", "svc-0001")
-	trueRun := median(rounds, func() error { return exec.Command("/bin/true").Run() })
-	fmt.Printf("%-28s %8.2f ms   (spawning /bin/true: %.2f ms; target < 10 ms)\n", "herd status (summary)", ms(statusAll), ms(trueRun))
-	fmt.Printf("%-28s %8.2f ms\n", "herd status svc-0001", ms(statusOne))
-
-	lat, err := b.respawnLatency(min(rounds, 10))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%-28s %8.2f ms   beyond the 100 ms respawn-delay (target < 5 ms)\n", "respawn after kill -9", ms(lat))
-
-	if err := b.logThroughput(); err != nil {
-		return err
-	}
-
-	if err := fleetBench(bin, filepath.Join(dir, "fleet"), min(rounds, 10)); err != nil {
-		return err
-	}
-	if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
-		return err
-	}
-
 	return nil
 }
 
@@ -330,12 +343,12 @@ func (b *bench) respawnLatency(rounds int) (time.Duration, error) {
 
 // logThroughput captures a fast writer's output through the daemon and
 // compares it with `cat > file` of the same bytes, alternating the two
-// three times and comparing medians, like start and stop. The baseline
+// five times and comparing medians, like start and stop. The baseline
 // runs as a one-shot service of the same daemon, so both sides pay the
 // same herd round trip and spawn and differ only in where the bytes go;
 // a `cat > file` from the shell is printed alongside.
 func (b *bench) logThroughput() error {
-	const lines, width, rounds = 1_000_000, 99, 3
+	const lines, width, rounds = 1_000_000, 99, 5
 	src := filepath.Join(b.dir, "lines.txt")
 	f, err := os.Create(src)
 	if err != nil {
@@ -346,6 +359,9 @@ func (b *bench) logThroughput() error {
 		fmt.Fprintf(f, "%07d %s\n", i, line)
 	}
 	f.Close()
+	// Writing back what the machine wrote before is not either side's
+	// cost.
+	syscall.Sync()
 	size := int64(lines * (width + 1))
 
 	herd := func(args ...string) error {
@@ -378,6 +394,7 @@ func (b *bench) logThroughput() error {
 	copyFile := filepath.Join(b.dir, "copy.txt")
 	perRound := size + int64(lines*len("2006-01-02 15:04:05 "))
 	var shells, pipes, bases, gots []time.Duration
+	total := 0
 	for r := range rounds {
 		t0 := time.Now()
 		if err := exec.Command("sh", "-c", "cat "+src+" > "+copyFile).Run(); err != nil {
@@ -403,7 +420,10 @@ func (b *bench) logThroughput() error {
 		}
 		os.Remove(copyFile)
 
-		want := int64(r+1) * perRound
+		// Each round writes a new log file, as cat writes a new copy: a
+		// file growing round after round would make only this side pay
+		// for the kernel's writeback.
+		want := perRound
 		d, err = runOnce("logbench", func() (bool, error) {
 			st, err := os.Stat(logFile)
 			return err == nil && st.Size() >= want, nil
@@ -412,19 +432,21 @@ func (b *bench) logThroughput() error {
 			return err
 		}
 		gots = append(gots, d)
-	}
-	n, err := countLines(logFile)
-	if err != nil {
-		return err
+		n, err := countLines(logFile)
+		if err != nil {
+			return err
+		}
+		if n != lines {
+			return fmt.Errorf("log capture lost lines in round %d: %d of %d", r+1, n, lines)
+		}
+		total += n
+		os.Remove(logFile)
 	}
 	got, base := mid(gots), mid(bases)
 	mb := float64(size) / 1e6
-	fmt.Printf("%-28s %8.1f MB/s   %.0f lines/s, %d of %d lines\n", "log capture", mb/got.Seconds(), float64(lines)/got.Seconds(), n, rounds*lines)
+	fmt.Printf("%-28s %8.1f MB/s   %.0f lines/s, %d of %d lines\n", "log capture", mb/got.Seconds(), float64(lines)/got.Seconds(), total, rounds*lines)
 	fmt.Printf("%-28s %8.1f MB/s   ratio %.2fx (target >= 0.5x); from a shell %.1f MB/s, through a pipe (cat | cat > file) %.1f MB/s = %.2fx\n",
 		"  cat > file as a service", mb/base.Seconds(), base.Seconds()/got.Seconds(), mb/mid(shells).Seconds(), mb/mid(pipes).Seconds(), mid(shells).Seconds()/mid(pipes).Seconds())
-	if n != rounds*lines {
-		return fmt.Errorf("log capture lost lines: %d of %d", n, rounds*lines)
-	}
 	return nil
 }
 
