@@ -3,6 +3,8 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -11,27 +13,30 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/config"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	tpt "github.com/libp2p/go-libp2p/core/transport"
+	"github.com/libp2p/go-libp2p/core/sec"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/gostream"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	tptu "github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
-	"go.uber.org/fx"
+	quicgo "github.com/quic-go/quic-go"
 )
 
 // ProtocolID is the one protocol a shepherd speaks to another.
@@ -54,8 +59,15 @@ type Config struct {
 
 // Host is a daemon's libp2p presence.
 type Host struct {
-	h     host.Host
+	h     *bhost.BasicHost
+	sw    *swarm.Swarm
+	quic  *quicreuse.ConnManager // nil in a private network
+	ps    peerstore.Peerstore
+	rm    network.ResourceManager
 	gater *gater
+
+	closing  sync.Once
+	closeErr error
 }
 
 // New starts a host; it listens on cfg.Listen at once.
@@ -78,54 +90,132 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libp2p resource manager: %w", err)
 	}
-	ps, err := pstoremem.NewPeerstore()
-	if err != nil {
-		return nil, err
-	}
-	g := newGater()
-	// The host is assembled from libp2p's config rather than libp2p.New:
-	// the root package links every transport it knows (WebRTC,
-	// WebSocket, WebTransport) whatever the options, which made the
-	// daemon's binary, and with it its resident memory, 8 MB larger.
-	lc := &config.Config{
-		PeerKey:            key,
-		Peerstore:          ps,
-		SecurityTransports: []config.Security{{ID: noise.ID, Constructor: noise.New}},
-		Muxers:             []tptu.StreamMuxer{{ID: yamux.ID, Muxer: yamux.DefaultTransport}},
-		Transports:         []fx.Option{transport(tcp.NewTCPTransport)},
-		ResourceManager:    rm,
-		ConnectionGater:    g,
-		ConnManager:        &connmgr.NullConnMgr{},
-		RelayCustom:        true, // and Relay false: no relay
-		DisableMetrics:     true,
-		DialTimeout:        5 * time.Second,
-		UserAgent:          "shepherd-go",
-		ListenAddrs:        []ma.Multiaddr{},
-		// Black-hole detection guesses whether UDP or IPv6 works at all
-		// from failed dials; the addresses here come from sturdyrefs.
-		CustomUDPBlackHoleSuccessCounter:  true,
-		CustomIPv6BlackHoleSuccessCounter: true,
-	}
+	return assemble(key, rm, newGater(), cfg) // which closes rm on failure
+}
+
+// assemble builds the host from libp2p's parts: a swarm with TCP (and
+// QUIC unless there is a PSK), Noise and yamux, and a basic host on it.
+// libp2p.New and libp2p's config package link every transport and
+// service libp2p knows (WebRTC, WebSocket, WebTransport, relays, hole
+// punching, AutoNAT) whatever the options, and the daemon's memory grows
+// with its binary: assembling the parts here keeps 12 MB of code out.
+func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Config) (_ *Host, err error) {
+	h := &Host{gater: g, rm: rm}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	var psk pnet.PSK
 	if len(cfg.PSK) > 0 {
 		if len(cfg.PSK) != 32 {
 			return nil, fmt.Errorf("private network key: %d bytes, want 32", len(cfg.PSK))
 		}
-		lc.PSK = pnet.PSK(cfg.PSK)
-	} else {
-		lc.Transports = append(lc.Transports, transport(quic.NewTransport))
+		psk = pnet.PSK(cfg.PSK)
 	}
+	var listen []ma.Multiaddr
 	for _, a := range cfg.Listen {
 		m, err := ma.NewMultiaddr(a)
 		if err != nil {
 			return nil, fmt.Errorf("libp2p: listen address %q: %w", a, err)
 		}
-		lc.ListenAddrs = append(lc.ListenAddrs, m)
+		listen = append(listen, m)
 	}
-	h, err := lc.NewNode()
+	id, err := peer.IDFromPrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
+		return nil, fmt.Errorf("identity: %w", err)
 	}
-	return &Host{h: h, gater: g}, nil
+	if h.ps, err = pstoremem.NewPeerstore(); err != nil {
+		return nil, err
+	}
+	if err := h.ps.AddPrivKey(id, key); err != nil {
+		return nil, err
+	}
+	if err := h.ps.AddPubKey(id, key.GetPublic()); err != nil {
+		return nil, err
+	}
+	bus := eventbus.NewBus()
+	// Black-hole detection (nil counters) guesses whether UDP or IPv6
+	// works at all from failed dials; the addresses here come from
+	// sturdyrefs, so every one is tried.
+	if h.sw, err = swarm.NewSwarm(id, h.ps, bus, swarm.WithConnectionGater(g), swarm.WithResourceManager(rm),
+		swarm.WithDialTimeout(5*time.Second), swarm.WithUDPBlackHoleSuccessCounter(nil), swarm.WithIPv6BlackHoleSuccessCounter(nil)); err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	security, err := noise.New(noise.ID, key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	upgrader, err := tptu.New([]sec.SecureTransport{security}, []tptu.StreamMuxer{{ID: yamux.ID, Muxer: yamux.DefaultTransport}}, psk, rm, g)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	tcpTransport, err := tcp.NewTCPTransport(upgrader, rm, nil)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	if err := h.sw.AddTransport(tcpTransport); err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	// QUIC has its own handshake and refuses a PSK, so a private network
+	// is TCP only.
+	if psk == nil {
+		if err := h.addQUIC(key, rm, g); err != nil {
+			return nil, fmt.Errorf("libp2p: %w", err)
+		}
+	}
+	if h.h, err = bhost.NewHost(h.sw, &bhost.HostOpts{EventBus: bus, ConnManager: &connmgr.NullConnMgr{}, EnablePing: true, UserAgent: "shepherd-go"}); err != nil {
+		return nil, fmt.Errorf("libp2p: %w", err)
+	}
+	h.h.Start()
+	if len(listen) > 0 {
+		if err := h.sw.Listen(listen...); err != nil {
+			return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
+		}
+	}
+	return h, nil
+}
+
+// addQUIC adds the QUIC transport, its connections counted by the
+// resource manager from their first packet, as libp2p's own assembly does.
+func (h *Host) addQUIC(key crypto.PrivKey, rm network.ResourceManager, g *gater) error {
+	raw, err := key.Raw()
+	if err != nil {
+		return err
+	}
+	// Both keys derive from the identity, as in libp2p's own assembly,
+	// so that they survive a restart.
+	reset, err := hkdf.Key(sha256.New, raw, nil, "libp2p quic stateless reset key", len(quicgo.StatelessResetKey{}))
+	if err != nil {
+		return err
+	}
+	token, err := hkdf.Key(sha256.New, raw, nil, "libp2p quic token generator key", len(quicgo.TokenGeneratorKey{}))
+	if err != nil {
+		return err
+	}
+	h.quic, err = quicreuse.NewConnManager(quicgo.StatelessResetKey(reset), quicgo.TokenGeneratorKey(token),
+		quicreuse.ConnContext(func(ctx context.Context, info *quicgo.ClientInfo) (context.Context, error) {
+			addr, err := quicreuse.ToQuicMultiaddr(info.RemoteAddr, quicgo.Version1)
+			if err != nil {
+				addr = nil
+			}
+			scope, err := rm.OpenConnection(network.DirInbound, false, addr)
+			if err != nil {
+				return ctx, err
+			}
+			ctx = network.WithConnManagementScope(ctx, scope)
+			context.AfterFunc(ctx, scope.Done)
+			return ctx, nil
+		}),
+		quicreuse.VerifySourceAddress(rm.VerifySourceAddress))
+	if err != nil {
+		return err
+	}
+	t, err := quic.NewTransport(key, h.quic, nil, g, rm)
+	if err != nil {
+		return err
+	}
+	return h.sw.AddTransport(t)
 }
 
 // ID is the host's peer ID.
@@ -230,8 +320,30 @@ func (h *Host) Refused(peerID string) {
 	}
 }
 
-// Close stops the host.
-func (h *Host) Close() error { return h.h.Close() }
+// Close stops the host and what it was assembled from (also a host
+// whose assembly failed half-way). A second Close does nothing.
+func (h *Host) Close() error {
+	h.closing.Do(func() { h.closeErr = h.close() })
+	return h.closeErr
+}
+
+func (h *Host) close() error {
+	var errs []error
+	switch {
+	case h.h != nil:
+		errs = append(errs, h.h.Close()) // and the swarm
+	case h.sw != nil:
+		errs = append(errs, h.sw.Close())
+	}
+	if h.quic != nil {
+		errs = append(errs, h.quic.Close())
+	}
+	if h.ps != nil {
+		errs = append(errs, h.ps.Close())
+	}
+	errs = append(errs, h.rm.Close())
+	return errors.Join(errs...)
+}
 
 // gater keeps out peers that were refused too often: guessing sturdyrefs
 // costs a connection and a ban. Everything else is allowed; the resource
@@ -312,10 +424,4 @@ func (h *Host) ping(ctx context.Context, id peer.ID) (time.Duration, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-}
-
-// transport provides a transport constructor to libp2p's dependency
-// injection, as libp2p.Transport does.
-func transport(constructor any) fx.Option {
-	return fx.Provide(fx.Annotate(constructor, fx.As(new(tpt.Transport)), fx.ResultTags(`group:"transport"`)))
 }

@@ -116,3 +116,52 @@ func TestGaterKeepsOutAPeerRefusedTooOften(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestPrivateNetworkKeepsOutWhoLacksItsKey(t *testing.T) {
+	psk := func(b byte) []byte {
+		k := make([]byte, 32)
+		for i := range k {
+			k[i] = b
+		}
+		return k
+	}
+	withPSK := func(psk []byte, listen ...string) *Host {
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := New(Config{Key: key, Listen: listen, PSK: psk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	server := withPSK(psk(1), "/ip4/127.0.0.1/tcp/0")
+	serve(t, server)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	member := withPSK(psk(1))
+	conn, err := member.Dial(ctx, server.ID(), server.Addrs())
+	if err != nil {
+		t.Fatalf("a member of the private network: %v", err)
+	}
+	conn.Close()
+	for name, outsider := range map[string]*Host{"another key": withPSK(psk(2)), "no key": newHost(t)} {
+		short, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if conn, err := outsider.Dial(short, server.ID(), server.Addrs()); err == nil {
+			conn.Close()
+			t.Errorf("a host with %s joined the private network", name)
+		}
+		cancel()
+	}
+
+	// QUIC cannot carry a PSK: a private network is TCP only, and says so.
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := New(Config{Key: key, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, PSK: psk(1)}); err == nil || !strings.Contains(err.Error(), "listen on /ip4/127.0.0.1/udp/0/quic-v1") {
+		t.Errorf("QUIC in a private network: %v", err)
+	}
+	if _, err := New(Config{Key: key, PSK: []byte("short")}); err == nil || !strings.Contains(err.Error(), "5 bytes, want 32") {
+		t.Errorf("a 5-byte key: %v", err)
+	}
+}
