@@ -143,7 +143,7 @@ type controller struct{ st *controllerState }
 func newControllerState(d *Daemon, s *services.Spec, m *services.Machine, logger *actor.PID) *controllerState {
 	return &controllerState{
 		spec: s, m: m, d: d, logger: logger,
-		waiters: map[services.Waiter]replyTarget{}, actions: map[int]*pendingAction{},
+		actions:      map[int]*pendingAction{},
 		actionSpawns: map[uint64]svcRequest{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
 	}
 }
@@ -238,10 +238,22 @@ func (c *controller) Receive(ctx actor.Context) {
 	}
 }
 
+// wait registers t to hear the answer to a request. The map exists only
+// while someone waits: a thousand idle controllers hold no map.
 func (st *controllerState) wait(t replyTarget) services.Waiter {
 	st.next++
+	if st.waiters == nil {
+		st.waiters = map[services.Waiter]replyTarget{}
+	}
 	st.waiters[st.next] = t
 	return st.next
+}
+
+func (st *controllerState) unwait(w services.Waiter) {
+	delete(st.waiters, w)
+	if len(st.waiters) == 0 {
+		st.waiters = nil
+	}
 }
 
 func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
@@ -533,7 +545,7 @@ func (c *controller) reply(ctx actor.Context, e services.Reply) {
 	if !ok {
 		return
 	}
-	delete(st.waiters, e.Waiter)
+	st.unwait(e.Waiter)
 	if t.peer != nil {
 		ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
 		return
@@ -797,7 +809,7 @@ func (c *controller) abandonWaiters(ctx actor.Context) {
 			t.client <- wire.ErrReply(t.reqID, wire.Errorf(wire.Timeout,
 				"internal error in the controller of %s; the request was abandoned (see the daemon log)", st.spec.Name))
 		}
-		delete(st.waiters, w)
+		st.unwait(w)
 	}
 	st.held = nil
 }

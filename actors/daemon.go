@@ -267,6 +267,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
 			history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
 	}
+	d.goGo(func() { releaseIdleMemory(d.stopReap) })
 	send(d.historian, &retain{})
 	d.retainTick = time.NewTicker(time.Hour)
 	tick := d.retainTick.C

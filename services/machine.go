@@ -618,6 +618,9 @@ func (m *Machine) onPeerDone(ev PeerDone, emit func(...Effect)) {
 		return // an answer to an abandoned request
 	}
 	delete(m.pending, ev.Name)
+	if len(m.pending) == 0 {
+		m.pending = nil // a thousand services waiting on none should hold no maps
+	}
 	for _, s := range ev.Result.Steps {
 		if !slices.Contains(m.steps, s) {
 			m.steps = append(m.steps, s)
