@@ -175,6 +175,18 @@ func fleetBench(bin, dir string, rounds int) error {
 	}
 	fmt.Printf("%-28s %8.2f ms   10 hosts %.2f ms, 50 hosts %.2f ms = %.2fx of one (target <= 3x)\n",
 		"fleet start, 1 host", ms(starts[1]), ms(starts[10]), ms(starts[50]), float64(starts[50])/float64(starts[1]))
+	// What the 50 hosts' services cost by themselves: 50 fork/execs of
+	// sleep from one process, no daemon and no network.
+	var bare []time.Duration
+	for range 5 {
+		d, _, err := bareLoop(hosts)
+		if err != nil {
+			return err
+		}
+		bare = append(bare, d)
+	}
+	fmt.Printf("%-28s %8.2f ms   = %.2fx of one host's fleet start, before any daemon or network work\n",
+		"  50 sleeps, bare fork/exec", ms(mid(bare)), float64(mid(bare))/float64(starts[1]))
 	perHost := (wsCPU + exCPU) / time.Duration(50*max(rounds/3, 3))
 	fmt.Printf("%-28s %8.2f ms   CPU per host, of which the exporters' %.2f ms: all 50 daemons share this machine's %d cores, so 50 hosts cannot take less than %.0f ms here; one after the other they would take %.0f ms\n",
 		"  fleet of 50, CPU", ms(perHost), ms(exCPU/time.Duration(50*max(rounds/3, 3))), runtime.NumCPU(), ms(50*perHost/time.Duration(runtime.NumCPU())), ms(50*starts[1]))
