@@ -75,7 +75,10 @@ type replyTarget struct {
 
 // historyAck says the events of a step are durable: the replies held
 // back until then may go.
-type historyAck struct{ token uint64 }
+type historyAck struct {
+	token uint64
+	seq   uint64 // of the step's last event, set by the history writer
+}
 
 // heldReplies are the replies of one step, sent once its events are synced
 // (design §9: an acknowledged state change is durable before the reply).
@@ -136,6 +139,10 @@ type controllerState struct {
 	// first status (respawnsLoaded) and kept since.
 	respawns       []time.Time
 	respawnsLoaded bool
+	// seq is the history sequence number of the service's last durable
+	// change; answers carry it so that a proxy can order them against
+	// the events it follows.
+	seq uint64
 }
 
 type controller struct{ st *controllerState }
@@ -196,6 +203,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		c.step(ctx, services.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
 		st.lastExit = nil
 	case *historyAck:
+		st.seq = max(st.seq, msg.seq)
 		c.release(ctx, msg.token)
 	case *pidFileTick:
 		if msg.watch == st.pidWatch {
@@ -281,7 +289,7 @@ func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
 			}
 			n = v
 		}
-		ctx.Send(st.logger, &fillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Reply: r.Reply})
+		ctx.Send(st.logger, &fillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Seq: st.seq, Reply: r.Reply})
 	case "doc":
 		doc := wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation}
 		for _, a := range st.spec.Actions {
@@ -551,6 +559,7 @@ func (c *controller) reply(ctx actor.Context, e services.Reply) {
 		return
 	}
 	rep := clientReply(st.spec.Name, t.reqID, e.Result)
+	rep.Seq = st.seq
 	c.recordAction(ctx, t.who, t.action, rep)
 	t.client <- rep
 }

@@ -69,6 +69,9 @@ func (h *historian) Receive(ctx actor.Context) {
 				msg.Events[i].Time = now
 			}
 		}
+		if ack, ok := msg.AckMsg.(*historyAck); ok && len(msg.Events) > 0 {
+			ack.seq = msg.Events[len(msg.Events)-1].Seq
+		}
 		st.pending = append(st.pending, msg.Events...)
 		st.sync = st.sync || msg.Sync
 		if msg.AckTo != nil || msg.Done != nil {

@@ -46,6 +46,7 @@ type fillRecent struct {
 	Status wire.Status
 	N      int
 	ReqID  uint64
+	Seq    uint64
 	Reply  chan<- wire.Reply
 }
 
@@ -93,7 +94,9 @@ func (l *logger) Receive(ctx actor.Context) {
 		msg.Reply <- st.lastLines(msg.N)
 	case *fillRecent:
 		msg.Status.Recent = st.lastLines(msg.N)
-		msg.Reply <- wire.OKReply(msg.ReqID, msg.Status)
+		rep := wire.OKReply(msg.ReqID, msg.Status)
+		rep.Seq = msg.Seq
+		msg.Reply <- rep
 	case *followLog:
 		st.followers[msg.Ch] = true
 	case *unfollowLog:

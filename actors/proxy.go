@@ -30,9 +30,8 @@ type proxyState struct {
 	d     *Daemon
 	spec  *services.Spec
 	ref   capability.Sturdyref
-	state string // last known remote state, or "unreachable"
+	seen  mirror
 	since time.Time
-	err   string // the last call's error
 	// stopWatch ends the watcher (the proxy is going away).
 	stopWatch context.CancelFunc
 }
@@ -49,12 +48,12 @@ func newProxyProps(d *Daemon, s *services.Spec) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &proxyState{d: d, spec: s, ref: ref, state: wire.StateStopped, since: time.Now()}
+	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now()}
 	return actor.PropsFromProducer(func() actor.Actor { return &proxy{st: st} }), nil
 }
 
 func (p *proxy) summary() wire.Summary {
-	return wire.Summary{Name: p.st.spec.Name, State: p.st.state, Enabled: true}
+	return wire.Summary{Name: p.st.spec.Name, State: p.st.seen.State, Enabled: true}
 }
 
 func (p *proxy) Receive(ctx actor.Context) {
@@ -72,12 +71,8 @@ func (p *proxy) Receive(ctx actor.Context) {
 			st.stopWatch()
 		}
 	case *remoteState:
-		before := st.state
-		if msg.Err != "" {
-			st.state, st.err = wire.StateUnreachable, msg.Err
-		} else {
-			st.state, st.err = msg.State, ""
-		}
+		before := st.seen.State
+		st.seen = st.seen.apply(*msg)
 		p.changed(ctx, before)
 	case *svcRequest:
 		req := msg.Req
@@ -107,8 +102,8 @@ func (p *proxy) Receive(ctx actor.Context) {
 		})
 	case *setDependents:
 	case *remoteDone:
-		before := st.state
-		p.observe(msg.rep, msg.err)
+		before := st.seen.State
+		st.seen = st.seen.apply(answered(msg.rep, msg.err))
 		p.changed(ctx, before)
 		msg.then(msg.rep, msg.err)
 	}
@@ -140,10 +135,54 @@ func (p *proxy) remoteCall(ctx context.Context, req wire.Request) (wire.Reply, e
 	return rep, nil
 }
 
-// remoteState is what the watcher learned of the exporter's service.
+// remoteState is news of the exporter's service: its state after the
+// state event numbered Seq, or in an answer (Answer) reflecting changes
+// up to Seq (0: not known); that it is unreachable (Err), or that an
+// answer refused the call (Refused); or (Reset) that the watcher
+// connects anew, to an exporter that may count anew.
 type remoteState struct {
-	State string // "" when only Err is news
-	Err   string // set: unreachable, and why
+	State   string
+	Seq     uint64
+	Answer  bool
+	Err     string
+	Refused string
+	Reset   bool
+}
+
+// mirror is what a proxy knows of the remote service: its state (or
+// "unreachable"), the last error, and the exporter's history sequence
+// number of the newest event or answer the state reflects.
+type mirror struct {
+	State string
+	Err   string
+	Seq   uint64
+}
+
+// apply returns what the proxy knows after news. Events come in order on
+// one stream and answers on others, so an event may trail an answer that
+// is newer (a start's "starting" after its answer "running") and an
+// answer may trail events that are newer (the service exited at once):
+// the sequence numbers keep the older from undoing the newer, without a
+// status call after every event.
+func (m mirror) apply(n remoteState) mirror {
+	switch {
+	case n.Reset:
+		m.Seq = 0
+	case n.Err != "":
+		m.State, m.Err = wire.StateUnreachable, n.Err
+	case n.Refused != "":
+		m.Err = n.Refused
+	case n.Answer && n.Seq != 0 && n.Seq < m.Seq:
+		m.Err = "" // an event newer than the answer is applied already
+	case n.Answer:
+		m.Err, m.Seq = "", max(m.Seq, n.Seq)
+		if n.State != "" {
+			m.State = n.State
+		}
+	case n.Seq > m.Seq:
+		m.State, m.Err, m.Seq = n.State, "", n.Seq
+	}
+	return m
 }
 
 // Watching: the exporter pushes the service's state changes on a follow
@@ -156,8 +195,6 @@ const (
 	watchPing       = 5 * time.Second
 	watchMinBackoff = 250 * time.Millisecond
 	watchMaxBackoff = 15 * time.Second
-	// watchSettle lets a burst of state events pass before the status.
-	watchSettle = 20 * time.Millisecond
 )
 
 func (p *proxy) watch(ctx context.Context, report func(remoteState)) {
@@ -196,9 +233,10 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 		}
 		var s wire.Status
 		json.Unmarshal(rep.Result, &s)
-		report(remoteState{State: s.State})
+		report(answered(rep, nil))
 		return nil
 	}
+	report(remoteState{Reset: true})
 	cctx, ccancel := context.WithTimeout(ctx, remoteCallTimeout)
 	c, err := p.st.d.dialRef(cctx, p.st.ref)
 	ccancel()
@@ -207,7 +245,6 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	}
 	defer c.Close()
 	streamErr := make(chan error, 1)
-	changed := make(chan struct{}, 1)
 	subscribed := make(chan struct{})
 	var once sync.Once
 	go func() {
@@ -217,16 +254,15 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 				return fmt.Errorf("%s: %s", r.Error.Kind, r.Error.Message)
 			}
 			once.Do(func() { close(subscribed) })
-			// An event says that the state changed, not what it is now:
-			// events may trail the answer of a call made meanwhile. A
-			// status asked after the event is at least as new as both; one
-			// status serves a burst of events (starting, then running).
+			// Events come in order, each numbered; the proxy applies the
+			// last state of a frame unless an answer to one of its calls
+			// (numbered too) told it something newer.
 			var evs wire.Events
 			json.Unmarshal(r.Result, &evs)
-			if slices.ContainsFunc(evs.Events, func(e wire.Event) bool { return e.Kind == history.KindState }) {
-				select {
-				case changed <- struct{}{}:
-				default:
+			for _, e := range slices.Backward(evs.Events) {
+				if e.Kind == history.KindState {
+					report(remoteState{State: e.State, Seq: e.Seq})
+					break
 				}
 			}
 			return nil
@@ -248,18 +284,8 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	}
 	tick := time.NewTicker(watchPing)
 	defer tick.Stop()
-	var settle <-chan time.Time
 	for {
 		select {
-		case <-changed:
-			if settle == nil {
-				settle = time.After(watchSettle)
-			}
-		case <-settle:
-			settle = nil
-			if err := status(); err != nil {
-				return err
-			}
 		case err := <-streamErr:
 			return streamEnded(err)
 		case <-tick.C:
@@ -286,42 +312,40 @@ func streamEnded(err error) error {
 // changed reports a new mirrored state to the registry and the log.
 func (p *proxy) changed(ctx actor.Context, before string) {
 	st := p.st
-	if st.state == before {
+	if st.seen.State == before {
 		return
 	}
 	st.since = time.Now()
-	text := "is " + st.state + " (remote)"
-	if st.state == wire.StateUnreachable {
-		text += ": " + st.err
+	text := "is " + st.seen.State + " (remote)"
+	if st.seen.State == wire.StateUnreachable {
+		text += ": " + st.seen.Err
 	}
 	st.d.logf("service %s %s", st.spec.Name, text)
 	ctx.Send(st.d.registry, &summaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
 }
 
-// observe updates the mirrored state from an answer.
-func (p *proxy) observe(rep wire.Reply, err error) {
-	st := p.st
+// answered is the news an answer to a call brings.
+func answered(rep wire.Reply, err error) remoteState {
 	switch {
 	case err != nil:
-		st.state, st.err = wire.StateUnreachable, err.Error()
+		return remoteState{Err: err.Error()}
 	case !rep.OK:
-		st.err = rep.Error.Message
-	default:
-		st.err = ""
-		var probe struct {
-			State   string       `json:"state"`
-			Outcome wire.Outcome `json:"outcome"`
-		}
-		json.Unmarshal(rep.Result, &probe)
-		switch {
-		case probe.State != "":
-			st.state = probe.State
-		case probe.Outcome == wire.Started || probe.Outcome == wire.AlreadyRunning:
-			st.state = wire.StateRunning
-		case probe.Outcome == wire.Stopped || probe.Outcome == wire.NotRunning:
-			st.state = wire.StateStopped
-		}
+		return remoteState{Refused: rep.Error.Message}
 	}
+	var probe struct {
+		State   string       `json:"state"`
+		Outcome wire.Outcome `json:"outcome"`
+	}
+	json.Unmarshal(rep.Result, &probe)
+	n := remoteState{Answer: true, Seq: rep.Seq, State: probe.State}
+	switch {
+	case probe.State != "":
+	case probe.Outcome == wire.Started || probe.Outcome == wire.AlreadyRunning:
+		n.State = wire.StateRunning
+	case probe.Outcome == wire.Stopped || probe.Outcome == wire.NotRunning:
+		n.State = wire.StateStopped
+	}
+	return n
 }
 
 func (p *proxy) describe(rep wire.Reply, err error) string {

@@ -26,6 +26,10 @@ type Reply struct {
 	More   bool            `json:"more,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *Error          `json:"error,omitempty"`
+	// Seq, on the answer to a service's status or action, is the history
+	// sequence number of the last change of the service it reflects:
+	// events with a higher Seq are newer than the answer.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // ErrorKind is one of the closed set of error kinds of the protocol.
