@@ -21,9 +21,12 @@ type Decoder struct {
 	r *bufio.Reader
 }
 
-// NewDecoder reads frames from r.
+// NewDecoder reads frames from r. Its buffer is small: most frames are,
+// a longer one is read in pieces, and every connection (a libp2p stream
+// per remote call) has its own; 64 KiB each made a fleet start's remote
+// calls mostly garbage.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 64<<10)}
+	return &Decoder{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // Next returns the next frame without its newline. It returns io.EOF at a
