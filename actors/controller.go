@@ -80,6 +80,8 @@ type historyAck struct {
 	seq   uint64 // of the step's last event, set by the history writer
 }
 
+func (a *historyAck) setSeq(seq uint64) { a.seq = seq }
+
 // heldReplies are the replies of one step, sent once its events are synced
 // (design §9: an acknowledged state change is durable before the reply).
 type heldReplies struct {

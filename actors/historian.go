@@ -17,6 +17,10 @@ type record struct {
 	Done   chan struct{}
 }
 
+// seqAck is an AckMsg that learns the sequence number of the record's
+// last event.
+type seqAck interface{ setSeq(uint64) }
+
 // committed reports that a batch reached the store.
 type committed struct {
 	events []history.Event
@@ -69,8 +73,8 @@ func (h *historian) Receive(ctx actor.Context) {
 				msg.Events[i].Time = now
 			}
 		}
-		if ack, ok := msg.AckMsg.(*historyAck); ok && len(msg.Events) > 0 {
-			ack.seq = msg.Events[len(msg.Events)-1].Seq
+		if ack, ok := msg.AckMsg.(seqAck); ok && len(msg.Events) > 0 {
+			ack.setSeq(msg.Events[len(msg.Events)-1].Seq)
 		}
 		st.pending = append(st.pending, msg.Events...)
 		st.sync = st.sync || msg.Sync

@@ -231,8 +231,6 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 		if !rep.OK {
 			return fmt.Errorf("%s: %s", rep.Error.Kind, rep.Error.Message)
 		}
-		var s wire.Status
-		json.Unmarshal(rep.Result, &s)
 		report(answered(rep, nil))
 		return nil
 	}
