@@ -260,3 +260,46 @@ services:
 		return false
 	})
 }
+
+// TestAnswersCarryTheSeqOfTheirChange: the answer to an action and to a
+// status names the history event of the change it reflects, so that a
+// proxy can order answers against the events it follows.
+func TestAnswersCarryTheSeqOfTheirChange(t *testing.T) {
+	d, _ := startDaemon(t, "services:\n  - name: web\n    command: [sleep, \"3600\"]\n    auto-start: false\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := local.Dial(ctx, d.opts.SocketPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lastState := func() wire.Event {
+		rep, err := c.Call(ctx, wire.Request{Action: "history", Service: "web"})
+		if err != nil || !rep.OK {
+			t.Fatalf("history: %v %+v", err, rep.Error)
+		}
+		var evs wire.Events
+		json.Unmarshal(rep.Result, &evs)
+		var last wire.Event
+		for _, e := range evs.Events {
+			if e.Kind == history.KindState {
+				last = e
+			}
+		}
+		return last
+	}
+	for _, action := range []string{"start", "stop"} {
+		rep, err := c.Call(ctx, wire.Request{Action: action, Service: "web"})
+		if err != nil || !rep.OK {
+			t.Fatalf("%s: %v %+v", action, err, rep.Error)
+		}
+		e := lastState()
+		if rep.Seq == 0 || rep.Seq != e.Seq {
+			t.Errorf("%s answered with seq %d; the last state event is %d (%s)", action, rep.Seq, e.Seq, e.State)
+		}
+		st, err := c.Call(ctx, wire.Request{Action: "status", Service: "web"})
+		if err != nil || st.Seq != e.Seq {
+			t.Errorf("status after %s: seq %d, want %d (%v)", action, st.Seq, e.Seq, err)
+		}
+	}
+}
