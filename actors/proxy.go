@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -34,6 +35,9 @@ type proxyState struct {
 	since time.Time
 	// stopWatch ends the watcher (the proxy is going away).
 	stopWatch context.CancelFunc
+	// line carries the calls; the watcher drops it when it loses the
+	// exporter, and the proxy when it goes away.
+	line *callLine
 }
 
 // remoteDone carries the answer of a remote call back into the proxy.
@@ -48,7 +52,7 @@ func newProxyProps(d *Daemon, s *services.Spec) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now()}
+	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now(), line: &callLine{idle: callLineIdle}}
 	return actor.PropsFromProducer(func() actor.Actor { return &proxy{st: st} }), nil
 }
 
@@ -70,6 +74,7 @@ func (p *proxy) Receive(ctx actor.Context) {
 		if st.stopWatch != nil {
 			st.stopWatch()
 		}
+		st.line.drop()
 	case *remoteState:
 		before := st.seen.State
 		st.seen = st.seen.apply(*msg)
@@ -123,12 +128,7 @@ func (p *proxy) call(ctx actor.Context, action string, args []string, then func(
 
 // remoteCall makes one call to the exporter.
 func (p *proxy) remoteCall(ctx context.Context, req wire.Request) (wire.Reply, error) {
-	c, err := p.st.d.dialRef(ctx, p.st.ref)
-	if err != nil {
-		return wire.Reply{}, fmt.Errorf("unreachable: %w", err)
-	}
-	defer c.Close()
-	rep, err := c.Call(ctx, req)
+	rep, err := p.st.line.call(ctx, func(ctx context.Context) (*local.Client, error) { return p.st.d.dialRef(ctx, p.st.ref) }, req)
 	if err != nil {
 		return rep, fmt.Errorf("unreachable: %w", err)
 	}
@@ -206,6 +206,7 @@ func (p *proxy) watch(ctx context.Context, report func(remoteState)) {
 			return
 		}
 		report(remoteState{Err: err.Error()})
+		p.st.line.drop() // most likely on the connection the watcher lost
 		if time.Since(began) > 4*watchPing {
 			backoff = watchMinBackoff
 		}

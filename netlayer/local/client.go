@@ -57,6 +57,10 @@ func (e *DialError) Unwrap() error { return e.Err }
 // Close closes the connection.
 func (c *Client) Close() error { return c.c.Close() }
 
+// ErrNotSent marks a failure to write a request: the daemon did not get
+// it, so it may be sent again on another connection.
+var ErrNotSent = errors.New("request not sent")
+
 // Call sends req and returns its single reply. A reply that is an error is
 // returned as the reply (OK false), not as err; err is for transport failures.
 func (c *Client) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
@@ -81,7 +85,7 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := wire.Encode(c.c, req); err != nil {
-		return c.ctxErr(ctx, fmt.Errorf("send request: %w", err))
+		return c.ctxErr(ctx, fmt.Errorf("send request: %w: %w", ErrNotSent, err))
 	}
 	for {
 		frame, err := c.dec.Next()
