@@ -58,6 +58,20 @@ func startDaemon(t *testing.T, config string) (*Daemon, *syncBuffer) {
 	return d, log
 }
 
+// dial connects to d for the rest of the test, with 10 s for all of it
+// (call connects for one request).
+func dial(t *testing.T, d *Daemon) (context.Context, *local.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c, err := local.Dial(ctx, d.opts.SocketPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
 func call(t *testing.T, d *Daemon, req wire.Request, result any) *wire.Error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -266,13 +280,7 @@ services:
 // proxy can order answers against the events it follows.
 func TestAnswersCarryTheSeqOfTheirChange(t *testing.T) {
 	d, _ := startDaemon(t, "services:\n  - name: web\n    command: [sleep, \"3600\"]\n    auto-start: false\n")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := local.Dial(ctx, d.opts.SocketPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := dial(t, d)
 	lastState := func() wire.Event {
 		rep, err := c.Call(ctx, wire.Request{Action: "history", Service: "web"})
 		if err != nil || !rep.OK {
