@@ -98,7 +98,8 @@ func New(cfg Config) (*Host, error) {
 // libp2p.New and libp2p's config package link every transport and
 // service libp2p knows (WebRTC, WebSocket, WebTransport, relays, hole
 // punching, AutoNAT) whatever the options, and the daemon's memory grows
-// with its binary: assembling the parts here keeps 12 MB of code out.
+// with its binary, nearly all of which is resident: the daemon was 52 MB
+// with libp2p.New, 45.5 MB with the config package and is 43 MB so.
 func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Config) (_ *Host, err error) {
 	h := &Host{gater: g, rm: rm}
 	defer func() {
