@@ -4,8 +4,11 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build test lint bench demo demo-local fuzz clean
 
+# herd is built without cgo: linked to the C library, a Go program takes
+# 0.75 ms more to start, a quarter of a `herd status` (docs/herd.md).
 build:
-	$(GO) build -o bin/ ./cmd/shepherd ./cmd/herd ./examples/fleet/webserver
+	$(GO) build -o bin/ ./cmd/shepherd ./examples/fleet/webserver
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/herd
 
 test: lint
 	$(GO) test -race -count=1 ./...
