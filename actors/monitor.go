@@ -227,9 +227,6 @@ func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error
 		return 0, nil, fmt.Errorf("create output pipe: %w", err)
 	}
 	r, w := p[0], p[1]
-	// A roomy pipe lets a fast writer go on while the pump catches up
-	// (at most /proc/sys/fs/pipe-max-size; the default stays otherwise).
-	unix.FcntlInt(uintptr(r), unix.F_SETPIPE_SZ, 1<<20)
 	exe, argv, env := path, req.Argv, req.Env
 	sys := &syscall.SysProcAttr{Setsid: true}
 	switch {

@@ -32,7 +32,18 @@ type pipeState struct {
 	fd     int
 	logger *actor.PID
 	lines  lineSplitter
+	roomy  bool // the pipe was enlarged for a fast writer
 }
+
+// roomyPipe is the size a pipe gets once its writer fills it: room to go
+// on while the pump catches up (at most /proc/sys/fs/pipe-max-size). Only
+// a writer that filled the default 64 KiB gets it: a thousand quiet
+// services would hold 10 MB of kernel memory in pipe rings for nothing,
+// and a start paid a syscall for it.
+const (
+	roomyPipe       = 1 << 20
+	defaultPipeSize = 64 << 10
+)
 
 func newPump(send func(*actor.PID, any)) (*pump, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -119,6 +130,12 @@ func (p *pump) run() {
 func (p *pump) drain(ps *pipeState, buf []byte) {
 	for range 16 {
 		n, err := unix.Read(ps.fd, buf)
+		// A read of nearly the whole default pipe (atomic writes leave
+		// up to a page unused) means the writer filled it.
+		if !ps.roomy && n > defaultPipeSize-4096 {
+			ps.roomy = true
+			unix.FcntlInt(uintptr(ps.fd), unix.F_SETPIPE_SZ, roomyPipe)
+		}
 		if n > 0 {
 			if chunk, lines := ps.lines.feed(buf[:n], time.Now()); lines > 0 {
 				p.send(ps.logger, &logChunk{Data: chunk, Lines: lines})

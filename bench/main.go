@@ -352,12 +352,12 @@ func (b *bench) respawnLatency(rounds int) (time.Duration, error) {
 
 // logThroughput captures a fast writer's output through the daemon and
 // compares it with `cat > file` of the same bytes, alternating the two
-// five times and comparing medians, like start and stop. The baseline
+// nine times and comparing medians, like start and stop. The baseline
 // runs as a one-shot service of the same daemon, so both sides pay the
 // same herd round trip and spawn and differ only in where the bytes go;
 // a `cat > file` from the shell is printed alongside.
 func (b *bench) logThroughput() error {
-	const lines, width, rounds = 1_000_000, 99, 5
+	const lines, width, rounds = 1_000_000, 99, 9
 	src := filepath.Join(b.dir, "lines.txt")
 	f, err := os.Create(src)
 	if err != nil {
