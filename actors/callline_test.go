@@ -48,7 +48,9 @@ func newExporterStub(t *testing.T) *exporterStub {
 	return e
 }
 
-func (e *exporterStub) dial(ctx context.Context) (*local.Client, error) { return local.Dial(ctx, e.path) }
+func (e *exporterStub) dial(ctx context.Context) (*local.Client, error) {
+	return local.Dial(ctx, e.path)
+}
 
 func callOK(t *testing.T, l *callLine, dial func(context.Context) (*local.Client, error), action string) {
 	t.Helper()
