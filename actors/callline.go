@@ -17,15 +17,13 @@ import (
 // a call made while another is in flight (a status during a long start)
 // gets a connection of its own, as every call used to.
 type callLine struct {
-	// idle is how long a line may rest before it is replaced: exporters
-	// close a connection that is silent for 30 s (local.Server).
-	idle time.Duration
-
 	mu   sync.Mutex
 	c    *local.Client // guarded by mu
 	used time.Time     // guarded by mu
 }
 
+// callLineIdle is how long a line may rest before it is replaced:
+// exporters close a connection that is silent for 30 s (local.Server).
 const callLineIdle = 20 * time.Second
 
 // call makes req on the line, dialing with dial when it has no
@@ -37,29 +35,24 @@ func (l *callLine) call(ctx context.Context, dial func(context.Context) (*local.
 		return callOnce(ctx, dial, req)
 	}
 	defer l.mu.Unlock()
-	if l.c != nil && time.Since(l.used) > l.idle {
+	if l.c != nil && time.Since(l.used) > callLineIdle {
 		l.dropLocked()
 	}
-	kept := l.c != nil
-	if !kept {
-		c, err := dial(ctx)
-		if err != nil {
-			return wire.Reply{}, err
+	if l.c != nil {
+		rep, err := l.c.Call(ctx, req)
+		if err == nil {
+			l.used = time.Now()
+			return rep, nil
 		}
-		l.c = c
-	}
-	rep, err := l.c.Call(ctx, req)
-	if err != nil {
 		l.dropLocked()
-		if kept && errors.Is(err, local.ErrNotSent) && ctx.Err() == nil {
-			return l.callFreshLocked(ctx, dial, req)
+		if !errors.Is(err, local.ErrNotSent) || ctx.Err() != nil {
+			return rep, err
 		}
-		return rep, err
 	}
-	l.used = time.Now()
-	return rep, nil
+	return l.callFreshLocked(ctx, dial, req)
 }
 
+// callFreshLocked makes req on a new connection, kept if the call works.
 func (l *callLine) callFreshLocked(ctx context.Context, dial func(context.Context) (*local.Client, error), req wire.Request) (wire.Reply, error) {
 	c, err := dial(ctx)
 	if err != nil {

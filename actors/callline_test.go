@@ -64,7 +64,7 @@ func callOK(t *testing.T, l *callLine, dial func(context.Context) (*local.Client
 
 func TestCallLineKeepsOneConnection(t *testing.T) {
 	e := newExporterStub(t)
-	l := &callLine{idle: callLineIdle}
+	l := &callLine{}
 	defer l.drop()
 	for range 5 {
 		callOK(t, l, e.dial, "status")
@@ -76,7 +76,7 @@ func TestCallLineKeepsOneConnection(t *testing.T) {
 
 func TestCallLineGivesABusyLinesCallItsOwnConnection(t *testing.T) {
 	e := newExporterStub(t)
-	l := &callLine{idle: callLineIdle}
+	l := &callLine{}
 	defer l.drop()
 	slow := make(chan error, 1)
 	go func() {
@@ -104,7 +104,7 @@ func TestCallLineGivesABusyLinesCallItsOwnConnection(t *testing.T) {
 
 func TestCallLineReplacesAnIdleConnection(t *testing.T) {
 	e := newExporterStub(t)
-	l := &callLine{idle: callLineIdle}
+	l := &callLine{}
 	defer l.drop()
 	callOK(t, l, e.dial, "status")
 	l.mu.Lock()
@@ -122,7 +122,7 @@ func TestCallLineSendsAgainWhatCouldNotBeSent(t *testing.T) {
 	first, second := newExporterStub(t), newExporterStub(t)
 	current := first
 	dial := func(ctx context.Context) (*local.Client, error) { return current.dial(ctx) }
-	l := &callLine{idle: callLineIdle}
+	l := &callLine{}
 	defer l.drop()
 	callOK(t, l, dial, "status")
 	first.srv.Close()

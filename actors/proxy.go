@@ -37,7 +37,7 @@ type proxyState struct {
 	stopWatch context.CancelFunc
 	// line carries the calls; the watcher drops it when it loses the
 	// exporter, and the proxy when it goes away.
-	line *callLine
+	line callLine
 }
 
 // remoteDone carries the answer of a remote call back into the proxy.
@@ -52,7 +52,7 @@ func newProxyProps(d *Daemon, s *services.Spec) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now(), line: &callLine{idle: callLineIdle}}
+	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now()}
 	return actor.PropsFromProducer(func() actor.Actor { return &proxy{st: st} }), nil
 }
 
@@ -126,9 +126,14 @@ func (p *proxy) call(ctx actor.Context, action string, args []string, then func(
 	})
 }
 
+// dial opens a connection to the exporter.
+func (p *proxy) dial(ctx context.Context) (*local.Client, error) {
+	return p.st.d.dialRef(ctx, p.st.ref)
+}
+
 // remoteCall makes one call to the exporter.
 func (p *proxy) remoteCall(ctx context.Context, req wire.Request) (wire.Reply, error) {
-	rep, err := p.st.line.call(ctx, func(ctx context.Context) (*local.Client, error) { return p.st.d.dialRef(ctx, p.st.ref) }, req)
+	rep, err := p.st.line.call(ctx, p.dial, req)
 	if err != nil {
 		return rep, fmt.Errorf("unreachable: %w", err)
 	}
@@ -237,7 +242,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	}
 	report(remoteState{Reset: true})
 	cctx, ccancel := context.WithTimeout(ctx, remoteCallTimeout)
-	c, err := p.st.d.dialRef(cctx, p.st.ref)
+	c, err := p.dial(cctx)
 	ccancel()
 	if err != nil {
 		return fmt.Errorf("unreachable: %w", err)
