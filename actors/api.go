@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
 )
 
 // api serves control-socket requests by handing them to the actors.
@@ -23,7 +24,14 @@ var _ local.Handler = (*api)(nil)
 
 func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Request, out local.Responder) {
 	privileged := a.privileged(peer)
-	who := holderOf(peer).String()
+	caller := holderOf(peer)
+	who := caller.String()
+	if req.Relayed {
+		// Another daemon relays this for one of its users, not for
+		// itself: a grant bound to that daemon is not theirs to use.
+		caller = capability.Holder{}
+		who += " (relayed)"
+	}
 	if peer.Remote != "" && (strings.HasPrefix(req.Action, "cap-") || req.Cap == "" && !(req.Action == "status" && req.Service == "")) {
 		// A daemon on the network holds exactly what its capabilities say:
 		// it presents one with every request, and manages none.
@@ -31,17 +39,30 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: present a capability for '%s'", req.Action)))
 		return
 	}
+	var presented *capability.Swiss
 	if req.Cap != "" {
-		// A capability of another daemon: relay to it (herd speaks only to
-		// its local daemon). Network callers get no relay.
-		if ref, err := capability.ParseSturdyref(req.Cap); err == nil && ref.Peer != a.d.peerID {
+		ref, err := capability.ParseSturdyref(req.Cap)
+		if err != nil {
+			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "--cap: %v", err)))
+			return
+		}
+		if ref.Peer != a.d.peerID {
+			// Another daemon's capability: relay it over the network
+			// (herd speaks only to its local daemon). Network callers get
+			// no relay, so a relay never loops.
 			if peer.Remote != "" {
+				a.refusedRemote(peer)
 				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: this daemon relays for local users only")))
 				return
 			}
-			a.forward(ctx, req, ref, out)
+			a.forward(ctx, req, ref, privileged, out)
 			return
 		}
+		// A presented capability is the request's only authority, also
+		// for root: a daemon that calls another as root (a proxy, a
+		// relay) must get what the capability says, not root's rights.
+		privileged = false
+		presented = &ref.Swiss
 	}
 	// The daemon's own business: its network identity and its fleet runs.
 	var serve func(wire.Request) wire.Reply
@@ -89,67 +110,58 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	}
 	// authz checks the request again; follow streams call it for every
 	// batch, so a revocation ends them at once. Nil: the root capability.
+	// scope is the one service an unprivileged caller may see.
 	var authz func() *wire.Error
-	if !privileged || req.Cap != "" {
-		var presented *capability.Swiss
-		if req.Cap != "" {
-			ref, err := capability.ParseSturdyref(req.Cap)
+	scope := ""
+	if !privileged {
+		if presented != nil && req.Service == "" {
+			// A proxy's request names no service: the capability does.
+			target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &capTarget{Swiss: *presented, Reply: ch} })
 			if err != nil {
-				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "--cap: %v", err)))
 				return
 			}
-			presented = &ref.Swiss
-			if req.Service == "" {
-				// A proxy's request names no service: the capability does.
-				target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &capTarget{Swiss: ref.Swiss, Reply: ch} })
-				if err != nil {
-					return
-				}
-				if target == "" && !privileged {
-					a.refusedRemote(peer)
-					out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
-					return
-				}
-				req.Service = target
+			if target == "" {
+				a.refusedRemote(peer)
+				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s'", req.Action)))
+				return
 			}
+			req.Service = target
 		}
-		if privileged {
-			presented = nil // root holds everything; the capability adds nothing
-		} else {
-			target, action, werr := a.gate(ctx, req)
-			if werr != nil {
+		target, action, werr := a.gate(ctx, req)
+		if werr != nil {
+			out.Send(wire.ErrReply(req.ID, werr))
+			return
+		}
+		if target != "" {
+			scope = target
+			checks := 0
+			authz = func() *wire.Error {
+				checks++
+				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
+					return &authorize{Recheck: checks > 1, Holder: caller, Cap: presented, Target: target, Action: action,
+						Command: execArgv(req), Args: customArgs(req), Reply: ch}
+				})
+				if aerr != nil {
+					return wire.Errorf(wire.Timeout, "%v", aerr)
+				}
+				if err != nil {
+					e := wire.Errorf(wireKind(err), "%v", err)
+					if e.Kind == wire.PermissionDenied {
+						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, req.Service)
+						if argv := execArgv(req); argv != nil {
+							e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
+						}
+					}
+					return e
+				}
+				return nil
+			}
+			if werr := authz(); werr != nil {
+				if werr.Kind == wire.PermissionDenied {
+					a.refusedRemote(peer)
+				}
 				out.Send(wire.ErrReply(req.ID, werr))
 				return
-			}
-			if target != "" {
-				checks := 0
-				authz = func() *wire.Error {
-					checks++
-					err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
-						return &authorize{Recheck: checks > 1, Holder: holderOf(peer), Cap: presented, Target: target, Action: action, Command: execArgv(req), Reply: ch}
-					})
-					if aerr != nil {
-						return wire.Errorf(wire.Timeout, "%v", aerr)
-					}
-					if err != nil {
-						e := wire.Errorf(wireKind(err), "%v", err)
-						if e.Kind == wire.PermissionDenied {
-							e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, req.Service)
-							if argv := execArgv(req); argv != nil {
-								e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
-							}
-						}
-						return e
-					}
-					return nil
-				}
-				if werr := authz(); werr != nil {
-					if werr.Kind == wire.PermissionDenied {
-						a.refusedRemote(peer)
-					}
-					out.Send(wire.ErrReply(req.ID, werr))
-					return
-				}
 			}
 		}
 	}
@@ -170,7 +182,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		a.followLog(ctx, req, out, authz)
 		return
 	case req.Action == "history" || req.Action == "events":
-		a.history(ctx, req, out, authz)
+		a.history(ctx, req, out, authz, scope)
 		return
 	}
 	reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
@@ -179,8 +191,12 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	if err != nil {
 		return // the connection is gone
 	}
-	if !privileged && req.Action == "status" && req.Service == "" && reply.OK {
-		reply = a.visibleOnly(ctx, holderOf(peer), reply)
+	if !privileged && req.Action == "status" && reply.OK {
+		if req.Service == "" {
+			reply = a.visibleOnly(ctx, caller, reply)
+		} else {
+			reply = redactRemote(reply)
+		}
 	}
 	out.Send(reply)
 }
@@ -228,35 +244,81 @@ func (a *api) refusedRemote(peer local.Peer) {
 
 // gate decides what an unprivileged request needs: the service (canonical
 // name) and the action to hold on it, or "" for a request that needs no
-// service (the filtered `status`). What is not covered is refused without
-// saying whether the service exists.
+// service (the filtered `status`). An unknown service goes to the
+// caretaker like a known one, so that a refusal says nothing, and takes
+// no less time, about whether the service exists.
 func (a *api) gate(ctx context.Context, req wire.Request) (string, string, *wire.Error) {
 	service, action := req.Service, req.Action
-	if req.Action == "events" {
-		for i := 0; i+1 < len(req.Args); i++ {
-			if req.Args[i] == "--service" {
-				service = req.Args[i+1]
-			}
+	if req.Action == "history" || req.Action == "events" {
+		var err error
+		if service, err = historyService(req); err != nil {
+			return "", "", wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)
 		}
 	}
-	denied := wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, service)
 	switch {
 	case service == capability.ExecTarget && req.Action == "exec":
 		return capability.ExecTarget, "exec", nil
 	case req.Action == "status" && service == "":
 		return "", "", nil
 	case service == "" || isRoot(service):
-		return "", "", denied
+		return "", "", wire.Errorf(wire.PermissionDenied,
+			"permission denied: no capability for '%s' on the whole daemon (name a service you hold a capability on)", req.Action)
+	case req.Action == "unload":
+		return "", "", wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, service)
 	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
 		action = "status"
-	case req.Action == "unload":
-		return "", "", denied
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: service, Reply: ch} })
-	if err != nil || !r.OK {
-		return "", "", denied
+	if err != nil {
+		return "", "", wire.Errorf(wire.Timeout, "%v", err)
+	}
+	if !r.OK {
+		return service, action, nil
 	}
 	return r.Name, action, nil
+}
+
+// historyService is the service a history or events request is about:
+// the request's, or its --service argument's ("" for all).
+func historyService(req wire.Request) (string, error) {
+	q, _, err := parseHistoryArgs(req.Args, time.Now())
+	switch {
+	case err != nil:
+		return "", err
+	case q.Service != "" && req.Service != "" && q.Service != req.Service:
+		return "", fmt.Errorf("the request names service %q and --service %q", req.Service, q.Service)
+	case q.Service != "":
+		return q.Service, nil
+	}
+	return req.Service, nil
+}
+
+// customArgs are the arguments of a custom action, for the capability
+// check; built-in actions' arguments are the daemon's to check.
+func customArgs(req wire.Request) []string {
+	if slices.Contains(services.BuiltinActions, req.Action) || req.Action == "exec" || req.Action == "scale" {
+		return nil
+	}
+	return req.Args
+}
+
+// redactRemote hides, in a status for someone other than the daemon's
+// owner, the swiss number of the capability a proxy uses: whoever sees it
+// could use it as this daemon.
+func redactRemote(reply wire.Reply) wire.Reply {
+	var s wire.Status
+	if json.Unmarshal(reply.Result, &s) != nil || s.Remote == "" {
+		return reply
+	}
+	if ref, err := capability.ParseSturdyref(s.Remote); err == nil {
+		s.Remote = ref.Redacted()
+	} else {
+		s.Remote = capability.RedactText(s.Remote)
+	}
+	s.RemoteError = capability.RedactText(s.RemoteError)
+	r := wire.OKReply(reply.ID, s)
+	r.Seq = reply.Seq
+	return r
 }
 
 // visibleOnly keeps, in a status summary, the services uid may see.
@@ -328,19 +390,24 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	}
 }
 
-// history serves `history SERVICE` and `events [--service S] [-f]`.
-func (a *api) history(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
+// history serves `history SERVICE` and `events [--service S] [-f]`. A
+// caller that holds a capability on scope sees that service's events and
+// nothing else: no other service's, no daemon or capability events.
+func (a *api) history(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error, scope string) {
 	q, follow, err := parseHistoryArgs(req.Args, time.Now())
+	if err == nil {
+		q.Service, err = historyService(req)
+	}
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)))
 		return
 	}
-	if req.Action == "history" && req.Service == "" {
+	if req.Action == "history" && q.Service == "" {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "history needs a service (herd events shows every service)")))
 		return
 	}
-	if req.Action == "history" {
-		q.Service = req.Service
+	if scope != "" {
+		q.Service = scope
 	}
 	if q.Service != "" {
 		r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: q.Service, Reply: ch} })
@@ -366,7 +433,11 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
 		return
 	}
-	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: follow, Result: mustJSON(wireEvents(evs, q.Service, 0))}) || !follow {
+	keep := func(e history.Event) bool { return q.Service == "" || e.Service == q.Service }
+	if scope != "" {
+		keep = func(e history.Event) bool { return e.Service == scope && e.Kind != history.KindCapability }
+	}
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: follow, Result: mustJSON(wireEvents(evs, keep, 0))}) || !follow {
 		return
 	}
 	last := q.AfterSeq
@@ -382,7 +453,7 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 				out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "event follower fell behind; events were dropped")))
 				return
 			}
-			w := wireEvents(batch, q.Service, last)
+			w := wireEvents(batch, keep, last)
 			if len(w.Events) == 0 {
 				continue
 			}
@@ -400,11 +471,11 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 	}
 }
 
-// wireEvents converts events of service (all when empty) after seq.
-func wireEvents(evs []history.Event, service string, after uint64) wire.Events {
+// wireEvents converts the events after seq that keep selects.
+func wireEvents(evs []history.Event, keep func(history.Event) bool, after uint64) wire.Events {
 	out := wire.Events{Events: make([]wire.Event, 0, len(evs))}
 	for _, e := range evs {
-		if e.Seq > after && (service == "" || e.Service == service) {
+		if e.Seq > after && keep(e) {
 			out.Events = append(out.Events, e)
 		}
 	}

@@ -33,6 +33,7 @@ type authorize struct {
 	Recheck bool
 	Holder  capability.Holder
 	Command []string // of an exec request
+	Args    []string // of a custom action
 	Cap     *capability.Swiss
 	Target  string
 	Action  string
@@ -127,7 +128,7 @@ func (c *caretaker) Receive(ctx actor.Context) {
 // grant bound to the caller's uid.
 func (c *caretaker) check(msg *authorize) error {
 	now := time.Now()
-	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command}
+	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command, Args: msg.Args}
 	if msg.Cap != nil {
 		for s, g := range c.st.grants {
 			if s.Equal(*msg.Cap) {
@@ -192,13 +193,14 @@ func holderOf(p local.Peer) capability.Holder {
 
 // capArgs are the options of cap commands, as herd sends them.
 type capArgs struct {
-	Service string   `json:"service,omitempty"`
-	Ref     string   `json:"ref,omitempty"`
-	Actions []string `json:"actions,omitempty"`
-	User    string   `json:"user,omitempty"`
-	Expires string   `json:"expires,omitempty"`
-	Allow   []string `json:"allow,omitempty"`
-	Peer    string   `json:"peer,omitempty"`
+	Service string              `json:"service,omitempty"`
+	Ref     string              `json:"ref,omitempty"`
+	Actions []string            `json:"actions,omitempty"`
+	User    string              `json:"user,omitempty"`
+	Expires string              `json:"expires,omitempty"`
+	Allow   []string            `json:"allow,omitempty"`
+	Peer    string              `json:"peer,omitempty"`
+	Args    map[string][]string `json:"args,omitempty"`
 }
 
 func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
@@ -224,7 +226,13 @@ func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
 				a.Actions = []string{"exec"}
 			}
 		}
-		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Created: now}
+		if a.Service == capability.ExecTarget && len(a.Args) > 0 {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "--arg applies to custom actions; an exec capability says what it allows with --allow"))
+		}
+		if err := capability.CheckArgPatterns(a.Args, a.Actions); err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
+		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Args: a.Args, Created: now}
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
@@ -243,13 +251,13 @@ func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
 			return wire.ErrReply(id, wire.Errorf(wireKind(err), "%v", err))
 		}
 		var att capability.Attenuation
-		att.Actions, att.Allow = a.Actions, a.Allow
+		att.Actions, att.Allow, att.Args = a.Actions, a.Allow, a.Args
 		g := capability.Grant{}
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
 		att.Expires = g.Expires
-		if a.User != "" {
+		if a.User != "" || a.Peer != "" {
 			att.Holder = &g.Holder
 		}
 		swiss, err := capability.NewSwiss()
@@ -381,7 +389,7 @@ func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {
 	err := capability.Check(g, c.lookup, capability.Request{Target: g.Target, Action: firstAction(g), Holder: g.Holder}, now)
 	return wire.CapInfo{
 		Ref: c.ref(g), Target: g.Target, Actions: g.Actions, Holder: g.Holder.String(), Expires: g.Expires,
-		Allow: g.Allow, Revoked: errors.Is(err, capability.ErrRevoked), Expired: errors.Is(err, capability.ErrExpired),
+		Allow: g.Allow, Args: g.Args, Revoked: errors.Is(err, capability.ErrRevoked), Expired: errors.Is(err, capability.ErrExpired),
 		Created: g.Created, Derived: len(c.descendants(g.Swiss)),
 	}
 }

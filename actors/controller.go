@@ -295,7 +295,11 @@ func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
 	case "doc":
 		doc := wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation}
 		for _, a := range st.spec.Actions {
-			doc.Actions = append(doc.Actions, wire.ActionDoc{Name: a.Name, Documentation: a.Documentation, Command: a.Command})
+			ad := wire.ActionDoc{Name: a.Name, Documentation: a.Documentation, Command: a.Command}
+			for _, arg := range a.Args {
+				ad.Args = append(ad.Args, wire.ActionArgDoc{Name: arg.Name, Pattern: arg.Pattern, Documentation: arg.Documentation})
+			}
+			doc.Actions = append(doc.Actions, ad)
 		}
 		r.Reply <- wire.OKReply(r.Req.ID, doc)
 	default:
@@ -634,12 +638,7 @@ func (c *controller) spawn(ctx actor.Context) {
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	}
 	s := st.spec
-	if c := s.Credentials; c != nil {
-		sp.Creds = &procCreds{UID: c.User.UID, GID: c.GID, Groups: c.Groups}
-		if sp.Creds.Groups == nil {
-			sp.Creds.Groups = []uint32{}
-		}
-	}
+	sp.Creds = st.creds()
 	if s.NeedsTrampoline() {
 		sp.Settings = &trampolineSettings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
@@ -690,6 +689,11 @@ func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
 		return
 	}
 	a := st.spec.Actions[i]
+	if err := a.CheckArgs(r.Req.Args); err != nil {
+		r.Reply <- wire.ErrReply(r.Req.ID, &wire.Error{Kind: wire.BadRequest, Service: st.spec.Name, Action: a.Name,
+			Message: fmt.Sprintf("service %s: %v", st.spec.Name, err)})
+		return
+	}
 	mainPID := ""
 	if pid := st.m.PID(); pid > 0 {
 		mainPID = strconv.Itoa(pid)
@@ -706,9 +710,11 @@ func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
 	argv = append(argv, r.Req.Args...)
 	st.actionTag++
 	st.actionSpawns[st.actionTag] = *r
+	// An action runs as its service does, not as the daemon: a capability
+	// to reload a service running as www-data is no way to act as root.
 	ctx.Send(st.d.monitor, &spawnProc{
-		Argv: argv, Env: st.d.environ(st.spec.Environment, map[string]string{"MAINPID": mainPID}),
-		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true,
+		Argv: argv, Env: st.d.environ(st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
+		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
 	})
 }
 
@@ -728,6 +734,19 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 	})
 	c.recordAction(ctx, pa.req.Who, pa.req.Req.Action, rep)
 	pa.req.Reply <- rep
+}
+
+// creds is who the service's processes run as (nil: the daemon's user).
+func (st *controllerState) creds() *procCreds {
+	c := st.spec.Credentials
+	if c == nil {
+		return nil
+	}
+	pc := &procCreds{UID: c.User.UID, GID: c.GID, Groups: c.Groups}
+	if pc.Groups == nil {
+		pc.Groups = []uint32{}
+	}
+	return pc
 }
 
 // userEnv is the identity of the service's user, when it has its own.

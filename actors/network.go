@@ -77,11 +77,16 @@ func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.
 		}
 		return local.Dial(ctx, socket)
 	}
+	return d.dialNet(ctx, ref.Peer, netAddrs)
+}
+
+// dialNet opens a control stream to peer over libp2p.
+func (d *Daemon) dialNet(ctx context.Context, peer string, addrs []string) (*local.Client, error) {
 	h, err := d.network()
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.Dial(ctx, ref.Peer, netAddrs)
+	c, err := h.Dial(ctx, peer, addrs)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +125,34 @@ func (d *Daemon) pingRef(ctx context.Context, ref capability.Sturdyref) error {
 }
 
 // forward relays a request that presents another daemon's capability to
-// that daemon, and its replies back: herd speaks only to its local daemon.
-func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Sturdyref, out local.Responder) {
+// that daemon over the network, and its replies back: herd speaks libp2p
+// only through its local daemon. The relay adds no authority: for anyone
+// but the daemon's owner the request is marked relayed, so the exporter
+// checks the capability as presented by anyone; it never dials a unix
+// socket for a caller (who can do that as themselves: herd does), so it
+// never calls another local daemon as root, nor itself; and its failures
+// to reach the exporter all read the same to other users, so that it
+// tells them nothing about what answers at an address.
+func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Sturdyref, owner bool, out local.Responder) {
+	_, netAddrs := splitAddrs(ref)
+	if len(netAddrs) == 0 {
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest,
+			"daemon %s has no network address in the capability; present it at the socket it names yourself (herd --cap does)", ref.Peer)))
+		return
+	}
+	req.Relayed = req.Relayed || !owner
+	unreachable := func(err error) {
+		msg := fmt.Sprintf("daemon %s could not be reached", ref.Peer)
+		if owner {
+			msg += ": " + err.Error()
+		}
+		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service, Message: msg}))
+	}
 	cctx, cancel := context.WithTimeout(ctx, remoteCallTimeout)
-	c, err := a.d.dialRef(cctx, ref)
+	c, err := a.d.dialNet(cctx, ref.Peer, netAddrs)
 	cancel()
 	if err != nil {
-		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service,
-			Message: fmt.Sprintf("daemon %s is unreachable: %v", ref.Peer, err)}))
+		unreachable(err)
 		return
 	}
 	defer c.Close()
@@ -139,9 +164,8 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 		}
 		return nil
 	})
-	if err != nil && ctx.Err() == nil {
-		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service,
-			Message: fmt.Sprintf("daemon %s: %v", ref.Peer, err)}))
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+		unreachable(err)
 	}
 }
 

@@ -218,3 +218,58 @@ func FuzzAttenuationNeverWidens(f *testing.F) {
 		}
 	})
 }
+
+func TestArgPatterns(t *testing.T) {
+	root := Grant{Swiss: swiss(1), Target: "web", Actions: []string{"showconf", "hup", "status"},
+		Args: map[string][]string{"showconf": {`[a-z]+\.conf`}, "hup": {}}}
+	child, err := Attenuate(root, Attenuation{Args: map[string][]string{"showconf": {`web\.conf`}}}, swiss(2), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(s Swiss) (Grant, bool) { return root, s == root.Swiss }
+	for _, tc := range []struct {
+		name   string
+		g      Grant
+		action string
+		args   []string
+		ok     bool
+	}{
+		{"declared pattern", root, "showconf", []string{"api.conf"}, true},
+		{"no argument", root, "showconf", nil, true},
+		{"the whole argument must match", root, "showconf", []string{"/etc/shadow#api.conf"}, false},
+		{"a path", root, "showconf", []string{"../../etc/shadow"}, false},
+		{"more arguments than patterns", root, "showconf", []string{"a.conf", "b.conf"}, false},
+		{"an action restricted to no arguments", root, "hup", []string{"1"}, false},
+		{"an action the grant does not restrict", root, "status", []string{"-n", "5"}, true},
+		{"the child narrows", child, "showconf", []string{"api.conf"}, false},
+		{"the child allows within", child, "showconf", []string{"web.conf"}, true},
+		{"the parent's pattern still holds", child, "hup", []string{"1"}, false},
+	} {
+		err := Check(tc.g, lookup, Request{Target: "web", Action: tc.action, Args: tc.args}, now)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if _, err := Attenuate(root, Attenuation{Args: map[string][]string{"stop": {"x"}}}, swiss(3), now); err == nil {
+		t.Error("a pattern for an action the capability lacks was accepted")
+	}
+	if _, err := Attenuate(root, Attenuation{Args: map[string][]string{"showconf": {"("}}}, swiss(3), now); err == nil {
+		t.Error("a pattern that does not compile was accepted")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	r := Sturdyref{Peer: "12D3KooWAbc", Swiss: swiss(7), Addrs: []string{"/unix/run/s"}}
+	for _, text := range []string{r.Redacted(), RedactText("remote " + r.String() + " failed"), RedactText(r.String())} {
+		if strings.Contains(text, swiss(7).String()) || !strings.Contains(text, "/s/"+Redacted) || !strings.Contains(text, "12D3KooWAbc") {
+			t.Errorf("redacted: %s", text)
+		}
+	}
+	if _, err := ParseSturdyref(r.Redacted()); err == nil {
+		t.Error("a redacted sturdyref parses")
+	}
+	_, err := ParseSturdyref("ocapn://12D3KooWAbc.libp2p/s/" + swiss(7).String()[:40] + "?addr=x")
+	if err == nil || strings.Contains(err.Error(), swiss(7).String()[:40]) {
+		t.Errorf("a parse error quotes the swiss number: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package capability
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -37,10 +39,15 @@ type Grant struct {
 	Holder  Holder    `json:"holder"`
 	// Allow lists, for exec grants, the command lines allowed: an exact
 	// command line, or a prefix ending in " *".
-	Allow   []string  `json:"allow,omitempty"`
-	Parent  *Swiss    `json:"parent,omitempty"`
-	Revoked bool      `json:"revoked,omitempty"`
-	Created time.Time `json:"created"`
+	Allow []string `json:"allow,omitempty"`
+	// Args restricts the arguments of custom actions: for an action it
+	// names, one pattern per argument position (a regular expression the
+	// whole argument must match), and no more arguments than patterns.
+	// An action it does not name takes what its definition declares.
+	Args    map[string][]string `json:"args,omitempty"`
+	Parent  *Swiss              `json:"parent,omitempty"`
+	Revoked bool                `json:"revoked,omitempty"`
+	Created time.Time           `json:"created"`
 }
 
 // Errors of a check, matching the protocol's error kinds.
@@ -59,7 +66,9 @@ type Request struct {
 	Action string
 	// Command is the command line of an exec request.
 	Command []string
-	Holder  Holder
+	// Args are the arguments of a custom action.
+	Args   []string
+	Holder Holder
 }
 
 // Check decides whether g allows req at now. It walks up the chain of
@@ -107,7 +116,32 @@ func (g Grant) allows(req Request) bool {
 	if g.Target == ExecTarget {
 		return AllowedCommand(g.Allow, req.Command)
 	}
+	return g.argsAllowed(req)
+}
+
+// argsAllowed reports whether a custom action's arguments fit the
+// patterns the grant sets for it, if it sets any.
+func (g Grant) argsAllowed(req Request) bool {
+	patterns, restricted := g.Args[req.Action]
+	if !restricted {
+		return true
+	}
+	if len(req.Args) > len(patterns) {
+		return false
+	}
+	for i, a := range req.Args {
+		re, err := CompileArgPattern(patterns[i])
+		if err != nil || !re.MatchString(a) {
+			return false
+		}
+	}
 	return true
+}
+
+// CompileArgPattern compiles an argument pattern so that it must match
+// the whole argument: "web\.conf" does not allow "/tmp/web.conf".
+func CompileArgPattern(p string) (*regexp.Regexp, error) {
+	return regexp.Compile(`\A(?:` + p + `)\z`)
 }
 
 // AllowedCommand reports whether argv matches an allow-list entry: the
@@ -140,6 +174,10 @@ type Attenuation struct {
 	Expires time.Time // zero keeps the parent's
 	Allow   []string  // nil keeps the parent's
 	Holder  *Holder   // nil keeps the parent's
+	// Args adds argument patterns for the actions it names. A check walks
+	// the chain, so the parent's patterns still hold: the child can only
+	// narrow.
+	Args map[string][]string
 }
 
 // ErrWidens is returned by Attenuate when the child would exceed its parent.
@@ -179,6 +217,15 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 	if a.Holder != nil {
 		child.Holder = *a.Holder
 	}
+	if len(a.Args) > 0 {
+		if parent.Target == ExecTarget {
+			return Grant{}, fmt.Errorf("capability: --arg applies to custom actions, not exec (use --allow)")
+		}
+		if err := CheckArgPatterns(a.Args, child.Actions); err != nil {
+			return Grant{}, err
+		}
+		child.Args = maps.Clone(a.Args)
+	}
 	return child, nil
 }
 
@@ -198,4 +245,20 @@ func allowNarrows(parent []string, cmd string) bool {
 		return false
 	}
 	return AllowedCommand(parent, strings.Fields(cmd))
+}
+
+// CheckArgPatterns validates a grant's argument patterns: each names one
+// of the grant's actions and compiles.
+func CheckArgPatterns(args map[string][]string, actions []string) error {
+	for action, patterns := range args {
+		if !slices.Contains(actions, action) {
+			return fmt.Errorf("--arg %s=...: %q is not one of the capability's actions (%s)", action, action, strings.Join(actions, ","))
+		}
+		for _, p := range patterns {
+			if _, err := CompileArgPattern(p); err != nil {
+				return fmt.Errorf("--arg %s=%s: not a regular expression: %v", action, p, err)
+			}
+		}
+	}
+	return nil
 }

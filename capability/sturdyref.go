@@ -59,9 +59,18 @@ var ErrBadSturdyref = errors.New("bad sturdyref")
 
 // String formats the sturdyref. Address hints keep their slashes, as
 // multiaddrs read; only what would break the query is escaped.
-func (r Sturdyref) String() string {
+func (r Sturdyref) String() string { return r.format(r.Swiss.String()) }
+
+// Redacted is the sturdyref without its swiss number, for anyone who may
+// not use it: status shown to other holders, logs. It does not parse.
+func (r Sturdyref) Redacted() string { return r.format(Redacted) }
+
+// Redacted stands for a swiss number in redacted sturdyrefs.
+const Redacted = "REDACTED"
+
+func (r Sturdyref) format(swiss string) string {
 	var b strings.Builder
-	b.WriteString("ocapn://" + r.Peer + ".libp2p/s/" + r.Swiss.String())
+	b.WriteString("ocapn://" + r.Peer + ".libp2p/s/" + swiss)
 	for i, a := range r.Addrs {
 		if i == 0 {
 			b.WriteString("?addr=")
@@ -80,8 +89,10 @@ const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 // ParseSturdyref parses a sturdyref; errors say which part is wrong.
 func ParseSturdyref(text string) (Sturdyref, error) {
+	// Errors quote the text with its secret part cut out: they reach
+	// logs and other daemons.
 	bad := func(format string, args ...any) (Sturdyref, error) {
-		return Sturdyref{}, fmt.Errorf("%w %q: %s", ErrBadSturdyref, clip(text), fmt.Sprintf(format, args...))
+		return Sturdyref{}, fmt.Errorf("%w %q: %s", ErrBadSturdyref, clip(RedactText(text)), fmt.Sprintf(format, args...))
 	}
 	rest, ok := strings.CutPrefix(text, "ocapn://")
 	if !ok {
@@ -133,4 +144,29 @@ func clip(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// RedactText replaces, in text that may hold sturdyrefs (an error, a log
+// line), whatever follows "/s/" up to the query with Redacted.
+func RedactText(text string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "/s/")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i+3])
+		text = text[i+3:]
+		end := strings.IndexFunc(text, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		})
+		if end < 0 {
+			end = len(text)
+		}
+		if end > 0 {
+			b.WriteString(Redacted)
+		}
+		text = text[end:]
+	}
 }

@@ -776,6 +776,8 @@ func (p parser) actions(v *yaml.Node) []Action {
 				a.Command = p.command("action "+name+" command", vv)
 			case "documentation":
 				a.Documentation = p.str("action "+name+" documentation", vv)
+			case "args":
+				a.Args = p.actionArgs(name, vv)
 			default:
 				p.errorf(kk, "action %s: unknown key %q", name, key)
 			}
@@ -787,6 +789,58 @@ func (p parser) actions(v *yaml.Node) []Action {
 		out = append(out, a)
 	})
 	return out
+}
+
+// actionArgs reads an action's declared arguments: a list of {name,
+// pattern}. Without a declaration an action takes no arguments, so that a
+// capability for `showconf` cannot name the file (herd showconf web
+// /etc/shadow).
+func (p parser) actionArgs(action string, v *yaml.Node) []ActionArg {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "action %s args: expected a list of {name, pattern}, got %s", action, kindName(v))
+		return nil
+	}
+	var out []ActionArg
+	for _, item := range v.Content {
+		if item.Kind != yaml.MappingNode {
+			p.errorf(item, "action %s args: expected {name: NAME, pattern: REGEXP}, got %s", action, kindName(item))
+			continue
+		}
+		var a ActionArg
+		p.eachKey(item, func(key string, k, val *yaml.Node) {
+			switch key {
+			case "name":
+				a.Name = p.str("action "+action+" args name", val)
+			case "pattern":
+				a.Pattern = p.str("action "+action+" args pattern", val)
+				if _, err := a.Compile(); err != nil {
+					p.errorf(val, "action %s argument %s: pattern %q is not a regular expression: %v", action, a.Name, a.Pattern, err)
+				}
+			case "documentation":
+				a.Documentation = p.str("action "+action+" args documentation", val)
+			default:
+				p.errorf(k, "action %s args: unknown key %q (name, pattern, documentation)", action, key)
+			}
+		})
+		switch {
+		case !validArgName(a.Name):
+			p.errorf(item, "action %s args: name %q must be a word of lower-case letters, digits and dashes", action, a.Name)
+		case a.Pattern == "":
+			p.errorf(item, "action %s argument %s: needs a pattern (a regular expression the whole argument must match)", action, a.Name)
+		case slices.ContainsFunc(out, func(o ActionArg) bool { return o.Name == a.Name }):
+			p.errorf(item, "action %s: argument %s is declared twice", action, a.Name)
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func validArgName(n string) bool {
+	if n == "" || n[0] < 'a' || n[0] > 'z' {
+		return false
+	}
+	return strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
 }
 
 // SplitWords splits a command line on blanks, honouring single and double

@@ -2,6 +2,8 @@ package services
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -97,12 +99,54 @@ type RespawnLimit struct {
 // DefaultRespawnLimit is GNU Shepherd's: 5 respawns within 7 seconds.
 var DefaultRespawnLimit = RespawnLimit{Count: 5, Window: 7 * time.Second}
 
-// Action is a custom action: `herd NAME SERVICE` runs Command, in which
-// "$MAINPID" is replaced by the service's main PID.
+// Action is a custom action: `herd NAME SERVICE ARG...` runs Command, in
+// which "$MAINPID" is replaced by the service's main PID, followed by the
+// arguments. An action takes exactly the arguments Args declares, each
+// matching its pattern; without Args it takes none.
 type Action struct {
 	Name          string
 	Command       []string
 	Documentation string
+	Args          []ActionArg
+}
+
+// ActionArg is one declared argument of a custom action.
+type ActionArg struct {
+	Name string
+	// Pattern is a regular expression the whole argument must match.
+	Pattern       string
+	Documentation string
+}
+
+// Compile compiles the pattern so that it matches whole arguments only.
+func (a ActionArg) Compile() (*regexp.Regexp, error) {
+	return regexp.Compile(`\A(?:` + a.Pattern + `)\z`)
+}
+
+// CheckArgs says whether args are what the action declares: as many as
+// declared, each matching its pattern. The error says what is expected.
+func (a Action) CheckArgs(args []string) error {
+	names := make([]string, len(a.Args))
+	for i, d := range a.Args {
+		names[i] = strings.ToUpper(d.Name)
+	}
+	usage := a.Name
+	if len(names) > 0 {
+		usage += " " + strings.Join(names, " ")
+	}
+	if len(args) != len(a.Args) {
+		if len(a.Args) == 0 {
+			return fmt.Errorf("action %s takes no arguments", a.Name)
+		}
+		return fmt.Errorf("action %s takes %d argument(s): %s", a.Name, len(a.Args), usage)
+	}
+	for i, d := range a.Args {
+		re, err := d.Compile()
+		if err != nil || !re.MatchString(args[i]) {
+			return fmt.Errorf("action %s: argument %s %q does not match %s", a.Name, strings.ToUpper(d.Name), args[i], d.Pattern)
+		}
+	}
+	return nil
 }
 
 // LogRotate is size-based log rotation.

@@ -14,8 +14,15 @@ type Request struct {
 	Service string   `json:"service,omitempty"`
 	Action  string   `json:"action"`
 	Args    []string `json:"args,omitempty"`
-	// Cap is an optional sturdyref presented for this one request.
+	// Cap is an optional sturdyref presented for this one request. A
+	// request that presents one has no other authority: its caller's uid
+	// or peer only counts as the capability's holder.
 	Cap string `json:"cap,omitempty"`
+	// Relayed marks a request a daemon relays for a local user other than
+	// its owner: the exporter checks the capability as presented by
+	// anyone, so that grants bound to the relaying daemon do not serve
+	// its other users.
+	Relayed bool `json:"relayed,omitempty"`
 }
 
 // Reply answers a Request. A streaming action (log -f, events --follow)
@@ -314,9 +321,17 @@ type Doc struct {
 
 // ActionDoc documents a custom action.
 type ActionDoc struct {
-	Name          string   `json:"name"`
-	Documentation string   `json:"documentation,omitempty"`
-	Command       []string `json:"command,omitempty"`
+	Name          string         `json:"name"`
+	Documentation string         `json:"documentation,omitempty"`
+	Command       []string       `json:"command,omitempty"`
+	Args          []ActionArgDoc `json:"args,omitempty"`
+}
+
+// ActionArgDoc is one declared argument of a custom action.
+type ActionArgDoc struct {
+	Name          string `json:"name"`
+	Pattern       string `json:"pattern"`
+	Documentation string `json:"documentation,omitempty"`
 }
 
 // GraphNode and GraphEdge describe the dependency graph for `herd graph`.
@@ -402,9 +417,11 @@ type CapInfo struct {
 	Holder  string    `json:"holder,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
 	Allow   []string  `json:"allow,omitempty"`
-	Revoked bool      `json:"revoked,omitempty"`
-	Expired bool      `json:"expired,omitempty"`
-	Created time.Time `json:"created,omitzero"`
+	// Args are the argument patterns per custom action (--arg).
+	Args    map[string][]string `json:"args,omitempty"`
+	Revoked bool                `json:"revoked,omitempty"`
+	Expired bool                `json:"expired,omitempty"`
+	Created time.Time           `json:"created,omitzero"`
 	// Derived counts the capabilities attenuated from this one.
 	Derived int `json:"derived,omitempty"`
 }

@@ -12,20 +12,22 @@ import (
 // capOptions are the options of `herd cap ...`, sent to the daemon as one
 // JSON argument.
 type capOptions struct {
-	Service string   `json:"service,omitempty"`
-	Ref     string   `json:"ref,omitempty"`
-	Actions []string `json:"actions,omitempty"`
-	User    string   `json:"user,omitempty"`
-	Expires string   `json:"expires,omitempty"`
-	Allow   []string `json:"allow,omitempty"`
-	Peer    string   `json:"peer,omitempty"`
+	Service string              `json:"service,omitempty"`
+	Ref     string              `json:"ref,omitempty"`
+	Actions []string            `json:"actions,omitempty"`
+	User    string              `json:"user,omitempty"`
+	Expires string              `json:"expires,omitempty"`
+	Allow   []string            `json:"allow,omitempty"`
+	Peer    string              `json:"peer,omitempty"`
+	Args    map[string][]string `json:"args,omitempty"`
 }
 
 func newCmdCap(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "cap", Short: "Grant, attenuate, revoke and list capabilities"}
 	var o capOptions
+	var argPatterns []string
 	grant := &cobra.Command{
-		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P] [--expires D]",
+		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P] [--expires D] [--arg ACTION=PATTERN]...",
 		Short: "Grant some actions on one service to a user or a daemon; prints the sturdyref",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -33,19 +35,30 @@ func newCmdCap(f *Factory) *cobra.Command {
 			if len(o.Actions) == 0 && o.Service != "exec" {
 				return usageError("cap grant: --actions is required")
 			}
+			var err error
+			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
+				return err
+			}
 			return f.capCall("cap-grant", o)
 		},
 	}
 	attenuate := &cobra.Command{
-		Use:   "attenuate REF [--actions A,B] [--expires D] [--to-user U]",
+		Use:   "attenuate REF|-|@FILE [--actions A,B] [--expires D] [--to-user U | --to-peer P] [--arg ACTION=PATTERN]...",
 		Short: "Make a capability with fewer rights than REF; prints its sturdyref",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Ref = args[0]
+			var err error
+			if o.Ref, err = f.refArg(args[0]); err != nil {
+				return usageError("cap attenuate: " + err.Error())
+			}
+			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
+				return err
+			}
 			return f.capCall("cap-attenuate", o)
 		},
 	}
 	for _, c := range []*cobra.Command{grant, attenuate} {
+		c.Flags().StringArrayVar(&argPatterns, "arg", nil, "restrict a custom action's arguments: ACTION=PATTERN for each argument in order (a regular expression the whole argument must match); ACTION= allows none")
 		c.Flags().StringSliceVar(&o.Actions, "actions", nil, "allowed actions, comma separated")
 		c.Flags().StringVar(&o.User, "to-user", "", "the local user (name or uid) who may use it")
 		c.Flags().StringVar(&o.Peer, "to-peer", "", "the daemon (libp2p peer ID, see herd id) that may use it")
@@ -53,11 +66,14 @@ func newCmdCap(f *Factory) *cobra.Command {
 		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'")
 	}
 	revoke := &cobra.Command{
-		Use:   "revoke REF",
+		Use:   "revoke REF|-|@FILE",
 		Short: "Revoke a capability and every capability derived from it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Ref = args[0]
+			var err error
+			if o.Ref, err = f.refArg(args[0]); err != nil {
+				return usageError("cap revoke: " + err.Error())
+			}
 			return f.capCall("cap-revoke", o)
 		},
 	}
@@ -70,10 +86,15 @@ func newCmdCap(f *Factory) *cobra.Command {
 		},
 	}
 	importCmd := &cobra.Command{
-		Use:   "import NAME REF",
+		Use:   "import NAME REF|-|@FILE",
 		Short: "Make a capability a local service NAME (a proxy to the daemon that exported it)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			ref, err := f.refArg(args[1])
+			if err != nil {
+				return usageError("cap import: " + err.Error())
+			}
+			args = []string{args[0], ref}
 			var res wire.LoadResult
 			if done, err := f.call(wire.Request{Action: "cap-import", Args: args}, args[0], &res); done || err != nil {
 				return err
@@ -84,6 +105,29 @@ func newCmdCap(f *Factory) *cobra.Command {
 	}
 	cmd.AddCommand(grant, attenuate, revoke, list, importCmd)
 	return cmd
+}
+
+// parseArgPatterns reads --arg ACTION=PATTERN flags: each adds, in
+// order, the pattern of the action's next argument; ACTION= alone allows
+// the action no arguments.
+func parseArgPatterns(flags []string) (map[string][]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, fl := range flags {
+		action, pattern, ok := strings.Cut(fl, "=")
+		if !ok || action == "" {
+			return nil, usageError(fmt.Sprintf("--arg %q: expected ACTION=PATTERN", fl))
+		}
+		if _, seen := out[action]; !seen {
+			out[action] = []string{}
+		}
+		if pattern != "" {
+			out[action] = append(out[action], pattern)
+		}
+	}
+	return out, nil
 }
 
 func (f *Factory) capCall(action string, o capOptions) error {

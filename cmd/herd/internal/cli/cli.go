@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
@@ -36,6 +37,7 @@ type Client interface {
 // Factory holds what every command shares: IO streams, global flags, the
 // way to reach the daemon and the clock.
 type Factory struct {
+	In       io.Reader
 	Out, Err io.Writer
 	// Connect dials the daemon at socket.
 	Connect func(ctx context.Context, socket string) (Client, error)
@@ -43,7 +45,11 @@ type Factory struct {
 
 	Socket string
 	JSON   bool
-	Cap    string
+	// Cap is the capability presented (--cap, --cap-file or $HERD_CAP),
+	// and capSocket, when set, the socket it is presented at.
+	Cap       string
+	capFile   string
+	capSocket string
 }
 
 // failure is an error whose message was already printed; it only carries
@@ -55,7 +61,7 @@ func (f failure) Error() string { return "exit " + strconv.Itoa(f.code) }
 // Main runs herd with args and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := &Factory{
-		Out: stdout, Err: stderr, Now: time.Now,
+		In: stdin, Out: stdout, Err: stderr, Now: time.Now,
 		Connect: func(ctx context.Context, socket string) (Client, error) { return local.Dial(ctx, socket) },
 	}
 	return Run(f, args)
@@ -91,7 +97,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&f.Socket, "socket", "s", defaultSocket(), "the daemon's control socket")
 	root.PersistentFlags().BoolVar(&f.JSON, "json", false, "print one JSON document instead of text")
-	root.PersistentFlags().StringVar(&f.Cap, "cap", "", "present this capability (sturdyref) for the request")
+	root.PersistentFlags().StringVar(&f.Cap, "cap", "", "present this capability (sturdyref) for the request (visible in ps: prefer --cap-file or $HERD_CAP)")
+	root.PersistentFlags().StringVar(&f.capFile, "cap-file", "", "present the capability (sturdyref) in FILE, or on stdin for -")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return f.resolveCap() }
 	root.SetOut(f.Out)
 	root.SetErr(f.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
@@ -144,7 +152,7 @@ func routeCustomAction(root *cobra.Command, args []string) []string {
 		switch {
 		case a == "--":
 			return args
-		case a == "-s" || a == "--socket" || a == "--cap":
+		case a == "-s" || a == "--socket" || a == "--cap" || a == "--cap-file":
 			i++ // skip the flag's value
 		case strings.HasPrefix(a, "-"):
 		default:
@@ -162,20 +170,103 @@ func routeCustomAction(root *cobra.Command, args []string) []string {
 	return args
 }
 
+// resolveCap reads the capability to present from --cap, --cap-file or
+// $HERD_CAP (a sturdyref is a secret: on the command line, every user
+// sees it in ps), and picks where to present it. A capability whose only
+// address is a unix socket goes to that socket, as the caller: a daemon
+// never dials a unix socket on someone's behalf. Any other goes to the
+// local daemon, which serves its own or relays another's over libp2p.
+func (f *Factory) resolveCap() error {
+	switch {
+	case f.capFile != "" && f.Cap != "":
+		return usageError("--cap and --cap-file: present one capability")
+	case f.capFile != "":
+		text, err := readSecret(f.In, f.capFile)
+		if err != nil {
+			return usageError("--cap-file: " + err.Error())
+		}
+		f.Cap = text
+	case f.Cap == "":
+		f.Cap = strings.TrimSpace(os.Getenv("HERD_CAP"))
+	}
+	if f.Cap == "" {
+		return nil
+	}
+	ref, err := capability.ParseSturdyref(f.Cap)
+	if err != nil {
+		return usageError("--cap: " + err.Error())
+	}
+	socket := ""
+	for _, a := range ref.Addrs {
+		path, ok := strings.CutPrefix(a, "/unix")
+		if !ok {
+			return nil // a network address: the local daemon relays
+		}
+		socket = path
+	}
+	f.capSocket = socket
+	return nil
+}
+
+// readSecret reads a sturdyref from path, or from in for "-".
+func readSecret(in io.Reader, path string) (string, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		if in == nil {
+			in = os.Stdin
+		}
+		b, err = io.ReadAll(io.LimitReader(in, 64<<10))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", err
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return text, nil
+}
+
+// refArg is a sturdyref given as an argument: the text itself, "-" for
+// stdin, or @FILE (so that it need not show in ps).
+func (f *Factory) refArg(arg string) (string, error) {
+	if arg == "-" {
+		return readSecret(f.In, "-")
+	}
+	if path, ok := strings.CutPrefix(arg, "@"); ok {
+		return readSecret(f.In, path)
+	}
+	return arg, nil
+}
+
+// dial connects to the daemon a request goes to: the socket of the
+// presented capability, if it names one alone, else -s.
+func (f *Factory) dial(ctx context.Context) (Client, string, error) {
+	socket := f.Socket
+	if f.capSocket != "" {
+		socket = f.capSocket
+	}
+	c, err := f.Connect(ctx, socket)
+	return c, socket, err
+}
+
 // request sends req and returns the reply; a transport failure is printed
 // and becomes an exit code.
 func (f *Factory) request(req wire.Request) (wire.Reply, error) {
 	req.Cap = f.Cap
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := f.Connect(ctx, f.Socket)
+	c, socket, err := f.dial(ctx)
 	if err != nil {
 		return wire.Reply{}, f.fail(err.Error())
 	}
 	defer c.Close()
 	rep, err := c.Call(ctx, req)
 	if err != nil {
-		return wire.Reply{}, f.fail(fmt.Sprintf("%s: %v", f.Socket, err))
+		return wire.Reply{}, f.fail(fmt.Sprintf("%s: %v", socket, err))
 	}
 	return rep, nil
 }

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
@@ -26,6 +29,9 @@ func newCmdDoc(f *Factory) *cobra.Command {
 				for _, a := range doc.Actions {
 					if a.Name == args[2] {
 						f.say("%s", orNoDescription(a.Documentation))
+						for _, arg := range a.Args {
+							f.say("%s", strings.TrimRight(fmt.Sprintf("  %s  (%s) %s", strings.ToUpper(arg.Name), arg.Pattern, arg.Documentation), " "))
+						}
 						return nil
 					}
 				}

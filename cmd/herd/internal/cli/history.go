@@ -93,7 +93,7 @@ func (f *Factory) stream(req wire.Request, typed string, print func(raw json.Raw
 	req.Cap = f.Cap
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := f.Connect(ctx, f.Socket)
+	c, _, err := f.dial(ctx)
 	if err != nil {
 		return f.fail(err.Error())
 	}
