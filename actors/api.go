@@ -3,12 +3,14 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -127,7 +129,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			}
 			req.Service = target
 		}
-		target, action, werr := a.gate(ctx, req)
+		target, action, named, werr := a.gate(ctx, req)
 		if werr != nil {
 			out.Send(wire.ErrReply(req.ID, werr))
 			return
@@ -138,7 +140,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			authz = func() *wire.Error {
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
-					return &authorize{Recheck: checks > 1, Holder: caller, Cap: presented, Target: target, Action: action,
+					return &authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
 						Command: execArgv(req), Args: customArgs(req), Reply: ch}
 				})
 				if aerr != nil {
@@ -147,7 +149,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				if err != nil {
 					e := wire.Errorf(wireKind(err), "%v", err)
 					if e.Kind == wire.PermissionDenied {
-						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, req.Service)
+						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, named)
 						if argv := execArgv(req); argv != nil {
 							e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
 						}
@@ -190,6 +192,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	})
 	if err != nil {
 		return // the connection is gone
+	}
+	if req.Action == "status" && req.Service != "" && reply.OK {
+		reply = boundRecent(reply)
 	}
 	if !privileged && req.Action == "status" && reply.OK {
 		if req.Service == "" {
@@ -242,40 +247,40 @@ func (a *api) refusedRemote(peer local.Peer) {
 	}
 }
 
-// gate decides what an unprivileged request needs: the service (canonical
-// name) and the action to hold on it, or "" for a request that needs no
-// service (the filtered `status`). An unknown service goes to the
-// caretaker like a known one, so that a refusal says nothing, and takes
-// no less time, about whether the service exists.
-func (a *api) gate(ctx context.Context, req wire.Request) (string, string, *wire.Error) {
-	service, action := req.Service, req.Action
+// gate decides what an unprivileged request needs: the service (its
+// canonical name) and the action to hold on it, or "" for a request that
+// needs no service (the filtered `status`), and the service as named. An
+// unknown service goes to the caretaker like a known one, so that a
+// refusal says nothing, and takes no less time, about whether it exists.
+func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named string, _ *wire.Error) {
+	named, action = req.Service, req.Action
 	if req.Action == "history" || req.Action == "events" {
 		var err error
-		if service, err = historyService(req); err != nil {
-			return "", "", wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)
+		if named, err = historyService(req); err != nil {
+			return "", "", "", wire.Errorf(wire.BadRequest, "%s: %v", req.Action, err)
 		}
 	}
 	switch {
-	case service == capability.ExecTarget && req.Action == "exec":
-		return capability.ExecTarget, "exec", nil
-	case req.Action == "status" && service == "":
-		return "", "", nil
-	case service == "" || isRoot(service):
-		return "", "", wire.Errorf(wire.PermissionDenied,
+	case named == capability.ExecTarget && req.Action == "exec":
+		return capability.ExecTarget, "exec", named, nil
+	case req.Action == "status" && named == "":
+		return "", "", "", nil
+	case named == "" || isRoot(named):
+		return "", "", named, wire.Errorf(wire.PermissionDenied,
 			"permission denied: no capability for '%s' on the whole daemon (name a service you hold a capability on)", req.Action)
 	case req.Action == "unload":
-		return "", "", wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, service)
+		return "", "", named, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, named)
 	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
 		action = "status"
 	}
-	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: service, Reply: ch} })
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: named, Reply: ch} })
 	if err != nil {
-		return "", "", wire.Errorf(wire.Timeout, "%v", err)
+		return "", "", named, wire.Errorf(wire.Timeout, "%v", err)
 	}
 	if !r.OK {
-		return service, action, nil
+		return named, action, named, nil
 	}
-	return r.Name, action, nil
+	return r.Name, action, named, nil
 }
 
 // historyService is the service a history or events request is about:
@@ -300,6 +305,41 @@ func customArgs(req wire.Request) []string {
 		return nil
 	}
 	return req.Args
+}
+
+// A status shows at most statusLineMax bytes of each recent line, and
+// statusRecentMax of them all: `herd log NAME` has the whole lines.
+const (
+	statusLineMax   = 2000
+	statusRecentMax = 64 << 10
+)
+
+// boundRecent cuts a status's recent lines to size, newest kept first.
+func boundRecent(reply wire.Reply) wire.Reply {
+	if len(reply.Result) <= statusRecentMax {
+		return reply
+	}
+	var s wire.Status
+	if json.Unmarshal(reply.Result, &s) != nil {
+		return reply
+	}
+	total := 0
+	for i := len(s.Recent) - 1; i >= 0; i-- {
+		if len(s.Recent[i]) > statusLineMax {
+			cut := statusLineMax
+			for cut > 0 && !utf8.RuneStart(s.Recent[i][cut]) {
+				cut--
+			}
+			s.Recent[i] = fmt.Sprintf("%s [%d more bytes: herd log %s]", s.Recent[i][:cut], len(s.Recent[i])-cut, s.Name)
+		}
+		if total += len(s.Recent[i]); total > statusRecentMax {
+			s.Recent = s.Recent[i+1:]
+			break
+		}
+	}
+	r := wire.OKReply(reply.ID, s)
+	r.Seq = reply.Seq
+	return r
 }
 
 // redactRemote hides, in a status for someone other than the daemon's
@@ -390,6 +430,9 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	}
 }
 
+// historyPage is how many events a frame of history carries.
+const historyPage = 1000
+
 // history serves `history SERVICE` and `events [--service S] [-f]`. A
 // caller that holds a capability on scope sees that service's events and
 // nothing else: no other service's, no daemon or capability events.
@@ -428,21 +471,39 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 		a.d.system.Root.Send(a.d.historian, &subscribeEvents{Ch: ch})
 		defer a.d.system.Root.Send(a.d.historian, &unsubscribeEvents{Ch: ch})
 	}
-	evs, err := a.d.history.Scan(q)
-	if err != nil {
-		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
-		return
-	}
 	keep := func(e history.Event) bool { return q.Service == "" || e.Service == q.Service }
 	if scope != "" {
 		keep = func(e history.Event) bool { return e.Service == scope && e.Kind != history.KindCapability }
 	}
-	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: follow, Result: mustJSON(wireEvents(evs, keep, 0))}) || !follow {
+	// The backlog goes out in pages as the store is read: a long history
+	// is never held whole (a client puts the pages together).
+	last := q.AfterSeq
+	page := wire.Events{Events: []wire.Event{}}
+	gone := errors.New("the client went away")
+	err = a.d.history.Each(q, func(e history.Event) error {
+		if !keep(e) {
+			return nil
+		}
+		last = e.Seq
+		page.Events = append(page.Events, e)
+		if len(page.Events) < historyPage {
+			return nil
+		}
+		if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(page)}) {
+			return gone
+		}
+		page.Events = page.Events[:0]
+		return nil
+	})
+	if errors.Is(err, gone) {
 		return
 	}
-	last := q.AfterSeq
-	if len(evs) > 0 {
-		last = evs[len(evs)-1].Seq
+	if err != nil {
+		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
+		return
+	}
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: follow, Result: mustJSON(page)}) || !follow {
+		return
 	}
 	for {
 		select {
@@ -483,7 +544,7 @@ func wireEvents(evs []history.Event, keep func(history.Event) bool, after uint64
 }
 
 // parseHistoryArgs reads --since D (a duration back from now, or a time),
-// --limit N, --service S and -f.
+// --limit N, --after SEQ, --service S and -f.
 func parseHistoryArgs(args []string, now time.Time) (q history.Query, follow bool, err error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -507,9 +568,17 @@ func parseHistoryArgs(args []string, now time.Time) (q history.Query, follow boo
 			}
 		case "--service":
 			q.Service = v
+		case "--after":
+			if q.AfterSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return q, false, fmt.Errorf("--after: expected an event number, got %q", v)
+			}
 		default:
 			return q, false, fmt.Errorf("unknown argument %q", arg)
 		}
+	}
+	if q.AfterSeq > 0 && q.Limit > 0 {
+		// A page forward: the first N after SEQ.
+		q.First, q.Limit = q.Limit, 0
 	}
 	return q, follow, nil
 }

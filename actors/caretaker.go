@@ -32,6 +32,9 @@ type authorize struct {
 	// refusal is audited then.
 	Recheck bool
 	Holder  capability.Holder
+	// Who names the caller in the audit trail (the holder may be anyone
+	// for a relayed request).
+	Who     string
 	Command []string // of an exec request
 	Args    []string // of a custom action
 	Cap     *capability.Swiss
@@ -95,9 +98,9 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		err := c.check(msg)
 		switch {
 		case err != nil:
-			c.auditBy(ctx, msg.Holder.String(), "refuse", msg.Target, msg.Action, err.Error())
+			c.auditBy(ctx, msg.Who, "refuse", msg.Target, msg.Action, err.Error())
 		case !msg.Recheck:
-			c.auditBy(ctx, msg.Holder.String(), "use", msg.Target, msg.Action, "allowed")
+			c.auditBy(ctx, msg.Who, "use", msg.Target, msg.Action, "allowed")
 		}
 		msg.Reply <- err
 	case *visibleTo:

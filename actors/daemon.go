@@ -249,12 +249,6 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
-	if opts.PIDFile != "" {
-		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
-			d.Shutdown()
-			return nil, fmt.Errorf("pid file: %w", err)
-		}
-	}
 	if ho != nil {
 		d.logf("shepherd %d re-executed (%d times, first started at %s) with %d services; listening on %s",
 			os.Getpid(), d.reexecs, d.started.Local().Format(logTimeLayout), len(ho.Services), opts.SocketPath)
@@ -281,16 +275,23 @@ func Start(opts Options) (_ *Daemon, err error) {
 			}
 		}
 	})
-	if ho != nil {
-		return d, nil
+	if ho == nil {
+		res := make(chan registerResult, 1)
+		send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
+		if r := <-res; r.Err != nil {
+			d.Shutdown()
+			return nil, r.Err
+		}
+		d.registerImports()
 	}
-	res := make(chan registerResult, 1)
-	send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
-	if r := <-res; r.Err != nil {
-		d.Shutdown()
-		return nil, r.Err
+	// The PID file says the daemon is ready: its services are known, so
+	// that a script that waits for it can name them at once.
+	if opts.PIDFile != "" {
+		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+			d.Shutdown()
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
 	}
-	d.registerImports()
 	return d, nil
 }
 

@@ -67,6 +67,7 @@ func (h *historian) Receive(ctx actor.Context) {
 	case *record:
 		now := time.Now()
 		for i := range msg.Events {
+			msg.Events[i] = history.Bounded(msg.Events[i])
 			msg.Events[i].Seq = st.next
 			st.next++
 			if msg.Events[i].Time.IsZero() {

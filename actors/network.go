@@ -142,7 +142,7 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 	}
 	req.Relayed = req.Relayed || !owner
 	unreachable := func(err error) {
-		msg := fmt.Sprintf("daemon %s could not be reached", ref.Peer)
+		msg := fmt.Sprintf("daemon %s is unreachable", ref.Peer)
 		if owner {
 			msg += ": " + err.Error()
 		}

@@ -150,10 +150,25 @@ type Query struct {
 	AfterSeq uint64
 	// Limit keeps the last Limit events of the selection.
 	Limit int
+	// First keeps the first First events of the selection (a page that
+	// starts at AfterSeq).
+	First int
 }
 
 // Scan returns the events the query selects, oldest first.
 func (s *Store) Scan(q Query) ([]Event, error) {
+	var out []Event
+	err := s.Each(q, func(e Event) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with the events the query selects, oldest first, without
+// holding them all (but the last q.Limit, which it must reverse). An
+// error of fn ends the scan and is returned.
+func (s *Store) Each(q Query, fn func(Event) error) error {
 	var lower, upper []byte
 	switch {
 	case q.Service != "":
@@ -169,39 +184,55 @@ func (s *Store) Scan(q Query) ([]Event, error) {
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
-		return nil, fmt.Errorf("history store %s: %w", s.path, err)
+		return fmt.Errorf("history store %s: %w", s.path, err)
 	}
 	defer it.Close()
-	var out []Event
-	decode := func() error {
+	decode := func() (Event, bool, error) {
 		var e Event
 		if err := json.Unmarshal(it.Value(), &e); err != nil {
-			return fmt.Errorf("history store %s: %w: bad event at key %x: %v", s.path, ErrCorrupt, it.Key(), err)
+			return e, false, fmt.Errorf("history store %s: %w: bad event at key %x: %v", s.path, ErrCorrupt, it.Key(), err)
 		}
 		if e.Seq <= q.AfterSeq || (!q.Since.IsZero() && e.Time.Before(q.Since)) || (!q.Until.IsZero() && !e.Time.Before(q.Until)) {
-			return nil
+			return e, false, nil
 		}
-		out = append(out, e)
-		return nil
+		return e, true, nil
 	}
 	if q.Limit > 0 {
 		// Walk backwards so that a long history costs only Limit reads.
-		for ok := it.Last(); ok && len(out) < q.Limit; ok = it.Prev() {
-			if err := decode(); err != nil {
-				return nil, err
+		var last []Event
+		for ok := it.Last(); ok && len(last) < q.Limit; ok = it.Prev() {
+			e, keep, err := decode()
+			if err != nil {
+				return err
+			}
+			if keep {
+				last = append(last, e)
 			}
 		}
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
+		if err := it.Error(); err != nil {
+			return err
 		}
-		return out, it.Error()
+		for i := len(last) - 1; i >= 0; i-- {
+			if err := fn(last[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if err := decode(); err != nil {
-			return nil, err
+	n := 0
+	for ok := it.First(); ok && (q.First == 0 || n < q.First); ok = it.Next() {
+		e, keep, err := decode()
+		if err != nil {
+			return err
+		}
+		if keep {
+			n++
+			if err := fn(e); err != nil {
+				return err
+			}
 		}
 	}
-	return out, it.Error()
+	return it.Error()
 }
 
 // DeleteBefore removes the events older than t and returns how many.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -153,5 +154,16 @@ func TestRecordsSurviveReopenAndRetention(t *testing.T) {
 	}
 	if v, err := s.LastRecord("none"); err != nil || v != nil {
 		t.Errorf("last of no records: %q %v", v, err)
+	}
+}
+
+func TestBounded(t *testing.T) {
+	long := strings.Repeat("é", MaxEventText)
+	e := Bounded(Event{Message: long, Who: "uid 1", Command: []string{"a", long, "c"}})
+	if len(e.Message) > MaxEventText+40 || !utf8.ValidString(e.Message) || !strings.HasSuffix(e.Message, " more bytes]") {
+		t.Errorf("message cut to %d bytes: %q", len(e.Message), e.Message[len(e.Message)-30:])
+	}
+	if e.Who != "uid 1" || len(e.Command) != 2 || e.Command[0] != "a" || e.Command[1] != "[2 more arguments]" {
+		t.Errorf("bounded: who %q, command %q", e.Who, e.Command)
 	}
 }

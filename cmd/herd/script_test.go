@@ -35,7 +35,47 @@ func TestMain(m *testing.M) {
 		// The daemon re-executes itself under this name to set up a
 		// service's process (see actors.RunTrampolineIfAsked).
 		actors.TrampolineName: actors.RunTrampolineIfAsked,
+		// A client that sends whatever frame it is given: a hostile
+		// local user, not herd.
+		"rawcall": rawCall,
 	})
+}
+
+// rawCall is the program `rawcall SOCKET FRAME`: it sends FRAME (a JSON
+// request) on SOCKET and prints every reply frame until the last one.
+// It exits 0 when the last reply is ok, 1 otherwise.
+func rawCall() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: rawcall SOCKET FRAME")
+		os.Exit(2)
+	}
+	c, err := net.Dial("unix", os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(deadline))
+	if _, err := io.WriteString(c, os.Args[2]+"\n"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dec := wire.NewDecoder(c)
+	for {
+		frame, err := dec.Next()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(string(frame))
+		var r wire.Reply
+		if json.Unmarshal(frame, &r) != nil || !r.More {
+			if !r.OK {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
 }
 
 // TestScripts runs testdata/*.txtar. Each starts its own shepherd on a
@@ -409,15 +449,18 @@ func cmdAsUser(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func runAs(ts *testscript.TestScript, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[1] != "herd" {
-		ts.Fatalf("usage: asuser [-wait] USER herd [ARG...]")
+	if len(args) < 2 || args[1] != "herd" && args[1] != "rawcall" {
+		ts.Fatalf("usage: asuser [-wait] USER herd|rawcall [ARG...]")
 	}
 	u, err := user.Lookup(args[0])
 	ts.Check(err)
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	herd := sharedHerd(ts)
-	cmd := exec.Command(herd, args[2:]...)
+	prog := sharedHerd(ts)
+	if args[1] == "rawcall" {
+		prog = filepath.Join(filepath.Dir(prog), "rawcall")
+	}
+	cmd := exec.Command(prog, args[2:]...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
@@ -453,6 +496,7 @@ func sharedHerd(ts *testscript.TestScript) string {
 	d := filepath.Join(dir, "shepherd")
 	ts.Check(os.WriteFile(d, b, 0o755))
 	ts.Setenv("SHARED_SHEPHERD", d)
+	ts.Check(os.WriteFile(filepath.Join(dir, "rawcall"), b, 0o755))
 	return p
 }
 

@@ -61,11 +61,26 @@ func (c *Client) Close() error { return c.c.Close() }
 // it, so it may be sent again on another connection.
 var ErrNotSent = errors.New("request not sent")
 
-// Call sends req and returns its single reply. A reply that is an error is
-// returned as the reply (OK false), not as err; err is for transport failures.
+// Call sends req and returns its reply; an answer the daemon sent in
+// parts (wire.EncodeReply) is put back together. A reply that is an error
+// is returned as the reply (OK false), not as err; err is for transport
+// failures.
 func (c *Client) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
 	var last wire.Reply
+	var parts *wire.Assembler
 	err := c.Stream(ctx, req, func(r wire.Reply) error {
+		if r.OK && (r.More || parts != nil) {
+			if parts == nil {
+				parts = &wire.Assembler{}
+			}
+			if err := parts.Add(r.Result); err != nil {
+				return err
+			}
+			if r.More {
+				return nil
+			}
+			r.Result = parts.Result()
+		}
 		last = r
 		return nil
 	})

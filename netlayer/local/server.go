@@ -269,7 +269,7 @@ func (w *connWriter) Send(r wire.Reply) bool {
 		return false
 	}
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
-	if err := wire.Encode(w.c, r); err != nil {
+	if err := wire.EncodeReply(w.c, r); err != nil {
 		w.dead = true
 		w.c.Close()
 		return false

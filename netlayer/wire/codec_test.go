@@ -2,8 +2,10 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -106,4 +108,69 @@ func FuzzDecoder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEncodeReplyParts: an answer larger than a frame goes out in parts,
+// each within the budget, that put back together give the answer.
+func TestEncodeReplyParts(t *testing.T) {
+	type item struct {
+		Name string `json:"name"`
+		Text string `json:"text"`
+	}
+	for _, n := range []int{0, 1, 10, 5000, 40000} {
+		var items []item
+		for i := range n {
+			items = append(items, item{Name: strings.Repeat("s", i%40), Text: strings.Repeat("\x1b", i%97)})
+		}
+		want := OKReply(7, map[string]any{"services": items, "total": n})
+		var buf bytes.Buffer
+		if err := EncodeReply(&buf, want); err != nil {
+			t.Fatal(err)
+		}
+		d := NewDecoder(&buf)
+		var asm Assembler
+		frames := 0
+		for {
+			frame, err := d.Next()
+			if err != nil {
+				t.Fatalf("%d items, frame %d: %v", n, frames, err)
+			}
+			frames++
+			if len(frame) > PartBudget {
+				t.Fatalf("%d items: a frame of %d bytes", n, len(frame))
+			}
+			var r Reply
+			if err := json.Unmarshal(frame, &r); err != nil || !r.OK || r.ID != 7 {
+				t.Fatalf("%d items: frame %s: %v", n, frame[:min(len(frame), 80)], err)
+			}
+			if err := asm.Add(r.Result); err != nil {
+				t.Fatal(err)
+			}
+			if !r.More {
+				break
+			}
+		}
+		var got, exp map[string]any
+		json.Unmarshal(asm.Result(), &got)
+		json.Unmarshal(want.Result, &exp)
+		if !reflect.DeepEqual(got, exp) {
+			t.Fatalf("%d items in %d frames: the parts do not add up", n, frames)
+		}
+		if n == 40000 && frames < 2 {
+			t.Fatalf("40000 items went in one frame")
+		}
+	}
+	// One item alone larger than a frame: an error that says to ask for
+	// less, not a frame nobody reads.
+	var buf bytes.Buffer
+	EncodeReply(&buf, OKReply(3, map[string]any{"recent": []string{strings.Repeat("x", MaxFrame)}}))
+	frame, err := NewDecoder(&buf).Next()
+	if err != nil || !strings.Contains(string(frame), "ask for less") {
+		t.Fatalf("oversized item: %v %.100s", err, frame)
+	}
+	// An assembler bounds what it holds.
+	asm := Assembler{Max: 100}
+	if err := asm.Add(json.RawMessage(`{"x":["` + strings.Repeat("y", 200) + `"]}`)); err == nil {
+		t.Fatal("an answer over the bound was taken")
+	}
 }

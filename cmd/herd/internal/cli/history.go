@@ -41,12 +41,17 @@ func newCmdHistory(f *Factory) *cobra.Command {
 func newCmdEvents(f *Factory) *cobra.Command {
 	var since, service string
 	var follow bool
+	var limit int
+	var after uint64
 	cmd := &cobra.Command{
-		Use:   "events [--since D] [--service S] [--follow]",
+		Use:   "events [--since D] [--service S] [--limit N] [--after SEQ] [--follow]",
 		Short: "Show the events of every service, live with --follow",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := wire.Request{Action: "events", Args: historyArgs(since, 0, service)}
+			req := wire.Request{Action: "events", Args: historyArgs(since, limit, service)}
+			if after > 0 {
+				req.Args = append(req.Args, "--after", strconv.FormatUint(after, 10))
+			}
 			if !follow {
 				var evs wire.Events
 				if done, err := f.call(req, service, &evs); done || err != nil {
@@ -68,6 +73,8 @@ func newCmdEvents(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&since, "since", "", "only events since a duration ago (90m, 2h, 3d) or a time")
 	cmd.Flags().StringVar(&service, "service", "", "only the events of this service")
+	cmd.Flags().IntVar(&limit, "limit", 0, "only the last N events (with --after: the first N after SEQ)")
+	cmd.Flags().Uint64Var(&after, "after", 0, "only the events numbered after SEQ (to page or resume a listing)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing events as they happen")
 	return cmd
 }
