@@ -42,7 +42,7 @@ func (s *syncBuffer) String() string {
 // startDaemon runs a daemon in this process on config. Only one runs at a
 // time: the reaper is process-wide (style P10), so these tests never run
 // in parallel and never use exec.Cmd.Wait.
-func startDaemon(t *testing.T, config string) (*Daemon, *syncBuffer) {
+func startDaemon(t testing.TB, config string) (*Daemon, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "services.yaml")
@@ -72,7 +72,7 @@ func dial(t *testing.T, d *Daemon) (context.Context, *local.Client) {
 	return ctx, c
 }
 
-func call(t *testing.T, d *Daemon, req wire.Request, result any) *wire.Error {
+func call(t testing.TB, d *Daemon, req wire.Request, result any) *wire.Error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -96,7 +96,7 @@ func call(t *testing.T, d *Daemon, req wire.Request, result any) *wire.Error {
 	return nil
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(20 * time.Second)
 	for !cond() {

@@ -1,0 +1,119 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// collect is a Responder that keeps what it is sent.
+type collect struct {
+	mu      sync.Mutex
+	replies []wire.Reply
+}
+
+func (c *collect) Send(r wire.Reply) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.replies = append(c.replies, r)
+	return true
+}
+
+// FuzzUnprivilegedGainsNothing is the hostile local user of issue 14 kept
+// as a property: whatever frame a user who holds only status on web
+// sends (any action, service, arguments, presented sturdyref, relayed
+// flag), no service is stopped, restarted or loaded, and no answer shows
+// another service's command line, another's capability, or the daemon's
+// events.
+func FuzzUnprivilegedGainsNothing(f *testing.F) {
+	d, _ := startDaemon(f, `
+services:
+  - name: web
+    command: [sleep, "3600"]
+    actions:
+      show:
+        command: [echo]
+  - name: db
+    command: [sh, -c, 'exec sleep 3600', --password=hunter2]
+`)
+	var web, db wire.Status
+	waitFor(f, "web and db running", func() bool {
+		return call(f, d, wire.Request{Action: "status", Service: "web"}, &web) == nil && web.State == "running" &&
+			call(f, d, wire.Request{Action: "status", Service: "db"}, &db) == nil && db.State == "running"
+	})
+	var grant wire.CapInfo
+	if e := call(f, d, wire.Request{Action: "cap-grant", Args: []string{`{"service":"web","actions":["status"],"user":"nobody"}`}}, &grant); e != nil {
+		f.Fatal(e)
+	}
+	var secret wire.CapInfo
+	if e := call(f, d, wire.Request{Action: "cap-grant", Args: []string{`{"service":"db","actions":["status","stop"],"user":"root"}`}}, &secret); e != nil {
+		f.Fatal(e)
+	}
+	secretRef, _ := capability.ParseSturdyref(secret.Ref)
+	own := capability.Sturdyref{Peer: d.peerID, Swiss: capability.Swiss{9}, Addrs: []string{"/unix" + d.opts.SocketPath}}.String()
+	other := "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix" + d.opts.SocketPath
+	for _, seed := range []struct {
+		action, service, args, cap string
+		relayed                    bool
+	}{
+		{"events", "web", "", "", false},
+		{"events", "web", "--service\x00db", "", false},
+		{"history", "", "--service\x00db", "", false},
+		{"log", "db", "-n\x0010", "", false},
+		{"stop", "db", "", "", false},
+		{"show", "web", "/etc/shadow", "", false},
+		{"load", "", "/tmp/x.yaml", other, false},
+		{"stop", "web", "", own, true},
+		{"status", "", "", grant.Ref, false},
+		{"status", "db", "", grant.Ref, false},
+		{"cap-list", "", "{}", "", false},
+		{"status", "db", "", "", false},
+		{"cap-attenuate", "", `{"ref":"` + grant.Ref + `","actions":["status","stop"]}`, "", false},
+		{"upgrade", "", "", "", false},
+		{"exec", "exec", "--\x00id", "", false},
+	} {
+		f.Add(seed.action, seed.service, seed.args, seed.cap, seed.relayed)
+	}
+	a := &api{d: d}
+	f.Fuzz(func(t *testing.T, action, service, args, cap string, relayed bool) {
+		req := wire.Request{ID: 1, Action: action, Service: service, Cap: cap, Relayed: relayed}
+		if args != "" {
+			req.Args = strings.Split(args, "\x00")
+		}
+		if action == "" {
+			return // the decoder refuses it before any handler
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		out := &collect{}
+		a.ServeRequest(ctx, local.Peer{UID: 65534}, req, out)
+		out.mu.Lock()
+		for _, r := range out.replies {
+			b, _ := json.Marshal(r)
+			text := string(b)
+			for _, leak := range []string{"hunter2", `"kind":"capability"`, "daemon-start", secretRef.Swiss.String()} {
+				if strings.Contains(text, leak) {
+					t.Fatalf("%+v: the answer shows %q: %.300s", req, leak, text)
+				}
+			}
+		}
+		out.mu.Unlock()
+		for name, was := range map[string]int{"web": web.PID, "db": db.PID} {
+			var now wire.Status
+			if e := call(t, d, wire.Request{Action: "status", Service: name}, &now); e != nil || now.PID != was || now.State != "running" {
+				t.Fatalf("%+v: %s is %s with PID %d (was %d): %v", req, name, now.State, now.PID, was, e)
+			}
+		}
+		var all wire.StatusAll
+		if e := call(t, d, wire.Request{Action: "status"}, &all); e != nil || len(all.Services) != 2 {
+			t.Fatalf("%+v: the daemon has %d services: %v", req, len(all.Services), e)
+		}
+	})
+}
