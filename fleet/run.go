@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// Exec runs argv on one host within timeout; a Result always comes back.
+// Exec runs argv on one host, the command within timeout (waiting for a
+// connection or a session to the host is not the command's time, but is
+// bounded too); a Result always comes back.
 type Exec func(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result
 
 // Run runs argv on every host, at most fanout at a time, and returns the
@@ -25,9 +27,7 @@ func Run(ctx context.Context, hosts []*Host, argv []string, fanout int, timeout 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			t0 := time.Now()
-			cctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-			r := exec(cctx, h, argv, timeout)
-			cancel()
+			r := exec(ctx, h, argv, timeout)
 			r.Host = h.Name
 			if r.Duration == 0 {
 				r.Duration = time.Since(t0).Seconds()

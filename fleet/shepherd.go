@@ -15,6 +15,10 @@ import (
 // libp2p; herd does not).
 func ShepherdExec(socket string) Exec {
 	return func(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result {
+		// The exporter kills the command at timeout; this bounds an
+		// exporter that does not answer.
+		ctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
+		defer cancel()
 		c, err := local.Dial(ctx, socket)
 		if err != nil {
 			return Result{ExitCode: -1, Kind: "unreachable", Err: "the local shepherd relays fleet calls: " + err.Error()}

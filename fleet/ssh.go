@@ -183,8 +183,6 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 		return Result{ExitCode: -1, Kind: "bad-address", Err: "not an ssh:// host"}
 	}
 	addr := h.SSH.String()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	fail := func(kind string, err error) Result {
 		return Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf("%s: %v", addr, err)}
 	}
@@ -193,10 +191,14 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 		dialed <- s.conn(h, s.clientConfig(h, min(timeout, 10*time.Second)))
 	}()
 	var cn *conn
+	dialTimer := time.NewTimer(timeout + 10*time.Second)
+	defer dialTimer.Stop()
 	select {
 	case cn = <-dialed:
-	case <-ctx.Done():
+	case <-dialTimer.C:
 		return fail("timeout", fmt.Errorf("timed out after %v connecting", timeout))
+	case <-ctx.Done():
+		return fail("timeout", ctx.Err())
 	}
 	if cn.err != nil {
 		kind := "unreachable"
@@ -207,12 +209,17 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 		}
 		return fail(kind, cn.err)
 	}
+	// Names that share a connection wait for one of its sessions; each
+	// command's timeout starts when it has one. Every session ends within
+	// its timeout, so the wait is bounded too.
 	select {
 	case cn.sessions <- struct{}{}:
 		defer func() { <-cn.sessions }()
 	case <-ctx.Done():
-		return fail("timeout", fmt.Errorf("timed out after %v waiting for a session", timeout))
+		return fail("timeout", ctx.Err())
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	sess, err := cn.c.NewSession()
 	if err != nil {
 		return fail("unreachable", err)
