@@ -24,6 +24,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/
+	$(GO) test -run '^$$' -fuzz FuzzUnprivilegedGainsNothing -fuzztime 30s ./actors/
 	$(GO) test -run '^$$' -fuzz FuzzParseInventory -fuzztime 30s ./fleet/
 
 bench: build
