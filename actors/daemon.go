@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,8 @@ type Options struct {
 	Listen []string
 	// PSK, when set (32 bytes), confines libp2p to a private network.
 	PSK []byte
+	// RemoteCallTimeout bounds each call to another daemon. Default 10s.
+	RemoteCallTimeout time.Duration
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
@@ -137,6 +140,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr
+	}
+	if opts.RemoteCallTimeout <= 0 {
+		opts.RemoteCallTimeout = defaultRemoteCallTimeout
 	}
 	d := &Daemon{
 		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
@@ -472,10 +478,17 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 
 // goGo runs f in an accounted goroutine; Shutdown waits for all of them.
+// A panic in one is logged, not fatal: these goroutines handle what
+// clients, peers and services send, and as PID 1 a crash ends the machine.
 func (d *Daemon) goGo(f func()) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				d.logf("internal error (recovered, please report): %v\n%s", r, debug.Stack())
+			}
+		}()
 		f()
 	}()
 }

@@ -42,7 +42,7 @@ func (s *syncBuffer) String() string {
 // startDaemon runs a daemon in this process on config. Only one runs at a
 // time: the reaper is process-wide (style P10), so these tests never run
 // in parallel and never use exec.Cmd.Wait.
-func startDaemon(t testing.TB, config string) (*Daemon, *syncBuffer) {
+func startDaemon(t testing.TB, config string, tune ...func(*Options)) (*Daemon, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "services.yaml")
@@ -50,7 +50,11 @@ func startDaemon(t testing.TB, config string) (*Daemon, *syncBuffer) {
 		t.Fatal(err)
 	}
 	log := &syncBuffer{}
-	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: log})
+	opts := Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: log}
+	for _, f := range tune {
+		f(&opts)
+	}
+	d, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

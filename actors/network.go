@@ -148,7 +148,7 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 		}
 		out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: req.Service, Message: msg}))
 	}
-	cctx, cancel := context.WithTimeout(ctx, remoteCallTimeout)
+	cctx, cancel := context.WithTimeout(ctx, a.d.opts.RemoteCallTimeout)
 	c, err := a.d.dialNet(cctx, ref.Peer, netAddrs)
 	cancel()
 	if err != nil {

@@ -17,9 +17,10 @@ import (
 	"github.com/shepherd-go/shepherd/services"
 )
 
-// remoteCallTimeout bounds every call to an exporting daemon: an
-// unreachable host is an error, never a hang.
-const remoteCallTimeout = 10 * time.Second
+// defaultRemoteCallTimeout bounds every call to an exporting daemon
+// (Options.RemoteCallTimeout): an unreachable host is an error, never a
+// hang.
+const defaultRemoteCallTimeout = 10 * time.Second
 
 // proxy is a `remote:` service: a local name for a service another daemon
 // exports through a capability. Its actions are calls to that daemon,
@@ -119,7 +120,7 @@ func (p *proxy) call(ctx actor.Context, action string, args []string, then func(
 	st := p.st
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	st.d.goGo(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), remoteCallTimeout)
+		cctx, cancel := context.WithTimeout(context.Background(), st.d.opts.RemoteCallTimeout)
 		defer cancel()
 		rep, err := p.remoteCall(cctx, wire.Request{Action: action, Args: args, Cap: st.spec.Remote})
 		send(self, &remoteDone{rep: rep, err: err, then: then})
@@ -241,7 +242,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 		return nil
 	}
 	report(remoteState{Reset: true})
-	cctx, ccancel := context.WithTimeout(ctx, remoteCallTimeout)
+	cctx, ccancel := context.WithTimeout(ctx, p.st.d.opts.RemoteCallTimeout)
 	c, err := p.dial(cctx)
 	ccancel()
 	if err != nil {
@@ -278,7 +279,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	case <-subscribed:
 	case err := <-streamErr:
 		return streamEnded(err)
-	case <-time.After(remoteCallTimeout):
+	case <-time.After(p.st.d.opts.RemoteCallTimeout):
 		return errors.New("unreachable: no answer to the event stream")
 	case <-ctx.Done():
 		return ctx.Err()
@@ -362,14 +363,19 @@ func (p *proxy) describe(rep wire.Reply, err error) string {
 	return "remote call failed"
 }
 
+// ownStatus is the proxy's status when the exporter gave none.
+func (p *proxy) ownStatus(id uint64, state, remoteErr string) wire.Reply {
+	return wire.OKReply(id, wire.Status{
+		Name: p.st.spec.Name, Provides: []string{}, Requires: []string{}, State: state, Since: p.st.since,
+		Enabled: true, Remote: p.st.ref.String(), RemoteError: remoteErr,
+	})
+}
+
 // localReply renames the remote answer after the local service.
 func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Reply {
 	name := p.st.spec.Name
 	if err != nil && req.Action == "status" {
-		return wire.OKReply(req.ID, wire.Status{
-			Name: name, Provides: []string{}, Requires: []string{}, State: wire.StateUnreachable, Since: p.st.since,
-			Enabled: true, Remote: p.st.ref.String(), RemoteError: err.Error(),
-		})
+		return p.ownStatus(req.ID, wire.StateUnreachable, err.Error())
 	}
 	if err != nil {
 		return wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: name, Message: fmt.Sprintf("service %s: %v", name, err)})
@@ -384,6 +390,8 @@ func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Rep
 		rep.Error = &e
 		return rep
 	}
+	// Only what decodes as the answer it should be goes on: the exporter
+	// is another machine.
 	switch req.Action {
 	case "status":
 		var s wire.Status
@@ -392,6 +400,7 @@ func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Rep
 			s.Remote = p.st.ref.String()
 			return wire.OKReply(req.ID, s)
 		}
+		return p.ownStatus(req.ID, p.st.seen.State, "the exporter's answer to status is malformed")
 	default:
 		var r wire.ActionResult
 		if json.Unmarshal(rep.Result, &r) == nil {
@@ -400,5 +409,6 @@ func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Rep
 			return wire.OKReply(req.ID, r)
 		}
 	}
-	return rep
+	return wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: name,
+		Message: fmt.Sprintf("service %s: the exporter's answer to %s is malformed", name, req.Action)})
 }

@@ -111,6 +111,7 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 		if err := json.Unmarshal(frame, &r); err != nil {
 			return fmt.Errorf("malformed reply from daemon: %w", err)
 		}
+		validReply(&r)
 		if r.ID != req.ID && r.ID != 0 {
 			continue
 		}
@@ -128,4 +129,22 @@ func (c *Client) ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// validReply makes a reply safe to use: the daemon may be another
+// machine's, and a failure without an error, or an error of no known
+// kind, must not reach code that trusts the protocol.
+func validReply(r *wire.Reply) {
+	if r.OK {
+		r.Error = nil
+		return
+	}
+	if r.Error == nil {
+		r.Error = wire.Errorf(wire.BadRequest, "the daemon answered a failure without saying why")
+	}
+	if !wire.KnownKind(r.Error.Kind) {
+		r.Error.Message = fmt.Sprintf("%s (error kind %.40q)", r.Error.Message, r.Error.Kind)
+		r.Error.Kind = wire.BadRequest
+	}
+	r.More = false
 }

@@ -57,6 +57,16 @@ const (
 	BadRequest        ErrorKind = "bad-request"
 )
 
+// KnownKind says whether k is one of the protocol's error kinds.
+func KnownKind(k ErrorKind) bool {
+	switch k {
+	case ServiceNotFound, ActionNotFound, DependencyFailed, StartFailed, PermissionDenied,
+		CapabilityRevoked, CapabilityExpired, Unreachable, Timeout, InvalidConfig, BadRequest:
+		return true
+	}
+	return false
+}
+
 // Error is a failed reply. Service, Action and Dependency carry the names
 // the client needs to print the contract's texts without parsing Message.
 type Error struct {
