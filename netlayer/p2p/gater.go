@@ -1,0 +1,392 @@
+package p2p
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// What a peer may cost (docs/network.md, "Limits"). A peer is known once
+// one of its requests was authorized by a capability (Host.Authorized), for
+// knownFor after the last one, or while this daemon holds a connection it
+// dialed to it (a peer its own sturdyrefs named). Known peers get
+// libp2p's per-peer bounds and the whole host; unknown peers share small
+// pools, evicted fairly by address (see share), and are banned by address
+// too, since new keys cost nothing. Known peers are never banned or turned
+// away because of what other peers, even on their address, did.
+const (
+	// A peer refused this often within strikeSpan is kept out for banFor
+	// (known or not: it did it itself).
+	strikes    = 20
+	strikeSpan = time.Minute
+	banFor     = 10 * time.Minute
+	// An address from which unknown peers were refused, turned away or
+	// evicted this often within strikeSpan is closed to unknown peers for
+	// banFor. Refused requests and pressure on the pools count alike.
+	addrStrikes = 100
+
+	knownFor = 24 * time.Hour
+	maxKnown = 4096
+
+	// Inbound connections of unknown peers, after the handshake.
+	unknownConns        = 8
+	unknownConnsPerPeer = 2
+	// Inbound /shepherd/ctl/1 streams of unknown peers.
+	unknownStreams        = 32
+	unknownStreamsPerPeer = 8
+	// libp2p's bounds for one unknown peer: inbound streams of any
+	// protocol, negotiated or not (so that streams that never name a
+	// protocol cannot fill the transient scope), and memory. yamux
+	// reserves 256 KiB for each stream as it arrives, before libp2p counts
+	// it, and closes the connection when that fails: an unknown peer that
+	// opens more than 31 streams at once is disconnected. unknownConns of
+	// them reserve at most half of the host's memory (128 MiB).
+	unknownPeerStreams = 16
+	unknownPeerMemory  = 8 << 20
+
+	// Strike and ban tables are swept of what expired once they are this
+	// long (or twice what the last sweep kept): fresh identities cost a
+	// few bytes each for strikeSpan or banFor.
+	sweepAt = 1024
+)
+
+// gater keeps out peers and addresses that were refused too often, and
+// divides what unknown peers may hold. Everything else is allowed; the
+// resource manager bounds the rest.
+//
+// Lock order: mu, then known's (a leaf). Nothing in libp2p is called with
+// mu held: methods return what the caller must close.
+type gater struct {
+	now   func() time.Time
+	known knownSet
+
+	mu      sync.Mutex
+	peers   strikeBook[peer.ID]   // guarded by mu
+	addrs   strikeBook[string]    // guarded by mu
+	conns   share[network.Conn]   // guarded by mu
+	streams share[network.Stream] // guarded by mu
+}
+
+func newGater() *gater {
+	return &gater{
+		now:     time.Now,
+		known:   knownSet{until: map[peer.ID]time.Time{}, dialed: map[peer.ID]int{}},
+		peers:   newStrikeBook[peer.ID](strikes),
+		addrs:   newStrikeBook[string](addrStrikes),
+		conns:   newShare[network.Conn](unknownConns, unknownConnsPerPeer),
+		streams: newShare[network.Stream](unknownStreams, unknownStreamsPerPeer),
+	}
+}
+
+func (g *gater) isKnown(id peer.ID) bool { return g.known.has(id, g.now()) }
+
+// refused counts a refused request of peer id, from addrs (its
+// connections'). banned: the peer is banned now; closers end the unknown
+// peers' connections from an address banned now.
+func (g *gater) refused(id peer.ID, addrs []string) (banned bool, closers []func()) {
+	now := g.now()
+	known := g.known.has(id, now)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	banned = g.peers.strike(id, now)
+	if !known {
+		for _, a := range slices.Compact(slices.Sorted(slices.Values(addrs))) {
+			closers = append(closers, g.strikeAddrLocked(a, now)...)
+		}
+	}
+	return banned, closers
+}
+
+// strikeAddrLocked counts a strike against addr; once it is banned, its
+// unknown peers' connections are dropped from the pool and returned to be
+// closed.
+func (g *gater) strikeAddrLocked(addr string, now time.Time) []func() {
+	if !g.addrs.strike(addr, now) {
+		return nil
+	}
+	var out []func()
+	for _, s := range g.conns.drop(addr) {
+		out = append(out, s.close)
+	}
+	for _, s := range g.streams.drop(addr) {
+		out = append(out, s.close)
+	}
+	return out
+}
+
+// authorized makes id known; what it holds leaves the unknown pools.
+func (g *gater) authorized(id peer.ID) {
+	if !g.known.authorize(id, g.now()) {
+		return
+	}
+	g.promote(id)
+}
+
+// dialed counts a connection this daemon dialed to id (delta 1) or its end
+// (-1): a peer it dialed is known while connected.
+func (g *gater) dialed(id peer.ID, delta int) {
+	if g.known.dial(id, delta) {
+		g.promote(id)
+	}
+}
+
+func (g *gater) promote(id peer.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.conns.promote(id)
+	g.streams.promote(id)
+}
+
+// admitConn decides on an inbound connection, once its peer is
+// authenticated. ok false: close it. closers end what it displaced (an
+// evicted connection, and those of an address banned now).
+func (g *gater) admitConn(c network.Conn) (ok bool, closers []func()) {
+	addr, id := addrKey(c.RemoteMultiaddr()), c.RemotePeer()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return admitLocked(g, &g.conns, c, addr, id, func() { c.Close() })
+}
+
+// admitStream decides on an inbound /shepherd/ctl/1 stream.
+func (g *gater) admitStream(s network.Stream) (ok bool, closers []func()) {
+	addr, id := addrKey(s.Conn().RemoteMultiaddr()), s.Conn().RemotePeer()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return admitLocked(g, &g.streams, s, addr, id, func() { s.Reset() })
+}
+
+// admitLocked is admitConn's and admitStream's: a known peer's key is
+// not counted; a newcomer turned away, and a slot evicted, each count a
+// strike against its address. Knowing is checked under mu, so that a peer
+// promoted meanwhile (authorized, then promote) leaves no slot behind.
+func admitLocked[K comparable](g *gater, sh *share[K], key K, addr string, id peer.ID, close func()) (bool, []func()) {
+	now := g.now()
+	if g.known.has(id, now) {
+		return true, nil
+	}
+	ok, evicted := sh.admit(key, addr, id, close)
+	var closers []func()
+	if evicted != nil {
+		closers = append(closers, evicted.close)
+		closers = append(closers, g.strikeAddrLocked(evicted.addr, now)...)
+	}
+	if !ok {
+		closers = append(closers, g.strikeAddrLocked(addr, now)...)
+	}
+	return ok, closers
+}
+
+func (g *gater) releaseConn(c network.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.conns.release(c)
+}
+
+func (g *gater) releaseStream(s network.Stream) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.streams.release(s)
+}
+
+// usage is how many connections and streams unknown peers hold.
+func (g *gater) usage() (conns, streams int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns.slots), len(g.streams.slots)
+}
+
+// allowed says whether peer id may connect from addr: not if it is banned,
+// nor if it is unknown and addr is.
+func (g *gater) allowed(id peer.ID, addr string) bool {
+	now := g.now()
+	known := g.known.has(id, now)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.peers.banned(id, now) {
+		return false
+	}
+	return known || addr == "" || !g.addrs.banned(addr, now)
+}
+
+func (g *gater) InterceptPeerDial(id peer.ID) bool                               { return true }
+func (g *gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool                    { return true }
+func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool                     { return true }
+func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+func (g *gater) InterceptSecured(dir network.Direction, id peer.ID, cm network.ConnMultiaddrs) bool {
+	addr := ""
+	if dir == network.DirInbound {
+		addr = addrKey(cm.RemoteMultiaddr())
+	}
+	return g.allowed(id, addr)
+}
+
+// strikeBook counts strikes per key within strikeSpan; limit strikes ban
+// the key for banFor.
+type strikeBook[K comparable] struct {
+	limit int
+	times map[K][]time.Time
+	until map[K]time.Time
+	// sweepAt is the size of times and until at which they are swept
+	// next: twice what the last sweep kept, so that a flood of fresh
+	// keys costs amortized constant time per strike.
+	sweepAt int
+}
+
+func newStrikeBook[K comparable](limit int) strikeBook[K] {
+	return strikeBook[K]{limit: limit, times: map[K][]time.Time{}, until: map[K]time.Time{}, sweepAt: sweepAt}
+}
+
+// strike counts one against k; it reports whether k is banned from now
+// on (false if it was already).
+func (b *strikeBook[K]) strike(k K, now time.Time) bool {
+	if b.banned(k, now) {
+		return false
+	}
+	if len(b.times)+len(b.until) >= b.sweepAt {
+		b.sweep(now)
+		b.sweepAt = max(sweepAt, 2*(len(b.times)+len(b.until)))
+	}
+	s := slices.DeleteFunc(b.times[k], func(t time.Time) bool { return now.Sub(t) > strikeSpan })
+	s = append(s, now)
+	if len(s) >= b.limit {
+		b.until[k] = now.Add(banFor)
+		delete(b.times, k)
+		return true
+	}
+	b.times[k] = s
+	return false
+}
+
+func (b *strikeBook[K]) banned(k K, now time.Time) bool {
+	until, ok := b.until[k]
+	if ok && !now.Before(until) {
+		delete(b.until, k)
+		return false
+	}
+	return ok
+}
+
+// sweep forgets strikes older than strikeSpan and bans that ended.
+func (b *strikeBook[K]) sweep(now time.Time) {
+	for k, s := range b.times {
+		if now.Sub(s[len(s)-1]) > strikeSpan {
+			delete(b.times, k)
+		}
+	}
+	for k, until := range b.until {
+		if !now.Before(until) {
+			delete(b.until, k)
+		}
+	}
+}
+
+// knownSet is who is known: peers authorized within knownFor (at most
+// maxKnown, the least recently authorized forgotten first) and peers this
+// daemon is connected to by its own dial. Its lock is a leaf: the resource
+// manager asks has under its own locks.
+type knownSet struct {
+	mu     sync.Mutex
+	until  map[peer.ID]time.Time // guarded by mu
+	dialed map[peer.ID]int       // guarded by mu
+}
+
+func (k *knownSet) has(id peer.ID, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.dialed[id] > 0 || now.Before(k.until[id])
+}
+
+// authorize makes id known until now+knownFor; it reports whether id was
+// unknown before.
+func (k *knownSet) authorize(id peer.ID, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fresh := k.dialed[id] == 0 && !now.Before(k.until[id])
+	if _, ok := k.until[id]; !ok && len(k.until) >= maxKnown {
+		k.forgetLocked(now)
+	}
+	k.until[id] = now.Add(knownFor)
+	return fresh
+}
+
+// forgetLocked makes room: it drops the expired, or else the least
+// recently authorized.
+func (k *knownSet) forgetLocked(now time.Time) {
+	var oldest peer.ID
+	var first time.Time
+	for id, until := range k.until {
+		if !now.Before(until) {
+			delete(k.until, id)
+			continue
+		}
+		if first.IsZero() || until.Before(first) {
+			oldest, first = id, until
+		}
+	}
+	if len(k.until) >= maxKnown {
+		delete(k.until, oldest)
+	}
+}
+
+// dial counts a connection dialed to id; it reports whether id became
+// known by it.
+func (k *knownSet) dial(id peer.ID, delta int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := k.dialed[id] + delta
+	if n <= 0 {
+		delete(k.dialed, id)
+		return false
+	}
+	k.dialed[id] = n
+	return n == 1 && delta > 0
+}
+
+// limiter gives unknown peers smaller per-peer bounds than libp2p's
+// defaults, which known peers keep. The bound is looked up at every
+// reservation, so a peer's limits change the moment it becomes known.
+type limiter struct {
+	rcmgr.Limiter
+	known func(peer.ID) bool
+}
+
+// unknownPeerLimit bounds one unknown peer; what it does not name (zero)
+// is the default's.
+var unknownPeerLimit = rcmgr.BaseLimit{StreamsInbound: unknownPeerStreams, ConnsInbound: unknownConnsPerPeer, Memory: unknownPeerMemory}
+
+func (l limiter) GetPeerLimits(p peer.ID) rcmgr.Limit {
+	return peerLimit{Limit: l.Limiter.GetPeerLimits(p), id: p, known: l.known}
+}
+
+type peerLimit struct {
+	rcmgr.Limit // a known peer's
+	id          peer.ID
+	known       func(peer.ID) bool
+}
+
+func (l peerLimit) GetMemoryLimit() int64 {
+	if l.known(l.id) {
+		return l.Limit.GetMemoryLimit()
+	}
+	return min(l.Limit.GetMemoryLimit(), unknownPeerLimit.GetMemoryLimit())
+}
+
+func (l peerLimit) GetStreamLimit(dir network.Direction) int {
+	if dir == network.DirInbound && !l.known(l.id) {
+		return min(l.Limit.GetStreamLimit(dir), unknownPeerLimit.GetStreamLimit(dir))
+	}
+	return l.Limit.GetStreamLimit(dir)
+}
+
+func (l peerLimit) GetConnLimit(dir network.Direction) int {
+	if dir == network.DirInbound && !l.known(l.id) {
+		return min(l.Limit.GetConnLimit(dir), unknownPeerLimit.GetConnLimit(dir))
+	}
+	return l.Limit.GetConnLimit(dir)
+}
