@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -204,7 +205,7 @@ func attack(t *testing.T, peers []*hostile, ctl, raw int) {
 }
 
 // knownPeer is a peer that holds the capability and has used it.
-func knownPeer(t *testing.T, v via, server *Host) *Host {
+func knownPeer(t testing.TB, v via, server *Host) *Host {
 	t.Helper()
 	k := peerAt(t, v)
 	if err := ask(k, v, server, validCap); err != nil {
@@ -347,4 +348,72 @@ func TestNewKeysDoNotEvadeTheBan(t *testing.T) {
 	if err := ask(peerAt(t, at), at, server, validCap); err == nil {
 		t.Errorf("a new peer from the banned address was answered")
 	}
+}
+
+// FuzzHostilePeers drives one server with random sequences of what peers
+// without a capability may do, from six identities on two addresses (one
+// shared with a peer that holds a capability): connect, hold a stream of
+// /shepherd/ctl/1 or one that names no protocol, let one go, guess a
+// capability, disconnect. After each sequence the capability holder is
+// answered, and so is a new peer presenting a capability from an address
+// of its own, and the unknown peers' shares keep their bounds.
+func FuzzHostilePeers(f *testing.F) {
+	// A byte b is an op of peer b%6: b/6%6 is 0 hold, 1 connect, 2 let a
+	// stream go, 3 guess, 4 hold a raw stream, 5 disconnect.
+	seq := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	everyone := func(op byte) []byte { return []byte{6 * op, 6*op + 1, 6*op + 2, 6*op + 3, 6*op + 4, 6*op + 5} }
+	f.Add(seq(everyone(1), bytes.Repeat(everyone(0), 10)))
+	f.Add(seq(everyone(1), bytes.Repeat(everyone(3), 10)))
+	f.Add(seq(everyone(1), bytes.Repeat(everyone(4), 3), bytes.Repeat(everyone(0), 9), everyone(2), everyone(0)))
+	f.Add(seq(everyone(1), bytes.Repeat(everyone(0), 8), everyone(5), everyone(1), bytes.Repeat(everyone(0), 8)))
+	f.Add([]byte{6, 0, 24, 30, 6, 0, 24, 30, 12, 13, 6, 7, 0, 1, 30, 31})
+	server := capServer(f)
+	shared := tcpFrom("127.0.3.1")
+	known := knownPeer(f, shared, server)
+	newcomers := 0
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 128 {
+			ops = ops[:128]
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var peers []*hostile
+		for i := range 6 {
+			p := newHostile(t, tcpFrom(fmt.Sprintf("127.0.3.%d", 1+i%2)), server)
+			defer p.Close()
+			peers = append(peers, p)
+		}
+		for _, b := range ops {
+			p := peers[int(b)%len(peers)]
+			switch b / 6 % 6 {
+			case 0:
+				p.hold(ctx)
+			case 1:
+				p.connect(ctx)
+			case 2:
+				if len(p.held) > 0 {
+					p.held[0].Close()
+					p.held = p.held[1:]
+				}
+			case 3:
+				ask(p.Host, shared, server, "a-guess")
+			case 4:
+				p.holdRaw(ctx)
+			case 5:
+				p.h.Network().ClosePeer(p.server)
+			}
+		}
+		if err := ask(known, shared, server, validCap); err != nil {
+			t.Errorf("the capability holder after %v: %v", ops, err)
+		}
+		newcomers++
+		at := tcpFrom(fmt.Sprintf("127.4.%d.%d", newcomers/250, 1+newcomers%250))
+		if err := ask(peerAt(t, at), at, server, validCap); err != nil {
+			t.Errorf("a new peer with a capability after %v: %v", ops, err)
+		}
+		server.gater.mu.Lock()
+		defer server.gater.mu.Unlock()
+		checkShare(t, &server.gater.conns)
+		checkShare(t, &server.gater.streams)
+	})
 }
