@@ -18,8 +18,8 @@ import (
 // dialed to it (a peer its own sturdyrefs named). Known peers get
 // libp2p's per-peer bounds and the whole host; unknown peers share small
 // pools, evicted fairly by address (see share), and are banned by address
-// too, since new keys cost nothing. Known peers are never banned or turned
-// away because of what other peers, even on their address, did.
+// too, since new keys cost nothing. Known peers are never banned or
+// evicted because of what other peers, even on their address, did.
 const (
 	// A peer refused this often within strikeSpan is kept out for banFor
 	// (known or not: it did it itself).
@@ -34,8 +34,12 @@ const (
 	knownFor = 24 * time.Hour
 	maxKnown = 4096
 
-	// Inbound connections of unknown peers, after the handshake.
+	// Inbound connections of unknown peers, after the handshake. Per
+	// address, half of what libp2p admits from an IPv4 address (8, before
+	// and after the handshake), so that a known peer behind the same
+	// address still gets in.
 	unknownConns        = 8
+	unknownConnsPerAddr = 4
 	unknownConnsPerPeer = 2
 	// Inbound /shepherd/ctl/1 streams of unknown peers.
 	unknownStreams        = 32
@@ -45,8 +49,9 @@ const (
 	// protocol cannot fill the transient scope), and memory. yamux
 	// reserves 256 KiB for each stream as it arrives, before libp2p counts
 	// it, and closes the connection when that fails: an unknown peer that
-	// opens more than 31 streams at once is disconnected. unknownConns of
-	// them reserve at most half of the host's memory (128 MiB).
+	// opens more than about 30 streams at once is disconnected.
+	// unknownConns of them reserve at most half of the host's memory
+	// (128 MiB).
 	unknownPeerStreams = 16
 	unknownPeerMemory  = 8 << 20
 
@@ -79,8 +84,8 @@ func newGater() *gater {
 		known:   knownSet{until: map[peer.ID]time.Time{}, dialed: map[peer.ID]int{}},
 		peers:   newStrikeBook[peer.ID](strikes),
 		addrs:   newStrikeBook[string](addrStrikes),
-		conns:   newShare[network.Conn](unknownConns, unknownConnsPerPeer),
-		streams: newShare[network.Stream](unknownStreams, unknownStreamsPerPeer),
+		conns:   newShare[network.Conn](unknownConns, unknownConnsPerAddr, unknownConnsPerPeer),
+		streams: newShare[network.Stream](unknownStreams, unknownStreams, unknownStreamsPerPeer),
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 
 // share divides a fixed number of slots (connections or streams) among
 // peers that hold no capability yet, so that fresh identities cannot take
-// what the others need. A peer holds at most perPeer slots. While slots are
+// what the others need. A peer holds at most perPeer slots, an address at
+// most perAddr. While slots are
 // free anyone gets one; when all are taken, a newcomer whose address holds
 // fewer slots than the address holding the most takes one of that
 // address's slots (its peer with the most, the oldest of them): every
@@ -22,7 +23,7 @@ import (
 // caller ends an evicted slot with the close func it gave when admitting
 // it. The zero value is not usable: see newShare.
 type share[K comparable] struct {
-	capacity, perPeer int
+	capacity, perAddr, perPeer int
 	seq               uint64 // admission order: lower is older
 	slots             map[K]slot
 	addrs             map[string]int
@@ -36,8 +37,8 @@ type slot struct {
 	close func()
 }
 
-func newShare[K comparable](capacity, perPeer int) share[K] {
-	return share[K]{capacity: capacity, perPeer: perPeer, slots: map[K]slot{}, addrs: map[string]int{}, peers: map[peer.ID]int{}}
+func newShare[K comparable](capacity, perAddr, perPeer int) share[K] {
+	return share[K]{capacity: capacity, perAddr: perAddr, perPeer: perPeer, slots: map[K]slot{}, addrs: map[string]int{}, peers: map[peer.ID]int{}}
 }
 
 // admit decides on key, a connection or stream of peer id from addr, that
@@ -47,7 +48,7 @@ func (s *share[K]) admit(key K, addr string, id peer.ID, close func()) (ok bool,
 	if _, dup := s.slots[key]; dup {
 		return true, nil
 	}
-	if s.peers[id] >= s.perPeer {
+	if s.peers[id] >= s.perPeer || s.addrs[addr] >= s.perAddr {
 		return false, nil
 	}
 	if len(s.slots) >= s.capacity {

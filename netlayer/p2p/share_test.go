@@ -10,7 +10,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// TestShare runs scripts against a share of 4 slots, 2 per peer. A line
+// TestShare runs scripts against a share of 4 slots, 3 per address, 2 per
+// peer. A line
 // is "KEY ADDR PEER" (admit; the result: ok, refused, or "ok, took KEY"),
 // "-KEY" (release), "+PEER" (promote) or "!ADDR" (drop, listing what it
 // ends).
@@ -19,8 +20,11 @@ func TestShare(t *testing.T) {
 		{"free slots go to anyone, two a peer",
 			"1 a p\n2 a p\n3 a p\n4 a q\n-1\n5 a p",
 			"ok ok refused ok released ok"},
+		{"an address holds at most its part",
+			"1 a p\n2 a q\n3 a r\n4 a s\n5 b t",
+			"ok ok ok refused ok"},
 		{"a newcomer from another address takes from the busiest",
-			"1 a p\n2 a p\n3 a q\n4 a q\n5 b r",
+			"1 a p\n2 a p\n3 a q\n4 c r\n5 b s",
 			"ok ok ok ok ok,took1"},
 		{"a newcomer from the busiest address is turned away",
 			"1 a p\n2 a p\n3 a q\n4 b r\n5 a s",
@@ -45,7 +49,7 @@ func TestShare(t *testing.T) {
 			"ok ok ok refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newShare[string](4, 2)
+			s := newShare[string](4, 3, 2)
 			var got []string
 			var closedKey string // the key whose close was called last
 			for line := range strings.Lines(tc.script) {
@@ -97,6 +101,11 @@ func checkShare[K comparable](t testing.TB, s *share[K]) {
 	}
 	if len(s.slots) > s.capacity || fmt.Sprint(addrs) != fmt.Sprint(s.addrs) || fmt.Sprint(peers) != fmt.Sprint(s.peers) {
 		t.Fatalf("share out of step: %d slots of %d, addresses %v counted %v, peers %v counted %v", len(s.slots), s.capacity, addrs, s.addrs, peers, s.peers)
+	}
+	for a, n := range addrs {
+		if n > s.perAddr {
+			t.Fatalf("address %s holds %d slots, more than %d", a, n, s.perAddr)
+		}
 	}
 	for p, n := range peers {
 		if n > s.perPeer {
