@@ -14,11 +14,12 @@ import (
 
 // What a peer may cost (docs/network.md, "Limits"). A peer is known once
 // one of its requests was authorized by a capability (Host.Authorized), for
-// knownFor after the last one, or while this daemon holds a connection it
-// dialed to it (a peer its own sturdyrefs named). Known peers get
-// libp2p's per-peer bounds and the whole host; unknown peers share small
-// pools, evicted fairly by address (see share), and are banned by address
-// too, since new keys cost nothing. Known peers are never banned or
+// knownFor after the last one. Known peers get libp2p's per-peer bounds
+// and the whole host; unknown peers share small pools, evicted fairly by
+// address (see share), and are banned by address too, since new keys cost
+// nothing. A peer this daemon dialed (one its own sturdyrefs named) also
+// keeps libp2p's per-peer bounds while connected, which its streams need,
+// but not the rest: a local user could have the daemon dial anyone. Known peers are never banned or
 // evicted because of what other peers, even on their address, did.
 const (
 	// A peer refused this often within strikeSpan is kept out for banFor
@@ -89,7 +90,9 @@ func newGater() *gater {
 	}
 }
 
-func (g *gater) isKnown(id peer.ID) bool { return g.known.has(id, g.now()) }
+// unbounded says whether id gets libp2p's per-peer bounds: it is known,
+// or this daemon dialed it.
+func (g *gater) unbounded(id peer.ID) bool { return g.known.unbounded(id, g.now()) }
 
 // refused counts a refused request of peer id, from addrs (its
 // connections'). banned: the peer is banned now; closers end the unknown
@@ -134,12 +137,8 @@ func (g *gater) authorized(id peer.ID) {
 }
 
 // dialed counts a connection this daemon dialed to id (delta 1) or its end
-// (-1): a peer it dialed is known while connected.
-func (g *gater) dialed(id peer.ID, delta int) {
-	if g.known.dial(id, delta) {
-		g.promote(id)
-	}
-}
+// (-1).
+func (g *gater) dialed(id peer.ID, delta int) { g.known.dial(id, delta) }
 
 func (g *gater) promote(id peer.ID) {
 	g.mu.Lock()
@@ -292,9 +291,9 @@ func (b *strikeBook[K]) sweep(now time.Time) {
 }
 
 // knownSet is who is known: peers authorized within knownFor (at most
-// maxKnown, the least recently authorized forgotten first) and peers this
-// daemon is connected to by its own dial. Its lock is a leaf: the resource
-// manager asks has under its own locks.
+// maxKnown, the least recently authorized forgotten first); and the peers
+// this daemon is connected to by its own dial. Its lock is a leaf: the
+// resource manager asks under its own locks.
 type knownSet struct {
 	mu     sync.Mutex
 	until  map[peer.ID]time.Time // guarded by mu
@@ -302,6 +301,12 @@ type knownSet struct {
 }
 
 func (k *knownSet) has(id peer.ID, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return now.Before(k.until[id])
+}
+
+func (k *knownSet) unbounded(id peer.ID, now time.Time) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.dialed[id] > 0 || now.Before(k.until[id])
@@ -312,7 +317,7 @@ func (k *knownSet) has(id peer.ID, now time.Time) bool {
 func (k *knownSet) authorize(id peer.ID, now time.Time) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	fresh := k.dialed[id] == 0 && !now.Before(k.until[id])
+	fresh := !now.Before(k.until[id])
 	if _, ok := k.until[id]; !ok && len(k.until) >= maxKnown {
 		k.forgetLocked(now)
 	}
@@ -339,23 +344,21 @@ func (k *knownSet) forgetLocked(now time.Time) {
 	}
 }
 
-// dial counts a connection dialed to id; it reports whether id became
-// known by it.
-func (k *knownSet) dial(id peer.ID, delta int) bool {
+// dial counts connections dialed to id.
+func (k *knownSet) dial(id peer.ID, delta int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	n := k.dialed[id] + delta
-	if n <= 0 {
+	if n := k.dialed[id] + delta; n > 0 {
+		k.dialed[id] = n
+	} else {
 		delete(k.dialed, id)
-		return false
 	}
-	k.dialed[id] = n
-	return n == 1 && delta > 0
 }
 
 // limiter gives unknown peers smaller per-peer bounds than libp2p's
-// defaults, which known peers keep. The bound is looked up at every
-// reservation, so a peer's limits change the moment it becomes known.
+// defaults, which known peers and peers this daemon dialed keep. The bound
+// is looked up at every reservation, so a peer's limits change the moment
+// it becomes known.
 type limiter struct {
 	rcmgr.Limiter
 	known func(peer.ID) bool

@@ -13,6 +13,10 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time      { return c.t }
 func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
+
+// isKnown says whether id is known now.
+func (g *gater) isKnown(id peer.ID) bool { return g.known.has(id, g.now()) }
+
 func testGater() (*gater, *fakeClock) {
 	c := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	g := newGater()
@@ -89,12 +93,12 @@ func TestKnownLastsADayAfterTheLastAuthorization(t *testing.T) {
 		t.Error("still known a day after its last authorized request")
 	}
 	g.dialed(id, 1)
-	if !g.isKnown(id) {
-		t.Error("a peer this daemon dialed is not known")
+	if g.isKnown(id) || !g.unbounded(id) {
+		t.Error("a peer this daemon dialed should keep libp2p's bounds, and nothing else")
 	}
 	g.dialed(id, -1)
-	if g.isKnown(id) {
-		t.Error("still known after the dialed connection ended")
+	if g.unbounded(id) {
+		t.Error("still unbounded after the dialed connection ended")
 	}
 
 	// At most maxKnown are remembered: the least recently authorized go.

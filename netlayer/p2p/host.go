@@ -91,7 +91,7 @@ func New(cfg Config) (*Host, error) {
 	// without.
 	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
 	g := newGater()
-	rm, err := rcmgr.NewResourceManager(limiter{Limiter: rcmgr.NewFixedLimiter(concrete), known: g.isKnown})
+	rm, err := rcmgr.NewResourceManager(limiter{Limiter: rcmgr.NewFixedLimiter(concrete), known: g.unbounded})
 	if err != nil {
 		return nil, fmt.Errorf("libp2p resource manager: %w", err)
 	}
@@ -273,8 +273,9 @@ func (h *Host) admit(l *listener, s network.Stream) {
 }
 
 // connected and disconnected keep the gater's count of connections: the
-// ones this daemon dialed make their peer known; an inbound one of an
-// unknown peer takes a slot of the unknown peers' share, or is closed.
+// ones this daemon dialed keep their peer's libp2p bounds; an inbound one
+// of an unknown peer takes a slot of the unknown peers' share, or is
+// closed.
 func (h *Host) connected(_ network.Network, c network.Conn) {
 	if c.Stat().Direction == network.DirOutbound {
 		h.gater.dialed(c.RemotePeer(), 1)

@@ -24,10 +24,10 @@ import (
 // it. The zero value is not usable: see newShare.
 type share[K comparable] struct {
 	capacity, perAddr, perPeer int
-	seq               uint64 // admission order: lower is older
-	slots             map[K]slot
-	addrs             map[string]int
-	peers             map[peer.ID]int
+	seq                        uint64 // admission order: lower is older
+	slots                      map[K]slot
+	addrs                      map[string]int
+	peers                      map[peer.ID]int
 }
 
 type slot struct {
