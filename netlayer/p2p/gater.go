@@ -66,10 +66,12 @@ const (
 // divides what unknown peers may hold. Everything else is allowed; the
 // resource manager bounds the rest.
 //
-// Lock order: mu, then known's (a leaf). Nothing in libp2p is called with
-// mu held: methods return what the caller must close.
+// Lock order: mu, then known's (a leaf). Nothing in libp2p, nor logf, is
+// called with mu held: methods return what the caller must do after (close
+// what was displaced or banned, log a ban).
 type gater struct {
 	now   func() time.Time
+	logf  func(format string, args ...any)
 	known knownSet
 
 	mu      sync.Mutex
@@ -82,6 +84,7 @@ type gater struct {
 func newGater() *gater {
 	return &gater{
 		now:     time.Now,
+		logf:    func(string, ...any) {},
 		known:   knownSet{until: map[peer.ID]time.Time{}, dialed: map[peer.ID]int{}},
 		peers:   newStrikeBook[peer.ID](strikes),
 		addrs:   newStrikeBook[string](addrStrikes),
@@ -95,9 +98,9 @@ func newGater() *gater {
 func (g *gater) unbounded(id peer.ID) bool { return g.known.unbounded(id, g.now()) }
 
 // refused counts a refused request of peer id, from addrs (its
-// connections'). banned: the peer is banned now; closers end the unknown
+// connections'). banned: the peer is banned now; after ends the unknown
 // peers' connections from an address banned now.
-func (g *gater) refused(id peer.ID, addrs []string) (banned bool, closers []func()) {
+func (g *gater) refused(id peer.ID, addrs []string) (banned bool, after []func()) {
 	now := g.now()
 	known := g.known.has(id, now)
 	g.mu.Lock()
@@ -105,20 +108,23 @@ func (g *gater) refused(id peer.ID, addrs []string) (banned bool, closers []func
 	banned = g.peers.strike(id, now)
 	if !known {
 		for _, a := range slices.Compact(slices.Sorted(slices.Values(addrs))) {
-			closers = append(closers, g.strikeAddrLocked(a, now)...)
+			after = append(after, g.strikeAddrLocked(a, now)...)
 		}
 	}
-	return banned, closers
+	return banned, after
 }
 
 // strikeAddrLocked counts a strike against addr; once it is banned, its
 // unknown peers' connections are dropped from the pool and returned to be
-// closed.
+// closed, with the log line that says so.
 func (g *gater) strikeAddrLocked(addr string, now time.Time) []func() {
 	if !g.addrs.strike(addr, now) {
 		return nil
 	}
-	var out []func()
+	out := []func(){func() {
+		g.logf("libp2p: address %s closed to peers without a capability for %v: %d refusals or streams and connections over their share within %v",
+			addr, banFor, addrStrikes, strikeSpan)
+	}}
 	for _, s := range g.conns.drop(addr) {
 		out = append(out, s.close)
 	}
@@ -148,9 +154,9 @@ func (g *gater) promote(id peer.ID) {
 }
 
 // admitConn decides on an inbound connection, once its peer is
-// authenticated. ok false: close it. closers end what it displaced (an
+// authenticated. ok false: close it. after ends what it displaced (an
 // evicted connection, and those of an address banned now).
-func (g *gater) admitConn(c network.Conn) (ok bool, closers []func()) {
+func (g *gater) admitConn(c network.Conn) (ok bool, after []func()) {
 	addr, id := addrKey(c.RemoteMultiaddr()), c.RemotePeer()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -158,7 +164,7 @@ func (g *gater) admitConn(c network.Conn) (ok bool, closers []func()) {
 }
 
 // admitStream decides on an inbound /shepherd/ctl/1 stream.
-func (g *gater) admitStream(s network.Stream) (ok bool, closers []func()) {
+func (g *gater) admitStream(s network.Stream) (ok bool, after []func()) {
 	addr, id := addrKey(s.Conn().RemoteMultiaddr()), s.Conn().RemotePeer()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -175,15 +181,15 @@ func admitLocked[K comparable](g *gater, sh *share[K], key K, addr string, id pe
 		return true, nil
 	}
 	ok, evicted := sh.admit(key, addr, id, close)
-	var closers []func()
+	var after []func()
 	if evicted != nil {
-		closers = append(closers, evicted.close)
-		closers = append(closers, g.strikeAddrLocked(evicted.addr, now)...)
+		after = append(after, evicted.close)
+		after = append(after, g.strikeAddrLocked(evicted.addr, now)...)
 	}
 	if !ok {
-		closers = append(closers, g.strikeAddrLocked(addr, now)...)
+		after = append(after, g.strikeAddrLocked(addr, now)...)
 	}
-	return ok, closers
+	return ok, after
 }
 
 func (g *gater) releaseConn(c network.Conn) {

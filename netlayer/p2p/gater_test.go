@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,12 +34,18 @@ func TestBansCountKeysAndAddresses(t *testing.T) {
 	known := peer.ID("known")
 	g.authorized(known)
 
+	var logged []string
+	g.logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
 	refusals := 0
 	for k := 0; g.allowed(peer.ID("fresh"), bad); k++ {
 		id := peer.ID(fmt.Sprintf("guesser-%d", k))
 		for range strikes - 1 {
-			if banned, _ := g.refused(id, []string{bad}); banned {
+			banned, after := g.refused(id, []string{bad})
+			if banned {
 				t.Fatalf("%s banned after fewer than %d refusals", id, strikes)
+			}
+			for _, f := range after {
+				f()
 			}
 			refusals++
 		}
@@ -48,6 +55,9 @@ func TestBansCountKeysAndAddresses(t *testing.T) {
 	}
 	if refusals < addrStrikes || refusals >= addrStrikes+strikes {
 		t.Errorf("the address closed after %d refusals, want %d", refusals, addrStrikes)
+	}
+	if len(logged) != 1 || !strings.HasPrefix(logged[0], "libp2p: address 192.0.2.7 closed to peers without a capability for 10m0s") {
+		t.Errorf("logged %q", logged)
 	}
 	if !g.allowed(known, bad) {
 		t.Error("a known peer on the banned address is kept out")

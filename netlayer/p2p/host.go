@@ -54,6 +54,8 @@ type Config struct {
 	// and 256.
 	Memory int64
 	FDs    int
+	// Logf receives bans of peers and addresses. Optional.
+	Logf func(format string, args ...any)
 }
 
 // Host is a daemon's libp2p presence.
@@ -91,6 +93,9 @@ func New(cfg Config) (*Host, error) {
 	// without.
 	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
 	g := newGater()
+	if cfg.Logf != nil {
+		g.logf = cfg.Logf
+	}
 	rm, err := rcmgr.NewResourceManager(limiter{Limiter: rcmgr.NewFixedLimiter(concrete), known: g.unbounded})
 	if err != nil {
 		return nil, fmt.Errorf("libp2p resource manager: %w", err)
@@ -255,8 +260,8 @@ func (h *Host) Listen() (net.Listener, error) {
 
 // admit hands an inbound stream to l's Accept, or resets it.
 func (h *Host) admit(l *listener, s network.Stream) {
-	ok, closers := h.gater.admitStream(s)
-	for _, c := range closers {
+	ok, after := h.gater.admitStream(s)
+	for _, c := range after {
 		c()
 	}
 	if !ok {
@@ -281,8 +286,8 @@ func (h *Host) connected(_ network.Network, c network.Conn) {
 		h.gater.dialed(c.RemotePeer(), 1)
 		return
 	}
-	ok, closers := h.gater.admitConn(c)
-	for _, end := range closers {
+	ok, after := h.gater.admitConn(c)
+	for _, end := range after {
 		end()
 	}
 	if !ok {
@@ -378,11 +383,12 @@ func (h *Host) Refused(peerID string) {
 	for _, c := range h.h.Network().ConnsToPeer(id) {
 		addrs = append(addrs, addrKey(c.RemoteMultiaddr()))
 	}
-	banned, closers := h.gater.refused(id, addrs)
-	for _, c := range closers {
+	banned, after := h.gater.refused(id, addrs)
+	for _, c := range after {
 		c()
 	}
 	if banned {
+		h.gater.logf("libp2p: peer %s kept out for %v: %d requests refused within %v", id, banFor, strikes, strikeSpan)
 		h.h.Network().ClosePeer(id)
 	}
 }
