@@ -51,7 +51,7 @@ type Config struct {
 	// PSK, so it is left out).
 	PSK []byte
 	// Memory and FDs bound what all peers together may use. Zero: 64 MiB
-	// and 256.
+	// and 256 (libp2p's scaling gives 128 MiB for anything up to that).
 	Memory int64
 	FDs    int
 	// Logf receives bans of peers and addresses. Optional.
@@ -88,9 +88,9 @@ func New(cfg Config) (*Host, error) {
 	// whole host gets what Memory and FDs allow.
 	limits.AddProtocolPeerLimit(ProtocolID, rcmgr.BaseLimit{Streams: 64, StreamsInbound: 32, StreamsOutbound: 32, Memory: 4 << 20}, rcmgr.BaseLimitIncrease{})
 	// Streams that have not named their protocol yet are transient; the
-	// default (128 inbound) is less than unknown peers may hold
+	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
-	// without.
+	// none.
 	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
 	g := newGater()
 	if cfg.Logf != nil {
