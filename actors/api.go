@@ -165,6 +165,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				out.Send(wire.ErrReply(req.ID, werr))
 				return
 			}
+			a.authorizedRemote(peer)
 		}
 	}
 	switch {
@@ -244,6 +245,18 @@ func (a *api) refusedRemote(peer local.Peer) {
 	}
 	if h := a.d.currentNet(); h != nil {
 		h.Refused(peer.Remote)
+	}
+}
+
+// authorizedRemote tells the libp2p host that a network caller's
+// capability was checked and holds: the peer is known, out of the share
+// of capacity and the address bans that unknown peers get (netlayer/p2p).
+func (a *api) authorizedRemote(peer local.Peer) {
+	if peer.Remote == "" {
+		return
+	}
+	if h := a.d.currentNet(); h != nil {
+		h.Authorized(peer.Remote)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // protocol there with the same handler as the unix socket; callers are
 // named by their peer ID and hold only what capabilities give them.
 func (d *Daemon) startNetwork() error {
-	h, err := p2p.New(p2p.Config{Key: d.key, Listen: d.opts.Listen, PSK: d.opts.PSK})
+	h, err := p2p.New(p2p.Config{Key: d.key, Listen: d.opts.Listen, PSK: d.opts.PSK, Logf: d.logf})
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (d *Daemon) network() (*p2p.Host, error) {
 	d.netMu.Lock()
 	defer d.netMu.Unlock()
 	if d.net == nil {
-		h, err := p2p.New(p2p.Config{Key: d.key, PSK: d.opts.PSK})
+		h, err := p2p.New(p2p.Config{Key: d.key, PSK: d.opts.PSK, Logf: d.logf})
 		if err != nil {
 			return nil, err
 		}

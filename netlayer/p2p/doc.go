@@ -5,5 +5,7 @@
 // protocol, /shepherd/ctl/1, carries the frames of the control protocol
 // (design §6) over streams that look like connections, so the unix socket's
 // server and client serve it unchanged. A connection gater and the
-// resource manager with explicit limits bound what an unknown peer costs.
+// resource manager with explicit limits bound what an unknown peer costs,
+// and keep most of the host for known peers, those a capability
+// authorized (gater.go; docs/network.md, "Limits").
 package p2p

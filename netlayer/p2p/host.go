@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -52,9 +51,11 @@ type Config struct {
 	// PSK, so it is left out).
 	PSK []byte
 	// Memory and FDs bound what all peers together may use. Zero: 64 MiB
-	// and 256.
+	// and 256 (libp2p's scaling gives 128 MiB for anything up to that).
 	Memory int64
 	FDs    int
+	// Logf receives bans of peers and addresses. Optional.
+	Logf func(format string, args ...any)
 }
 
 // Host is a daemon's libp2p presence.
@@ -86,11 +87,20 @@ func New(cfg Config) (*Host, error) {
 	// One peer gets a few connections and streams of our protocol; the
 	// whole host gets what Memory and FDs allow.
 	limits.AddProtocolPeerLimit(ProtocolID, rcmgr.BaseLimit{Streams: 64, StreamsInbound: 32, StreamsOutbound: 32, Memory: 4 << 20}, rcmgr.BaseLimitIncrease{})
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(cfg.Memory, cfg.FDs)))
+	// Streams that have not named their protocol yet are transient; the
+	// default (128 inbound) is all that unknown peers may hold
+	// (unknownConns*unknownPeerStreams), which would leave known peers
+	// none.
+	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
+	g := newGater()
+	if cfg.Logf != nil {
+		g.logf = cfg.Logf
+	}
+	rm, err := rcmgr.NewResourceManager(limiter{Limiter: rcmgr.NewFixedLimiter(concrete), known: g.unbounded})
 	if err != nil {
 		return nil, fmt.Errorf("libp2p resource manager: %w", err)
 	}
-	return assemble(key, rm, newGater(), cfg) // which closes rm on failure
+	return assemble(key, rm, g, cfg) // which closes rm on failure
 }
 
 // assemble builds the host from libp2p's parts: a swarm with TCP (and
@@ -168,6 +178,7 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	if h.h, err = bhost.NewHost(h.sw, &bhost.HostOpts{EventBus: bus, ConnManager: &connmgr.NullConnMgr{}, EnablePing: true, UserAgent: "shepherd-go"}); err != nil {
 		return nil, fmt.Errorf("libp2p: %w", err)
 	}
+	h.sw.Notify(&network.NotifyBundle{ConnectedF: h.connected, DisconnectedF: h.disconnected})
 	h.h.Start()
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
@@ -238,8 +249,58 @@ func (h *Host) Addrs() []string {
 
 // Listen returns a net.Listener of incoming /shepherd/ctl/1 streams; each
 // stream is a connection whose RemoteAddr().String() is the peer ID.
+// Streams of unknown peers beyond their share (see gater) are reset at
+// once, before anything is read from them.
 func (h *Host) Listen() (net.Listener, error) {
-	return gostream.Listen(h.h, ProtocolID)
+	l := &listener{id: h.h.ID(), conns: make(chan net.Conn), done: make(chan struct{})}
+	l.close = func() { h.h.RemoveStreamHandler(ProtocolID) }
+	h.h.SetStreamHandler(ProtocolID, func(s network.Stream) { h.admit(l, s) })
+	return l, nil
+}
+
+// admit hands an inbound stream to l's Accept, or resets it.
+func (h *Host) admit(l *listener, s network.Stream) {
+	ok, after := h.gater.admitStream(s)
+	for _, c := range after {
+		c()
+	}
+	if !ok {
+		s.Reset()
+		return
+	}
+	c := &streamConn{Stream: s, release: func() { h.gater.releaseStream(s) }}
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		s.Reset()
+		h.gater.releaseStream(s)
+	}
+}
+
+// connected and disconnected keep the gater's count of connections: the
+// ones this daemon dialed keep their peer's libp2p bounds; an inbound one
+// of an unknown peer takes a slot of the unknown peers' share, or is
+// closed.
+func (h *Host) connected(_ network.Network, c network.Conn) {
+	if c.Stat().Direction == network.DirOutbound {
+		h.gater.dialed(c.RemotePeer(), 1)
+		return
+	}
+	ok, after := h.gater.admitConn(c)
+	for _, end := range after {
+		end()
+	}
+	if !ok {
+		c.Close()
+	}
+}
+
+func (h *Host) disconnected(_ network.Network, c network.Conn) {
+	if c.Stat().Direction == network.DirOutbound {
+		h.gater.dialed(c.RemotePeer(), -1)
+		return
+	}
+	h.gater.releaseConn(c)
 }
 
 // Dial opens a /shepherd/ctl/1 stream to peerID, trying addrs (multiaddrs)
@@ -310,14 +371,34 @@ func (h *Host) Peers() []PeerInfo {
 }
 
 // Refused tells the gater that peerID made a request that was refused;
-// a peer refused too often is disconnected and kept out for a while.
+// a peer refused too often is disconnected and kept out for a while, and
+// so are unknown peers from an address whose unknown peers were refused
+// too often.
 func (h *Host) Refused(peerID string) {
 	id, err := peer.Decode(peerID)
 	if err != nil {
 		return
 	}
-	if h.gater.refused(id, time.Now()) {
+	var addrs []string
+	for _, c := range h.h.Network().ConnsToPeer(id) {
+		addrs = append(addrs, addrKey(c.RemoteMultiaddr()))
+	}
+	banned, after := h.gater.refused(id, addrs)
+	for _, c := range after {
+		c()
+	}
+	if banned {
+		h.gater.logf("libp2p: peer %s kept out for %v: %d requests refused within %v", id, banFor, strikes, strikeSpan)
 		h.h.Network().ClosePeer(id)
+	}
+}
+
+// Authorized tells the gater that peerID made a request that a capability
+// authorized: the peer is known from now on (for a day after its last
+// such request), out of the unknown peers' shares and bans.
+func (h *Host) Authorized(peerID string) {
+	if id, err := peer.Decode(peerID); err == nil {
+		h.gater.authorized(id)
 	}
 }
 
@@ -344,59 +425,6 @@ func (h *Host) close() error {
 	}
 	errs = append(errs, h.rm.Close())
 	return errors.Join(errs...)
-}
-
-// gater keeps out peers that were refused too often: guessing sturdyrefs
-// costs a connection and a ban. Everything else is allowed; the resource
-// manager bounds the rest.
-type gater struct {
-	mu     sync.Mutex
-	strike map[peer.ID][]time.Time
-	banned map[peer.ID]time.Time
-}
-
-const (
-	strikes    = 20
-	strikeSpan = time.Minute
-	banFor     = 10 * time.Minute
-)
-
-func newGater() *gater {
-	return &gater{strike: map[peer.ID][]time.Time{}, banned: map[peer.ID]time.Time{}}
-}
-
-// refused counts a strike; it reports whether the peer is now banned.
-func (g *gater) refused(id peer.ID, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	s := slices.DeleteFunc(g.strike[id], func(t time.Time) bool { return now.Sub(t) > strikeSpan })
-	s = append(s, now)
-	g.strike[id] = s
-	if len(s) >= strikes {
-		g.banned[id] = now.Add(banFor)
-		delete(g.strike, id)
-		return true
-	}
-	return false
-}
-
-func (g *gater) allowed(id peer.ID) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	until, ok := g.banned[id]
-	if ok && time.Now().After(until) {
-		delete(g.banned, id)
-		return true
-	}
-	return !ok
-}
-
-func (g *gater) InterceptPeerDial(id peer.ID) bool                               { return true }
-func (g *gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool                    { return true }
-func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool                     { return true }
-func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
-func (g *gater) InterceptSecured(_ network.Direction, id peer.ID, _ network.ConnMultiaddrs) bool {
-	return g.allowed(id)
 }
 
 // CheckPeerID says whether s is a peer ID ("12D3KooW...").

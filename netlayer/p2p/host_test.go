@@ -13,7 +13,7 @@ import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
-func newHost(t *testing.T, listen ...string) *Host {
+func newHost(t testing.TB, listen ...string) *Host {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
