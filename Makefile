@@ -26,6 +26,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/
 	$(GO) test -run '^$$' -fuzz FuzzUnprivilegedGainsNothing -fuzztime 30s ./actors/
 	$(GO) test -run '^$$' -fuzz FuzzParseInventory -fuzztime 30s ./fleet/
+	$(GO) test -run '^$$' -fuzz FuzzHostilePeers -fuzztime 30s ./netlayer/p2p/
+	$(GO) test -run '^$$' -fuzz FuzzProxyRemoteReplies -fuzztime 30s ./actors/
 
 bench: build
 	$(GO) run ./bench -bin bin
