@@ -241,7 +241,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap, d.reapPause) })
 
-	d.server = &local.Server{Handler: &api{d: d}, Logf: d.logf}
+	// Root and our own uid are not held to the per-uid limit and have
+	// connections of their own, so no user can lock them out.
+	a := &api{d: d}
+	d.server = &local.Server{Handler: a, Logf: d.logf, Privileged: a.privileged}
 	d.goGo(func() { d.server.Serve(ln) })
 	if len(opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		// The daemon re-executes itself under this name to set up a
 		// service's process (see actors.RunTrampolineIfAsked).
 		actors.TrampolineName: actors.RunTrampolineIfAsked,
+		"connholder":          connHolderMain,
 	})
 }
 
@@ -76,6 +77,7 @@ func TestScripts(t *testing.T) {
 			"mknet":        cmdMakeNet,
 			"execfleet":    cmdExecFleet,
 			"startsshd":    cmdStartSSHD,
+			"holdconns":    cmdHoldConns,
 		},
 	})
 }
@@ -595,4 +597,68 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	ts.Setenv(args[0], strconv.Itoa(s.Port))
 	ts.Setenv(args[1], key)
+}
+
+// holdconns USER N: run, as USER, a client that opens N connections to
+// $SOCK and keeps them, sending an empty frame on each every 200 ms (which
+// once kept a connection from being idle); return once all are open, its
+// PID in $HOLDCONNS_PID.
+func cmdHoldConns(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: holdconns USER N")
+	}
+	u, err := user.Lookup(args[0])
+	ts.Check(err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	prog := filepath.Join(filepath.Dir(sharedHerd(ts)), "connholder")
+	if _, err := os.Stat(prog); err != nil {
+		b, err := os.ReadFile(sharedHerd(ts))
+		ts.Check(err)
+		ts.Check(os.WriteFile(prog, b, 0o755))
+	}
+	cmd := exec.Command(prog, ts.Getenv("SOCK"), args[1])
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	cmd.Stderr = ts.Stderr()
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	ts.Setenv("HOLDCONNS_PID", strconv.Itoa(cmd.Process.Pid))
+	line := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(out, 100))
+		line <- strings.TrimSpace(string(b))
+	}()
+	select {
+	case l := <-line:
+		if l != "dialed "+args[1] {
+			ts.Fatalf("connholder: %q", l)
+		}
+	case <-time.After(deadline):
+		ts.Fatalf("holdconns: not all %s connections open after %v", args[1], deadline)
+	}
+}
+
+// connHolderMain is the program holdconns runs: connholder SOCKET N.
+func connHolderMain() {
+	n, _ := strconv.Atoi(os.Args[2])
+	var conns []net.Conn
+	for i := range n {
+		c, err := net.Dial("unix", os.Args[1])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "connholder: connection %d: %v\n", i, err)
+			os.Exit(1)
+		}
+		conns = append(conns, c)
+	}
+	fmt.Printf("dialed %d\n", n)
+	os.Stdout.Close()
+	for {
+		for _, c := range conns {
+			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			c.Write([]byte("\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -127,38 +127,119 @@ func checkDir(dir string, shared bool) error {
 	return nil
 }
 
-// Server serves the control protocol on a unix listener.
+// Server serves the control protocol on a unix listener (or on libp2p
+// streams: netlayer/p2p's listener).
+//
+// A connection is served while requests come: one with no request in
+// flight for IdleTimeout is closed (an empty frame or a malformed one
+// does not count as a request). When the client's side ends (EOF), its
+// requests in flight are cancelled and the connection is closed: a
+// client that wants the replies keeps its side open (docs/protocol.md).
 type Server struct {
 	// Handler serves each request, each in its own goroutine.
 	Handler Handler
-	// IdleTimeout closes a connection that has no request in flight and sends
-	// nothing for this long. Default 30s.
+	// IdleTimeout closes a connection that has no request in flight and sent
+	// no request for this long. Default 30s.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one reply write, so a client that stops reading
 	// cannot hold a stream producer forever. Default 10s.
 	WriteTimeout time.Duration
 	// MaxConns bounds concurrent connections; more wait in the kernel's
-	// backlog. Default 1024.
+	// backlog. Default DefaultMaxConns.
 	MaxConns int
+	// MaxConnsPerPeer bounds the connections of one unprivileged caller
+	// (a uid, or a network peer); one more is refused with an error
+	// frame and closed. Default DefaultMaxConnsPerPeer.
+	MaxConnsPerPeer int
+	// ReservedConns of the MaxConns are kept for privileged callers.
+	// Default DefaultReservedConns (never more than MaxConns/2).
+	ReservedConns int
+	// Privileged says whether a caller is exempt from the per-caller
+	// limit and may use the reserved connections. Default: nobody.
+	Privileged func(Peer) bool
 	// Logf receives connection-level problems. Optional.
 	Logf func(format string, args ...any)
 	// Identify names the caller of a connection. Default PeerOf (the
 	// unix socket's credentials).
 	Identify func(net.Conn) (Peer, error)
 
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]struct{} // guarded by mu
-	closed  bool                  // guarded by mu
-	wg      sync.WaitGroup
-	baseCtx context.Context
-	cancel  context.CancelFunc
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*conn]struct{} // guarded by mu
+	counts   connCounts         // guarded by mu
+	closed   bool               // guarded by mu
+	refusals refusalLog         // guarded by mu
+	// slotFreed wakes the accept loop waiting for a free slot.
+	slotFreed chan struct{}
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+}
+
+// conn is one connection being served.
+type conn struct {
+	c    net.Conn
+	peer Peer
+	key  string // peerKey(peer)
+	// privileged connections do not count against the unprivileged limits.
+	privileged bool
+	out        *connWriter
+	ctx        context.Context // ends with the connection
+	cancel     context.CancelFunc
+	// reqs are the requests in flight; idleSince is when the last one
+	// ended (or the connection began), for the idle timeout.
+	reqs      map[*request]struct{} // guarded by Server.mu
+	idleSince time.Time             // guarded by Server.mu
+	inflight  sync.WaitGroup
+}
+
+// request is a request being served.
+type request struct {
+	req    wire.Request
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// refusalLog keeps refused connections from flooding the daemon log: one
+// line a minute at most, with the count of those not logged.
+type refusalLog struct {
+	last   time.Time
+	unsaid int
 }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.Logf != nil {
 		s.Logf(format, args...)
 	}
+}
+
+func (s *Server) limits() limits {
+	l := limits{max: s.MaxConns, perPeer: s.MaxConnsPerPeer, reserved: s.ReservedConns}
+	if l.max <= 0 {
+		l.max = DefaultMaxConns
+	}
+	if l.perPeer <= 0 {
+		l.perPeer = DefaultMaxConnsPerPeer
+	}
+	if l.reserved <= 0 {
+		l.reserved = DefaultReservedConns
+	}
+	l.reserved = min(l.reserved, l.max/2)
+	return l
+}
+
+// initLocked makes the server's state on first use (Serve, or an Adopt
+// before it).
+func (s *Server) initLocked() {
+	if s.conns != nil {
+		return
+	}
+	s.conns = make(map[*conn]struct{})
+	s.counts.perPeer = make(map[string]int)
+	s.slotFreed = make(chan struct{}, 1)
+	s.done = make(chan struct{})
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 }
 
 // Serve accepts connections until Close. It always returns a non-nil error;
@@ -169,64 +250,165 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
+	s.initLocked()
 	s.ln = ln
-	s.conns = make(map[net.Conn]struct{})
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.mu.Unlock()
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = 1024
-	}
-	sem := make(chan struct{}, maxConns)
 	for {
-		sem <- struct{}{}
+		if err := s.waitForSlot(); err != nil {
+			return err
+		}
 		c, err := ln.Accept()
 		if err != nil {
-			<-sem
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return net.ErrClosed
+			}
 			return err
 		}
-		if !s.track(c) {
-			c.Close()
-			<-sem
-			return net.ErrClosed
-		}
-		go func() {
-			defer func() { <-sem }()
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
+		s.admit(c)
 	}
 }
 
-// track registers a connection; it fails after Close.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
+// waitForSlot returns once a connection may be accepted: fewer than
+// MaxConns are served. Connections beyond wait in the kernel's backlog.
+func (s *Server) waitForSlot() error {
+	max := s.limits().max
+	for {
+		s.mu.Lock()
+		closed, full := s.closed, s.counts.total >= max
+		s.mu.Unlock()
+		switch {
+		case closed:
+			return net.ErrClosed
+		case !full:
+			return nil
+		}
+		select {
+		case <-s.slotFreed:
+		case <-s.done:
+		}
 	}
-	s.conns[c] = struct{}{}
+}
+
+// admit identifies the caller of an accepted connection and serves it,
+// or refuses it (one error frame, then close) when the caller is over
+// its limit.
+func (s *Server) admit(c net.Conn) {
+	identify := s.Identify
+	if identify == nil {
+		identify = PeerOf
+	}
+	peer, err := identify(c)
+	if err != nil {
+		s.logf("control socket: cannot identify peer: %v", err)
+		c.Close()
+		return
+	}
+	privileged := s.Privileged != nil && s.Privileged(peer)
+	key := peerKey(peer)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	ok, why := s.limits().admit(s.counts, privileged, key)
+	if !ok {
+		s.noteRefusalLocked(why)
+		s.mu.Unlock()
+		refuse(c, why)
+		return
+	}
+	cn := s.trackLocked(c, peer, key, privileged)
+	s.mu.Unlock()
+	go s.serveConn(cn, wire.NewDecoder(c))
+}
+
+// refuse tells a caller why its connection is not served, and closes it.
+// The frame is small and the connection new, so the write does not block;
+// the deadline is there should it ever.
+func refuse(c net.Conn, why string) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	wire.Encode(c, wire.ErrReply(0, wire.Errorf(wire.BadRequest, "%s", why)))
+	c.Close()
+}
+
+func (s *Server) noteRefusalLocked(why string) {
+	now := time.Now()
+	if now.Sub(s.refusals.last) < time.Minute {
+		s.refusals.unsaid++
+		return
+	}
+	if s.refusals.unsaid > 0 {
+		s.logf("control socket: refused a connection: %s (and %d more since the last such line)", why, s.refusals.unsaid)
+	} else {
+		s.logf("control socket: refused a connection: %s", why)
+	}
+	s.refusals = refusalLog{last: now}
+}
+
+// trackLocked registers a connection to serve; the caller must then
+// serveConn it.
+func (s *Server) trackLocked(c net.Conn, peer Peer, key string, privileged bool) *conn {
+	wt := s.WriteTimeout
+	if wt <= 0 {
+		wt = 10 * time.Second
+	}
+	cn := &conn{c: c, peer: peer, key: key, privileged: privileged, out: &connWriter{c: c, timeout: wt},
+		reqs: make(map[*request]struct{}), idleSince: time.Now()}
+	cn.ctx, cn.cancel = context.WithCancel(s.baseCtx)
+	s.conns[cn] = struct{}{}
+	s.counts.total++
+	if !privileged {
+		s.counts.unprivileged++
+		s.counts.perPeer[key]++
+	}
 	s.wg.Add(1)
-	return true
+	return cn
+}
+
+// untrack forgets a connection that has ended, freeing its slot.
+func (s *Server) untrack(cn *conn) {
+	s.mu.Lock()
+	delete(s.conns, cn)
+	s.counts.total--
+	if !cn.privileged {
+		s.counts.unprivileged--
+		if s.counts.perPeer[cn.key]--; s.counts.perPeer[cn.key] <= 0 {
+			delete(s.counts.perPeer, cn.key)
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.slotFreed <- struct{}{}:
+	default:
+	}
 }
 
 // Close stops accepting, closes every connection and waits for handlers.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
 	s.closed = true
+	s.initLocked()
+	close(s.done)
 	var err error
 	if s.ln != nil {
 		err = s.ln.Close()
 	}
-	for c := range s.conns {
-		c.Close()
+	for cn := range s.conns {
+		cn.c.Close()
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel()
 	s.mu.Unlock()
 	s.wg.Wait()
 	return err
@@ -277,47 +459,23 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	return true
 }
 
-func (s *Server) serveConn(c net.Conn) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
-	identify := s.Identify
-	if identify == nil {
-		identify = PeerOf
-	}
-	peer, err := identify(c)
-	if err != nil {
-		s.logf("control socket: cannot identify peer: %v", err)
-		return
-	}
+func (s *Server) serveConn(cn *conn, dec *wire.Decoder) {
+	defer s.wg.Done()
+	defer s.untrack(cn)
 	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = 30 * time.Second
 	}
-	wt := s.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
-	ctx, cancel := context.WithCancel(s.baseCtx)
-	defer cancel()
-	out := &connWriter{c: c, timeout: wt}
-	var inflight sync.WaitGroup
-	var mu sync.Mutex
-	active := 0 // requests in flight; guarded by mu
-	dec := wire.NewDecoder(c)
+	c, out := cn.c, cn.out
 	for {
-		c.SetReadDeadline(time.Now().Add(idle))
+		if !s.beforeRead(cn, idle) {
+			break
+		}
 		frame, err := dec.Next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				mu.Lock()
-				busy := active > 0
-				mu.Unlock()
-				if busy {
+				if !s.idleFor(cn, idle) {
 					continue
 				}
 				out.Send(wire.ErrReply(0, wire.Errorf(wire.Timeout, "no request within %v; closing", idle)))
@@ -330,11 +488,9 @@ func (s *Server) serveConn(c net.Conn) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				out.Send(wire.ErrReply(0, wire.Errorf(wire.BadRequest, "connection closed inside a frame")))
 			}
-			// A client may half-close after its request and still read
-			// the replies; wait for what is in flight before closing.
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				inflight.Wait()
-			}
+			// EOF: the client is gone, or has closed its side, which
+			// ends the connection (docs/protocol.md): the requests in
+			// flight are cancelled below, a follow stream with them.
 			break
 		}
 		if len(frame) == 0 {
@@ -347,21 +503,56 @@ func (s *Server) serveConn(c net.Conn) {
 			out.Send(wire.ErrReply(req.ID, we))
 			continue
 		}
-		mu.Lock()
-		active++
-		mu.Unlock()
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			defer func() {
-				mu.Lock()
-				active--
-				mu.Unlock()
-			}()
-			s.Handler.ServeRequest(ctx, peer, req, out)
-		}()
+		s.dispatch(cn, req)
 	}
-	cancel()
+	cn.cancel()
 	c.Close()
-	inflight.Wait()
+	cn.inflight.Wait()
+}
+
+// beforeRead sets the read deadline for the next frame: IdleTimeout
+// after the connection last became idle, counted again only when a
+// request ends, so that empty frames or garbage cannot keep a connection
+// (and its slot) forever. It reports false once the server is closed.
+func (s *Server) beforeRead(cn *conn, idle time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if len(cn.reqs) > 0 {
+		cn.c.SetReadDeadline(time.Now().Add(idle))
+	} else {
+		cn.c.SetReadDeadline(cn.idleSince.Add(idle))
+	}
+	return true
+}
+
+// idleFor says whether a connection whose read deadline passed has been
+// idle (no request in flight) for the idle timeout.
+func (s *Server) idleFor(cn *conn, idle time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(cn.reqs) == 0 && !time.Now().Before(cn.idleSince.Add(idle))
+}
+
+// dispatch serves req in a goroutine of its own.
+func (s *Server) dispatch(cn *conn, req wire.Request) {
+	r := &request{req: req}
+	r.ctx, r.cancel = context.WithCancelCause(cn.ctx)
+	s.mu.Lock()
+	cn.reqs[r] = struct{}{}
+	s.mu.Unlock()
+	cn.inflight.Add(1)
+	go func() {
+		defer cn.inflight.Done()
+		defer r.cancel(nil)
+		s.Handler.ServeRequest(r.ctx, cn.peer, req, cn.out)
+		s.mu.Lock()
+		delete(cn.reqs, r)
+		if len(cn.reqs) == 0 {
+			cn.idleSince = time.Now()
+		}
+		s.mu.Unlock()
+	}()
 }
