@@ -108,6 +108,8 @@ type Daemon struct {
 	reapResume chan struct{}
 	// inheritedSignals arrived during the re-exec that started us.
 	inheritedSignals []syscall.Signal
+	// socketLock makes the socket ours, for our life and our re-execs.
+	socketLock *local.SocketLock
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -187,13 +189,23 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	var ln *net.UnixListener
 	if ho != nil {
-		ln, err = inheritedListener(ho.ListenerFD)
+		if ln, err = inheritedListener(ho.ListenerFD); err == nil {
+			d.socketLock, err = inheritedSocketLock(ho, opts.SocketPath)
+		}
 	} else {
-		ln, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup})
+		var l *local.Listener
+		if l, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup}); err == nil {
+			ln, d.socketLock = l.UnixListener, l.Lock
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			d.socketLock.Release()
+		}
+	}()
 	d.ln = ln
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -357,6 +369,7 @@ func (d *Daemon) Shutdown() {
 		<-done
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
+		d.socketLock.Release()
 		if d.netServer != nil {
 			d.netServer.Close()
 		}

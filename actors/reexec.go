@@ -16,6 +16,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -66,6 +67,9 @@ type handover struct {
 	// Signals arrived during the handover; the new binary raises them
 	// again once it listens for them.
 	Signals []syscall.Signal `json:"signals,omitempty"`
+	// LockFD is the socket's lock (local.SocketLock); 0 from a binary
+	// that had none.
+	LockFD int `json:"lock_fd,omitempty"`
 }
 
 type savedService struct {
@@ -187,7 +191,8 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
 		ListenerFD: int(lnFile.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
 	}
-	inherit := []int{ho.ListenerFD}
+	ho.LockFD = d.socketLock.Fd()
+	inherit := []int{ho.ListenerFD, ho.LockFD}
 	for _, p := range pipes {
 		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.fd, Service: byLogger[p.logger.Id], Partial: p.lines.partial})
 		inherit = append(inherit, p.fd)
@@ -424,6 +429,19 @@ func inheritedListener(fd int) (*net.UnixListener, error) {
 	// Our Shutdown removes the socket file itself.
 	ul.SetUnlinkOnClose(false)
 	return ul, nil
+}
+
+// inheritedSocketLock is the socket's lock handed over by a re-exec, or
+// taken now if the binary before us had none.
+func inheritedSocketLock(ho *handover, socket string) (*local.SocketLock, error) {
+	if ho.LockFD == 0 {
+		return local.LockSocket(socket)
+	}
+	l, err := local.InheritedLock(ho.LockFD, socket)
+	if err != nil {
+		return nil, fmt.Errorf("re-exec handover: %w", err)
+	}
+	return l, nil
 }
 
 func setCloseOnExec(fd int, on bool) {

@@ -49,7 +49,7 @@ func (f HandlerFunc) ServeRequest(ctx context.Context, peer Peer, req wire.Reque
 // by us with mode 0700.
 var ErrInsecureDir = errors.New("socket directory has insecure permissions")
 
-// ErrInUse is wrapped by Listen when another daemon answers on the socket.
+// ErrInUse is wrapped by Listen when another daemon holds the socket.
 var ErrInUse = errors.New("socket is in use by a running daemon")
 
 // ListenOptions tune Listen.
@@ -63,10 +63,25 @@ type ListenOptions struct {
 	Group int
 }
 
-// Listen creates the socket's directory (0700) if missing, checks it, removes
-// a stale socket (only after a dial to it fails, so that a second daemon
-// cannot steal a live one's socket) and listens.
-func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
+// Listener is a daemon's control socket: the listener, and the lock that
+// makes the socket its own.
+type Listener struct {
+	*net.UnixListener
+	Lock *SocketLock
+}
+
+// Close closes the listener (removing the socket file, unless told not
+// to) and releases the lock.
+func (l *Listener) Close() error {
+	err := l.UnixListener.Close()
+	l.Lock.Release()
+	return err
+}
+
+// Listen creates the socket's directory (0700) if missing, checks it,
+// takes the socket's lock (LockSocket: another daemon holding it is
+// ErrInUse with its PID), removes a stale socket and listens.
+func Listen(path string, opts ListenOptions) (*Listener, error) {
 	dir := filepath.Dir(path)
 	// A socket opened to other users needs a directory they can enter
 	// (0755), still owned by us and writable by nobody else.
@@ -83,6 +98,21 @@ func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
 			return nil, err
 		}
 	}
+	lock, err := LockSocket(path)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listenLocked(path, opts)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return &Listener{UnixListener: ln, Lock: lock}, nil
+}
+
+// listenLocked listens on path, whose lock we hold: a socket file there
+// is stale, unless a daemon older than the lock answers on it.
+func listenLocked(path string, opts ListenOptions) (*net.UnixListener, error) {
 	if _, err := os.Lstat(path); err == nil {
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
