@@ -258,6 +258,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	a := &api{d: d}
 	d.server = &local.Server{Handler: a, Logf: d.logf, Privileged: a.privileged}
 	d.goGo(func() { d.server.Serve(ln) })
+	if ho != nil {
+		d.adoptConns(ho.Conns)
+	}
 	if len(opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {
 			d.Shutdown()

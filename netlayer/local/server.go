@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -199,12 +200,15 @@ type Server struct {
 	counts   connCounts         // guarded by mu
 	closed   bool               // guarded by mu
 	refusals refusalLog         // guarded by mu
+	paused   *pause             // guarded by mu; set between Pause and Resume
 	// slotFreed wakes the accept loop waiting for a free slot.
 	slotFreed chan struct{}
-	done      chan struct{} // closed by Close
-	wg        sync.WaitGroup
-	baseCtx   context.Context
-	cancel    context.CancelFunc
+	// changed wakes Pause: a reader parked, a request ended or streams.
+	changed chan struct{}
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+	baseCtx context.Context
+	cancel  context.CancelFunc
 }
 
 // conn is one connection being served.
@@ -215,8 +219,16 @@ type conn struct {
 	// privileged connections do not count against the unprivileged limits.
 	privileged bool
 	out        *connWriter
-	ctx        context.Context // ends with the connection
-	cancel     context.CancelFunc
+	// dec is read by the connection's reader only, or by Handover while
+	// the reader is parked; pre feeds it first, for an adopted connection.
+	dec    *wire.Decoder
+	pre    *prefixReader
+	ctx    context.Context // ends with the connection
+	cancel context.CancelFunc
+	// transferable: a unix socket, which a re-exec hands over.
+	transferable bool
+	// parked: the reader waits, between frames, for the pause to end.
+	parked bool // guarded by Server.mu
 	// reqs are the requests in flight; idleSince is when the last one
 	// ended (or the connection began), for the idle timeout.
 	reqs      map[*request]struct{} // guarded by Server.mu
@@ -229,6 +241,25 @@ type request struct {
 	req    wire.Request
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// streaming: a reply with More was sent; answered: the last reply.
+	streaming, answered atomic.Bool
+}
+
+// responder sends a request's replies, noting what Pause needs to know.
+type responder struct {
+	s   *Server
+	r   *request
+	out *connWriter
+}
+
+func (o *responder) Send(rep wire.Reply) bool {
+	ok := o.out.Send(rep)
+	if !rep.More {
+		o.r.answered.Store(true)
+	} else if !o.r.streaming.Swap(true) {
+		o.s.notifyChanged()
+	}
+	return ok
 }
 
 // refusalLog keeps refused connections from flooding the daemon log: one
@@ -268,6 +299,7 @@ func (s *Server) initLocked() {
 	s.conns = make(map[*conn]struct{})
 	s.counts.perPeer = make(map[string]int)
 	s.slotFreed = make(chan struct{}, 1)
+	s.changed = make(chan struct{}, 1)
 	s.done = make(chan struct{})
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 }
@@ -305,35 +337,56 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // waitForSlot returns once a connection may be accepted: fewer than
-// MaxConns are served. Connections beyond wait in the kernel's backlog.
+// MaxConns are served, and no pause stopped accepting. Connections
+// beyond wait in the kernel's backlog.
 func (s *Server) waitForSlot() error {
 	max := s.limits().max
 	for {
 		s.mu.Lock()
 		closed, full := s.closed, s.counts.total >= max
+		var resumed chan struct{}
+		if s.paused != nil && s.paused.acceptStopped {
+			resumed = s.paused.resume
+		}
 		s.mu.Unlock()
 		switch {
 		case closed:
 			return net.ErrClosed
+		case resumed != nil:
+			select {
+			case <-resumed:
+			case <-s.done:
+			}
 		case !full:
 			return nil
-		}
-		select {
-		case <-s.slotFreed:
-		case <-s.done:
+		default:
+			select {
+			case <-s.slotFreed:
+			case <-s.done:
+			}
 		}
 	}
+}
+
+func (s *Server) notifyChanged() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) identify(c net.Conn) (Peer, error) {
+	if s.Identify != nil {
+		return s.Identify(c)
+	}
+	return PeerOf(c)
 }
 
 // admit identifies the caller of an accepted connection and serves it,
 // or refuses it (one error frame, then close) when the caller is over
 // its limit.
 func (s *Server) admit(c net.Conn) {
-	identify := s.Identify
-	if identify == nil {
-		identify = PeerOf
-	}
-	peer, err := identify(c)
+	peer, err := s.identify(c)
 	if err != nil {
 		s.logf("control socket: cannot identify peer: %v", err)
 		c.Close()
@@ -355,8 +408,9 @@ func (s *Server) admit(c net.Conn) {
 		return
 	}
 	cn := s.trackLocked(c, peer, key, privileged)
+	cn.dec = wire.NewDecoder(c)
 	s.mu.Unlock()
-	go s.serveConn(cn, wire.NewDecoder(c))
+	go s.serveConn(cn)
 }
 
 // refuse tells a caller why its connection is not served, and closes it.
@@ -389,9 +443,11 @@ func (s *Server) trackLocked(c net.Conn, peer Peer, key string, privileged bool)
 	if wt <= 0 {
 		wt = 10 * time.Second
 	}
+	_, isUnix := c.(*net.UnixConn)
 	cn := &conn{c: c, peer: peer, key: key, privileged: privileged, out: &connWriter{c: c, timeout: wt},
-		reqs: make(map[*request]struct{}), idleSince: time.Now()}
+		transferable: isUnix, reqs: make(map[*request]struct{}), idleSince: time.Now()}
 	cn.ctx, cn.cancel = context.WithCancel(s.baseCtx)
+	cn.out.hurried.Store(s.paused != nil)
 	s.conns[cn] = struct{}{}
 	s.counts.total++
 	if !privileged {
@@ -418,6 +474,7 @@ func (s *Server) untrack(cn *conn) {
 	case s.slotFreed <- struct{}{}:
 	default:
 	}
+	s.notifyChanged()
 }
 
 // Close stops accepting, closes every connection and waits for handlers.
@@ -471,6 +528,8 @@ type connWriter struct {
 	mu      sync.Mutex
 	c       net.Conn
 	timeout time.Duration
+	// hurried, during a pause, bounds writes to pauseWriteTimeout.
+	hurried atomic.Bool
 	dead    bool // guarded by mu
 }
 
@@ -480,7 +539,15 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	if w.dead {
 		return false
 	}
-	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	hurried := w.hurried.Load()
+	if hurried {
+		w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
+	} else {
+		w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+		if w.hurried.Load() { // a pause began meanwhile
+			w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
+		}
+	}
 	if err := wire.Encode(w.c, r); err != nil {
 		w.dead = true
 		w.c.Close()
@@ -489,14 +556,21 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	return true
 }
 
-func (s *Server) serveConn(cn *conn, dec *wire.Decoder) {
+// isDead says whether a write failed, which closed the connection.
+func (w *connWriter) isDead() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dead
+}
+
+func (s *Server) serveConn(cn *conn) {
 	defer s.wg.Done()
 	defer s.untrack(cn)
 	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = 30 * time.Second
 	}
-	c, out := cn.c, cn.out
+	c, out, dec := cn.c, cn.out, cn.dec
 	for {
 		if !s.beforeRead(cn, idle) {
 			break
@@ -533,6 +607,10 @@ func (s *Server) serveConn(cn *conn, dec *wire.Decoder) {
 			out.Send(wire.ErrReply(req.ID, we))
 			continue
 		}
+		if s.notServed(cn) {
+			out.Send(wire.ErrReply(req.ID, reexecNotServed()))
+			continue
+		}
 		s.dispatch(cn, req)
 	}
 	cn.cancel()
@@ -540,13 +618,27 @@ func (s *Server) serveConn(cn *conn, dec *wire.Decoder) {
 	cn.inflight.Wait()
 }
 
-// beforeRead sets the read deadline for the next frame: IdleTimeout
-// after the connection last became idle, counted again only when a
-// request ends, so that empty frames or garbage cannot keep a connection
-// (and its slot) forever. It reports false once the server is closed.
+// beforeRead parks the reader of a connection to hand over while the
+// server is paused, then sets the read deadline for the next frame:
+// IdleTimeout after the connection last became idle, counted again only
+// when a request ends, so that empty frames or garbage cannot keep a
+// connection (and its slot) forever. It reports false once the server is
+// closed.
 func (s *Server) beforeRead(cn *conn, idle time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.paused != nil && cn.transferable && !s.closed {
+		resume := s.paused.resume
+		cn.parked = true
+		s.mu.Unlock()
+		s.notifyChanged()
+		select {
+		case <-resume:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		cn.parked = false
+	}
 	if s.closed {
 		return false
 	}
@@ -559,11 +651,20 @@ func (s *Server) beforeRead(cn *conn, idle time.Duration) bool {
 }
 
 // idleFor says whether a connection whose read deadline passed has been
-// idle (no request in flight) for the idle timeout.
+// idle (no request in flight) for the idle timeout; not when a pause
+// moved the deadline.
 func (s *Server) idleFor(cn *conn, idle time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(cn.reqs) == 0 && !time.Now().Before(cn.idleSince.Add(idle))
+	return s.paused == nil && len(cn.reqs) == 0 && !time.Now().Before(cn.idleSince.Add(idle))
+}
+
+// notServed says whether a request read from cn is to be answered with
+// reexecNotServed: a pause is under way and cn cannot be handed over.
+func (s *Server) notServed(cn *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused != nil && !cn.transferable
 }
 
 // dispatch serves req in a goroutine of its own.
@@ -577,12 +678,16 @@ func (s *Server) dispatch(cn *conn, req wire.Request) {
 	go func() {
 		defer cn.inflight.Done()
 		defer r.cancel(nil)
-		s.Handler.ServeRequest(r.ctx, cn.peer, req, cn.out)
+		s.Handler.ServeRequest(r.ctx, cn.peer, req, &responder{s: s, r: r, out: cn.out})
+		if !r.answered.Load() && errors.Is(context.Cause(r.ctx), errReexec) {
+			cn.out.Send(wire.ErrReply(req.ID, reexecStreamEnd()))
+		}
 		s.mu.Lock()
 		delete(cn.reqs, r)
 		if len(cn.reqs) == 0 {
 			cn.idleSince = time.Now()
 		}
 		s.mu.Unlock()
+		s.notifyChanged()
 	}()
 }

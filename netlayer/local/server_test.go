@@ -22,12 +22,17 @@ var echo = HandlerFunc(func(ctx context.Context, peer Peer, req wire.Request, ou
 
 func serve(t *testing.T, h Handler, idle time.Duration) string {
 	t.Helper()
+	return serveServer(t, &Server{Handler: h, IdleTimeout: idle})
+}
+
+// serveServer runs s on a new socket until the test ends.
+func serveServer(t *testing.T, s *Server) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "run", "socket")
 	ln, err := Listen(path, ListenOptions{Group: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Handler: h, IdleTimeout: idle}
 	done := make(chan struct{})
 	go func() { s.Serve(ln); close(done) }()
 	t.Cleanup(func() { s.Close(); <-done })
