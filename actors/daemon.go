@@ -111,6 +111,8 @@ type Daemon struct {
 	reapResume chan struct{}
 	// inheritedSignals arrived during the re-exec that started us.
 	inheritedSignals []syscall.Signal
+	// socketLock makes the socket ours, for our life and our re-execs.
+	socketLock *local.SocketLock
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -193,13 +195,23 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	var ln *net.UnixListener
 	if ho != nil {
-		ln, err = inheritedListener(ho.ListenerFD)
+		if ln, err = inheritedListener(ho.ListenerFD); err == nil {
+			d.socketLock, err = inheritedSocketLock(ho, opts.SocketPath)
+		}
 	} else {
-		ln, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup})
+		var l *local.Listener
+		if l, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup}); err == nil {
+			ln, d.socketLock = l.UnixListener, l.Lock
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			d.socketLock.Release()
+		}
+	}()
 	d.ln = ln
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -247,8 +259,14 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap, d.reapPause) })
 
-	d.server = &local.Server{Handler: &api{d: d}, Logf: d.logf}
+	// Root and our own uid are not held to the per-uid limit and have
+	// connections of their own, so no user can lock them out.
+	a := &api{d: d}
+	d.server = &local.Server{Handler: a, Logf: d.logf, Privileged: a.privileged}
 	d.goGo(func() { d.server.Serve(ln) })
+	if ho != nil {
+		d.adoptConns(ho.Conns)
+	}
 	if len(opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {
 			d.Shutdown()
@@ -361,6 +379,7 @@ func (d *Daemon) Shutdown() {
 		<-done
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
+		d.socketLock.Release()
 		if d.netServer != nil {
 			d.netServer.Close()
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/shepherd-go/shepherd/capability"
@@ -156,6 +157,18 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 		return
 	}
 	defer c.Close()
+	// A relayed call has a deadline, so that an exporter that never
+	// answers holds no request here (it would hold up herd upgrade); a
+	// follow stream lasts as long as its client.
+	if !slices.Contains(req.Args, "-f") && !slices.Contains(req.Args, "--follow") {
+		limit := a.d.opts.RemoteCallTimeout
+		if _, timeout, err := execArgs(req.Args); req.Action == "exec" && err == nil {
+			limit += timeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	id := req.ID
 	err = c.Stream(ctx, req, func(r wire.Reply) error {
 		r.ID = id
@@ -164,7 +177,7 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 		}
 		return nil
 	})
-	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		unreachable(err)
 	}
 }

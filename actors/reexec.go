@@ -16,6 +16,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -28,10 +30,17 @@ import (
 //
 //   - every service's machine (services.Saved), the definition its
 //     process runs and any reloaded one pending;
-//   - the control socket's listening fd and each output pipe's read end
-//     (inherited: their close-on-exec flag is cleared just before execve),
-//     with the part of a line the pump had read;
+//   - the control socket's listening fd, its lock's fd, each client
+//     connection's fd with the bytes read from it but not yet served
+//     (local.Server.Handover), and each output pipe's read end with the
+//     part of a line the pump had read (all inherited: their
+//     close-on-exec flag is cleared just before execve);
 //   - how many times the daemon re-executed and when it first started.
+//
+// First the control socket (and libp2p's) stops taking requests, and those
+// in flight are finished (streams end with an error saying why), so that
+// none is left without its reply and none unread is lost: the new binary
+// reads them (local.Server.Pause).
 //
 // Nothing may change while this is written: the reaper pauses (a child
 // that exits during the handover stays a zombie until the new reaper
@@ -66,6 +75,20 @@ type handover struct {
 	// Signals arrived during the handover; the new binary raises them
 	// again once it listens for them.
 	Signals []syscall.Signal `json:"signals,omitempty"`
+	// LockFD is the socket's lock (local.SocketLock); 0 from a binary
+	// that had none.
+	LockFD int `json:"lock_fd,omitempty"`
+	// Conns are the control socket's connections, for the new binary to
+	// go on serving.
+	Conns []savedConn `json:"conns,omitempty"`
+}
+
+// savedConn is a client's connection: its fd, and what was read from it
+// but not yet served (the start of a request, at most
+// local.MaxHandedBytes).
+type savedConn struct {
+	FD       int    `json:"fd"`
+	Buffered []byte `json:"buffered,omitempty"`
 }
 
 type savedService struct {
@@ -135,6 +158,13 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	}
 	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
+	// No request is read from now on, and those in flight are finished
+	// first (the requests themselves may wait on services that are about
+	// to freeze); the connections go to the new binary.
+	paused := time.Now()
+	if err := d.pauseServers(deadline, ready != nil); err != nil {
+		return fmt.Errorf("cannot re-execute now: %w (waited up to %v for requests in flight; try again)", err, reexecQuiesce)
+	}
 	var saved map[string]savedService
 	var reg registryHandover
 	var owners ownersReply
@@ -154,11 +184,14 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		d.thawAll(reg.Controlled)
 		d.resumeReaper()
 		if time.Now().After(deadline) {
+			d.resumeServers()
 			return fmt.Errorf("cannot re-execute now: %w (waited %v for every service to be at rest; try again)", err, reexecQuiesce)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	var conns []local.HandedConn
 	undo := func(err error) error {
+		d.resumeServers()
 		d.pump.resume(d.goGo)
 		d.thawAll(reg.Controlled)
 		d.resumeReaper()
@@ -183,11 +216,24 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("control socket: %w", err))
 	}
 	defer lnFile.Close()
+	if conns, err = d.server.Handover(); err != nil {
+		return undo(fmt.Errorf("control socket: %w", err))
+	}
+	defer func() {
+		for _, c := range conns {
+			c.File.Close()
+		}
+	}()
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
-		ListenerFD: int(lnFile.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		ListenerFD: fdOf(lnFile), Files: reg.Files, Specs: reg.Specs, Services: saved,
 	}
-	inherit := []int{ho.ListenerFD}
+	ho.LockFD = d.socketLock.Fd()
+	inherit := []int{ho.ListenerFD, ho.LockFD}
+	for _, c := range conns {
+		ho.Conns = append(ho.Conns, savedConn{FD: fdOf(c.File), Buffered: c.Buffered})
+		inherit = append(inherit, fdOf(c.File))
+	}
 	for _, p := range pipes {
 		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.fd, Service: byLogger[p.logger.Id], Partial: p.lines.partial})
 		inherit = append(inherit, p.fd)
@@ -197,14 +243,14 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	path := filepath.Join(d.opts.StateDir, "handover.json")
-	if err := writeFileAtomic(path, b); err != nil {
+	if err := writeHandover(path, b); err != nil {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	// A synced event also makes every event before it durable.
 	d.record(true, history.Event{Kind: history.KindDaemonReexec, PID: os.Getpid(), Who: who,
 		Message: fmt.Sprintf("re-exec %d: %d services, %d processes, %d output pipes", ho.Reexecs, len(saved), len(owners.Owners), len(pipes))})
-	d.logf("re-executing %s (re-exec %d, asked by %s): %d services, %d processes, %d output pipes",
-		d.self, ho.Reexecs, who, len(saved), len(owners.Owners), len(pipes))
+	d.logf("re-executing %s (re-exec %d, asked by %s): %d services, %d processes, %d output pipes, %d connections (requests held for %v)",
+		d.self, ho.Reexecs, who, len(saved), len(owners.Owners), len(pipes), len(conns), time.Since(paused).Round(time.Millisecond))
 	d.flushLog()
 	if gate := os.Getenv(reexecTestGate); gate != "" {
 		waitAtGate(gate)
@@ -256,7 +302,7 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		if ho.Signals = d.opts.PendingSignals(); len(ho.Signals) > 0 {
 			b, err := json.Marshal(ho)
 			if err == nil {
-				err = writeFileAtomic(path, b)
+				err = writeHandover(path, b)
 			}
 			if err != nil {
 				return err
@@ -264,6 +310,27 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		}
 	}
 	return syscall.Exec(d.self, os.Args, env)
+}
+
+// writeHandover writes the handover file atomically, readable by the
+// daemon's user only: it holds the services' environments and what clients
+// had sent but the daemon not yet read (a sturdyref, say).
+func writeHandover(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // 0600
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 func waitAtGate(gate string) {
@@ -424,6 +491,67 @@ func inheritedListener(fd int) (*net.UnixListener, error) {
 	// Our Shutdown removes the socket file itself.
 	ul.SetUnlinkOnClose(false)
 	return ul, nil
+}
+
+// pauseServers stops the control socket (and libp2p's) from taking
+// requests and waits for those in flight (local.Server.Pause); with
+// upgrade, the one upgrade request that asks for this is left in flight.
+func (d *Daemon) pauseServers(deadline time.Time, upgrade bool) error {
+	var exempt func(wire.Request) bool
+	if upgrade {
+		exempt = func(r wire.Request) bool { return r.Action == "upgrade" && r.Service == "" }
+	}
+	if err := d.server.Pause(deadline, exempt); err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	// A network caller cannot ask for a re-exec: nothing is exempt.
+	if d.netServer != nil {
+		if err := d.netServer.Pause(deadline, nil); err != nil {
+			d.server.Resume()
+			return fmt.Errorf("libp2p: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) resumeServers() {
+	d.server.Resume()
+	if d.netServer != nil {
+		d.netServer.Resume()
+	}
+}
+
+// adoptConns goes on serving the connections a re-exec handed over.
+func (d *Daemon) adoptConns(conns []savedConn) {
+	for _, c := range conns {
+		if err := d.server.Adopt(os.NewFile(uintptr(c.FD), "control connection"), c.Buffered); err != nil {
+			d.logf("re-exec: control connection (fd %d) dropped: %v", c.FD, err)
+		}
+	}
+}
+
+// fdOf is f's descriptor. Unlike f.Fd, it leaves the descriptor
+// non-blocking: it is shared with a socket the daemon goes on serving
+// should the execve fail.
+func fdOf(f *os.File) int {
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(u uintptr) { fd = int(u) })
+	}
+	return fd
+}
+
+// inheritedSocketLock is the socket's lock handed over by a re-exec, or
+// taken now if the binary before us had none.
+func inheritedSocketLock(ho *handover, socket string) (*local.SocketLock, error) {
+	if ho.LockFD == 0 {
+		return local.LockSocket(socket)
+	}
+	l, err := local.InheritedLock(ho.LockFD, socket)
+	if err != nil {
+		return nil, fmt.Errorf("re-exec handover: %w", err)
+	}
+	return l, nil
 }
 
 func setCloseOnExec(fd int, on bool) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +39,9 @@ func TestMain(m *testing.M) {
 		actors.TrampolineName: actors.RunTrampolineIfAsked,
 		// A client that sends whatever frame it is given: a hostile
 		// local user, not herd.
-		"rawcall": rawCall,
+		"rawcall":    rawCall,
+		"connholder": connHolderMain,
+		"callhammer": callHammerMain,
 	})
 }
 
@@ -116,6 +120,7 @@ func TestScripts(t *testing.T) {
 			"mknet":        cmdMakeNet,
 			"execfleet":    cmdExecFleet,
 			"startsshd":    cmdStartSSHD,
+			"holdconns":    cmdHoldConns,
 		},
 	})
 }
@@ -639,4 +644,213 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	ts.Setenv(args[0], strconv.Itoa(s.Port))
 	ts.Setenv(args[1], key)
+}
+
+// holdconns USER N: run, as USER, a client that opens N connections to
+// $SOCK and keeps them, sending an empty frame on each every 200 ms (which
+// once kept a connection from being idle); return once all are open, its
+// PID in $HOLDCONNS_PID.
+func cmdHoldConns(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: holdconns USER N")
+	}
+	u, err := user.Lookup(args[0])
+	ts.Check(err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	prog := filepath.Join(filepath.Dir(sharedHerd(ts)), "connholder")
+	if _, err := os.Stat(prog); err != nil {
+		b, err := os.ReadFile(sharedHerd(ts))
+		ts.Check(err)
+		ts.Check(os.WriteFile(prog, b, 0o755))
+	}
+	cmd := exec.Command(prog, ts.Getenv("SOCK"), args[1])
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	cmd.Stderr = ts.Stderr()
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	ts.Setenv("HOLDCONNS_PID", strconv.Itoa(cmd.Process.Pid))
+	line := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(out, 100))
+		line <- strings.TrimSpace(string(b))
+	}()
+	select {
+	case l := <-line:
+		if l != "dialed "+args[1] {
+			ts.Fatalf("connholder: %q", l)
+		}
+	case <-time.After(deadline):
+		ts.Fatalf("holdconns: not all %s connections open after %v", args[1], deadline)
+	}
+}
+
+// connHolderMain is the program holdconns runs: connholder SOCKET N.
+func connHolderMain() {
+	n, _ := strconv.Atoi(os.Args[2])
+	var conns []net.Conn
+	for i := range n {
+		c, err := net.Dial("unix", os.Args[1])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "connholder: connection %d: %v\n", i, err)
+			os.Exit(1)
+		}
+		conns = append(conns, c)
+	}
+	fmt.Printf("dialed %d\n", n)
+	os.Stdout.Close()
+	for {
+		for _, c := range conns {
+			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			c.Write([]byte("\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// callHammerMain is a load of clients for reexec-clients.txtar:
+// callhammer SOCKET N DIR. N workers (N <= 8) call the daemon at SOCKET
+// until DIR/stop exists, each a status of everything, a status, a stop
+// and a start of a service of its own (svcI); the even ones keep one
+// connection for all their calls, the odd ones dial anew for each round.
+// One more follows svc1's log, again whenever its stream ends. Every call
+// must get its reply: a transport error (EOF) or a failed reply is
+// counted and printed. DIR/round exists once every worker has finished a
+// round since DIR/round was last removed, so that a script can make sure
+// that each re-exec meets calls in flight. At the end it prints "calls C,
+// streams ended by re-exec R, errors E" (exit 1 with errors).
+func callHammerMain() {
+	sock, dir := os.Args[1], os.Args[3]
+	n, _ := strconv.Atoi(os.Args[2])
+	var (
+		mu                sync.Mutex
+		calls, reexecEnds int
+		errs              []string
+		round             = 1              // guarded by mu
+		done              = make([]int, n) // the round each worker last finished; guarded by mu
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		errs = append(errs, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	stopped := func() bool { return fileExists(filepath.Join(dir, "stop")) }
+	call := func(c *local.Client, req wire.Request) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rep, err := c.Call(ctx, req)
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		switch {
+		case err != nil:
+			fail("%s %s: %v", req.Action, req.Service, err)
+			return false
+		case !rep.OK:
+			fail("%s %s: %s: %s", req.Action, req.Service, rep.Error.Kind, rep.Error.Message)
+		}
+		return true
+	}
+	dial := func() *local.Client {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			c, err := local.Dial(ctx, sock)
+			cancel()
+			if err == nil {
+				return c
+			}
+			fail("dial: %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		svc := fmt.Sprintf("svc%d", i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var c *local.Client
+			for !stopped() {
+				mu.Lock()
+				r := round
+				mu.Unlock()
+				if c == nil {
+					c = dial()
+				}
+				ok := call(c, wire.Request{Action: "status"}) &&
+					call(c, wire.Request{Action: "status", Service: svc}) &&
+					call(c, wire.Request{Action: "stop", Service: svc}) &&
+					call(c, wire.Request{Action: "start", Service: svc})
+				if !ok || i%2 == 1 {
+					c.Close()
+					c = nil
+				}
+				mu.Lock()
+				done[i] = r
+				mu.Unlock()
+			}
+		}()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stopped() {
+			c := dial()
+			err := c.Stream(ctx, wire.Request{Action: "log", Service: "svc1", Args: []string{"-n", "1", "-f"}}, func(r wire.Reply) error {
+				if !r.OK {
+					return r.Error
+				}
+				return nil
+			})
+			var we *wire.Error
+			switch {
+			case errors.As(err, &we) && strings.Contains(we.Message, "re-executing"):
+				mu.Lock()
+				reexecEnds++
+				mu.Unlock()
+			case err != nil && ctx.Err() == nil:
+				fail("log -f svc1: %v", err)
+			case err == nil:
+				fail("log -f svc1: the stream ended without a word")
+			}
+			c.Close()
+		}
+	}()
+	// Rounds: DIR/round is created once every worker has finished a round
+	// begun after the round started; its removal starts the next.
+	roundFile := filepath.Join(dir, "round")
+	created := false
+	for !stopped() {
+		exists := fileExists(roundFile)
+		mu.Lock()
+		if created && !exists {
+			round++
+			created = false
+		}
+		all := true
+		for _, d := range done {
+			all = all && d >= round
+		}
+		mu.Unlock()
+		if all && !created {
+			os.WriteFile(roundFile, nil, 0o644)
+			created = true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	fmt.Printf("calls %d, streams ended by re-exec %d, errors %d\n", calls, reexecEnds, len(errs))
+	for i, e := range errs {
+		if i == 20 {
+			fmt.Printf("...\n")
+			break
+		}
+		fmt.Println(e)
+	}
+	if len(errs) > 0 {
+		os.Exit(1)
+	}
 }

@@ -100,6 +100,9 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := wire.Encode(c.c, req); err != nil {
+		if r, ok := c.refusal(ctx); ok {
+			return fn(r)
+		}
 		return c.ctxErr(ctx, fmt.Errorf("send request: %w: %w", ErrNotSent, err))
 	}
 	for {
@@ -122,6 +125,28 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 			return nil
 		}
 	}
+}
+
+// refusal reads the error frame of a daemon that refused the connection
+// (too many connections of this caller) and closed it before the request
+// arrived: the write failed, but the reason waits in our receive buffer.
+func (c *Client) refusal(ctx context.Context) (wire.Reply, bool) {
+	if ctx.Err() != nil {
+		return wire.Reply{}, false
+	}
+	// The daemon has closed its side: what it sent is here already.
+	c.c.SetReadDeadline(time.Now().Add(time.Second))
+	frame, err := c.dec.Next()
+	if err != nil {
+		return wire.Reply{}, false
+	}
+	var r wire.Reply
+	// Not the idle timeout's farewell: a request not sent on a connection
+	// closed as idle is sent again on a new one (callLine).
+	if json.Unmarshal(frame, &r) != nil || r.ID != 0 || r.OK || r.Error == nil || r.Error.Kind != wire.BadRequest {
+		return wire.Reply{}, false
+	}
+	return r, true
 }
 
 func (c *Client) ctxErr(ctx context.Context, err error) error {

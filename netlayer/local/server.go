@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -49,7 +51,7 @@ func (f HandlerFunc) ServeRequest(ctx context.Context, peer Peer, req wire.Reque
 // by us with mode 0700.
 var ErrInsecureDir = errors.New("socket directory has insecure permissions")
 
-// ErrInUse is wrapped by Listen when another daemon answers on the socket.
+// ErrInUse is wrapped by Listen when another daemon holds the socket.
 var ErrInUse = errors.New("socket is in use by a running daemon")
 
 // ListenOptions tune Listen.
@@ -63,10 +65,25 @@ type ListenOptions struct {
 	Group int
 }
 
-// Listen creates the socket's directory (0700) if missing, checks it, removes
-// a stale socket (only after a dial to it fails, so that a second daemon
-// cannot steal a live one's socket) and listens.
-func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
+// Listener is a daemon's control socket: the listener, and the lock that
+// makes the socket its own.
+type Listener struct {
+	*net.UnixListener
+	Lock *SocketLock
+}
+
+// Close closes the listener (removing the socket file, unless told not
+// to) and releases the lock.
+func (l *Listener) Close() error {
+	err := l.UnixListener.Close()
+	l.Lock.Release()
+	return err
+}
+
+// Listen creates the socket's directory (0700) if missing, checks it,
+// takes the socket's lock (LockSocket: another daemon holding it is
+// ErrInUse with its PID), removes a stale socket and listens.
+func Listen(path string, opts ListenOptions) (*Listener, error) {
 	dir := filepath.Dir(path)
 	// A socket opened to other users needs a directory they can enter
 	// (0755), still owned by us and writable by nobody else.
@@ -83,6 +100,21 @@ func Listen(path string, opts ListenOptions) (*net.UnixListener, error) {
 			return nil, err
 		}
 	}
+	lock, err := LockSocket(path)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listenLocked(path, opts)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return &Listener{UnixListener: ln, Lock: lock}, nil
+}
+
+// listenLocked listens on path, whose lock we hold: a socket file there
+// is stale, unless a daemon older than the lock answers on it.
+func listenLocked(path string, opts ListenOptions) (*net.UnixListener, error) {
 	if _, err := os.Lstat(path); err == nil {
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
@@ -127,38 +159,150 @@ func checkDir(dir string, shared bool) error {
 	return nil
 }
 
-// Server serves the control protocol on a unix listener.
+// Server serves the control protocol on a unix listener (or on libp2p
+// streams: netlayer/p2p's listener).
+//
+// A connection is served while requests come: one with no request in
+// flight for IdleTimeout is closed (an empty frame or a malformed one
+// does not count as a request). When the client's side ends (EOF), its
+// requests in flight are cancelled and the connection is closed: a
+// client that wants the replies keeps its side open (docs/protocol.md).
 type Server struct {
 	// Handler serves each request, each in its own goroutine.
 	Handler Handler
-	// IdleTimeout closes a connection that has no request in flight and sends
-	// nothing for this long. Default 30s.
+	// IdleTimeout closes a connection that has no request in flight and sent
+	// no request for this long. Default 30s.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one reply write, so a client that stops reading
 	// cannot hold a stream producer forever. Default 10s.
 	WriteTimeout time.Duration
 	// MaxConns bounds concurrent connections; more wait in the kernel's
-	// backlog. Default 1024.
+	// backlog. Default DefaultMaxConns.
 	MaxConns int
+	// MaxConnsPerPeer bounds the connections of one unprivileged caller
+	// (a uid, or a network peer); one more is refused with an error
+	// frame and closed. Default DefaultMaxConnsPerPeer.
+	MaxConnsPerPeer int
+	// ReservedConns of the MaxConns are kept for privileged callers.
+	// Default DefaultReservedConns (never more than MaxConns/2).
+	ReservedConns int
+	// Privileged says whether a caller is exempt from the per-caller
+	// limit and may use the reserved connections. Default: nobody.
+	Privileged func(Peer) bool
 	// Logf receives connection-level problems. Optional.
 	Logf func(format string, args ...any)
 	// Identify names the caller of a connection. Default PeerOf (the
 	// unix socket's credentials).
 	Identify func(net.Conn) (Peer, error)
 
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]struct{} // guarded by mu
-	closed  bool                  // guarded by mu
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*conn]struct{} // guarded by mu
+	counts   connCounts         // guarded by mu
+	closed   bool               // guarded by mu
+	refusals refusalLog         // guarded by mu
+	paused   *pause             // guarded by mu; set between Pause and Resume
+	// slotFreed wakes the accept loop waiting for a free slot.
+	slotFreed chan struct{}
+	// changed wakes Pause: a reader parked, a request ended or streams.
+	changed chan struct{}
+	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 	baseCtx context.Context
 	cancel  context.CancelFunc
+}
+
+// conn is one connection being served.
+type conn struct {
+	c    net.Conn
+	peer Peer
+	key  string // peerKey(peer)
+	// privileged connections do not count against the unprivileged limits.
+	privileged bool
+	out        *connWriter
+	// dec is read by the connection's reader only, or by Handover while
+	// the reader is parked; pre feeds it first, for an adopted connection.
+	dec    *wire.Decoder
+	pre    *prefixReader
+	ctx    context.Context // ends with the connection
+	cancel context.CancelFunc
+	// transferable: a unix socket, which a re-exec hands over.
+	transferable bool
+	// parked: the reader waits, between frames, for the pause to end.
+	parked bool // guarded by Server.mu
+	// reqs are the requests in flight; idleSince is when the last one
+	// ended (or the connection began), for the idle timeout.
+	reqs      map[*request]struct{} // guarded by Server.mu
+	idleSince time.Time             // guarded by Server.mu
+	inflight  sync.WaitGroup
+}
+
+// request is a request being served.
+type request struct {
+	req    wire.Request
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// streaming: a reply with More was sent; answered: the last reply.
+	streaming, answered atomic.Bool
+}
+
+// responder sends a request's replies, noting what Pause needs to know.
+type responder struct {
+	s   *Server
+	r   *request
+	out *connWriter
+}
+
+func (o *responder) Send(rep wire.Reply) bool {
+	ok := o.out.Send(rep)
+	if !rep.More {
+		o.r.answered.Store(true)
+	} else if !o.r.streaming.Swap(true) {
+		o.s.notifyChanged()
+	}
+	return ok
+}
+
+// refusalLog keeps refused connections from flooding the daemon log: one
+// line a minute at most, with the count of those not logged.
+type refusalLog struct {
+	last   time.Time
+	unsaid int
 }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.Logf != nil {
 		s.Logf(format, args...)
 	}
+}
+
+func (s *Server) limits() limits {
+	l := limits{max: s.MaxConns, perPeer: s.MaxConnsPerPeer, reserved: s.ReservedConns}
+	if l.max <= 0 {
+		l.max = DefaultMaxConns
+	}
+	if l.perPeer <= 0 {
+		l.perPeer = DefaultMaxConnsPerPeer
+	}
+	if l.reserved <= 0 {
+		l.reserved = DefaultReservedConns
+	}
+	l.reserved = min(l.reserved, l.max/2)
+	return l
+}
+
+// initLocked makes the server's state on first use (Serve, or an Adopt
+// before it).
+func (s *Server) initLocked() {
+	if s.conns != nil {
+		return
+	}
+	s.conns = make(map[*conn]struct{})
+	s.counts.perPeer = make(map[string]int)
+	s.slotFreed = make(chan struct{}, 1)
+	s.changed = make(chan struct{}, 1)
+	s.done = make(chan struct{})
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 }
 
 // Serve accepts connections until Close. It always returns a non-nil error;
@@ -169,64 +313,190 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
+	s.initLocked()
 	s.ln = ln
-	s.conns = make(map[net.Conn]struct{})
-	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.mu.Unlock()
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = 1024
-	}
-	sem := make(chan struct{}, maxConns)
 	for {
-		sem <- struct{}{}
+		if err := s.waitForSlot(); err != nil {
+			return err
+		}
 		c, err := ln.Accept()
 		if err != nil {
-			<-sem
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return net.ErrClosed
+			}
 			return err
 		}
-		if !s.track(c) {
-			c.Close()
-			<-sem
-			return net.ErrClosed
-		}
-		go func() {
-			defer func() { <-sem }()
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
+		s.admit(c)
 	}
 }
 
-// track registers a connection; it fails after Close.
-func (s *Server) track(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
+// waitForSlot returns once a connection may be accepted: fewer than
+// MaxConns are served, and no pause stopped accepting. Connections
+// beyond wait in the kernel's backlog.
+func (s *Server) waitForSlot() error {
+	max := s.limits().max
+	for {
+		s.mu.Lock()
+		closed, full := s.closed, s.counts.total >= max
+		var resumed chan struct{}
+		if s.paused != nil && s.paused.acceptStopped {
+			resumed = s.paused.resume
+		}
+		s.mu.Unlock()
+		switch {
+		case closed:
+			return net.ErrClosed
+		case resumed != nil:
+			select {
+			case <-resumed:
+			case <-s.done:
+			}
+		case !full:
+			return nil
+		default:
+			select {
+			case <-s.slotFreed:
+			case <-s.done:
+			}
+		}
 	}
-	s.conns[c] = struct{}{}
+}
+
+func (s *Server) notifyChanged() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) identify(c net.Conn) (Peer, error) {
+	if s.Identify != nil {
+		return s.Identify(c)
+	}
+	return PeerOf(c)
+}
+
+// admit identifies the caller of an accepted connection and serves it,
+// or refuses it (one error frame, then close) when the caller is over
+// its limit.
+func (s *Server) admit(c net.Conn) {
+	peer, err := s.identify(c)
+	if err != nil {
+		s.logf("control socket: cannot identify peer: %v", err)
+		c.Close()
+		return
+	}
+	privileged := s.Privileged != nil && s.Privileged(peer)
+	key := peerKey(peer)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	ok, why := s.limits().admit(s.counts, privileged, key)
+	if !ok {
+		s.noteRefusalLocked(why)
+		s.mu.Unlock()
+		refuse(c, why)
+		return
+	}
+	cn := s.trackLocked(c, peer, key, privileged)
+	cn.dec = wire.NewDecoder(c)
+	s.mu.Unlock()
+	go s.serveConn(cn)
+}
+
+// refuse tells a caller why its connection is not served, and closes it.
+// The frame is small and the connection new, so the write does not block;
+// the deadline is there should it ever.
+func refuse(c net.Conn, why string) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	wire.Encode(c, wire.ErrReply(0, wire.Errorf(wire.BadRequest, "%s", why)))
+	c.Close()
+}
+
+func (s *Server) noteRefusalLocked(why string) {
+	now := time.Now()
+	if now.Sub(s.refusals.last) < time.Minute {
+		s.refusals.unsaid++
+		return
+	}
+	if s.refusals.unsaid > 0 {
+		s.logf("control socket: refused a connection: %s (and %d more since the last such line)", why, s.refusals.unsaid)
+	} else {
+		s.logf("control socket: refused a connection: %s", why)
+	}
+	s.refusals = refusalLog{last: now}
+}
+
+// trackLocked registers a connection to serve; the caller must then
+// serveConn it.
+func (s *Server) trackLocked(c net.Conn, peer Peer, key string, privileged bool) *conn {
+	wt := s.WriteTimeout
+	if wt <= 0 {
+		wt = 10 * time.Second
+	}
+	_, isUnix := c.(*net.UnixConn)
+	cn := &conn{c: c, peer: peer, key: key, privileged: privileged, out: &connWriter{c: c, timeout: wt},
+		transferable: isUnix, reqs: make(map[*request]struct{}), idleSince: time.Now()}
+	cn.ctx, cn.cancel = context.WithCancel(s.baseCtx)
+	cn.out.hurried.Store(s.paused != nil)
+	s.conns[cn] = struct{}{}
+	s.counts.total++
+	if !privileged {
+		s.counts.unprivileged++
+		s.counts.perPeer[key]++
+	}
 	s.wg.Add(1)
-	return true
+	return cn
+}
+
+// untrack forgets a connection that has ended, freeing its slot.
+func (s *Server) untrack(cn *conn) {
+	s.mu.Lock()
+	delete(s.conns, cn)
+	s.counts.total--
+	if !cn.privileged {
+		s.counts.unprivileged--
+		if s.counts.perPeer[cn.key]--; s.counts.perPeer[cn.key] <= 0 {
+			delete(s.counts.perPeer, cn.key)
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.slotFreed <- struct{}{}:
+	default:
+	}
+	s.notifyChanged()
 }
 
 // Close stops accepting, closes every connection and waits for handlers.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
 	s.closed = true
+	s.initLocked()
+	close(s.done)
 	var err error
 	if s.ln != nil {
 		err = s.ln.Close()
 	}
-	for c := range s.conns {
-		c.Close()
+	for cn := range s.conns {
+		cn.c.Close()
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel()
 	s.mu.Unlock()
 	s.wg.Wait()
 	return err
@@ -259,6 +529,8 @@ type connWriter struct {
 	mu      sync.Mutex
 	c       net.Conn
 	timeout time.Duration
+	// hurried, during a pause, bounds writes to pauseWriteTimeout.
+	hurried atomic.Bool
 	dead    bool // guarded by mu
 }
 
@@ -268,7 +540,15 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	if w.dead {
 		return false
 	}
-	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	hurried := w.hurried.Load()
+	if hurried {
+		w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
+	} else {
+		w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+		if w.hurried.Load() { // a pause began meanwhile
+			w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
+		}
+	}
 	if err := wire.EncodeReply(w.c, r); err != nil {
 		w.dead = true
 		w.c.Close()
@@ -277,47 +557,30 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	return true
 }
 
-func (s *Server) serveConn(c net.Conn) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
-	identify := s.Identify
-	if identify == nil {
-		identify = PeerOf
-	}
-	peer, err := identify(c)
-	if err != nil {
-		s.logf("control socket: cannot identify peer: %v", err)
-		return
-	}
+// isDead says whether a write failed, which closed the connection.
+func (w *connWriter) isDead() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dead
+}
+
+func (s *Server) serveConn(cn *conn) {
+	defer s.wg.Done()
+	defer s.untrack(cn)
 	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = 30 * time.Second
 	}
-	wt := s.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
-	ctx, cancel := context.WithCancel(s.baseCtx)
-	defer cancel()
-	out := &connWriter{c: c, timeout: wt}
-	var inflight sync.WaitGroup
-	var mu sync.Mutex
-	active := 0 // requests in flight; guarded by mu
-	dec := wire.NewDecoder(c)
+	c, out, dec := cn.c, cn.out, cn.dec
 	for {
-		c.SetReadDeadline(time.Now().Add(idle))
+		if !s.beforeRead(cn, idle) {
+			break
+		}
 		frame, err := dec.Next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				mu.Lock()
-				busy := active > 0
-				mu.Unlock()
-				if busy {
+				if !s.idleFor(cn, idle) {
 					continue
 				}
 				out.Send(wire.ErrReply(0, wire.Errorf(wire.Timeout, "no request within %v; closing", idle)))
@@ -330,11 +593,9 @@ func (s *Server) serveConn(c net.Conn) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				out.Send(wire.ErrReply(0, wire.Errorf(wire.BadRequest, "connection closed inside a frame")))
 			}
-			// A client may half-close after its request and still read
-			// the replies; wait for what is in flight before closing.
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				inflight.Wait()
-			}
+			// EOF: the client is gone, or has closed its side, which
+			// ends the connection (docs/protocol.md): the requests in
+			// flight are cancelled below, a follow stream with them.
 			break
 		}
 		if len(frame) == 0 {
@@ -347,21 +608,95 @@ func (s *Server) serveConn(c net.Conn) {
 			out.Send(wire.ErrReply(req.ID, we))
 			continue
 		}
-		mu.Lock()
-		active++
-		mu.Unlock()
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			defer func() {
-				mu.Lock()
-				active--
-				mu.Unlock()
-			}()
-			s.Handler.ServeRequest(ctx, peer, req, out)
-		}()
+		if s.notServed(cn) {
+			out.Send(wire.ErrReply(req.ID, reexecNotServed()))
+			continue
+		}
+		s.dispatch(cn, req)
 	}
-	cancel()
+	cn.cancel()
 	c.Close()
-	inflight.Wait()
+	cn.inflight.Wait()
+}
+
+// beforeRead parks the reader of a connection to hand over while the
+// server is paused, then sets the read deadline for the next frame:
+// IdleTimeout after the connection last became idle, counted again only
+// when a request ends, so that empty frames or garbage cannot keep a
+// connection (and its slot) forever. It reports false once the server is
+// closed.
+func (s *Server) beforeRead(cn *conn, idle time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.paused != nil && cn.transferable && !s.closed {
+		resume := s.paused.resume
+		cn.parked = true
+		s.mu.Unlock()
+		s.notifyChanged()
+		select {
+		case <-resume:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		cn.parked = false
+	}
+	if s.closed {
+		return false
+	}
+	if len(cn.reqs) > 0 {
+		cn.c.SetReadDeadline(time.Now().Add(idle))
+	} else {
+		cn.c.SetReadDeadline(cn.idleSince.Add(idle))
+	}
+	return true
+}
+
+// idleFor says whether a connection whose read deadline passed has been
+// idle (no request in flight) for the idle timeout; not when a pause
+// moved the deadline.
+func (s *Server) idleFor(cn *conn, idle time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused == nil && len(cn.reqs) == 0 && !time.Now().Before(cn.idleSince.Add(idle))
+}
+
+// notServed says whether a request read from cn is to be answered with
+// reexecNotServed: a pause is under way and cn cannot be handed over.
+func (s *Server) notServed(cn *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused != nil && !cn.transferable
+}
+
+// dispatch serves req in a goroutine of its own.
+func (s *Server) dispatch(cn *conn, req wire.Request) {
+	r := &request{req: req}
+	r.ctx, r.cancel = context.WithCancelCause(cn.ctx)
+	s.mu.Lock()
+	cn.reqs[r] = struct{}{}
+	s.mu.Unlock()
+	cn.inflight.Add(1)
+	go func() {
+		defer cn.inflight.Done()
+		defer r.cancel(nil)
+		defer func() {
+			// A request is a client's or a peer's bytes: whatever goes
+			// wrong in serving it, the daemon (maybe PID 1) goes on.
+			if p := recover(); p != nil {
+				s.logf("internal error serving %q (recovered, please report): %v\n%s", req.Action, p, debug.Stack())
+				cn.out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "internal error serving %q (see the daemon log)", req.Action)))
+			}
+		}()
+		s.Handler.ServeRequest(r.ctx, cn.peer, req, &responder{s: s, r: r, out: cn.out})
+		if !r.answered.Load() && errors.Is(context.Cause(r.ctx), errReexec) {
+			cn.out.Send(wire.ErrReply(req.ID, reexecStreamEnd()))
+		}
+		s.mu.Lock()
+		delete(cn.reqs, r)
+		if len(cn.reqs) == 0 {
+			cn.idleSince = time.Now()
+		}
+		s.mu.Unlock()
+		s.notifyChanged()
+	}()
 }

@@ -22,12 +22,17 @@ var echo = HandlerFunc(func(ctx context.Context, peer Peer, req wire.Request, ou
 
 func serve(t *testing.T, h Handler, idle time.Duration) string {
 	t.Helper()
+	return serveServer(t, &Server{Handler: h, IdleTimeout: idle})
+}
+
+// serveServer runs s on a new socket until the test ends.
+func serveServer(t *testing.T, s *Server) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "run", "socket")
 	ln, err := Listen(path, ListenOptions{Group: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Handler: h, IdleTimeout: idle}
 	done := make(chan struct{})
 	go func() { s.Serve(ln); close(done) }()
 	t.Cleanup(func() { s.Close(); <-done })
@@ -159,5 +164,37 @@ func TestDialErrorReadsLikeC(t *testing.T) {
 	_, err := Dial(context.Background(), path)
 	if err == nil || err.Error() != path+": No such file or directory" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestPanickingHandlerIsNotFatal: a request whose handling panics is
+// answered with an error and the server goes on serving.
+func TestPanickingHandlerIsNotFatal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "sock")
+	ln, err := Listen(path, ListenOptions{Group: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Handler: HandlerFunc(func(ctx context.Context, p Peer, req wire.Request, out Responder) {
+		if req.Action == "boom" {
+			panic("injected")
+		}
+		out.Send(wire.OKReply(req.ID, nil))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, wire.Request{Action: "boom"})
+	if err != nil || rep.OK || !strings.Contains(rep.Error.Message, "internal error") {
+		t.Fatalf("boom: %+v %v", rep, err)
+	}
+	if rep, err := c.Call(ctx, wire.Request{Action: "fine"}); err != nil || !rep.OK {
+		t.Fatalf("after a panic: %+v %v", rep, err)
 	}
 }

@@ -19,6 +19,12 @@ var ErrFrameTooLarge = errors.New("wire: frame too large")
 // Decoder reads newline-delimited JSON frames.
 type Decoder struct {
 	r *bufio.Reader
+	// partial is a frame begun before a read error that may pass (a
+	// deadline): the next call goes on with it, so that a server can
+	// interrupt a read without losing what the client had sent.
+	partial []byte
+	// skipping: an oversized frame's rest is being skipped.
+	skipping bool
 }
 
 // NewDecoder reads frames from r. Its buffer is small: most frames are,
@@ -32,15 +38,25 @@ func NewDecoder(r io.Reader) *Decoder {
 // Next returns the next frame without its newline. It returns io.EOF at a
 // clean end of stream, io.ErrUnexpectedEOF when the stream ends inside a
 // frame, and ErrFrameTooLarge (after skipping the frame) for an oversized one.
+// After another error of the reader (a deadline), Next may be called again
+// and goes on where it stopped.
 func (d *Decoder) Next() ([]byte, error) {
-	var frame []byte
+	if d.skipping {
+		if err := d.skipLine(); err != nil {
+			return nil, err
+		}
+		return nil, ErrFrameTooLarge
+	}
+	frame := d.partial
+	d.partial = nil
 	for {
 		chunk, err := d.r.ReadSlice('\n')
 		if len(frame)+len(chunk) > MaxFrame {
 			if err == nil {
 				return nil, ErrFrameTooLarge
 			}
-			if err2 := d.skipLine(err); err2 != nil {
+			d.skipping = true
+			if err2 := d.skipLine(); err2 != nil {
 				return nil, err2
 			}
 			return nil, ErrFrameTooLarge
@@ -57,23 +73,43 @@ func (d *Decoder) Next() ([]byte, error) {
 			}
 			return nil, io.ErrUnexpectedEOF
 		default:
+			d.partial = frame
 			return nil, err
 		}
 	}
 }
 
-// skipLine discards input up to and including the next newline.
-func (d *Decoder) skipLine(err error) error {
-	for errors.Is(err, bufio.ErrBufferFull) {
-		_, err = d.r.ReadSlice('\n')
-	}
-	if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-		if errors.Is(err, io.EOF) {
+// skipLine discards input up to and including the next newline; on an
+// error other than EOF it may be called again to go on.
+func (d *Decoder) skipLine() error {
+	for {
+		_, err := d.r.ReadSlice('\n')
+		switch {
+		case err == nil:
+			d.skipping = false
+			return nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			d.skipping = false
 			return io.ErrUnexpectedEOF
+		default:
+			return err
 		}
-		return err
 	}
-	return nil
+}
+
+// Buffered returns a copy of what the decoder has read but not returned:
+// the start of an unfinished frame and any frames after it. A reader
+// given these bytes, then the rest of the stream, decodes the same frames.
+// It reports false while an oversized frame is being skipped (its rest
+// is not a frame).
+func (d *Decoder) Buffered() ([]byte, bool) {
+	if d.skipping {
+		return nil, false
+	}
+	rest, _ := d.r.Peek(d.r.Buffered())
+	return append(append([]byte(nil), d.partial...), rest...), true
 }
 
 // DecodeRequest parses one request frame. Errors are *Error of kind BadRequest.

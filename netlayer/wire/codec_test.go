@@ -174,3 +174,69 @@ func TestEncodeReplyParts(t *testing.T) {
 		t.Fatal("an answer over the bound was taken")
 	}
 }
+
+// stutter hands out its data step bytes at a time, failing every other
+// read with errPause, as a connection whose read deadline a server moves
+// into the past to interrupt it.
+type stutter struct {
+	data  []byte
+	step  int
+	pause bool
+}
+
+var errPause = errors.New("paused")
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if s.pause = !s.pause; s.pause {
+		return 0, errPause
+	}
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), s.step)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// frames decodes everything from d, retrying after errPause; after
+// handoverAt frames it carries on, instead, with a new decoder given what
+// d had buffered and the rest of the stream, as a re-exec does.
+func frames(d *Decoder, src *stutter, handoverAt int) []string {
+	var out []string
+	for {
+		frame, err := d.Next()
+		switch {
+		case errors.Is(err, errPause):
+			if len(out) == handoverAt {
+				handoverAt = -1
+				// An oversized frame being skipped is not handed over.
+				if buf, ok := d.Buffered(); ok {
+					d = NewDecoder(io.MultiReader(bytes.NewReader(buf), src))
+				}
+			}
+			continue
+		case err != nil:
+			return append(out, "ERR:"+err.Error())
+		}
+		out = append(out, string(frame))
+	}
+}
+
+// FuzzDecoderInterrupted: interrupting reads (a deadline), and handing the
+// buffered bytes to a new decoder, loses and changes nothing.
+func FuzzDecoderInterrupted(f *testing.F) {
+	f.Add([]byte("{\"id\":1,\"action\":\"status\"}\n{\"id\":2,\"action\":\"start\"}\n\n{\"id\":3"), 3, 1)
+	f.Add([]byte("a\nbb\r\nccc\n"), 1, 0)
+	f.Add([]byte(strings.Repeat("x", 5000)+"\n{}\n"), 700, 1)
+	f.Fuzz(func(t *testing.T, data []byte, step, handoverAt int) {
+		if step < 1 || step > 1<<16 {
+			step = 1 + step&0xffff
+		}
+		want := frames(NewDecoder(bytes.NewReader(data)), &stutter{}, -1)
+		src := &stutter{data: data, step: step}
+		got := frames(NewDecoder(src), src, handoverAt%8)
+		if g, w := strings.Join(got, "|"), strings.Join(want, "|"); g != w {
+			t.Fatalf("interrupted every %d bytes, handed over after %d frames:\ngot  %.200q\nwant %.200q", step, handoverAt%8, g, w)
+		}
+	})
+}
