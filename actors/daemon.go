@@ -311,7 +311,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	// The PID file says the daemon is ready: its services are known, so
 	// that a script that waits for it can name them at once.
 	if opts.PIDFile != "" {
-		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			d.Shutdown()
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
@@ -644,9 +644,10 @@ func closeOnExecInherited() {
 	}
 }
 
-// writeFileAtomic writes data to a temporary file then renames it, so a
-// reader never sees a partial file.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes data to a temporary file of the given mode then
+// renames it, so a reader never sees a partial file (nor, for a key, a
+// moment when others may read it).
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -660,7 +661,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
