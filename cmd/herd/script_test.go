@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"mknet":        cmdMakeNet,
 			"execfleet":    cmdExecFleet,
 			"startsshd":    cmdStartSSHD,
+			"pty":          cmdPty,
 		},
 	})
 }
