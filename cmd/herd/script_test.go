@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		// The daemon re-executes itself under this name to set up a
 		// service's process (see actors.RunTrampolineIfAsked).
 		actors.TrampolineName: actors.RunTrampolineIfAsked,
+		"ptracehold":          ptraceHold,
 	})
 }
 
