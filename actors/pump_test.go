@@ -151,3 +151,39 @@ func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 		t.Errorf("got %d bytes of lines, want %d", got, want)
 	}
 }
+
+// A partial line handed over by a re-exec is cut like any other: a
+// handover from a binary without the cut may carry more than lineMax.
+func TestPumpAdoptCutsAHandedOverPartialLine(t *testing.T) {
+	var mu sync.Mutex
+	var chunks []*logChunk
+	p, err := newPump(func(_ *actor.PID, msg any) {
+		if c, ok := msg.(*logChunk); ok {
+			mu.Lock()
+			chunks = append(chunks, c)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.run()
+	defer p.stop()
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	partial := bytes.Repeat([]byte("p"), 5*lineMax+7)
+	if err := p.adopt(fds[0], nil, partial); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	kept := len(p.pipes[int32(fds[0])].lines.partial)
+	p.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(chunks) != 1 || chunks[0].Lines != 5 || kept != 7 {
+		t.Fatalf("%d chunks, keeping %d bytes; want 5 lines sent and 7 bytes kept", len(chunks), kept)
+	}
+}
