@@ -124,6 +124,13 @@ type controllerState struct {
 	lastExit *procExited
 	// pidWatch numbers the PID file watches.
 	pidWatch uint64
+	// launcherStart is bootTicks before the main process's last fork: a
+	// process named by the PID file must have started since.
+	launcherStart uint64
+	// pidRefusal is why the last look at the PID file refused it: a
+	// refusal stands once two looks in a row agree, since the file may
+	// have been caught half written.
+	pidRefusal string
 	// hooks in flight by PID, and hook spawns by tag.
 	hooks      map[int]*hookRun
 	hookSpawns map[uint64]string
@@ -315,7 +322,7 @@ func (st *controllerState) status() wire.Status {
 		Name: s.Name, Provides: s.Provides, Requires: s.Requires, Documentation: s.Documentation,
 		State: snap.State.String(), Since: snap.Since, Enabled: snap.Enabled,
 		OneShot: s.OneShot, Done: snap.Done, Milestone: s.Milestone(),
-		Failing: snap.Failing, FailedAt: snap.FailedAt, FailReason: snap.FailReason,
+		Failing: snap.Failing, FailedAt: snap.FailedAt, FailReason: snap.FailReason, StopIssue: snap.StopIssue,
 		PID: snap.PID, Command: s.Command, Respawn: s.Respawn,
 		LastRespawn: snap.LastRespawn, Respawns: snap.RespawnCount,
 	}
@@ -329,7 +336,7 @@ func (st *controllerState) status() wire.Status {
 		out.Actions = append(out.Actions, a.Name)
 	}
 	if e := snap.LastExit; e != nil {
-		out.LastExit = &wire.ExitInfo{PID: e.PID, Code: e.Status.Code, At: e.At, Runtime: wire.Duration(e.Runtime)}
+		out.LastExit = &wire.ExitInfo{PID: e.PID, Code: e.Status.Code, At: e.At, Runtime: wire.Duration(e.Runtime), Unknown: e.Status.Unknown}
 		if e.Status.Signal != 0 {
 			out.LastExit.Signal = services.SignalName(e.Status.Signal)
 		}
@@ -416,7 +423,12 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			}
 		case services.WatchPIDFile:
 			st.pidWatch++
+			st.pidRefusal = ""
 			c.watchPIDFile(ctx)
+		case services.Disown:
+			st.d.logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
+				st.spec.Name, e.PID, st.m.Policy().KillWait)
+			ctx.Send(st.d.monitor, &disownProc{PID: e.PID})
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Reply:
@@ -481,9 +493,12 @@ func (c *controller) inputEvents(ev services.Event, pidBefore int) []history.Eve
 			return nil
 		}
 		e := history.Event{Time: ev.At, Service: st.spec.Name, Kind: history.KindExit, PID: ev.PID}
-		if ev.Status.Signal != 0 {
+		switch {
+		case ev.Status.Unknown:
+			e.Message = "exit status unknown: another process reaped it"
+		case ev.Status.Signal != 0:
 			e.Signal = services.SignalName(ev.Status.Signal)
-		} else {
+		default:
 			code := ev.Status.Code
 			e.ExitCode = &code
 		}
@@ -502,11 +517,8 @@ func (c *controller) inputEvents(ev services.Event, pidBefore int) []history.Eve
 // exit: a respawn, or the respawn limit.
 func (c *controller) transitionEvents(ev services.Event, t services.Transition) []history.Event {
 	st := c.st
-	e := history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindState, State: t.To.String()}
+	e := history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindState, State: t.To.String(), Message: t.Reason}
 	snap := st.m.Snapshot()
-	if t.To == services.Failed {
-		e.Message = snap.FailReason
-	}
 	out := []history.Event{e}
 	if _, exited := ev.(services.Exited); exited {
 		switch {
@@ -676,6 +688,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
 		c.step(ctx, services.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
 		return
 	}
+	st.launcherStart = msg.StartTicks
 	c.step(ctx, services.Spawned{PID: msg.PID, At: msg.At})
 }
 
@@ -809,21 +822,44 @@ func (c *controller) watchPIDFile(ctx actor.Context) {
 	time.AfterFunc(pidFilePoll, func() { send(self, &pidFileTick{watch: watch}) })
 }
 
-// checkPIDFile reads the PID file; once it names a live process, that
-// process is adopted (its exit comes to us) and becomes the main process.
+// checkPIDFile reads the PID file; once it names a live process the
+// service may claim (see adopt.go), that process is adopted (its exit
+// comes to us) and becomes the main process. A file or process it may not
+// claim fails the start, saying why.
 func (c *controller) checkPIDFile(ctx actor.Context) {
 	st := c.st
 	if st.m.State() != services.Starting {
 		return // the start ended (found, timed out, stopped)
 	}
-	b, err := os.ReadFile(st.spec.PIDFile)
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || perr != nil || pid <= 1 || unix.Kill(pid, 0) != nil {
+	a, err := adopt(st.adoptRule())
+	switch {
+	case errors.Is(err, errNoPIDYet):
+		st.pidRefusal = ""
 		c.watchPIDFile(ctx)
 		return
+	case err != nil && err.Error() != st.pidRefusal:
+		st.pidRefusal = err.Error()
+		c.watchPIDFile(ctx)
+		return
+	case err != nil:
+		st.d.logf("service %s: %v", st.spec.Name, err)
+		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
+		return
 	}
-	ctx.Send(st.d.monitor, &adoptProc{PID: pid, Owner: ctx.Self()})
-	c.step(ctx, services.PIDFileFound{PID: pid, At: time.Now()})
+	ctx.Send(st.d.monitor, &adoptProc{adoption: a, Owner: ctx.Self()})
+	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
+}
+
+// adoptRule is what the process a PID file names must satisfy.
+func (st *controllerState) adoptRule() adoptRule {
+	r := adoptRule{PIDFile: st.spec.PIDFile, Self: os.Getpid(), LauncherStart: st.launcherStart, UID: uint32(st.d.uid)}
+	if c := st.spec.Credentials; c != nil {
+		r.UID, r.User = c.User.UID, c.User.Name
+		if r.User == "" {
+			r.User = "uid " + strconv.FormatUint(uint64(r.UID), 10)
+		}
+	}
+	return r
 }
 
 // abandonWaiters answers everyone waiting when the controller failed: a

@@ -227,7 +227,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.goGo(d.pump.run)
-	monitorProps, err := newMonitorProps(d.pump, d.logf)
+	monitorProps, err := newMonitorProps(d.pump, d.logf, d.goGo)
 	if err != nil {
 		ln.Close()
 		return nil, err

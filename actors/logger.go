@@ -16,17 +16,25 @@ import (
 // logTimeLayout prefixes every captured line (design §5).
 const logTimeLayout = "2006-01-02 15:04:05"
 
-// ringSize is how many recent lines a logger keeps for status and log -n.
-const ringSize = 1000
+// ringSize is how many recent lines a logger keeps for status and log -n,
+// within ringBytes of chunks (the newest chunk is always kept): lines are
+// at most lineMax long, but a thousand of them would still be 16 MiB a
+// service.
+const (
+	ringSize  = 1000
+	ringBytes = 1 << 20
+)
 
 // outputOpened tells a logger a new process's output pipe is being pumped.
 type outputOpened struct{}
 
 // logChunk carries complete timestamped lines, each ending with a newline,
-// from the pump to a logger, and their number.
+// from the pump to a logger, and their number. The logger repays Credit,
+// when set, once the chunk is written.
 type logChunk struct {
-	Data  []byte
-	Lines int
+	Data   []byte
+	Lines  int
+	Credit *pipeCredit
 }
 
 // outputClosed says a pipe reached EOF (all writers gone).
@@ -65,6 +73,7 @@ type loggerState struct {
 	// recent holds the last chunks, enough for ringSize lines.
 	recent      []*logChunk
 	recentLines int
+	recentBytes int // capacity of the chunks in recent
 	readers     int
 	followers   map[chan []byte]bool
 	logf        func(string, ...any)
@@ -111,11 +120,19 @@ func (l *logger) Receive(ctx actor.Context) {
 
 // write takes ownership of c's data, a chunk from the pump.
 func (st *loggerState) write(c *logChunk) {
+	if c.Credit != nil {
+		// Repaid even if the write panics: a debt never repaid would
+		// keep the pipe paused.
+		defer c.Credit.repay(cap(c.Data))
+		c.Credit = nil
+	}
 	st.writeFile(c.Data)
 	st.recent = append(st.recent, c)
 	st.recentLines += c.Lines
-	for len(st.recent) > 1 && st.recentLines-st.recent[0].Lines >= ringSize {
+	st.recentBytes += cap(c.Data)
+	for len(st.recent) > 1 && (st.recentLines-st.recent[0].Lines >= ringSize || st.recentBytes > ringBytes) {
 		st.recentLines -= st.recent[0].Lines
+		st.recentBytes -= cap(st.recent[0].Data)
 		putChunk(st.recent[0].Data)
 		st.recent[0] = nil
 		st.recent = st.recent[1:]

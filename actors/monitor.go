@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,7 +49,10 @@ type procSpawned struct {
 	PID    int
 	Output *os.File
 	At     time.Time
-	Err    error
+	// StartTicks is bootTicks just before the fork: a process the child
+	// forks has a start time (in /proc) at least this.
+	StartTicks uint64
+	Err        error
 }
 
 // procExited reports that a process the owner spawned was reaped.
@@ -62,10 +66,26 @@ type procExited struct {
 
 // adoptProc makes Owner the owner of a process the daemon did not spawn
 // directly (the daemonized child named by a PID file). If that process was
-// already reaped as an orphan, its exit is sent at once.
+// already reaped as an orphan, its exit is sent at once. A process that is
+// not the daemon's child is not reaped by it: its pidfd is watched for its
+// exit (see watchExit); the monitor owns PIDFD from now on.
 type adoptProc struct {
-	PID   int
+	adoption
 	Owner *actor.PID
+}
+
+// disownProc makes the monitor forget a process its owner gave up on (it
+// outlived SIGKILL): its exit, if ever reaped, is an orphan's.
+type disownProc struct{ PID int }
+
+// watchedExit reports that a watched pidfd became readable: the process
+// ended. Zombie and Parent are what /proc said of it then.
+type watchedExit struct {
+	PID    int
+	File   *os.File
+	Zombie bool
+	Parent int
+	Status unix.WaitStatus
 }
 
 // monitorStats asks for the monitor's counters.
@@ -96,6 +116,10 @@ type monitorState struct {
 	// adoption that comes after the exit.
 	orphanExits map[int]childExit
 	orphanOrder []int
+	// watches are the pidfds of adopted processes that are not our
+	// children, by PID.
+	watches map[int]*os.File
+	goGo    func(func())
 }
 
 type ownedReply struct {
@@ -115,7 +139,7 @@ type flushReplies struct{}
 // dispatched (both arrive through this one mailbox).
 type monitor struct{ st *monitorState }
 
-func newMonitorProps(p *pump, logf func(string, ...any)) (*actor.Props, error) {
+func newMonitorProps(p *pump, logf func(string, ...any), goGo func(func())) (*actor.Props, error) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
@@ -124,7 +148,8 @@ func newMonitorProps(p *pump, logf func(string, ...any)) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)
 	}
-	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, self: self, pump: p, logf: logf}
+	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, self: self, pump: p, logf: logf,
+		watches: map[int]*os.File{}, goGo: goGo}
 	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
 }
 
@@ -133,7 +158,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 	case *spawnProc:
 		// Stamped before the fork: the exit, stamped by the reaper, can
 		// come within microseconds and must not precede the start.
-		at := time.Now()
+		at, ticks := time.Now(), bootTicks()
 		pid, out, err := m.spawn(ctx, msg)
 		if err == nil {
 			m.st.owners[pid] = msg.Owner
@@ -141,7 +166,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case childExit:
@@ -155,14 +180,30 @@ func (m *monitor) Receive(ctx actor.Context) {
 			return
 		}
 		delete(m.st.owners, msg.PID)
+		m.unwatch(msg.PID)
 		ctx.Send(owner, procExitedOf(msg))
 	case *adoptProc:
 		if e, ok := m.st.orphanExits[msg.PID]; ok {
 			delete(m.st.orphanExits, msg.PID)
+			msg.PIDFD.Close()
 			ctx.Send(msg.Owner, procExitedOf(e))
 			return
 		}
 		m.st.owners[msg.PID] = msg.Owner
+		if msg.Child {
+			msg.PIDFD.Close() // the reaper will see its exit
+			return
+		}
+		m.watchExit(ctx, msg.PID, msg.PIDFD)
+	case *watchedExit:
+		m.onWatchedExit(ctx, msg)
+	case *disownProc:
+		delete(m.st.owners, msg.PID)
+		m.unwatch(msg.PID)
+	case *actor.Stopping:
+		for pid := range m.st.watches {
+			m.unwatch(pid)
+		}
 	case *monitorStats:
 		msg.Reply <- MonitorStats{Children: len(m.st.owners), Orphans: m.st.orphans}
 	case *ownersInfo:
@@ -171,8 +212,91 @@ func (m *monitor) Receive(ctx actor.Context) {
 	case *restoreOwners:
 		maps.Copy(m.st.owners, msg.Owners)
 		m.st.orphans = msg.Orphans
+		// Watches do not survive an execve: watch again the processes
+		// that are not our children.
+		for pid := range msg.Owners {
+			m.rewatch(ctx, pid)
+		}
 		close(msg.Done)
 	}
+}
+
+// watchExit waits, in a goroutine, for the adopted process pidfd refers to
+// to end, then reports it to the monitor. The daemon reaps its own
+// children only: an adopted process whose parent is another process (the
+// launcher that stayed, a subreaper of the service's own) ends without a
+// SIGCHLD for us, and a stop that waited for that would wait forever.
+func (m *monitor) watchExit(ctx actor.Context, pid int, pidfd *os.File) {
+	m.unwatch(pid)
+	m.st.watches[pid] = pidfd
+	send, self := ctx.ActorSystem().Root.Send, ctx.Self()
+	m.st.goGo(func() {
+		rc, err := pidfd.SyscallConn()
+		if err == nil {
+			err = rc.Read(func(fd uintptr) bool {
+				// A pidfd is readable once its process has ended.
+				pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				n, _ := unix.Poll(pfd, 0)
+				return n > 0
+			})
+		}
+		if err != nil {
+			return // closed: the watch was cancelled
+		}
+		// Look at once, before its parent reaps it: a zombie still tells
+		// its wait status.
+		w := &watchedExit{PID: pid, File: pidfd}
+		if p, err := readProcStat(pid); err == nil && p.State == 'Z' {
+			w.Zombie, w.Parent, w.Status = true, p.PPID, unix.WaitStatus(p.ExitCode)
+		}
+		send(self, w)
+	})
+}
+
+func (m *monitor) onWatchedExit(ctx actor.Context, w *watchedExit) {
+	if m.st.watches[w.PID] != w.File {
+		return // cancelled since
+	}
+	m.unwatch(w.PID)
+	owner, ok := m.st.owners[w.PID]
+	if !ok {
+		return
+	}
+	if w.Zombie && w.Parent == os.Getpid() {
+		return // re-parented to us since: the reaper reports it
+	}
+	delete(m.st.owners, w.PID)
+	exit := &procExited{PID: w.PID, At: time.Now(), Status: services.ExitStatus{Unknown: true}}
+	if w.Zombie {
+		exit.Status = exitStatusOf(w.Status)
+	}
+	ctx.Send(owner, exit)
+}
+
+// unwatch ends the watch of pid, if any.
+func (m *monitor) unwatch(pid int) {
+	if f, ok := m.st.watches[pid]; ok {
+		delete(m.st.watches, pid)
+		f.Close()
+	}
+}
+
+// rewatch watches a restored process that is not our child; one that is
+// already gone (and not ours to reap) ends at once, status unknown.
+func (m *monitor) rewatch(ctx actor.Context, pid int) {
+	p, err := readProcStat(pid)
+	if err == nil && p.PPID == os.Getpid() {
+		return
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		if owner, ok := m.st.owners[pid]; ok {
+			delete(m.st.owners, pid)
+			ctx.Send(owner, &procExited{PID: pid, At: time.Now(), Status: services.ExitStatus{Unknown: true}})
+		}
+		return
+	}
+	m.watchExit(ctx, pid, os.NewFile(uintptr(fd), "pidfd "+strconv.Itoa(pid)))
 }
 
 func procExitedOf(e childExit) *procExited {

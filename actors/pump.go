@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -24,7 +26,9 @@ type pump struct {
 
 	mu        sync.Mutex
 	pipes     map[int32]*pipeState // guarded by mu
-	detaching bool                 // guarded by mu: the wake-up means detach, not stop
+	ending    bool                 // guarded by mu: the wake-up ends the loop
+	detaching bool                 // guarded by mu: the end is a detach, not a stop
+	resumes   []*pipeState         // guarded by mu: paused pipes to read again
 	done      chan struct{}
 }
 
@@ -33,6 +37,68 @@ type pipeState struct {
 	logger *actor.PID
 	lines  lineSplitter
 	roomy  bool // the pipe was enlarged for a fast writer
+	credit pipeCredit
+}
+
+// A logger that falls behind its pipe (a slow disk, a writer faster than
+// the file) would otherwise see the chunks queue in its mailbox without
+// limit. Each pipe may have at most pauseOwed bytes of chunks (by
+// capacity) sent and not yet written; beyond that the pump stops reading
+// it, and the writer waits on the full pipe, until the logger has written
+// all but resumeOwed of them.
+const (
+	pauseOwed  = 2 << 20
+	resumeOwed = 512 << 10
+)
+
+// pipeCredit counts what a pipe's logger owes: chunks sent to it and not
+// yet written. The logger repays each chunk once written.
+type pipeCredit struct {
+	owed   atomic.Int64
+	paused atomic.Bool // the pipe is out of the epoll set until repaid
+	pipe   *pipeState
+	pump   *pump
+}
+
+// repay is called by the logger once it has written a chunk of capacity
+// n; the last repayment a paused pipe waits for asks the pump to read it
+// again.
+func (c *pipeCredit) repay(n int) {
+	if c.owed.Add(-int64(n)) <= resumeOwed && c.paused.CompareAndSwap(true, false) {
+		c.pump.resume1(c.pipe)
+	}
+}
+
+// resume1 asks the loop to put a paused pipe back into the epoll set.
+func (p *pump) resume1(ps *pipeState) {
+	p.mu.Lock()
+	p.resumes = append(p.resumes, ps)
+	p.mu.Unlock()
+	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+}
+
+// sendChunk sends lines to the pipe's logger, and reports whether the
+// logger owes so much that the pipe was paused.
+func (p *pump) sendChunk(ps *pipeState, data []byte, lines int) bool {
+	c := &ps.credit
+	owed := c.owed.Add(int64(cap(data)))
+	p.send(ps.logger, &logChunk{Data: data, Lines: lines, Credit: c})
+	if owed <= pauseOwed {
+		return false
+	}
+	c.paused.Store(true)
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil)
+	// The logger may have caught up since: then nobody would resume it.
+	if c.owed.Load() <= resumeOwed && c.paused.CompareAndSwap(true, false) {
+		p.arm(ps)
+		return false
+	}
+	return true
+}
+
+// arm puts a pipe into the epoll set.
+func (p *pump) arm(ps *pipeState) error {
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, ps.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(ps.fd)})
 }
 
 // roomyPipe is the size a pipe gets once its writer fills it: room to go
@@ -70,12 +136,18 @@ func (p *pump) add(fd int, logger *actor.PID) error {
 }
 
 // adopt is add for a pipe handed over by a re-exec, with the unfinished
-// line already read from it.
+// line already read from it. That line is cut like any other: a handover
+// from a binary without the cut may carry more than lineMax of it.
 func (p *pump) adopt(fd int, logger *actor.PID, partial []byte) error {
+	ps := &pipeState{fd: fd, logger: logger}
+	ps.credit.pipe, ps.credit.pump = ps, p
+	if chunk, n := ps.lines.feed(partial, time.Now()); n > 0 {
+		p.send(logger, &logChunk{Data: chunk, Lines: n})
+	}
 	p.mu.Lock()
-	p.pipes[int32(fd)] = &pipeState{fd: fd, logger: logger, lines: lineSplitter{partial: partial}}
+	p.pipes[int32(fd)] = ps
 	p.mu.Unlock()
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
+	if err := p.arm(ps); err != nil {
 		p.mu.Lock()
 		delete(p.pipes, int32(fd))
 		p.mu.Unlock()
@@ -90,6 +162,8 @@ func (p *pump) run() {
 	done := p.done
 	p.mu.Unlock()
 	defer close(done)
+	// Repayments that came while the loop was detached.
+	p.resumePaused()
 	events := make([]unix.EpollEvent, 128)
 	// A quarter of a roomy pipe per read: a read holds the pipe's lock for its
 	// whole copy, and smaller ones let a fast writer refill the pipe
@@ -108,8 +182,13 @@ func (p *pump) run() {
 				var b [8]byte
 				unix.Read(p.wakeFD, b[:])
 				p.mu.Lock()
-				detaching := p.detaching
+				ending, detaching := p.ending, p.detaching
+				p.ending = false
 				p.mu.Unlock()
+				if !ending {
+					p.resumePaused()
+					continue
+				}
 				if !detaching {
 					p.closeAll()
 				}
@@ -118,16 +197,34 @@ func (p *pump) run() {
 			p.mu.Lock()
 			ps := p.pipes[ev.Fd]
 			p.mu.Unlock()
-			if ps != nil {
-				p.drain(ps, buf)
+			if ps != nil && !ps.credit.paused.Load() {
+				p.drain(ps, buf, true)
 			}
 		}
 	}
 }
 
+// resumePaused puts the pipes whose loggers caught up back into the epoll
+// set.
+func (p *pump) resumePaused() {
+	p.mu.Lock()
+	resumes := p.resumes
+	p.resumes = nil
+	p.mu.Unlock()
+	for _, ps := range resumes {
+		p.mu.Lock()
+		open := p.pipes[int32(ps.fd)] == ps
+		p.mu.Unlock()
+		if open && !ps.credit.paused.Load() {
+			p.arm(ps)
+		}
+	}
+}
+
 // drain reads what a pipe holds, up to a budget so that one fast writer
-// cannot starve the others; epoll reports it again if more is left.
-func (p *pump) drain(ps *pipeState, buf []byte) {
+// cannot starve the others; epoll reports it again if more is left. With
+// credit, it stops when the pipe's logger owes too much (see pauseOwed).
+func (p *pump) drain(ps *pipeState, buf []byte, credit bool) {
 	for range 16 {
 		n, err := unix.Read(ps.fd, buf)
 		// A read of nearly the whole default pipe (atomic writes leave
@@ -138,7 +235,9 @@ func (p *pump) drain(ps *pipeState, buf []byte) {
 		}
 		if n > 0 {
 			if chunk, lines := ps.lines.feed(buf[:n], time.Now()); lines > 0 {
-				p.send(ps.logger, &logChunk{Data: chunk, Lines: lines})
+				if p.sendChunk(ps, chunk, lines) && credit {
+					return
+				}
 			}
 		}
 		switch {
@@ -162,7 +261,7 @@ func (p *pump) finish(ps *pipeState) {
 	if last := ps.lines.flush(time.Now()); len(last) > 0 {
 		p.send(ps.logger, &logChunk{Data: last, Lines: 1})
 	}
-	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil)
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil) // ENOENT when paused
 	unix.Close(ps.fd)
 	p.mu.Lock()
 	delete(p.pipes, int32(ps.fd))
@@ -179,7 +278,7 @@ func (p *pump) closeAll() {
 	p.mu.Unlock()
 	buf := make([]byte, 1<<20)
 	for _, ps := range pipes {
-		p.drain(ps, buf) // what is already written is not lost
+		p.drain(ps, buf, false) // what is already written is not lost
 		p.mu.Lock()
 		_, open := p.pipes[int32(ps.fd)]
 		p.mu.Unlock()
@@ -222,7 +321,7 @@ func (p *pump) stop() {
 // it to end.
 func (p *pump) interrupt(detach bool) {
 	p.mu.Lock()
-	p.detaching = detach
+	p.ending, p.detaching = true, detach
 	done := p.done
 	p.mu.Unlock()
 	unix.Write(p.wakeFD, []byte{1, 0, 0, 0, 0, 0, 0, 0})
@@ -231,45 +330,92 @@ func (p *pump) interrupt(detach bool) {
 
 func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }
 
+// lineMax is the longest line kept whole. A longer line, finished or
+// not, is cut into pieces of at most lineMax bytes, each written as a line
+// of its own with its own timestamp (Docker cuts at the same size): a
+// service printing without newlines cannot make the daemon hold more
+// than this of it. A cut is moved back (by at most 3 bytes) to the start
+// of a UTF-8 character, so a piece never ends in half a character of
+// valid text. docs/config.md documents it.
+const lineMax = 16 << 10
+
 // lineSplitter cuts a byte stream into lines, keeping an unfinished last
-// line for the next chunk.
+// line (at most lineMax bytes) for the next chunk.
 type lineSplitter struct{ partial []byte }
 
 // feed returns the complete lines in data, each prefixed with the time and
 // ending with a newline, in one buffer from getChunk: a fast writer costs
 // one message per read, not per line, and no garbage. It also says how
-// many lines that is.
+// many lines that is. Lines longer than lineMax come out in pieces.
 func (s *lineSplitter) feed(data []byte, now time.Time) ([]byte, int) {
-	last := bytes.LastIndexByte(data, '\n')
-	if last < 0 {
+	if bytes.IndexByte(data, '\n') < 0 && len(s.partial)+len(data) <= lineMax {
 		s.partial = append(s.partial, data...)
 		return nil, 0
 	}
 	var prefix [len(logTimeLayout) + 1]byte
 	now.AppendFormat(prefix[:0], logTimeLayout)
 	prefix[len(logTimeLayout)] = ' '
-	complete := data[:last+1]
-	lines := bytes.Count(complete, []byte{'\n'})
-	out := getChunk(len(s.partial) + len(complete) + lines*len(prefix))
+	// Room for every byte, and a stamp and a newline for each line: one
+	// per newline plus one per cut (a piece is at least
+	// lineMax-utf8.UTFMax+1 bytes long).
+	total := len(s.partial) + len(data)
+	most := bytes.Count(data, []byte{'\n'}) + total/(lineMax-utf8.UTFMax+1) + 1
+	out := getChunk(total + most*(len(prefix)+1))
 	out = out[:cap(out)]
-	// The first line continues what the previous read left unfinished.
-	w := copy(out, prefix[:])
-	w += copy(out[w:], s.partial)
-	s.partial = s.partial[:0]
+	w, lines := 0, 0
+	// head is what an earlier read left of the first line.
+	head, rest := s.partial, data
 	// This loop is the cost of capture per line: a fixed-size store for
 	// the stamp, one scan and one copy.
-	for {
-		i := bytes.IndexByte(complete, '\n') + 1
-		w += copy(out[w:], complete[:i])
-		complete = complete[i:]
-		if len(complete) == 0 {
-			break
+	for len(rest) > 0 {
+		nl := bytes.IndexByte(rest, '\n')
+		if nl >= 0 && len(head)+nl <= lineMax {
+			*(*[len(prefix)]byte)(out[w:]) = prefix
+			w += len(prefix)
+			if len(head) > 0 {
+				w += copy(out[w:], head)
+				head = nil
+			}
+			w += copy(out[w:], rest[:nl+1])
+			rest = rest[nl+1:]
+			lines++
+			continue
 		}
+		if nl < 0 && len(head)+len(rest) <= lineMax {
+			// Unfinished and short enough: kept for the next read.
+			s.partial = append(append(s.partial[:0], head...), rest...)
+			return out[:w], lines
+		}
+		// Too long: a piece of lineMax bytes.
+		n := cutAt(rest, lineMax-len(head), len(head) == 0)
 		*(*[len(prefix)]byte)(out[w:]) = prefix
 		w += len(prefix)
+		w += copy(out[w:], head)
+		w += copy(out[w:], rest[:n])
+		out[w] = '\n'
+		w++
+		lines++
+		head = nil
+		rest = rest[n:]
 	}
-	s.partial = append(s.partial, data[last+1:]...)
+	s.partial = s.partial[:0]
 	return out[:w], lines
+}
+
+// cutAt is where to cut b, a line's bytes of which at most k fit: k, or
+// up to 3 bytes earlier where a UTF-8 character starts. With nonEmpty the
+// cut keeps at least one byte.
+func cutAt(b []byte, k int, nonEmpty bool) int {
+	lo := max(k-(utf8.UTFMax-1), 0)
+	if nonEmpty {
+		lo = max(lo, 1)
+	}
+	for j := k; j >= lo; j-- {
+		if utf8.RuneStart(b[j]) {
+			return j
+		}
+	}
+	return k
 }
 
 // flush returns the unfinished line, if any, timestamped and terminated.

@@ -100,21 +100,28 @@ const (
 	RespawnTimer                   // respawn delay over: spawn again
 	CooldownTimer                  // respawn-cooldown over: retry a failed service
 	PIDFileTimer                   // pid-file-timeout over: the start failed
+	KillTimer                      // SIGKILL did not end the process in KillWait: give up
 
 	// NumTimers is the number of timer kinds, for arrays indexed by kind.
 	NumTimers = iota
 )
 
 // ExitStatus is how a process ended: Code when it exited, Signal when killed.
+// Unknown is set for a process that was not the daemon's child (adopted
+// from a PID file) and whose parent collected the status first.
 type ExitStatus struct {
-	Code   int
-	Signal syscall.Signal
+	Code    int
+	Signal  syscall.Signal
+	Unknown bool `json:",omitempty"`
 }
 
 // Success reports a zero exit code.
-func (e ExitStatus) Success() bool { return e.Signal == 0 && e.Code == 0 }
+func (e ExitStatus) Success() bool { return e.Signal == 0 && e.Code == 0 && !e.Unknown }
 
 func (e ExitStatus) String() string {
+	if e.Unknown {
+		return "ended (its parent, not shepherd, collected its exit status)"
+	}
 	if e.Signal != 0 {
 		return "terminated with signal " + SignalName(e.Signal)
 	}
@@ -189,10 +196,19 @@ type (
 		Gen   uint64
 		At    time.Time
 	}
-	// PIDFileFound reports that the PID file names a live process.
+	// PIDFileFound reports that the PID file names a live process the
+	// service may claim.
 	PIDFileFound struct {
 		PID int
 		At  time.Time
+	}
+	// PIDFileRefused reports that the PID file cannot be used: it is not
+	// a small regular file, or it names a process the service may not
+	// claim (not its descendant, older than its launcher, another
+	// user's). Reason says which, naming the file and the PID.
+	PIDFileRefused struct {
+		Reason string
+		At     time.Time
 	}
 	// SetDependents tells the machine which services require it.
 	SetDependents struct {
@@ -213,6 +229,8 @@ func (e Exited) at() time.Time        { return e.At }
 func (e TimerFired) at() time.Time    { return e.At }
 func (e SetDependents) at() time.Time { return e.At }
 func (e PIDFileFound) at() time.Time  { return e.At }
+
+func (e PIDFileRefused) at() time.Time { return e.At }
 
 // PeerOp is the operation asked of a peer service.
 type PeerOp int
@@ -254,12 +272,18 @@ type (
 	// WatchPIDFile asks for PIDFileFound once the PID file names a live
 	// process; the actor removes a stale file before each Spawn.
 	WatchPIDFile struct{}
+	// Disown says the machine no longer waits for process PID: it
+	// outlived SIGKILL by KillWait. Its exit, should it come, is stale.
+	Disown struct{ PID int }
 	// Transition reports a state change, for status and `herd log`.
 	Transition struct {
 		From, To State
 		// Text is the log phrase: "is running", "is stopped", ...
 		Text string
-		At   time.Time
+		// Reason says why, for history: why a start failed, why a stop
+		// ended without the process's exit.
+		Reason string
+		At     time.Time
 	}
 )
 
@@ -271,6 +295,7 @@ func (ArmTimer) effect()     {}
 func (Reply) effect()        {}
 func (Transition) effect()   {}
 func (WatchPIDFile) effect() {}
+func (Disown) effect()       {}
 
 // Policy is what the machine needs to know of a Spec.
 type Policy struct {
@@ -286,6 +311,9 @@ type Policy struct {
 	RespawnCooldown time.Duration
 	StopSignal      syscall.Signal
 	StopTimeout     time.Duration
+	// KillWait is how long after the SIGKILL of a stop the machine waits
+	// for the exit; then the stop ends without it (Disown).
+	KillWait time.Duration
 	// PIDFile says the program daemonizes and names its process in a PID
 	// file, which must appear within PIDFileTimeout.
 	PIDFile        bool
@@ -307,10 +335,18 @@ func PolicyOf(s *Spec) Policy {
 		RespawnCooldown: s.RespawnCooldown,
 		StopSignal:      s.StopSignal,
 		StopTimeout:     s.StopTimeout,
+		KillWait:        KillWait,
 		PIDFile:         s.PIDFile != "",
 		PIDFileTimeout:  s.PIDFileTimeout,
 	}
 }
+
+// KillWait bounds the wait for a process's exit after the SIGKILL of a
+// stop. A process outlives SIGKILL in uninterruptible sleep (a hung NFS
+// or FUSE server), or looks as if it did when its exit cannot reach the
+// daemon (a ptraced process whose tracer does not collect it); a stop,
+// and the daemon's shutdown, must end all the same.
+const KillWait = 5 * time.Second
 
 // Machine is the lifecycle of one service: a pure state machine. It does no
 // I/O, reads no clock and starts nothing; Step returns the effects for the
@@ -355,6 +391,8 @@ type Machine struct {
 	failedAt   time.Time
 	failReason string
 	done       bool
+	// stopIssue says why the last stop ended without the process's exit.
+	stopIssue string
 
 	gens [NumTimers]uint64
 
@@ -381,6 +419,9 @@ type Snapshot struct {
 	LastExit     *Exit
 	LastRespawn  time.Time
 	RespawnCount int
+	// StopIssue says why the last stop ended without the process's exit
+	// ("process 123 could not be stopped: ..."); empty after a new start.
+	StopIssue string
 }
 
 // Snapshot returns the machine's observable state.
@@ -389,6 +430,7 @@ func (m *Machine) Snapshot() Snapshot {
 		State: m.state, Since: m.since, Enabled: m.enabled, PID: m.pid,
 		Failing: m.failing, FailedAt: m.failedAt, FailReason: m.failReason,
 		Done: m.done, LastRespawn: m.lastRespawn, RespawnCount: m.respawnCount,
+		StopIssue: m.stopIssue,
 	}
 	if m.lastExit != nil {
 		e := *m.lastExit
@@ -468,6 +510,15 @@ func (m *Machine) Step(ev Event) []Effect {
 			m.pid, m.launcher = ev.PID, 0
 			m.becomeRunning(ev.At, emit)
 		}
+	case PIDFileRefused:
+		if m.state == Starting && m.phase == awaitPIDFile {
+			m.gens[PIDFileTimer]++
+			if m.launcher != 0 {
+				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
+			}
+			m.launcher = 0
+			m.fail(ev.Reason, ev.At, emit)
+		}
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}
@@ -510,7 +561,14 @@ func (m *Machine) setState(s State, p phase, now time.Time, emit func(...Effect)
 	case Failed:
 		text = "failed to start"
 	}
-	emit(Transition{From: from, To: s, Text: text, At: now})
+	reason := ""
+	switch s {
+	case Failed:
+		reason = m.failReason
+	case Stopped:
+		reason = m.stopIssue
+	}
+	emit(Transition{From: from, To: s, Text: text, Reason: reason, At: now})
 }
 
 func (m *Machine) onStart(ev Start, emit func(...Effect)) {
@@ -548,6 +606,7 @@ func (m *Machine) beginStart(now time.Time, emit func(...Effect)) {
 	m.steps = nil
 	m.failedDep = ""
 	m.done = false
+	m.stopIssue = ""
 	m.delay = 0
 	m.gens[CooldownTimer]++
 	if len(m.policy.Requires) == 0 {
@@ -839,6 +898,7 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 	switch {
 	case m.state == Stopping && m.phase == awaitExit:
 		m.gens[StopTimer]++
+		m.gens[KillTimer]++
 		// Kill what the main process left in its group (grandchildren).
 		emit(Signal{PGID: ev.PID, Sig: syscall.SIGKILL})
 		m.becomeStopped(ev.At, emit)
@@ -912,7 +972,17 @@ func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 	switch ev.Timer {
 	case StopTimer:
 		if m.state == Stopping && m.phase == awaitExit && m.pid != 0 {
-			emit(Signal{PGID: m.pid, Sig: syscall.SIGKILL})
+			m.gens[KillTimer]++
+			emit(Signal{PGID: m.pid, Sig: syscall.SIGKILL},
+				ArmTimer{Timer: KillTimer, After: m.policy.KillWait, Gen: m.gens[KillTimer]})
+		}
+	case KillTimer:
+		if m.state == Stopping && m.phase == awaitExit && m.pid != 0 {
+			// The exit may never come: the stop ends without it.
+			pid := m.pid
+			m.stopIssue = fmt.Sprintf("process %d could not be stopped: still there %v after SIGKILL", pid, m.policy.KillWait)
+			emit(Disown{PID: pid})
+			m.becomeStopped(ev.At, emit)
 		}
 	case RespawnTimer:
 		if m.state == Starting && m.phase == awaitRespawn {

@@ -22,6 +22,7 @@ func webPolicy() Policy {
 		Name: "web", Requires: []string{"net"}, HasProcess: true, Respawn: true,
 		RespawnLimit: DefaultRespawnLimit, RespawnDelay: 100 * time.Millisecond,
 		RespawnMaxDelay: 30 * time.Second, StopSignal: syscall.SIGTERM, StopTimeout: 5 * time.Second,
+		KillWait: KillWait,
 	}
 }
 
@@ -60,6 +61,8 @@ func fmtEffects(effs []Effect) string {
 			parts = append(parts, fmt.Sprintf("%v->%v", e.From, e.To))
 		case WatchPIDFile:
 			parts = append(parts, "watch-pid-file")
+		case Disown:
+			parts = append(parts, fmt.Sprintf("disown(%d)", e.PID))
 		default:
 			parts = append(parts, fmt.Sprintf("%T", e))
 		}
@@ -71,7 +74,7 @@ func fmtEffects(effs []Effect) string {
 }
 
 func timerName(k TimerKind) string {
-	return [...]string{"stop", "respawn", "cooldown", "pid-file"}[k]
+	return [...]string{"stop", "respawn", "cooldown", "pid-file", "kill"}[k]
 }
 
 // situation builds a machine in one state and phase by feeding it events.
@@ -107,6 +110,16 @@ var situations = []situation{
 	{"stopping/exit", webPolicy, []Event{
 		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
 		Spawned{PID: 100, At: at(1)}, Stop{Waiter: 2, At: at(2)},
+	}},
+	// SIGKILL sent, the kill timer runs.
+	{"stopping/killed", webPolicy, []Event{
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)}, Stop{Waiter: 2, At: at(2)}, TimerFired{Timer: StopTimer, Gen: 1, At: at(7)},
+	}},
+	// The launcher runs; the PID file is awaited.
+	{"starting/pid-file", func() Policy { p := webPolicy(); p.PIDFile, p.PIDFileTimeout = true, 5*time.Second; return p }, []Event{
+		Start{Waiter: 1, At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)},
 	}},
 	{"failed", webPolicy, []Event{
 		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
@@ -147,6 +160,9 @@ var probes = []struct {
 	{"respawn-timer", TimerFired{Timer: RespawnTimer, Gen: 1, At: at(10)}},
 	{"cooldown-timer", TimerFired{Timer: CooldownTimer, Gen: 4, At: at(10)}},
 	{"stale-timer", TimerFired{Timer: StopTimer, Gen: 99, At: at(10)}},
+	{"kill-timer", TimerFired{Timer: KillTimer, Gen: 1, At: at(10)}},
+	{"pid-file-found", PIDFileFound{PID: 300, At: at(10)}},
+	{"pid-file-refused", PIDFileRefused{Reason: "pid file /run/x.pid names process 1, which is not a descendant of the service", At: at(10)}},
 }
 
 func build(t *testing.T, s situation) *Machine {
@@ -253,7 +269,7 @@ func TestStopStopsDependentsFirstThenEscalates(t *testing.T) {
 	s.step(Stop{Waiter: 1, At: at(1)}, "running->stopping stop-peers(app,cron)")
 	s.step(PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(1)}, "-")
 	s.step(PeerDone{Name: "cron", Op: PeerStop, Result: Result{Outcome: OutNotRunning}, At: at(1)}, "signal(7,SIGTERM) arm(stop,5s)")
-	s.step(TimerFired{Timer: StopTimer, Gen: 1, At: at(6)}, "signal(7,SIGKILL)")
+	s.step(TimerFired{Timer: StopTimer, Gen: 1, At: at(6)}, "signal(7,SIGKILL) arm(kill,5s)")
 	s.step(Exited{PID: 7, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(6)},
 		"signal(7,SIGKILL) stopping->stopped reply(1,stopped,app:stopped,web:stopped)")
 	s.step(Stop{Waiter: 2, At: at(7)}, "reply(2,not-running)")
@@ -468,4 +484,64 @@ func TestPIDFile(t *testing.T) {
 	s.step(Spawned{PID: 60, At: at(11)}, "watch-pid-file arm(pid-file,5s)")
 	s.step(Exited{PID: 60, Status: ExitStatus{Code: 2}, At: at(12)},
 		"starting->failed reply(4,failed,reason=process exited with code 2 before writing its PID file)")
+}
+
+// A process whose exit never comes (unkillable, or not reapable by the
+// daemon) does not keep a stop waiting: KillWait after the SIGKILL the
+// machine disowns it and is stopped, saying why; its late exit is stale,
+// and the next start clears the message.
+func TestStopEndsWithoutAnExitAfterKillWait(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "starting->running reply(1,started,web:started)")
+	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping signal(10,SIGTERM) arm(stop,5s)")
+	s.step(TimerFired{Timer: StopTimer, Gen: s.m.gens[StopTimer], At: at(6)}, "signal(10,SIGKILL) arm(kill,5s)")
+	var tr Transition
+	for _, e := range s.m.Step(TimerFired{Timer: KillTimer, Gen: s.m.gens[KillTimer], At: at(11)}) {
+		if e, ok := e.(Transition); ok {
+			tr = e
+		}
+	}
+	want := "process 10 could not be stopped: still there 5s after SIGKILL"
+	if s.m.State() != Stopped || s.m.PID() != 0 || tr.Reason != want || s.m.Snapshot().StopIssue != want {
+		t.Fatalf("after the kill wait: %v, pid %d, transition reason %q, status %q", s.m.State(), s.m.PID(), tr.Reason, s.m.Snapshot().StopIssue)
+	}
+	s.step(Exited{PID: 10, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(20)}, "-")
+	s.step(Start{Waiter: 3, At: at(21)}, "stopped->starting spawn")
+	if got := s.m.Snapshot().StopIssue; got != "" {
+		t.Errorf("a new start keeps %q", got)
+	}
+	// An exit in time cancels the kill timer.
+	s.step(Spawned{PID: 11, At: at(21)}, "starting->running reply(3,started,web:started)")
+	s.step(Stop{Waiter: 4, At: at(22)}, "running->stopping signal(11,SIGTERM) arm(stop,5s)")
+	s.step(TimerFired{Timer: StopTimer, Gen: s.m.gens[StopTimer], At: at(27)}, "signal(11,SIGKILL) arm(kill,5s)")
+	gen := s.m.gens[KillTimer]
+	s.step(Exited{PID: 11, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(28)}, "signal(11,SIGKILL) stopping->stopped reply(4,stopped,web:stopped)")
+	s.step(TimerFired{Timer: KillTimer, Gen: gen, At: at(32)}, "-")
+}
+
+// A refused PID file fails the start with its reason and kills what is
+// left of the launcher's group; a file found afterwards changes nothing.
+func TestPIDFileRefused(t *testing.T) {
+	p := webPolicy()
+	p.Requires = nil
+	p.PIDFile, p.PIDFileTimeout = true, 5*time.Second
+	s := script{t, NewMachine(p, t0)}
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(PIDFileRefused{Reason: "pid file /x.pid names process 1, which is not a descendant of the service", At: at(1)},
+		"signal(10,SIGKILL) starting->failed reply(1,failed,reason=pid file /x.pid names process 1, which is not a descendant of the service)")
+	s.step(PIDFileFound{PID: 20, At: at(1)}, "-")
+	s.step(TimerFired{Timer: PIDFileTimer, Gen: 1, At: at(5)}, "-")
+	if s.m.PID() != 0 || s.m.Snapshot().FailReason == "" {
+		t.Fatalf("pid %d, reason %q", s.m.PID(), s.m.Snapshot().FailReason)
+	}
+	// A launcher that already exited (daemonized) is not signalled.
+	s.step(Start{Waiter: 2, At: at(6)}, "failed->starting spawn")
+	s.step(Spawned{PID: 30, At: at(6)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Exited{PID: 30, At: at(6)}, "-")
+	s.step(PIDFileRefused{Reason: "pid file /x.pid is a FIFO, not a regular file", At: at(7)},
+		"starting->failed reply(2,failed,reason=pid file /x.pid is a FIFO, not a regular file)")
 }

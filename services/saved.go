@@ -32,6 +32,7 @@ type Saved struct {
 	FailedAt        time.Time     `json:"failed_at,omitzero"`
 	FailReason      string        `json:"fail_reason,omitempty"`
 	Done            bool          `json:"done,omitempty"`
+	StopIssue       string        `json:"stop_issue,omitempty"`
 }
 
 // BusyError says a machine cannot be saved now: it is in the middle of a
@@ -67,7 +68,7 @@ func (m *Machine) Save(due [NumTimers]time.Time) (Saved, error) {
 		Respawning: respawning, Dependents: slices.Clone(m.dependents),
 		RespawnTimes: slices.Clone(m.respawnTimes), RespawnCount: m.respawnCount, LastRespawn: m.lastRespawn,
 		Delay: m.delay, DisabledByLimit: m.disabledByLimit, Failing: m.failing, FailedAt: m.failedAt,
-		FailReason: m.failReason, Done: m.done,
+		FailReason: m.failReason, Done: m.done, StopIssue: m.stopIssue,
 	}
 	switch {
 	case respawning:
@@ -90,7 +91,7 @@ func Restore(p Policy, s Saved, now time.Time) (*Machine, []Effect) {
 		dependents: slices.Clone(s.Dependents), respawnTimes: slices.Clone(s.RespawnTimes),
 		respawnCount: s.RespawnCount, lastRespawn: s.LastRespawn, delay: s.Delay,
 		disabledByLimit: s.DisabledByLimit, failing: s.Failing, failedAt: s.FailedAt,
-		failReason: s.FailReason, done: s.Done,
+		failReason: s.FailReason, done: s.Done, stopIssue: s.StopIssue,
 	}
 	if s.LastExit != nil {
 		e := *s.LastExit

@@ -13,7 +13,7 @@ import (
 func TestSaveRestoreBehavesTheSame(t *testing.T) {
 	busy := map[string]bool{
 		"starting/requires": true, "starting/spawn": true, "starting/one-shot": true,
-		"stopping/dependents": true, "stopping/exit": true,
+		"stopping/dependents": true, "stopping/exit": true, "stopping/killed": true, "starting/pid-file": true,
 	}
 	for _, s := range situations {
 		t.Run(s.name, func(t *testing.T) {

@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		"rawcall":    rawCall,
 		"connholder": connHolderMain,
 		"callhammer": callHammerMain,
+		"ptracehold": ptraceHold,
 	})
 }
 
@@ -99,6 +100,9 @@ func TestScripts(t *testing.T) {
 			if cond == "root" {
 				return os.Geteuid() == 0, nil
 			}
+			if cond == "race" {
+				return raceEnabled, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -121,6 +125,7 @@ func TestScripts(t *testing.T) {
 			"execfleet":    cmdExecFleet,
 			"startsshd":    cmdStartSSHD,
 			"holdconns":    cmdHoldConns,
+			"pty":          cmdPty,
 		},
 	})
 }

@@ -165,6 +165,9 @@ type ExitInfo struct {
 	Signal  string    `json:"signal,omitempty"`
 	At      time.Time `json:"at"`
 	Runtime Duration  `json:"runtime"`
+	// Unknown: the process was adopted from a PID file, and another
+	// process collected its exit status (Code and Signal mean nothing).
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Status is the result of `status SERVICE`.
@@ -190,6 +193,9 @@ type Status struct {
 	Respawns    int       `json:"respawns"`
 	LastExit    *ExitInfo `json:"last_exit,omitempty"`
 	Actions     []string  `json:"actions,omitempty"`
+	// StopIssue says why the last stop ended without the process's exit
+	// ("process 123 could not be stopped: ...").
+	StopIssue string `json:"stop_issue,omitempty"`
 	// Recent holds the last lines of the service's output, timestamped.
 	Recent []string `json:"recent,omitempty"`
 	// RespawnsLastHour counts respawns in the last hour (from history).

@@ -42,6 +42,9 @@ type Factory struct {
 	// Connect dials the daemon at socket.
 	Connect func(ctx context.Context, socket string) (Client, error)
 	Now     func() time.Time
+	// IsTerminal says whether Out or Err is a terminal, where control
+	// characters are shown escaped (terminal.go). Nil: a TCGETS ioctl.
+	IsTerminal func(io.Writer) bool
 
 	Socket string
 	JSON   bool
@@ -69,6 +72,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // Run is Main with an explicit Factory, for tests.
 func Run(f *Factory, args []string) int {
+	f.guardTerminals()
 	root := NewRootCmd(f)
 	root.SetArgs(routeCustomAction(root, args))
 	err := root.Execute()

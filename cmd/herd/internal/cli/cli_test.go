@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -306,5 +308,78 @@ func TestAgainstRealSocket(t *testing.T) {
 	missing := t.TempDir() + "/nope"
 	if code := Main([]string{"-s", missing, "status"}, nil, &out, &errOut); code != ExitFailure || errOut.String() != "herd: error: "+missing+": No such file or directory\n" {
 		t.Fatalf("code %d err %q", code, errOut.String())
+	}
+}
+
+func TestEscapeControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text, tab\tand newline\n": "plain text, tab\tand newline\n",
+		"\x1b]0;pwned\x07":               `\x1b]0;pwned\x07`,
+		"\x1b[2Jcleared":                 `\x1b[2Jcleared`,
+		"cr\rdel\x7fnul\x00":             `cr\x0ddel\x7fnul\x00`,
+		"csi \u009b31m c1":               `csi \u009b31m c1`,
+		"bad \xff\xfe utf-8":             `bad \xff\xfe utf-8`,
+		"cut \xe2\x82":                   `cut \xe2\x82`,
+		"● ünïcödé € 🐑":                  "● ünïcödé € 🐑",
+		"\u00a0 nbsp is printable":       "\u00a0 nbsp is printable",
+	} {
+		if got := string(EscapeControls([]byte(in))); got != want {
+			t.Errorf("EscapeControls(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// On a terminal, text from services, daemons and peers is shown with its
+// control characters escaped, on stdout and stderr alike; --json output
+// and output to a pipe are left as they are.
+func TestRunEscapesControlsOnATerminal(t *testing.T) {
+	evil := "\x1b]0;pwned\x07title \x1b[2Jclear"
+	shown := `\x1b]0;pwned\x07title \x1b[2Jclear`
+	status := ok(wire.Status{Name: "web", State: "stopped", Since: now, Enabled: true, Recent: []string{"2026-11-24 18:00:03 " + evil}})
+	tests := []struct {
+		name             string
+		args             []string
+		reply            wire.Reply
+		tty              bool
+		wantOut, wantErr string // substrings
+	}{
+		{name: "status recent lines", args: []string{"status", "web"}, reply: status, tty: true, wantOut: "    2026-11-24 18:00:03 " + shown + "\n"},
+		{name: "status to a pipe", args: []string{"status", "web"}, reply: status, wantOut: "    2026-11-24 18:00:03 " + evil + "\n"},
+		{name: "log output", args: []string{"log", "web", "-n", "1"}, tty: true,
+			reply: ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: "2026-11-24 18:00:03 " + evil}}}), wantOut: "2026-11-24 18:00:03 " + shown + "\n"},
+		{name: "log follow", args: []string{"log", "web", "-f"}, tty: true,
+			reply: ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: evil}}}), wantOut: shown + "\n"},
+		{name: "log to a pipe", args: []string{"log", "web", "-n", "1"},
+			reply: ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: evil}}}), wantOut: evil + "\n"},
+		{name: "history detail", args: []string{"history", "web"}, tty: true,
+			reply: ok(wire.Events{Events: []wire.Event{{Time: now, Service: "web", Kind: "state", State: "failed", Message: evil}}}), wantOut: shown + "\n"},
+		{name: "custom action output", args: []string{"show", "web"}, tty: true,
+			reply: ok(wire.ActionResult{Service: "web", Outcome: wire.Done, Output: evil}), wantOut: shown},
+		{name: "error message", args: []string{"stop", "web"}, tty: true,
+			reply: fail(wire.Error{Kind: wire.Unreachable, Message: "peer says " + evil}), wantErr: "herd: error: peer says " + shown + "\n"},
+		{name: "json stays json", args: []string{"--json", "status", "web"}, reply: status, tty: true, wantOut: `\u001b]0;pwned\u0007title`},
+		{name: "json escapes what JSON allows raw", args: []string{"--json", "status", "web"}, tty: true,
+			reply: ok(wire.Status{Name: "web", Recent: []string{"del\x7f csi\u009b bad\xff"}}), wantOut: `"del\u007f csi\u009b bad\ufffd"`},
+		{name: "json to a pipe", args: []string{"--json", "status", "web"},
+			reply: ok(wire.Status{Name: "web", Recent: []string{"del\x7f csi\u009b"}}), wantOut: "\"del\x7f csi\u009b\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			var got wire.Request
+			f := &Factory{Out: &out, Err: &errOut, Now: func() time.Time { return now },
+				IsTerminal: func(io.Writer) bool { return tt.tty },
+				Connect:    func(context.Context, string) (Client, error) { return fakeClient{reply: tt.reply, got: &got}, nil }}
+			Run(f, tt.args)
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout:\n%q\nwant it to hold:\n%q", out.String(), tt.wantOut)
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr:\n%q\nwant it to hold:\n%q", errOut.String(), tt.wantErr)
+			}
+			if tt.tty && strings.ContainsAny(out.String()+errOut.String(), "\x1b\x07") {
+				t.Errorf("a control character reached the terminal: %q %q", out.String(), errOut.String())
+			}
+		})
 	}
 }

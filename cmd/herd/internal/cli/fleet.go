@@ -173,11 +173,11 @@ func newCmdFleet(f *Factory) *cobra.Command {
 					failed++
 				}
 				if progress {
-					fmt.Fprintf(f.Err, "\r\033[K%d/%d done, %d failed", done, len(hosts), failed)
+					fmt.Fprintf(rawWriter(f.Err), "\r\033[K%d/%d done, %d failed", done, len(hosts), failed)
 				}
 				if !group && !f.JSON {
 					if progress {
-						fmt.Fprint(f.Err, "\r\033[K")
+						fmt.Fprint(rawWriter(f.Err), "\r\033[K")
 					}
 					printStreamed(f, r)
 				}
@@ -189,7 +189,7 @@ func newCmdFleet(f *Factory) *cobra.Command {
 				sshExec.Close()
 			}
 			if progress {
-				fmt.Fprint(f.Err, "\r\033[K")
+				fmt.Fprint(rawWriter(f.Err), "\r\033[K")
 			}
 			groups := fleet.GroupResults(results)
 			summary := fleet.Summary(results)
@@ -546,15 +546,6 @@ func printGroups(f *Factory, groups []fleet.Group) {
 			}
 		}
 	}
-}
-
-func isTerminal(w any) bool {
-	file, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func sortedKeys(m map[string]string) []string {

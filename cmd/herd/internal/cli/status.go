@@ -171,7 +171,10 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	}
 	if e := s.LastExit; e != nil {
 		how := fmt.Sprintf("exited with code %d", e.Code)
-		if e.Signal != "" {
+		switch {
+		case e.Unknown:
+			how = "ended (its exit status went to its parent, not to shepherd)"
+		case e.Signal != "":
 			how = "terminated with signal " + e.Signal
 		}
 		if s.State != wire.StateRunning {
@@ -182,6 +185,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		if e.Runtime > 0 {
 			line("It ran for %s.", time.Duration(e.Runtime).Round(time.Millisecond))
 		}
+	}
+	if s.StopIssue != "" {
+		line("The last stop ended without the process: %s.", s.StopIssue)
 	}
 	if s.RespawnsLastHour > 0 {
 		line("Respawned %d times in the last hour.", s.RespawnsLastHour)
