@@ -36,7 +36,8 @@ type Options struct {
 	StateDir string
 	// PIDFile, when set, receives the daemon's PID once the socket listens.
 	PIDFile string
-	// Insecure skips the socket directory's ownership and mode check.
+	// Insecure skips the ownership and mode checks of the socket
+	// directory and of the state directory.
 	Insecure bool
 	// SocketMode and SocketGroup open the socket to other local users.
 	// Zero mode leaves the default; SocketGroup -1 leaves the group.
@@ -156,8 +157,8 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.stopLog()
 		}
 	}()
-	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+	if err := prepareStateDir(opts.StateDir, d.uid, opts.Insecure); err != nil {
+		return nil, err
 	}
 	if opts.HistoryRetention == 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
@@ -250,7 +251,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		}
 	}
 	if opts.PIDFile != "" {
-		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			d.Shutdown()
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
@@ -611,9 +612,10 @@ func closeOnExecInherited() {
 	}
 }
 
-// writeFileAtomic writes data to a temporary file then renames it, so a
-// reader never sees a partial file.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes data to a temporary file (created 0600) then
+// renames it, with mode, so a reader never sees a partial file nor a
+// private one with a wider mode.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -627,7 +629,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

@@ -21,10 +21,7 @@ func loadIdentity(stateDir string) (ed25519.PrivateKey, string, error) {
 		if _, err := rand.Read(seed); err != nil {
 			return nil, "", fmt.Errorf("identity: %w", err)
 		}
-		if err := writeFileAtomic(path, seed); err != nil {
-			return nil, "", fmt.Errorf("identity %s: %w", path, err)
-		}
-		if err := os.Chmod(path, 0o600); err != nil {
+		if err := writeFileAtomic(path, seed, 0o600); err != nil {
 			return nil, "", fmt.Errorf("identity %s: %w", path, err)
 		}
 	} else if err != nil {

@@ -197,7 +197,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	path := filepath.Join(d.opts.StateDir, "handover.json")
-	if err := writeFileAtomic(path, b); err != nil {
+	if err := writeFileAtomic(path, b, 0o600); err != nil {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	// A synced event also makes every event before it durable.
@@ -256,7 +256,7 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		if ho.Signals = d.opts.PendingSignals(); len(ho.Signals) > 0 {
 			b, err := json.Marshal(ho)
 			if err == nil {
-				err = writeFileAtomic(path, b)
+				err = writeFileAtomic(path, b, 0o600)
 			}
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -79,14 +80,17 @@ type Store struct {
 // Open opens (or creates) the store in dir. A store that cannot be read is
 // an error naming the path, never a silent reset.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("history store %s: %w", dir, err)
+	}
+	if err := tighten(dir); err != nil {
+		return nil, fmt.Errorf("history store %s: make it private: %w", dir, err)
 	}
 	// A service manager's history is small and append-mostly: small
 	// memtables and cache keep the daemon's memory low.
 	cache := pebble.NewCache(2 << 20)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}, Cache: cache, MemTableSize: 2 << 20})
+	db, err := pebble.Open(dir, &pebble.Options{FS: privateFS{vfs.Default}, Logger: quietLogger{}, Cache: cache, MemTableSize: 2 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: %w: %v (move it aside to start a new history)", dir, ErrCorrupt, err)
 	}
