@@ -109,6 +109,9 @@ type Daemon struct {
 	reapResume chan struct{}
 	// inheritedSignals arrived during the re-exec that started us.
 	inheritedSignals []syscall.Signal
+	// stateLock is held (flock) for the daemon's life, re-execs included:
+	// a second daemon on the same state directory is told who holds it.
+	stateLock *os.File
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -160,6 +163,19 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := prepareStateDir(opts.StateDir, d.uid, opts.Insecure); err != nil {
 		return nil, err
 	}
+	if ho != nil {
+		d.stateLock, err = inheritedStateLock(ho.StateLockFD, opts.StateDir)
+	} else {
+		d.stateLock, err = lockStateDir(opts.StateDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && !d.stopped() {
+			d.stateLock.Close()
+		}
+	}()
 	if opts.HistoryRetention == 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
@@ -387,6 +403,7 @@ func (d *Daemon) Shutdown() {
 		}
 		d.logf("shepherd stopped")
 		d.stopLog()
+		d.stateLock.Close()
 		close(d.done)
 	})
 }

@@ -104,6 +104,7 @@ func (l *logger) Receive(ctx actor.Context) {
 		msg.Reply <- st.lastLines(msg.N)
 	case *fillRecent:
 		msg.Status.Recent = st.lastLines(msg.N)
+		msg.Status.LogError = st.problem
 		rep := wire.OKReply(msg.ReqID, msg.Status)
 		rep.Seq = msg.Seq
 		msg.Reply <- rep

@@ -59,6 +59,7 @@ type handover struct {
 	Orphans      int                     `json:"orphans"`
 	Retention    time.Duration           `json:"retention"`
 	ListenerFD   int                     `json:"listener_fd"`
+	StateLockFD  int                     `json:"state_lock_fd"`
 	Files        []string                `json:"files"`
 	Specs        []*services.Spec        `json:"specs"`
 	Services     map[string]savedService `json:"services"`
@@ -185,9 +186,9 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	defer lnFile.Close()
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
-		ListenerFD: int(lnFile.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		ListenerFD: int(lnFile.Fd()), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
 	}
-	inherit := []int{ho.ListenerFD}
+	inherit := []int{ho.ListenerFD, ho.StateLockFD}
 	for _, p := range pipes {
 		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.fd, Service: byLogger[p.logger.Id], Partial: p.lines.partial})
 		inherit = append(inherit, p.fd)

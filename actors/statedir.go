@@ -6,7 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The state directory holds what only the daemon may read or change: the
@@ -88,4 +92,58 @@ func privateSubdir(path string, uid int) error {
 		}
 	}
 	return nil
+}
+
+// stateLockName is the lock file in the state directory: held (flock) for
+// the daemon's life, re-exec included, it tells a second daemon started
+// on the same state directory who holds it.
+const stateLockName = "shepherd.lock"
+
+// lockStateDir takes the state directory's lock, or says which shepherd
+// holds it. The file then holds our PID.
+func lockStateDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, stateLockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state directory lock %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			holder := "whose PID is unknown"
+			b := make([]byte, 32)
+			n, _ := f.ReadAt(b, 0)
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n]))); err == nil && pid > 0 {
+				holder = "PID " + strconv.Itoa(pid)
+			}
+			return nil, fmt.Errorf("state directory %s is in use by another shepherd (%s): stop that one first, or give this one another --state", dir, holder)
+		}
+		return nil, fmt.Errorf("state directory lock %s: %w", path, err)
+	}
+	if err := writePID(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state directory lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// inheritedStateLock is the lock a re-exec handed over: still held, since
+// a flock belongs to the open file, which execve keeps.
+func inheritedStateLock(fd int, dir string) (*os.File, error) {
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, stateLockName))
+	// Taking it again on the same open file only confirms it.
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("re-exec handover: state directory lock: %w", err)
+	}
+	setCloseOnExec(fd, true)
+	return f, nil
+}
+
+func writePID(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return err
 }

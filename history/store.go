@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -92,6 +94,9 @@ func Open(dir string) (*Store, error) {
 	defer cache.Unref()
 	db, err := pebble.Open(dir, &pebble.Options{FS: privateFS{vfs.Default}, Logger: quietLogger{}, Cache: cache, MemTableSize: 2 << 20})
 	if err != nil {
+		if lockHeld(err) {
+			return nil, fmt.Errorf("history store %s is in use by another process (%v); it is not damaged: stop the shepherd that has it open, or give this one another --state", dir, err)
+		}
 		return nil, fmt.Errorf("history store %s: %w: %v (move it aside to start a new history)", dir, ErrCorrupt, err)
 	}
 	s := &Store{db: db, path: dir}
@@ -108,6 +113,17 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("history store %s: %w: %v", dir, ErrCorrupt, err)
 	}
 	return s, nil
+}
+
+// lockHeld reports whether pebble.Open failed on its LOCK file: another
+// process (EAGAIN or EACCES from fcntl, unlike a file that cannot be
+// opened, which is a PathError) or this one holds the store.
+func lockHeld(err error) bool {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) || strings.Contains(err.Error(), "lock held by current process")
 }
 
 // Path is the store's directory.

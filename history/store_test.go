@@ -223,3 +223,19 @@ func TestFilesArePrivate(t *testing.T) {
 	s.Close()
 	check(dir)
 }
+
+// TestOpenInUseIsNotCorrupt: a store another process (or this one) has
+// open is in use, not damaged: the message must not advise moving it
+// aside, which would throw away a live history.
+func TestOpenInUseIsNotCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = Open(dir)
+	if err == nil || errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), dir+" is in use by another process") {
+		t.Errorf("second Open: %v", err)
+	}
+}

@@ -175,6 +175,9 @@ type Status struct {
 	Actions     []string  `json:"actions,omitempty"`
 	// Recent holds the last lines of the service's output, timestamped.
 	Recent []string `json:"recent,omitempty"`
+	// LogError says why the service's log file cannot be written (its
+	// output is then kept in memory only).
+	LogError string `json:"log_error,omitempty"`
 	// RespawnsLastHour counts respawns in the last hour (from history).
 	RespawnsLastHour int `json:"respawns_last_hour,omitempty"`
 	// FlappingCount is set when the service was respawned at least 3 times

@@ -217,6 +217,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 			line("Re-executed %d times, first started at %s.", d.Reexecs, clock(d.StartedAt, now))
 		}
 	}
+	if s.LogError != "" {
+		line("Its output is kept in memory only: %s.", s.LogError)
+	}
 	if len(s.Recent) > 0 {
 		b.WriteString("\n  Recent messages (use '-n' to view more or less):\n")
 		for _, l := range s.Recent {
