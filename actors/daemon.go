@@ -179,7 +179,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if opts.HistoryRetention == 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
-	if d.history, err = history.Open(filepath.Join(opts.StateDir, "history")); err != nil {
+	if d.history, err = history.OpenWith(filepath.Join(opts.StateDir, "history"), history.Options{Logf: d.logf}); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -393,6 +393,10 @@ func (d *Daemon) Shutdown() {
 		if d.opts.PIDFile != "" {
 			os.Remove(d.opts.PIDFile)
 		}
+		// Refusals only counted so far are recorded before the end.
+		flushed := make(chan struct{})
+		d.system.Root.Send(d.caretaker, &flushRefusals{Done: flushed})
+		<-flushed
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)

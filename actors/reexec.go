@@ -134,6 +134,11 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if d.shuttingDown.Load() {
 		return errors.New("the daemon is stopping")
 	}
+	// The new binary must open the history store, which needs room: on a
+	// full disk it would fail and leave the services without a daemon.
+	if err := d.history.Writable(history.Reserve); errors.Is(err, history.ErrNoSpace) {
+		return fmt.Errorf("cannot re-execute now: %v", err)
+	}
 	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
 	var saved map[string]savedService

@@ -76,6 +76,7 @@ func TestScripts(t *testing.T) {
 			"mknet":        cmdMakeNet,
 			"execfleet":    cmdExecFleet,
 			"startsshd":    cmdStartSSHD,
+			"mounttmpfs":   cmdMountTmpfs,
 		},
 	})
 }
@@ -595,4 +596,19 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	ts.Setenv(args[0], strconv.Itoa(s.Port))
 	ts.Setenv(args[1], key)
+}
+
+// mounttmpfs DIR SIZE: mount a tmpfs of SIZE (e.g. 16m) on DIR, created
+// if need be, for a filesystem the script can fill; it is unmounted when
+// the script ends. Root only.
+func cmdMountTmpfs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mounttmpfs DIR SIZE")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+args[1]+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		ts.Fatalf("mount tmpfs on %s: %v\n%s", dir, err, out)
+	}
+	ts.Defer(func() { exec.Command("umount", "-l", dir).Run() })
 }

@@ -221,6 +221,20 @@ type DaemonInfo struct {
 	Reexecs       int            `json:"reexecs"`
 	PeerID        string         `json:"peer_id,omitempty"`
 	Listen        []string       `json:"listen,omitempty"`
+	History       HistoryHealth  `json:"history"`
+}
+
+// HistoryHealth says whether the daemon's history can be written. When
+// it cannot (its filesystem is full, the store failed), the daemon goes
+// on supervising; events are held in memory (Held) and written once it
+// can, beyond a bound they are dropped (Dropped), and replies no longer
+// wait for their events to be durable.
+type HistoryHealth struct {
+	Degraded bool      `json:"degraded"`
+	Since    time.Time `json:"since,omitzero"`
+	Reason   string    `json:"reason,omitempty"`
+	Held     int       `json:"held"`
+	Dropped  int       `json:"dropped"`
 }
 
 // UpgradeResult answers `upgrade`, just before the daemon executes its
