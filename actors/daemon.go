@@ -163,9 +163,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := prepareStateDir(opts.StateDir, d.uid, opts.Insecure); err != nil {
 		return nil, err
 	}
-	if ho != nil {
+	if ho != nil && ho.StateLockFD > 2 {
 		d.stateLock, err = inheritedStateLock(ho.StateLockFD, opts.StateDir)
 	} else {
+		// A first start, or a re-exec from a shepherd that had no lock.
 		d.stateLock, err = lockStateDir(opts.StateDir)
 	}
 	if err != nil {

@@ -130,7 +130,12 @@ func lockStateDir(dir string) (*os.File, error) {
 // inheritedStateLock is the lock a re-exec handed over: still held, since
 // a flock belongs to the open file, which execve keeps.
 func inheritedStateLock(fd int, dir string) (*os.File, error) {
-	f := os.NewFile(uintptr(fd), filepath.Join(dir, stateLockName))
+	path := filepath.Join(dir, stateLockName)
+	var held, named unix.Stat_t
+	if unix.Fstat(fd, &held) != nil || unix.Stat(path, &named) != nil || held.Dev != named.Dev || held.Ino != named.Ino {
+		return nil, fmt.Errorf("re-exec handover: fd %d is not the state directory lock %s", fd, path)
+	}
+	f := os.NewFile(uintptr(fd), path)
 	// Taking it again on the same open file only confirms it.
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
