@@ -165,7 +165,7 @@ func (st *loggerState) open() {
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(st.path), 0o755); err != nil {
-		st.fail(fmt.Errorf("log file %s cannot be created: %w", st.path, errors.Unwrap(err)))
+		st.fail(fmt.Errorf("log file %s cannot be created: %w", st.path, reason(err)))
 		return
 	}
 	f, err := OpenLogFile(st.path)
@@ -195,6 +195,15 @@ func (st *loggerState) fail(err error) {
 		st.problem = msg
 		st.logf("%s: %s; its output is kept in memory only (herd status, herd log)", st.name, msg)
 	}
+}
+
+// reason is what went wrong, without the path a PathError repeats.
+func reason(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // recovered says the log file is written again.
@@ -232,11 +241,7 @@ func (st *loggerState) writeFile(data []byte) bool {
 		n, err := st.file.Write(part)
 		st.size += int64(n)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			st.fail(fmt.Errorf("log file %s cannot be written: %w", st.path, err))
+			st.fail(fmt.Errorf("log file %s cannot be written: %w", st.path, reason(err)))
 			return false
 		}
 		st.recovered()
