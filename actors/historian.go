@@ -67,11 +67,13 @@ type commitStalled struct{ gen uint64 }
 //     waiting on a disk that does not answer) degrades the history the
 //     same way, releasing the replies that waited for it.
 const (
-	maxHeldEvents      = 10000
-	retryMin           = 250 * time.Millisecond
-	retryMax           = 5 * time.Second
-	commitStallTimeout = 5 * time.Second
+	maxHeldEvents = 10000
+	retryMin      = 250 * time.Millisecond
+	retryMax      = 5 * time.Second
 )
+
+// commitStallTimeout is a variable for tests.
+var commitStallTimeout = 5 * time.Second
 
 // historianState outlives a restart of the writer.
 type historianState struct {

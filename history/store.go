@@ -90,10 +90,12 @@ type Options struct {
 	// store failing, pebble's errors. Default: standard error.
 	Logf func(format string, args ...any)
 
-	// For tests: no check of the free space before a write, no ballast,
-	// and a wrapper of the filesystem pebble writes through.
+	// WrapFS, for tests, wraps the filesystem pebble writes through (to
+	// make it fail or hang).
+	WrapFS func(vfs.FS) vfs.FS
+
+	// For tests: no check of the free space before a write, no ballast.
 	noPreflight, noBallast bool
-	wrapFS                 func(vfs.FS) vfs.FS
 }
 
 // Open opens (or creates) the store in dir. A store that cannot be read is
@@ -120,8 +122,8 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 		g.ballast.Store(true)
 	}
 	var fs vfs.FS = privateFS{vfs.Default}
-	if opts.wrapFS != nil {
-		fs = opts.wrapFS(fs)
+	if opts.WrapFS != nil {
+		fs = opts.WrapFS(fs)
 	}
 	fs = vfs.OnDiskFull(fs, g.diskFull)
 	// A service manager's history is small and append-mostly: small
