@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -115,5 +116,39 @@ services:
 		if e := call(t, d, wire.Request{Action: "status"}, &all); e != nil || len(all.Services) != 2 {
 			t.Fatalf("%+v: the daemon has %d services: %v", req, len(all.Services), e)
 		}
+	})
+}
+
+// TestRefusalsTakeOnePath: a refusal of an unknown service goes through
+// the caretaker like that of a known one without a grant, so neither its
+// text nor its work (and so its time) tells whether the service exists:
+// both are audited by the caretaker.
+func TestRefusalsTakeOnePath(t *testing.T) {
+	d, _ := startDaemon(t, "services:\n  - name: db\n    command: [sleep, \"3600\"]\n")
+	a := &api{d: d}
+	var texts []string
+	for i, service := range []string{"db", "nothere"} {
+		out := &collect{}
+		a.ServeRequest(context.Background(), local.Peer{UID: uint32(4242 + i)}, wire.Request{ID: 1, Action: "stop", Service: service}, out)
+		if len(out.replies) != 1 || out.replies[0].OK {
+			t.Fatalf("stop %s: %+v", service, out.replies)
+		}
+		texts = append(texts, strings.Replace(out.replies[0].Error.Message, service, "NAME", 1))
+	}
+	if texts[0] != texts[1] {
+		t.Errorf("the refusals differ: %q and %q", texts[0], texts[1])
+	}
+	waitFor(t, "both refusals audited", func() bool {
+		evs, err := d.history.Scan(history.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited := map[string]bool{}
+		for _, e := range evs {
+			if e.Kind == history.KindCapability && e.Action == "refuse stop" {
+				audited[e.Service] = true
+			}
+		}
+		return audited["db"] && audited["nothere"]
 	})
 }

@@ -66,12 +66,24 @@ type capRequest struct {
 type caretakerState struct {
 	d      *Daemon
 	grants map[capability.Swiss]capability.Grant
+	// refusals decides which refusals are recorded (refusals.go);
+	// refusalGen numbers its windows, for their timers.
+	refusals   refusalLimiter
+	refusalGen uint64
+}
+
+// flushRefusals ends a window of refusals (Gen, from its timer) or, with
+// Done, whatever window is open (at shutdown): what was only counted is
+// recorded.
+type flushRefusals struct {
+	Gen  uint64
+	Done chan struct{}
 }
 
 type caretaker struct{ st *caretakerState }
 
 func newCaretakerProps(d *Daemon) (*actor.Props, error) {
-	st := &caretakerState{d: d, grants: map[capability.Swiss]capability.Grant{}}
+	st := &caretakerState{d: d, grants: map[capability.Swiss]capability.Grant{}, refusals: refusalLimiter{window: refusalWindow}}
 	recs, err := d.history.Records(grantRecordKind)
 	if err != nil {
 		return nil, err
@@ -95,6 +107,9 @@ func (c *caretaker) Receive(ctx actor.Context) {
 	st := c.st
 	switch msg := ctx.Message().(type) {
 	case *authorize:
+		if msg.Who == "" {
+			msg.Who = msg.Holder.String()
+		}
 		err := c.check(msg)
 		switch {
 		case err != nil:
@@ -116,6 +131,13 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		msg.Reply <- out
 	case *capRequest:
 		msg.Reply <- c.serve(ctx, msg)
+	case *flushRefusals:
+		if msg.Done != nil || msg.Gen == st.refusalGen {
+			c.flushRefusals(ctx)
+		}
+		if msg.Done != nil {
+			close(msg.Done)
+		}
 	case *capTarget:
 		target := ""
 		for s, g := range st.grants {
@@ -167,10 +189,35 @@ func (c *caretaker) audit(ctx actor.Context, uid uint32, what, target, action, r
 	c.auditBy(ctx, fmt.Sprintf("uid %d", uid), what, target, action, result)
 }
 
+// auditBy records a capability event. Refusals go through the limiter:
+// anyone can make them, as fast as they like (refusals.go).
 func (c *caretaker) auditBy(ctx actor.Context, who, what, target, action, result string) {
+	if what == "refuse" {
+		st := c.st
+		record, open := st.refusals.refuse(who, fmt.Sprintf("'%s' on '%s'", action, target), time.Now())
+		if open {
+			st.refusalGen++
+			gen, self, send := st.refusalGen, ctx.Self(), ctx.ActorSystem().Root.Send
+			time.AfterFunc(st.refusals.window, func() { send(self, &flushRefusals{Gen: gen}) })
+		}
+		if !record {
+			return
+		}
+	}
 	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
 		Kind: history.KindCapability, Service: target, Who: who, Action: strings.TrimSpace(what + " " + action), Result: result,
 	}}})
+}
+
+// flushRefusals records what the refusal limiter only counted.
+func (c *caretaker) flushRefusals(ctx actor.Context) {
+	var evs []history.Event
+	for _, s := range c.st.refusals.flush() {
+		evs = append(evs, history.Event{Kind: history.KindCapability, Who: s.Who, Action: "refuse", Result: s.Message})
+	}
+	if len(evs) > 0 {
+		ctx.Send(c.st.d.historian, &record{Events: evs})
+	}
 }
 
 // boundTo reports whether a grant's holder names the caller h (a uid or a

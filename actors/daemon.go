@@ -37,7 +37,8 @@ type Options struct {
 	StateDir string
 	// PIDFile, when set, receives the daemon's PID once the socket listens.
 	PIDFile string
-	// Insecure skips the socket directory's ownership and mode check.
+	// Insecure skips the ownership and mode checks of the socket
+	// directory and of the state directory.
 	Insecure bool
 	// SocketMode and SocketGroup open the socket to other local users.
 	// Zero mode leaves the default; SocketGroup -1 leaves the group.
@@ -113,6 +114,9 @@ type Daemon struct {
 	inheritedSignals []syscall.Signal
 	// socketLock makes the socket ours, for our life and our re-execs.
 	socketLock *local.SocketLock
+	// stateLock is held (flock) for the daemon's life, re-execs included:
+	// a second daemon on the same state directory is told who holds it.
+	stateLock *os.File
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -164,13 +168,27 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.stopLog()
 		}
 	}()
-	if err := os.MkdirAll(filepath.Join(opts.StateDir, "logs"), 0o700); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+	if err := prepareStateDir(opts.StateDir, d.uid, opts.Insecure); err != nil {
+		return nil, err
 	}
+	if ho != nil && ho.StateLockFD > 2 {
+		d.stateLock, err = inheritedStateLock(ho.StateLockFD, opts.StateDir)
+	} else {
+		// A first start, or a re-exec from a shepherd that had no lock.
+		d.stateLock, err = lockStateDir(opts.StateDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && !d.stopped() {
+			d.stateLock.Close()
+		}
+	}()
 	if opts.HistoryRetention == 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
-	if d.history, err = history.Open(filepath.Join(opts.StateDir, "history")); err != nil {
+	if d.history, err = history.OpenWith(filepath.Join(opts.StateDir, "history"), history.Options{Logf: d.logf}); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -402,6 +420,10 @@ func (d *Daemon) Shutdown() {
 		if d.opts.PIDFile != "" {
 			os.Remove(d.opts.PIDFile)
 		}
+		// Refusals only counted so far are recorded before the end.
+		flushed := make(chan struct{})
+		d.system.Root.Send(d.caretaker, &flushRefusals{Done: flushed})
+		<-flushed
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)
@@ -412,6 +434,7 @@ func (d *Daemon) Shutdown() {
 		}
 		d.logf("shepherd stopped")
 		d.stopLog()
+		d.stateLock.Close()
 		close(d.done)
 	})
 }
@@ -644,9 +667,9 @@ func closeOnExecInherited() {
 	}
 }
 
-// writeFileAtomic writes data to a temporary file of the given mode then
-// renames it, so a reader never sees a partial file (nor, for a key, a
-// moment when others may read it).
+// writeFileAtomic writes data to a temporary file (created 0600) then
+// renames it, with mode, so a reader never sees a partial file nor a
+// private one with a wider mode.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {

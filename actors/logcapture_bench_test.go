@@ -32,7 +32,7 @@ func BenchmarkLogCapture(b *testing.B) {
 	b.SetBytes(st.Size())
 	for i := 0; b.Loop(); i++ {
 		logPath := filepath.Join(dir, fmt.Sprintf("out%d.log", i))
-		pid := system.Root.Spawn(newLoggerProps(logPath, -1, services.LogRotate{}, func(string, ...any) {}))
+		pid := system.Root.Spawn(newLoggerProps("bench", logPath, -1, services.LogRotate{}, func(string, ...any) {}))
 		var fds [2]int
 		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 			b.Fatal(err)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,6 +66,7 @@ type followLog struct{ Ch chan []byte }
 type unfollowLog struct{ Ch chan []byte }
 
 type loggerState struct {
+	name   string // the service's
 	path   string
 	gid    int // group of the log file, or -1
 	rotate services.LogRotate
@@ -77,13 +79,18 @@ type loggerState struct {
 	readers     int
 	followers   map[chan []byte]bool
 	logf        func(string, ...any)
+	// problem says why the log file cannot be written, for the daemon log
+	// (once per new problem) and status; lost counts the lines that could
+	// not be written since.
+	problem string
+	lost    int
 }
 
 // logger owns one service's log file and its ring of recent lines.
 type logger struct{ st *loggerState }
 
-func newLoggerProps(path string, gid int, rotate services.LogRotate, logf func(string, ...any)) *actor.Props {
-	st := &loggerState{path: path, gid: gid, rotate: rotate, logf: logf, followers: map[chan []byte]bool{}}
+func newLoggerProps(name, path string, gid int, rotate services.LogRotate, logf func(string, ...any)) *actor.Props {
+	st := &loggerState{name: name, path: path, gid: gid, rotate: rotate, logf: logf, followers: map[chan []byte]bool{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
 
@@ -92,6 +99,9 @@ func (l *logger) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *outputOpened:
 		st.readers++
+		// Open now, so that a log file that cannot be written is reported
+		// when the process starts, not at its first line.
+		st.open()
 	case *logChunk:
 		st.write(msg)
 	case *outputClosed:
@@ -103,6 +113,7 @@ func (l *logger) Receive(ctx actor.Context) {
 		msg.Reply <- st.lastLines(msg.N)
 	case *fillRecent:
 		msg.Status.Recent = st.lastLines(msg.N)
+		msg.Status.LogError = st.problem
 		rep := wire.OKReply(msg.ReqID, msg.Status)
 		rep.Seq = msg.Seq
 		msg.Reply <- rep
@@ -126,7 +137,9 @@ func (st *loggerState) write(c *logChunk) {
 		defer c.Credit.repay(cap(c.Data))
 		c.Credit = nil
 	}
-	st.writeFile(c.Data)
+	if !st.writeFile(c.Data) {
+		st.lost += c.Lines
+	}
 	st.recent = append(st.recent, c)
 	st.recentLines += c.Lines
 	st.recentBytes += cap(c.Data)
@@ -161,18 +174,24 @@ func (st *loggerState) lastLines(n int) []string {
 	return out
 }
 
-// open opens the log file if it is not open.
+// open opens the log file if it is not open. A file that cannot be
+// opened is tried again at the next output, and said once in the daemon
+// log (and in status until it can be written).
 func (st *loggerState) open() {
 	if st.file != nil || st.path == "" {
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(st.path), 0o755); err != nil {
-		st.logf("log file %s: %v", st.path, err)
+		st.fail(fmt.Errorf("log file %s cannot be created: %w", st.path, reason(err)))
+		return
 	}
-	f, err := os.OpenFile(st.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := OpenLogFile(st.path)
 	if err != nil {
-		st.logf("log file %s: %v", st.path, err)
-		st.path = "" // say it once; keep the recent lines going
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("log file %s cannot be opened: %w", st.path, pe.Err)
+		}
+		st.fail(err)
 		return
 	}
 	st.file, st.size = f, 0
@@ -181,19 +200,46 @@ func (st *loggerState) open() {
 	}
 	if st.gid >= 0 {
 		if err := f.Chown(-1, st.gid); err != nil {
-			st.logf("log file %s: %v", st.path, err)
+			st.logf("%s: log file %s: %v", st.name, st.path, err)
 		}
+	}
+}
+
+// fail records why the log file cannot be written; the daemon log hears
+// of each new reason once, not of every line.
+func (st *loggerState) fail(err error) {
+	if msg := err.Error(); msg != st.problem {
+		st.problem = msg
+		st.logf("%s: %s; its output is kept in memory only (herd status, herd log)", st.name, msg)
+	}
+}
+
+// reason is what went wrong, without the path a PathError repeats.
+func reason(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// recovered says the log file is written again.
+func (st *loggerState) recovered() {
+	if st.problem != "" {
+		st.logf("%s: log file %s is written again; %d lines could not be written to it", st.name, st.path, st.lost)
+		st.problem, st.lost = "", 0
 	}
 }
 
 // writeFile appends whole lines to the log file, rotating it where the
 // next line would pass the size limit: a rotation never splits or loses a
-// line (a single line longer than the limit gets a file of its own).
-func (st *loggerState) writeFile(data []byte) {
+// line (a single line longer than the limit gets a file of its own). It
+// reports whether all of data was written.
+func (st *loggerState) writeFile(data []byte) bool {
 	for len(data) > 0 {
 		st.open()
 		if st.file == nil {
-			return
+			return false
 		}
 		part := data
 		if lim := st.rotate.Size; lim > 0 && st.size+int64(len(data)) > lim {
@@ -212,14 +258,16 @@ func (st *loggerState) writeFile(data []byte) {
 		n, err := st.file.Write(part)
 		st.size += int64(n)
 		if err != nil {
-			st.logf("log file %s: %v", st.path, err)
-			return
+			st.fail(fmt.Errorf("log file %s cannot be written: %w", st.path, reason(err)))
+			return false
 		}
+		st.recovered()
 		data = data[len(part):]
 		if st.rotate.Size > 0 && st.size >= st.rotate.Size {
 			st.rotateFiles()
 		}
 	}
+	return true
 }
 
 // rotateFiles shifts NAME.log.(k) to NAME.log.(k+1), drops the oldest and
@@ -231,7 +279,7 @@ func (st *loggerState) rotateFiles() {
 		os.Rename(fmt.Sprintf("%s.%d", st.path, k), fmt.Sprintf("%s.%d", st.path, k+1))
 	}
 	if err := os.Rename(st.path, st.path+".1"); err != nil {
-		st.logf("log file %s: rotate: %v", st.path, err)
+		st.logf("%s: log file %s: rotate: %v", st.name, st.path, err)
 	}
 }
 

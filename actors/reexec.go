@@ -68,6 +68,7 @@ type handover struct {
 	Orphans      int                     `json:"orphans"`
 	Retention    time.Duration           `json:"retention"`
 	ListenerFD   int                     `json:"listener_fd"`
+	StateLockFD  int                     `json:"state_lock_fd"`
 	Files        []string                `json:"files"`
 	Specs        []*services.Spec        `json:"specs"`
 	Services     map[string]savedService `json:"services"`
@@ -156,6 +157,11 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if d.shuttingDown.Load() {
 		return errors.New("the daemon is stopping")
 	}
+	// The new binary must open the history store, which needs room: on a
+	// full disk it would fail and leave the services without a daemon.
+	if err := d.history.Writable(history.Reserve); errors.Is(err, history.ErrNoSpace) {
+		return fmt.Errorf("cannot re-execute now: %v", err)
+	}
 	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
 	// No request is read from now on, and those in flight are finished
@@ -226,10 +232,10 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	}()
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
-		ListenerFD: fdOf(lnFile), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
 	}
 	ho.LockFD = d.socketLock.Fd()
-	inherit := []int{ho.ListenerFD, ho.LockFD}
+	inherit := []int{ho.ListenerFD, ho.LockFD, ho.StateLockFD}
 	for _, c := range conns {
 		ho.Conns = append(ho.Conns, savedConn{FD: fdOf(c.File), Buffered: c.Buffered})
 		inherit = append(inherit, fdOf(c.File))
@@ -243,7 +249,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	path := filepath.Join(d.opts.StateDir, "handover.json")
-	if err := writeHandover(path, b); err != nil {
+	if err := writeFileAtomic(path, b, 0o600); err != nil {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	// A synced event also makes every event before it durable.
@@ -302,7 +308,7 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		if ho.Signals = d.opts.PendingSignals(); len(ho.Signals) > 0 {
 			b, err := json.Marshal(ho)
 			if err == nil {
-				err = writeHandover(path, b)
+				err = writeFileAtomic(path, b, 0o600)
 			}
 			if err != nil {
 				return err
@@ -310,27 +316,6 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		}
 	}
 	return syscall.Exec(d.self, os.Args, env)
-}
-
-// writeHandover writes the handover file atomically, readable by the
-// daemon's user only: it holds the services' environments and what clients
-// had sent but the daemon not yet read (a sturdyref, say).
-func writeHandover(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // 0600
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 func waitAtGate(gate string) {

@@ -233,7 +233,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		if s.Credentials != nil {
 			gid = int(s.Credentials.GID)
 		}
-		logger, err := ctx.SpawnNamed(newLoggerProps(logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
+		logger, err := ctx.SpawnNamed(newLoggerProps(s.Name, logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}

@@ -77,6 +77,10 @@ func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 	if err != nil {
 		return wire.Status{}, err
 	}
+	health, err := ask(ctx, d, d.historian, func(ch chan<- wire.HistoryHealth) any { return &historyHealth{Reply: ch} })
+	if err != nil {
+		return wire.Status{}, err
+	}
 	return wire.Status{
 		Name: wire.RootService, Provides: []string{wire.RootAlias}, Requires: []string{},
 		Documentation: "The shepherd daemon itself.",
@@ -85,7 +89,7 @@ func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 		Daemon: &wire.DaemonInfo{
 			Version: Version, StartedAt: d.started, ConfigPath: d.opts.ConfigPath, Socket: d.opts.SocketPath,
 			StateDir: d.opts.StateDir, PID1: os.Getpid() == 1, ByState: byState, OrphansReaped: stats.Orphans,
-			Reexecs: d.reexecs, PeerID: d.peerID, Listen: d.listenAddrs(),
+			Reexecs: d.reexecs, PeerID: d.peerID, Listen: d.listenAddrs(), History: health,
 		},
 	}, nil
 }

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -30,6 +33,10 @@ const (
 	// KindCapability is a grant, attenuation, revocation, use or refusal
 	// of a capability: Who, Action ("grant", "use start", ...), Result.
 	KindCapability = "capability"
+	// KindHistory says the history could not be written for a while
+	// (the disk was full): Message says how long, why, and how many
+	// events were dropped.
+	KindHistory = "history"
 )
 
 // Event is one thing that happened. Seq orders all events of a store and
@@ -74,23 +81,74 @@ type Store struct {
 	db   *pebble.DB
 	path string
 	last uint64 // highest sequence at Open; the writer continues from it
+	g    *guard
+}
+
+// Options tune a store. The zero value is the daemon's.
+type Options struct {
+	// Logf receives what the store has to say: the disk filling up, the
+	// store failing, pebble's errors. Default: standard error.
+	Logf func(format string, args ...any)
+
+	// WrapFS, for tests, wraps the filesystem pebble writes through (to
+	// make it fail or hang).
+	WrapFS func(vfs.FS) vfs.FS
+
+	// For tests: no check of the free space before a write, no ballast.
+	noPreflight, noBallast bool
 }
 
 // Open opens (or creates) the store in dir. A store that cannot be read is
 // an error naming the path, never a silent reset.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens the store in dir with opts.
+func OpenWith(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("history store %s: %w", dir, err)
 	}
+	if err := tighten(dir); err != nil {
+		return nil, fmt.Errorf("history store %s: make it private: %w", dir, err)
+	}
+	g := &guard{path: dir, logf: opts.Logf, reserve: Reserve, ballastSize: BallastSize}
+	if g.logf == nil {
+		g.logf = func(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", args...) }
+	}
+	g.noPreflight = opts.noPreflight
+	if opts.noBallast {
+		g.ballastSize = 0
+	}
+	if _, err := os.Stat(g.ballastPath()); err == nil {
+		g.ballast.Store(true)
+	}
+	var fs vfs.FS = privateFS{vfs.Default}
+	if opts.WrapFS != nil {
+		fs = opts.WrapFS(fs)
+	}
+	fs = vfs.OnDiskFull(fs, g.diskFull)
 	// A service manager's history is small and append-mostly: small
 	// memtables and cache keep the daemon's memory low.
 	cache := pebble.NewCache(2 << 20)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}, Cache: cache, MemTableSize: 2 << 20})
+	var db *pebble.DB
+	err := g.run(func() error {
+		var err error
+		db, err = pebble.Open(dir, &pebble.Options{
+			FS: fs, Logger: pebbleLogger{g}, Cache: cache, MemTableSize: 2 << 20,
+			EventListener: &pebble.EventListener{BackgroundError: g.background},
+		})
+		return err
+	})
 	if err != nil {
+		if lockHeld(err) {
+			return nil, fmt.Errorf("history store %s is in use by another process (%v); it is not damaged: stop the shepherd that has it open, or give this one another --state", dir, err)
+		}
+		if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), syscall.ENOSPC.Error()) {
+			return nil, fmt.Errorf("history store %s cannot be opened: its filesystem is full (%v); it is not damaged: free some space there", dir, err)
+		}
 		return nil, fmt.Errorf("history store %s: %w: %v (move it aside to start a new history)", dir, ErrCorrupt, err)
 	}
-	s := &Store{db: db, path: dir}
+	s := &Store{db: db, path: dir, g: g}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSeq}, UpperBound: []byte{prefixSeq + 1}})
 	if err != nil {
 		db.Close()
@@ -103,7 +161,29 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("history store %s: %w: %v", dir, ErrCorrupt, err)
 	}
+	// Place the ballast now if there is room (else at a later write).
+	g.room(0)
 	return s, nil
+}
+
+// lockHeld reports whether pebble.Open failed on its LOCK file: another
+// process (EAGAIN or EACCES from fcntl, unlike a file that cannot be
+// opened, which is a PathError) or this one holds the store.
+func lockHeld(err error) bool {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) || strings.Contains(err.Error(), "lock held by current process")
+}
+
+// Writable says whether a write of need bytes would be tried now: nil,
+// or the error (wrapping ErrNoSpace or ErrBroken) it would return.
+func (s *Store) Writable(need int) error {
+	if err := s.g.brokenErr(); err != nil {
+		return err
+	}
+	return s.g.room(int64(need))
 }
 
 // Path is the store's directory.
@@ -112,18 +192,25 @@ func (s *Store) Path() string { return s.path }
 // LastSeq is the highest sequence number stored when the store was opened.
 func (s *Store) LastSeq() uint64 { return s.last }
 
-// Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the store. A broken store is left open: pebble may be
+// stuck where it failed, and the process's exit releases it.
+func (s *Store) Close() error {
+	if err := s.g.brokenErr(); err != nil {
+		return err
+	}
+	return s.db.Close()
+}
 
 // Append writes events (whose Seq the caller assigned) in one batch; with
-// sync the batch is durable when Append returns.
+// sync the batch is durable when Append returns. An error wrapping
+// ErrNoSpace or ErrBroken means nothing was written.
 func (s *Store) Append(evs []Event, sync bool) error {
 	b := s.db.NewBatch()
-	defer b.Close()
 	for i := range evs {
 		e := &evs[i]
 		v, err := json.Marshal(e)
 		if err != nil {
+			b.Close()
 			return fmt.Errorf("history: encode event: %w", err)
 		}
 		b.Set(seqKey(e.Seq), v, nil)
@@ -136,10 +223,16 @@ func (s *Store) Append(evs []Event, sync bool) error {
 	if sync {
 		opts = pebble.Sync
 	}
-	if err := b.Commit(opts); err != nil {
+	err := s.g.write(len(b.Repr()), func() error { return b.Commit(opts) })
+	if !errors.Is(err, ErrBroken) {
+		// A batch pebble failed in the middle of may still be in its
+		// hands: only one it is done with goes back to its pool.
+		b.Close()
+	}
+	if err != nil && !errors.Is(err, ErrNoSpace) && !errors.Is(err, ErrBroken) {
 		return fmt.Errorf("history store %s: %w", s.path, err)
 	}
-	return nil
+	return err
 }
 
 // Query selects events. Zero fields do not restrict.
@@ -242,7 +335,11 @@ func (s *Store) DeleteBefore(t time.Time) (int, error) {
 		return 0, err
 	}
 	b := s.db.NewBatch()
-	defer b.Close()
+	defer func() {
+		if s.g.brokenErr() == nil {
+			b.Close()
+		}
+	}()
 	n := 0
 	for ok := it.First(); ok; ok = it.Next() {
 		var e Event
@@ -262,21 +359,13 @@ func (s *Store) DeleteBefore(t time.Time) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := s.g.write(len(b.Repr()), func() error { return b.Commit(pebble.NoSync) }); err != nil {
 		return 0, err
 	}
 	// Reclaim the space of what was deleted.
-	return n, s.db.Compact(context.Background(), []byte{prefixSeq}, []byte{prefixService + 1}, false)
-}
-
-// quietLogger keeps pebble's informational chatter out of the daemon log.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)         {}
-func (quietLogger) Errorf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...) }
-func (quietLogger) Fatalf(f string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...)
-	os.Exit(1)
+	return n, s.g.write(0, func() error {
+		return s.db.Compact(context.Background(), []byte{prefixSeq}, []byte{prefixService + 1}, false)
+	})
 }
 
 // Records other than events (capability grants) live under prefixRecord:
@@ -289,12 +378,15 @@ func recordKey(kind, key string) []byte {
 	return append(k, key...)
 }
 
-// PutRecord stores value under kind and key, synced.
+// PutRecord stores value under kind and key, synced. An error wrapping
+// ErrNoSpace or ErrBroken means nothing was written.
 func (s *Store) PutRecord(kind, key string, value []byte) error {
-	if err := s.db.Set(recordKey(kind, key), value, pebble.Sync); err != nil {
+	k := recordKey(kind, key)
+	err := s.g.write(len(k)+len(value), func() error { return s.db.Set(k, value, pebble.Sync) })
+	if err != nil && !errors.Is(err, ErrNoSpace) && !errors.Is(err, ErrBroken) {
 		return fmt.Errorf("history store %s: %w", s.path, err)
 	}
-	return nil
+	return err
 }
 
 // Record returns the value stored under kind and key, or nil if none.

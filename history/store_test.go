@@ -167,3 +167,87 @@ func TestBounded(t *testing.T) {
 		t.Errorf("bounded: who %q, command %q", e.Who, e.Command)
 	}
 }
+
+// TestFilesArePrivate: the store holds grants' swiss numbers, so every file
+// pebble makes is 0600 in a 0700 directory, whatever the umask, and a store
+// an older shepherd left 0644 in a 0755 directory is tightened at Open.
+func TestFilesArePrivate(t *testing.T) {
+	check := func(dir string) {
+		t.Helper()
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := os.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if got := info.Mode().Perm(); got != want {
+				t.Errorf("%s: mode %04o, want %04o", path, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "history")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough events to rotate the memtable: a flush writes sstables and
+	// a new WAL and manifest edit.
+	var evs []Event
+	for i := 1; i <= 20000; i++ {
+		evs = append(evs, Event{Seq: uint64(i), Time: t0.Add(time.Duration(i)), Service: "web", Kind: KindStart, Message: strings.Repeat("x", 100)})
+	}
+	if err := s.Append(evs, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRecord("grant", "a", []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if len(names) == 0 {
+		t.Fatal("no sstable was written: the test proves less than it says")
+	}
+	check(dir)
+
+	// An older store: widen everything, reopen.
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if d.IsDir() {
+			return os.Chmod(path, 0o755)
+		}
+		return os.Chmod(path, 0o644)
+	})
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	check(dir)
+}
+
+// TestOpenInUseIsNotCorrupt: a store another process (or this one) has
+// open is in use, not damaged: the message must not advise moving it
+// aside, which would throw away a live history.
+func TestOpenInUseIsNotCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = Open(dir)
+	if err == nil || errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), dir+" is in use by another process") {
+		t.Errorf("second Open: %v", err)
+	}
+}

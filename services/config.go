@@ -512,27 +512,37 @@ func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
 		p.errorf(v, "respawn-limit: expected 'unlimited' or {count: N, seconds: S}, got %s", kindName(v))
 		return RespawnLimit{}
 	}
-	lim := RespawnLimit{Count: -1}
+	var lim RespawnLimit
+	var hasCount, hasSeconds, bad bool
 	p.eachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "count":
+			hasCount = true
 			lim.Count = p.integer("respawn-limit count", val)
 			if lim.Count < 0 {
-				p.errorf(val, "respawn-limit count: must not be negative")
+				p.errorf(val, "respawn-limit count: must be 0 or more, got %d (for no limit: respawn-limit: unlimited)", lim.Count)
+				bad = true
 			}
 		case "seconds":
+			hasSeconds = true
 			lim.Window = p.duration("respawn-limit seconds", val)
-			if lim.Window == 0 {
+			if lim.Window <= 0 {
 				p.errorf(val, "respawn-limit seconds: must be more than 0")
+				bad = true
 			}
 		default:
 			p.errorf(k, "respawn-limit: unknown key %q (expected count and seconds)", key)
 		}
 	})
-	if lim.Count < 0 || lim.Window == 0 {
-		if lim.Count == -1 || lim.Window == 0 {
-			p.errorf(v, "respawn-limit: needs both count and seconds")
-		}
+	switch {
+	case !hasCount && !hasSeconds:
+		p.errorf(v, "respawn-limit: needs both count and seconds")
+	case !hasCount:
+		p.errorf(v, "respawn-limit: count is missing (needs both count and seconds)")
+	case !hasSeconds:
+		p.errorf(v, "respawn-limit: seconds is missing (needs both count and seconds)")
+	}
+	if bad || !hasCount || !hasSeconds {
 		return RespawnLimit{}
 	}
 	return lim

@@ -126,6 +126,7 @@ func TestScripts(t *testing.T) {
 			"startsshd":    cmdStartSSHD,
 			"holdconns":    cmdHoldConns,
 			"pty":          cmdPty,
+			"mounttmpfs":   cmdMountTmpfs,
 		},
 	})
 }
@@ -858,4 +859,19 @@ func callHammerMain() {
 	if len(errs) > 0 {
 		os.Exit(1)
 	}
+}
+
+// mounttmpfs DIR SIZE: mount a tmpfs of SIZE (e.g. 16m) on DIR, created
+// if need be, for a filesystem the script can fill; it is unmounted when
+// the script ends. Root only.
+func cmdMountTmpfs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mounttmpfs DIR SIZE")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+args[1]+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		ts.Fatalf("mount tmpfs on %s: %v\n%s", dir, err, out)
+	}
+	ts.Defer(func() { exec.Command("umount", "-l", dir).Run() })
 }

@@ -198,6 +198,9 @@ type Status struct {
 	StopIssue string `json:"stop_issue,omitempty"`
 	// Recent holds the last lines of the service's output, timestamped.
 	Recent []string `json:"recent,omitempty"`
+	// LogError says why the service's log file cannot be written (its
+	// output is then kept in memory only).
+	LogError string `json:"log_error,omitempty"`
 	// RespawnsLastHour counts respawns in the last hour (from history).
 	RespawnsLastHour int `json:"respawns_last_hour,omitempty"`
 	// FlappingCount is set when the service was respawned at least 3 times
@@ -241,6 +244,20 @@ type DaemonInfo struct {
 	Reexecs       int            `json:"reexecs"`
 	PeerID        string         `json:"peer_id,omitempty"`
 	Listen        []string       `json:"listen,omitempty"`
+	History       HistoryHealth  `json:"history"`
+}
+
+// HistoryHealth says whether the daemon's history can be written. When
+// it cannot (its filesystem is full, the store failed), the daemon goes
+// on supervising; events are held in memory (Held) and written once it
+// can, beyond a bound they are dropped (Dropped), and replies no longer
+// wait for their events to be durable.
+type HistoryHealth struct {
+	Degraded bool      `json:"degraded"`
+	Since    time.Time `json:"since,omitzero"`
+	Reason   string    `json:"reason,omitempty"`
+	Held     int       `json:"held"`
+	Dropped  int       `json:"dropped"`
 }
 
 // UpgradeResult answers `upgrade`, just before the daemon executes its

@@ -39,7 +39,7 @@ func Main(args []string, stderr io.Writer) int {
 	logFile := fs.StringP("logfile", "l", "", "daemon log file (default: standard error)")
 	pidFile := fs.String("pid", "", "write the PID here once the socket listens")
 	state := fs.String("state", "", "state directory: logs, history (default "+defaultState(root)+")")
-	insecure := fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700")
+	insecure := fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700, nor that the state directory is ours and closed to others")
 	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s), e.g. /ip4/0.0.0.0/tcp/4001 (default: no network)")
 	pskFile := fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)")
 	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
@@ -97,7 +97,7 @@ func Main(args []string, stderr io.Writer) int {
 		opts.SocketGroup = gid
 	}
 	if *logFile != "" {
-		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		f, err := actors.OpenLogFile(*logFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "shepherd: %v\n", err)
 			return exitError

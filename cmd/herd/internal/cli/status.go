@@ -222,6 +222,13 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		if d.Reexecs > 0 {
 			line("Re-executed %d times, first started at %s.", d.Reexecs, clock(d.StartedAt, now))
 		}
+		if h := d.History; h.Degraded {
+			line("History: degraded since %s: %s", clock(h.Since, now), h.Reason)
+			line("History: %d events held in memory, %d dropped; replies do not wait for the history.", h.Held, h.Dropped)
+		}
+	}
+	if s.LogError != "" {
+		line("Its output is kept in memory only: %s.", s.LogError)
 	}
 	if len(s.Recent) > 0 {
 		b.WriteString("\n  Recent messages (use '-n' to view more or less):\n")

@@ -1,0 +1,127 @@
+package actors
+
+import (
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// hangingFS makes every sync wait, while hang is set, until gate closes:
+// a disk that stops answering.
+type hangingFS struct {
+	vfs.FS
+	hang *atomic.Bool
+	gate chan struct{}
+}
+
+type hangingFile struct {
+	vfs.File
+	fs hangingFS
+}
+
+func (f hangingFile) wait() {
+	if f.fs.hang.Load() {
+		<-f.fs.gate
+	}
+}
+
+func (f hangingFile) Sync() error                  { f.wait(); return f.File.Sync() }
+func (f hangingFile) SyncData() error              { f.wait(); return f.File.SyncData() }
+func (f hangingFile) SyncTo(n int64) (bool, error) { f.wait(); return f.File.SyncTo(n) }
+func (fs hangingFS) wrap(f vfs.File, err error) (vfs.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	return hangingFile{f, fs}, nil
+}
+
+func (fs hangingFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return fs.wrap(fs.FS.Create(name, c))
+}
+
+func (fs hangingFS) ReuseForWrite(o, n string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return fs.wrap(fs.FS.ReuseForWrite(o, n, c))
+}
+
+func (fs hangingFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	return fs.wrap(fs.FS.OpenReadWrite(name, c, opts...))
+}
+
+// TestHistorianDegradesWhenTheStoreHangs: a synced write that does not
+// come back does not hold the replies that wait for it, nor those after
+// it; the history says it is degraded, and once the disk answers again
+// every event is in the store, with a history event saying what
+// happened.
+func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
+	defer func(d time.Duration) { commitStallTimeout = d }(commitStallTimeout)
+	commitStallTimeout = 100 * time.Millisecond
+	var hang atomic.Bool
+	gate := make(chan struct{})
+	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
+		Logf:   t.Logf,
+		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, &hang, gate} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// A failing test must not leave the store hanging at Close.
+	var release sync.Once
+	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
+	defer open()
+	d := &Daemon{}
+	sys := actor.NewActorSystem()
+	pid := sys.Root.Spawn(newHistorianProps(d, store, 0))
+	defer func() { sys.Root.StopFuture(pid).Wait() }()
+	health := func() wire.HistoryHealth {
+		ch := make(chan wire.HistoryHealth, 1)
+		sys.Root.Send(pid, &historyHealth{Reply: ch})
+		return <-ch
+	}
+	wait := func(what string, done chan struct{}) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: still waiting", what)
+		}
+	}
+	record := func(service string) chan struct{} {
+		done := make(chan struct{})
+		sys.Root.Send(pid, &record{Events: []history.Event{{Service: service, Kind: history.KindState, State: "running"}}, Sync: true, Done: done})
+		return done
+	}
+	wait("a write to a sound store", record("a"))
+
+	hang.Store(true)
+	wait("the reply of the write that hangs", record("b"))
+	if h := health(); !h.Degraded || !strings.Contains(h.Reason, "a write has not completed in 100ms") {
+		t.Fatalf("health while the disk hangs: %+v", h)
+	}
+	wait("a reply while degraded", record("c"))
+	if h := health(); h.Held != 1 {
+		t.Errorf("health: %+v, want 1 event held (c; b is in the write that hangs)", h)
+	}
+
+	open()
+	waitFor(t, "the history to be writable again", func() bool { return !health().Degraded })
+	waitFor(t, "every event in the store", func() bool {
+		evs, err := store.Scan(history.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, e.Service+e.Kind)
+		}
+		return strings.Join(got, " ") == "astate bstate cstate history"
+	})
+}
