@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,40 @@ func readPIDFile(path string) (int, error) {
 		return 0, errNoPIDYet // empty or half written: look again
 	}
 	return pid, nil
+}
+
+// removeStalePIDFile removes the file at path if uid owns it. The daemon
+// may run as root, and a directory on the way may be the service's to
+// replace with a symlink: only what the service's user owns goes, so a
+// symlinked /etc loses nothing. A symlink itself is removed, never
+// followed.
+func removeStalePIDFile(path string, uid uint32) error {
+	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	defer unix.Close(dir)
+	base := filepath.Base(path)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dir, base, &st, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+		return fmt.Errorf("pid file %s is a directory", path)
+	case st.Uid != uid:
+		return fmt.Errorf("stale pid file %s belongs to uid %d, not to the service's user (uid %d); not removed", path, st.Uid, uid)
+	}
+	if err := unix.Unlinkat(dir, base, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return nil
 }
 
 func fileKind(mode uint32) string {

@@ -161,3 +161,47 @@ func TestAdoptReadsTheProcessTree(t *testing.T) {
 		t.Errorf("a process older than the launcher: %v", err)
 	}
 }
+
+// TestRemoveStalePIDFile: a stale pid file is removed only if the
+// service's user owns it, however the path was redirected: a service
+// that can replace a directory on the way with a symlink to /etc must not
+// have the daemon (root) delete a file there.
+func TestRemoveStalePIDFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another uid (CI runs as root)")
+	}
+	dir := t.TempDir()
+	victimDir := filepath.Join(dir, "etc")
+	os.Mkdir(victimDir, 0o755)
+	victim := filepath.Join(victimDir, "x.pid")
+	os.WriteFile(victim, []byte("1\n"), 0o644) // root's
+	runDir := filepath.Join(dir, "run")
+	os.Symlink(victimDir, runDir) // the service swapped its directory
+	if err := removeStalePIDFile(filepath.Join(runDir, "x.pid"), 4242); err == nil {
+		t.Error("a file of root's, reached through a symlinked directory, was to be removed")
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Fatalf("root's file is gone: %v", err)
+	}
+	own := filepath.Join(dir, "own.pid")
+	os.WriteFile(own, []byte("7\n"), 0o644)
+	os.Chown(own, 4242, 4242)
+	if err := removeStalePIDFile(own, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Errorf("the service's own stale pid file is still there: %v", err)
+	}
+	link := filepath.Join(dir, "link.pid")
+	os.Symlink(victim, link)
+	os.Lchown(link, 4242, 4242)
+	if err := removeStalePIDFile(link, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Fatalf("a symlink was followed: %v", err)
+	}
+	if err := removeStalePIDFile(filepath.Join(dir, "none", "x.pid"), 4242); err != nil {
+		t.Errorf("a missing directory: %v", err)
+	}
+}

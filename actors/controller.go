@@ -642,7 +642,13 @@ func (c *controller) spawn(ctx actor.Context) {
 	st := c.st
 	if st.spec.PIDFile != "" {
 		// A stale file would name a process that is not ours.
-		os.Remove(st.spec.PIDFile)
+		uid := uint32(os.Geteuid())
+		if c := st.spec.Credentials; c != nil {
+			uid = c.User.UID
+		}
+		if err := removeStalePIDFile(st.spec.PIDFile, uid); err != nil {
+			st.d.logf("service %s: %v", st.spec.Name, err)
+		}
 	}
 	st.tag++
 	sp := &spawnProc{
