@@ -210,7 +210,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 // canonicalGrant makes a grant name the service by its canonical name
 // (a grant on an alias must cover the service), and refuses an unknown one.
 func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Request, *wire.Error) {
-	var args capArgs
+	var args wire.CapArgs
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}

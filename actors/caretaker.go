@@ -241,22 +241,10 @@ func holderOf(p local.Peer) capability.Holder {
 	return capability.Holder{UID: &uid}
 }
 
-// capArgs are the options of cap commands, as herd sends them.
-type capArgs struct {
-	Service string              `json:"service,omitempty"`
-	Ref     string              `json:"ref,omitempty"`
-	Actions []string            `json:"actions,omitempty"`
-	User    string              `json:"user,omitempty"`
-	Expires string              `json:"expires,omitempty"`
-	Allow   []string            `json:"allow,omitempty"`
-	Peer    string              `json:"peer,omitempty"`
-	Args    map[string][]string `json:"args,omitempty"`
-}
-
 func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
 	st := c.st
 	id := msg.Req.ID
-	var a capArgs
+	var a wire.CapArgs
 	if len(msg.Req.Args) != 1 || json.Unmarshal([]byte(msg.Req.Args[0]), &a) != nil {
 		return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%s: malformed arguments", msg.Req.Action))
 	}
@@ -359,7 +347,7 @@ func firstAction(g capability.Grant) string {
 }
 
 // fill completes a grant's holder and expiry from the command's options.
-func (c *caretaker) fill(g *capability.Grant, a capArgs, now time.Time) error {
+func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) error {
 	if a.User != "" {
 		acct, err := c.st.d.accounts.LookupUser(a.User)
 		if err != nil {

@@ -459,6 +459,19 @@ type CapInfo struct {
 	Derived int `json:"derived,omitempty"`
 }
 
+// CapArgs are the options of the cap-* requests, sent as their one
+// argument (a JSON object).
+type CapArgs struct {
+	Service string              `json:"service,omitempty"`
+	Ref     string              `json:"ref,omitempty"`
+	Actions []string            `json:"actions,omitempty"`
+	User    string              `json:"user,omitempty"`
+	Expires string              `json:"expires,omitempty"`
+	Allow   []string            `json:"allow,omitempty"`
+	Peer    string              `json:"peer,omitempty"`
+	Args    map[string][]string `json:"args,omitempty"`
+}
+
 // CapList is the result of `cap-list`.
 type CapList struct {
 	Caps []CapInfo `json:"caps"`

@@ -9,22 +9,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// capOptions are the options of `herd cap ...`, sent to the daemon as one
-// JSON argument.
-type capOptions struct {
-	Service string              `json:"service,omitempty"`
-	Ref     string              `json:"ref,omitempty"`
-	Actions []string            `json:"actions,omitempty"`
-	User    string              `json:"user,omitempty"`
-	Expires string              `json:"expires,omitempty"`
-	Allow   []string            `json:"allow,omitempty"`
-	Peer    string              `json:"peer,omitempty"`
-	Args    map[string][]string `json:"args,omitempty"`
-}
-
 func newCmdCap(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "cap", Short: "Grant, attenuate, revoke and list capabilities"}
-	var o capOptions
+	var o wire.CapArgs
 	var argPatterns []string
 	grant := &cobra.Command{
 		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P] [--expires D] [--arg ACTION=PATTERN]...",
@@ -130,7 +117,7 @@ func parseArgPatterns(flags []string) (map[string][]string, error) {
 	return out, nil
 }
 
-func (f *Factory) capCall(action string, o capOptions) error {
+func (f *Factory) capCall(action string, o wire.CapArgs) error {
 	b, _ := json.Marshal(o)
 	req := wire.Request{Action: action, Args: []string{string(b)}}
 	switch action {
