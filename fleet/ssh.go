@@ -211,7 +211,12 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 	}
 	// Names that share a connection wait for one of its sessions; each
 	// command's timeout starts when it has one. Every session ends within
-	// its timeout, so the wait is bounded too.
+	// its timeout, so the wait is bounded too. The timeout covers the
+	// user's login shell starting up: sshd runs CMD as `$SHELL -c CMD`,
+	// and Debian's bash then reads ~/.bashrc. Sessions that seemed to hang
+	// in the tests were root's ~/.bashrc running pyenv init (0.8 s of CPU
+	// for each `echo hi`), not this client; internal/testsshd gives its
+	// sessions an empty HOME.
 	select {
 	case cn.sessions <- struct{}{}:
 		defer func() { <-cn.sessions }()

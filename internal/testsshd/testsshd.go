@@ -1,6 +1,7 @@
 // Package testsshd starts real OpenSSH servers on loopback ports for the
 // fleet tests and benchmarks: each with a host key of its own, accepting
-// one user key, logging to its stderr.
+// one user key, logging to its stderr, running commands with a home of
+// its own so that the machine's shell startup files stay out of them.
 package testsshd
 
 import (
@@ -81,6 +82,18 @@ func Start(bin, dir, userPub string, port int) (*Server, error) {
 	}
 	auth := filepath.Join(dir, "authorized_keys")
 	os.WriteFile(auth, pub, 0o600)
+	// Sessions get an empty home of their own (SetEnv HOME, OpenSSH 7.8
+	// and later) and no ~/.ssh/rc: sshd runs every command through the
+	// user's login shell, and Debian's bash then reads $HOME/.bashrc even
+	// for `bash -c CMD` (it is built with SSH_SOURCE_BASHRC). On a machine
+	// whose root has a heavy ~/.bashrc (pyenv init: about 100 processes,
+	// 0.8 s of CPU per command) 20 `echo hi` over one connection took over
+	// 10 s each and timed out; what the tests measure is then that file,
+	// not herd. sshd still starts the command in the user's real home.
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, err
+	}
 	cfg := filepath.Join(dir, "sshd_config")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
@@ -94,7 +107,9 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 MaxStartups 500
 MaxSessions 100
-`, port, dir, auth, dir)), 0o600)
+SetEnv "HOME=%s"
+PermitUserRC no
+`, port, dir, auth, dir, home)), 0o600)
 	s := &Server{Port: port, Dir: dir, cmd: exec.Command(bin, "-D", "-e", "-f", cfg)}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
