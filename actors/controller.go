@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -646,7 +648,7 @@ func (c *controller) spawn(ctx actor.Context) {
 		if c := st.spec.Credentials; c != nil {
 			uid = c.User.UID
 		}
-		if err := removeStalePIDFile(st.spec.PIDFile, uid); err != nil {
+		if err := proc.RemoveStalePIDFile(st.spec.PIDFile, uid); err != nil {
 			st.d.logf("service %s: %v", st.spec.Name, err)
 		}
 	}
@@ -658,7 +660,7 @@ func (c *controller) spawn(ctx actor.Context) {
 	s := st.spec
 	sp.Creds = st.creds()
 	if s.NeedsTrampoline() {
-		sp.Settings = &trampolineSettings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
+		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
 	ctx.Send(st.d.monitor, sp)
 }
@@ -756,12 +758,12 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 }
 
 // creds is who the service's processes run as (nil: the daemon's user).
-func (st *controllerState) creds() *procCreds {
+func (st *controllerState) creds() *proc.Creds {
 	c := st.spec.Credentials
 	if c == nil {
 		return nil
 	}
-	pc := &procCreds{UID: c.User.UID, GID: c.GID, Groups: c.Groups}
+	pc := &proc.Creds{UID: c.User.UID, GID: c.GID, Groups: c.Groups}
 	if pc.Groups == nil {
 		pc.Groups = []uint32{}
 	}
@@ -804,7 +806,7 @@ func (d *Daemon) environ(layers ...map[string]string) []string {
 // baseEnvironment is what every service gets: the daemon's PATH and the
 // identity of the user it runs as.
 func baseEnvironment() map[string]string {
-	env := map[string]string{"PATH": defaultPath}
+	env := map[string]string{"PATH": proc.DefaultPath}
 	if p := os.Getenv("PATH"); p != "" {
 		env["PATH"] = p
 	}
@@ -837,9 +839,9 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 	if st.m.State() != services.Starting {
 		return // the start ended (found, timed out, stopped)
 	}
-	a, err := adopt(st.adoptRule())
+	a, err := proc.Adopt(st.adoptRule())
 	switch {
-	case errors.Is(err, errNoPIDYet):
+	case errors.Is(err, proc.ErrNoPIDYet):
 		st.pidRefusal = ""
 		c.watchPIDFile(ctx)
 		return
@@ -852,13 +854,13 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
 		return
 	}
-	ctx.Send(st.d.monitor, &adoptProc{adoption: a, Owner: ctx.Self()})
+	ctx.Send(st.d.monitor, &adoptProc{Adoption: a, Owner: ctx.Self()})
 	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
 }
 
 // adoptRule is what the process a PID file names must satisfy.
-func (st *controllerState) adoptRule() adoptRule {
-	r := adoptRule{PIDFile: st.spec.PIDFile, Self: os.Getpid(), LauncherStart: st.launcherStart, UID: uint32(st.d.uid)}
+func (st *controllerState) adoptRule() proc.AdoptRule {
+	r := proc.AdoptRule{PIDFile: st.spec.PIDFile, Self: os.Getpid(), LauncherStart: st.launcherStart, UID: uint32(st.d.uid)}
 	if c := st.spec.Credentials; c != nil {
 		r.UID, r.User = c.User.UID, c.User.Name
 		if r.User == "" {

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -77,7 +79,7 @@ type Daemon struct {
 	peerID    string
 	baseEnv   map[string]string
 	server    *local.Server
-	pump      *pump
+	pump      *proc.Pump
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -239,12 +241,12 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
 		}
 	})
-	d.pump, err = newPump(d.system.Root.Send)
+	d.pump, err = proc.NewPump(func(owner, msg any) { d.system.Root.Send(owner.(*actor.PID), msg) })
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	d.goGo(d.pump.run)
+	d.goGo(d.pump.Run)
 	monitorProps, err := newMonitorProps(d.pump, d.logf, d.goGo)
 	if err != nil {
 		ln.Close()
@@ -275,7 +277,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
-	d.goGo(func() { reap(func(e childExit) { send(monitor, e) }, d.stopReap, d.reapPause) })
+	d.goGo(func() { proc.Reap(func(e proc.Exit) { send(monitor, e) }, d.stopReap, d.reapPause) })
 
 	// Root and our own uid are not held to the per-uid limit and have
 	// connections of their own, so no user can lock them out.
@@ -293,7 +295,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	if ho != nil {
 		d.logf("shepherd %d re-executed (%d times, first started at %s) with %d services; listening on %s",
-			os.Getpid(), d.reexecs, d.started.Local().Format(logTimeLayout), len(ho.Services), opts.SocketPath)
+			os.Getpid(), d.reexecs, d.started.Local().Format(proc.TimeLayout), len(ho.Services), opts.SocketPath)
 	} else {
 		d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
 		names := make([]string, len(specs))
@@ -362,10 +364,10 @@ func (d *Daemon) restore(ho *handover) error {
 			continue
 		}
 		d.system.Root.Send(r.Logger, &outputOpened{})
-		if err := d.pump.adopt(p.FD, r.Logger, p.Partial); err != nil {
+		if err := d.pump.Adopt(p.FD, r.Logger, p.Partial); err != nil {
 			d.logf("re-exec: output of %s: %v", p.Service, err)
 			unix.Close(p.FD)
-			d.system.Root.Send(r.Logger, &outputClosed{})
+			d.system.Root.Send(r.Logger, &proc.Closed{})
 		}
 	}
 	return nil
@@ -406,7 +408,7 @@ func (d *Daemon) Shutdown() {
 		}
 		// Every line the pump has read reaches its logger (the pump's
 		// sends are queued before ours), then the logs are closed.
-		d.pump.stop()
+		d.pump.Stop()
 		loggers := make(chan []*actor.PID, 1)
 		d.system.Root.Send(d.registry, &listLoggers{Reply: loggers})
 		pids := <-loggers
@@ -491,12 +493,12 @@ func (d *Daemon) reportPreviousRun() {
 	}
 	end := last[len(last)-1]
 	if end.Kind == history.KindDaemonStop {
-		d.logf("previous run stopped cleanly at %s", end.Time.Local().Format(logTimeLayout))
+		d.logf("previous run stopped cleanly at %s", end.Time.Local().Format(proc.TimeLayout))
 		return
 	}
 	d.logf("previous run did not stop cleanly; its last events:")
 	for _, e := range last {
-		d.logf("  #%d %s %s %s %s", e.Seq, e.Time.Local().Format(logTimeLayout), e.Service, e.Kind, e.State)
+		d.logf("  #%d %s %s %s %s", e.Seq, e.Time.Local().Format(proc.TimeLayout), e.Service, e.Kind, e.State)
 	}
 }
 
@@ -539,7 +541,7 @@ func (d *Daemon) goGo(f func()) {
 // by logLoop, so that a burst (1000 services starting) costs a few writes
 // rather than one per line, and no actor ever blocks on the log file.
 func (d *Daemon) logf(format string, args ...any) {
-	line := time.Now().Format(logTimeLayout) + " " + fmt.Sprintf(format, args...) + "\n"
+	line := time.Now().Format(proc.TimeLayout) + " " + fmt.Sprintf(format, args...) + "\n"
 	d.logMu.Lock()
 	d.logBuf = append(d.logBuf, line...)
 	d.logMu.Unlock()

@@ -157,30 +157,6 @@ services:
 	}
 }
 
-// TestOnlyTheReaperWaits keeps design §5's rule: exactly one place in the
-// daemon calls wait4, and nothing uses os/exec's Wait.
-func TestOnlyTheReaperWaits(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src := string(b)
-		if strings.Contains(src, "Wait4(") && f != "reaper.go" {
-			t.Errorf("%s calls Wait4: only reaper.go may", f)
-		}
-		for _, banned := range []string{`"os/exec"`, "os.StartProcess", "Process.Wait"} {
-			if strings.Contains(src, banned) {
-				t.Errorf("%s uses %s: children are reaped only by reaper.go", f, banned)
-			}
-		}
-	}
-}
-
 // TestShutdownLeavesNoGoroutines: every goroutine the daemon starts ends
 // with Shutdown (style rule 6), so a daemon can be embedded and stopped.
 func TestShutdownLeavesNoGoroutines(t *testing.T) {

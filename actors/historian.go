@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -203,7 +205,7 @@ func (h *historian) Receive(ctx actor.Context) {
 			case err != nil:
 				st.d.logf("history: retention: %v", err)
 			case n > 0:
-				st.d.logf("history: removed %d events older than %s", n, cutoff.Format(logTimeLayout))
+				st.d.logf("history: removed %d events older than %s", n, cutoff.Format(proc.TimeLayout))
 			}
 			send(self, &retained{})
 		})

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
@@ -22,13 +24,13 @@ func BenchmarkLogCapture(b *testing.B) {
 	src := writeLines(b, dir)
 	st, _ := os.Stat(src)
 	system := actor.NewActorSystem()
-	p, err := newPump(system.Root.Send)
+	p, err := proc.NewPump(func(owner, msg any) { system.Root.Send(owner.(*actor.PID), msg) })
 	if err != nil {
 		b.Fatal(err)
 	}
-	go p.run()
-	defer p.stop()
-	want := st.Size() + int64(strings.Count(string(mustRead(b, src)), "\n"))*int64(len(stamp(time.Now())))
+	go p.Run()
+	defer p.Stop()
+	want := st.Size() + int64(strings.Count(string(mustRead(b, src)), "\n"))*int64(len(proc.Stamp(time.Now())))
 	b.SetBytes(st.Size())
 	for i := 0; b.Loop(); i++ {
 		logPath := filepath.Join(dir, fmt.Sprintf("out%d.log", i))
@@ -47,7 +49,7 @@ func BenchmarkLogCapture(b *testing.B) {
 		w.Close()
 		system.Root.Send(pid, &outputOpened{})
 		unix.SetNonblock(fds[0], true)
-		if err := p.add(fds[0], pid); err != nil {
+		if err := p.Add(fds[0], pid); err != nil {
 			b.Fatal(err)
 		}
 		cmd.Wait()

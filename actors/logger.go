@@ -9,17 +9,16 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
 
-// logTimeLayout prefixes every captured line (design §5).
-const logTimeLayout = "2006-01-02 15:04:05"
-
 // ringSize is how many recent lines a logger keeps for status and log -n,
 // within ringBytes of chunks (the newest chunk is always kept): lines are
-// at most lineMax long, but a thousand of them would still be 16 MiB a
+// at most proc.LineMax long, but a thousand of them would still be 16 MiB a
 // service.
 const (
 	ringSize  = 1000
@@ -28,18 +27,6 @@ const (
 
 // outputOpened tells a logger a new process's output pipe is being pumped.
 type outputOpened struct{}
-
-// logChunk carries complete timestamped lines, each ending with a newline,
-// from the pump to a logger, and their number. The logger repays Credit,
-// when set, once the chunk is written.
-type logChunk struct {
-	Data   []byte
-	Lines  int
-	Credit *pipeCredit
-}
-
-// outputClosed says a pipe reached EOF (all writers gone).
-type outputClosed struct{}
 
 // recentLines asks for the last N lines.
 type recentLines struct {
@@ -73,7 +60,7 @@ type loggerState struct {
 	file   *os.File
 	size   int64 // of the open file
 	// recent holds the last chunks, enough for ringSize lines.
-	recent      []*logChunk
+	recent      []*proc.Chunk
 	recentLines int
 	recentBytes int // capacity of the chunks in recent
 	readers     int
@@ -102,9 +89,9 @@ func (l *logger) Receive(ctx actor.Context) {
 		// Open now, so that a log file that cannot be written is reported
 		// when the process starts, not at its first line.
 		st.open()
-	case *logChunk:
+	case *proc.Chunk:
 		st.write(msg)
-	case *outputClosed:
+	case *proc.Closed:
 		st.readers--
 		if st.readers == 0 {
 			st.close()
@@ -130,11 +117,11 @@ func (l *logger) Receive(ctx actor.Context) {
 }
 
 // write takes ownership of c's data, a chunk from the pump.
-func (st *loggerState) write(c *logChunk) {
+func (st *loggerState) write(c *proc.Chunk) {
 	if c.Credit != nil {
 		// Repaid even if the write panics: a debt never repaid would
 		// keep the pipe paused.
-		defer c.Credit.repay(cap(c.Data))
+		defer c.Credit.Repay(cap(c.Data))
 		c.Credit = nil
 	}
 	if !st.writeFile(c.Data) {
@@ -146,7 +133,7 @@ func (st *loggerState) write(c *logChunk) {
 	for len(st.recent) > 1 && (st.recentLines-st.recent[0].Lines >= ringSize || st.recentBytes > ringBytes) {
 		st.recentLines -= st.recent[0].Lines
 		st.recentBytes -= cap(st.recent[0].Data)
-		putChunk(st.recent[0].Data)
+		proc.PutChunk(st.recent[0].Data)
 		st.recent[0] = nil
 		st.recent = st.recent[1:]
 	}

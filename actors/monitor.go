@@ -1,16 +1,13 @@
 package actors
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/services"
@@ -33,10 +30,10 @@ type spawnProc struct {
 	// procSpawned carries the pipe's read end.
 	Logger *actor.PID
 	// Creds, when set, is who the process runs as.
-	Creds *procCreds
+	Creds *proc.Creds
 	// Settings, when set, are applied by the trampoline before it execs
 	// the command (Path is filled in by the monitor).
-	Settings *trampolineSettings
+	Settings *proc.Settings
 }
 
 // procSpawned answers spawnProc. Output, for a spawn without a Logger, is
@@ -70,7 +67,7 @@ type procExited struct {
 // not the daemon's child is not reaped by it: its pidfd is watched for its
 // exit (see watchExit); the monitor owns PIDFD from now on.
 type adoptProc struct {
-	adoption
+	proc.Adoption
 	Owner *actor.PID
 }
 
@@ -107,14 +104,14 @@ type monitorState struct {
 	orphans int
 	devNull *os.File
 	self    string // this binary, for the trampoline
-	pump    *pump
+	pump    *proc.Pump
 	logf    func(string, ...any)
 	// replies holds procSpawned answers until the spawns queued behind
 	// them are done (see flushReplies).
 	replies []ownedReply
 	// orphanExits keeps the last exits of unowned processes, for an
-	// adoption that comes after the exit.
-	orphanExits map[int]childExit
+	// proc.Adoption that comes after the exit.
+	orphanExits map[int]proc.Exit
 	orphanOrder []int
 	// watches are the pidfds of adopted processes that are not our
 	// children, by PID.
@@ -139,7 +136,7 @@ type flushReplies struct{}
 // dispatched (both arrive through this one mailbox).
 type monitor struct{ st *monitorState }
 
-func newMonitorProps(p *pump, logf func(string, ...any), goGo func(func())) (*actor.Props, error) {
+func newMonitorProps(p *proc.Pump, logf func(string, ...any), goGo func(func())) (*actor.Props, error) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
@@ -158,7 +155,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 	case *spawnProc:
 		// Stamped before the fork: the exit, stamped by the reaper, can
 		// come within microseconds and must not precede the start.
-		at, ticks := time.Now(), bootTicks()
+		at, ticks := time.Now(), proc.BootTicks()
 		pid, out, err := m.spawn(ctx, msg)
 		if err == nil {
 			m.st.owners[pid] = msg.Owner
@@ -169,7 +166,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
-	case childExit:
+	case proc.Exit:
 		// An owner hears of its process's start before of its exit.
 		m.flush(ctx)
 		owner, ok := m.st.owners[msg.PID]
@@ -246,7 +243,7 @@ func (m *monitor) watchExit(ctx actor.Context, pid int, pidfd *os.File) {
 		// Look at once, before its parent reaps it: a zombie still tells
 		// its wait status.
 		w := &watchedExit{PID: pid, File: pidfd}
-		if p, err := readProcStat(pid); err == nil && p.State == 'Z' {
+		if p, err := proc.ReadProcStat(pid); err == nil && p.State == 'Z' {
 			w.Zombie, w.Parent, w.Status = true, p.PPID, unix.WaitStatus(p.ExitCode)
 		}
 		send(self, w)
@@ -284,7 +281,7 @@ func (m *monitor) unwatch(pid int) {
 // rewatch watches a restored process that is not our child; one that is
 // already gone (and not ours to reap) ends at once, status unknown.
 func (m *monitor) rewatch(ctx actor.Context, pid int) {
-	p, err := readProcStat(pid)
+	p, err := proc.ReadProcStat(pid)
 	if err == nil && p.PPID == os.Getpid() {
 		return
 	}
@@ -299,7 +296,7 @@ func (m *monitor) rewatch(ctx actor.Context, pid int) {
 	m.watchExit(ctx, pid, os.NewFile(uintptr(fd), "pidfd "+strconv.Itoa(pid)))
 }
 
-func procExitedOf(e childExit) *procExited {
+func procExitedOf(e proc.Exit) *procExited {
 	return &procExited{
 		PID: e.PID, Status: exitStatusOf(e.Status), At: e.At,
 		MaxRSS:  e.Rusage.Maxrss,
@@ -307,10 +304,10 @@ func procExitedOf(e childExit) *procExited {
 	}
 }
 
-func (m *monitor) keepOrphanExit(e childExit) {
+func (m *monitor) keepOrphanExit(e proc.Exit) {
 	st := m.st
 	if st.orphanExits == nil {
-		st.orphanExits = map[int]childExit{}
+		st.orphanExits = map[int]proc.Exit{}
 	}
 	st.orphanExits[e.PID] = e
 	st.orphanOrder = append(st.orphanOrder, e.PID)
@@ -337,49 +334,22 @@ func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 // spawn starts argv in a new session (so its group can be signalled as a
 // whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
 func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error) {
-	key := envPath(req.Env) + "\x00" + req.Argv[0]
+	key := proc.EnvPath(req.Env) + "\x00" + req.Argv[0]
 	path, ok := m.st.paths[key]
 	if !ok {
 		var err error
-		if path, err = lookPath(req.Argv[0], envPath(req.Env)); err != nil {
+		if path, err = proc.LookPath(req.Argv[0], proc.EnvPath(req.Env)); err != nil {
 			return 0, nil, err
 		}
 		m.st.paths[key] = path
 	}
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, nil, fmt.Errorf("create output pipe: %w", err)
-	}
-	r, w := p[0], p[1]
-	exe, argv, env := path, req.Argv, req.Env
-	sys := &syscall.SysProcAttr{Setsid: true}
-	switch {
-	case req.Settings != nil:
-		settings := *req.Settings
-		settings.Path, settings.Creds = path, req.Creds
-		b, _ := json.Marshal(settings)
-		exe, argv = m.st.self, append([]string{TrampolineName}, req.Argv...)
-		env = append(slices.Clone(req.Env), trampolineEnv+"="+string(b))
-	case req.Creds != nil:
-		sys.Credential = &syscall.Credential{Uid: req.Creds.UID, Gid: req.Creds.GID, Groups: req.Creds.Groups}
-	}
-	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
-		Dir:   req.Dir,
-		Env:   env,
-		Files: []uintptr{m.st.devNull.Fd(), uintptr(w), uintptr(w)},
-		Sys:   sys,
+	pid, r, err := proc.Start(proc.Spec{
+		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
+		Settings: req.Settings, Trampoline: m.st.self, Stdin: m.st.devNull,
 	})
-	// The child holds its own copy; ours would keep the pipe open forever.
-	unix.Close(w)
 	if err != nil {
-		unix.Close(r)
 		delete(m.st.paths, key)
-		if req.Dir != "" && err == syscall.ENOENT {
-			if _, serr := os.Stat(req.Dir); serr != nil {
-				return 0, nil, fmt.Errorf("chdir %s: %w", req.Dir, serr)
-			}
-		}
-		return 0, nil, fmt.Errorf("exec %s: %w", path, err)
+		return 0, nil, err
 	}
 	if req.Logger == nil {
 		return pid, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
@@ -389,42 +359,12 @@ func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error
 	ctx.Send(req.Logger, &outputOpened{})
 	err = unix.SetNonblock(r, true)
 	if err == nil {
-		err = m.st.pump.add(r, req.Logger)
+		err = m.st.pump.Add(r, req.Logger)
 	}
 	if err != nil {
 		unix.Close(r)
-		ctx.Send(req.Logger, &outputClosed{})
+		ctx.Send(req.Logger, &proc.Closed{})
 		m.st.logf("cannot capture the output of process %d: %v", pid, err)
 	}
 	return pid, nil, nil
 }
-
-// envPath is the PATH of a child's environment.
-func envPath(env []string) string {
-	path := defaultPath
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	return path
-}
-
-// lookPath finds file in the child's PATH, not ours.
-func lookPath(file, path string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, file)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("exec %s: executable file not found in PATH (%s)", file, path)
-}
-
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

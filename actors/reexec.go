@@ -198,14 +198,14 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	var conns []local.HandedConn
 	undo := func(err error) error {
 		d.resumeServers()
-		d.pump.resume(d.goGo)
+		d.pump.Resume(d.goGo)
 		d.thawAll(reg.Controlled)
 		d.resumeReaper()
 		d.logf("re-exec failed: %v; carrying on", err)
 		return err
 	}
 
-	pipes := d.pump.detach()
+	pipes := d.pump.Detach()
 	closed := make(chan struct{}, len(reg.Loggers))
 	for _, l := range reg.Loggers {
 		d.system.Root.Send(l, &closeLog{Done: closed})
@@ -241,8 +241,8 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		inherit = append(inherit, fdOf(c.File))
 	}
 	for _, p := range pipes {
-		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.fd, Service: byLogger[p.logger.Id], Partial: p.lines.partial})
-		inherit = append(inherit, p.fd)
+		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.FD, Service: byLogger[p.Owner.(*actor.PID).Id], Partial: p.Partial})
+		inherit = append(inherit, p.FD)
 	}
 	b, err := json.Marshal(ho)
 	if err != nil {

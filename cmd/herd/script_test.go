@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/testsshd"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -35,8 +35,8 @@ func TestMain(m *testing.M) {
 		"herd":     func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"shepherd": func() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr)) },
 		// The daemon re-executes itself under this name to set up a
-		// service's process (see actors.RunTrampolineIfAsked).
-		actors.TrampolineName: actors.RunTrampolineIfAsked,
+		// service's process (see proc.RunTrampolineIfAsked).
+		proc.TrampolineName: proc.RunTrampolineIfAsked,
 		// A client that sends whatever frame it is given: a hostile
 		// local user, not herd.
 		"rawcall":    rawCall,

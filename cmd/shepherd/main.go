@@ -5,11 +5,11 @@ package main
 import (
 	"os"
 
-	"github.com/shepherd-go/shepherd/actors"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
+	"github.com/shepherd-go/shepherd/internal/proc"
 )
 
 func main() {
-	actors.RunTrampolineIfAsked()
+	proc.RunTrampolineIfAsked()
 	os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr))
 }

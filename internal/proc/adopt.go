@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"bytes"
@@ -39,14 +39,14 @@ import (
 // (pid_max is at most 2^22); more than this is not a PID file.
 const pidFileMax = 64
 
-// errNoPIDYet says the PID file does not name a live process yet: it is
+// ErrNoPIDYet says the PID file does not name a live process yet: it is
 // missing, not (yet) a number, or names a process that is gone. The
 // controller looks again until the pid-file-timeout.
-var errNoPIDYet = errors.New("the PID file names no live process yet")
+var ErrNoPIDYet = errors.New("the PID file names no live process yet")
 
-// readPIDFile returns the PID in the file at path. It returns errNoPIDYet,
+// ReadPIDFile returns the PID in the file at path. It returns ErrNoPIDYet,
 // or an error naming the file that the start fails with.
-func readPIDFile(path string) (int, error) {
+func ReadPIDFile(path string) (int, error) {
 	var fd int
 	var err error
 	for {
@@ -57,7 +57,7 @@ func readPIDFile(path string) (int, error) {
 	}
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		return 0, errNoPIDYet
+		return 0, ErrNoPIDYet
 	case errors.Is(err, unix.ELOOP):
 		return 0, fmt.Errorf("pid file %s is a symbolic link, which shepherd does not follow", path)
 	case err != nil:
@@ -91,17 +91,17 @@ func readPIDFile(path string) (int, error) {
 	}
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(buf[:n])))
 	if err != nil || pid <= 0 {
-		return 0, errNoPIDYet // empty or half written: look again
+		return 0, ErrNoPIDYet // empty or half written: look again
 	}
 	return pid, nil
 }
 
-// removeStalePIDFile removes the file at path if uid owns it. The daemon
+// RemoveStalePIDFile removes the file at path if uid owns it. The daemon
 // may run as root, and a directory on the way may be the service's to
 // replace with a symlink: only what the service's user owns goes, so a
 // symlinked /etc loses nothing. A symlink itself is removed, never
 // followed.
-func removeStalePIDFile(path string, uid uint32) error {
+func RemoveStalePIDFile(path string, uid uint32) error {
 	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -146,8 +146,8 @@ func fileKind(mode uint32) string {
 	return fmt.Sprintf("of type %#o", mode&unix.S_IFMT)
 }
 
-// procInfo is what /proc says of a process.
-type procInfo struct {
+// ProcInfo is what /proc says of a process.
+type ProcInfo struct {
 	PID, PPID int
 	State     byte   // R, S, D, Z, ...
 	Start     uint64 // clock ticks after boot
@@ -157,29 +157,29 @@ type procInfo struct {
 	ExitCode int
 }
 
-// readProcStat reads /proc/PID/stat.
-func readProcStat(pid int) (procInfo, error) {
+// ReadProcStat reads /proc/PID/stat.
+func ReadProcStat(pid int) (ProcInfo, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return procInfo{}, err
+		return ProcInfo{}, err
 	}
 	// pid (comm) state ppid ...: comm may hold anything; fields start
 	// after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return procInfo{}, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return ProcInfo{}, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); field N is f[N-3].
 	if len(f) < 22-3+1 {
-		return procInfo{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+		return ProcInfo{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
 	}
-	p := procInfo{PID: pid, State: f[0][0]}
+	p := ProcInfo{PID: pid, State: f[0][0]}
 	if p.PPID, err = strconv.Atoi(f[4-3]); err != nil {
-		return procInfo{}, fmt.Errorf("/proc/%d/stat: ppid: %w", pid, err)
+		return ProcInfo{}, fmt.Errorf("/proc/%d/stat: ppid: %w", pid, err)
 	}
 	if p.Start, err = strconv.ParseUint(f[22-3], 10, 64); err != nil {
-		return procInfo{}, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
+		return ProcInfo{}, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
 	}
 	if len(f) > 52-3 {
 		p.ExitCode, _ = strconv.Atoi(f[52-3])
@@ -220,10 +220,10 @@ func readProcUIDs(pid int) ([3]uint32, error) {
 // does not depend on CONFIG_HZ).
 const userHz = 100
 
-// bootTicks is the time since boot in /proc/PID/stat's start-time unit,
+// BootTicks is the time since boot in /proc/PID/stat's start-time unit,
 // rounded down: a process forked after this call has a start time at
 // least this.
-func bootTicks() uint64 {
+func BootTicks() uint64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		return 0
@@ -231,12 +231,12 @@ func bootTicks() uint64 {
 	return uint64(ts.Nano()) / uint64(time.Second/userHz)
 }
 
-// adoptRule is what a process named by a PID file must satisfy.
-type adoptRule struct {
+// AdoptRule is what a process named by a PID file must satisfy.
+type AdoptRule struct {
 	PIDFile string
 	// Self is the daemon's PID: the ancestor every service process has.
 	Self int
-	// LauncherStart is bootTicks taken just before the launcher's fork.
+	// LauncherStart is BootTicks taken just before the launcher's fork.
 	LauncherStart uint64
 	// UID is the service's user (the daemon's when it has none), and
 	// User its name for messages ("" for the daemon's user).
@@ -246,7 +246,7 @@ type adoptRule struct {
 
 // check decides whether p, whose ancestors (nearest first) are chain,
 // may be adopted. Its errors name the file and the PID.
-func (r adoptRule) check(p procInfo, chain []int) error {
+func (r AdoptRule) check(p ProcInfo, chain []int) error {
 	service := "the service"
 	if r.User != "" {
 		service += " running as " + r.User
@@ -271,9 +271,9 @@ func (r adoptRule) check(p procInfo, chain []int) error {
 // maxAncestors bounds the walk up the process tree.
 const maxAncestors = 4096
 
-// adoption is a process found fit to adopt, held by a pidfd so that its
+// Adoption is a process found fit to adopt, held by a pidfd so that its
 // PID cannot meanwhile name another process.
-type adoption struct {
+type Adoption struct {
 	PID int
 	// PIDFD refers to the process (non-blocking); the monitor watches it
 	// for the exit of a process that is not the daemon's child.
@@ -282,22 +282,22 @@ type adoption struct {
 	Child bool
 }
 
-// adopt reads the PID file at r.PIDFile and checks the process it names.
-// It returns errNoPIDYet while there is nothing to decide yet, or an
+// Adopt reads the PID file at r.PIDFile and checks the process it names.
+// It returns ErrNoPIDYet while there is nothing to decide yet, or an
 // error for the start to fail with.
-func adopt(r adoptRule) (adoption, error) {
-	pid, err := readPIDFile(r.PIDFile)
+func Adopt(r AdoptRule) (Adoption, error) {
+	pid, err := ReadPIDFile(r.PIDFile)
 	if err != nil {
-		return adoption{}, err
+		return Adoption{}, err
 	}
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	switch {
 	case errors.Is(err, unix.ESRCH):
-		return adoption{}, errNoPIDYet
+		return Adoption{}, ErrNoPIDYet
 	case errors.Is(err, unix.EINVAL):
-		return adoption{}, fmt.Errorf("pid file %s names %d, which is not a process (a thread?)", r.PIDFile, pid)
+		return Adoption{}, fmt.Errorf("pid file %s names %d, which is not a process (a thread?)", r.PIDFile, pid)
 	case err != nil:
-		return adoption{}, fmt.Errorf("pid file %s names process %d: %w", r.PIDFile, pid, err)
+		return Adoption{}, fmt.Errorf("pid file %s names process %d: %w", r.PIDFile, pid, err)
 	}
 	pidfd := os.NewFile(uintptr(fd), "pidfd "+strconv.Itoa(pid))
 	keep := false
@@ -306,12 +306,12 @@ func adopt(r adoptRule) (adoption, error) {
 			pidfd.Close()
 		}
 	}()
-	p, err := readProcStat(pid)
+	p, err := ReadProcStat(pid)
 	if err != nil || p.State == 'Z' || p.State == 'X' {
-		return adoption{}, errNoPIDYet // gone already
+		return Adoption{}, ErrNoPIDYet // gone already
 	}
 	if p.UIDs, err = readProcUIDs(pid); err != nil {
-		return adoption{}, errNoPIDYet
+		return Adoption{}, ErrNoPIDYet
 	}
 	var chain []int
 	for a := p.PPID; a > 0 && len(chain) < maxAncestors; {
@@ -319,20 +319,20 @@ func adopt(r adoptRule) (adoption, error) {
 		if a == r.Self {
 			break
 		}
-		ap, err := readProcStat(a)
+		ap, err := ReadProcStat(a)
 		if err != nil {
-			return adoption{}, errNoPIDYet // the tree changed under us: look again
+			return Adoption{}, ErrNoPIDYet // the tree changed under us: look again
 		}
 		a = ap.PPID
 	}
 	if err := r.check(p, chain); err != nil {
-		return adoption{}, err
+		return Adoption{}, err
 	}
 	// What was read is of the process the pidfd holds only if it is still
 	// alive: otherwise its PID may have been reused meanwhile.
 	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
-		return adoption{}, errNoPIDYet
+		return Adoption{}, ErrNoPIDYet
 	}
 	keep = true
-	return adoption{PID: pid, PIDFD: pidfd, Child: p.PPID == r.Self}, nil
+	return Adoption{PID: pid, PIDFD: pidfd, Child: p.PPID == r.Self}, nil
 }

@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"math/bits"
@@ -29,8 +29,8 @@ func chunkClass(n int) int {
 	return bits.Len(uint(n)) - 1 - minChunkShift
 }
 
-// getChunk returns an empty slice with room for n bytes.
-func getChunk(n int) []byte {
+// GetChunk returns an empty slice with room for n bytes.
+func GetChunk(n int) []byte {
 	if n < minPooledChunk/2 || n > maxPooledChunk {
 		return make([]byte, 0, n) // small: cheap; huge: rare
 	}
@@ -41,8 +41,8 @@ func getChunk(n int) []byte {
 	return make([]byte, 0, size)
 }
 
-// putChunk recycles b, which nobody may use afterwards.
-func putChunk(b []byte) {
+// PutChunk recycles b (a Chunk's Data), which nobody may use afterwards.
+func PutChunk(b []byte) {
 	if c := chunkClass(cap(b)); c >= 0 {
 		b = b[:0]
 		chunkPools[c].Put(&b)

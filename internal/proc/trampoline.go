@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"encoding/json"
@@ -19,21 +19,23 @@ import (
 // privileged) and execs the service's command.
 const TrampolineName = "shepherd-exec"
 
-// trampolineEnv carries the settings to the trampoline; it is removed from
+// settingsEnv carries the settings to the trampoline; it is removed from
 // the environment before the service's command runs.
-const trampolineEnv = "SHEPHERD_EXEC_SETTINGS"
+const settingsEnv = "SHEPHERD_EXEC_SETTINGS"
 
-type trampolineSettings struct {
+// Settings are what the trampoline applies before it execs the command.
+type Settings struct {
 	Path       string           `json:"path"`
 	Umask      *uint32          `json:"umask,omitempty"`
 	Limits     []services.Limit `json:"limits,omitempty"`
 	Nice       *int             `json:"nice,omitempty"`
 	IOClass    int              `json:"io_class,omitempty"`
 	IOPriority int              `json:"io_priority,omitempty"`
-	Creds      *procCreds       `json:"creds,omitempty"`
+	Creds      *Creds           `json:"creds,omitempty"`
 }
 
-type procCreds struct {
+// Creds is who a process runs as.
+type Creds struct {
 	UID    uint32   `json:"uid"`
 	GID    uint32   `json:"gid"`
 	Groups []uint32 `json:"groups"`
@@ -54,13 +56,13 @@ func RunTrampolineIfAsked() {
 }
 
 func trampoline(argv []string) error {
-	var s trampolineSettings
-	if err := json.Unmarshal([]byte(os.Getenv(trampolineEnv)), &s); err != nil {
+	var s Settings
+	if err := json.Unmarshal([]byte(os.Getenv(settingsEnv)), &s); err != nil {
 		return fmt.Errorf("bad settings: %w", err)
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, trampolineEnv+"=") {
+		if !strings.HasPrefix(kv, settingsEnv+"=") {
 			env = append(env, kv)
 		}
 	}

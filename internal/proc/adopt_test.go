@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ func TestReadPIDFile(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		pid  int
-		err  string // "" for none, "yet" for errNoPIDYet
+		err  string // "" for none, "yet" for ErrNoPIDYet
 	}{
 		{write("ok", "4242\n"), 4242, ""},
 		{write("spaces", "  77  "), 77, ""},
@@ -58,7 +58,7 @@ func TestReadPIDFile(t *testing.T) {
 		var pid int
 		var err error
 		go func() {
-			pid, err = readPIDFile(tc.file)
+			pid, err = ReadPIDFile(tc.file)
 			close(done)
 		}()
 		select {
@@ -68,8 +68,8 @@ func TestReadPIDFile(t *testing.T) {
 		}
 		switch {
 		case tc.err == "yet":
-			if !errors.Is(err, errNoPIDYet) {
-				t.Errorf("%s: %d, %v; want errNoPIDYet", tc.file, pid, err)
+			if !errors.Is(err, ErrNoPIDYet) {
+				t.Errorf("%s: %d, %v; want ErrNoPIDYet", tc.file, pid, err)
 			}
 		case tc.err != "":
 			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), tc.file) {
@@ -84,32 +84,32 @@ func TestReadPIDFile(t *testing.T) {
 // The rule: a descendant of the daemon, started after the launcher, of
 // the service's user (any user for a root service).
 func TestAdoptRule(t *testing.T) {
-	alice := adoptRule{PIDFile: "/run/x.pid", Self: 100, LauncherStart: 5000, UID: 1003, User: "alice"}
-	root := adoptRule{PIDFile: "/run/x.pid", Self: 100, LauncherStart: 5000}
+	alice := AdoptRule{PIDFile: "/run/x.pid", Self: 100, LauncherStart: 5000, UID: 1003, User: "alice"}
+	root := AdoptRule{PIDFile: "/run/x.pid", Self: 100, LauncherStart: 5000}
 	as := func(uid uint32) [3]uint32 { return [3]uint32{uid, uid, uid} }
 	for _, tc := range []struct {
 		name  string
-		rule  adoptRule
-		p     procInfo
+		rule  AdoptRule
+		p     ProcInfo
 		chain []int
 		want  string
 	}{
-		{"daemonized child", alice, procInfo{PID: 300, Start: 5001, UIDs: as(1003)}, []int{100}, ""},
-		{"under the launcher", alice, procInfo{PID: 301, Start: 5000, UIDs: as(1003)}, []int{200, 100}, ""},
-		{"init", alice, procInfo{PID: 1, Start: 0, UIDs: as(0)}, nil,
+		{"daemonized child", alice, ProcInfo{PID: 300, Start: 5001, UIDs: as(1003)}, []int{100}, ""},
+		{"under the launcher", alice, ProcInfo{PID: 301, Start: 5000, UIDs: as(1003)}, []int{200, 100}, ""},
+		{"init", alice, ProcInfo{PID: 1, Start: 0, UIDs: as(0)}, nil,
 			"pid file /run/x.pid names process 1, which is not a descendant of the service running as alice"},
-		{"a root process elsewhere", alice, procInfo{PID: 50, Start: 6000, UIDs: as(0)}, []int{40, 1},
+		{"a root process elsewhere", alice, ProcInfo{PID: 50, Start: 6000, UIDs: as(0)}, []int{40, 1},
 			"pid file /run/x.pid names process 50, which is not a descendant of the service running as alice"},
-		{"the daemon", alice, procInfo{PID: 100, Start: 10, UIDs: as(0)}, []int{1},
+		{"the daemon", alice, ProcInfo{PID: 100, Start: 10, UIDs: as(0)}, []int{1},
 			"pid file /run/x.pid names process 100, which is shepherd itself"},
-		{"an older service's process", alice, procInfo{PID: 60, Start: 4999, UIDs: as(1003)}, []int{100},
+		{"an older service's process", alice, ProcInfo{PID: 60, Start: 4999, UIDs: as(1003)}, []int{100},
 			"pid file /run/x.pid names process 60, which started before the service running as alice did"},
-		{"another user", alice, procInfo{PID: 70, Start: 5001, UIDs: as(1004)}, []int{100},
+		{"another user", alice, ProcInfo{PID: 70, Start: 5001, UIDs: as(1004)}, []int{100},
 			"pid file /run/x.pid names process 70, which runs as uid 1004, not as alice (uid 1003)"},
-		{"setuid root", alice, procInfo{PID: 71, Start: 5001, UIDs: [3]uint32{1003, 0, 0}}, []int{100},
+		{"setuid root", alice, ProcInfo{PID: 71, Start: 5001, UIDs: [3]uint32{1003, 0, 0}}, []int{100},
 			"pid file /run/x.pid names process 71, which runs as uid 0, not as alice (uid 1003)"},
-		{"root service, daemon dropped to its user", root, procInfo{PID: 80, Start: 5001, UIDs: as(33)}, []int{100}, ""},
-		{"root service, not a descendant", root, procInfo{PID: 81, Start: 5001, UIDs: as(0)}, []int{1},
+		{"root service, daemon dropped to its user", root, ProcInfo{PID: 80, Start: 5001, UIDs: as(33)}, []int{100}, ""},
+		{"root service, not a descendant", root, ProcInfo{PID: 81, Start: 5001, UIDs: as(0)}, []int{1},
 			"pid file /run/x.pid names process 81, which is not a descendant of the service"},
 	} {
 		err := tc.rule.check(tc.p, tc.chain)
@@ -131,7 +131,7 @@ func errString(err error) string {
 func TestAdoptReadsTheProcessTree(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "x.pid")
-	start := bootTicks()
+	start := BootTicks()
 	pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "60"}, &syscall.ProcAttr{})
 	if err != nil {
 		t.Fatal(err)
@@ -141,9 +141,9 @@ func TestAdoptReadsTheProcessTree(t *testing.T) {
 		var ws syscall.WaitStatus
 		syscall.Wait4(pid, &ws, 0, nil)
 	}()
-	rule := adoptRule{PIDFile: file, Self: os.Getpid(), LauncherStart: start, UID: uint32(os.Geteuid())}
+	rule := AdoptRule{PIDFile: file, Self: os.Getpid(), LauncherStart: start, UID: uint32(os.Geteuid())}
 	os.WriteFile(file, []byte(strconv.Itoa(pid)+"\n"), 0o644)
-	a, err := adopt(rule)
+	a, err := Adopt(rule)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +152,12 @@ func TestAdoptReadsTheProcessTree(t *testing.T) {
 		t.Errorf("adopted %+v, want child %d", a, pid)
 	}
 	os.WriteFile(file, []byte(strconv.Itoa(os.Getppid())+"\n"), 0o644)
-	if _, err := adopt(rule); err == nil || !strings.Contains(err.Error(), "not a descendant") {
+	if _, err := Adopt(rule); err == nil || !strings.Contains(err.Error(), "not a descendant") {
 		t.Errorf("our parent: %v", err)
 	}
-	rule.LauncherStart = bootTicks() + 100*userHz // 100 s from now
+	rule.LauncherStart = BootTicks() + 100*userHz // 100 s from now
 	os.WriteFile(file, []byte(strconv.Itoa(pid)+"\n"), 0o644)
-	if _, err := adopt(rule); err == nil || !strings.Contains(err.Error(), "started before") {
+	if _, err := Adopt(rule); err == nil || !strings.Contains(err.Error(), "started before") {
 		t.Errorf("a process older than the launcher: %v", err)
 	}
 }
@@ -177,7 +177,7 @@ func TestRemoveStalePIDFile(t *testing.T) {
 	os.WriteFile(victim, []byte("1\n"), 0o644) // root's
 	runDir := filepath.Join(dir, "run")
 	os.Symlink(victimDir, runDir) // the service swapped its directory
-	if err := removeStalePIDFile(filepath.Join(runDir, "x.pid"), 4242); err == nil {
+	if err := RemoveStalePIDFile(filepath.Join(runDir, "x.pid"), 4242); err == nil {
 		t.Error("a file of root's, reached through a symlinked directory, was to be removed")
 	}
 	if _, err := os.Stat(victim); err != nil {
@@ -186,7 +186,7 @@ func TestRemoveStalePIDFile(t *testing.T) {
 	own := filepath.Join(dir, "own.pid")
 	os.WriteFile(own, []byte("7\n"), 0o644)
 	os.Chown(own, 4242, 4242)
-	if err := removeStalePIDFile(own, 4242); err != nil {
+	if err := RemoveStalePIDFile(own, 4242); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(own); !os.IsNotExist(err) {
@@ -195,13 +195,13 @@ func TestRemoveStalePIDFile(t *testing.T) {
 	link := filepath.Join(dir, "link.pid")
 	os.Symlink(victim, link)
 	os.Lchown(link, 4242, 4242)
-	if err := removeStalePIDFile(link, 4242); err != nil {
+	if err := RemoveStalePIDFile(link, 4242); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(victim); err != nil {
 		t.Fatalf("a symlink was followed: %v", err)
 	}
-	if err := removeStalePIDFile(filepath.Join(dir, "none", "x.pid"), 4242); err != nil {
+	if err := RemoveStalePIDFile(filepath.Join(dir, "none", "x.pid"), 4242); err != nil {
 		t.Errorf("a missing directory: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"bytes"
@@ -9,20 +9,21 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 )
 
-// pump reads the output pipes of every service from one goroutine with
-// epoll, turning bytes into timestamped lines for the owning logger. One
+// Pump reads the output pipes of every service from one goroutine with
+// epoll, turning bytes into timestamped lines for each pipe's owner (its
+// service's logger): a *Chunk of whole lines per read, then Closed at the
+// end. One
 // goroutine for all pipes, rather than one blocked reader per service,
 // keeps a burst of 1000 starts from waking 1000 goroutines on the other
 // core while the monitor forks (it cost a third of the start time), and
 // keeps memory flat.
-type pump struct {
-	epfd   int
-	wakeFD int // eventfd: wakes the loop to stop
-	send   func(*actor.PID, any)
+type Pump struct {
+	epfd    int
+	wakeFD  int // eventfd: wakes the loop to stop
+	deliver func(owner, msg any)
 
 	mu        sync.Mutex
 	pipes     map[int32]*pipeState // guarded by mu
@@ -34,11 +35,23 @@ type pump struct {
 
 type pipeState struct {
 	fd     int
-	logger *actor.PID
+	owner  any
 	lines  lineSplitter
 	roomy  bool // the pipe was enlarged for a fast writer
-	credit pipeCredit
+	credit Credit
 }
+
+// Chunk is whole lines of a pipe's output, each timestamped and ended by
+// a newline. Its owner writes Data, then calls Credit.Repay (if Credit is
+// set) and PutChunk(Data) once done with it.
+type Chunk struct {
+	Data   []byte
+	Lines  int
+	Credit *Credit
+}
+
+// Closed says that every writer of a pipe is gone: no chunk of it follows.
+type Closed struct{}
 
 // A logger that falls behind its pipe (a slow disk, a writer faster than
 // the file) would otherwise see the chunks queue in its mailbox without
@@ -51,26 +64,26 @@ const (
 	resumeOwed = 512 << 10
 )
 
-// pipeCredit counts what a pipe's logger owes: chunks sent to it and not
-// yet written. The logger repays each chunk once written.
-type pipeCredit struct {
+// Credit counts what a pipe's owner owes: chunks sent to it and not yet
+// written. The owner repays each chunk once written.
+type Credit struct {
 	owed   atomic.Int64
 	paused atomic.Bool // the pipe is out of the epoll set until repaid
 	pipe   *pipeState
-	pump   *pump
+	pump   *Pump
 }
 
-// repay is called by the logger once it has written a chunk of capacity
+// Repay is called by the owner once it has written a chunk of capacity
 // n; the last repayment a paused pipe waits for asks the pump to read it
 // again.
-func (c *pipeCredit) repay(n int) {
+func (c *Credit) Repay(n int) {
 	if c.owed.Add(-int64(n)) <= resumeOwed && c.paused.CompareAndSwap(true, false) {
 		c.pump.resume1(c.pipe)
 	}
 }
 
 // resume1 asks the loop to put a paused pipe back into the epoll set.
-func (p *pump) resume1(ps *pipeState) {
+func (p *Pump) resume1(ps *pipeState) {
 	p.mu.Lock()
 	p.resumes = append(p.resumes, ps)
 	p.mu.Unlock()
@@ -79,10 +92,10 @@ func (p *pump) resume1(ps *pipeState) {
 
 // sendChunk sends lines to the pipe's logger, and reports whether the
 // logger owes so much that the pipe was paused.
-func (p *pump) sendChunk(ps *pipeState, data []byte, lines int) bool {
+func (p *Pump) sendChunk(ps *pipeState, data []byte, lines int) bool {
 	c := &ps.credit
 	owed := c.owed.Add(int64(cap(data)))
-	p.send(ps.logger, &logChunk{Data: data, Lines: lines, Credit: c})
+	p.deliver(ps.owner, &Chunk{Data: data, Lines: lines, Credit: c})
 	if owed <= pauseOwed {
 		return false
 	}
@@ -97,7 +110,7 @@ func (p *pump) sendChunk(ps *pipeState, data []byte, lines int) bool {
 }
 
 // arm puts a pipe into the epoll set.
-func (p *pump) arm(ps *pipeState) error {
+func (p *Pump) arm(ps *pipeState) error {
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, ps.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(ps.fd)})
 }
 
@@ -111,7 +124,9 @@ const (
 	defaultPipeSize = 64 << 10
 )
 
-func newPump(send func(*actor.PID, any)) (*pump, error) {
+// NewPump makes a pump whose loop (Run) hands each pipe's chunks and its
+// end to deliver, with the pipe's owner, from the loop's goroutine.
+func NewPump(deliver func(owner, msg any)) (*Pump, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll: %w", err)
@@ -126,23 +141,23 @@ func newPump(send func(*actor.PID, any)) (*pump, error) {
 		unix.Close(wake)
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
-	return &pump{epfd: epfd, wakeFD: wake, send: send, pipes: map[int32]*pipeState{}, done: make(chan struct{})}, nil
+	return &Pump{epfd: epfd, wakeFD: wake, deliver: deliver, pipes: map[int32]*pipeState{}, done: make(chan struct{})}, nil
 }
 
-// add starts pumping fd (a non-blocking read end) to logger. The pump owns
+// Add starts pumping fd (a non-blocking read end) to owner. The pump owns
 // fd from now on and closes it at EOF.
-func (p *pump) add(fd int, logger *actor.PID) error {
-	return p.adopt(fd, logger, nil)
+func (p *Pump) Add(fd int, owner any) error {
+	return p.Adopt(fd, owner, nil)
 }
 
-// adopt is add for a pipe handed over by a re-exec, with the unfinished
+// Adopt is Add for a pipe handed over by a re-exec, with the unfinished
 // line already read from it. That line is cut like any other: a handover
-// from a binary without the cut may carry more than lineMax of it.
-func (p *pump) adopt(fd int, logger *actor.PID, partial []byte) error {
-	ps := &pipeState{fd: fd, logger: logger}
+// from a binary without the cut may carry more than LineMax of it.
+func (p *Pump) Adopt(fd int, owner any, partial []byte) error {
+	ps := &pipeState{fd: fd, owner: owner}
 	ps.credit.pipe, ps.credit.pump = ps, p
 	if chunk, n := ps.lines.feed(partial, time.Now()); n > 0 {
-		p.send(logger, &logChunk{Data: chunk, Lines: n})
+		p.deliver(owner, &Chunk{Data: chunk, Lines: n})
 	}
 	p.mu.Lock()
 	p.pipes[int32(fd)] = ps
@@ -156,8 +171,8 @@ func (p *pump) adopt(fd int, logger *actor.PID, partial []byte) error {
 	return nil
 }
 
-// run is the pump's loop; it returns after stop.
-func (p *pump) run() {
+// Run is the pump's loop; it returns after Stop or Detach.
+func (p *Pump) Run() {
 	p.mu.Lock()
 	done := p.done
 	p.mu.Unlock()
@@ -206,7 +221,7 @@ func (p *pump) run() {
 
 // resumePaused puts the pipes whose loggers caught up back into the epoll
 // set.
-func (p *pump) resumePaused() {
+func (p *Pump) resumePaused() {
 	p.mu.Lock()
 	resumes := p.resumes
 	p.resumes = nil
@@ -224,7 +239,7 @@ func (p *pump) resumePaused() {
 // drain reads what a pipe holds, up to a budget so that one fast writer
 // cannot starve the others; epoll reports it again if more is left. With
 // credit, it stops when the pipe's logger owes too much (see pauseOwed).
-func (p *pump) drain(ps *pipeState, buf []byte, credit bool) {
+func (p *Pump) drain(ps *pipeState, buf []byte, credit bool) {
 	for range 16 {
 		n, err := unix.Read(ps.fd, buf)
 		// A read of nearly the whole default pipe (atomic writes leave
@@ -250,26 +265,30 @@ func (p *pump) drain(ps *pipeState, buf []byte, credit bool) {
 		}
 		// EOF (n == 0) or a read error: every writer is gone.
 		if err != nil {
-			p.send(ps.logger, &logChunk{Data: []byte(stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n"), Lines: 1})
+			p.deliver(ps.owner, &Chunk{Data: []byte(Stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n"), Lines: 1})
 		}
 		p.finish(ps)
 		return
 	}
 }
 
-func (p *pump) finish(ps *pipeState) {
+func (p *Pump) finish(ps *pipeState) {
 	if last := ps.lines.flush(time.Now()); len(last) > 0 {
-		p.send(ps.logger, &logChunk{Data: last, Lines: 1})
+		p.deliver(ps.owner, &Chunk{Data: last, Lines: 1})
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil) // ENOENT when paused
-	unix.Close(ps.fd)
+	// Forgotten before it is closed: once closed, its number may be given
+	// to a new pipe, which Add then registers under it.
 	p.mu.Lock()
-	delete(p.pipes, int32(ps.fd))
+	if p.pipes[int32(ps.fd)] == ps {
+		delete(p.pipes, int32(ps.fd))
+	}
 	p.mu.Unlock()
-	p.send(ps.logger, &outputClosed{})
+	unix.Close(ps.fd)
+	p.deliver(ps.owner, &Closed{})
 }
 
-func (p *pump) closeAll() {
+func (p *Pump) closeAll() {
 	p.mu.Lock()
 	pipes := make([]*pipeState, 0, len(p.pipes))
 	for _, ps := range p.pipes {
@@ -288,30 +307,38 @@ func (p *pump) closeAll() {
 	}
 }
 
-// detach ends the loop without reading or closing anything and returns
-// the pipes (for a re-exec); resume starts it again with them.
-func (p *pump) detach() []*pipeState {
+// Pipe is an open pipe of a detached pump: its fd, its owner and the
+// unfinished line read from it.
+type Pipe struct {
+	FD      int
+	Owner   any
+	Partial []byte
+}
+
+// Detach ends the loop without reading or closing anything and returns
+// the pipes (for a re-exec); Resume starts it again with them.
+func (p *Pump) Detach() []Pipe {
 	p.interrupt(true)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pipes := make([]*pipeState, 0, len(p.pipes))
+	pipes := make([]Pipe, 0, len(p.pipes))
 	for _, ps := range p.pipes {
-		pipes = append(pipes, ps)
+		pipes = append(pipes, Pipe{FD: ps.fd, Owner: ps.owner, Partial: ps.lines.partial})
 	}
 	return pipes
 }
 
-// resume restarts the loop after detach, on the daemon's goroutine runner.
-func (p *pump) resume(goGo func(func())) {
+// Resume restarts the loop after Detach, on the caller's goroutine runner.
+func (p *Pump) Resume(goGo func(func())) {
 	p.mu.Lock()
 	p.detaching = false
 	p.done = make(chan struct{})
 	p.mu.Unlock()
-	goGo(p.run)
+	goGo(p.Run)
 }
 
-// stop ends the loop, flushing and closing every pipe, and waits for it.
-func (p *pump) stop() {
+// Stop ends the loop, flushing and closing every pipe, and waits for it.
+func (p *Pump) Stop() {
 	p.interrupt(false)
 	unix.Close(p.epfd)
 	unix.Close(p.wakeFD)
@@ -319,7 +346,7 @@ func (p *pump) stop() {
 
 // interrupt wakes the loop to end it, to detach or to stop, and waits for
 // it to end.
-func (p *pump) interrupt(detach bool) {
+func (p *Pump) interrupt(detach bool) {
 	p.mu.Lock()
 	p.ending, p.detaching = true, detach
 	done := p.done
@@ -328,39 +355,44 @@ func (p *pump) interrupt(detach bool) {
 	<-done
 }
 
-func stamp(t time.Time) string { return t.Format(logTimeLayout) + " " }
+// TimeLayout is the time stamp of every log line: the daemon's own and
+// its services'.
+const TimeLayout = "2006-01-02 15:04:05"
 
-// lineMax is the longest line kept whole. A longer line, finished or
-// not, is cut into pieces of at most lineMax bytes, each written as a line
+// Stamp is a log line's time stamp and the space after it.
+func Stamp(t time.Time) string { return t.Format(TimeLayout) + " " }
+
+// LineMax is the longest line kept whole. A longer line, finished or
+// not, is cut into pieces of at most LineMax bytes, each written as a line
 // of its own with its own timestamp (Docker cuts at the same size): a
 // service printing without newlines cannot make the daemon hold more
 // than this of it. A cut is moved back (by at most 3 bytes) to the start
 // of a UTF-8 character, so a piece never ends in half a character of
 // valid text. docs/config.md documents it.
-const lineMax = 16 << 10
+const LineMax = 16 << 10
 
 // lineSplitter cuts a byte stream into lines, keeping an unfinished last
-// line (at most lineMax bytes) for the next chunk.
+// line (at most LineMax bytes) for the next chunk.
 type lineSplitter struct{ partial []byte }
 
 // feed returns the complete lines in data, each prefixed with the time and
-// ending with a newline, in one buffer from getChunk: a fast writer costs
+// ending with a newline, in one buffer from GetChunk: a fast writer costs
 // one message per read, not per line, and no garbage. It also says how
-// many lines that is. Lines longer than lineMax come out in pieces.
+// many lines that is. Lines longer than LineMax come out in pieces.
 func (s *lineSplitter) feed(data []byte, now time.Time) ([]byte, int) {
-	if bytes.IndexByte(data, '\n') < 0 && len(s.partial)+len(data) <= lineMax {
+	if bytes.IndexByte(data, '\n') < 0 && len(s.partial)+len(data) <= LineMax {
 		s.partial = append(s.partial, data...)
 		return nil, 0
 	}
-	var prefix [len(logTimeLayout) + 1]byte
-	now.AppendFormat(prefix[:0], logTimeLayout)
-	prefix[len(logTimeLayout)] = ' '
+	var prefix [len(TimeLayout) + 1]byte
+	now.AppendFormat(prefix[:0], TimeLayout)
+	prefix[len(TimeLayout)] = ' '
 	// Room for every byte, and a stamp and a newline for each line: one
 	// per newline plus one per cut (a piece is at least
-	// lineMax-utf8.UTFMax+1 bytes long).
+	// LineMax-utf8.UTFMax+1 bytes long).
 	total := len(s.partial) + len(data)
-	most := bytes.Count(data, []byte{'\n'}) + total/(lineMax-utf8.UTFMax+1) + 1
-	out := getChunk(total + most*(len(prefix)+1))
+	most := bytes.Count(data, []byte{'\n'}) + total/(LineMax-utf8.UTFMax+1) + 1
+	out := GetChunk(total + most*(len(prefix)+1))
 	out = out[:cap(out)]
 	w, lines := 0, 0
 	// head is what an earlier read left of the first line.
@@ -369,7 +401,7 @@ func (s *lineSplitter) feed(data []byte, now time.Time) ([]byte, int) {
 	// the stamp, one scan and one copy.
 	for len(rest) > 0 {
 		nl := bytes.IndexByte(rest, '\n')
-		if nl >= 0 && len(head)+nl <= lineMax {
+		if nl >= 0 && len(head)+nl <= LineMax {
 			*(*[len(prefix)]byte)(out[w:]) = prefix
 			w += len(prefix)
 			if len(head) > 0 {
@@ -381,13 +413,13 @@ func (s *lineSplitter) feed(data []byte, now time.Time) ([]byte, int) {
 			lines++
 			continue
 		}
-		if nl < 0 && len(head)+len(rest) <= lineMax {
+		if nl < 0 && len(head)+len(rest) <= LineMax {
 			// Unfinished and short enough: kept for the next read.
 			s.partial = append(append(s.partial[:0], head...), rest...)
 			return out[:w], lines
 		}
-		// Too long: a piece of lineMax bytes.
-		n := cutAt(rest, lineMax-len(head), len(head) == 0)
+		// Too long: a piece of LineMax bytes.
+		n := cutAt(rest, LineMax-len(head), len(head) == 0)
 		*(*[len(prefix)]byte)(out[w:]) = prefix
 		w += len(prefix)
 		w += copy(out[w:], head)
@@ -423,7 +455,7 @@ func (s *lineSplitter) flush(now time.Time) []byte {
 	if len(s.partial) == 0 {
 		return nil
 	}
-	out := append([]byte(stamp(now)), s.partial...)
+	out := append([]byte(Stamp(now)), s.partial...)
 	s.partial = nil
 	return append(out, '\n')
 }

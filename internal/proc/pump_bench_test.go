@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"bytes"
@@ -18,6 +18,6 @@ func BenchmarkLineSplitter(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		chunk, _ := s.feed(data, now)
-		putChunk(chunk)
+		PutChunk(chunk)
 	}
 }

@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"bytes"
@@ -6,19 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 )
 
 // A pipe is enlarged only once its writer fills the default 64 KiB: a
 // quiet service keeps the small one.
 func TestPumpEnlargesOnlyTheFastWritersPipe(t *testing.T) {
-	p, err := newPump(func(*actor.PID, any) {})
+	p, err := NewPump(func(any, any) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.run()
-	defer p.stop()
+	go p.Run()
+	defer p.Stop()
 	pipe := func() (r, w int) {
 		var fds [2]int
 		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
@@ -67,9 +66,9 @@ func TestPumpEnlargesOnlyTheFastWritersPipe(t *testing.T) {
 // resumes it, and every byte arrives.
 func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 	var mu sync.Mutex
-	var chunks []*logChunk
-	p, err := newPump(func(_ *actor.PID, msg any) {
-		if c, ok := msg.(*logChunk); ok {
+	var chunks []*Chunk
+	p, err := NewPump(func(_ any, msg any) {
+		if c, ok := msg.(*Chunk); ok {
 			mu.Lock()
 			chunks = append(chunks, c)
 			mu.Unlock()
@@ -78,15 +77,15 @@ func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.run()
-	defer p.stop()
+	go p.Run()
+	defer p.Stop()
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	r, w := fds[0], fds[1]
 	unix.SetNonblock(r, true)
-	if err := p.add(r, nil); err != nil {
+	if err := p.Add(r, nil); err != nil {
 		t.Fatal(err)
 	}
 	const total = 16 << 20
@@ -136,7 +135,7 @@ func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 		mu.Unlock()
 		for _, c := range batch {
 			got += len(c.Data)
-			c.Credit.repay(cap(c.Data))
+			c.Credit.Repay(cap(c.Data))
 		}
 		if !writing && !open && len(batch) == 0 {
 			break
@@ -147,18 +146,18 @@ func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	lines := (total + len(line) - 1) / len(line)
-	if want := lines * (len(line) + len(stamp(time.Now()))); got != want {
+	if want := lines * (len(line) + len(Stamp(time.Now()))); got != want {
 		t.Errorf("got %d bytes of lines, want %d", got, want)
 	}
 }
 
 // A partial line handed over by a re-exec is cut like any other: a
-// handover from a binary without the cut may carry more than lineMax.
+// handover from a binary without the cut may carry more than LineMax.
 func TestPumpAdoptCutsAHandedOverPartialLine(t *testing.T) {
 	var mu sync.Mutex
-	var chunks []*logChunk
-	p, err := newPump(func(_ *actor.PID, msg any) {
-		if c, ok := msg.(*logChunk); ok {
+	var chunks []*Chunk
+	p, err := NewPump(func(_ any, msg any) {
+		if c, ok := msg.(*Chunk); ok {
 			mu.Lock()
 			chunks = append(chunks, c)
 			mu.Unlock()
@@ -167,15 +166,15 @@ func TestPumpAdoptCutsAHandedOverPartialLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.run()
-	defer p.stop()
+	go p.Run()
+	defer p.Stop()
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fds[1])
-	partial := bytes.Repeat([]byte("p"), 5*lineMax+7)
-	if err := p.adopt(fds[0], nil, partial); err != nil {
+	partial := bytes.Repeat([]byte("p"), 5*LineMax+7)
+	if err := p.Adopt(fds[0], nil, partial); err != nil {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
@@ -185,5 +184,51 @@ func TestPumpAdoptCutsAHandedOverPartialLine(t *testing.T) {
 	defer mu.Unlock()
 	if len(chunks) != 1 || chunks[0].Lines != 5 || kept != 7 {
 		t.Fatalf("%d chunks, keeping %d bytes; want 5 lines sent and 7 bytes kept", len(chunks), kept)
+	}
+}
+
+// TestPipesReusingAClosedPipesNumberAreKept: a pipe that ends frees its fd
+// number, which the next pipe may get at once; that pipe must still be
+// pumped to its end (the pump once forgot it, when it forgot the ended
+// pipe by number after closing it).
+func TestPipesReusingAClosedPipesNumberAreKept(t *testing.T) {
+	var mu sync.Mutex
+	closed := map[int]bool{}
+	p, err := NewPump(func(owner, msg any) {
+		if _, ok := msg.(*Closed); ok {
+			mu.Lock()
+			closed[owner.(int)] = true
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Run()
+	defer p.Stop()
+	const n = 3000
+	for i := range n {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+			t.Fatal(err)
+		}
+		unix.Write(fds[1], []byte("a line\n"))
+		unix.Close(fds[1])
+		if err := p.Add(fds[0], i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		got := len(closed)
+		mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pipes were pumped to their end", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package actors
+package proc
 
 import (
 	"errors"
@@ -10,15 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// childExit is one reaped process.
-type childExit struct {
+// Exit is one reaped process.
+type Exit struct {
 	PID    int
 	Status unix.WaitStatus
 	Rusage unix.Rusage
 	At     time.Time
 }
 
-// reap is the daemon's only caller of wait4 (design §5; a lint test keeps it
+// Reap is the daemon's only caller of wait4 (design §5; a lint test keeps it
 // so). It loops wait4(-1, WNOHANG) on every SIGCHLD, because one SIGCHLD may
 // stand for many exits, and hands each exit to deliver in reaping order. It
 // returns when stop is closed.
@@ -26,7 +26,7 @@ type childExit struct {
 // A channel received from pause pauses it: the reaper answers on that
 // channel once no wait4 runs, and reaps again after a second message on it
 // (a re-exec hands unreaped children to the next binary).
-func reap(deliver func(childExit), stop <-chan struct{}, pause <-chan chan struct{}) {
+func Reap(deliver func(Exit), stop <-chan struct{}, pause <-chan chan struct{}) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGCHLD)
 	defer signal.Stop(sigs)
@@ -54,7 +54,7 @@ func reap(deliver func(childExit), stop <-chan struct{}, pause <-chan chan struc
 	}
 }
 
-func reapAll(deliver func(childExit)) {
+func reapAll(deliver func(Exit)) {
 	for {
 		var ws unix.WaitStatus
 		var ru unix.Rusage
@@ -65,6 +65,6 @@ func reapAll(deliver func(childExit)) {
 		if err != nil || pid <= 0 {
 			return // ECHILD: no children; 0: none has exited yet
 		}
-		deliver(childExit{PID: pid, Status: ws, Rusage: ru, At: time.Now()})
+		deliver(Exit{PID: pid, Status: ws, Rusage: ru, At: time.Now()})
 	}
 }

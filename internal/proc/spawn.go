@@ -1,0 +1,104 @@
+package proc
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPath is the PATH of a service whose environment names none.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Spec is a process to start.
+type Spec struct {
+	// Path is the executable (see LookPath), Argv its arguments (Argv[0]
+	// included).
+	Path string
+	Argv []string
+	Env  []string
+	Dir  string
+	// Creds, when set, is who the process runs as.
+	Creds *Creds
+	// Settings, when set, are applied by the trampoline (Trampoline, the
+	// daemon's own binary) before it execs Path.
+	Settings   *Settings
+	Trampoline string
+	// Stdin is the process's standard input (/dev/null, say).
+	Stdin *os.File
+}
+
+// Start starts spec in a new session (so that its group can be signalled
+// as a whole), with stdout and stderr on a fresh pipe whose read end
+// (close-on-exec, blocking) it returns with the PID. Only fds 0-2 reach
+// the process. It never waits for it: the one reaper does (Reap).
+func Start(spec Spec) (pid int, out int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, -1, fmt.Errorf("create output pipe: %w", err)
+	}
+	r, w := p[0], p[1]
+	exe, argv, env := spec.Path, spec.Argv, spec.Env
+	sys := &syscall.SysProcAttr{Setsid: true}
+	switch {
+	case spec.Settings != nil:
+		settings := *spec.Settings
+		settings.Path, settings.Creds = spec.Path, spec.Creds
+		b, _ := json.Marshal(settings)
+		exe, argv = spec.Trampoline, append([]string{TrampolineName}, spec.Argv...)
+		env = append(slices.Clone(spec.Env), settingsEnv+"="+string(b))
+	case spec.Creds != nil:
+		sys.Credential = &syscall.Credential{Uid: spec.Creds.UID, Gid: spec.Creds.GID, Groups: spec.Creds.Groups}
+	}
+	pid, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{
+		Dir:   spec.Dir,
+		Env:   env,
+		Files: []uintptr{spec.Stdin.Fd(), uintptr(w), uintptr(w)},
+		Sys:   sys,
+	})
+	// The child holds its own copy; ours would keep the pipe open forever.
+	unix.Close(w)
+	if err != nil {
+		unix.Close(r)
+		if spec.Dir != "" && err == syscall.ENOENT {
+			if _, serr := os.Stat(spec.Dir); serr != nil {
+				return 0, -1, fmt.Errorf("chdir %s: %w", spec.Dir, serr)
+			}
+		}
+		return 0, -1, fmt.Errorf("exec %s: %w", spec.Path, err)
+	}
+	return pid, r, nil
+}
+
+// EnvPath is the PATH of a child's environment.
+func EnvPath(env []string) string {
+	path := DefaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	return path
+}
+
+// LookPath finds file in the child's PATH, not ours.
+func LookPath(file, path string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: executable file not found in PATH (%s)", file, path)
+}
