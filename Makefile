@@ -33,8 +33,8 @@ bench: build
 	$(GO) run ./bench -bin bin
 	@echo
 	@echo "history writer (1000 senders, synced events) vs raw pebble in the same run:"
-	@$(GO) test -run '^$$' -bench 'HistoryWriter' -benchtime 1x ./actors/ | grep Benchmark
-	@$(GO) test -run '^$$' -bench 'SyncedStateChange' -benchtime 300x ./actors/ | grep Benchmark
+	@$(GO) test -run '^$$' -bench 'HistoryWriter' -benchtime 1x ./actors/historian/ | grep Benchmark
+	@$(GO) test -run '^$$' -bench 'SyncedStateChange' -benchtime 300x ./actors/historian/ | grep Benchmark
 
 # The fleet demo: three shepherds, a fleet started over libp2p.
 demo: build

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -481,8 +483,8 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 	if follow {
 		// Subscribe before reading the store, so nothing falls between.
 		ch = make(chan []history.Event, 1024)
-		a.d.system.Root.Send(a.d.historian, &subscribeEvents{Ch: ch})
-		defer a.d.system.Root.Send(a.d.historian, &unsubscribeEvents{Ch: ch})
+		a.d.system.Root.Send(a.d.historian, &historian.Subscribe{Ch: ch})
+		defer a.d.system.Root.Send(a.d.historian, &historian.Unsubscribe{Ch: ch})
 	}
 	keep := func(e history.Event) bool { return q.Service == "" || e.Service == q.Service }
 	if scope != "" {

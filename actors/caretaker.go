@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -204,7 +206,7 @@ func (c *caretaker) auditBy(ctx actor.Context, who, what, target, action, result
 			return
 		}
 	}
-	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
+	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
 		Kind: history.KindCapability, Service: target, Who: who, Action: strings.TrimSpace(what + " " + action), Result: result,
 	}}})
 }
@@ -216,7 +218,7 @@ func (c *caretaker) flushRefusals(ctx actor.Context) {
 		evs = append(evs, history.Event{Kind: history.KindCapability, Who: s.Who, Action: "refuse", Result: s.Message})
 	}
 	if len(evs) > 0 {
-		ctx.Send(c.st.d.historian, &record{Events: evs})
+		ctx.Send(c.st.d.historian, &historian.Record{Events: evs})
 	}
 }
 

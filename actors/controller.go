@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -82,7 +84,7 @@ type historyAck struct {
 	seq   uint64 // of the step's last event, set by the history writer
 }
 
-func (a *historyAck) setSeq(seq uint64) { a.seq = seq }
+func (a *historyAck) SetSeq(seq uint64) { a.seq = seq }
 
 // heldReplies are the replies of one step, sent once its events are synced
 // (design §9: an acknowledged state change is durable before the reply).
@@ -460,7 +462,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 	// held ones to keep their order.
 	st.held = append(st.held, heldReplies{token: st.nextToken, ready: len(evs) == 0, replies: replies})
 	if len(evs) > 0 {
-		ctx.Send(st.d.historian, &record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
+		ctx.Send(st.d.historian, &historian.Record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
 	}
 	c.release(ctx, 0)
 }
@@ -597,7 +599,7 @@ func (c *controller) recordAction(ctx actor.Context, who, action string, rep wir
 			result = fmt.Sprintf("exit %d", res.ExitCode)
 		}
 	}
-	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
+	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
 		Service: c.st.spec.Name, Kind: history.KindAction, Who: who, Action: action, Result: result,
 	}}})
 }

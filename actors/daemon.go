@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -258,7 +260,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	ready := make(chan error, 1)
-	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, newHistorianProps(d, d.history, opts.HistoryRetention), caretakerProps, ready), "shepherd")
+	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, opts.HistoryRetention), caretakerProps, ready), "shepherd")
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
@@ -306,14 +308,14 @@ func Start(opts Options) (_ *Daemon, err error) {
 			history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
 	}
 	d.goGo(func() { releaseIdleMemory(d.stopReap) })
-	send(d.historian, &retain{})
+	send(d.historian, &historian.Retain{})
 	d.retainTick = time.NewTicker(time.Hour)
 	tick := d.retainTick.C
 	d.goGo(func() {
 		for {
 			select {
 			case <-tick:
-				send(d.historian, &retain{})
+				send(d.historian, &historian.Retain{})
 			case <-d.stopReap:
 				return
 			}
@@ -466,7 +468,7 @@ func (d *Daemon) registerImports() {
 // record stores daemon events; with sync it returns once they are durable.
 func (d *Daemon) record(sync bool, evs ...history.Event) {
 	done := make(chan struct{})
-	d.system.Root.Send(d.historian, &record{Events: evs, Sync: sync, Done: done})
+	d.system.Root.Send(d.historian, &historian.Record{Events: evs, Sync: sync, Done: done})
 	if sync {
 		<-done
 	}

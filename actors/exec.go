@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -162,7 +164,7 @@ func (a *api) runExec(ctx context.Context, req wire.Request, who string, out loc
 	default:
 		r.ExitCode = res.Status.Code
 	}
-	a.d.system.Root.Send(a.d.historian, &record{Events: []history.Event{{
+	a.d.system.Root.Send(a.d.historian, &historian.Record{Events: []history.Event{{
 		Kind: history.KindAction, Service: "exec", Who: who, Action: "exec " + quoteArgs(argv), Result: "exit " + strconv.Itoa(r.ExitCode),
 	}}})
 	out.Send(wire.OKReply(req.ID, r))

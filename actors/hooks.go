@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/services"
@@ -144,7 +146,7 @@ func (c *controller) onHookTimeout(msg *hookTimeout) {
 
 func (c *controller) recordHook(ctx actor.Context, name, result string) {
 	c.st.d.logf("service %s: hook %s: %s", c.st.spec.Name, name, result)
-	ctx.Send(c.st.d.historian, &record{Events: []history.Event{{
+	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
 		Service: c.st.spec.Name, Kind: history.KindHook, Action: name, Result: result,
 	}}})
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shepherd-go/shepherd/internal/follow"
+
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -64,7 +66,7 @@ type loggerState struct {
 	recentLines int
 	recentBytes int // capacity of the chunks in recent
 	readers     int
-	followers   map[chan []byte]bool
+	followers   follow.Set[[]byte]
 	logf        func(string, ...any)
 	// problem says why the log file cannot be written, for the daemon log
 	// (once per new problem) and status; lost counts the lines that could
@@ -77,7 +79,7 @@ type loggerState struct {
 type logger struct{ st *loggerState }
 
 func newLoggerProps(name, path string, gid int, rotate services.LogRotate, logf func(string, ...any)) *actor.Props {
-	st := &loggerState{name: name, path: path, gid: gid, rotate: rotate, logf: logf, followers: map[chan []byte]bool{}}
+	st := &loggerState{name: name, path: path, gid: gid, rotate: rotate, logf: logf, followers: follow.Set[[]byte]{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
 
@@ -107,7 +109,7 @@ func (l *logger) Receive(ctx actor.Context) {
 	case *followLog:
 		st.followers[msg.Ch] = true
 	case *unfollowLog:
-		unfollow(st.followers, msg.Ch)
+		st.followers.Remove(msg.Ch)
 	case *closeLog:
 		st.close()
 		msg.Done <- struct{}{}
@@ -139,7 +141,7 @@ func (st *loggerState) write(c *proc.Chunk) {
 	}
 	if len(st.followers) > 0 {
 		// Followers read at their own pace; the ring's chunk is recycled.
-		fanOut(st.followers, bytes.Clone(c.Data))
+		st.followers.Send(bytes.Clone(c.Data))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/follow"
 	"github.com/shepherd-go/shepherd/internal/proc"
 )
 
@@ -21,7 +22,7 @@ func chunkOf(lines []string, at time.Time) *proc.Chunk {
 }
 
 func TestRingKeepsTheLastLinesAndRecyclesTheRest(t *testing.T) {
-	st := &loggerState{followers: map[chan []byte]bool{}}
+	st := &loggerState{followers: follow.Set[[]byte]{}}
 	var all []string
 	for i := range 50 {
 		var lines []string
@@ -43,7 +44,7 @@ func TestRingKeepsTheLastLinesAndRecyclesTheRest(t *testing.T) {
 }
 
 func TestRingIsBoundedInBytes(t *testing.T) {
-	st := &loggerState{followers: map[chan []byte]bool{}}
+	st := &loggerState{followers: follow.Set[[]byte]{}}
 	long := strings.Repeat("y", proc.LineMax)
 	for range 100 {
 		st.write(chunkOf(slices.Repeat([]string{long}, 10), time.Now()))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -571,7 +573,7 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
 		if err == nil {
 			r.st.files = append(r.st.files, msg.Req.Args[0])
-			ctx.Send(r.st.d.historian, &record{Events: []history.Event{{
+			ctx.Send(r.st.d.historian, &historian.Record{Events: []history.Event{{
 				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
 			}}})
 			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
@@ -673,7 +675,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 	}
 	r.updateDependents(ctx)
 	r.autoStart(ctx, added)
-	ctx.Send(st.d.historian, &record{Events: []history.Event{{
+	ctx.Send(st.d.historian, &historian.Record{Events: []history.Event{{
 		Kind: history.KindLoad, Who: msg.Who,
 		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
 	}}})

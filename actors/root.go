@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
+
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -77,7 +79,7 @@ func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 	if err != nil {
 		return wire.Status{}, err
 	}
-	health, err := ask(ctx, d, d.historian, func(ch chan<- wire.HistoryHealth) any { return &historyHealth{Reply: ch} })
+	health, err := ask(ctx, d, d.historian, func(ch chan<- wire.HistoryHealth) any { return &historian.Health{Reply: ch} })
 	if err != nil {
 		return wire.Status{}, err
 	}

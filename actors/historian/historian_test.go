@@ -1,4 +1,4 @@
-package actors
+package historian
 
 import (
 	"path/filepath"
@@ -77,13 +77,12 @@ func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
 	var release sync.Once
 	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
 	defer open()
-	d := &Daemon{}
 	sys := actor.NewActorSystem()
-	pid := sys.Root.Spawn(newHistorianProps(d, store, 0))
+	pid := sys.Root.Spawn(NewProps(testEnv(t), store, 0))
 	defer func() { sys.Root.StopFuture(pid).Wait() }()
 	health := func() wire.HistoryHealth {
 		ch := make(chan wire.HistoryHealth, 1)
-		sys.Root.Send(pid, &historyHealth{Reply: ch})
+		sys.Root.Send(pid, &Health{Reply: ch})
 		return <-ch
 	}
 	wait := func(what string, done chan struct{}) {
@@ -96,7 +95,7 @@ func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
 	}
 	record := func(service string) chan struct{} {
 		done := make(chan struct{})
-		sys.Root.Send(pid, &record{Events: []history.Event{{Service: service, Kind: history.KindState, State: "running"}}, Sync: true, Done: done})
+		sys.Root.Send(pid, &Record{Events: []history.Event{{Service: service, Kind: history.KindState, State: "running"}}, Sync: true, Done: done})
 		return done
 	}
 	wait("a write to a sound store", record("a"))
@@ -124,4 +123,20 @@ func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
 		}
 		return strings.Join(got, " ") == "astate bstate cstate history"
 	})
+}
+
+// testEnv runs goroutines for a test and logs to it.
+func testEnv(t testing.TB) Env {
+	return Env{Go: func(f func()) { go f() }, Logf: t.Logf}
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -1,8 +1,10 @@
-package actors
+package historian
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/shepherd-go/shepherd/internal/follow"
 
 	"github.com/shepherd-go/shepherd/internal/proc"
 
@@ -11,9 +13,9 @@ import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
-// record asks the history writer to store events. When they are durable
+// Record asks the history writer to store events. When they are durable
 // (synced, if Sync), AckMsg is sent to AckTo and Done, if set, is closed.
-type record struct {
+type Record struct {
 	Events []history.Event
 	Sync   bool
 	AckTo  *actor.PID
@@ -21,30 +23,30 @@ type record struct {
 	Done   chan struct{}
 }
 
-// seqAck is an AckMsg that learns the sequence number of the record's
+// SeqAck is an AckMsg that learns the sequence number of the Record's
 // last event.
-type seqAck interface{ setSeq(uint64) }
+type SeqAck interface{ SetSeq(uint64) }
 
 // committed reports that a batch reached the store (or, with err, that
 // nothing of it did).
 type committed struct {
 	events []history.Event
-	acks   []record
+	acks   []Record
 	err    error
 	gen    uint64
 }
 
-// subscribeEvents adds Ch to the receivers of every committed event; a
+// Subscribe adds Ch to the receivers of every committed event; a
 // receiver that falls behind by more than its buffer is dropped (its
-// channel closed). unsubscribeEvents removes it.
-type subscribeEvents struct{ Ch chan []history.Event }
-type unsubscribeEvents struct{ Ch chan []history.Event }
+// channel closed). Unsubscribe removes it.
+type Subscribe struct{ Ch chan []history.Event }
+type Unsubscribe struct{ Ch chan []history.Event }
 
-// retain deletes the events older than the retention.
-type retain struct{}
+// Retain deletes the events older than the retention.
+type Retain struct{}
 
-// historyHealth asks whether the history can be written now.
-type historyHealth struct{ Reply chan<- wire.HistoryHealth }
+// Health asks whether the history can be written now.
+type Health struct{ Reply chan<- wire.HistoryHealth }
 
 // historyRetry is the timer of a degraded history: try the held events
 // again.
@@ -77,22 +79,30 @@ const (
 // commitStallTimeout is a variable for tests.
 var commitStallTimeout = 5 * time.Second
 
+// Env is what the history writer needs of the daemon.
+type Env struct {
+	// Go runs f on an accounted goroutine (the daemon waits for them).
+	Go func(f func())
+	// Logf writes a line to the daemon log.
+	Logf func(format string, args ...any)
+}
+
 // historianState outlives a restart of the writer.
 type historianState struct {
-	d         *Daemon
+	env       Env
 	store     *history.Store
 	next      uint64 // next sequence number
 	pending   []history.Event
-	acks      []record
+	acks      []Record
 	sync      bool
 	inflight  bool
-	followers map[chan []history.Event]bool
+	followers follow.Set[[]history.Event]
 	retention time.Duration
 	retaining bool
 
 	gen      uint64   // of the commit in flight
 	released bool     // its acks went already (the watchdog fired)
-	writing  []record // the acks of the commit in flight
+	writing  []Record // the acks of the commit in flight
 	// degraded: since when the store cannot be written, and why; zero
 	// when it can.
 	degradedSince time.Time
@@ -107,8 +117,10 @@ type historianState struct {
 // the next one, so 1000 services starting at once cost a few syncs.
 type historian struct{ st *historianState }
 
-func newHistorianProps(d *Daemon, store *history.Store, retention time.Duration) *actor.Props {
-	st := &historianState{d: d, store: store, next: store.LastSeq() + 1, followers: map[chan []history.Event]bool{}, retention: retention}
+// NewProps makes the history writer of store, which deletes events
+// older than retention when asked (Retain).
+func NewProps(env Env, store *history.Store, retention time.Duration) *actor.Props {
+	st := &historianState{env: env, store: store, next: store.LastSeq() + 1, followers: follow.Set[[]history.Event]{}, retention: retention}
 	return actor.PropsFromProducer(func() actor.Actor { return &historian{st: st} })
 }
 
@@ -117,7 +129,7 @@ func (st *historianState) degraded() bool { return !st.degradedSince.IsZero() }
 func (h *historian) Receive(ctx actor.Context) {
 	st := h.st
 	switch msg := ctx.Message().(type) {
-	case *record:
+	case *Record:
 		now := time.Now()
 		for i := range msg.Events {
 			msg.Events[i] = history.Bounded(msg.Events[i])
@@ -127,15 +139,15 @@ func (h *historian) Receive(ctx actor.Context) {
 				msg.Events[i].Time = now
 			}
 		}
-		if ack, ok := msg.AckMsg.(seqAck); ok && len(msg.Events) > 0 {
-			ack.setSeq(msg.Events[len(msg.Events)-1].Seq)
+		if ack, ok := msg.AckMsg.(SeqAck); ok && len(msg.Events) > 0 {
+			ack.SetSeq(msg.Events[len(msg.Events)-1].Seq)
 		}
 		st.hold(msg.Events)
 		st.sync = st.sync || msg.Sync
 		switch {
 		case msg.AckTo == nil && msg.Done == nil:
 		case st.degraded():
-			h.ack(ctx, []record{*msg})
+			h.ack(ctx, []Record{*msg})
 		default:
 			st.acks = append(st.acks, *msg)
 		}
@@ -156,7 +168,7 @@ func (h *historian) Receive(ctx actor.Context) {
 			h.degrade(ctx, msg.err.Error())
 			return
 		}
-		fanOut(st.followers, msg.events)
+		st.followers.Send(msg.events)
 		if st.degraded() {
 			h.recover(ctx)
 		}
@@ -183,29 +195,29 @@ func (h *historian) Receive(ctx actor.Context) {
 			}
 			h.start(ctx)
 		}
-	case *historyHealth:
+	case *Health:
 		msg.Reply <- wire.HistoryHealth{
 			Degraded: st.degraded(), Since: st.degradedSince, Reason: st.degradedWhy,
 			Held: len(st.pending), Dropped: st.dropped,
 		}
-	case *subscribeEvents:
+	case *Subscribe:
 		st.followers[msg.Ch] = true
-	case *unsubscribeEvents:
-		unfollow(st.followers, msg.Ch)
-	case *retain:
+	case *Unsubscribe:
+		st.followers.Remove(msg.Ch)
+	case *Retain:
 		if st.retaining || st.retention <= 0 || st.degraded() {
 			return
 		}
 		st.retaining = true
 		cutoff := time.Now().Add(-st.retention)
 		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-		st.d.goGo(func() {
+		st.env.Go(func() {
 			n, err := st.store.DeleteBefore(cutoff)
 			switch {
 			case err != nil:
-				st.d.logf("history: retention: %v", err)
+				st.env.Logf("history: retention: %v", err)
 			case n > 0:
-				st.d.logf("history: removed %d events older than %s", n, cutoff.Format(proc.TimeLayout))
+				st.env.Logf("history: removed %d events older than %s", n, cutoff.Format(proc.TimeLayout))
 			}
 			send(self, &retained{})
 		})
@@ -213,7 +225,7 @@ func (h *historian) Receive(ctx actor.Context) {
 		st.retaining = false
 	case *actor.Stopping:
 		if n := len(st.pending); n > 0 && st.degraded() {
-			st.d.logf("history: %d events held in memory could not be written and are lost (%d were dropped before)", n, st.dropped)
+			st.env.Logf("history: %d events held in memory could not be written and are lost (%d were dropped before)", n, st.dropped)
 		}
 	}
 }
@@ -241,7 +253,7 @@ func (st *historianState) trim() {
 
 // ack sends the acknowledgements of records: their events are durable,
 // or the history is degraded and they will not wait for it.
-func (h *historian) ack(ctx actor.Context, recs []record) {
+func (h *historian) ack(ctx actor.Context, recs []Record) {
 	for _, a := range recs {
 		if a.AckTo != nil {
 			ctx.Send(a.AckTo, a.AckMsg)
@@ -258,14 +270,14 @@ func (h *historian) degrade(ctx actor.Context, why string) {
 	if !st.degraded() {
 		st.degradedSince = time.Now()
 		st.backoff = retryMin
-		st.d.logf("history: cannot write: %s; holding events in memory (at most %d) and trying again; replies no longer wait for the history", why, maxHeldEvents)
+		st.env.Logf("history: cannot write: %s; holding events in memory (at most %d) and trying again; replies no longer wait for the history", why, maxHeldEvents)
 		// What waited for a commit goes now: nothing will be durable soon.
 		h.ack(ctx, st.acks)
 		st.acks = nil
 	} else {
 		st.backoff = min(st.backoff*2, retryMax)
 		if why != st.degradedWhy {
-			st.d.logf("history: still cannot write: %s", why)
+			st.env.Logf("history: still cannot write: %s", why)
 		}
 	}
 	st.degradedWhy = why
@@ -282,7 +294,7 @@ func (h *historian) recover(ctx actor.Context) {
 	st := h.st
 	d := time.Since(st.degradedSince).Round(time.Millisecond)
 	msg := fmt.Sprintf("the history could not be written for %v (%s); %d events were dropped", d, st.degradedWhy, st.dropped)
-	st.d.logf("history: writable again after %v; the events held are written, %d were dropped", d, st.dropped)
+	st.env.Logf("history: writable again after %v; the events held are written, %d were dropped", d, st.dropped)
 	st.degradedSince, st.degradedWhy, st.dropped = time.Time{}, "", 0
 	now := time.Now()
 	st.pending = append(st.pending, history.Event{Seq: st.next, Time: now, Kind: history.KindHistory, Message: msg})
@@ -311,7 +323,7 @@ func (h *historian) start(ctx actor.Context) {
 	gen := st.gen
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	watchdog := time.AfterFunc(commitStallTimeout, func() { send(self, &commitStalled{gen: gen}) })
-	st.d.goGo(func() {
+	st.env.Go(func() {
 		err := st.store.Append(evs, sync)
 		watchdog.Stop()
 		send(self, &committed{events: evs, acks: acks, err: err, gen: gen})

@@ -1,4 +1,4 @@
-package actors
+package historian
 
 import (
 	"fmt"
@@ -15,18 +15,18 @@ import (
 
 // benchHistorian starts a history writer on a fresh store, alone.
 func benchHistorian(b *testing.B) (*actor.ActorSystem, *actor.PID, *history.Store) {
+	var wg sync.WaitGroup
 	store, err := history.Open(filepath.Join(b.TempDir(), "history"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &Daemon{log: discard{}}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(discard{}, nil))
 	}))
-	pid := sys.Root.Spawn(newHistorianProps(d, store, 0))
+	pid := sys.Root.Spawn(NewProps(Env{Go: func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }, Logf: func(string, ...any) {}}, store, 0))
 	b.Cleanup(func() {
 		sys.Root.StopFuture(pid).Wait()
-		d.wg.Wait()
+		wg.Wait()
 		store.Close()
 	})
 	return sys, pid, store
@@ -58,7 +58,7 @@ func BenchmarkHistoryWriter(b *testing.B) {
 				defer wg.Done()
 				for i := range perSender {
 					done := make(chan struct{})
-					sys.Root.Send(pid, &record{Events: []history.Event{stateEvent(s*perSender + i)}, Sync: true, Done: done})
+					sys.Root.Send(pid, &Record{Events: []history.Event{stateEvent(s*perSender + i)}, Sync: true, Done: done})
 					<-done
 				}
 			}()
@@ -108,7 +108,7 @@ func BenchmarkSyncedStateChange(b *testing.B) {
 	for b.Loop() {
 		done := make(chan struct{})
 		t0 := time.Now()
-		sys.Root.Send(pid, &record{Events: []history.Event{stateEvent(0)}, Sync: true, Done: done})
+		sys.Root.Send(pid, &Record{Events: []history.Event{stateEvent(0)}, Sync: true, Done: done})
 		<-done
 		viaWriter = append(viaWriter, time.Since(t0))
 		seq++
