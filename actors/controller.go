@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/proc"
@@ -125,7 +127,7 @@ type controllerState struct {
 	held      []heldReplies
 	nextToken uint64
 	// lastExit carries the resource usage of the exit being stepped.
-	lastExit *procExited
+	lastExit *monitor.Exited
 	// pidWatch numbers the PID file watches.
 	pidWatch uint64
 	// launcherStart is bootTicks before the main process's last fork: a
@@ -200,9 +202,9 @@ func (c *controller) Receive(ctx actor.Context) {
 		c.step(ctx, services.PeerDone{Name: msg.Name, Op: msg.Op, Result: msg.Result, At: time.Now()})
 	case *setDependents:
 		st.m.Step(services.SetDependents{Names: msg.Names})
-	case *procSpawned:
+	case *monitor.Spawned:
 		c.onSpawned(ctx, msg)
-	case *procExited:
+	case *monitor.Exited:
 		if run, ok := st.hooks[msg.PID]; ok {
 			c.onHookExited(ctx, run, msg)
 			return
@@ -432,7 +434,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		case services.Disown:
 			st.d.logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
 				st.spec.Name, e.PID, st.m.Policy().KillWait)
-			ctx.Send(st.d.monitor, &disownProc{PID: e.PID})
+			ctx.Send(st.d.monitor, &monitor.Disown{PID: e.PID})
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Reply:
@@ -655,7 +657,7 @@ func (c *controller) spawn(ctx actor.Context) {
 		}
 	}
 	st.tag++
-	sp := &spawnProc{
+	sp := &monitor.Spawn{
 		Argv: st.spec.Command, Env: st.d.environ(st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	}
@@ -667,7 +669,7 @@ func (c *controller) spawn(ctx actor.Context) {
 	ctx.Send(st.d.monitor, sp)
 }
 
-func (c *controller) onSpawned(ctx actor.Context, msg *procSpawned) {
+func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
 	if msg.Hook {
 		c.onHookSpawned(ctx, msg)
@@ -735,7 +737,7 @@ func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
 	st.actionSpawns[st.actionTag] = *r
 	// An action runs as its service does, not as the daemon: a capability
 	// to reload a service running as www-data is no way to act as root.
-	ctx.Send(st.d.monitor, &spawnProc{
+	ctx.Send(st.d.monitor, &monitor.Spawn{
 		Argv: argv, Env: st.d.environ(st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
 		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
 	})
@@ -856,7 +858,7 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
 		return
 	}
-	ctx.Send(st.d.monitor, &adoptProc{Adoption: a, Owner: ctx.Self()})
+	ctx.Send(st.d.monitor, &monitor.Adopt{Adoption: a, Owner: ctx.Self()})
 	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
 }
 

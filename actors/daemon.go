@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/proc"
@@ -249,7 +251,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.goGo(d.pump.Run)
-	monitorProps, err := newMonitorProps(d.pump, d.logf, d.goGo)
+	monitorProps, err := monitor.NewProps(monitor.Env{Pump: d.pump, Go: d.goGo, Logf: d.logf})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -269,7 +271,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		ln.Close()
 		return nil, err
 	}
-	monitor := d.monitor
+	mon := d.monitor
 	send := d.system.Root.Send
 	if ho != nil {
 		// Before the reaper runs: the exits of children that ended during
@@ -279,7 +281,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
-	d.goGo(func() { proc.Reap(func(e proc.Exit) { send(monitor, e) }, d.stopReap, d.reapPause) })
+	d.goGo(func() { proc.Reap(func(e proc.Exit) { send(mon, e) }, d.stopReap, d.reapPause) })
 
 	// Root and our own uid are not held to the per-uid limit and have
 	// connections of their own, so no user can lock them out.
@@ -356,7 +358,7 @@ func (d *Daemon) restore(ho *handover) error {
 		}
 	}
 	done := make(chan struct{})
-	d.system.Root.Send(d.monitor, &restoreOwners{Owners: owners, Orphans: ho.Orphans, Done: done})
+	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
 	<-done
 	for _, p := range ho.Pipes {
 		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- resolved) any { return &resolve{Name: p.Service, Reply: ch} })
@@ -365,7 +367,7 @@ func (d *Daemon) restore(ho *handover) error {
 			unix.Close(p.FD)
 			continue
 		}
-		d.system.Root.Send(r.Logger, &outputOpened{})
+		d.system.Root.Send(r.Logger, &proc.Opened{})
 		if err := d.pump.Adopt(p.FD, r.Logger, p.Partial); err != nil {
 			d.logf("re-exec: output of %s: %v", p.Service, err)
 			unix.Close(p.FD)

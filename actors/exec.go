@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,8 +52,8 @@ type execResult struct {
 func (r *execRunner) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(r.d.monitor, &spawnProc{Argv: r.argv, Env: r.d.environ(), Owner: ctx.Self()})
-	case *procSpawned:
+		ctx.Send(r.d.monitor, &monitor.Spawn{Argv: r.argv, Env: r.d.environ(), Owner: ctx.Self()})
+	case *monitor.Spawned:
 		if msg.Err != nil {
 			r.result <- execResult{Err: msg.Err}
 			ctx.Stop(ctx.Self())
@@ -76,7 +78,7 @@ func (r *execRunner) Receive(ctx actor.Context) {
 	case *execOutput:
 		r.output = msg.b
 		r.finish(ctx)
-	case *procExited:
+	case *monitor.Exited:
 		s := msg.Status
 		r.status = &s
 		r.finish(ctx)

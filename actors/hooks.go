@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -78,7 +80,7 @@ func (c *controller) fireHooks(ctx actor.Context, evs []history.Event) {
 		}
 		st.hookTag++
 		st.hookSpawns[st.hookTag] = name
-		ctx.Send(st.d.monitor, &spawnProc{
+		ctx.Send(st.d.monitor, &monitor.Spawn{
 			Argv: h.Command, Env: st.d.environ(st.spec.Environment, vars), Dir: st.spec.Directory,
 			Owner: ctx.Self(), Tag: st.hookTag, Hook: true,
 		})
@@ -111,7 +113,7 @@ func (c *controller) postHook(ctx actor.Context, name string, h services.Hook, v
 }
 
 // onHookSpawned tracks a started hook command and arms its timeout.
-func (c *controller) onHookSpawned(ctx actor.Context, msg *procSpawned) {
+func (c *controller) onHookSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
 	name := st.hookSpawns[msg.Tag]
 	delete(st.hookSpawns, msg.Tag)
@@ -127,7 +129,7 @@ func (c *controller) onHookSpawned(ctx actor.Context, msg *procSpawned) {
 	st.hooks[pid] = &hookRun{name: name, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
 }
 
-func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *procExited) {
+func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.Exited) {
 	delete(c.st.hooks, msg.PID)
 	run.timer.Stop()
 	result := msg.Status.String()

@@ -47,7 +47,7 @@ func BenchmarkLogCapture(b *testing.B) {
 			b.Fatal(err)
 		}
 		w.Close()
-		system.Root.Send(pid, &outputOpened{})
+		system.Root.Send(pid, &proc.Opened{})
 		unix.SetNonblock(fds[0], true)
 		if err := p.Add(fds[0], pid); err != nil {
 			b.Fatal(err)

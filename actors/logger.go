@@ -27,9 +27,6 @@ const (
 	ringBytes = 1 << 20
 )
 
-// outputOpened tells a logger a new process's output pipe is being pumped.
-type outputOpened struct{}
-
 // recentLines asks for the last N lines.
 type recentLines struct {
 	N     int
@@ -86,7 +83,7 @@ func newLoggerProps(name, path string, gid int, rotate services.LogRotate, logf 
 func (l *logger) Receive(ctx actor.Context) {
 	st := l.st
 	switch msg := ctx.Message().(type) {
-	case *outputOpened:
+	case *proc.Opened:
 		st.readers++
 		// Open now, so that a log file that cannot be written is reported
 		// when the process starts, not at its first line.

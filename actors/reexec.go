@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -130,21 +132,6 @@ type registryHandover struct {
 	Loggers    map[string]*actor.PID
 }
 
-// ownersInfo asks the monitor which process belongs to whom.
-type ownersInfo struct{ Reply chan<- ownersReply }
-
-type ownersReply struct {
-	Owners  map[int]*actor.PID
-	Orphans int
-}
-
-// restoreOwners gives the monitor the processes of a restored daemon.
-type restoreOwners struct {
-	Owners  map[int]*actor.PID
-	Orphans int
-	Done    chan<- struct{}
-}
-
 // Reexec re-executes the daemon's binary, handing every service over.
 // ready runs just before execve with the new re-exec count (to answer the
 // client); Reexec returns only if the re-exec could not happen, and then
@@ -173,12 +160,12 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	}
 	var saved map[string]savedService
 	var reg registryHandover
-	var owners ownersReply
+	var owners monitor.OwnersReply
 	for {
 		var err error
 		d.pauseReaper()
 		// Exits reaped before the pause reach their controllers first.
-		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- ownersReply) any { return &ownersInfo{Reply: ch} })
+		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
 		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registryHandover) any { return &handoverInfo{Reply: ch} })
 		saved, err = d.freezeAll(reg.Controlled)
 		if err == nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/shepherd-go/shepherd/actors/monitor"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/history"
@@ -75,7 +77,7 @@ func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 	for _, s := range sum.Services {
 		byState[s.State]++
 	}
-	stats, err := ask(ctx, d, d.monitor, func(ch chan<- MonitorStats) any { return &monitorStats{Reply: ch} })
+	stats, err := ask(ctx, d, d.monitor, func(ch chan<- monitor.Counters) any { return &monitor.Stats{Reply: ch} })
 	if err != nil {
 		return wire.Status{}, err
 	}

@@ -50,6 +50,11 @@ type Chunk struct {
 	Credit *Credit
 }
 
+// Opened tells a pipe's owner that a pipe is about to be pumped to it,
+// before the pump could report its end: the owner counts the pipes it
+// has open. Whoever adds the pipe sends it (the pump does not).
+type Opened struct{}
+
 // Closed says that every writer of a pipe is gone: no chunk of it follows.
 type Closed struct{}
 

@@ -1,4 +1,4 @@
-package actors
+package monitor
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spawnProc asks the monitor to start a process for Owner. The monitor
-// answers Owner with procSpawned, and later with procExited.
-type spawnProc struct {
+// Spawn asks the monitor to start a process for Owner. The monitor
+// answers Owner with Spawned, and later with Exited.
+type Spawn struct {
 	Argv  []string
 	Env   []string
 	Dir   string
@@ -27,7 +27,7 @@ type spawnProc struct {
 	Action bool
 	Hook   bool
 	// Logger, when set, receives the output through the pump; otherwise
-	// procSpawned carries the pipe's read end.
+	// Spawned carries the pipe's read end.
 	Logger *actor.PID
 	// Creds, when set, is who the process runs as.
 	Creds *proc.Creds
@@ -36,10 +36,10 @@ type spawnProc struct {
 	Settings *proc.Settings
 }
 
-// procSpawned answers spawnProc. Output, for a spawn without a Logger, is
+// Spawned answers Spawn. Output, for a spawn without a Logger, is
 // the read end of the pipe that carries the child's stdout and stderr; the
 // owner must drain and close it.
-type procSpawned struct {
+type Spawned struct {
 	Tag    uint64
 	Action bool
 	Hook   bool
@@ -52,8 +52,8 @@ type procSpawned struct {
 	Err        error
 }
 
-// procExited reports that a process the owner spawned was reaped.
-type procExited struct {
+// Exited reports that a process the owner spawned was reaped.
+type Exited struct {
 	PID     int
 	Status  services.ExitStatus
 	At      time.Time
@@ -61,19 +61,19 @@ type procExited struct {
 	CPUTime time.Duration
 }
 
-// adoptProc makes Owner the owner of a process the daemon did not spawn
+// Adopt makes Owner the owner of a process the daemon did not spawn
 // directly (the daemonized child named by a PID file). If that process was
 // already reaped as an orphan, its exit is sent at once. A process that is
 // not the daemon's child is not reaped by it: its pidfd is watched for its
 // exit (see watchExit); the monitor owns PIDFD from now on.
-type adoptProc struct {
+type Adopt struct {
 	proc.Adoption
 	Owner *actor.PID
 }
 
-// disownProc makes the monitor forget a process its owner gave up on (it
+// Disown makes the monitor forget a process its owner gave up on (it
 // outlived SIGKILL): its exit, if ever reaped, is an orphan's.
-type disownProc struct{ PID int }
+type Disown struct{ PID int }
 
 // watchedExit reports that a watched pidfd became readable: the process
 // ended. Zombie and Parent are what /proc said of it then.
@@ -85,11 +85,27 @@ type watchedExit struct {
 	Status unix.WaitStatus
 }
 
-// monitorStats asks for the monitor's counters.
-type monitorStats struct{ Reply chan<- MonitorStats }
+// Owners asks which process belongs to whom (for a re-exec).
+type Owners struct{ Reply chan<- OwnersReply }
 
-// MonitorStats are the process monitor's counters.
-type MonitorStats struct {
+// OwnersReply answers Owners.
+type OwnersReply struct {
+	Owners  map[int]*actor.PID
+	Orphans int
+}
+
+// Restore gives the monitor the processes of a restored daemon.
+type Restore struct {
+	Owners  map[int]*actor.PID
+	Orphans int
+	Done    chan<- struct{}
+}
+
+// Stats asks for the monitor's counters.
+type Stats struct{ Reply chan<- Counters }
+
+// Counters are the process monitor's counters.
+type Counters struct {
 	Children int
 	Orphans  int
 }
@@ -106,7 +122,7 @@ type monitorState struct {
 	self    string // this binary, for the trampoline
 	pump    *proc.Pump
 	logf    func(string, ...any)
-	// replies holds procSpawned answers until the spawns queued behind
+	// replies holds Spawned answers until the spawns queued behind
 	// them are done (see flushReplies).
 	replies []ownedReply
 	// orphanExits keeps the last exits of unowned processes, for an
@@ -121,10 +137,10 @@ type monitorState struct {
 
 type ownedReply struct {
 	owner *actor.PID
-	msg   *procSpawned
+	msg   *Spawned
 }
 
-// flushReplies sends the queued procSpawned answers. A burst of starts is
+// flushReplies sends the queued Spawned answers. A burst of starts is
 // forked back to back and answered afterwards: a child runs before its
 // exec on whatever core is free, and owners handling answers on the other
 // core in between slowed every fork by half (a busy second core makes a
@@ -136,7 +152,18 @@ type flushReplies struct{}
 // dispatched (both arrive through this one mailbox).
 type monitor struct{ st *monitorState }
 
-func newMonitorProps(p *proc.Pump, logf func(string, ...any), goGo func(func())) (*actor.Props, error) {
+// Env is what the monitor needs of the daemon.
+type Env struct {
+	// Pump reads the output of processes spawned with a Logger.
+	Pump *proc.Pump
+	// Go runs f on an accounted goroutine; Logf writes to the daemon log.
+	Go   func(f func())
+	Logf func(format string, args ...any)
+}
+
+// NewProps makes the process monitor. Every exit the reaper collects must
+// be sent to it (a proc.Exit), in reaping order.
+func NewProps(env Env) (*actor.Props, error) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
@@ -145,14 +172,14 @@ func newMonitorProps(p *proc.Pump, logf func(string, ...any), goGo func(func()))
 	if err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)
 	}
-	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, self: self, pump: p, logf: logf,
-		watches: map[int]*os.File{}, goGo: goGo}
+	st := &monitorState{owners: make(map[int]*actor.PID), paths: map[string]string{}, devNull: devNull, self: self, pump: env.Pump, logf: env.Logf,
+		watches: map[int]*os.File{}, goGo: env.Go}
 	return actor.PropsFromProducer(func() actor.Actor { return &monitor{st: st} }), nil
 }
 
 func (m *monitor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
-	case *spawnProc:
+	case *Spawn:
 		// Stamped before the fork: the exit, stamped by the reaper, can
 		// come within microseconds and must not precede the start.
 		at, ticks := time.Now(), proc.BootTicks()
@@ -163,7 +190,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &procSpawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, StartTicks: ticks, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case proc.Exit:
@@ -179,7 +206,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		delete(m.st.owners, msg.PID)
 		m.unwatch(msg.PID)
 		ctx.Send(owner, procExitedOf(msg))
-	case *adoptProc:
+	case *Adopt:
 		if e, ok := m.st.orphanExits[msg.PID]; ok {
 			delete(m.st.orphanExits, msg.PID)
 			msg.PIDFD.Close()
@@ -194,19 +221,19 @@ func (m *monitor) Receive(ctx actor.Context) {
 		m.watchExit(ctx, msg.PID, msg.PIDFD)
 	case *watchedExit:
 		m.onWatchedExit(ctx, msg)
-	case *disownProc:
+	case *Disown:
 		delete(m.st.owners, msg.PID)
 		m.unwatch(msg.PID)
 	case *actor.Stopping:
 		for pid := range m.st.watches {
 			m.unwatch(pid)
 		}
-	case *monitorStats:
-		msg.Reply <- MonitorStats{Children: len(m.st.owners), Orphans: m.st.orphans}
-	case *ownersInfo:
+	case *Stats:
+		msg.Reply <- Counters{Children: len(m.st.owners), Orphans: m.st.orphans}
+	case *Owners:
 		m.flush(ctx)
-		msg.Reply <- ownersReply{Owners: maps.Clone(m.st.owners), Orphans: m.st.orphans}
-	case *restoreOwners:
+		msg.Reply <- OwnersReply{Owners: maps.Clone(m.st.owners), Orphans: m.st.orphans}
+	case *Restore:
 		maps.Copy(m.st.owners, msg.Owners)
 		m.st.orphans = msg.Orphans
 		// Watches do not survive an execve: watch again the processes
@@ -263,7 +290,7 @@ func (m *monitor) onWatchedExit(ctx actor.Context, w *watchedExit) {
 		return // re-parented to us since: the reaper reports it
 	}
 	delete(m.st.owners, w.PID)
-	exit := &procExited{PID: w.PID, At: time.Now(), Status: services.ExitStatus{Unknown: true}}
+	exit := &Exited{PID: w.PID, At: time.Now(), Status: services.ExitStatus{Unknown: true}}
 	if w.Zombie {
 		exit.Status = exitStatusOf(w.Status)
 	}
@@ -289,15 +316,15 @@ func (m *monitor) rewatch(ctx actor.Context, pid int) {
 	if err != nil {
 		if owner, ok := m.st.owners[pid]; ok {
 			delete(m.st.owners, pid)
-			ctx.Send(owner, &procExited{PID: pid, At: time.Now(), Status: services.ExitStatus{Unknown: true}})
+			ctx.Send(owner, &Exited{PID: pid, At: time.Now(), Status: services.ExitStatus{Unknown: true}})
 		}
 		return
 	}
 	m.watchExit(ctx, pid, os.NewFile(uintptr(fd), "pidfd "+strconv.Itoa(pid)))
 }
 
-func procExitedOf(e proc.Exit) *procExited {
-	return &procExited{
+func procExitedOf(e proc.Exit) *Exited {
+	return &Exited{
 		PID: e.PID, Status: exitStatusOf(e.Status), At: e.At,
 		MaxRSS:  e.Rusage.Maxrss,
 		CPUTime: time.Duration(e.Rusage.Utime.Nano() + e.Rusage.Stime.Nano()),
@@ -333,7 +360,7 @@ func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 
 // spawn starts argv in a new session (so its group can be signalled as a
 // whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
-func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error) {
+func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *os.File, error) {
 	key := proc.EnvPath(req.Env) + "\x00" + req.Argv[0]
 	path, ok := m.st.paths[key]
 	if !ok {
@@ -356,7 +383,7 @@ func (m *monitor) spawn(ctx actor.Context, req *spawnProc) (int, *os.File, error
 	}
 	// Tell the logger before the pump can report EOF, so it counts the
 	// pipe open before it sees it closed.
-	ctx.Send(req.Logger, &outputOpened{})
+	ctx.Send(req.Logger, &proc.Opened{})
 	err = unix.SetNonblock(r, true)
 	if err == nil {
 		err = m.st.pump.Add(r, req.Logger)
