@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/capability"
@@ -105,7 +106,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			}
 		}
 		reply, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- wire.Reply) any {
-			return &capRequest{Req: req, UID: peer.UID, Privileged: privileged, Reply: ch}
+			return &caretaker.Command{Req: req, UID: peer.UID, Privileged: privileged, Reply: ch}
 		})
 		if err == nil {
 			out.Send(reply)
@@ -120,7 +121,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	if !privileged {
 		if presented != nil && req.Service == "" {
 			// A proxy's request names no service: the capability does.
-			target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &capTarget{Swiss: *presented, Reply: ch} })
+			target, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- string) any { return &caretaker.TargetOf{Swiss: *presented, Reply: ch} })
 			if err != nil {
 				return
 			}
@@ -142,14 +143,14 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			authz = func() *wire.Error {
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
-					return &authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
+					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
 						Command: execArgv(req), Args: customArgs(req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
 				}
 				if err != nil {
-					e := wire.Errorf(wireKind(err), "%v", err)
+					e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
 					if e.Kind == wire.PermissionDenied {
 						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, named)
 						if argv := execArgv(req); argv != nil {
@@ -237,6 +238,15 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 // daemon's own uid do; any other uid holds only what was granted to it.
 func (a *api) privileged(peer local.Peer) bool {
 	return peer.Remote == "" && (peer.UID == 0 || int(peer.UID) == a.d.uid)
+}
+
+// holderOf names the caller of a connection.
+func holderOf(p local.Peer) capability.Holder {
+	if p.Remote != "" {
+		return capability.Holder{Peer: p.Remote}
+	}
+	uid := p.UID
+	return capability.Holder{UID: &uid}
 }
 
 // refusedRemote counts a refused request of a network caller: one that
@@ -378,7 +388,7 @@ func redactRemote(reply wire.Reply) wire.Reply {
 
 // visibleOnly keeps, in a status summary, the services uid may see.
 func (a *api) visibleOnly(ctx context.Context, h capability.Holder, reply wire.Reply) wire.Reply {
-	visible, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- map[string]bool) any { return &visibleTo{Holder: h, Reply: ch} })
+	visible, err := ask(ctx, a.d, a.d.caretaker, func(ch chan<- map[string]bool) any { return &caretaker.VisibleTo{Holder: h, Reply: ch} })
 	if err != nil {
 		return reply
 	}

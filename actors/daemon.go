@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/caretaker"
+
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -256,7 +258,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		ln.Close()
 		return nil, err
 	}
-	caretakerProps, err := newCaretakerProps(d)
+	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -428,7 +430,7 @@ func (d *Daemon) Shutdown() {
 		}
 		// Refusals only counted so far are recorded before the end.
 		flushed := make(chan struct{})
-		d.system.Root.Send(d.caretaker, &flushRefusals{Done: flushed})
+		d.system.Root.Send(d.caretaker, &caretaker.FlushRefusals{Done: flushed})
 		<-flushed
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
@@ -465,6 +467,11 @@ func (d *Daemon) registerImports() {
 			d.logf("imported capability %s: %v", imp.Name, err)
 		}
 	}
+}
+
+// audit records events without waiting for them.
+func (d *Daemon) audit(evs ...history.Event) {
+	d.system.Root.Send(d.historian, &historian.Record{Events: evs})
 }
 
 // record stores daemon events; with sync it returns once they are durable.

@@ -1,4 +1,4 @@
-package actors
+package caretaker
 
 import (
 	"testing"
@@ -23,7 +23,7 @@ func FuzzCaretakerGainsNoAuthority(f *testing.F) {
 	f.Add(uint32(0), "web", "start", []byte{1})
 	f.Fuzz(func(t *testing.T, uid uint32, target, action string, swiss []byte) {
 		u := uid
-		msg := &authorize{Holder: capability.Holder{UID: &u}, Target: target, Action: action}
+		msg := &Authorize{Holder: capability.Holder{UID: &u}, Target: target, Action: action}
 		if len(swiss) > 0 {
 			var s capability.Swiss
 			copy(s[:], swiss)

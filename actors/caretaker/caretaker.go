@@ -1,4 +1,4 @@
-package actors
+package caretaker
 
 import (
 	"encoding/json"
@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/services"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
-	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -23,13 +22,13 @@ import (
 // the grants, a revocation takes effect on the very next message, open
 // connections and follow streams included (they ask again for each batch).
 
-// grantRecordKind is the history store's record kind of grants.
-const grantRecordKind = "grant"
+// GrantRecordKind is the history store's record kind of grants.
+const GrantRecordKind = "grant"
 
-// authorize asks whether uid (or the holder of Cap) may do Action on
+// Authorize asks whether uid (or the holder of Cap) may do Action on
 // Target; Reply gets nil or an error wrapping capability.ErrDenied,
 // ErrRevoked or ErrExpired.
-type authorize struct {
+type Authorize struct {
 	// Recheck marks the repeated checks of a follow stream: only a
 	// refusal is audited then.
 	Recheck bool
@@ -45,28 +44,48 @@ type authorize struct {
 	Reply   chan<- error
 }
 
-// capTarget asks which service a capability names.
-type capTarget struct {
+// TargetOf asks which service a capability names.
+type TargetOf struct {
 	Swiss capability.Swiss
 	Reply chan<- string
 }
 
-// visibleTo asks which services uid may see (hold "status" on).
-type visibleTo struct {
+// VisibleTo asks which services uid may see (hold "status" on).
+type VisibleTo struct {
 	Holder capability.Holder
 	Reply  chan<- map[string]bool
 }
 
-// capRequest carries a `cap` command; Reply gets the protocol reply.
-type capRequest struct {
+// Command carries a `cap` command; Reply gets the protocol reply.
+type Command struct {
 	Req        wire.Request
 	UID        uint32
 	Privileged bool
 	Reply      chan<- wire.Reply
 }
 
+// Env is what the caretaker needs of the daemon.
+type Env struct {
+	// Audit records events of the audit trail (not waiting for them).
+	Audit func(evs ...history.Event)
+	// Store keeps the grants (read at start, written on every change).
+	Store GrantStore
+	// Accounts looks up the users grants name (--to-user).
+	Accounts services.Accounts
+	// PeerID and Addrs name this daemon in the sturdyrefs it prints.
+	PeerID string
+	Addrs  func() []string
+}
+
+// GrantStore is where grants are kept: the daemon's history store.
+type GrantStore interface {
+	Records(kind string) ([][]byte, error)
+	PutRecord(kind, key string, value []byte) error
+	Path() string
+}
+
 type caretakerState struct {
-	d      *Daemon
+	env    Env
 	grants map[capability.Swiss]capability.Grant
 	// refusals decides which refusals are recorded (refusals.go);
 	// refusalGen numbers its windows, for their timers.
@@ -74,26 +93,27 @@ type caretakerState struct {
 	refusalGen uint64
 }
 
-// flushRefusals ends a window of refusals (Gen, from its timer) or, with
+// FlushRefusals ends a window of refusals (Gen, from its timer) or, with
 // Done, whatever window is open (at shutdown): what was only counted is
 // recorded.
-type flushRefusals struct {
+type FlushRefusals struct {
 	Gen  uint64
 	Done chan struct{}
 }
 
 type caretaker struct{ st *caretakerState }
 
-func newCaretakerProps(d *Daemon) (*actor.Props, error) {
-	st := &caretakerState{d: d, grants: map[capability.Swiss]capability.Grant{}, refusals: refusalLimiter{window: refusalWindow}}
-	recs, err := d.history.Records(grantRecordKind)
+// NewProps makes the caretaker, with the grants env.Store holds.
+func NewProps(env Env) (*actor.Props, error) {
+	st := &caretakerState{env: env, grants: map[capability.Swiss]capability.Grant{}, refusals: refusalLimiter{window: RefusalWindow}}
+	recs, err := env.Store.Records(GrantRecordKind)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range recs {
 		var g capability.Grant
 		if err := json.Unmarshal(r, &g); err != nil {
-			return nil, fmt.Errorf("history store %s: a capability grant cannot be read: %v", d.history.Path(), err)
+			return nil, fmt.Errorf("history store %s: a capability grant cannot be read: %v", env.Store.Path(), err)
 		}
 		st.grants[g.Swiss] = g
 	}
@@ -108,7 +128,7 @@ func (c *caretaker) lookup(s capability.Swiss) (capability.Grant, bool) {
 func (c *caretaker) Receive(ctx actor.Context) {
 	st := c.st
 	switch msg := ctx.Message().(type) {
-	case *authorize:
+	case *Authorize:
 		if msg.Who == "" {
 			msg.Who = msg.Holder.String()
 		}
@@ -120,7 +140,7 @@ func (c *caretaker) Receive(ctx actor.Context) {
 			c.auditBy(ctx, msg.Who, "use", msg.Target, msg.Action, "allowed")
 		}
 		msg.Reply <- err
-	case *visibleTo:
+	case *VisibleTo:
 		out := map[string]bool{}
 		now := time.Now()
 		holder := msg.Holder
@@ -131,16 +151,16 @@ func (c *caretaker) Receive(ctx actor.Context) {
 			}
 		}
 		msg.Reply <- out
-	case *capRequest:
+	case *Command:
 		msg.Reply <- c.serve(ctx, msg)
-	case *flushRefusals:
+	case *FlushRefusals:
 		if msg.Done != nil || msg.Gen == st.refusalGen {
-			c.flushRefusals(ctx)
+			c.recordCounted(ctx)
 		}
 		if msg.Done != nil {
 			close(msg.Done)
 		}
-	case *capTarget:
+	case *TargetOf:
 		target := ""
 		for s, g := range st.grants {
 			if s.Equal(msg.Swiss) {
@@ -153,7 +173,7 @@ func (c *caretaker) Receive(ctx actor.Context) {
 
 // check finds a grant that allows the request: the one presented, or any
 // grant bound to the caller's uid.
-func (c *caretaker) check(msg *authorize) error {
+func (c *caretaker) check(msg *Authorize) error {
 	now := time.Now()
 	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command, Args: msg.Args}
 	if msg.Cap != nil {
@@ -200,25 +220,25 @@ func (c *caretaker) auditBy(ctx actor.Context, who, what, target, action, result
 		if open {
 			st.refusalGen++
 			gen, self, send := st.refusalGen, ctx.Self(), ctx.ActorSystem().Root.Send
-			time.AfterFunc(st.refusals.window, func() { send(self, &flushRefusals{Gen: gen}) })
+			time.AfterFunc(st.refusals.window, func() { send(self, &FlushRefusals{Gen: gen}) })
 		}
 		if !record {
 			return
 		}
 	}
-	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
+	c.st.env.Audit(history.Event{
 		Kind: history.KindCapability, Service: target, Who: who, Action: strings.TrimSpace(what + " " + action), Result: result,
-	}}})
+	})
 }
 
-// flushRefusals records what the refusal limiter only counted.
-func (c *caretaker) flushRefusals(ctx actor.Context) {
+// recordCounted records what the refusal limiter only counted.
+func (c *caretaker) recordCounted(ctx actor.Context) {
 	var evs []history.Event
 	for _, s := range c.st.refusals.flush() {
 		evs = append(evs, history.Event{Kind: history.KindCapability, Who: s.Who, Action: "refuse", Result: s.Message})
 	}
 	if len(evs) > 0 {
-		ctx.Send(c.st.d.historian, &historian.Record{Events: evs})
+		c.st.env.Audit(evs...)
 	}
 }
 
@@ -234,16 +254,7 @@ func boundTo(g, h capability.Holder) bool {
 	return false
 }
 
-// holderOf names the caller of a connection.
-func holderOf(p local.Peer) capability.Holder {
-	if p.Remote != "" {
-		return capability.Holder{Peer: p.Remote}
-	}
-	uid := p.UID
-	return capability.Holder{UID: &uid}
-}
-
-func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
+func (c *caretaker) serve(ctx actor.Context, msg *Command) wire.Reply {
 	st := c.st
 	id := msg.Req.ID
 	var a wire.CapArgs
@@ -288,7 +299,7 @@ func (c *caretaker) serve(ctx actor.Context, msg *capRequest) wire.Reply {
 			return denied
 		}
 		if err := capability.Check(parent, c.lookup, capability.Request{Target: parent.Target, Action: firstAction(parent), Holder: parent.Holder}, now); errors.Is(err, capability.ErrRevoked) || errors.Is(err, capability.ErrExpired) {
-			return wire.ErrReply(id, wire.Errorf(wireKind(err), "%v", err))
+			return wire.ErrReply(id, wire.Errorf(ErrorKind(err), "%v", err))
 		}
 		var att capability.Attenuation
 		att.Actions, att.Allow, att.Args = a.Actions, a.Allow, a.Args
@@ -351,7 +362,7 @@ func firstAction(g capability.Grant) string {
 // fill completes a grant's holder and expiry from the command's options.
 func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) error {
 	if a.User != "" {
-		acct, err := c.st.d.accounts.LookupUser(a.User)
+		acct, err := c.st.env.Accounts.LookupUser(a.User)
 		if err != nil {
 			return err
 		}
@@ -397,7 +408,7 @@ func (c *caretaker) persist(g capability.Grant) error {
 	if err != nil {
 		return err
 	}
-	return c.st.d.history.PutRecord(grantRecordKind, g.Swiss.String(), b)
+	return c.st.env.Store.PutRecord(GrantRecordKind, g.Swiss.String(), b)
 }
 
 // descendants lists the grants derived, directly or not, from s.
@@ -422,7 +433,7 @@ func (c *caretaker) descendants(s capability.Swiss) []capability.Swiss {
 // ref is the grant's sturdyref, with this daemon's socket as the address
 // hint for local holders.
 func (c *caretaker) ref(g capability.Grant) string {
-	return capability.Sturdyref{Peer: c.st.d.peerID, Swiss: g.Swiss, Addrs: c.st.d.netAddrs()}.String()
+	return capability.Sturdyref{Peer: c.st.env.PeerID, Swiss: g.Swiss, Addrs: c.st.env.Addrs()}.String()
 }
 
 func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {
@@ -434,8 +445,8 @@ func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {
 	}
 }
 
-// wireKind maps a check's error to the protocol's error kind.
-func wireKind(err error) wire.ErrorKind {
+// ErrorKind maps a check's error to the protocol's error kind.
+func ErrorKind(err error) wire.ErrorKind {
 	switch {
 	case errors.Is(err, capability.ErrRevoked):
 		return wire.CapabilityRevoked

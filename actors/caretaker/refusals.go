@@ -1,4 +1,4 @@
-package actors
+package caretaker
 
 import (
 	"cmp"
@@ -9,7 +9,7 @@ import (
 
 // Every refused request used to be an audit event of its own: a user
 // without any capability wrote 181,200 events (28.6 MB) in 10 s. The
-// refusals are now kept per caller and per window (refusalWindow, opened
+// refusals are now kept per caller and per window (RefusalWindow, opened
 // by the first refusal after a quiet spell):
 //
 //   - the first refusal of each caller in a window is recorded in full,
@@ -29,8 +29,8 @@ const (
 	refusalSummaries = 10
 )
 
-// refusalWindow is a variable for tests.
-var refusalWindow = time.Minute
+// RefusalWindow is a variable for tests.
+var RefusalWindow = time.Minute
 
 // refusalLimiter decides which refusals become events. It is pure: the
 // caller supplies the time and acts on what it returns.
