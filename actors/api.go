@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
 
@@ -424,9 +426,9 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	// the logger handles both in order.
 	ch := make(chan []byte, 256)
 	root := a.d.system.Root
-	root.Send(r.Logger, &followLog{Ch: ch})
-	defer root.Send(r.Logger, &unfollowLog{Ch: ch})
-	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &recentLines{N: n, Reply: c} })
+	root.Send(r.Logger, &service.FollowLog{Ch: ch})
+	defer root.Send(r.Logger, &service.UnfollowLog{Ch: ch})
+	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &service.RecentLines{N: n, Reply: c} })
 	if err != nil {
 		return
 	}
@@ -448,7 +450,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 					return
 				}
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, splitLines(chunk))})}) {
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, service.SplitLines(chunk))})}) {
 				return
 			}
 		}

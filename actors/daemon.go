@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
@@ -159,7 +161,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		opts.RemoteCallTimeout = defaultRemoteCallTimeout
 	}
 	d := &Daemon{
-		opts: opts, log: opts.Log, baseEnv: baseEnvironment(),
+		opts: opts, log: opts.Log, baseEnv: service.BaseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
 		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
 		exitReq: make(chan ExitKind, 1), reapPause: make(chan chan struct{}),
@@ -420,7 +422,7 @@ func (d *Daemon) Shutdown() {
 		pids := <-loggers
 		closed := make(chan struct{}, len(pids))
 		for _, p := range pids {
-			d.system.Root.Send(p, &closeLog{Done: closed})
+			d.system.Root.Send(p, &service.CloseLog{Done: closed})
 		}
 		for range pids {
 			<-closed

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -108,52 +110,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// TestControllerPanicKeepsStateAndProcess: a controller that panics is
-// restarted by the registry and still knows its running process, which it
-// can stop and whose exit it still receives.
-func TestControllerPanicKeepsStateAndProcess(t *testing.T) {
-	d, log := startDaemon(t, `
-services:
-  - name: sleeper
-    command: [sleep, "3600"]
-`)
-	var st wire.Status
-	waitFor(t, "sleeper running", func() bool {
-		return call(t, d, wire.Request{Action: "status", Service: "sleeper"}, &st) == nil && st.State == "running"
-	})
-	pid := st.PID
-
-	// A request in flight when the controller fails gets an answer.
-	waiting := make(chan wire.Reply, 1)
-	d.system.Root.Send(d.controllerPID("sleeper"), &probe{F: func(st *controllerState) {
-		st.wait(replyTarget{client: waiting, reqID: 7})
-		panic("injected failure")
-	}})
-	select {
-	case rep := <-waiting:
-		if rep.OK || rep.Error.Kind != wire.Timeout || rep.ID != 7 {
-			t.Fatalf("abandoned request: %+v", rep)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a request in flight when the controller failed was never answered")
-	}
-	var after wire.Status
-	if e := call(t, d, wire.Request{Action: "status", Service: "sleeper"}, &after); e != nil {
-		t.Fatal(e)
-	}
-	if after.State != "running" || after.PID != pid {
-		t.Fatalf("after the panic: state %s pid %d, want running %d", after.State, after.PID, pid)
-	}
-	waitFor(t, "the failure in the daemon log", func() bool { return strings.Contains(log.String(), "injected failure") })
-	var res wire.ActionResult
-	if e := call(t, d, wire.Request{Action: "stop", Service: "sleeper"}, &res); e != nil || res.Outcome != wire.Stopped {
-		t.Fatalf("stop after restart: %+v %v", res, e)
-	}
-	if err := syscall.Kill(pid, 0); err == nil {
-		t.Fatalf("process %d still exists after stop", pid)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
+	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
@@ -52,7 +53,7 @@ type execResult struct {
 func (r *execRunner) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(r.d.monitor, &monitor.Spawn{Argv: r.argv, Env: r.d.environ(), Owner: ctx.Self()})
+		ctx.Send(r.d.monitor, &monitor.Spawn{Argv: r.argv, Env: service.Environ(r.d.baseEnv), Owner: ctx.Self()})
 	case *monitor.Spawned:
 		if msg.Err != nil {
 			r.result <- execResult{Err: msg.Err}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -34,7 +36,7 @@ func BenchmarkLogCapture(b *testing.B) {
 	b.SetBytes(st.Size())
 	for i := 0; b.Loop(); i++ {
 		logPath := filepath.Join(dir, fmt.Sprintf("out%d.log", i))
-		pid := system.Root.Spawn(newLoggerProps("bench", logPath, -1, services.LogRotate{}, func(string, ...any) {}))
+		pid := system.Root.Spawn(service.NewLoggerProps("bench", logPath, -1, services.LogRotate{}, func(string, ...any) {}))
 		var fds [2]int
 		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -80,12 +82,12 @@ func (p *proxy) Receive(ctx actor.Context) {
 		before := st.seen.State
 		st.seen = st.seen.apply(*msg)
 		p.changed(ctx, before)
-	case *svcRequest:
+	case *service.Request:
 		req := msg.Req
 		p.call(ctx, req.Action, req.Args, func(rep wire.Reply, err error) {
 			msg.Reply <- p.localReply(req, rep, err)
 		})
-	case *peerRequest:
+	case *service.PeerRequest:
 		action := "start"
 		if msg.Op == services.PeerStop {
 			action = "stop"
@@ -93,7 +95,7 @@ func (p *proxy) Receive(ctx actor.Context) {
 		from := msg.From
 		if msg.Local {
 			// The local daemon stops: the remote service is not its to stop.
-			ctx.Send(from, &peerReply{Name: st.spec.Name, Op: msg.Op, Result: services.Result{Outcome: services.OutNotRunning}})
+			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: services.Result{Outcome: services.OutNotRunning}})
 			return
 		}
 		p.call(ctx, action, nil, func(rep wire.Reply, err error) {
@@ -104,9 +106,9 @@ func (p *proxy) Receive(ctx actor.Context) {
 			case action == "stop":
 				r = services.Result{Outcome: services.OutStopped, Steps: []services.Step{{Service: st.spec.Name, Outcome: services.OutStopped}}}
 			}
-			ctx.Send(from, &peerReply{Name: st.spec.Name, Op: msg.Op, Result: r})
+			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: r})
 		})
-	case *setDependents:
+	case *service.SetDependents:
 	case *remoteDone:
 		before := st.seen.State
 		st.seen = st.seen.apply(answered(msg.rep, msg.err))
@@ -326,7 +328,7 @@ func (p *proxy) changed(ctx actor.Context, before string) {
 		text += ": " + st.seen.Err
 	}
 	st.d.logf("service %s %s", st.spec.Name, text)
-	ctx.Send(st.d.registry, &summaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
+	ctx.Send(st.d.registry, &service.SummaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
 }
 
 // answered is the news an answer to a call brings.

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -65,16 +67,16 @@ const reexecTestGate = "SHEPHERD_TEST_REEXEC_GATE"
 const reexecQuiesce = 10 * time.Second
 
 type handover struct {
-	FirstStarted time.Time               `json:"first_started"`
-	Reexecs      int                     `json:"reexecs"`
-	Orphans      int                     `json:"orphans"`
-	Retention    time.Duration           `json:"retention"`
-	ListenerFD   int                     `json:"listener_fd"`
-	StateLockFD  int                     `json:"state_lock_fd"`
-	Files        []string                `json:"files"`
-	Specs        []*services.Spec        `json:"specs"`
-	Services     map[string]savedService `json:"services"`
-	Pipes        []savedPipe             `json:"pipes"`
+	FirstStarted time.Time                `json:"first_started"`
+	Reexecs      int                      `json:"reexecs"`
+	Orphans      int                      `json:"orphans"`
+	Retention    time.Duration            `json:"retention"`
+	ListenerFD   int                      `json:"listener_fd"`
+	StateLockFD  int                      `json:"state_lock_fd"`
+	Files        []string                 `json:"files"`
+	Specs        []*services.Spec         `json:"specs"`
+	Services     map[string]service.Saved `json:"services"`
+	Pipes        []savedPipe              `json:"pipes"`
 	// Signals arrived during the handover; the new binary raises them
 	// again once it listens for them.
 	Signals []syscall.Signal `json:"signals,omitempty"`
@@ -94,30 +96,11 @@ type savedConn struct {
 	Buffered []byte `json:"buffered,omitempty"`
 }
 
-type savedService struct {
-	Machine     services.Saved `json:"machine"`
-	Spec        *services.Spec `json:"spec"`
-	Replacement *services.Spec `json:"replacement,omitempty"`
-}
-
 type savedPipe struct {
 	FD      int    `json:"fd"`
 	Service string `json:"service"`
 	Partial []byte `json:"partial,omitempty"`
 }
-
-// freeze asks a controller for its state at rest. A controller that gives
-// it is frozen: it stashes every message until thaw (after a failed
-// execve), since what it would do could not be handed over.
-type freeze struct{ Reply chan<- frozen }
-
-type frozen struct {
-	Name  string
-	Saved savedService
-	Err   error
-}
-
-type thaw struct{}
 
 // handoverInfo asks the registry what a re-exec must carry.
 type handoverInfo struct{ Reply chan<- registryHandover }
@@ -158,7 +141,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if err := d.pauseServers(deadline, ready != nil); err != nil {
 		return fmt.Errorf("cannot re-execute now: %w (waited up to %v for requests in flight; try again)", err, reexecQuiesce)
 	}
-	var saved map[string]savedService
+	var saved map[string]service.Saved
 	var reg registryHandover
 	var owners monitor.OwnersReply
 	for {
@@ -195,7 +178,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	pipes := d.pump.Detach()
 	closed := make(chan struct{}, len(reg.Loggers))
 	for _, l := range reg.Loggers {
-		d.system.Root.Send(l, &closeLog{Done: closed})
+		d.system.Root.Send(l, &service.CloseLog{Done: closed})
 	}
 	for range reg.Loggers {
 		<-closed
@@ -324,12 +307,12 @@ func (d *Daemon) InheritedSignals() []syscall.Signal { return d.inheritedSignals
 
 // freezeAll freezes every controller; on the first that is not at rest it
 // returns why (the caller thaws them all).
-func (d *Daemon) freezeAll(names []string) (map[string]savedService, error) {
-	replies := make(chan frozen, len(names))
+func (d *Daemon) freezeAll(names []string) (map[string]service.Saved, error) {
+	replies := make(chan service.Frozen, len(names))
 	for _, n := range names {
-		d.system.Root.Send(d.controllerPID(n), &freeze{Reply: replies})
+		d.system.Root.Send(d.controllerPID(n), &service.Freeze{Reply: replies})
 	}
-	saved := make(map[string]savedService, len(names))
+	saved := make(map[string]service.Saved, len(names))
 	var errs []error
 	for range names {
 		f := <-replies
@@ -348,13 +331,13 @@ func (d *Daemon) freezeAll(names []string) (map[string]savedService, error) {
 
 func (d *Daemon) thawAll(names []string) {
 	for _, n := range names {
-		d.system.Root.Send(d.controllerPID(n), &thaw{})
+		d.system.Root.Send(d.controllerPID(n), &service.Thaw{})
 	}
 }
 
 // checkOwners makes sure the monitor knows of no process but the services'
 // main processes: anything else (a hook, an action) would lose its owner.
-func checkOwners(owners map[int]*actor.PID, saved map[string]savedService, d *Daemon) error {
+func checkOwners(owners map[int]*actor.PID, saved map[string]service.Saved, d *Daemon) error {
 	for pid, owner := range owners {
 		name := strings.TrimPrefix(owner.Id, d.registry.Id+"/svc:")
 		if s, ok := saved[name]; !ok || s.Machine.PID != pid {
@@ -362,69 +345,6 @@ func checkOwners(owners map[int]*actor.PID, saved map[string]savedService, d *Da
 		}
 	}
 	return nil
-}
-
-// freeze answers a freeze request: the controller's state if it is at
-// rest, which also freezes it.
-func (c *controller) freeze(ctx actor.Context, msg *freeze) {
-	st := c.st
-	name := st.spec.Name
-	busy := func(what string) { msg.Reply <- frozen{Name: name, Err: fmt.Errorf("service %s %s", name, what)} }
-	switch {
-	case len(st.actions)+len(st.actionSpawns) > 0:
-		busy("is running an action")
-		return
-	case len(st.hooks)+len(st.hookSpawns)+st.urlHooks > 0:
-		busy("is running a hook")
-		return
-	case len(st.waiters) > 0 || len(st.held) > 0:
-		busy("has a request in progress")
-		return
-	}
-	m, err := st.m.Save(st.timerDue)
-	if err != nil {
-		msg.Reply <- frozen{Name: name, Err: err}
-		return
-	}
-	st.frozen = true
-	msg.Reply <- frozen{Name: name, Saved: savedService{Machine: m, Spec: st.spec, Replacement: st.replacement}}
-}
-
-// stashed keeps a frozen controller's messages for after a thaw; it
-// reports whether the message was taken.
-func (c *controller) stashed(ctx actor.Context) bool {
-	st := c.st
-	switch ctx.Message().(type) {
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, *freeze:
-		return false
-	case *svcRequest:
-		// Questions change nothing: a status during a re-exec is answered.
-		if a := ctx.Message().(*svcRequest).Req.Action; a == "status" || a == "doc" {
-			return false
-		}
-	case *thaw:
-		st.frozen = false
-		for _, m := range st.stash {
-			ctx.Send(ctx.Self(), m)
-		}
-		st.stash = nil
-		return true
-	}
-	st.stash = append(st.stash, ctx.Message())
-	return true
-}
-
-// restoredController builds the state of a controller handed over by a
-// re-exec.
-func restoredController(d *Daemon, s savedService, logger *actor.PID, now time.Time) *controllerState {
-	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
-	cs := newControllerState(d, s.Spec, m, logger)
-	cs.restoreEffects = effects
-	if s.Replacement != nil {
-		cs.replacement = s.Replacement
-		m.Replace(services.PolicyOf(s.Replacement))
-	}
-	return cs
 }
 
 // readHandover reads and removes the handover file named by handoverEnv,

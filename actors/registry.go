@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/service"
+
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,7 +29,7 @@ type register struct {
 	AutoStart bool
 	// Restored, after a re-exec, holds the handed-over state of the
 	// services: their controllers carry on from it.
-	Restored map[string]savedService
+	Restored map[string]service.Saved
 	Files    []string
 	Reply    chan<- registerResult
 }
@@ -55,14 +57,6 @@ type resolved struct {
 	Name   string
 	Logger *actor.PID
 	OK     bool
-}
-
-// summaryUpdate refreshes the registry's copy of one service's summary, so
-// that `herd status` is answered without asking every controller, and adds
-// the service's state changes to the daemon's transition log.
-type summaryUpdate struct {
-	Summary     wire.Summary
-	Transitions []wire.LogEntry
 }
 
 // stopAll stops every service, dependents first; Done is closed after.
@@ -114,6 +108,15 @@ func newRegistryProps(d *Daemon) *actor.Props {
 		})))
 }
 
+// serviceEnv is what the registry's controllers, loggers and groups get.
+func (r *registry) serviceEnv(ctx actor.Context) service.Env {
+	d := r.st.d
+	return service.Env{
+		Go: d.goGo, Logf: d.logf, Monitor: d.monitor, Historian: d.historian, Registry: ctx.Self(),
+		History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
+	}
+}
+
 func (r *registry) Receive(ctx actor.Context) {
 	st := r.st
 	switch msg := ctx.Message().(type) {
@@ -137,7 +140,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *resolve:
 		name, ok := st.aliases[msg.Name]
 		msg.Reply <- resolved{Name: name, Logger: st.loggers[name], OK: ok}
-	case *summaryUpdate:
+	case *service.SummaryUpdate:
 		if _, ok := st.specs[msg.Summary.Name]; ok {
 			st.summaries[msg.Summary.Name] = msg.Summary
 			if g, ok := st.groupOf[msg.Summary.Name]; ok {
@@ -148,7 +151,7 @@ func (r *registry) Receive(ctx actor.Context) {
 			st.log = slices.Delete(st.log, 0, len(st.log)/10)
 		}
 		st.log = append(st.log, msg.Transitions...)
-	case *peerReply:
+	case *service.PeerReply:
 		waits := st.stopWaits[msg.Name]
 		delete(st.stopWaits, msg.Name)
 		for _, f := range waits {
@@ -175,7 +178,7 @@ func (r *registry) stopThenFor(ctx actor.Context, name string, local bool, then 
 	st := r.st
 	st.stopWaits[name] = append(st.stopWaits[name], then)
 	if len(st.stopWaits[name]) == 1 {
-		ctx.Send(st.d.controllerPID(name), &peerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
+		ctx.Send(st.d.controllerPID(name), &service.PeerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
 	}
 }
 
@@ -221,7 +224,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 
 // add spawns a controller and a logger for each (validated) spec; a
 // service in restored carries on from its handed-over state.
-func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[string]savedService) ([]string, error) {
+func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[string]service.Saved) ([]string, error) {
 	st := r.st
 	var names []string
 	for _, s := range specs {
@@ -235,7 +238,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		if s.Credentials != nil {
 			gid = int(s.Credentials.GID)
 		}
-		logger, err := ctx.SpawnNamed(newLoggerProps(s.Name, logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
+		logger, err := ctx.SpawnNamed(service.NewLoggerProps(s.Name, logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}
@@ -248,7 +251,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			if err := r.addInstances(ctx, s.Name, insts, restored); err != nil {
 				return names, err
 			}
-			if _, err := ctx.SpawnNamed(newGroupProps(st.d, s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
+			if _, err := ctx.SpawnNamed(service.NewGroupProps(r.serviceEnv(ctx), s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
 				return names, fmt.Errorf("spawn group %s: %w", s.Name, err)
 			}
 			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
@@ -267,21 +270,21 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			names = append(names, s.Name)
 			continue
 		}
-		cs := newControllerState(st.d, s, services.NewMachine(services.PolicyOf(s), time.Now()), logger)
+		cs := service.NewController(r.serviceEnv(ctx), s, logger)
 		if saved, ok := restored[s.Name]; ok {
-			cs = restoredController(st.d, saved, logger, time.Now())
+			cs = service.RestoredController(r.serviceEnv(ctx), saved, logger, time.Now())
 		}
-		if _, err := ctx.SpawnNamed(newControllerProps(cs), "svc:"+s.Name); err != nil {
+		if _, err := ctx.SpawnNamed(cs.Props(), "svc:"+s.Name); err != nil {
 			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)
 		}
-		st.summaries[s.Name] = cs.summary()
+		st.summaries[s.Name] = cs.Summary()
 		names = append(names, s.Name)
 	}
 	return names, nil
 }
 
 // addInstances adds instance services to a group.
-func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec, restored map[string]savedService) error {
+func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec, restored map[string]service.Saved) error {
 	st := r.st
 	if _, err := r.add(ctx, insts, restored); err != nil {
 		return err
@@ -302,7 +305,7 @@ func (r *registry) groupSummary(group string) {
 		states[st.summaries[i].State]++
 		enabled = enabled && st.summaries[i].Enabled
 	}
-	st.summaries[group] = wire.Summary{Name: group, State: combinedState(states, len(st.instancesOf[group])), Enabled: enabled}
+	st.summaries[group] = wire.Summary{Name: group, State: service.CombinedState(states, len(st.instancesOf[group])), Enabled: enabled}
 }
 
 // scale changes a group's number of instances, starting or stopping only
@@ -328,7 +331,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 		c := *s
 		c.Instances = n
 		st.specs[name] = &c
-		ctx.Send(st.d.controllerPID(name), &setInstances{Names: slices.Clone(st.instancesOf[name])})
+		ctx.Send(st.d.controllerPID(name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
 		r.updateDependents(ctx)
 		r.groupSummary(name)
 		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
@@ -344,7 +347,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 		}
 		if running {
 			for _, i := range insts {
-				ctx.Send(st.d.controllerPID(i.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
+				ctx.Send(st.d.controllerPID(i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 			}
 		}
 		done()
@@ -394,7 +397,7 @@ func (r *registry) setAliases(s *services.Spec) {
 func (r *registry) autoStart(ctx actor.Context, specs []*services.Spec) {
 	for _, s := range specs {
 		if s.AutoStart {
-			ctx.Send(r.st.d.controllerPID(s.Name), &peerRequest{Op: services.PeerStart, From: ctx.Self()})
+			ctx.Send(r.st.d.controllerPID(s.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 		}
 	}
 }
@@ -410,7 +413,7 @@ func (r *registry) updateDependents(ctx actor.Context) {
 	for name := range r.st.specs {
 		d := deps[name]
 		slices.Sort(d)
-		ctx.Send(r.st.d.controllerPID(name), &setDependents{Names: d})
+		ctx.Send(r.st.d.controllerPID(name), &service.SetDependents{Names: d})
 	}
 }
 
@@ -458,7 +461,7 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 		if members := r.remoteMembers(name); len(members) > 0 {
 			// A fleet: its status names its hosts' services and states.
 			reply, out := make(chan wire.Reply, 1), msg.Reply
-			ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: reply})
+			ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: reply})
 			st.d.goGo(func() {
 				rep := <-reply
 				var s wire.Status
@@ -470,9 +473,9 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			})
 			return
 		}
-		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
+		ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
 	default:
-		ctx.Send(st.d.controllerPID(name), &svcRequest{Req: req, Who: msg.Who, Reply: msg.Reply})
+		ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
 	}
 }
 
@@ -524,7 +527,7 @@ func (r *registry) serviceLog(ctx actor.Context, name string, msg *clientRequest
 		return
 	}
 	lines := make(chan []string, 1)
-	ctx.Send(r.st.loggers[name], &recentLines{N: n, Reply: lines})
+	ctx.Send(r.st.loggers[name], &service.RecentLines{N: n, Reply: lines})
 	// The logger answers at once; wait for it without blocking the
 	// registry's mailbox on anything slower than the logger's own queue.
 	id, reply := req.ID, msg.Reply
@@ -616,7 +619,7 @@ func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
 	r.stopThen(ctx, name, func(res services.Result) {
 		r.forget(ctx, name)
 		r.updateDependents(ctx)
-		msg.Reply <- clientReply(name, msg.Req.ID, res)
+		msg.Reply <- service.ClientReply(name, msg.Req.ID, res)
 	})
 }
 
@@ -661,7 +664,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 			}
 			st.specs[s.Name] = s
 			r.setAliases(s)
-			ctx.Send(st.d.controllerPID(s.Name), &replaceSpec{Spec: s})
+			ctx.Send(st.d.controllerPID(s.Name), &service.ReplaceSpec{Spec: s})
 		}
 	}
 	for name := range st.specs {

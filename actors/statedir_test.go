@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/shepherd-go/shepherd/actors/service"
 )
 
 // TestOpenLogFileRefusesWhatItMustNotWrite: a log file is written with
@@ -43,7 +45,7 @@ func TestOpenLogFileRefusesWhatItMustNotWrite(t *testing.T) {
 			if err := tc.plant(path); err != nil {
 				t.Fatal(err)
 			}
-			f, err := OpenLogFile(path)
+			f, err := service.OpenLogFile(path)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -70,7 +72,7 @@ func TestOpenLogFileRefusesWhatItMustNotWrite(t *testing.T) {
 	open := filepath.Join(dir, "open.log")
 	os.WriteFile(open, nil, 0o666)
 	os.Chmod(open, 0o666)
-	f, err := OpenLogFile(open)
+	f, err := service.OpenLogFile(open)
 	if err != nil {
 		t.Fatal(err)
 	}

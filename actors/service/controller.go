@@ -1,4 +1,4 @@
-package actors
+package service
 
 import (
 	"encoding/json"
@@ -24,17 +24,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// svcRequest is a client's request for one service, answered on Reply.
+// Request is a client's request for one service, answered on Reply.
 // Who names the client for history ("uid 1000").
-type svcRequest struct {
+type Request struct {
 	Req   wire.Request
 	Who   string
 	Reply chan<- wire.Reply
 }
 
-// peerRequest asks a controller to start or stop on behalf of another
+// SummaryUpdate refreshes the registry's copy of one service's summary, so
+// that `herd status` is answered without asking every controller, and adds
+// the service's state changes to the daemon's transition log.
+type SummaryUpdate struct {
+	Summary     wire.Summary
+	Transitions []wire.LogEntry
+}
+
+// PeerRequest asks a controller to start or stop on behalf of another
 // controller (a requirement being started, a dependent being stopped).
-type peerRequest struct {
+type PeerRequest struct {
 	Op   services.PeerOp
 	From *actor.PID
 	// Local: the daemon itself is stopping; a proxy leaves the remote
@@ -42,19 +50,19 @@ type peerRequest struct {
 	Local bool
 }
 
-// peerReply answers a peerRequest.
-type peerReply struct {
+// PeerReply answers a PeerRequest.
+type PeerReply struct {
 	Name   string
 	Op     services.PeerOp
 	Result services.Result
 }
 
-// setDependents tells a controller which services require it.
-type setDependents struct{ Names []string }
+// SetDependents tells a controller which services require it.
+type SetDependents struct{ Names []string }
 
-// replaceSpec gives a controller a reloaded definition: applied at once
+// ReplaceSpec gives a controller a reloaded definition: applied at once
 // when the service does not run, at its next start otherwise.
-type replaceSpec struct{ Spec *services.Spec }
+type ReplaceSpec struct{ Spec *services.Spec }
 
 // timerFired wraps a machine timer's expiry.
 type timerFired struct{ services.TimerFired }
@@ -65,9 +73,9 @@ type actionOutput struct {
 	Output string
 }
 
-// probe runs F inside the controller's Receive, with its state. Tests use
+// Probe runs F inside the controller's Receive, with its state. Tests use
 // it to inject failures; F must not block.
-type probe struct{ F func(*controllerState) }
+type Probe struct{ F func(*ControllerState) }
 
 // replyTarget is who waits for a machine Reply.
 type replyTarget struct {
@@ -97,20 +105,20 @@ type heldReplies struct {
 }
 
 type pendingAction struct {
-	req      svcRequest
+	req      Request
 	exited   bool
 	status   services.ExitStatus
 	output   string
 	gotOuput bool
 }
 
-// controllerState outlives any one incarnation of the controller actor, so
+// ControllerState outlives any one incarnation of the controller actor, so
 // that a panic in Receive followed by a restart keeps the service's state,
 // its running process and everyone waiting on it.
-type controllerState struct {
+type ControllerState struct {
 	spec    *services.Spec
 	m       *services.Machine
-	d       *Daemon
+	env     Env
 	logger  *actor.PID
 	waiters map[services.Waiter]replyTarget
 	next    services.Waiter
@@ -120,7 +128,7 @@ type controllerState struct {
 	actionTag uint64
 	actions   map[int]*pendingAction
 	// actionSpawns maps spawn tags of custom actions to their request.
-	actionSpawns map[uint64]svcRequest
+	actionSpawns map[uint64]Request
 	// replacement is a newer definition to apply at the next start.
 	replacement *services.Spec
 	// held replies wait, in order, for their step's events to be synced.
@@ -144,7 +152,7 @@ type controllerState struct {
 	urlHooks   int // URL hooks in flight
 	// timerDue is when each armed timer fires, for a re-exec to carry.
 	timerDue [services.NumTimers]time.Time
-	// frozen: a re-exec is under way; messages wait in stash (see freeze).
+	// Frozen: a re-exec is under way; messages wait in stash (see Freeze).
 	frozen bool
 	stash  []any
 	// restoreEffects are performed when the controller starts: the timer
@@ -160,17 +168,24 @@ type controllerState struct {
 	seq uint64
 }
 
-type controller struct{ st *controllerState }
+type controller struct{ st *ControllerState }
 
-func newControllerState(d *Daemon, s *services.Spec, m *services.Machine, logger *actor.PID) *controllerState {
-	return &controllerState{
-		spec: s, m: m, d: d, logger: logger,
+// NewController is the state of a new service's controller, whose output
+// goes to logger.
+func NewController(env Env, s *services.Spec, logger *actor.PID) *ControllerState {
+	return newControllerState(env, s, services.NewMachine(services.PolicyOf(s), time.Now()), logger)
+}
+
+func newControllerState(env Env, s *services.Spec, m *services.Machine, logger *actor.PID) *ControllerState {
+	return &ControllerState{
+		spec: s, m: m, env: env, logger: logger,
 		actions:      map[int]*pendingAction{},
-		actionSpawns: map[uint64]svcRequest{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
+		actionSpawns: map[uint64]Request{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
 	}
 }
 
-func newControllerProps(st *controllerState) *actor.Props {
+// Props makes the controller actor that carries on from st.
+func (st *ControllerState) Props() *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &controller{st: st} })
 }
 
@@ -187,20 +202,20 @@ func (c *controller) Receive(ctx actor.Context) {
 			}
 		}
 		st.restoreEffects = nil
-	case *freeze:
+	case *Freeze:
 		c.freeze(ctx, msg)
-	case *svcRequest:
+	case *Request:
 		c.onRequest(ctx, msg)
-	case *peerRequest:
+	case *PeerRequest:
 		w := st.wait(replyTarget{peer: msg.From, op: msg.Op})
 		if msg.Op == services.PeerStart {
 			c.step(ctx, services.Start{Waiter: w, At: time.Now()})
 		} else {
 			c.step(ctx, services.Stop{Waiter: w, At: time.Now()})
 		}
-	case *peerReply:
+	case *PeerReply:
 		c.step(ctx, services.PeerDone{Name: msg.Name, Op: msg.Op, Result: msg.Result, At: time.Now()})
-	case *setDependents:
+	case *SetDependents:
 		st.m.Step(services.SetDependents{Names: msg.Names})
 	case *monitor.Spawned:
 		c.onSpawned(ctx, msg)
@@ -224,7 +239,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		if msg.watch == st.pidWatch {
 			c.checkPIDFile(ctx)
 		}
-	case *replaceSpec:
+	case *ReplaceSpec:
 		st.replacement = msg.Spec
 		if st.m.Replace(services.PolicyOf(msg.Spec)) {
 			st.applyReplacement()
@@ -241,7 +256,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
-	case *probe:
+	case *Probe:
 		msg.F(st)
 	case *actor.Restarting:
 		c.abandonWaiters(ctx)
@@ -263,7 +278,7 @@ func (c *controller) Receive(ctx actor.Context) {
 
 // wait registers t to hear the answer to a request. The map exists only
 // while someone waits: a thousand idle controllers hold no map.
-func (st *controllerState) wait(t replyTarget) services.Waiter {
+func (st *ControllerState) wait(t replyTarget) services.Waiter {
 	st.next++
 	if st.waiters == nil {
 		st.waiters = map[services.Waiter]replyTarget{}
@@ -272,14 +287,14 @@ func (st *controllerState) wait(t replyTarget) services.Waiter {
 	return st.next
 }
 
-func (st *controllerState) unwait(w services.Waiter) {
+func (st *ControllerState) unwait(w services.Waiter) {
 	delete(st.waiters, w)
 	if len(st.waiters) == 0 {
 		st.waiters = nil
 	}
 }
 
-func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
+func (c *controller) onRequest(ctx actor.Context, r *Request) {
 	st := c.st
 	now := time.Now()
 	target := replyTarget{client: r.Reply, reqID: r.Req.ID, action: r.Req.Action, who: r.Who}
@@ -304,7 +319,7 @@ func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
 			}
 			n = v
 		}
-		ctx.Send(st.logger, &fillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Seq: st.seq, Reply: r.Reply})
+		ctx.Send(st.logger, &FillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Seq: st.seq, Reply: r.Reply})
 	case "doc":
 		doc := wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation}
 		for _, a := range st.spec.Actions {
@@ -321,7 +336,7 @@ func (c *controller) onRequest(ctx actor.Context, r *svcRequest) {
 }
 
 // status describes the service for `herd status NAME`, less recent lines.
-func (st *controllerState) status() wire.Status {
+func (st *ControllerState) status() wire.Status {
 	s := st.spec
 	snap := st.m.Snapshot()
 	out := wire.Status{
@@ -361,11 +376,11 @@ const (
 // addRespawnHistory counts recent respawns. They survive a daemon
 // restart, unlike the machine's own counters: the first status reads them
 // from history, later ones from the controller's own list.
-func (st *controllerState) addRespawnHistory(out *wire.Status, now time.Time) {
+func (st *ControllerState) addRespawnHistory(out *wire.Status, now time.Time) {
 	if !st.respawnsLoaded {
-		evs, err := st.d.history.Scan(history.Query{Service: st.spec.Name, Since: now.Add(-time.Hour)})
+		evs, err := st.env.History.Scan(history.Query{Service: st.spec.Name, Since: now.Add(-time.Hour)})
 		if err != nil {
-			st.d.logf("history: %v", err)
+			st.env.Logf("history: %v", err)
 			return
 		}
 		var times []time.Time
@@ -395,7 +410,8 @@ func (st *controllerState) addRespawnHistory(out *wire.Status, now time.Time) {
 	}
 }
 
-func (st *controllerState) summary() wire.Summary {
+// Summary is the service's line of herd status.
+func (st *ControllerState) Summary() wire.Summary {
 	snap := st.m.Snapshot()
 	return wire.Summary{Name: st.spec.Name, State: snap.State.String(), OneShot: st.spec.OneShot, Done: snap.Done, Enabled: snap.Enabled}
 }
@@ -407,7 +423,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 	st := c.st
 	pidBefore := st.m.PID()
 	effects := st.m.Step(ev)
-	var update summaryUpdate
+	var update SummaryUpdate
 	var replies []services.Reply
 	evs := c.inputEvents(ev, pidBefore)
 	for _, e := range effects {
@@ -425,22 +441,22 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 				err = unix.Kill(e.PGID, e.Sig)
 			}
 			if err != nil && !errors.Is(err, unix.ESRCH) {
-				st.d.logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
+				st.env.Logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
 			}
 		case services.WatchPIDFile:
 			st.pidWatch++
 			st.pidRefusal = ""
 			c.watchPIDFile(ctx)
 		case services.Disown:
-			st.d.logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
+			st.env.Logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
 				st.spec.Name, e.PID, st.m.Policy().KillWait)
-			ctx.Send(st.d.monitor, &monitor.Disown{PID: e.PID})
+			ctx.Send(st.env.Monitor, &monitor.Disown{PID: e.PID})
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Reply:
 			replies = append(replies, e)
 		case services.Transition:
-			st.d.logf("service %s %s", st.spec.Name, e.Text)
+			st.env.Logf("service %s %s", st.spec.Name, e.Text)
 			update.Transitions = append(update.Transitions, wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text})
 			evs = append(evs, c.transitionEvents(ev, e)...)
 			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
@@ -449,8 +465,8 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		}
 	}
 	if len(update.Transitions) > 0 || isFlagEvent(ev) {
-		update.Summary = st.summary()
-		ctx.Send(st.d.registry, &update)
+		update.Summary = st.Summary()
+		ctx.Send(st.env.Registry, &update)
 	}
 	c.fireHooks(ctx, evs)
 	if len(evs) == 0 && len(st.held) == 0 {
@@ -464,7 +480,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 	// held ones to keep their order.
 	st.held = append(st.held, heldReplies{token: st.nextToken, ready: len(evs) == 0, replies: replies})
 	if len(evs) > 0 {
-		ctx.Send(st.d.historian, &historian.Record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
+		ctx.Send(st.env.Historian, &historian.Record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
 	}
 	c.release(ctx, 0)
 }
@@ -548,7 +564,7 @@ func isFlagEvent(ev services.Event) bool {
 
 // applyReplacement switches to the reloaded definition; the machine
 // switches its policy at the same moment (Machine.Replace).
-func (st *controllerState) applyReplacement() {
+func (st *ControllerState) applyReplacement() {
 	st.spec = st.replacement
 	st.replacement = nil
 }
@@ -556,7 +572,7 @@ func (st *controllerState) applyReplacement() {
 func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []string) {
 	reg := ctx.ActorSystem().ProcessRegistry
 	for _, name := range names {
-		pid := c.st.d.controllerPID(name)
+		pid := ControllerPID(c.st.env.Registry, name)
 		if _, ok := reg.GetLocal(pid.Id); !ok {
 			// The peer was unloaded: a requirement that does not exist
 			// fails the start; a dependent that does not exist is down.
@@ -564,10 +580,10 @@ func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []str
 			if op == services.PeerStart {
 				r = services.Result{Outcome: services.OutFailed, Reason: "service " + name + " is not loaded"}
 			}
-			ctx.Send(ctx.Self(), &peerReply{Name: name, Op: op, Result: r})
+			ctx.Send(ctx.Self(), &PeerReply{Name: name, Op: op, Result: r})
 			continue
 		}
-		ctx.Send(pid, &peerRequest{Op: op, From: ctx.Self()})
+		ctx.Send(pid, &PeerRequest{Op: op, From: ctx.Self()})
 	}
 }
 
@@ -579,10 +595,10 @@ func (c *controller) reply(ctx actor.Context, e services.Reply) {
 	}
 	st.unwait(e.Waiter)
 	if t.peer != nil {
-		ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
+		ctx.Send(t.peer, &PeerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
 		return
 	}
-	rep := clientReply(st.spec.Name, t.reqID, e.Result)
+	rep := ClientReply(st.spec.Name, t.reqID, e.Result)
 	rep.Seq = st.seq
 	c.recordAction(ctx, t.who, t.action, rep)
 	t.client <- rep
@@ -601,13 +617,13 @@ func (c *controller) recordAction(ctx actor.Context, who, action string, rep wir
 			result = fmt.Sprintf("exit %d", res.ExitCode)
 		}
 	}
-	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
+	ctx.Send(c.st.env.Historian, &historian.Record{Events: []history.Event{{
 		Service: c.st.spec.Name, Kind: history.KindAction, Who: who, Action: action, Result: result,
 	}}})
 }
 
-// clientReply turns a machine result into the protocol's reply.
-func clientReply(name string, id uint64, r services.Result) wire.Reply {
+// ClientReply turns a machine result into the protocol's reply.
+func ClientReply(name string, id uint64, r services.Result) wire.Reply {
 	if r.Outcome == services.OutFailed {
 		switch {
 		case r.Refused:
@@ -653,12 +669,12 @@ func (c *controller) spawn(ctx actor.Context) {
 			uid = c.User.UID
 		}
 		if err := proc.RemoveStalePIDFile(st.spec.PIDFile, uid); err != nil {
-			st.d.logf("service %s: %v", st.spec.Name, err)
+			st.env.Logf("service %s: %v", st.spec.Name, err)
 		}
 	}
 	st.tag++
 	sp := &monitor.Spawn{
-		Argv: st.spec.Command, Env: st.d.environ(st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
+		Argv: st.spec.Command, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	}
 	s := st.spec
@@ -666,7 +682,7 @@ func (c *controller) spawn(ctx actor.Context) {
 	if s.NeedsTrampoline() {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
-	ctx.Send(st.d.monitor, sp)
+	ctx.Send(st.env.Monitor, sp)
 }
 
 func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
@@ -684,7 +700,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 		}
 		st.actions[msg.PID] = &pendingAction{req: r}
 		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-		st.d.goGo(func() {
+		st.env.Go(func() {
 			out, _ := io.ReadAll(io.LimitReader(msg.Output, 1<<20))
 			io.Copy(io.Discard, msg.Output) // let the action finish writing
 			msg.Output.Close()
@@ -696,7 +712,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 		panic(fmt.Sprintf("controller %s: spawn tag %d, expected %d", st.spec.Name, msg.Tag, st.tag))
 	}
 	if msg.Err != nil {
-		st.d.logf("service %s: %v", st.spec.Name, msg.Err)
+		st.env.Logf("service %s: %v", st.spec.Name, msg.Err)
 		c.step(ctx, services.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
 		return
 	}
@@ -705,7 +721,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 }
 
 // runAction runs a custom action's command with $MAINPID substituted.
-func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
+func (c *controller) runAction(ctx actor.Context, r *Request) {
 	st := c.st
 	i := slices.IndexFunc(st.spec.Actions, func(a services.Action) bool { return a.Name == r.Req.Action })
 	if i < 0 {
@@ -737,8 +753,8 @@ func (c *controller) runAction(ctx actor.Context, r *svcRequest) {
 	st.actionSpawns[st.actionTag] = *r
 	// An action runs as its service does, not as the daemon: a capability
 	// to reload a service running as www-data is no way to act as root.
-	ctx.Send(st.d.monitor, &monitor.Spawn{
-		Argv: argv, Env: st.d.environ(st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
+	ctx.Send(st.env.Monitor, &monitor.Spawn{
+		Argv: argv, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
 		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
 	})
 }
@@ -762,7 +778,7 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 }
 
 // creds is who the service's processes run as (nil: the daemon's user).
-func (st *controllerState) creds() *proc.Creds {
+func (st *ControllerState) creds() *proc.Creds {
 	c := st.spec.Credentials
 	if c == nil {
 		return nil
@@ -775,7 +791,7 @@ func (st *controllerState) creds() *proc.Creds {
 }
 
 // userEnv is the identity of the service's user, when it has its own.
-func (st *controllerState) userEnv() map[string]string {
+func (st *ControllerState) userEnv() map[string]string {
 	c := st.spec.Credentials
 	if c == nil || c.User.Name == "" {
 		return nil
@@ -787,11 +803,12 @@ func (st *controllerState) userEnv() map[string]string {
 	return env
 }
 
-// environ builds a child's environment: a minimal default, then each layer
-// in order (the user's identity, the service's own variables, extras).
-func (d *Daemon) environ(layers ...map[string]string) []string {
+// Environ builds a child's environment: base (BaseEnvironment), then
+// each layer in order (the user's identity, the service's own variables,
+// extras).
+func Environ(base map[string]string, layers ...map[string]string) []string {
 	env := map[string]string{}
-	for k, v := range d.baseEnv {
+	for k, v := range base {
 		env[k] = v
 	}
 	for _, layer := range layers {
@@ -807,9 +824,9 @@ func (d *Daemon) environ(layers ...map[string]string) []string {
 	return out
 }
 
-// baseEnvironment is what every service gets: the daemon's PATH and the
+// BaseEnvironment is what every service gets: the daemon's PATH and the
 // identity of the user it runs as.
-func baseEnvironment() map[string]string {
+func BaseEnvironment() map[string]string {
 	env := map[string]string{"PATH": proc.DefaultPath}
 	if p := os.Getenv("PATH"); p != "" {
 		env["PATH"] = p
@@ -854,17 +871,17 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 		c.watchPIDFile(ctx)
 		return
 	case err != nil:
-		st.d.logf("service %s: %v", st.spec.Name, err)
+		st.env.Logf("service %s: %v", st.spec.Name, err)
 		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
 		return
 	}
-	ctx.Send(st.d.monitor, &monitor.Adopt{Adoption: a, Owner: ctx.Self()})
+	ctx.Send(st.env.Monitor, &monitor.Adopt{Adoption: a, Owner: ctx.Self()})
 	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
 }
 
 // adoptRule is what the process a PID file names must satisfy.
-func (st *controllerState) adoptRule() proc.AdoptRule {
-	r := proc.AdoptRule{PIDFile: st.spec.PIDFile, Self: os.Getpid(), LauncherStart: st.launcherStart, UID: uint32(st.d.uid)}
+func (st *ControllerState) adoptRule() proc.AdoptRule {
+	r := proc.AdoptRule{PIDFile: st.spec.PIDFile, Self: os.Getpid(), LauncherStart: st.launcherStart, UID: uint32(st.env.UID)}
 	if c := st.spec.Credentials; c != nil {
 		r.UID, r.User = c.User.UID, c.User.Name
 		if r.User == "" {
@@ -881,7 +898,7 @@ func (c *controller) abandonWaiters(ctx actor.Context) {
 	st := c.st
 	for w, t := range st.waiters {
 		if t.peer != nil {
-			ctx.Send(t.peer, &peerReply{Name: st.spec.Name, Op: t.op, Result: services.Result{
+			ctx.Send(t.peer, &PeerReply{Name: st.spec.Name, Op: t.op, Result: services.Result{
 				Outcome: services.OutFailed, Reason: "internal error in its controller"}})
 		} else {
 			t.client <- wire.ErrReply(t.reqID, wire.Errorf(wire.Timeout,

@@ -1,4 +1,4 @@
-package actors
+package service
 
 import (
 	"bytes"
@@ -80,8 +80,8 @@ func (c *controller) fireHooks(ctx actor.Context, evs []history.Event) {
 		}
 		st.hookTag++
 		st.hookSpawns[st.hookTag] = name
-		ctx.Send(st.d.monitor, &monitor.Spawn{
-			Argv: h.Command, Env: st.d.environ(st.spec.Environment, vars), Dir: st.spec.Directory,
+		ctx.Send(st.env.Monitor, &monitor.Spawn{
+			Argv: h.Command, Env: Environ(st.env.BaseEnv, st.spec.Environment, vars), Dir: st.spec.Directory,
 			Owner: ctx.Self(), Tag: st.hookTag, Hook: true,
 		})
 	}
@@ -91,7 +91,7 @@ func (c *controller) postHook(ctx actor.Context, name string, h services.Hook, v
 	body, _ := json.Marshal(vars)
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	c.st.urlHooks++
-	c.st.d.goGo(func() {
+	c.st.env.Go(func() {
 		rctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
 		defer cancel()
 		result := ""
@@ -124,7 +124,7 @@ func (c *controller) onHookSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	}
 	// The hook's output is not kept; drain it so the hook never blocks.
 	out := msg.Output
-	st.d.goGo(func() { io.Copy(io.Discard, out); out.Close() })
+	st.env.Go(func() { io.Copy(io.Discard, out); out.Close() })
 	self, send, pid := ctx.Self(), ctx.ActorSystem().Root.Send, msg.PID
 	st.hooks[pid] = &hookRun{name: name, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
 }
@@ -147,8 +147,8 @@ func (c *controller) onHookTimeout(msg *hookTimeout) {
 }
 
 func (c *controller) recordHook(ctx actor.Context, name, result string) {
-	c.st.d.logf("service %s: hook %s: %s", c.st.spec.Name, name, result)
-	ctx.Send(c.st.d.historian, &historian.Record{Events: []history.Event{{
+	c.st.env.Logf("service %s: hook %s: %s", c.st.spec.Name, name, result)
+	ctx.Send(c.st.env.Historian, &historian.Record{Events: []history.Event{{
 		Service: c.st.spec.Name, Kind: history.KindHook, Action: name, Result: result,
 	}}})
 }

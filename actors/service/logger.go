@@ -1,4 +1,4 @@
-package actors
+package service
 
 import (
 	"bytes"
@@ -27,17 +27,17 @@ const (
 	ringBytes = 1 << 20
 )
 
-// recentLines asks for the last N lines.
-type recentLines struct {
+// RecentLines asks for the last N lines.
+type RecentLines struct {
 	N     int
 	Reply chan<- []string
 }
 
-// closeLog flushes and closes the log file (at shutdown).
-type closeLog struct{ Done chan<- struct{} }
+// CloseLog flushes and closes the log file (at shutdown).
+type CloseLog struct{ Done chan<- struct{} }
 
-// fillRecent completes a status with the last N lines and sends it.
-type fillRecent struct {
+// FillRecent completes a status with the last N lines and sends it.
+type FillRecent struct {
 	Status wire.Status
 	N      int
 	ReqID  uint64
@@ -45,11 +45,11 @@ type fillRecent struct {
 	Reply  chan<- wire.Reply
 }
 
-// followLog subscribes Ch to new chunks of lines; unfollowLog ends it. A
+// FollowLog subscribes Ch to new chunks of lines; UnfollowLog ends it. A
 // follower that falls behind by more than its channel's buffer is dropped
 // (its channel is closed) rather than slowing the service down.
-type followLog struct{ Ch chan []byte }
-type unfollowLog struct{ Ch chan []byte }
+type FollowLog struct{ Ch chan []byte }
+type UnfollowLog struct{ Ch chan []byte }
 
 type loggerState struct {
 	name   string // the service's
@@ -75,7 +75,7 @@ type loggerState struct {
 // logger owns one service's log file and its ring of recent lines.
 type logger struct{ st *loggerState }
 
-func newLoggerProps(name, path string, gid int, rotate services.LogRotate, logf func(string, ...any)) *actor.Props {
+func NewLoggerProps(name, path string, gid int, rotate services.LogRotate, logf func(string, ...any)) *actor.Props {
 	st := &loggerState{name: name, path: path, gid: gid, rotate: rotate, logf: logf, followers: follow.Set[[]byte]{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &logger{st: st} })
 }
@@ -95,19 +95,19 @@ func (l *logger) Receive(ctx actor.Context) {
 		if st.readers == 0 {
 			st.close()
 		}
-	case *recentLines:
+	case *RecentLines:
 		msg.Reply <- st.lastLines(msg.N)
-	case *fillRecent:
+	case *FillRecent:
 		msg.Status.Recent = st.lastLines(msg.N)
 		msg.Status.LogError = st.problem
 		rep := wire.OKReply(msg.ReqID, msg.Status)
 		rep.Seq = msg.Seq
 		msg.Reply <- rep
-	case *followLog:
+	case *FollowLog:
 		st.followers[msg.Ch] = true
-	case *unfollowLog:
+	case *UnfollowLog:
 		st.followers.Remove(msg.Ch)
-	case *closeLog:
+	case *CloseLog:
 		st.close()
 		msg.Done <- struct{}{}
 	case *actor.Stopping:
@@ -276,7 +276,7 @@ func (st *loggerState) close() {
 	}
 }
 
-// splitLines cuts a chunk of newline-terminated lines.
-func splitLines(chunk []byte) []string {
+// SplitLines cuts a chunk of newline-terminated lines.
+func SplitLines(chunk []byte) []string {
 	return strings.Split(strings.TrimSuffix(string(chunk), "\n"), "\n")
 }

@@ -1,4 +1,4 @@
-package actors
+package service
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 type group struct{ st *groupState }
 
 type groupState struct {
-	d          *Daemon
+	env        Env
 	spec       *services.Spec
 	instances  []string
 	dependents []string
@@ -30,24 +30,26 @@ type groupState struct {
 // and requirements included.
 const groupCallTimeout = 5 * time.Minute
 
-// setInstances tells a group its instances (after a scale).
-type setInstances struct{ Names []string }
+// SetInstances tells a group its instances (after a scale).
+type SetInstances struct{ Names []string }
 
-func newGroupProps(d *Daemon, s *services.Spec, instances []string) *actor.Props {
-	st := &groupState{d: d, spec: s, instances: instances}
+// NewGroupProps makes the actor of a group of instances (a service with
+// `instances`), at the group's name.
+func NewGroupProps(env Env, s *services.Spec, instances []string) *actor.Props {
+	st := &groupState{env: env, spec: s, instances: instances}
 	return actor.PropsFromProducer(func() actor.Actor { return &group{st: st} })
 }
 
 func (g *group) Receive(ctx actor.Context) {
 	st := g.st
 	switch msg := ctx.Message().(type) {
-	case *setInstances:
+	case *SetInstances:
 		st.instances = msg.Names
-	case *setDependents:
+	case *SetDependents:
 		st.dependents = msg.Names
-	case *svcRequest:
+	case *Request:
 		g.serve(msg)
-	case *peerRequest:
+	case *PeerRequest:
 		action := "start"
 		if msg.Op == services.PeerStop {
 			action = "stop"
@@ -55,7 +57,7 @@ func (g *group) Receive(ctx actor.Context) {
 		from, op, send := msg.From, msg.Op, ctx.ActorSystem().Root.Send
 		g.run(action, func(rep wire.Reply) {
 			if !rep.OK {
-				send(from, &peerReply{Name: st.spec.Name, Op: op, Result: services.Result{Outcome: services.OutFailed, Reason: rep.Error.Message}})
+				send(from, &PeerReply{Name: st.spec.Name, Op: op, Result: services.Result{Outcome: services.OutFailed, Reason: rep.Error.Message}})
 				return
 			}
 			// The instances' steps show through, as a controller's would.
@@ -70,12 +72,12 @@ func (g *group) Receive(ctx actor.Context) {
 					r.Steps = append(r.Steps, services.Step{Service: step.Service, Outcome: o})
 				}
 			}
-			send(from, &peerReply{Name: st.spec.Name, Op: op, Result: r})
+			send(from, &PeerReply{Name: st.spec.Name, Op: op, Result: r})
 		})
 	}
 }
 
-func (g *group) serve(msg *svcRequest) {
+func (g *group) serve(msg *Request) {
 	st := g.st
 	req := msg.Req
 	switch req.Action {
@@ -86,7 +88,7 @@ func (g *group) serve(msg *svcRequest) {
 		})
 	case "status":
 		instances := append([]string(nil), st.instances...)
-		st.d.goGo(func() { msg.Reply <- g.status(req.ID, instances) })
+		st.env.Go(func() { msg.Reply <- g.status(req.ID, instances) })
 	case "doc":
 		msg.Reply <- wire.OKReply(req.ID, wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation})
 	default:
@@ -102,15 +104,15 @@ func (g *group) run(action string, done func(wire.Reply)) {
 	name := st.spec.Name
 	instances := append([]string(nil), st.instances...)
 	dependents := append([]string(nil), st.dependents...)
-	st.d.goGo(func() {
+	st.env.Go(func() {
 		var steps []wire.Step
 		call := func(svc, act string) wire.Reply {
 			// An instance removed meanwhile (scale) never answers: do not
 			// wait for it forever.
 			cctx, cancel := context.WithTimeout(context.Background(), groupCallTimeout)
 			defer cancel()
-			rep, err := ask(cctx, st.d, st.d.controllerPID(svc), func(ch chan<- wire.Reply) any {
-				return &svcRequest{Req: wire.Request{Action: act, Service: svc}, Who: "group " + name, Reply: ch}
+			rep, err := Ask(cctx, st.env.Send, ControllerPID(st.env.Registry, svc), func(ch chan<- wire.Reply) any {
+				return &Request{Req: wire.Request{Action: act, Service: svc}, Who: "group " + name, Reply: ch}
 			})
 			if err != nil {
 				return wire.ErrReply(0, wire.Errorf(wire.Timeout, "%v", err))
@@ -180,8 +182,8 @@ func (g *group) status(id uint64, instances []string) wire.Reply {
 	states := map[string]int{}
 	for _, i := range instances {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		rep, err := ask(cctx, st.d, st.d.controllerPID(i), func(ch chan<- wire.Reply) any {
-			return &svcRequest{Req: wire.Request{Action: "status", Service: i, Args: []string{"-n", "0"}}, Reply: ch}
+		rep, err := Ask(cctx, st.env.Send, ControllerPID(st.env.Registry, i), func(ch chan<- wire.Reply) any {
+			return &Request{Req: wire.Request{Action: "status", Service: i, Args: []string{"-n", "0"}}, Reply: ch}
 		})
 		cancel()
 		var is wire.Status
@@ -195,7 +197,7 @@ func (g *group) status(id uint64, instances []string) wire.Reply {
 			out.Since = is.Since
 		}
 	}
-	out.State = combinedState(states, len(instances))
+	out.State = CombinedState(states, len(instances))
 	return wire.OKReply(id, out)
 }
 
@@ -205,9 +207,9 @@ var outcomes = map[wire.Outcome]services.Outcome{
 	wire.Stopped: services.OutStopped, wire.NotRunning: services.OutNotRunning,
 }
 
-// combinedState is a group's state from its instances': running when all
+// CombinedState is a group's state from its instances': running when all
 // run, else the most telling of the others.
-func combinedState(states map[string]int, n int) string {
+func CombinedState(states map[string]int, n int) string {
 	switch {
 	case n > 0 && states[wire.StateRunning] == n:
 		return wire.StateRunning

@@ -1,0 +1,92 @@
+package service
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/services"
+)
+
+// Saved is a controller's state at rest, as a re-exec hands it over.
+type Saved struct {
+	Machine     services.Saved `json:"machine"`
+	Spec        *services.Spec `json:"spec"`
+	Replacement *services.Spec `json:"replacement,omitempty"`
+}
+
+// Freeze asks a controller for its state at rest. A controller that gives
+// it is Frozen: it stashes every message until Thaw (after a failed
+// execve), since what it would do could not be handed over.
+type Freeze struct{ Reply chan<- Frozen }
+
+type Frozen struct {
+	Name  string
+	Saved Saved
+	Err   error
+}
+
+type Thaw struct{}
+
+// Freeze answers a Freeze request: the controller's state if it is at
+// rest, which also freezes it.
+func (c *controller) freeze(ctx actor.Context, msg *Freeze) {
+	st := c.st
+	name := st.spec.Name
+	busy := func(what string) { msg.Reply <- Frozen{Name: name, Err: fmt.Errorf("service %s %s", name, what)} }
+	switch {
+	case len(st.actions)+len(st.actionSpawns) > 0:
+		busy("is running an action")
+		return
+	case len(st.hooks)+len(st.hookSpawns)+st.urlHooks > 0:
+		busy("is running a hook")
+		return
+	case len(st.waiters) > 0 || len(st.held) > 0:
+		busy("has a request in progress")
+		return
+	}
+	m, err := st.m.Save(st.timerDue)
+	if err != nil {
+		msg.Reply <- Frozen{Name: name, Err: err}
+		return
+	}
+	st.frozen = true
+	msg.Reply <- Frozen{Name: name, Saved: Saved{Machine: m, Spec: st.spec, Replacement: st.replacement}}
+}
+
+// stashed keeps a Frozen controller's messages for after a Thaw; it
+// reports whether the message was taken.
+func (c *controller) stashed(ctx actor.Context) bool {
+	st := c.st
+	switch ctx.Message().(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, *Freeze:
+		return false
+	case *Request:
+		// Questions change nothing: a status during a re-exec is answered.
+		if a := ctx.Message().(*Request).Req.Action; a == "status" || a == "doc" {
+			return false
+		}
+	case *Thaw:
+		st.frozen = false
+		for _, m := range st.stash {
+			ctx.Send(ctx.Self(), m)
+		}
+		st.stash = nil
+		return true
+	}
+	st.stash = append(st.stash, ctx.Message())
+	return true
+}
+
+// RestoredController builds the state of a controller handed over by a
+// re-exec.
+func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *ControllerState {
+	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
+	cs := newControllerState(env, s.Spec, m, logger)
+	cs.restoreEffects = effects
+	if s.Replacement != nil {
+		cs.replacement = s.Replacement
+		m.Replace(services.PolicyOf(s.Replacement))
+	}
+	return cs
+}
