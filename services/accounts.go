@@ -16,14 +16,19 @@ type Account struct {
 }
 
 // Accounts resolves user and group names; the loader reports names it
-// cannot resolve as configuration errors.
+// cannot resolve as configuration errors. The loader is given one
+// (LoadPath, ParsePath, Parse) rather than reading the system's database
+// itself, so that a caller chooses when and where lookups happen and tests
+// need no particular users on the machine.
 type Accounts interface {
 	LookupUser(nameOrID string) (Account, error)
 	LookupGroup(nameOrID string) (uint32, error)
 }
 
-// SystemAccounts resolves names from the system's user database. It is
-// the one place where loading reads more than the configuration files.
+// SystemAccounts resolves names from the system's user database through
+// os/user: NSS (LDAP, SSSD, ...) in a program built with cgo, as the
+// daemon is; /etc/passwd and /etc/group alone without cgo, as herd is
+// (docs/herd.md). Lookups may block on a remote directory.
 type SystemAccounts struct{}
 
 // LookupUser finds a user by name or numeric id.
@@ -60,4 +65,15 @@ func (SystemAccounts) LookupGroup(s string) (uint32, error) {
 // loginShell is the user's shell from /etc/passwd (os/user does not say).
 func loginShell(name string) string {
 	return passwdField(name, 6)
+}
+
+// noAccounts resolves nothing: the loader's accounts when it was given none.
+type noAccounts struct{}
+
+func (noAccounts) LookupUser(s string) (Account, error) {
+	return Account{}, fmt.Errorf("cannot look up user %q here", s)
+}
+
+func (noAccounts) LookupGroup(s string) (uint32, error) {
+	return 0, fmt.Errorf("cannot look up group %q here", s)
 }

@@ -27,8 +27,12 @@ type Config struct {
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
 // directory in lexical order, and validates the whole set. A configuration
 // with problems returns an ErrorList holding every one of them.
-func LoadPath(path string) (*Config, error) {
-	cfg, errs, err := ParsePath(path)
+//
+// acc resolves the names of user, group and supplementary-groups:
+// SystemAccounts{} for the system's database, a fake in tests. With nil,
+// every name is an error.
+func LoadPath(path string, acc Accounts) (*Config, error) {
+	cfg, errs, err := ParsePath(path, acc)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +46,8 @@ func LoadPath(path string) (*Config, error) {
 // ParsePath is LoadPath without Validate, for services that will be
 // validated together with others (herd load). It returns the services
 // that could be read, every problem found in them, and an error only when
-// a file cannot be read at all.
-func ParsePath(path string) (*Config, ErrorList, error) {
+// a file cannot be read at all. acc is as for LoadPath.
+func ParsePath(path string, acc Accounts) (*Config, ErrorList, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read configuration: %w", err)
@@ -64,7 +68,7 @@ func ParsePath(path string) (*Config, ErrorList, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("read configuration: %w", err)
 		}
-		specs, e := Parse(f, data)
+		specs, e := Parse(f, data, acc)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
 		if r, e := parseSettings(f, data); len(e) > 0 {
@@ -79,8 +83,8 @@ func ParsePath(path string) (*Config, ErrorList, error) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse reads one file's services. It checks each service on its own;
-// Validate checks them together.
-func Parse(file string, data []byte) ([]*Spec, ErrorList) {
+// Validate checks them together. acc is as for LoadPath.
+func Parse(file string, data []byte, acc Accounts) ([]*Spec, ErrorList) {
 	var errs ErrorList
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -95,7 +99,10 @@ func Parse(file string, data []byte) ([]*Spec, ErrorList) {
 	if len(doc.Content) == 0 {
 		return nil, nil // an empty file defines nothing
 	}
-	p := parser{file: file, errs: &errs, accounts: SystemAccounts{}}
+	if acc == nil {
+		acc = noAccounts{}
+	}
+	p := parser{file: file, errs: &errs, accounts: acc}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		errs.add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))

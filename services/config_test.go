@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,7 +13,7 @@ import (
 
 func parseOne(t *testing.T, yaml string) (*Spec, ErrorList) {
 	t.Helper()
-	specs, errs := Parse("s.yaml", []byte(yaml))
+	specs, errs := Parse("s.yaml", []byte(yaml), testAccounts)
 	if len(specs) != 1 {
 		return nil, errs
 	}
@@ -77,7 +78,7 @@ services:
     command: [true]
     one-shot: true
   - name: milestone
-`))
+`), testAccounts)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -103,7 +104,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 	_, errs := Parse("bad.yaml", []byte(`services:
   - name: a
     command: [sh, "unterminated]
-`))
+`), testAccounts)
 	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "bad.yaml:3:") {
 		t.Fatalf("yaml syntax error: %v", errs)
 	}
@@ -129,7 +130,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
   - name: -dash
   - name: root
   - just a string
-`))
+`), testAccounts)
 	want := []string{
 		`bad.yaml:3:19: bad duration "-5s" for stop-timeout (examples: 100ms, 5s, 2m)`,
 		`bad.yaml:4:20: respawn-delay: expected a duration, got a list`,
@@ -178,7 +179,7 @@ func TestValidateAcrossServices(t *testing.T) {
     requires: [d]
   - name: e
     requires: [nobody]
-`))
+`), testAccounts)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -207,14 +208,14 @@ func TestLoadPathDirectoryInOrder(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "20-web.yaml"), []byte("services:\n  - name: web\n    requires: [net]\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "10-net.yml"), []byte("services:\n  - name: net\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "README"), []byte("not yaml: ["), 0o644)
-	cfg, err := LoadPath(dir)
+	cfg, err := LoadPath(dir, testAccounts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.Services) != 2 || cfg.Services[0].Name != "net" || cfg.Services[1].Name != "web" {
 		t.Fatalf("services %v", cfg.Services)
 	}
-	if _, err := LoadPath(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+	if _, err := LoadPath(filepath.Join(dir, "missing.yaml"), testAccounts); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Fatalf("missing file: %v", err)
 	}
 }
@@ -240,7 +241,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("services: [1, [2], {name: [x]}]\n"))
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		specs, errs := Parse("f.yaml", data)
+		specs, errs := Parse("f.yaml", data, testAccounts)
 		for _, e := range append(errs, Validate(specs)...) {
 			if e.Pos.Line < 1 || e.Pos.File != "f.yaml" {
 				t.Fatalf("error without a position: %v", e)
@@ -253,12 +254,12 @@ func TestHistoryRetention(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "s.yaml")
 	os.WriteFile(path, []byte("history-retention: 7d\nservices:\n  - name: a\n"), 0o644)
-	cfg, err := LoadPath(path)
+	cfg, err := LoadPath(path, testAccounts)
 	if err != nil || cfg.HistoryRetention != 7*24*time.Hour {
 		t.Fatalf("%v %v", cfg, err)
 	}
 	os.WriteFile(path, []byte("history-retention: forever\nservices: []\n"), 0o644)
-	if _, err := LoadPath(path); err == nil || !strings.Contains(err.Error(), `s.yaml:1:20: bad duration "forever" for history-retention`) {
+	if _, err := LoadPath(path, testAccounts); err == nil || !strings.Contains(err.Error(), `s.yaml:1:20: bad duration "forever" for history-retention`) {
 		t.Fatalf("bad retention: %v", err)
 	}
 }
@@ -288,7 +289,7 @@ func TestHooks(t *testing.T) {
     on-exit: {command: [x], url: "http://x"}
     on-failure: {url: "ftp://x"}
     on-respawn-limit: {timeout: 1s, colour: red}
-`))
+`), testAccounts)
 	var got []string
 	for _, e := range errs {
 		got = append(got, e.Error())
@@ -309,9 +310,9 @@ func TestProcessAttributes(t *testing.T) {
 	s, errs := parseOne(t, `services:
   - name: a
     command: [x]
-    user: root
-    group: "0"
-    supplementary-groups: [root]
+    user: herdsman
+    group: "4201"
+    supplementary-groups: [wool, flock]
     umask: "0027"
     limits: {nofile: 4096, core: unlimited, stack: {soft: 1024, hard: 2048}}
     nice: -5
@@ -320,8 +321,9 @@ func TestProcessAttributes(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if c := s.Credentials; c == nil || c.User.Name != "root" || c.User.UID != 0 || c.GID != 0 || !slices.Equal(c.Groups, []uint32{0}) {
-		t.Errorf("credentials %+v", s.Credentials)
+	want := Credentials{User: testAccounts.users[0], GID: 4201, Groups: []uint32{4300, 4200}}
+	if c := s.Credentials; c == nil || c.User != want.User || c.GID != want.GID || !slices.Equal(c.Groups, want.Groups) {
+		t.Errorf("credentials %+v, want %+v", s.Credentials, want)
 	}
 	if *s.Umask != 0o027 || *s.Nice != -5 || s.IOClass != 2 || s.IOPriority != 3 || !s.NeedsTrampoline() {
 		t.Errorf("attributes %+v", s)
@@ -337,7 +339,7 @@ func TestProcessAttributes(t *testing.T) {
     limits: {nofiles: 1, core: -1, stack: {soft: 2, hard: 1}}
     nice: 40
     io-class: fast
-`))
+`), testAccounts)
 	var got []string
 	for _, e := range errs {
 		got = append(got, e.Error())
@@ -367,7 +369,7 @@ func TestLogRotate(t *testing.T) {
 	if s.LogRotate != (LogRotate{Size: 4096, Keep: 5}) {
 		t.Fatalf("default keep: %+v", s.LogRotate)
 	}
-	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"))
+	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"), testAccounts)
 	if len(errs) != 2 || errs[0].Error() != `r.yaml:3:24: log-rotate size: "big" is not a size such as 10MB` || errs[1].Error() != "r.yaml:3:35: log-rotate keep: must be at least 1" {
 		t.Fatalf("%v", errs)
 	}
@@ -382,8 +384,79 @@ func TestInstances(t *testing.T) {
 	if i.Name != "w.2" || i.Instances != 0 || len(i.Provides) != 0 || i.LogFile != "/var/log/w.log.2" || i.Command[0] != "x" {
 		t.Fatalf("instance %+v", i)
 	}
-	_, errs = Parse("i.yaml", []byte("services:\n  - name: m\n    instances: 2\n"))
+	_, errs = Parse("i.yaml", []byte("services:\n  - name: m\n    instances: 2\n"), testAccounts)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "instances need a command") {
 		t.Fatalf("%v", errs)
+	}
+}
+
+// recordingAccounts notes every name the loader asks about.
+type recordingAccounts struct {
+	Accounts
+	asked *[]string
+}
+
+func (r recordingAccounts) LookupUser(s string) (Account, error) {
+	*r.asked = append(*r.asked, "user "+s)
+	return r.Accounts.LookupUser(s)
+}
+
+func (r recordingAccounts) LookupGroup(s string) (uint32, error) {
+	*r.asked = append(*r.asked, "group "+s)
+	return r.Accounts.LookupGroup(s)
+}
+
+// TestAccountsAreTheCallers: the loader resolves names with the accounts
+// it is given and nothing else; with none, every name is an error at its
+// position.
+func TestAccountsAreTheCallers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(path, []byte(`services:
+  - name: a
+    command: [x]
+    user: "4102"
+    supplementary-groups: [pasture]
+  - name: b
+    command: [x]
+    group: wool
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	cfg, err := LoadPath(path, recordingAccounts{testAccounts, &asked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := "user " + strconv.Itoa(os.Getuid())
+	if want := []string{"user 4102", "group pasture", self, "group wool"}; !slices.Equal(asked, want) {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	a, b := cfg.Services[0].Credentials, cfg.Services[1].Credentials
+	if a.User.Name != "shearer" || a.User.Home != "/home/shearer" || a.GID != 4201 || !slices.Equal(a.Groups, []uint32{4201}) {
+		t.Errorf("a runs as %+v", a)
+	}
+	// A group without a user keeps the daemon's user, unknown to the fake.
+	if b.User.UID != uint32(os.Getuid()) || b.GID != 4300 {
+		t.Errorf("b runs as %+v", b)
+	}
+
+	_, errs, err := ParsePath(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`s.yaml:4:11: user: cannot look up user "4102" here`,
+		`s.yaml:5:28: supplementary-groups: cannot look up group "pasture" here`,
+		`s.yaml:8:12: group: cannot look up group "wool" here`,
+	}
+	for i := range got {
+		got[i] = strings.TrimPrefix(got[i], filepath.Dir(path)+"/")
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("without accounts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -275,7 +275,8 @@ type (
 	// Disown says the machine no longer waits for process PID: it
 	// outlived SIGKILL by KillWait. Its exit, should it come, is stale.
 	Disown struct{ PID int }
-	// Transition reports a state change, for status and `herd log`.
+	// Transition reports a state change, for status and `herd log`. A
+	// RecordState follows it, for history (see Record).
 	Transition struct {
 		From, To State
 		// Text is the log phrase: "is running", "is stopped", ...
@@ -568,7 +569,8 @@ func (m *Machine) setState(s State, p phase, now time.Time, emit func(...Effect)
 	case Stopped:
 		reason = m.stopIssue
 	}
-	emit(Transition{From: from, To: s, Text: text, Reason: reason, At: now})
+	emit(Transition{From: from, To: s, Text: text, Reason: reason, At: now},
+		Record{Kind: RecordState, At: now, State: s.String(), Message: reason})
 }
 
 func (m *Machine) onStart(ev Start, emit func(...Effect)) {
@@ -729,6 +731,7 @@ func (m *Machine) onSpawned(ev Spawned, emit func(...Effect)) {
 	if m.state != Starting || m.phase != awaitSpawn {
 		panic(fmt.Sprintf("services: %s: Spawned in %v/%d", m.policy.Name, m.state, m.phase))
 	}
+	emit(Record{Kind: RecordStart, At: ev.At, PID: ev.PID})
 	if m.policy.PIDFile {
 		m.launcher = ev.PID
 		m.startedAt = ev.At
@@ -895,6 +898,7 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 	}
 	m.lastExit = &Exit{PID: ev.PID, Status: ev.Status, At: ev.At, Runtime: ev.At.Sub(m.startedAt)}
 	m.pid = 0
+	emit(exitRecord(*m.lastExit))
 	switch {
 	case m.state == Stopping && m.phase == awaitExit:
 		m.gens[StopTimer]++
@@ -935,7 +939,9 @@ func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
 			m.enabled = false
 			m.disabledByLimit = true
 			m.respawnTimes = nil
-			m.fail(fmt.Sprintf("respawn limit hit: %d respawns within %v", lim.Count, lim.Window), ev.At, emit)
+			reason := fmt.Sprintf("respawn limit hit: %d respawns within %v", lim.Count, lim.Window)
+			m.fail(reason, ev.At, emit)
+			emit(Record{Kind: RecordRespawnLimit, At: ev.At, Message: reason})
 			if m.policy.RespawnCooldown > 0 {
 				m.gens[CooldownTimer]++
 				emit(ArmTimer{Timer: CooldownTimer, After: m.policy.RespawnCooldown, Gen: m.gens[CooldownTimer]})
@@ -961,6 +967,7 @@ func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
 	}
 	m.steps = nil
 	m.setState(Starting, awaitRespawn, ev.At, emit)
+	emit(Record{Kind: RecordRespawn, At: ev.At})
 	m.gens[RespawnTimer]++
 	emit(ArmTimer{Timer: RespawnTimer, After: delay, Gen: m.gens[RespawnTimer]})
 }

@@ -63,6 +63,8 @@ func fmtEffects(effs []Effect) string {
 			parts = append(parts, "watch-pid-file")
 		case Disown:
 			parts = append(parts, fmt.Sprintf("disown(%d)", e.PID))
+		case Record:
+			parts = append(parts, fmtRecord(e))
 		default:
 			parts = append(parts, fmt.Sprintf("%T", e))
 		}
@@ -71,6 +73,31 @@ func fmtEffects(effs []Effect) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// fmtRecord renders a Record without its time, which the golden table
+// leaves to TestRecordsAreWhatTheControllerDerived.
+func fmtRecord(r Record) string {
+	s := "rec(" + r.Kind.String()
+	if r.State != "" {
+		s += "," + r.State
+	}
+	if r.PID != 0 {
+		s += fmt.Sprintf(",%d", r.PID)
+	}
+	if r.ExitCode != nil {
+		s += fmt.Sprintf(",code=%d", *r.ExitCode)
+	}
+	if r.Signal != "" {
+		s += "," + r.Signal
+	}
+	if r.Kind == RecordExit {
+		s += fmt.Sprintf(",ran=%v", r.Runtime)
+	}
+	if r.Message != "" {
+		s += ",msg=" + r.Message
+	}
+	return s + ")"
 }
 
 func timerName(k TimerKind) string {
@@ -101,6 +128,22 @@ var situations = []situation{
 		SetDependents{Names: []string{"app"}},
 		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
 		Spawned{PID: 100, At: at(1)},
+	}},
+	// Running without respawn: a crash leaves it stopped.
+	{"running-disabled", webPolicy, []Event{
+		Start{At: at(0)}, PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted}, At: at(0)},
+		Spawned{PID: 100, At: at(1)}, Disable{At: at(1)},
+	}},
+	// Running after as many respawns as the limit allows: the next crash
+	// hits the limit.
+	{"running-at-limit", func() Policy {
+		p := webPolicy()
+		p.Requires = nil
+		p.RespawnLimit = RespawnLimit{Count: 1, Window: time.Minute}
+		return p
+	}, []Event{
+		Start{At: at(0)}, Spawned{PID: 99, At: at(0)}, Exited{PID: 99, Status: ExitStatus{Code: 1}, At: at(0)},
+		TimerFired{Timer: RespawnTimer, Gen: 1, At: at(1)}, Spawned{PID: 100, At: at(1)},
 	}},
 	{"stopping/dependents", webPolicy, []Event{
 		SetDependents{Names: []string{"app"}},
@@ -155,6 +198,7 @@ var probes = []struct {
 	{"spawn-failed", SpawnFailed{Reason: "fork/exec /x: no such file or directory", At: at(10)}},
 	{"exit-0", Exited{PID: 100, Status: ExitStatus{Code: 0}, At: at(10)}},
 	{"exit-killed", Exited{PID: 100, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(10)}},
+	{"exit-unknown", Exited{PID: 100, Status: ExitStatus{Unknown: true}, At: at(10)}},
 	{"exit-stale", Exited{PID: 42, Status: ExitStatus{Code: 1}, At: at(10)}},
 	{"stop-timer", TimerFired{Timer: StopTimer, Gen: 1, At: at(10)}},
 	{"respawn-timer", TimerFired{Timer: RespawnTimer, Gen: 1, At: at(10)}},
@@ -221,7 +265,9 @@ func TestSituations(t *testing.T) {
 	for _, s := range situations {
 		m := build(t, s)
 		want := strings.SplitN(s.name, "/", 2)[0]
-		want = strings.TrimSuffix(strings.TrimSuffix(want, "-disabled"), "-by-limit")
+		for _, suffix := range []string{"-disabled", "-by-limit", "-at-limit"} {
+			want = strings.TrimSuffix(want, suffix)
+		}
 		if got := m.State().String(); got != want {
 			t.Errorf("%s: state %s", s.name, got)
 		}
@@ -242,10 +288,10 @@ func (s script) step(ev Event, want string) {
 
 func TestStartWithRequirementsAndConcurrentCallers(t *testing.T) {
 	s := script{t, NewMachine(webPolicy(), t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting start-peers(net)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) start-peers(net)")
 	s.step(Start{Waiter: 2, At: at(0)}, "-")
 	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"net", OutStarted}}}, At: at(0)}, "spawn")
-	s.step(Spawned{PID: 7, At: at(1)}, "starting->running reply(1,started,net:started,web:started) reply(2,started,net:started,web:started)")
+	s.step(Spawned{PID: 7, At: at(1)}, "rec(start,7) starting->running rec(state,running) reply(1,started,net:started,web:started) reply(2,started,net:started,web:started)")
 	s.step(Start{Waiter: 3, At: at(2)}, "reply(3,already-running)")
 }
 
@@ -253,10 +299,10 @@ func TestRequirementFailure(t *testing.T) {
 	p := webPolicy()
 	p.Requires = []string{"a", "b"}
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting start-peers(a,b)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) start-peers(a,b)")
 	s.step(PeerDone{Name: "b", Op: PeerStart, Result: Result{Outcome: OutFailed}, At: at(0)}, "-")
 	s.step(PeerDone{Name: "a", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"a", OutStarted}}}, At: at(0)},
-		"starting->stopped reply(1,failed,dep=b,a:started)")
+		"starting->stopped rec(state,stopped) reply(1,failed,dep=b,a:started)")
 }
 
 func TestStopStopsDependentsFirstThenEscalates(t *testing.T) {
@@ -264,14 +310,14 @@ func TestStopStopsDependentsFirstThenEscalates(t *testing.T) {
 	p.Requires = nil
 	s := script{t, NewMachine(p, t0)}
 	s.step(SetDependents{Names: []string{"app", "cron"}}, "-")
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 7, At: at(0)}, "starting->running")
-	s.step(Stop{Waiter: 1, At: at(1)}, "running->stopping stop-peers(app,cron)")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 7, At: at(0)}, "rec(start,7) starting->running rec(state,running)")
+	s.step(Stop{Waiter: 1, At: at(1)}, "running->stopping rec(state,stopping) stop-peers(app,cron)")
 	s.step(PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(1)}, "-")
 	s.step(PeerDone{Name: "cron", Op: PeerStop, Result: Result{Outcome: OutNotRunning}, At: at(1)}, "signal(7,SIGTERM) arm(stop,5s)")
 	s.step(TimerFired{Timer: StopTimer, Gen: 1, At: at(6)}, "signal(7,SIGKILL) arm(kill,5s)")
 	s.step(Exited{PID: 7, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(6)},
-		"signal(7,SIGKILL) stopping->stopped reply(1,stopped,app:stopped,web:stopped)")
+		"rec(exit,7,SIGKILL,ran=6s) signal(7,SIGKILL) stopping->stopped rec(state,stopped) reply(1,stopped,app:stopped,web:stopped)")
 	s.step(Stop{Waiter: 2, At: at(7)}, "reply(2,not-running)")
 	if e := s.m.Snapshot().LastExit; e == nil || e.Status.Signal != syscall.SIGKILL || e.Runtime != 6*time.Second {
 		t.Fatalf("last exit %+v", e)
@@ -283,23 +329,24 @@ func TestRespawnLimitDisablesThenEnableAllowsStart(t *testing.T) {
 	p.Requires = nil
 	p.RespawnLimit = RespawnLimit{Count: 2, Window: 10 * time.Second}
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
 	pid := 10
-	s.step(Spawned{PID: pid, At: at(0)}, "starting->running")
+	s.step(Spawned{PID: pid, At: at(0)}, "rec(start,10) starting->running rec(state,running)")
 	for i := 1; i <= 2; i++ {
-		s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(float64(i))}, "running->starting arm(respawn,100ms)")
+		s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(float64(i))},
+			fmt.Sprintf("rec(exit,%d,code=1,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)", pid))
 		s.step(TimerFired{Timer: RespawnTimer, Gen: uint64(i), At: at(float64(i))}, "spawn")
 		pid++
-		s.step(Spawned{PID: pid, At: at(float64(i))}, "starting->running")
+		s.step(Spawned{PID: pid, At: at(float64(i))}, fmt.Sprintf("rec(start,%d) starting->running rec(state,running)", pid))
 	}
-	s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(3)}, "running->failed")
+	s.step(Exited{PID: pid, Status: ExitStatus{Code: 1}, At: at(3)}, "rec(exit,12,code=1,ran=1s) running->failed rec(state,failed,msg=respawn limit hit: 2 respawns within 10s) rec(respawn-limit,msg=respawn limit hit: 2 respawns within 10s)")
 	snap := s.m.Snapshot()
 	if snap.Enabled || !snap.Failing || snap.RespawnCount != 2 {
 		t.Fatalf("snapshot %+v", snap)
 	}
 	s.step(Start{Waiter: 1, At: at(4)}, "reply(1,failed,refused)")
 	s.step(Enable{Waiter: 2, At: at(5)}, "reply(2,enabled)")
-	s.step(Start{Waiter: 3, At: at(5)}, "failed->starting spawn")
+	s.step(Start{Waiter: 3, At: at(5)}, "failed->starting rec(state,starting) spawn")
 }
 
 func TestRespawnWindowForgetsOldRespawns(t *testing.T) {
@@ -307,13 +354,13 @@ func TestRespawnWindowForgetsOldRespawns(t *testing.T) {
 	p.Requires = nil
 	p.RespawnLimit = RespawnLimit{Count: 1, Window: 10 * time.Second}
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
-	s.step(Exited{PID: 1, At: at(1)}, "running->starting arm(respawn,100ms)")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
+	s.step(Exited{PID: 1, At: at(1)}, "rec(exit,1,code=0,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)")
 	s.step(TimerFired{Timer: RespawnTimer, Gen: 1, At: at(1)}, "spawn")
-	s.step(Spawned{PID: 2, At: at(1)}, "starting->running")
+	s.step(Spawned{PID: 2, At: at(1)}, "rec(start,2) starting->running rec(state,running)")
 	// 20 s later the first respawn is outside the window.
-	s.step(Exited{PID: 2, At: at(21)}, "running->starting arm(respawn,100ms)")
+	s.step(Exited{PID: 2, At: at(21)}, "rec(exit,2,code=0,ran=20s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)")
 }
 
 func TestUnlimitedRespawnAndExponentialBackoff(t *testing.T) {
@@ -324,20 +371,21 @@ func TestUnlimitedRespawnAndExponentialBackoff(t *testing.T) {
 	p.RespawnDelay = time.Second
 	p.RespawnMaxDelay = 4 * time.Second
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
 	now := 0.0
 	pid := 1
-	s.step(Spawned{PID: pid, At: at(now)}, "starting->running")
+	s.step(Spawned{PID: pid, At: at(now)}, "rec(start,1) starting->running rec(state,running)")
 	for i, want := range []string{"1s", "2s", "4s", "4s", "4s", "4s", "4s", "4s"} {
 		now += 0.5
-		s.step(Exited{PID: pid, At: at(now)}, "running->starting arm(respawn,"+want+")")
+		s.step(Exited{PID: pid, At: at(now)},
+			fmt.Sprintf("rec(exit,%d,code=0,ran=500ms) running->starting rec(state,starting) rec(respawn) arm(respawn,%s)", pid, want))
 		s.step(TimerFired{Timer: RespawnTimer, Gen: uint64(i + 1), At: at(now)}, "spawn")
 		pid++
-		s.step(Spawned{PID: pid, At: at(now)}, "starting->running")
+		s.step(Spawned{PID: pid, At: at(now)}, fmt.Sprintf("rec(start,%d) starting->running rec(state,running)", pid))
 	}
 	// A stable run (as long as the maximum delay) resets the backoff.
 	now += 5
-	s.step(Exited{PID: pid, At: at(now)}, "running->starting arm(respawn,1s)")
+	s.step(Exited{PID: pid, At: at(now)}, "rec(exit,9,code=0,ran=5s) running->starting rec(state,starting) rec(respawn) arm(respawn,1s)")
 }
 
 func TestCooldownRetriesOnce(t *testing.T) {
@@ -346,15 +394,15 @@ func TestCooldownRetriesOnce(t *testing.T) {
 	p.RespawnLimit = RespawnLimit{Count: 0, Window: time.Minute}
 	p.RespawnCooldown = 5 * time.Minute
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
-	s.step(Exited{PID: 1, At: at(1)}, "running->failed arm(cooldown,5m0s)")
-	s.step(TimerFired{Timer: CooldownTimer, Gen: s.m.gens[CooldownTimer], At: at(301)}, "failed->starting spawn")
-	s.step(Spawned{PID: 2, At: at(301)}, "starting->running")
-	s.step(Exited{PID: 2, At: at(302)}, "running->failed arm(cooldown,5m0s)")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
+	s.step(Exited{PID: 1, At: at(1)}, "rec(exit,1,code=0,ran=1s) running->failed rec(state,failed,msg=respawn limit hit: 0 respawns within 1m0s) rec(respawn-limit,msg=respawn limit hit: 0 respawns within 1m0s) arm(cooldown,5m0s)")
+	s.step(TimerFired{Timer: CooldownTimer, Gen: s.m.gens[CooldownTimer], At: at(301)}, "failed->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 2, At: at(301)}, "rec(start,2) starting->running rec(state,running)")
+	s.step(Exited{PID: 2, At: at(302)}, "rec(exit,2,code=0,ran=1s) running->failed rec(state,failed,msg=respawn limit hit: 0 respawns within 1m0s) rec(respawn-limit,msg=respawn limit hit: 0 respawns within 1m0s) arm(cooldown,5m0s)")
 	// An explicit stop cancels the pending retry.
 	armed := s.m.gens[CooldownTimer]
-	s.step(Stop{Waiter: 1, At: at(303)}, "failed->stopped reply(1,not-running)")
+	s.step(Stop{Waiter: 1, At: at(303)}, "failed->stopped rec(state,stopped) reply(1,not-running)")
 	s.step(TimerFired{Timer: CooldownTimer, Gen: armed, At: at(603)}, "-")
 }
 
@@ -362,31 +410,31 @@ func TestExplicitStopNeverRespawnsAndDisableThenKill(t *testing.T) {
 	p := webPolicy()
 	p.Requires = nil
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
 	s.step(Disable{Waiter: 1, At: at(1)}, "reply(1,disabled)")
-	s.step(Exited{PID: 1, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(2)}, "running->stopped")
+	s.step(Exited{PID: 1, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(2)}, "rec(exit,1,SIGKILL,ran=2s) running->stopped rec(state,stopped)")
 	s.step(Start{Waiter: 2, At: at(3)}, "reply(2,failed,refused)")
 	s.step(Enable{Waiter: 3, At: at(3)}, "reply(3,enabled)")
-	s.step(Start{Waiter: 4, At: at(3)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 2, At: at(3)}, "starting->running reply(4,started,web:started)")
-	s.step(Stop{Waiter: 5, At: at(4)}, "running->stopping signal(2,SIGTERM) arm(stop,5s)")
-	s.step(Exited{PID: 2, Status: ExitStatus{Signal: syscall.SIGTERM}, At: at(4)}, "signal(2,SIGKILL) stopping->stopped reply(5,stopped,web:stopped)")
+	s.step(Start{Waiter: 4, At: at(3)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 2, At: at(3)}, "rec(start,2) starting->running rec(state,running) reply(4,started,web:started)")
+	s.step(Stop{Waiter: 5, At: at(4)}, "running->stopping rec(state,stopping) signal(2,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 2, Status: ExitStatus{Signal: syscall.SIGTERM}, At: at(4)}, "rec(exit,2,SIGTERM,ran=1s) signal(2,SIGKILL) stopping->stopped rec(state,stopped) reply(5,stopped,web:stopped)")
 }
 
 func TestRestartBringsBackRunningDependents(t *testing.T) {
 	p := webPolicy()
 	s := script{t, NewMachine(p, t0)}
 	s.step(SetDependents{Names: []string{"app", "cron"}}, "-")
-	s.step(Start{At: at(0)}, "stopped->starting start-peers(net)")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) start-peers(net)")
 	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutAlreadyRunning}, At: at(0)}, "spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
-	s.step(Restart{Waiter: 1, At: at(1)}, "running->stopping stop-peers(app,cron)")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
+	s.step(Restart{Waiter: 1, At: at(1)}, "running->stopping rec(state,stopping) stop-peers(app,cron)")
 	s.step(PeerDone{Name: "app", Op: PeerStop, Result: Result{Outcome: OutStopped, Steps: []Step{{"app", OutStopped}}}, At: at(1)}, "-")
 	s.step(PeerDone{Name: "cron", Op: PeerStop, Result: Result{Outcome: OutNotRunning}, At: at(1)}, "signal(1,SIGTERM) arm(stop,5s)")
-	s.step(Exited{PID: 1, At: at(1)}, "signal(1,SIGKILL) stopping->stopped stopped->starting start-peers(net)")
+	s.step(Exited{PID: 1, At: at(1)}, "rec(exit,1,code=0,ran=1s) signal(1,SIGKILL) stopping->stopped rec(state,stopped) stopped->starting rec(state,starting) start-peers(net)")
 	s.step(PeerDone{Name: "net", Op: PeerStart, Result: Result{Outcome: OutAlreadyRunning}, At: at(1)}, "spawn")
-	s.step(Spawned{PID: 2, At: at(2)}, "starting->running start-peers(app)")
+	s.step(Spawned{PID: 2, At: at(2)}, "rec(start,2) starting->running rec(state,running) start-peers(app)")
 	s.step(PeerDone{Name: "app", Op: PeerStart, Result: Result{Outcome: OutStarted, Steps: []Step{{"app", OutStarted}}}, At: at(2)},
 		"reply(1,started,app:stopped,web:stopped,web:started,app:started)")
 }
@@ -396,40 +444,40 @@ func TestOneShot(t *testing.T) {
 	p.Requires = nil
 	p.OneShot, p.Respawn = true, false
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "-")
-	s.step(Exited{PID: 1, At: at(1)}, "starting->stopped reply(1,started,web:started)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1)")
+	s.step(Exited{PID: 1, At: at(1)}, "rec(exit,1,code=0,ran=1s) starting->stopped rec(state,stopped) reply(1,started,web:started)")
 	if !s.m.Snapshot().Done {
 		t.Fatal("one-shot success not marked done")
 	}
-	s.step(Start{Waiter: 2, At: at(2)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 2, At: at(2)}, "-")
-	s.step(Exited{PID: 2, Status: ExitStatus{Code: 3}, At: at(3)}, "starting->failed reply(2,failed,reason=one-shot process exited with code 3)")
+	s.step(Start{Waiter: 2, At: at(2)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 2, At: at(2)}, "rec(start,2)")
+	s.step(Exited{PID: 2, Status: ExitStatus{Code: 3}, At: at(3)}, "rec(exit,2,code=3,ran=1s) starting->failed rec(state,failed,msg=one-shot process exited with code 3) reply(2,failed,reason=one-shot process exited with code 3)")
 }
 
 func TestMilestone(t *testing.T) {
 	p := Policy{Name: "net", StopSignal: syscall.SIGTERM}
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting starting->running reply(1,started,net:started)")
-	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping stopping->stopped reply(2,stopped,net:stopped)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) starting->running rec(state,running) reply(1,started,net:started)")
+	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping rec(state,stopping) stopping->stopped rec(state,stopped) reply(2,stopped,net:stopped)")
 }
 
 func TestStopWhileSpawning(t *testing.T) {
 	p := webPolicy()
 	p.Requires = nil
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) spawn")
 	s.step(Stop{Waiter: 2, At: at(0)}, "-")
-	s.step(Spawned{PID: 5, At: at(0)}, "reply(1,failed,reason=stopped while starting) starting->stopping signal(5,SIGTERM) arm(stop,5s)")
-	s.step(Exited{PID: 5, At: at(1)}, "signal(5,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+	s.step(Spawned{PID: 5, At: at(0)}, "rec(start,5) reply(1,failed,reason=stopped while starting) starting->stopping rec(state,stopping) signal(5,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 5, At: at(1)}, "rec(exit,5,code=0,ran=1s) signal(5,SIGKILL) stopping->stopped rec(state,stopped) reply(2,stopped,web:stopped)")
 }
 
 func TestReplaceAppliesAtNextStartNotAtRespawn(t *testing.T) {
 	p := webPolicy()
 	p.Requires = nil
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
 	next := p
 	next.StopSignal = syscall.SIGINT
 	next.RespawnDelay = time.Second
@@ -437,16 +485,16 @@ func TestReplaceAppliesAtNextStartNotAtRespawn(t *testing.T) {
 		t.Fatal("a running service must not switch at once")
 	}
 	// A respawn keeps the old definition...
-	s.step(Exited{PID: 1, At: at(1)}, "running->starting arm(respawn,100ms)")
+	s.step(Exited{PID: 1, At: at(1)}, "rec(exit,1,code=0,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)")
 	s.step(TimerFired{Timer: RespawnTimer, Gen: s.m.gens[RespawnTimer], At: at(1)}, "spawn")
-	s.step(Spawned{PID: 2, At: at(1)}, "starting->running")
-	s.step(Stop{Waiter: 1, At: at(2)}, "running->stopping signal(2,SIGTERM) arm(stop,5s)")
-	s.step(Exited{PID: 2, At: at(2)}, "signal(2,SIGKILL) stopping->stopped reply(1,stopped,web:stopped)")
+	s.step(Spawned{PID: 2, At: at(1)}, "rec(start,2) starting->running rec(state,running)")
+	s.step(Stop{Waiter: 1, At: at(2)}, "running->stopping rec(state,stopping) signal(2,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 2, At: at(2)}, "rec(exit,2,code=0,ran=1s) signal(2,SIGKILL) stopping->stopped rec(state,stopped) reply(1,stopped,web:stopped)")
 	// ...the next start takes the new one.
-	s.step(Start{At: at(3)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 3, At: at(3)}, "starting->running")
-	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping signal(3,SIGINT) arm(stop,5s)")
-	s.step(Exited{PID: 3, At: at(4)}, "signal(3,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+	s.step(Start{At: at(3)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 3, At: at(3)}, "rec(start,3) starting->running rec(state,running)")
+	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping rec(state,stopping) signal(3,SIGINT) arm(stop,5s)")
+	s.step(Exited{PID: 3, At: at(4)}, "rec(exit,3,code=0,ran=1s) signal(3,SIGKILL) stopping->stopped rec(state,stopped) reply(2,stopped,web:stopped)")
 	if !s.m.Replace(p) || s.m.Policy().StopSignal != syscall.SIGTERM {
 		t.Fatal("a stopped service switches at once")
 	}
@@ -457,33 +505,33 @@ func TestPIDFile(t *testing.T) {
 	p.Requires = nil
 	p.PIDFile, p.PIDFileTimeout = true, 5*time.Second
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 10, At: at(0)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "rec(start,10) watch-pid-file arm(pid-file,5s)")
 	// The launcher daemonizes: exit 0 is expected.
 	s.step(Exited{PID: 10, At: at(1)}, "-")
-	s.step(PIDFileFound{PID: 20, At: at(1)}, "starting->running reply(1,started,web:started)")
+	s.step(PIDFileFound{PID: 20, At: at(1)}, "starting->running rec(state,running) reply(1,started,web:started)")
 	if s.m.PID() != 20 {
 		t.Fatalf("main PID %d, want the PID file's 20", s.m.PID())
 	}
 	// A respawn waits for the PID file again.
-	s.step(Exited{PID: 20, At: at(2)}, "running->starting arm(respawn,100ms)")
+	s.step(Exited{PID: 20, At: at(2)}, "rec(exit,20,code=0,ran=2s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)")
 	s.step(TimerFired{Timer: RespawnTimer, Gen: s.m.gens[RespawnTimer], At: at(2)}, "spawn")
-	s.step(Spawned{PID: 30, At: at(2)}, "watch-pid-file arm(pid-file,5s)")
-	s.step(PIDFileFound{PID: 40, At: at(3)}, "starting->running")
-	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping signal(40,SIGTERM) arm(stop,5s)")
-	s.step(Exited{PID: 40, At: at(4)}, "signal(40,SIGKILL) stopping->stopped reply(2,stopped,web:stopped)")
+	s.step(Spawned{PID: 30, At: at(2)}, "rec(start,30) watch-pid-file arm(pid-file,5s)")
+	s.step(PIDFileFound{PID: 40, At: at(3)}, "starting->running rec(state,running)")
+	s.step(Stop{Waiter: 2, At: at(4)}, "running->stopping rec(state,stopping) signal(40,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 40, At: at(4)}, "rec(exit,40,code=0,ran=2s) signal(40,SIGKILL) stopping->stopped rec(state,stopped) reply(2,stopped,web:stopped)")
 
 	// No PID file in time: failed, the launcher's group killed.
-	s.step(Start{Waiter: 3, At: at(5)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 50, At: at(5)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Start{Waiter: 3, At: at(5)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 50, At: at(5)}, "rec(start,50) watch-pid-file arm(pid-file,5s)")
 	s.step(TimerFired{Timer: PIDFileTimer, Gen: s.m.gens[PIDFileTimer], At: at(10)},
-		"signal(50,SIGKILL) starting->failed reply(3,failed,reason=no PID file within 5s)")
+		"signal(50,SIGKILL) starting->failed rec(state,failed,msg=no PID file within 5s) reply(3,failed,reason=no PID file within 5s)")
 
 	// A launcher that fails before writing the file fails the start.
-	s.step(Start{Waiter: 4, At: at(11)}, "failed->starting spawn")
-	s.step(Spawned{PID: 60, At: at(11)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Start{Waiter: 4, At: at(11)}, "failed->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 60, At: at(11)}, "rec(start,60) watch-pid-file arm(pid-file,5s)")
 	s.step(Exited{PID: 60, Status: ExitStatus{Code: 2}, At: at(12)},
-		"starting->failed reply(4,failed,reason=process exited with code 2 before writing its PID file)")
+		"starting->failed rec(state,failed,msg=process exited with code 2 before writing its PID file) reply(4,failed,reason=process exited with code 2 before writing its PID file)")
 }
 
 // A process whose exit never comes (unkillable, or not reapable by the
@@ -494,9 +542,9 @@ func TestStopEndsWithoutAnExitAfterKillWait(t *testing.T) {
 	p := webPolicy()
 	p.Requires = nil
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 10, At: at(0)}, "starting->running reply(1,started,web:started)")
-	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping signal(10,SIGTERM) arm(stop,5s)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "rec(start,10) starting->running rec(state,running) reply(1,started,web:started)")
+	s.step(Stop{Waiter: 2, At: at(1)}, "running->stopping rec(state,stopping) signal(10,SIGTERM) arm(stop,5s)")
 	s.step(TimerFired{Timer: StopTimer, Gen: s.m.gens[StopTimer], At: at(6)}, "signal(10,SIGKILL) arm(kill,5s)")
 	var tr Transition
 	for _, e := range s.m.Step(TimerFired{Timer: KillTimer, Gen: s.m.gens[KillTimer], At: at(11)}) {
@@ -509,16 +557,16 @@ func TestStopEndsWithoutAnExitAfterKillWait(t *testing.T) {
 		t.Fatalf("after the kill wait: %v, pid %d, transition reason %q, status %q", s.m.State(), s.m.PID(), tr.Reason, s.m.Snapshot().StopIssue)
 	}
 	s.step(Exited{PID: 10, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(20)}, "-")
-	s.step(Start{Waiter: 3, At: at(21)}, "stopped->starting spawn")
+	s.step(Start{Waiter: 3, At: at(21)}, "stopped->starting rec(state,starting) spawn")
 	if got := s.m.Snapshot().StopIssue; got != "" {
 		t.Errorf("a new start keeps %q", got)
 	}
 	// An exit in time cancels the kill timer.
-	s.step(Spawned{PID: 11, At: at(21)}, "starting->running reply(3,started,web:started)")
-	s.step(Stop{Waiter: 4, At: at(22)}, "running->stopping signal(11,SIGTERM) arm(stop,5s)")
+	s.step(Spawned{PID: 11, At: at(21)}, "rec(start,11) starting->running rec(state,running) reply(3,started,web:started)")
+	s.step(Stop{Waiter: 4, At: at(22)}, "running->stopping rec(state,stopping) signal(11,SIGTERM) arm(stop,5s)")
 	s.step(TimerFired{Timer: StopTimer, Gen: s.m.gens[StopTimer], At: at(27)}, "signal(11,SIGKILL) arm(kill,5s)")
 	gen := s.m.gens[KillTimer]
-	s.step(Exited{PID: 11, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(28)}, "signal(11,SIGKILL) stopping->stopped reply(4,stopped,web:stopped)")
+	s.step(Exited{PID: 11, Status: ExitStatus{Signal: syscall.SIGKILL}, At: at(28)}, "rec(exit,11,SIGKILL,ran=7s) signal(11,SIGKILL) stopping->stopped rec(state,stopped) reply(4,stopped,web:stopped)")
 	s.step(TimerFired{Timer: KillTimer, Gen: gen, At: at(32)}, "-")
 }
 
@@ -529,19 +577,19 @@ func TestPIDFileRefused(t *testing.T) {
 	p.Requires = nil
 	p.PIDFile, p.PIDFileTimeout = true, 5*time.Second
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 10, At: at(0)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 10, At: at(0)}, "rec(start,10) watch-pid-file arm(pid-file,5s)")
 	s.step(PIDFileRefused{Reason: "pid file /x.pid names process 1, which is not a descendant of the service", At: at(1)},
-		"signal(10,SIGKILL) starting->failed reply(1,failed,reason=pid file /x.pid names process 1, which is not a descendant of the service)")
+		"signal(10,SIGKILL) starting->failed rec(state,failed,msg=pid file /x.pid names process 1, which is not a descendant of the service) reply(1,failed,reason=pid file /x.pid names process 1, which is not a descendant of the service)")
 	s.step(PIDFileFound{PID: 20, At: at(1)}, "-")
 	s.step(TimerFired{Timer: PIDFileTimer, Gen: 1, At: at(5)}, "-")
 	if s.m.PID() != 0 || s.m.Snapshot().FailReason == "" {
 		t.Fatalf("pid %d, reason %q", s.m.PID(), s.m.Snapshot().FailReason)
 	}
 	// A launcher that already exited (daemonized) is not signalled.
-	s.step(Start{Waiter: 2, At: at(6)}, "failed->starting spawn")
-	s.step(Spawned{PID: 30, At: at(6)}, "watch-pid-file arm(pid-file,5s)")
+	s.step(Start{Waiter: 2, At: at(6)}, "failed->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 30, At: at(6)}, "rec(start,30) watch-pid-file arm(pid-file,5s)")
 	s.step(Exited{PID: 30, At: at(6)}, "-")
 	s.step(PIDFileRefused{Reason: "pid file /x.pid is a FIFO, not a regular file", At: at(7)},
-		"starting->failed reply(2,failed,reason=pid file /x.pid is a FIFO, not a regular file)")
+		"starting->failed rec(state,failed,msg=pid file /x.pid is a FIFO, not a regular file) reply(2,failed,reason=pid file /x.pid is a FIFO, not a regular file)")
 }

@@ -70,9 +70,9 @@ func TestRestoreRearmsWhatIsLeftOfTheTimer(t *testing.T) {
 	p.RespawnLimit = RespawnLimit{Count: 2, Window: time.Minute}
 	p.RespawnDelay = time.Second
 	s := script{t, NewMachine(p, t0)}
-	s.step(Start{At: at(0)}, "stopped->starting spawn")
-	s.step(Spawned{PID: 1, At: at(0)}, "starting->running")
-	s.step(Exited{PID: 1, Status: ExitStatus{Code: 1}, At: at(1)}, "running->starting arm(respawn,1s)")
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 1, At: at(0)}, "rec(start,1) starting->running rec(state,running)")
+	s.step(Exited{PID: 1, Status: ExitStatus{Code: 1}, At: at(1)}, "rec(exit,1,code=1,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,1s)")
 
 	saved, err := s.m.Save([NumTimers]time.Time{RespawnTimer: at(2)})
 	if err != nil {
@@ -84,12 +84,12 @@ func TestRestoreRearmsWhatIsLeftOfTheTimer(t *testing.T) {
 	}
 	r := script{t, m}
 	r.step(TimerFired{Timer: RespawnTimer, Gen: m.gens[RespawnTimer], At: at(2)}, "spawn")
-	r.step(Spawned{PID: 2, At: at(2)}, "starting->running")
-	r.step(Exited{PID: 2, Status: ExitStatus{Code: 1}, At: at(3)}, "running->starting arm(respawn,1s)")
+	r.step(Spawned{PID: 2, At: at(2)}, "rec(start,2) starting->running rec(state,running)")
+	r.step(Exited{PID: 2, Status: ExitStatus{Code: 1}, At: at(3)}, "rec(exit,2,code=1,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,1s)")
 	r.step(TimerFired{Timer: RespawnTimer, Gen: m.gens[RespawnTimer], At: at(4)}, "spawn")
-	r.step(Spawned{PID: 3, At: at(4)}, "starting->running")
+	r.step(Spawned{PID: 3, At: at(4)}, "rec(start,3) starting->running rec(state,running)")
 	// The respawn before the re-exec counts: this is the third in a minute.
-	r.step(Exited{PID: 3, Status: ExitStatus{Code: 1}, At: at(5)}, "running->failed")
+	r.step(Exited{PID: 3, Status: ExitStatus{Code: 1}, At: at(5)}, "rec(exit,3,code=1,ran=1s) running->failed rec(state,failed,msg=respawn limit hit: 2 respawns within 1m0s) rec(respawn-limit,msg=respawn limit hit: 2 respawns within 1m0s)")
 	if snap := m.Snapshot(); snap.RespawnCount != 2 || snap.Enabled {
 		t.Errorf("after the limit: %+v", snap)
 	}

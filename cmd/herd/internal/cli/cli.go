@@ -17,6 +17,7 @@ import (
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
 	"github.com/spf13/cobra"
 )
 
@@ -45,6 +46,10 @@ type Factory struct {
 	// IsTerminal says whether Out or Err is a terminal, where control
 	// characters are shown escaped (terminal.go). Nil: a TCGETS ioctl.
 	IsTerminal func(io.Writer) bool
+	// Accounts resolves the user and group names of `config validate`.
+	// Nil: services.SystemAccounts{}, which in herd as `make build` builds
+	// it (without cgo) reads /etc/passwd and /etc/group (docs/herd.md).
+	Accounts services.Accounts
 
 	Socket string
 	JSON   bool

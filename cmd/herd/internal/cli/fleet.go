@@ -581,8 +581,12 @@ func newCmdConfig(f *Factory) *cobra.Command {
 					fmt.Fprintf(f.Out, "%s: %d hosts, valid.\n", inventory, len(inv.Hosts))
 				}
 			}
+			accounts := f.Accounts
+			if accounts == nil {
+				accounts = services.SystemAccounts{}
+			}
 			for _, file := range files {
-				if cfg, err := services.LoadPath(file); err != nil {
+				if cfg, err := services.LoadPath(file, accounts); err != nil {
 					report(file, err)
 				} else {
 					fmt.Fprintf(f.Out, "%s: %d services, valid.\n", file, len(cfg.Services))
