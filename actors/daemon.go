@@ -145,7 +145,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 			opts.HistoryRetention = ho.Retention
 		}
 	} else if opts.ConfigPath != "" {
-		cfg, err := services.LoadPath(opts.ConfigPath)
+		cfg, err := services.LoadPath(opts.ConfigPath, services.SystemAccounts{})
 		if err != nil {
 			return nil, err
 		}

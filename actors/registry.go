@@ -570,7 +570,7 @@ func (r *registry) load(ctx actor.Context, msg *clientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
 		return
 	}
-	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0])
+	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0], r.st.d.accounts)
 	if err == nil {
 		var names []string
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
@@ -635,7 +635,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 	var specs []*services.Spec
 	var errs services.ErrorList
 	for _, f := range st.files {
-		cfg, perrs, err := services.ParsePath(f)
+		cfg, perrs, err := services.ParsePath(f, st.d.accounts)
 		if err != nil {
 			fail(err)
 			return
@@ -739,7 +739,7 @@ func (r *registry) importCap(ctx actor.Context, msg *clientRequest) {
 
 // importedSpec is the definition of an imported capability's proxy.
 func importedSpec(name, ref string) (*services.Spec, error) {
-	specs, errs := services.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)))
+	specs, errs := services.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

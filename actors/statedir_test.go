@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/internal/proc"
 )
 
 // TestOpenLogFileRefusesWhatItMustNotWrite: a log file is written with
@@ -45,7 +45,7 @@ func TestOpenLogFileRefusesWhatItMustNotWrite(t *testing.T) {
 			if err := tc.plant(path); err != nil {
 				t.Fatal(err)
 			}
-			f, err := service.OpenLogFile(path)
+			f, err := proc.OpenLogFile(path)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -72,7 +72,7 @@ func TestOpenLogFileRefusesWhatItMustNotWrite(t *testing.T) {
 	open := filepath.Join(dir, "open.log")
 	os.WriteFile(open, nil, 0o666)
 	os.Chmod(open, 0o666)
-	f, err := service.OpenLogFile(open)
+	f, err := proc.OpenLogFile(open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -421,11 +421,10 @@ func (st *ControllerState) Summary() wire.Summary {
 // are durable.
 func (c *controller) step(ctx actor.Context, ev services.Event) {
 	st := c.st
-	pidBefore := st.m.PID()
 	effects := st.m.Step(ev)
 	var update SummaryUpdate
 	var replies []services.Reply
-	evs := c.inputEvents(ev, pidBefore)
+	var evs []history.Event
 	for _, e := range effects {
 		switch e := e.(type) {
 		case services.StartPeers:
@@ -453,12 +452,13 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			ctx.Send(st.env.Monitor, &monitor.Disown{PID: e.PID})
 		case services.ArmTimer:
 			c.arm(ctx, e)
+		case services.Record:
+			evs = append(evs, st.historyEvent(e))
 		case services.Reply:
 			replies = append(replies, e)
 		case services.Transition:
 			st.env.Logf("service %s %s", st.spec.Name, e.Text)
 			update.Transitions = append(update.Transitions, wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text})
-			evs = append(evs, c.transitionEvents(ev, e)...)
 			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
 				st.applyReplacement()
 			}
@@ -503,55 +503,25 @@ func (c *controller) release(ctx actor.Context, token uint64) {
 	}
 }
 
-// inputEvents records what an input event itself tells: a process start
-// or exit.
-func (c *controller) inputEvents(ev services.Event, pidBefore int) []history.Event {
-	st := c.st
-	switch ev := ev.(type) {
-	case services.Spawned:
-		return []history.Event{{Time: ev.At, Service: st.spec.Name, Kind: history.KindStart, PID: ev.PID, Command: st.spec.Command}}
-	case services.Exited:
-		if ev.PID != pidBefore {
-			return nil
-		}
-		e := history.Event{Time: ev.At, Service: st.spec.Name, Kind: history.KindExit, PID: ev.PID}
-		switch {
-		case ev.Status.Unknown:
-			e.Message = "exit status unknown: another process reaped it"
-		case ev.Status.Signal != 0:
-			e.Signal = services.SignalName(ev.Status.Signal)
-		default:
-			code := ev.Status.Code
-			e.ExitCode = &code
-		}
-		if snap := st.m.Snapshot(); snap.LastExit != nil && snap.LastExit.PID == ev.PID {
-			e.Runtime = snap.LastExit.Runtime
-		}
+// historyEvent is what history keeps of a Record of the machine: its
+// fields, plus what the machine does not know, the command of a start and
+// the resource usage of an exit.
+func (st *ControllerState) historyEvent(r services.Record) history.Event {
+	e := history.Event{
+		Time: r.At, Service: st.spec.Name, Kind: r.Kind.String(), State: r.State, PID: r.PID,
+		ExitCode: r.ExitCode, Signal: r.Signal, Runtime: r.Runtime, Message: r.Message,
+	}
+	switch r.Kind {
+	case services.RecordStart:
+		e.Command = st.spec.Command
+	case services.RecordExit:
 		if x := st.lastExit; x != nil {
 			e.MaxRSS, e.CPU = x.MaxRSS, x.CPUTime
 		}
-		return []history.Event{e}
+	case services.RecordRespawn:
+		st.respawns = append(st.respawns, r.At)
 	}
-	return nil
-}
-
-// transitionEvents records a state change, and what it means after an
-// exit: a respawn, or the respawn limit.
-func (c *controller) transitionEvents(ev services.Event, t services.Transition) []history.Event {
-	st := c.st
-	e := history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindState, State: t.To.String(), Message: t.Reason}
-	snap := st.m.Snapshot()
-	out := []history.Event{e}
-	if _, exited := ev.(services.Exited); exited {
-		switch {
-		case t.From == services.Running && t.To == services.Starting:
-			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawn})
-			st.respawns = append(st.respawns, t.At)
-		case t.From == services.Running && t.To == services.Failed:
-			out = append(out, history.Event{Time: t.At, Service: st.spec.Name, Kind: history.KindRespawnLimit, Message: snap.FailReason})
-		}
-	}
-	return out
+	return e
 }
 
 func isFlagEvent(ev services.Event) bool {

@@ -119,12 +119,12 @@ func newHarness(t testing.TB) *harness {
 // defines, as the registry would; it returns the controller's address.
 func (h *harness) add(yaml string) *actor.PID {
 	h.t.Helper()
-	cfg, err := services.Parse("test.yaml", []byte("services:\n"+yaml), services.SystemAccounts{})
-	if err != nil {
+	specs, errs := services.Parse("test.yaml", []byte("services:\n"+yaml), services.SystemAccounts{})
+	if err := errs.Err(); err != nil {
 		h.t.Fatal(err)
 	}
 	var pid *actor.PID
-	for _, s := range cfg.Services {
+	for _, s := range specs {
 		logger, err := h.sys.Root.SpawnNamed(NewLoggerProps(s.Name, filepath.Join(h.t.TempDir(), s.Name+".log"), -1, s.LogRotate, h.log.logf), "registry/log:"+s.Name)
 		if err != nil {
 			h.t.Fatal(err)

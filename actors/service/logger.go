@@ -171,7 +171,7 @@ func (st *loggerState) open() {
 		st.fail(fmt.Errorf("log file %s cannot be created: %w", st.path, reason(err)))
 		return
 	}
-	f, err := OpenLogFile(st.path)
+	f, err := proc.OpenLogFile(st.path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/actors"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -97,7 +98,7 @@ func Main(args []string, stderr io.Writer) int {
 		opts.SocketGroup = gid
 	}
 	if *logFile != "" {
-		f, err := actors.OpenLogFile(*logFile)
+		f, err := proc.OpenLogFile(*logFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "shepherd: %v\n", err)
 			return exitError
