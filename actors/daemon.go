@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
@@ -158,7 +159,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		opts.Log = os.Stderr
 	}
 	if opts.RemoteCallTimeout <= 0 {
-		opts.RemoteCallTimeout = defaultRemoteCallTimeout
+		opts.RemoteCallTimeout = proxy.DefaultCallTimeout
 	}
 	d := &Daemon{
 		opts: opts, log: opts.Log, baseEnv: service.BaseEnvironment(),

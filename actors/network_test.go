@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -68,7 +69,7 @@ func addrsWith(ref capability.Sturdyref, proto string) []string {
 // askStatus asks the exporter of ref, over addrs, for the status of its
 // service presenting ref, within a remote call's deadline.
 func askStatus(from *p2p.Host, ref capability.Sturdyref, text string, addrs []string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), defaultRemoteCallTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), proxy.DefaultCallTimeout)
 	defer cancel()
 	conn, err := from.Dial(ctx, ref.Peer, addrs)
 	if err != nil {
@@ -125,7 +126,7 @@ func TestHostileIdentitiesDoNotStarveCapabilityHolders(t *testing.T) {
 				}
 				// A line that is no request gets bad-request: the daemon
 				// holds the stream and waits for the next.
-				c.SetDeadline(time.Now().Add(defaultRemoteCallTimeout))
+				c.SetDeadline(time.Now().Add(proxy.DefaultCallTimeout))
 				if _, err := c.Write([]byte("x\n")); err != nil {
 					c.Close()
 					continue

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -259,7 +260,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			continue
 		}
 		if s.Remote != "" {
-			props, err := newProxyProps(st.d, s)
+			props, err := proxy.NewProps(proxy.Env{Go: st.d.goGo, Logf: st.d.logf, Registry: ctx.Self(), Dial: st.d.dialRef, Ping: st.d.pingRef, CallTimeout: st.d.opts.RemoteCallTimeout}, s)
 			if err == nil {
 				_, err = ctx.SpawnNamed(props, "svc:"+s.Name)
 			}

@@ -1,4 +1,4 @@
-package actors
+package proxy
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 	"github.com/shepherd-go/shepherd/services"
 )
 
-// defaultRemoteCallTimeout bounds every call to an exporting daemon
-// (Options.RemoteCallTimeout): an unreachable host is an error, never a
-// hang.
-const defaultRemoteCallTimeout = 10 * time.Second
+// DefaultCallTimeout bounds every call to an exporting daemon (unless
+// Env.CallTimeout says otherwise): an unreachable host is an error,
+// never a hang.
+const DefaultCallTimeout = 10 * time.Second
 
 // proxy is a `remote:` service: a local name for a service another daemon
 // exports through a capability. Its actions are calls to that daemon,
@@ -31,7 +31,7 @@ const defaultRemoteCallTimeout = 10 * time.Second
 type proxy struct{ st *proxyState }
 
 type proxyState struct {
-	d     *Daemon
+	env   Env
 	spec  *services.Spec
 	ref   capability.Sturdyref
 	seen  mirror
@@ -50,12 +50,28 @@ type remoteDone struct {
 	then func(wire.Reply, error)
 }
 
-func newProxyProps(d *Daemon, s *services.Spec) (*actor.Props, error) {
+// Env is what a proxy needs of the daemon.
+type Env struct {
+	// Go runs f on an accounted goroutine; Logf writes to the daemon log.
+	Go   func(f func())
+	Logf func(format string, args ...any)
+	// Registry hears of every change of the mirrored state.
+	Registry *actor.PID
+	// Dial connects to the daemon that exported ref; Ping checks that it
+	// is alive without a request to it.
+	Dial func(ctx context.Context, ref capability.Sturdyref) (*local.Client, error)
+	Ping func(ctx context.Context, ref capability.Sturdyref) error
+	// CallTimeout bounds every call to the exporter.
+	CallTimeout time.Duration
+}
+
+// NewProps makes the proxy of a `remote:` service.
+func NewProps(env Env, s *services.Spec) (*actor.Props, error) {
 	ref, err := capability.ParseSturdyref(s.Remote)
 	if err != nil {
 		return nil, err
 	}
-	st := &proxyState{d: d, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now()}
+	st := &proxyState{env: env, spec: s, ref: ref, seen: mirror{State: wire.StateStopped}, since: time.Now()}
 	return actor.PropsFromProducer(func() actor.Actor { return &proxy{st: st} }), nil
 }
 
@@ -71,7 +87,7 @@ func (p *proxy) Receive(ctx actor.Context) {
 			wctx, cancel := context.WithCancel(context.Background())
 			st.stopWatch = cancel
 			self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-			st.d.goGo(func() { p.watch(wctx, func(s remoteState) { send(self, &s) }) })
+			st.env.Go(func() { p.watch(wctx, func(s remoteState) { send(self, &s) }) })
 		}
 	case *actor.Stopping:
 		if st.stopWatch != nil {
@@ -121,8 +137,8 @@ func (p *proxy) Receive(ctx actor.Context) {
 func (p *proxy) call(ctx actor.Context, action string, args []string, then func(wire.Reply, error)) {
 	st := p.st
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	st.d.goGo(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), st.d.opts.RemoteCallTimeout)
+	st.env.Go(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), st.env.CallTimeout)
 		defer cancel()
 		rep, err := p.remoteCall(cctx, wire.Request{Action: action, Args: args, Cap: st.spec.Remote})
 		send(self, &remoteDone{rep: rep, err: err, then: then})
@@ -131,7 +147,7 @@ func (p *proxy) call(ctx actor.Context, action string, args []string, then func(
 
 // dial opens a connection to the exporter.
 func (p *proxy) dial(ctx context.Context) (*local.Client, error) {
-	return p.st.d.dialRef(ctx, p.st.ref)
+	return p.st.env.Dial(ctx, p.st.ref)
 }
 
 // remoteCall makes one call to the exporter.
@@ -244,7 +260,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 		return nil
 	}
 	report(remoteState{Reset: true})
-	cctx, ccancel := context.WithTimeout(ctx, p.st.d.opts.RemoteCallTimeout)
+	cctx, ccancel := context.WithTimeout(ctx, p.st.env.CallTimeout)
 	c, err := p.dial(cctx)
 	ccancel()
 	if err != nil {
@@ -281,7 +297,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	case <-subscribed:
 	case err := <-streamErr:
 		return streamEnded(err)
-	case <-time.After(p.st.d.opts.RemoteCallTimeout):
+	case <-time.After(p.st.env.CallTimeout):
 		return errors.New("unreachable: no answer to the event stream")
 	case <-ctx.Done():
 		return ctx.Err()
@@ -297,7 +313,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			return streamEnded(err)
 		case <-tick.C:
 			pctx, pcancel := context.WithTimeout(ctx, watchPing)
-			err := p.st.d.pingRef(pctx, p.st.ref)
+			err := p.st.env.Ping(pctx, p.st.ref)
 			pcancel()
 			if err != nil {
 				return fmt.Errorf("unreachable: no answer to a ping: %w", err)
@@ -327,8 +343,8 @@ func (p *proxy) changed(ctx actor.Context, before string) {
 	if st.seen.State == wire.StateUnreachable {
 		text += ": " + st.seen.Err
 	}
-	st.d.logf("service %s %s", st.spec.Name, text)
-	ctx.Send(st.d.registry, &service.SummaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
+	st.env.Logf("service %s %s", st.spec.Name, text)
+	ctx.Send(st.env.Registry, &service.SummaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
 }
 
 // answered is the news an answer to a call brings.
