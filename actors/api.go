@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shepherd-go/shepherd/actors/registry"
+
 	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
@@ -93,7 +95,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			return
 		}
 		if reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
-			return &clientRequest{Req: req, Reply: ch}
+			return &registry.ClientRequest{Req: req, Reply: ch}
 		}); err == nil {
 			out.Send(reply)
 		}
@@ -194,7 +196,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return
 	}
 	reply, err := ask(ctx, a.d, a.d.registry, func(ch chan<- wire.Reply) any {
-		return &clientRequest{Req: req, Who: who, Reply: ch}
+		return &registry.ClientRequest{Req: req, Who: who, Reply: ch}
 	})
 	if err != nil {
 		return // the connection is gone
@@ -222,7 +224,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if args.Service == capability.ExecTarget {
 		return req, nil
 	}
-	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: args.Service, Reply: ch} })
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
 	if err != nil {
 		return req, wire.Errorf(wire.Timeout, "%v", err)
 	}
@@ -300,7 +302,7 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
 		action = "status"
 	}
-	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: named, Reply: ch} })
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: named, Reply: ch} })
 	if err != nil {
 		return "", "", named, wire.Errorf(wire.Timeout, "%v", err)
 	}
@@ -408,12 +410,12 @@ func (a *api) visibleOnly(ctx context.Context, h capability.Holder, reply wire.R
 // followLog streams a service's output: the last N lines, then every new
 // line until the client goes away.
 func (a *api) followLog(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
-	n, err := logLinesArg(req.Args)
+	n, err := registry.LogLinesArg(req.Args)
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
 		return
 	}
-	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: req.Service, Reply: ch} })
+	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: req.Service, Reply: ch} })
 	if err != nil {
 		return
 	}
@@ -432,7 +434,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	if err != nil {
 		return
 	}
-	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, backlog)})}) {
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, backlog)})}) {
 		return
 	}
 	for {
@@ -450,7 +452,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 					return
 				}
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: outputEntries(r.Name, service.SplitLines(chunk))})}) {
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, service.SplitLines(chunk))})}) {
 				return
 			}
 		}
@@ -480,7 +482,7 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 		q.Service = scope
 	}
 	if q.Service != "" {
-		r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- resolved) any { return &resolve{Name: q.Service, Reply: ch} })
+		r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: q.Service, Reply: ch} })
 		if err != nil {
 			return
 		}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/registry"
+
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 
@@ -329,8 +331,8 @@ func Start(opts Options) (_ *Daemon, err error) {
 		}
 	})
 	if ho == nil {
-		res := make(chan registerResult, 1)
-		send(d.registry, &register{Specs: specs, AutoStart: true, Reply: res})
+		res := make(chan registry.RegisterResult, 1)
+		send(d.registry, &registry.Register{Specs: specs, AutoStart: true, Reply: res})
 		if r := <-res; r.Err != nil {
 			d.Shutdown()
 			return nil, r.Err
@@ -351,8 +353,8 @@ func Start(opts Options) (_ *Daemon, err error) {
 // restore brings back what a re-exec handed over: the services with their
 // state, the owners of their processes, and their output pipes.
 func (d *Daemon) restore(ho *handover) error {
-	res := make(chan registerResult, 1)
-	d.system.Root.Send(d.registry, &register{Specs: ho.Specs, Restored: ho.Services, Files: ho.Files, Reply: res})
+	res := make(chan registry.RegisterResult, 1)
+	d.system.Root.Send(d.registry, &registry.Register{Specs: ho.Specs, Restored: ho.Services, Files: ho.Files, Reply: res})
 	if r := <-res; r.Err != nil {
 		return fmt.Errorf("re-exec handover: %w", r.Err)
 	}
@@ -366,7 +368,7 @@ func (d *Daemon) restore(ho *handover) error {
 	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
 	<-done
 	for _, p := range ho.Pipes {
-		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- resolved) any { return &resolve{Name: p.Service, Reply: ch} })
+		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: p.Service, Reply: ch} })
 		if r.Logger == nil {
 			d.logf("re-exec: output pipe of unknown service %q dropped", p.Service)
 			unix.Close(p.FD)
@@ -404,7 +406,7 @@ func (d *Daemon) Shutdown() {
 		defer d.reexecMu.Unlock()
 		d.logf("shutting down: stopping all services")
 		done := make(chan struct{})
-		d.system.Root.Send(d.registry, &stopAll{Done: done})
+		d.system.Root.Send(d.registry, &registry.StopAll{Done: done})
 		<-done
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
@@ -419,7 +421,7 @@ func (d *Daemon) Shutdown() {
 		// sends are queued before ours), then the logs are closed.
 		d.pump.Stop()
 		loggers := make(chan []*actor.PID, 1)
-		d.system.Root.Send(d.registry, &listLoggers{Reply: loggers})
+		d.system.Root.Send(d.registry, &registry.ListLoggers{Reply: loggers})
 		pids := <-loggers
 		closed := make(chan struct{}, len(pids))
 		for _, p := range pids {
@@ -452,7 +454,7 @@ func (d *Daemon) Shutdown() {
 
 // registerImports brings back the proxies of imported capabilities.
 func (d *Daemon) registerImports() {
-	recs, err := d.history.Records(importRecordKind)
+	recs, err := d.history.Records(registry.ImportRecordKind)
 	if err != nil {
 		d.logf("imported capabilities: %v", err)
 		return
@@ -460,10 +462,10 @@ func (d *Daemon) registerImports() {
 	for _, b := range recs {
 		var imp struct{ Name, Ref string }
 		json.Unmarshal(b, &imp)
-		spec, err := importedSpec(imp.Name, imp.Ref)
+		spec, err := registry.ImportedSpec(imp.Name, imp.Ref)
 		if err == nil {
-			res := make(chan registerResult, 1)
-			d.system.Root.Send(d.registry, &register{Specs: []*services.Spec{spec}, Reply: res})
+			res := make(chan registry.RegisterResult, 1)
+			d.system.Root.Send(d.registry, &registry.Register{Specs: []*services.Spec{spec}, Reply: res})
 			err = (<-res).Err
 		}
 		if err != nil {
@@ -521,7 +523,7 @@ func (d *Daemon) reportPreviousRun() {
 func (d *Daemon) Reload() (wire.ReloadResult, error) {
 	var res wire.ReloadResult
 	rep, err := ask(context.Background(), d, d.registry, func(ch chan<- wire.Reply) any {
-		return &clientRequest{Req: wire.Request{Action: "reload"}, Who: "signal SIGHUP", Reply: ch}
+		return &registry.ClientRequest{Req: wire.Request{Action: "reload"}, Who: "signal SIGHUP", Reply: ch}
 	})
 	if err != nil {
 		return res, err
@@ -606,6 +608,19 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// registryEnv is what the registry gets, once the actors it talks to
+// exist.
+func (d *Daemon) registryEnv() registry.Env {
+	return registry.Env{
+		Service: service.Env{
+			Go: d.goGo, Logf: d.logf, Monitor: d.monitor, Historian: d.historian,
+			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
+		},
+		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
+		Accounts: d.accounts, LogPath: d.logPath, Store: d.history, ConfigPath: d.opts.ConfigPath,
+	}
+}
+
 // controllerPID is the address of a service's controller: the registry's
 // child named after the service.
 func (d *Daemon) controllerPID(name string) *actor.PID {
@@ -661,7 +676,7 @@ func (s *shepherd) Receive(ctx actor.Context) {
 		if st.d.historian, err = ctx.SpawnNamed(st.historianProps, "history"); err == nil {
 			if st.d.caretaker, err = ctx.SpawnNamed(st.caretakerProps, "caretaker"); err == nil {
 				if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
-					st.d.registry, err = ctx.SpawnNamed(newRegistryProps(st.d), "registry")
+					st.d.registry, err = ctx.SpawnNamed(registry.NewProps(st.d.registryEnv()), "registry")
 				}
 			}
 		}

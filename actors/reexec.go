@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/registry"
+
 	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
@@ -102,19 +104,6 @@ type savedPipe struct {
 	Partial []byte `json:"partial,omitempty"`
 }
 
-// handoverInfo asks the registry what a re-exec must carry.
-type handoverInfo struct{ Reply chan<- registryHandover }
-
-type registryHandover struct {
-	Files []string
-	// Specs are the definitions to register again: not the instances,
-	// which their groups make.
-	Specs []*services.Spec
-	// Controlled are the services with a controller (instances included).
-	Controlled []string
-	Loggers    map[string]*actor.PID
-}
-
 // Reexec re-executes the daemon's binary, handing every service over.
 // ready runs just before execve with the new re-exec count (to answer the
 // client); Reexec returns only if the re-exec could not happen, and then
@@ -142,14 +131,14 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return fmt.Errorf("cannot re-execute now: %w (waited up to %v for requests in flight; try again)", err, reexecQuiesce)
 	}
 	var saved map[string]service.Saved
-	var reg registryHandover
+	var reg registry.Handover
 	var owners monitor.OwnersReply
 	for {
 		var err error
 		d.pauseReaper()
 		// Exits reaped before the pause reach their controllers first.
 		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
-		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registryHandover) any { return &handoverInfo{Reply: ch} })
+		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
 		saved, err = d.freezeAll(reg.Controlled)
 		if err == nil {
 			err = checkOwners(owners.Owners, saved, d)

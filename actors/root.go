@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/shepherd-go/shepherd/actors/registry"
+
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -66,7 +68,7 @@ func (a *api) serveRoot(ctx context.Context, req wire.Request, out local.Respond
 
 func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 	all, err := ask(ctx, d, d.registry, func(ch chan<- wire.Reply) any {
-		return &clientRequest{Req: wire.Request{Action: "status"}, Reply: ch}
+		return &registry.ClientRequest{Req: wire.Request{Action: "status"}, Reply: ch}
 	})
 	if err != nil {
 		return wire.Status{}, err

@@ -1,4 +1,4 @@
-package actors
+package registry
 
 import (
 	"encoding/json"
@@ -22,55 +22,85 @@ import (
 	"github.com/shepherd-go/shepherd/services"
 )
 
-// register adds services (validated together with those already known),
+// HandoverInfo asks the registry what a re-exec must carry.
+type HandoverInfo struct{ Reply chan<- Handover }
+
+type Handover struct {
+	Files []string
+	// Specs are the definitions to Register again: not the instances,
+	// which their groups make.
+	Specs []*services.Spec
+	// Controlled are the services with a controller (instances included).
+	Controlled []string
+	Loggers    map[string]*actor.PID
+}
+
+// Register adds services (validated together with those already known),
 // spawning a controller and a logger for each; with AutoStart the new
 // auto-start services are started. Reply gets the names or the errors.
-type register struct {
+type Register struct {
 	Specs     []*services.Spec
 	AutoStart bool
 	// Restored, after a re-exec, holds the handed-over state of the
 	// services: their controllers carry on from it.
 	Restored map[string]service.Saved
 	Files    []string
-	Reply    chan<- registerResult
+	Reply    chan<- RegisterResult
 }
 
-type registerResult struct {
+type RegisterResult struct {
 	Names []string
 	Err   error
 }
 
-// clientRequest is a request from herd, answered on Reply. Who names the
+// ClientRequest is a request from herd, answered on Reply. Who names the
 // client for history.
-type clientRequest struct {
+type ClientRequest struct {
 	Req   wire.Request
 	Who   string
 	Reply chan<- wire.Reply
 }
 
-// resolve looks a service up by name or alias for the API layer.
-type resolve struct {
+// Resolve looks a service up by name or alias for the API layer.
+type Resolve struct {
 	Name  string
-	Reply chan<- resolved
+	Reply chan<- Resolved
 }
 
-type resolved struct {
+type Resolved struct {
 	Name   string
 	Logger *actor.PID
 	OK     bool
 }
 
-// stopAll stops every service, dependents first; Done is closed after.
-type stopAll struct{ Done chan<- struct{} }
+// StopAll stops every service, dependents first; Done is closed after.
+type StopAll struct{ Done chan<- struct{} }
 
-// listLoggers asks for every logger's address.
-type listLoggers struct{ Reply chan<- []*actor.PID }
+// ListLoggers asks for every logger's address.
+type ListLoggers struct{ Reply chan<- []*actor.PID }
 
 // transitionLogSize bounds the daemon-wide transition log of `herd log`.
 const transitionLogSize = 10000
 
+// Env is what the registry needs of the daemon: what its controllers and
+// proxies need (their Registry is the registry itself), and for itself.
+type Env struct {
+	Service service.Env
+	Proxy   proxy.Env
+	// Accounts looks up the users and groups a loaded file names.
+	Accounts services.Accounts
+	// LogPath is a service's default log file.
+	LogPath func(name string) string
+	// Store keeps the imported capabilities.
+	Store interface {
+		PutRecord(kind, key string, value []byte) error
+	}
+	// ConfigPath is the configuration file (reload reads it again).
+	ConfigPath string
+}
+
 type registryState struct {
-	d *Daemon
+	env Env
 	// groupOf maps an instance to its group; instancesOf a group to its
 	// instances, in order.
 	groupOf     map[string]string
@@ -91,15 +121,16 @@ type registryState struct {
 // a summary of each; it routes client requests to controllers.
 type registry struct{ st *registryState }
 
-func newRegistryProps(d *Daemon) *actor.Props {
+// NewProps makes the registry.
+func NewProps(env Env) *actor.Props {
 	st := &registryState{
-		d: d, specs: map[string]*services.Spec{}, aliases: map[string]string{},
+		env: env, specs: map[string]*services.Spec{}, aliases: map[string]string{},
 		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
 		stopWaits: map[string][]func(services.Result){},
 		groupOf:   map[string]string{}, instancesOf: map[string][]string{},
 	}
-	if d.opts.ConfigPath != "" {
-		st.files = []string{d.opts.ConfigPath}
+	if env.ConfigPath != "" {
+		st.files = []string{env.ConfigPath}
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return &registry{st: st} },
 		actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
@@ -111,17 +142,22 @@ func newRegistryProps(d *Daemon) *actor.Props {
 
 // serviceEnv is what the registry's controllers, loggers and groups get.
 func (r *registry) serviceEnv(ctx actor.Context) service.Env {
-	d := r.st.d
-	return service.Env{
-		Go: d.goGo, Logf: d.logf, Monitor: d.monitor, Historian: d.historian, Registry: ctx.Self(),
-		History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
-	}
+	env := r.st.env.Service
+	env.Registry = ctx.Self()
+	return env
+}
+
+// proxyEnv is what the registry's proxies get.
+func (r *registry) proxyEnv(ctx actor.Context) proxy.Env {
+	env := r.st.env.Proxy
+	env.Registry = ctx.Self()
+	return env
 }
 
 func (r *registry) Receive(ctx actor.Context) {
 	st := r.st
 	switch msg := ctx.Message().(type) {
-	case *register:
+	case *Register:
 		if msg.Restored != nil {
 			st.files = msg.Files
 			names, err := r.add(ctx, msg.Specs, msg.Restored)
@@ -129,18 +165,18 @@ func (r *registry) Receive(ctx actor.Context) {
 				r.groupSummary(g)
 			}
 			r.updateDependents(ctx)
-			msg.Reply <- registerResult{Names: names, Err: err}
+			msg.Reply <- RegisterResult{Names: names, Err: err}
 			return
 		}
 		names, err := r.register(ctx, msg.Specs, nil, msg.AutoStart)
-		msg.Reply <- registerResult{Names: names, Err: err}
-	case *handoverInfo:
+		msg.Reply <- RegisterResult{Names: names, Err: err}
+	case *HandoverInfo:
 		msg.Reply <- r.handoverInfo()
-	case *clientRequest:
+	case *ClientRequest:
 		r.onClient(ctx, msg)
-	case *resolve:
+	case *Resolve:
 		name, ok := st.aliases[msg.Name]
-		msg.Reply <- resolved{Name: name, Logger: st.loggers[name], OK: ok}
+		msg.Reply <- Resolved{Name: name, Logger: st.loggers[name], OK: ok}
 	case *service.SummaryUpdate:
 		if _, ok := st.specs[msg.Summary.Name]; ok {
 			st.summaries[msg.Summary.Name] = msg.Summary
@@ -158,9 +194,9 @@ func (r *registry) Receive(ctx actor.Context) {
 		for _, f := range waits {
 			f(msg.Result)
 		}
-	case *stopAll:
+	case *StopAll:
 		r.stopAll(ctx, msg.Done)
-	case *listLoggers:
+	case *ListLoggers:
 		pids := make([]*actor.PID, 0, len(st.loggers))
 		for _, p := range st.loggers {
 			pids = append(pids, p)
@@ -179,7 +215,7 @@ func (r *registry) stopThenFor(ctx actor.Context, name string, local bool, then 
 	st := r.st
 	st.stopWaits[name] = append(st.stopWaits[name], then)
 	if len(st.stopWaits[name]) == 1 {
-		ctx.Send(st.d.controllerPID(name), &service.PeerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.PeerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
 	}
 }
 
@@ -201,7 +237,7 @@ func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
 	}
 }
 
-// register validates specs with the known services and adds them. parseErrs
+// Register validates specs with the known services and adds them. parseErrs
 // are problems already found in specs; they are reported with the rest.
 func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs services.ErrorList, autoStart bool) ([]string, error) {
 	st := r.st
@@ -233,13 +269,13 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		r.setAliases(s)
 		logPath := s.LogFile
 		if logPath == "" {
-			logPath = st.d.logPath(s.Name)
+			logPath = st.env.LogPath(s.Name)
 		}
 		gid := -1
 		if s.Credentials != nil {
 			gid = int(s.Credentials.GID)
 		}
-		logger, err := ctx.SpawnNamed(service.NewLoggerProps(s.Name, logPath, gid, s.LogRotate, st.d.logf), "log:"+s.Name)
+		logger, err := ctx.SpawnNamed(service.NewLoggerProps(s.Name, logPath, gid, s.LogRotate, st.env.Service.Logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}
@@ -260,7 +296,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			continue
 		}
 		if s.Remote != "" {
-			props, err := proxy.NewProps(proxy.Env{Go: st.d.goGo, Logf: st.d.logf, Registry: ctx.Self(), Dial: st.d.dialRef, Ping: st.d.pingRef, CallTimeout: st.d.opts.RemoteCallTimeout}, s)
+			props, err := proxy.NewProps(r.proxyEnv(ctx), s)
 			if err == nil {
 				_, err = ctx.SpawnNamed(props, "svc:"+s.Name)
 			}
@@ -311,7 +347,7 @@ func (r *registry) groupSummary(group string) {
 
 // scale changes a group's number of instances, starting or stopping only
 // the difference.
-func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
+func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 	st := r.st
 	s := st.specs[name]
 	n := -1
@@ -332,7 +368,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 		c := *s
 		c.Instances = n
 		st.specs[name] = &c
-		ctx.Send(st.d.controllerPID(name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
 		r.updateDependents(ctx)
 		r.groupSummary(name)
 		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
@@ -348,7 +384,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 		}
 		if running {
 			for _, i := range insts {
-				ctx.Send(st.d.controllerPID(i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
+				ctx.Send(service.ControllerPID(ctx.Self(), i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 			}
 		}
 		done()
@@ -372,10 +408,10 @@ func (r *registry) scale(ctx actor.Context, name string, msg *clientRequest) {
 	}
 }
 
-// handoverInfo is what a re-exec needs of the registry.
-func (r *registry) handoverInfo() registryHandover {
+// HandoverInfo is what a re-exec needs of the registry.
+func (r *registry) handoverInfo() Handover {
 	st := r.st
-	h := registryHandover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers)}
+	h := Handover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers)}
 	for name, s := range st.specs {
 		if _, instance := st.groupOf[name]; !instance {
 			h.Specs = append(h.Specs, s)
@@ -398,7 +434,7 @@ func (r *registry) setAliases(s *services.Spec) {
 func (r *registry) autoStart(ctx actor.Context, specs []*services.Spec) {
 	for _, s := range specs {
 		if s.AutoStart {
-			ctx.Send(r.st.d.controllerPID(s.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
+			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 		}
 	}
 }
@@ -414,11 +450,11 @@ func (r *registry) updateDependents(ctx actor.Context) {
 	for name := range r.st.specs {
 		d := deps[name]
 		slices.Sort(d)
-		ctx.Send(r.st.d.controllerPID(name), &service.SetDependents{Names: d})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetDependents{Names: d})
 	}
 }
 
-func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
+func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 	st := r.st
 	req := msg.Req
 	if req.Service == "" {
@@ -462,8 +498,8 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 		if members := r.remoteMembers(name); len(members) > 0 {
 			// A fleet: its status names its hosts' services and states.
 			reply, out := make(chan wire.Reply, 1), msg.Reply
-			ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: reply})
-			st.d.goGo(func() {
+			ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{Req: req, Who: msg.Who, Reply: reply})
+			st.env.Service.Go(func() {
 				rep := <-reply
 				var s wire.Status
 				if rep.OK && json.Unmarshal(rep.Result, &s) == nil {
@@ -474,9 +510,9 @@ func (r *registry) onClient(ctx actor.Context, msg *clientRequest) {
 			})
 			return
 		}
-		ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
 	default:
-		ctx.Send(st.d.controllerPID(name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{Req: req, Who: msg.Who, Reply: msg.Reply})
 	}
 }
 
@@ -510,7 +546,7 @@ func (r *registry) graph() wire.Graph {
 
 // serviceLog answers `herd log NAME` (transitions) and `herd log NAME -n N`
 // (the service's own output; -f is a stream served by the API layer).
-func (r *registry) serviceLog(ctx actor.Context, name string, msg *clientRequest) {
+func (r *registry) serviceLog(ctx actor.Context, name string, msg *ClientRequest) {
 	req := msg.Req
 	if len(req.Args) == 0 {
 		var out []wire.LogEntry
@@ -522,7 +558,7 @@ func (r *registry) serviceLog(ctx actor.Context, name string, msg *clientRequest
 		msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: out})
 		return
 	}
-	n, err := logLinesArg(req.Args)
+	n, err := LogLinesArg(req.Args)
 	if err != nil {
 		msg.Reply <- wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 		return
@@ -532,11 +568,11 @@ func (r *registry) serviceLog(ctx actor.Context, name string, msg *clientRequest
 	// The logger answers at once; wait for it without blocking the
 	// registry's mailbox on anything slower than the logger's own queue.
 	id, reply := req.ID, msg.Reply
-	r.st.d.goGo(func() { reply <- wire.OKReply(id, wire.LogResult{Entries: outputEntries(name, <-lines)}) })
+	r.st.env.Service.Go(func() { reply <- wire.OKReply(id, wire.LogResult{Entries: OutputEntries(name, <-lines)}) })
 }
 
-// logLinesArg parses a log request's args: -n N, optionally -f.
-func logLinesArg(args []string) (int, error) {
+// LogLinesArg parses a log request's args: -n N, optionally -f.
+func LogLinesArg(args []string) (int, error) {
 	n := 10
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
@@ -558,7 +594,7 @@ func logLinesArg(args []string) (int, error) {
 	return n, nil
 }
 
-func outputEntries(name string, lines []string) []wire.LogEntry {
+func OutputEntries(name string, lines []string) []wire.LogEntry {
 	out := make([]wire.LogEntry, 0, len(lines))
 	for _, l := range lines {
 		out = append(out, wire.LogEntry{Service: name, Text: l})
@@ -566,18 +602,18 @@ func outputEntries(name string, lines []string) []wire.LogEntry {
 	return out
 }
 
-func (r *registry) load(ctx actor.Context, msg *clientRequest) {
+func (r *registry) load(ctx actor.Context, msg *ClientRequest) {
 	if len(msg.Req.Args) != 1 {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
 		return
 	}
-	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0], r.st.d.accounts)
+	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0], r.st.env.Accounts)
 	if err == nil {
 		var names []string
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
 		if err == nil {
 			r.st.files = append(r.st.files, msg.Req.Args[0])
-			ctx.Send(r.st.d.historian, &historian.Record{Events: []history.Event{{
+			ctx.Send(r.st.env.Service.Historian, &historian.Record{Events: []history.Event{{
 				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
 			}}})
 			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
@@ -595,7 +631,7 @@ func (r *registry) forget(ctx actor.Context, name string) {
 		delete(st.groupOf, i)
 	}
 	delete(st.instancesOf, name)
-	ctx.Stop(st.d.controllerPID(name))
+	ctx.Stop(service.ControllerPID(ctx.Self(), name))
 	ctx.Stop(st.loggers[name])
 	s := st.specs[name]
 	delete(st.specs, name)
@@ -608,7 +644,7 @@ func (r *registry) forget(ctx actor.Context, name string) {
 }
 
 // unload stops a service (and so its dependents), then forgets it.
-func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
+func (r *registry) unload(ctx actor.Context, name string, msg *ClientRequest) {
 	st := r.st
 	for other, s := range st.specs {
 		if other != name && slices.Contains(s.Requires, name) {
@@ -628,7 +664,7 @@ func (r *registry) unload(ctx actor.Context, name string, msg *clientRequest) {
 // new services are added (and auto-started), removed ones stopped and
 // forgotten, changed ones get their new definition at their next start.
 // An invalid configuration changes nothing.
-func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
+func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
 	st := r.st
 	fail := func(err error) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v; nothing was changed", err))
@@ -636,7 +672,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 	var specs []*services.Spec
 	var errs services.ErrorList
 	for _, f := range st.files {
-		cfg, perrs, err := services.ParsePath(f, st.d.accounts)
+		cfg, perrs, err := services.ParsePath(f, st.env.Accounts)
 		if err != nil {
 			fail(err)
 			return
@@ -665,7 +701,7 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 			}
 			st.specs[s.Name] = s
 			r.setAliases(s)
-			ctx.Send(st.d.controllerPID(s.Name), &service.ReplaceSpec{Spec: s})
+			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
 		}
 	}
 	for name := range st.specs {
@@ -675,15 +711,15 @@ func (r *registry) reload(ctx actor.Context, msg *clientRequest) {
 	}
 	slices.Sort(res.Removed)
 	if _, err := r.add(ctx, added, nil); err != nil {
-		st.d.logf("reload: %v", err)
+		st.env.Service.Logf("reload: %v", err)
 	}
 	r.updateDependents(ctx)
 	r.autoStart(ctx, added)
-	ctx.Send(st.d.historian, &historian.Record{Events: []history.Event{{
+	ctx.Send(st.env.Service.Historian, &historian.Record{Events: []history.Event{{
 		Kind: history.KindLoad, Who: msg.Who,
 		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
 	}}})
-	st.d.logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
+	st.env.Service.Logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
 	if len(res.Removed) == 0 {
 		msg.Reply <- wire.OKReply(msg.Req.ID, res)
 		return
@@ -707,13 +743,13 @@ func sameSpec(a, b *services.Spec) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// importRecordKind is the history store's record kind of imported
+// ImportRecordKind is the history store's record kind of imported
 // capabilities, registered again at every start.
-const importRecordKind = "import"
+const ImportRecordKind = "import"
 
 // importCap makes a capability another daemon exported a local proxy
 // service: `herd cap import NAME REF`.
-func (r *registry) importCap(ctx actor.Context, msg *clientRequest) {
+func (r *registry) importCap(ctx actor.Context, msg *ClientRequest) {
 	if len(msg.Req.Args) != 2 {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "cap import needs a name and a sturdyref"))
 		return
@@ -723,13 +759,13 @@ func (r *registry) importCap(ctx actor.Context, msg *clientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 		return
 	}
-	spec, err := importedSpec(name, ref)
+	spec, err := ImportedSpec(name, ref)
 	if err == nil {
 		_, err = r.register(ctx, []*services.Spec{spec}, nil, false)
 	}
 	if err == nil {
 		b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
-		err = r.st.d.history.PutRecord(importRecordKind, name, b)
+		err = r.st.env.Store.PutRecord(ImportRecordKind, name, b)
 	}
 	if err != nil {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
@@ -738,8 +774,8 @@ func (r *registry) importCap(ctx actor.Context, msg *clientRequest) {
 	msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: []string{name}})
 }
 
-// importedSpec is the definition of an imported capability's proxy.
-func importedSpec(name, ref string) (*services.Spec, error) {
+// ImportedSpec is the definition of an imported capability's proxy.
+func ImportedSpec(name, ref string) (*services.Spec, error) {
 	specs, errs := services.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
 	if err := errs.Err(); err != nil {
 		return nil, err
