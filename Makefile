@@ -23,11 +23,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/
-	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/
-	$(GO) test -run '^$$' -fuzz FuzzUnprivilegedGainsNothing -fuzztime 30s ./actors/
+	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/caretaker/
+	$(GO) test -run '^$$' -fuzz FuzzUnprivilegedGainsNothing -fuzztime 30s ./daemon/
 	$(GO) test -run '^$$' -fuzz FuzzParseInventory -fuzztime 30s ./fleet/
 	$(GO) test -run '^$$' -fuzz FuzzHostilePeers -fuzztime 30s ./netlayer/p2p/
-	$(GO) test -run '^$$' -fuzz FuzzProxyRemoteReplies -fuzztime 30s ./actors/
+	$(GO) test -run '^$$' -fuzz FuzzProxyRemoteReplies -fuzztime 30s ./daemon/
 
 bench: build
 	$(GO) run ./bench -bin bin

@@ -1,5 +1,5 @@
 // Package shepherdcli is the command line of the shepherd daemon: flags,
-// default paths and signal wiring around actors.Start.
+// default paths and signal wiring around daemon.Start.
 package shepherdcli
 
 import (
@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shepherd-go/shepherd/actors"
+	"github.com/shepherd-go/shepherd/daemon"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	flag "github.com/spf13/pflag"
@@ -56,7 +56,7 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shepherd: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	opts := actors.Options{
+	opts := daemon.Options{
 		ConfigPath: *config, SocketPath: *socket, StateDir: *state, PIDFile: *pidFile,
 		Insecure: *insecure, SocketGroup: -1, Listen: *listen,
 	}
@@ -114,7 +114,7 @@ func Main(args []string, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	opts.PendingSignals = func() []syscall.Signal { return drainSignals(sigs) }
-	d, err := actors.Start(opts)
+	d, err := daemon.Start(opts)
 	if err != nil {
 		var list services.ErrorList
 		if errors.As(err, &list) {
@@ -131,7 +131,7 @@ func Main(args []string, stderr io.Writer) int {
 	for _, s := range d.InheritedSignals() {
 		syscall.Kill(os.Getpid(), s)
 	}
-	kind := actors.ExitStop
+	kind := daemon.ExitStop
 wait:
 	for {
 		select {
@@ -155,11 +155,11 @@ wait:
 		}
 	}
 	d.Shutdown()
-	if os.Getpid() == 1 && kind != actors.ExitStop {
+	if os.Getpid() == 1 && kind != daemon.ExitStop {
 		// As PID 1 the machine (or the PID namespace) ends with us.
-		cmd := map[actors.ExitKind]int{
-			actors.ExitHalt: unix.LINUX_REBOOT_CMD_HALT, actors.ExitPowerOff: unix.LINUX_REBOOT_CMD_POWER_OFF,
-			actors.ExitReboot: unix.LINUX_REBOOT_CMD_RESTART,
+		cmd := map[daemon.ExitKind]int{
+			daemon.ExitHalt: unix.LINUX_REBOOT_CMD_HALT, daemon.ExitPowerOff: unix.LINUX_REBOOT_CMD_POWER_OFF,
+			daemon.ExitReboot: unix.LINUX_REBOOT_CMD_RESTART,
 		}[kind]
 		unix.Sync()
 		if err := unix.Reboot(cmd); err != nil {
