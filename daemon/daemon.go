@@ -29,7 +29,10 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
+	"github.com/shepherd-go/shepherd/internal/identity"
+	"github.com/shepherd-go/shepherd/internal/memory"
 	"github.com/shepherd-go/shepherd/internal/proc"
+	"github.com/shepherd-go/shepherd/internal/statedir"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
@@ -181,14 +184,14 @@ func Start(opts Options) (_ *Daemon, err error) {
 			d.stopLog()
 		}
 	}()
-	if err := prepareStateDir(opts.StateDir, d.uid, opts.Insecure); err != nil {
+	if err := statedir.Prepare(opts.StateDir, d.uid, opts.Insecure); err != nil {
 		return nil, err
 	}
 	if ho != nil && ho.StateLockFD > 2 {
-		d.stateLock, err = inheritedStateLock(ho.StateLockFD, opts.StateDir)
+		d.stateLock, err = statedir.InheritedLock(ho.StateLockFD, opts.StateDir)
 	} else {
 		// A first start, or a re-exec from a shepherd that had no lock.
-		d.stateLock, err = lockStateDir(opts.StateDir)
+		d.stateLock, err = statedir.Lock(opts.StateDir)
 	}
 	if err != nil {
 		return nil, err
@@ -212,13 +215,13 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if ho == nil {
 		d.reportPreviousRun()
 	}
-	if d.key, d.peerID, err = loadIdentity(opts.StateDir); err != nil {
+	if d.key, d.peerID, err = identity.Load(opts.StateDir); err != nil {
 		return nil, err
 	}
 	d.accounts = services.SystemAccounts{}
 	// Only fds 0-2 may reach a service: whatever the daemon inherited
 	// without close-on-exec (from a shell, a test runner) must not leak.
-	closeOnExecInherited()
+	proc.CloseOnExecInherited()
 	// Orphans of our services are re-parented to us, not to init, so the
 	// reaper collects them and no zombie lingers (design §5).
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -268,16 +271,23 @@ func Start(opts Options) (_ *Daemon, err error) {
 		ln.Close()
 		return nil, err
 	}
-	ready := make(chan error, 1)
-	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(d, monitorProps, historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, opts.HistoryRetention), caretakerProps, ready), "shepherd")
+	ready := make(chan children, 1)
+	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(&shepherdState{
+		historianProps: historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, opts.HistoryRetention),
+		caretakerProps: caretakerProps, monitorProps: monitorProps,
+		registryProps: func(c children) *actor.Props { return registry.NewProps(d.registryEnv(c)) },
+		ready:         ready,
+	}), "shepherd")
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
 	}
-	if err := <-ready; err != nil {
+	c := <-ready
+	if c.err != nil {
 		ln.Close()
-		return nil, err
+		return nil, c.err
 	}
+	d.historian, d.caretaker, d.monitor, d.registry = c.historian, c.caretaker, c.monitor, c.registry
 	mon := d.monitor
 	send := d.system.Root.Send
 	if ho != nil {
@@ -316,7 +326,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
 			history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
 	}
-	d.goGo(func() { releaseIdleMemory(d.stopReap) })
+	d.goGo(func() { memory.ReleaseIdle(d.stopReap) })
 	send(d.historian, &historian.Retain{})
 	d.retainTick = time.NewTicker(time.Hour)
 	tick := d.retainTick.C
@@ -342,7 +352,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	// The PID file says the daemon is ready: its services are known, so
 	// that a script that waits for it can name them at once.
 	if opts.PIDFile != "" {
-		if err := writeFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := proc.WriteFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			d.Shutdown()
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
@@ -610,10 +620,10 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // registryEnv is what the registry gets, once the actors it talks to
 // exist.
-func (d *Daemon) registryEnv() registry.Env {
+func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
-			Go: d.goGo, Logf: d.logf, Monitor: d.monitor, Historian: d.historian,
+			Go: d.goGo, Logf: d.logf, Monitor: c.monitor, Historian: c.historian,
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
@@ -645,19 +655,25 @@ func ask[T any](ctx context.Context, d *Daemon, pid *actor.PID, build func(chan<
 	}
 }
 
-// shepherd is the coordinator: the parent of the monitor and the registry.
+// shepherd is the coordinator: the parent of the history writer, the
+// caretaker, the monitor and the registry. It knows nothing of the daemon:
+// it spawns them (the registry's props once it knows the others) and
+// says who they are on ready.
 type shepherd struct{ st *shepherdState }
 
-type shepherdState struct {
-	d              *Daemon
-	monitorProps   *actor.Props
-	historianProps *actor.Props
-	caretakerProps *actor.Props
-	ready          chan<- error // nil once the children exist
+// children are the coordinator's children, or why they could not be.
+type children struct {
+	historian, caretaker, monitor, registry *actor.PID
+	err                                     error
 }
 
-func newShepherdProps(d *Daemon, monitorProps, historianProps, caretakerProps *actor.Props, ready chan<- error) *actor.Props {
-	st := &shepherdState{d: d, monitorProps: monitorProps, historianProps: historianProps, caretakerProps: caretakerProps, ready: ready}
+type shepherdState struct {
+	historianProps, caretakerProps, monitorProps *actor.Props
+	registryProps                                func(children) *actor.Props
+	ready                                        chan<- children // nil once the children exist
+}
+
+func newShepherdProps(st *shepherdState) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &shepherd{st: st} }, actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, func(any) actor.Directive {
 		// The registry's children are the controllers: a restart would
 		// stop them all. Resuming drops only the failed message.
@@ -672,52 +688,15 @@ func (s *shepherd) Receive(ctx actor.Context) {
 		if st.ready == nil {
 			return // a restart: the children are still there
 		}
-		var err error
-		if st.d.historian, err = ctx.SpawnNamed(st.historianProps, "history"); err == nil {
-			if st.d.caretaker, err = ctx.SpawnNamed(st.caretakerProps, "caretaker"); err == nil {
-				if st.d.monitor, err = ctx.SpawnNamed(st.monitorProps, "monitor"); err == nil {
-					st.d.registry, err = ctx.SpawnNamed(registry.NewProps(st.d.registryEnv()), "registry")
+		var c children
+		if c.historian, c.err = ctx.SpawnNamed(st.historianProps, "history"); c.err == nil {
+			if c.caretaker, c.err = ctx.SpawnNamed(st.caretakerProps, "caretaker"); c.err == nil {
+				if c.monitor, c.err = ctx.SpawnNamed(st.monitorProps, "monitor"); c.err == nil {
+					c.registry, c.err = ctx.SpawnNamed(st.registryProps(c), "registry")
 				}
 			}
 		}
-		st.ready <- err
+		st.ready <- c
 		st.ready = nil
 	}
-}
-
-// closeOnExecInherited marks every descriptor above 2 close-on-exec.
-func closeOnExecInherited() {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
-			setCloseOnExec(fd, true)
-		}
-	}
-}
-
-// writeFileAtomic writes data to a temporary file (created 0600) then
-// renames it, with mode, so a reader never sees a partial file nor a
-// private one with a wider mode.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

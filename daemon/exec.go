@@ -34,13 +34,14 @@ const (
 // execRunner owns one exec'd process: it asks the monitor to start it and
 // hears of its start and exit, like a controller of a one-off service.
 type execRunner struct {
-	d      *Daemon
-	argv   []string
-	result chan<- execResult
-	pid    int
-	killed bool
-	output []byte
-	status *services.ExitStatus
+	monitor *actor.PID
+	env     []string
+	argv    []string
+	result  chan<- execResult
+	pid     int
+	killed  bool
+	output  []byte
+	status  *services.ExitStatus
 }
 
 type execResult struct {
@@ -53,7 +54,7 @@ type execResult struct {
 func (r *execRunner) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(r.d.monitor, &monitor.Spawn{Argv: r.argv, Env: service.Environ(r.d.baseEnv), Owner: ctx.Self()})
+		ctx.Send(r.monitor, &monitor.Spawn{Argv: r.argv, Env: r.env, Owner: ctx.Self()})
 	case *monitor.Spawned:
 		if msg.Err != nil {
 			r.result <- execResult{Err: msg.Err}
@@ -136,7 +137,7 @@ func (a *api) runExec(ctx context.Context, req wire.Request, who string, out loc
 	started := time.Now()
 	results := make(chan execResult, 1)
 	pid := a.d.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &execRunner{d: a.d, argv: argv, result: results}
+		return &execRunner{monitor: a.d.monitor, env: service.Environ(a.d.baseEnv), argv: argv, result: results}
 	}))
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()

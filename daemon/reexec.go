@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/shepherd-go/shepherd/actors/service"
 
@@ -208,7 +209,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	path := filepath.Join(d.opts.StateDir, "handover.json")
-	if err := writeFileAtomic(path, b, 0o600); err != nil {
+	if err := proc.WriteFileAtomic(path, b, 0o600); err != nil {
 		return undo(fmt.Errorf("handover: %w", err))
 	}
 	// A synced event also makes every event before it durable.
@@ -248,11 +249,11 @@ var handedSignals = []syscall.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
 // received signals and execve, in which another thread may take one.
 func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) error {
 	for _, fd := range inherit {
-		setCloseOnExec(fd, false)
+		proc.SetCloseOnExec(fd, false)
 	}
 	defer func() {
 		for _, fd := range inherit {
-			setCloseOnExec(fd, true)
+			proc.SetCloseOnExec(fd, true)
 		}
 	}()
 	runtime.LockOSThread()
@@ -267,7 +268,7 @@ func (d *Daemon) exec(path string, ho *handover, env []string, inherit []int) er
 		if ho.Signals = d.opts.PendingSignals(); len(ho.Signals) > 0 {
 			b, err := json.Marshal(ho)
 			if err == nil {
-				err = writeFileAtomic(path, b, 0o600)
+				err = proc.WriteFileAtomic(path, b, 0o600)
 			}
 			if err != nil {
 				return err
@@ -433,17 +434,4 @@ func inheritedSocketLock(ho *handover, socket string) (*local.SocketLock, error)
 		return nil, fmt.Errorf("re-exec handover: %w", err)
 	}
 	return l, nil
-}
-
-func setCloseOnExec(fd int, on bool) {
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-	if err != nil {
-		return
-	}
-	if on {
-		flags |= unix.FD_CLOEXEC
-	} else {
-		flags &^= unix.FD_CLOEXEC
-	}
-	unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags)
 }

@@ -1,4 +1,4 @@
-package daemon
+package identity
 
 import (
 	"crypto/ed25519"
@@ -26,24 +26,24 @@ func TestPeerIDFormat(t *testing.T) {
 
 func TestIdentityPersists(t *testing.T) {
 	dir := t.TempDir()
-	_, id1, err := loadIdentity(dir)
+	_, id1, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, id2, _ := loadIdentity(dir)
+	_, id2, _ := Load(dir)
 	st, _ := os.Stat(filepath.Join(dir, "identity.key"))
 	if id1 != id2 || st.Mode().Perm() != 0o600 {
 		t.Fatalf("identity %s then %s, mode %v", id1, id2, st.Mode())
 	}
 	os.WriteFile(filepath.Join(dir, "identity.key"), []byte("short"), 0o600)
-	if _, _, err := loadIdentity(dir); err == nil || !strings.Contains(err.Error(), "identity.key") {
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "identity.key") {
 		t.Fatalf("bad key: %v", err)
 	}
 }
 
 // The peer ID in sturdyrefs is the one libp2p computes for the same key.
 func TestPeerIDIsLibp2ps(t *testing.T) {
-	key, id, err := loadIdentity(t.TempDir())
+	key, id, err := Load(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

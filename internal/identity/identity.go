@@ -1,4 +1,4 @@
-package daemon
+package identity
 
 import (
 	"crypto/ed25519"
@@ -8,12 +8,14 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+
+	"github.com/shepherd-go/shepherd/internal/proc"
 )
 
-// loadIdentity reads the daemon's ed25519 key from <state>/identity.key,
+// Load reads the daemon's ed25519 key from <state>/identity.key,
 // creating it (mode 0600) on first start, and returns the key and its
 // libp2p peer ID, the daemon's name in sturdyrefs.
-func loadIdentity(stateDir string) (ed25519.PrivateKey, string, error) {
+func Load(stateDir string) (ed25519.PrivateKey, string, error) {
 	path := filepath.Join(stateDir, "identity.key")
 	seed, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -21,7 +23,7 @@ func loadIdentity(stateDir string) (ed25519.PrivateKey, string, error) {
 		if _, err := rand.Read(seed); err != nil {
 			return nil, "", fmt.Errorf("identity: %w", err)
 		}
-		if err := writeFileAtomic(path, seed, 0o600); err != nil {
+		if err := proc.WriteFileAtomic(path, seed, 0o600); err != nil {
 			return nil, "", fmt.Errorf("identity %s: %w", path, err)
 		}
 	} else if err != nil {

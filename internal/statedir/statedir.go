@@ -1,4 +1,4 @@
-package daemon
+package statedir
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,11 +23,11 @@ import (
 // stateSubdirs are created 0700 and must be real directories of ours.
 var stateSubdirs = []string{"logs", "history"}
 
-// prepareStateDir creates dir (0700) or checks that an existing one is
+// Prepare creates dir (0700) or checks that an existing one is
 // owned by uid and not writable by group or others; insecure skips that
 // check. Its subdirectories are then made (or tightened to) 0700, and must
 // be directories owned by uid, never symlinks.
-func prepareStateDir(dir string, uid int, insecure bool) error {
+func Prepare(dir string, uid int, insecure bool) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -99,9 +100,9 @@ func privateSubdir(path string, uid int) error {
 // on the same state directory who holds it.
 const stateLockName = "shepherd.lock"
 
-// lockStateDir takes the state directory's lock, or says which shepherd
+// Lock takes the state directory's lock, or says which shepherd
 // holds it. The file then holds our PID.
-func lockStateDir(dir string) (*os.File, error) {
+func Lock(dir string) (*os.File, error) {
 	path := filepath.Join(dir, stateLockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -127,9 +128,9 @@ func lockStateDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// inheritedStateLock is the lock a re-exec handed over: still held, since
+// InheritedLock is the lock a re-exec handed over: still held, since
 // a flock belongs to the open file, which execve keeps.
-func inheritedStateLock(fd int, dir string) (*os.File, error) {
+func InheritedLock(fd int, dir string) (*os.File, error) {
 	path := filepath.Join(dir, stateLockName)
 	var held, named unix.Stat_t
 	if unix.Fstat(fd, &held) != nil || unix.Stat(path, &named) != nil || held.Dev != named.Dev || held.Ino != named.Ino {
@@ -141,7 +142,7 @@ func inheritedStateLock(fd int, dir string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("re-exec handover: state directory lock: %w", err)
 	}
-	setCloseOnExec(fd, true)
+	proc.SetCloseOnExec(fd, true)
 	return f, nil
 }
 

@@ -1,4 +1,4 @@
-package daemon
+package memory
 
 import (
 	"runtime/debug"
@@ -11,7 +11,7 @@ import (
 // burst (twice what is live) and the runtime gives the rest back to the
 // kernel only slowly and never below that size, so a daemon that started
 // 1000 services went on holding 25 MB it had no use for. Once a burst is
-// over, releaseIdleMemory collects and returns it at once.
+// over, ReleaseIdle collects and returns it at once.
 const (
 	memoryCheckEvery = time.Second
 	// quietAllocs is how little a daemon allocates in memoryCheckEvery
@@ -56,9 +56,9 @@ func readHeap() heapSample {
 	}
 }
 
-// releaseIdleMemory checks the heap every memoryCheckEvery until stop is
+// ReleaseIdle checks the heap every memoryCheckEvery until stop is
 // closed, and returns it to the kernel after a burst.
-func releaseIdleMemory(stop <-chan struct{}) {
+func ReleaseIdle(stop <-chan struct{}) {
 	t := time.NewTicker(memoryCheckEvery)
 	defer t.Stop()
 	prev := readHeap()
