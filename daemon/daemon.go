@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services/config"
+
 	"github.com/shepherd-go/shepherd/actors/registry"
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
@@ -89,7 +91,7 @@ type Daemon struct {
 	historian *actor.PID
 	caretaker *actor.PID
 	history   *history.Store
-	accounts  services.Accounts
+	accounts  config.Accounts
 	peerID    string
 	baseEnv   map[string]string
 	server    *local.Server
@@ -151,7 +153,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 			opts.HistoryRetention = ho.Retention
 		}
 	} else if opts.ConfigPath != "" {
-		cfg, err := services.LoadPath(opts.ConfigPath, services.SystemAccounts{})
+		cfg, err := config.LoadPath(opts.ConfigPath, config.SystemAccounts{})
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +220,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if d.key, d.peerID, err = identity.Load(opts.StateDir); err != nil {
 		return nil, err
 	}
-	d.accounts = services.SystemAccounts{}
+	d.accounts = config.SystemAccounts{}
 	// Only fds 0-2 may reach a service: whatever the daemon inherited
 	// without close-on-exec (from a shell, a test runner) must not leak.
 	proc.CloseOnExecInherited()

@@ -45,6 +45,7 @@ func (l ErrorList) Err() error {
 	return l
 }
 
-func (l *ErrorList) add(p Pos, format string, args ...any) {
+// Add appends a problem at p.
+func (l *ErrorList) Add(p Pos, format string, args ...any) {
 	*l = append(*l, &ConfigError{Pos: p, Msg: fmt.Sprintf(format, args...)})
 }

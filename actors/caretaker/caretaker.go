@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/config"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
@@ -71,7 +71,7 @@ type Env struct {
 	// Store keeps the grants (read at start, written on every change).
 	Store GrantStore
 	// Accounts looks up the users grants name (--to-user).
-	Accounts services.Accounts
+	Accounts config.Accounts
 	// PeerID and Addrs name this daemon in the sturdyrefs it prints.
 	PeerID string
 	Addrs  func() []string

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services/config"
+
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 
@@ -88,7 +90,7 @@ type Env struct {
 	Service service.Env
 	Proxy   proxy.Env
 	// Accounts looks up the users and groups a loaded file names.
-	Accounts services.Accounts
+	Accounts config.Accounts
 	// LogPath is a service's default log file.
 	LogPath func(name string) string
 	// Store keeps the imported capabilities.
@@ -607,7 +609,7 @@ func (r *registry) load(ctx actor.Context, msg *ClientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
 		return
 	}
-	cfg, parseErrs, err := services.ParsePath(msg.Req.Args[0], r.st.env.Accounts)
+	cfg, parseErrs, err := config.ParsePath(msg.Req.Args[0], r.st.env.Accounts)
 	if err == nil {
 		var names []string
 		names, err = r.register(ctx, cfg.Services, parseErrs, true)
@@ -672,7 +674,7 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
 	var specs []*services.Spec
 	var errs services.ErrorList
 	for _, f := range st.files {
-		cfg, perrs, err := services.ParsePath(f, st.env.Accounts)
+		cfg, perrs, err := config.ParsePath(f, st.env.Accounts)
 		if err != nil {
 			fail(err)
 			return
@@ -776,7 +778,7 @@ func (r *registry) importCap(ctx actor.Context, msg *ClientRequest) {
 
 // ImportedSpec is the definition of an imported capability's proxy.
 func ImportedSpec(name, ref string) (*services.Spec, error) {
-	specs, errs := services.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
+	specs, errs := config.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

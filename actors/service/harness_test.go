@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services/config"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
-	"github.com/shepherd-go/shepherd/services"
 )
 
 // TestMain lets the test binary serve as the trampoline.
@@ -119,7 +120,7 @@ func newHarness(t testing.TB) *harness {
 // defines, as the registry would; it returns the controller's address.
 func (h *harness) add(yaml string) *actor.PID {
 	h.t.Helper()
-	specs, errs := services.Parse("test.yaml", []byte("services:\n"+yaml), services.SystemAccounts{})
+	specs, errs := config.Parse("test.yaml", []byte("services:\n"+yaml), config.SystemAccounts{})
 	if err := errs.Err(); err != nil {
 		h.t.Fatal(err)
 	}

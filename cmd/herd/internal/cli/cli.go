@@ -14,10 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services/config"
+
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
-	"github.com/shepherd-go/shepherd/services"
 	"github.com/spf13/cobra"
 )
 
@@ -47,9 +48,9 @@ type Factory struct {
 	// characters are shown escaped (terminal.go). Nil: a TCGETS ioctl.
 	IsTerminal func(io.Writer) bool
 	// Accounts resolves the user and group names of `config validate`.
-	// Nil: services.SystemAccounts{}, which in herd as `make build` builds
+	// Nil: config.SystemAccounts{}, which in herd as `make build` builds
 	// it (without cgo) reads /etc/passwd and /etc/group (docs/herd.md).
-	Accounts services.Accounts
+	Accounts config.Accounts
 
 	Socket string
 	JSON   bool

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services/config"
+
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
@@ -583,10 +585,10 @@ func newCmdConfig(f *Factory) *cobra.Command {
 			}
 			accounts := f.Accounts
 			if accounts == nil {
-				accounts = services.SystemAccounts{}
+				accounts = config.SystemAccounts{}
 			}
 			for _, file := range files {
-				if cfg, err := services.LoadPath(file, accounts); err != nil {
+				if cfg, err := config.LoadPath(file, accounts); err != nil {
 					report(file, err)
 				} else {
 					fmt.Fprintf(f.Out, "%s: %d services, valid.\n", file, len(cfg.Services))

@@ -1,4 +1,4 @@
-package services
+package config
 
 import (
 	"os"
@@ -9,9 +9,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shepherd-go/shepherd/services"
 )
 
-func parseOne(t *testing.T, yaml string) (*Spec, ErrorList) {
+func parseOne(t *testing.T, yaml string) (*services.Spec, services.ErrorList) {
 	t.Helper()
 	specs, errs := Parse("s.yaml", []byte(yaml), testAccounts)
 	if len(specs) != 1 {
@@ -49,11 +51,11 @@ services:
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	want := Spec{
+	want := services.Spec{
 		Name: "web", Provides: []string{"httpd", "www"}, Requires: []string{"net"}, Documentation: "Serve.",
 		Command:     []string{"/usr/bin/python3", "-m", "http.server", "8080"},
 		Environment: map[string]string{"A": "1", "B": "two"}, Directory: "/srv", LogFile: "/var/log/web.log",
-		Respawn: true, RespawnLimit: RespawnLimit{Count: 3, Window: 10 * time.Second}, RespawnDelay: 250 * time.Millisecond,
+		Respawn: true, RespawnLimit: services.RespawnLimit{Count: 3, Window: 10 * time.Second}, RespawnDelay: 250 * time.Millisecond,
 		RespawnBackoff: true, RespawnMaxDelay: time.Minute, RespawnCooldown: 5 * time.Minute,
 		StopSignal: syscall.SIGINT, StopTimeout: 2500 * time.Millisecond, AutoStart: false,
 	}
@@ -83,7 +85,7 @@ services:
 		t.Fatal(errs)
 	}
 	cmd, once, ms := specs[0], specs[1], specs[2]
-	if !cmd.Respawn || cmd.RespawnLimit != DefaultRespawnLimit || cmd.RespawnDelay != 100*time.Millisecond ||
+	if !cmd.Respawn || cmd.RespawnLimit != services.DefaultRespawnLimit || cmd.RespawnDelay != 100*time.Millisecond ||
 		cmd.StopSignal != syscall.SIGTERM || cmd.StopTimeout != 5*time.Second || !cmd.AutoStart || cmd.RespawnMaxDelay != 30*time.Second {
 		t.Errorf("command defaults: %+v", cmd)
 	}
@@ -184,7 +186,7 @@ func TestValidateAcrossServices(t *testing.T) {
 		t.Fatal(errs)
 	}
 	var got []string
-	for _, e := range Validate(specs) {
+	for _, e := range services.Validate(specs) {
 		got = append(got, e.Error())
 	}
 	want := []string{
@@ -242,7 +244,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		specs, errs := Parse("f.yaml", data, testAccounts)
-		for _, e := range append(errs, Validate(specs)...) {
+		for _, e := range append(errs, services.Validate(specs)...) {
 			if e.Pos.Line < 1 || e.Pos.File != "f.yaml" {
 				t.Fatalf("error without a position: %v", e)
 			}
@@ -321,7 +323,7 @@ func TestProcessAttributes(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	want := Credentials{User: testAccounts.users[0], GID: 4201, Groups: []uint32{4300, 4200}}
+	want := services.Credentials{User: testAccounts.users[0], GID: 4201, Groups: []uint32{4300, 4200}}
 	if c := s.Credentials; c == nil || c.User != want.User || c.GID != want.GID || !slices.Equal(c.Groups, want.Groups) {
 		t.Errorf("credentials %+v, want %+v", s.Credentials, want)
 	}
@@ -362,11 +364,11 @@ func TestProcessAttributes(t *testing.T) {
 
 func TestLogRotate(t *testing.T) {
 	s, errs := parseOne(t, "services:\n  - name: a\n    command: [x]\n    log-rotate: {size: 10MB, keep: 2}\n")
-	if len(errs) > 0 || s.LogRotate != (LogRotate{Size: 10 << 20, Keep: 2}) {
+	if len(errs) > 0 || s.LogRotate != (services.LogRotate{Size: 10 << 20, Keep: 2}) {
 		t.Fatalf("%+v %v", s.LogRotate, errs)
 	}
 	s, _ = parseOne(t, "services:\n  - name: a\n    log-rotate: {size: 4096}\n")
-	if s.LogRotate != (LogRotate{Size: 4096, Keep: 5}) {
+	if s.LogRotate != (services.LogRotate{Size: 4096, Keep: 5}) {
 		t.Fatalf("default keep: %+v", s.LogRotate)
 	}
 	_, errs = Parse("r.yaml", []byte("services:\n  - name: a\n    log-rotate: {size: big, keep: 0}\n"), testAccounts)
@@ -396,7 +398,7 @@ type recordingAccounts struct {
 	asked *[]string
 }
 
-func (r recordingAccounts) LookupUser(s string) (Account, error) {
+func (r recordingAccounts) LookupUser(s string) (services.Account, error) {
 	*r.asked = append(*r.asked, "user "+s)
 	return r.Accounts.LookupUser(s)
 }

@@ -1,4 +1,4 @@
-package services
+package config
 
 import (
 	"fmt"
@@ -11,13 +11,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/services"
+
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 )
 
 // Config is a loaded, validated set of services.
 type Config struct {
-	Services []*Spec
+	Services []*services.Spec
 	Files    []string
 	// HistoryRetention (top-level key history-retention) is how long the
 	// daemon keeps history events. Zero means the default (30 days).
@@ -26,7 +28,7 @@ type Config struct {
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
 // directory in lexical order, and validates the whole set. A configuration
-// with problems returns an ErrorList holding every one of them.
+// with problems returns an services.ErrorList holding every one of them.
 //
 // acc resolves the names of user, group and supplementary-groups:
 // SystemAccounts{} for the system's database, a fake in tests. With nil,
@@ -36,18 +38,18 @@ func LoadPath(path string, acc Accounts) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	errs = append(errs, Validate(cfg.Services)...)
+	errs = append(errs, services.Validate(cfg.Services)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-// ParsePath is LoadPath without Validate, for services that will be
+// ParsePath is LoadPath without services.Validate, for services that will be
 // validated together with others (herd load). It returns the services
 // that could be read, every problem found in them, and an error only when
 // a file cannot be read at all. acc is as for LoadPath.
-func ParsePath(path string, acc Accounts) (*Config, ErrorList, error) {
+func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read configuration: %w", err)
@@ -62,7 +64,7 @@ func ParsePath(path string, acc Accounts) (*Config, ErrorList, error) {
 		slices.Sort(files)
 	}
 	cfg := &Config{Files: files}
-	var errs ErrorList
+	var errs services.ErrorList
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -83,9 +85,9 @@ func ParsePath(path string, acc Accounts) (*Config, ErrorList, error) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse reads one file's services. It checks each service on its own;
-// Validate checks them together. acc is as for LoadPath.
-func Parse(file string, data []byte, acc Accounts) ([]*Spec, ErrorList) {
-	var errs ErrorList
+// services.Validate checks them together. acc is as for LoadPath.
+func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.ErrorList) {
+	var errs services.ErrorList
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg, line := err.Error(), 1
@@ -93,7 +95,7 @@ func Parse(file string, data []byte, acc Accounts) ([]*Spec, ErrorList) {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		errs.add(Pos{file, line, 1}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+		errs.Add(services.Pos{File: file, Line: line, Col: 1}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 		return nil, errs
 	}
 	if len(doc.Content) == 0 {
@@ -105,20 +107,20 @@ func Parse(file string, data []byte, acc Accounts) ([]*Spec, ErrorList) {
 	p := parser{file: file, errs: &errs, accounts: acc}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		errs.add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))
+		errs.Add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))
 		return nil, errs
 	}
-	var specs []*Spec
+	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
 		if key == "history-retention" {
 			return // see parseSettings
 		}
 		if key != "services" {
-			errs.add(p.pos(k), "unknown key %q (expected 'services' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
-			errs.add(p.pos(v), "services: expected a list, got %s", kindName(v))
+			errs.Add(p.pos(v), "services: expected a list, got %s", kindName(v))
 			return
 		}
 		for _, item := range v.Content {
@@ -131,12 +133,12 @@ func Parse(file string, data []byte, acc Accounts) ([]*Spec, ErrorList) {
 }
 
 // parseSettings reads the daemon-wide keys of a file (history-retention).
-func parseSettings(file string, data []byte) (time.Duration, ErrorList) {
+func parseSettings(file string, data []byte) (time.Duration, services.ErrorList) {
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return 0, nil // Parse reports these
 	}
-	var errs ErrorList
+	var errs services.ErrorList
 	p := parser{file: file, errs: &errs}
 	var retention time.Duration
 	root := doc.Content[0]
@@ -153,14 +155,14 @@ func parseSettings(file string, data []byte) (time.Duration, ErrorList) {
 
 type parser struct {
 	file     string
-	errs     *ErrorList
+	errs     *services.ErrorList
 	accounts Accounts
 }
 
-func (p parser) pos(n *yaml.Node) Pos { return Pos{p.file, n.Line, n.Column} }
+func (p parser) pos(n *yaml.Node) services.Pos { return services.Pos{File: p.file, Line: n.Line, Col: n.Column} }
 
 func (p parser) errorf(n *yaml.Node, format string, args ...any) {
-	p.errs.add(p.pos(n), format, args...)
+	p.errs.Add(p.pos(n), format, args...)
 }
 
 func kindName(n *yaml.Node) string {
@@ -198,17 +200,12 @@ func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
 	}
 }
 
-// BuiltinActions cannot be redefined as custom actions. "reload" is not
-// one: `herd reload` alone re-reads the configuration, while
-// `herd reload SERVICE` is the service's custom action (as in Shepherd).
-var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events"}
-
-func (p parser) service(n *yaml.Node) *Spec {
+func (p parser) service(n *yaml.Node) *services.Spec {
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "a service must be a mapping, got %s", kindName(n))
 		return nil
 	}
-	s := &Spec{Pos: p.pos(n), AutoStart: true}
+	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
 	var respawnSet *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
@@ -303,7 +300,7 @@ func (p parser) service(n *yaml.Node) *Spec {
 		case "on-exit", "on-failure", "on-respawn-limit":
 			if h, ok := p.hook(key, v); ok {
 				if s.Hooks == nil {
-					s.Hooks = map[string]Hook{}
+					s.Hooks = map[string]services.Hook{}
 				}
 				s.Hooks[key] = h
 			}
@@ -347,15 +344,15 @@ func (p parser) service(n *yaml.Node) *Spec {
 	return s
 }
 
-func fillDefaults(s *Spec, respawnSet bool) {
+func fillDefaults(s *services.Spec, respawnSet bool) {
 	if !respawnSet {
 		s.Respawn = len(s.Command) > 0 && !s.OneShot
 	}
 	if len(s.Command) == 0 {
 		s.Respawn = false
 	}
-	if s.RespawnLimit == (RespawnLimit{}) {
-		s.RespawnLimit = DefaultRespawnLimit
+	if s.RespawnLimit == (services.RespawnLimit{}) {
+		s.RespawnLimit = services.DefaultRespawnLimit
 	}
 	if s.RespawnDelay == 0 {
 		s.RespawnDelay = 100 * time.Millisecond
@@ -511,15 +508,15 @@ func (p parser) env(v *yaml.Node) map[string]string {
 	return env
 }
 
-func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
+func (p parser) respawnLimit(v *yaml.Node) services.RespawnLimit {
 	if v.Kind == yaml.ScalarNode && v.Value == "unlimited" {
-		return RespawnLimit{Unlimited: true}
+		return services.RespawnLimit{Unlimited: true}
 	}
 	if v.Kind != yaml.MappingNode {
 		p.errorf(v, "respawn-limit: expected 'unlimited' or {count: N, seconds: S}, got %s", kindName(v))
-		return RespawnLimit{}
+		return services.RespawnLimit{}
 	}
-	var lim RespawnLimit
+	var lim services.RespawnLimit
 	var hasCount, hasSeconds, bad bool
 	p.eachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
@@ -550,18 +547,18 @@ func (p parser) respawnLimit(v *yaml.Node) RespawnLimit {
 		p.errorf(v, "respawn-limit: seconds is missing (needs both count and seconds)")
 	}
 	if bad || !hasCount || !hasSeconds {
-		return RespawnLimit{}
+		return services.RespawnLimit{}
 	}
 	return lim
 }
 
 // credentials resolves user, group and supplementary-groups; unknown names
 // are errors at their position.
-func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *Credentials {
+func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *services.Credentials {
 	if userNode == nil && groupNode == nil && groupsNode == nil {
 		return nil
 	}
-	c := &Credentials{}
+	c := &services.Credentials{}
 	if userNode != nil {
 		name := p.str("user", userNode)
 		a, err := p.accounts.LookupUser(name)
@@ -573,7 +570,7 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *Credent
 		// A group without a user keeps the daemon's user.
 		a, err := p.accounts.LookupUser(strconv.Itoa(os.Getuid()))
 		if err != nil {
-			a = Account{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+			a = services.Account{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
 		}
 		c.User, c.GID = a, a.GID
 	}
@@ -606,12 +603,12 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *Credent
 }
 
 // logRotate reads {size: 10MB, keep: 5}.
-func (p parser) logRotate(v *yaml.Node) LogRotate {
+func (p parser) logRotate(v *yaml.Node) services.LogRotate {
 	if v.Kind != yaml.MappingNode {
 		p.errorf(v, "log-rotate: expected {size: 10MB, keep: 5}, got %s", kindName(v))
-		return LogRotate{}
+		return services.LogRotate{}
 	}
-	r := LogRotate{Keep: 5}
+	r := services.LogRotate{Keep: 5}
 	sized := false
 	p.eachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
@@ -679,12 +676,12 @@ var rlimits = map[string]int{
 }
 
 // limits reads {name: N | unlimited | {soft: N, hard: M}}.
-func (p parser) limits(v *yaml.Node) []Limit {
+func (p parser) limits(v *yaml.Node) []services.Limit {
 	if v.Kind != yaml.MappingNode {
 		p.errorf(v, "limits: expected a mapping such as {nofile: 4096}, got %s", kindName(v))
 		return nil
 	}
-	var out []Limit
+	var out []services.Limit
 	value := func(key string, n *yaml.Node) (uint64, bool) {
 		if n.Kind == yaml.ScalarNode && n.Value == "unlimited" {
 			return unix.RLIM_INFINITY, true
@@ -706,7 +703,7 @@ func (p parser) limits(v *yaml.Node) []Limit {
 			p.errorf(k, "limits: unknown resource %q", name)
 			return
 		}
-		l := Limit{Name: name, Resource: res}
+		l := services.Limit{Name: name, Resource: res}
 		if val.Kind == yaml.MappingNode {
 			soft, hard := false, false
 			p.eachKey(val, func(key string, kk, vv *yaml.Node) {
@@ -741,8 +738,8 @@ func (p parser) limits(v *yaml.Node) []Limit {
 
 // hook reads a hook: a command (list or string), or a mapping with
 // command or url, and timeout.
-func (p parser) hook(key string, v *yaml.Node) (Hook, bool) {
-	h := Hook{Timeout: 10 * time.Second}
+func (p parser) hook(key string, v *yaml.Node) (services.Hook, bool) {
+	h := services.Hook{Timeout: 10 * time.Second}
 	if v.Kind != yaml.MappingNode {
 		h.Command = p.command(key, v)
 		return h, len(h.Command) > 0
@@ -771,14 +768,14 @@ func (p parser) hook(key string, v *yaml.Node) (Hook, bool) {
 	return h, true
 }
 
-func (p parser) actions(v *yaml.Node) []Action {
+func (p parser) actions(v *yaml.Node) []services.Action {
 	if v.Kind != yaml.MappingNode {
 		p.errorf(v, "actions: expected a mapping of action names, got %s", kindName(v))
 		return nil
 	}
-	var out []Action
+	var out []services.Action
 	p.eachKey(v, func(name string, k, val *yaml.Node) {
-		if slices.Contains(BuiltinActions, name) {
+		if slices.Contains(services.BuiltinActions, name) {
 			p.errorf(k, "action %q: the name is a built-in action", name)
 			return
 		}
@@ -786,7 +783,7 @@ func (p parser) actions(v *yaml.Node) []Action {
 			p.errorf(val, "action %s: expected a mapping with a command, got %s", name, kindName(val))
 			return
 		}
-		a := Action{Name: name}
+		a := services.Action{Name: name}
 		p.eachKey(val, func(key string, kk, vv *yaml.Node) {
 			switch key {
 			case "command":
@@ -812,18 +809,18 @@ func (p parser) actions(v *yaml.Node) []Action {
 // pattern}. Without a declaration an action takes no arguments, so that a
 // capability for `showconf` cannot name the file (herd showconf web
 // /etc/shadow).
-func (p parser) actionArgs(action string, v *yaml.Node) []ActionArg {
+func (p parser) actionArgs(action string, v *yaml.Node) []services.ActionArg {
 	if v.Kind != yaml.SequenceNode {
 		p.errorf(v, "action %s args: expected a list of {name, pattern}, got %s", action, kindName(v))
 		return nil
 	}
-	var out []ActionArg
+	var out []services.ActionArg
 	for _, item := range v.Content {
 		if item.Kind != yaml.MappingNode {
 			p.errorf(item, "action %s args: expected {name: NAME, pattern: REGEXP}, got %s", action, kindName(item))
 			continue
 		}
-		var a ActionArg
+		var a services.ActionArg
 		p.eachKey(item, func(key string, k, val *yaml.Node) {
 			switch key {
 			case "name":
@@ -844,7 +841,7 @@ func (p parser) actionArgs(action string, v *yaml.Node) []ActionArg {
 			p.errorf(item, "action %s args: name %q must be a word of lower-case letters, digits and dashes", action, a.Name)
 		case a.Pattern == "":
 			p.errorf(item, "action %s argument %s: needs a pattern (a regular expression the whole argument must match)", action, a.Name)
-		case slices.ContainsFunc(out, func(o ActionArg) bool { return o.Name == a.Name }):
+		case slices.ContainsFunc(out, func(o services.ActionArg) bool { return o.Name == a.Name }):
 			p.errorf(item, "action %s: argument %s is declared twice", action, a.Name)
 		default:
 			out = append(out, a)
@@ -895,91 +892,4 @@ func SplitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
-}
-
-// Validate checks services together: unique names and aliases, known
-// requirements, no cycles. It rewrites each Requires entry to the
-// canonical name of the service it designates.
-func Validate(specs []*Spec) ErrorList {
-	var errs ErrorList
-	owner := map[string]*Spec{} // name or alias -> service
-	for _, s := range specs {
-		if prev, ok := owner[s.Name]; ok {
-			errs.add(s.Pos, "duplicate service name %q (first defined at %s:%d:%d)", s.Name, prev.Pos.File, prev.Pos.Line, prev.Pos.Col)
-			continue
-		}
-		owner[s.Name] = s
-	}
-	for _, s := range specs {
-		for _, a := range s.Provides {
-			if prev, ok := owner[a]; ok && prev != s {
-				errs.add(s.Pos, "service %s: alias %q is already the name or an alias of service %s", s.Name, a, prev.Name)
-				continue
-			}
-			owner[a] = s
-		}
-	}
-	for _, s := range specs {
-		var reqs []string
-		for _, r := range s.Requires {
-			t, ok := owner[r]
-			switch {
-			case !ok:
-				errs.add(s.Pos, "service %s requires unknown service %q", s.Name, r)
-			case t == s:
-				errs.add(s.Pos, "service %s requires itself", s.Name)
-			case !slices.Contains(reqs, t.Name):
-				reqs = append(reqs, t.Name)
-			}
-		}
-		s.Requires = reqs
-	}
-	errs = append(errs, cycles(specs)...)
-	errs.Sort()
-	return errs
-}
-
-// cycles reports each dependency cycle once, with its path.
-func cycles(specs []*Spec) ErrorList {
-	var errs ErrorList
-	byName := map[string]*Spec{}
-	for _, s := range specs {
-		if _, dup := byName[s.Name]; !dup {
-			byName[s.Name] = s
-		}
-	}
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string
-	var visit func(s *Spec)
-	visit = func(s *Spec) {
-		color[s.Name] = grey
-		stack = append(stack, s.Name)
-		for _, r := range s.Requires {
-			t := byName[r]
-			if t == nil {
-				continue
-			}
-			switch color[r] {
-			case grey:
-				i := slices.Index(stack, r)
-				path := append(slices.Clone(stack[i:]), r)
-				errs.add(byName[stack[i]].Pos, "dependency cycle: %s", strings.Join(path, " -> "))
-			case white:
-				visit(t)
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[s.Name] = black
-	}
-	for _, s := range specs {
-		if color[s.Name] == white && byName[s.Name] == s {
-			visit(s)
-		}
-	}
-	return errs
 }
