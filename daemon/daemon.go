@@ -74,6 +74,10 @@ type Options struct {
 	PSK []byte
 	// RemoteCallTimeout bounds each call to another daemon. Default 10s.
 	RemoteCallTimeout time.Duration
+	// NotSubreaper leaves orphans of services to init rather than making
+	// the daemon their reaper: for a daemon run inside a test binary,
+	// which must not become the subreaper of the whole test run.
+	NotSubreaper bool
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
@@ -141,10 +145,71 @@ type Daemon struct {
 // control socket, then starts the auto-start services. An invalid
 // configuration returns services.ErrorList and starts nothing.
 func Start(opts Options) (_ *Daemon, err error) {
+	specs, ho, err := startingPoint(&opts)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDaemon(opts, ho)
+	if err != nil {
+		return nil, err
+	}
+	// Until the daemon runs, each step that holds something says how to
+	// let it go; a failure lets go of all of it, newest first.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	go d.logLoop()
+	undo = append(undo, d.stopLog)
+	if err := d.openState(ho, &undo); err != nil {
+		return nil, err
+	}
+	if err := d.listen(ho, &undo); err != nil {
+		return nil, err
+	}
+	if err := d.startActors(ho, &undo); err != nil {
+		return nil, err
+	}
+	// From here on the daemon runs: Shutdown stops whatever has started.
+	undo = []func(){d.Shutdown}
+	d.serve(ho)
+	if len(d.opts.Listen) > 0 {
+		if err := d.startNetwork(); err != nil {
+			return nil, err
+		}
+	}
+	d.announce(ho, specs)
+	d.startHousekeeping()
+	if ho == nil {
+		res := make(chan registry.RegisterResult, 1)
+		d.system.Root.Send(d.registry, &registry.Register{Specs: specs, AutoStart: true, Reply: res})
+		if r := <-res; r.Err != nil {
+			return nil, r.Err
+		}
+		d.registerImports()
+	}
+	// The PID file says the daemon is ready: its services are known, so
+	// that a script that waits for it can name them at once.
+	if d.opts.PIDFile != "" {
+		if err := proc.WriteFileAtomic(d.opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// startingPoint is what a start begins from: the services and state a
+// re-exec handed over, or the configuration file's services. It fills
+// the options' defaults.
+func startingPoint(opts *Options) ([]*services.Spec, *handover, error) {
 	var specs []*services.Spec
 	ho, err := readHandover()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ho != nil {
 		// A re-exec: the services are those handed over, not the file's.
@@ -155,12 +220,15 @@ func Start(opts Options) (_ *Daemon, err error) {
 	} else if opts.ConfigPath != "" {
 		cfg, err := config.LoadPath(opts.ConfigPath, config.SystemAccounts{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		specs = cfg.Services
 		if opts.HistoryRetention == 0 {
 			opts.HistoryRetention = cfg.HistoryRetention
 		}
+	}
+	if opts.HistoryRetention == 0 {
+		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr
@@ -168,167 +236,179 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if opts.RemoteCallTimeout <= 0 {
 		opts.RemoteCallTimeout = proxy.DefaultCallTimeout
 	}
+	return specs, ho, nil
+}
+
+func newDaemon(opts Options, ho *handover) (*Daemon, error) {
 	d := &Daemon{
 		opts: opts, log: opts.Log, baseEnv: service.BaseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
 		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
-		exitReq: make(chan ExitKind, 1), reapPause: make(chan chan struct{}),
+		exitReq: make(chan ExitKind, 1), reapPause: make(chan chan struct{}), accounts: config.SystemAccounts{},
 	}
 	if ho != nil {
 		d.started, d.reexecs, d.inheritedSignals = ho.FirstStarted, ho.Reexecs, ho.Signals
 	}
+	var err error
 	if d.self, err = os.Executable(); err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)
 	}
-	go d.logLoop()
-	defer func() {
-		if err != nil {
-			d.stopLog()
-		}
-	}()
-	if err := statedir.Prepare(opts.StateDir, d.uid, opts.Insecure); err != nil {
-		return nil, err
+	return d, nil
+}
+
+// openState takes the state directory (locked for the daemon's life), its
+// history store and the daemon's identity.
+func (d *Daemon) openState(ho *handover, undo *[]func()) error {
+	dir := d.opts.StateDir
+	if err := statedir.Prepare(dir, d.uid, d.opts.Insecure); err != nil {
+		return err
 	}
+	var err error
 	if ho != nil && ho.StateLockFD > 2 {
-		d.stateLock, err = statedir.InheritedLock(ho.StateLockFD, opts.StateDir)
+		d.stateLock, err = statedir.InheritedLock(ho.StateLockFD, dir)
 	} else {
 		// A first start, or a re-exec from a shepherd that had no lock.
-		d.stateLock, err = statedir.Lock(opts.StateDir)
+		d.stateLock, err = statedir.Lock(dir)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer func() {
-		if err != nil && !d.stopped() {
-			d.stateLock.Close()
-		}
-	}()
-	if opts.HistoryRetention == 0 {
-		opts.HistoryRetention = 30 * 24 * time.Hour
+	*undo = append(*undo, func() { d.stateLock.Close() })
+	if d.history, err = history.OpenWith(filepath.Join(dir, "history"), history.Options{Logf: d.logf}); err != nil {
+		return err
 	}
-	if d.history, err = history.OpenWith(filepath.Join(opts.StateDir, "history"), history.Options{Logf: d.logf}); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil && !d.stopped() {
-			d.history.Close()
-		}
-	}()
+	*undo = append(*undo, func() { d.history.Close() })
 	if ho == nil {
 		d.reportPreviousRun()
 	}
-	if d.key, d.peerID, err = identity.Load(opts.StateDir); err != nil {
-		return nil, err
-	}
-	d.accounts = config.SystemAccounts{}
-	// Only fds 0-2 may reach a service: whatever the daemon inherited
-	// without close-on-exec (from a shell, a test runner) must not leak.
+	d.key, d.peerID, err = identity.Load(dir)
+	return err
+}
+
+// listen takes the control socket: its listener and lock, new or handed
+// over. It also makes the process what a supervisor must be: only fds
+// 0-2 reach a service (whatever the daemon inherited without
+// close-on-exec, from a shell or a test runner, must not leak), and
+// orphans of services are re-parented to the daemon, not to init, so
+// that the reaper collects them and no zombie lingers (design §5).
+func (d *Daemon) listen(ho *handover, undo *[]func()) error {
 	proc.CloseOnExecInherited()
-	// Orphans of our services are re-parented to us, not to init, so the
-	// reaper collects them and no zombie lingers (design §5).
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		d.logf("cannot become a child subreaper: %v", err)
+	if !d.opts.NotSubreaper {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			d.logf("cannot become a child subreaper: %v", err)
+		}
 	}
-	var ln *net.UnixListener
+	var err error
 	if ho != nil {
-		if ln, err = inheritedListener(ho.ListenerFD); err == nil {
-			d.socketLock, err = inheritedSocketLock(ho, opts.SocketPath)
+		if d.ln, err = inheritedListener(ho.ListenerFD); err == nil {
+			d.socketLock, err = inheritedSocketLock(ho, d.opts.SocketPath)
 		}
 	} else {
 		var l *local.Listener
-		if l, err = local.Listen(opts.SocketPath, local.ListenOptions{Insecure: opts.Insecure, Mode: opts.SocketMode, Group: opts.SocketGroup}); err == nil {
-			ln, d.socketLock = l.UnixListener, l.Lock
+		if l, err = local.Listen(d.opts.SocketPath, local.ListenOptions{Insecure: d.opts.Insecure, Mode: d.opts.SocketMode, Group: d.opts.SocketGroup}); err == nil {
+			d.ln, d.socketLock = l.UnixListener, l.Lock
 		}
+	}
+	if d.ln != nil {
+		*undo = append(*undo, func() { d.ln.Close() })
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer func() {
-		if err != nil {
-			d.socketLock.Release()
-		}
-	}()
-	d.ln = ln
+	*undo = append(*undo, func() { d.socketLock.Release() })
+	return nil
+}
+
+// startActors starts the actor system, the output pump and the actor
+// tree, restores what a re-exec handed over, then the reaper.
+func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(logWriter{d}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
+	*undo = append(*undo, d.system.Shutdown)
 	d.system.EventStream.Subscribe(func(msg any) {
 		if ev, ok := msg.(*actor.SupervisorEvent); ok {
 			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
 		}
 	})
-	d.pump, err = proc.NewPump(func(owner, msg any) { d.system.Root.Send(owner.(*actor.PID), msg) })
-	if err != nil {
-		ln.Close()
-		return nil, err
+	var err error
+	if d.pump, err = proc.NewPump(func(owner, msg any) { d.system.Root.Send(owner.(*actor.PID), msg) }); err != nil {
+		return err
 	}
 	d.goGo(d.pump.Run)
+	*undo = append(*undo, func() {
+		d.pump.Stop()
+		d.wg.Wait()
+	})
 	monitorProps, err := monitor.NewProps(monitor.Env{Pump: d.pump, Go: d.goGo, Logf: d.logf})
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return err
 	}
 	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return err
 	}
 	ready := make(chan children, 1)
 	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(&shepherdState{
-		historianProps: historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, opts.HistoryRetention),
+		historianProps: historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, d.opts.HistoryRetention),
 		caretakerProps: caretakerProps, monitorProps: monitorProps,
 		registryProps: func(c children) *actor.Props { return registry.NewProps(d.registryEnv(c)) },
 		ready:         ready,
 	}), "shepherd")
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("spawn shepherd actor: %w", err)
+		return fmt.Errorf("spawn shepherd actor: %w", err)
 	}
 	c := <-ready
 	if c.err != nil {
-		ln.Close()
-		return nil, c.err
+		return c.err
 	}
 	d.historian, d.caretaker, d.monitor, d.registry = c.historian, c.caretaker, c.monitor, c.registry
-	mon := d.monitor
-	send := d.system.Root.Send
 	if ho != nil {
 		// Before the reaper runs: the exits of children that ended during
 		// the handover, waiting as zombies, must find their owners.
 		if err := d.restore(ho); err != nil {
-			ln.Close()
-			return nil, err
+			return err
 		}
 	}
+	mon, send := d.monitor, d.system.Root.Send
 	d.goGo(func() { proc.Reap(func(e proc.Exit) { send(mon, e) }, d.stopReap, d.reapPause) })
+	return nil
+}
 
-	// Root and our own uid are not held to the per-uid limit and have
-	// connections of their own, so no user can lock them out.
+// serve serves the control socket (and the connections a re-exec handed
+// over). Root and our own uid are not held to the per-uid limit and have
+// connections of their own, so no user can lock them out.
+func (d *Daemon) serve(ho *handover) {
 	a := &api{d: d}
 	d.server = &local.Server{Handler: a, Logf: d.logf, Privileged: a.privileged}
+	ln := d.ln
 	d.goGo(func() { d.server.Serve(ln) })
 	if ho != nil {
 		d.adoptConns(ho.Conns)
 	}
-	if len(opts.Listen) > 0 {
-		if err := d.startNetwork(); err != nil {
-			d.Shutdown()
-			return nil, err
-		}
-	}
+}
+
+// announce says in the log and the history that the daemon runs.
+func (d *Daemon) announce(ho *handover, specs []*services.Spec) {
 	if ho != nil {
 		d.logf("shepherd %d re-executed (%d times, first started at %s) with %d services; listening on %s",
-			os.Getpid(), d.reexecs, d.started.Local().Format(proc.TimeLayout), len(ho.Services), opts.SocketPath)
-	} else {
-		d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), opts.SocketPath)
-		names := make([]string, len(specs))
-		for i, s := range specs {
-			names[i] = s.Name
-		}
-		d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: opts.ConfigPath},
-			history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
+			os.Getpid(), d.reexecs, d.started.Local().Format(proc.TimeLayout), len(ho.Services), d.opts.SocketPath)
+		return
 	}
+	d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), d.opts.SocketPath)
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	d.record(true, history.Event{Kind: history.KindDaemonStart, PID: os.Getpid(), Message: d.opts.ConfigPath},
+		history.Event{Kind: history.KindLoad, Message: strings.Join(names, " ")})
+}
+
+// startHousekeeping returns idle memory after bursts and applies the
+// history's retention now and every hour.
+func (d *Daemon) startHousekeeping() {
 	d.goGo(func() { memory.ReleaseIdle(d.stopReap) })
+	send := d.system.Root.Send
 	send(d.historian, &historian.Retain{})
 	d.retainTick = time.NewTicker(time.Hour)
 	tick := d.retainTick.C
@@ -342,24 +422,6 @@ func Start(opts Options) (_ *Daemon, err error) {
 			}
 		}
 	})
-	if ho == nil {
-		res := make(chan registry.RegisterResult, 1)
-		send(d.registry, &registry.Register{Specs: specs, AutoStart: true, Reply: res})
-		if r := <-res; r.Err != nil {
-			d.Shutdown()
-			return nil, r.Err
-		}
-		d.registerImports()
-	}
-	// The PID file says the daemon is ready: its services are known, so
-	// that a script that waits for it can name them at once.
-	if opts.PIDFile != "" {
-		if err := proc.WriteFileAtomic(opts.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			d.Shutdown()
-			return nil, fmt.Errorf("pid file: %w", err)
-		}
-	}
-	return d, nil
 }
 
 // restore brings back what a re-exec handed over: the services with their
@@ -452,7 +514,9 @@ func (d *Daemon) Shutdown() {
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)
-		d.retainTick.Stop()
+		if d.retainTick != nil {
+			d.retainTick.Stop()
+		}
 		d.wg.Wait()
 		if err := d.history.Close(); err != nil {
 			d.logf("history: close: %v", err)

@@ -49,7 +49,7 @@ func startDaemon(t testing.TB, config string, tune ...func(*Options)) (*Daemon, 
 		t.Fatal(err)
 	}
 	log := &syncBuffer{}
-	opts := Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: log}
+	opts := Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: log, NotSubreaper: true}
 	for _, f := range tune {
 		f(&opts)
 	}
@@ -121,7 +121,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "services.yaml")
 	os.WriteFile(cfg, []byte("services:\n  - name: s\n    command: [sh, -c, 'echo hi; exec sleep 3600']\n"), 0o644)
-	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: &syncBuffer{}})
+	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: &syncBuffer{}, NotSubreaper: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +138,46 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after shutdown:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// TestFailedStartLetsGoOfEverything: a start that fails half-way (here at
+// the network, after the actors, the pump and the reaper started; and at
+// the socket, before them) leaves no goroutine behind and lets go of the
+// state directory and the socket, so that the next start succeeds.
+func TestFailedStartLetsGoOfEverything(t *testing.T) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR2)
+	signal.Stop(c)
+	before := runtime.NumGoroutine()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "services.yaml")
+	os.WriteFile(cfg, []byte("services:\n  - name: s\n    command: [sleep, \"3600\"]\n"), 0o644)
+	opts := Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"),
+		SocketGroup: -1, Log: &syncBuffer{}, NotSubreaper: true}
+	bad := opts
+	bad.Listen = []string{"/not/a/multiaddr"}
+	if _, err := Start(bad); err == nil {
+		t.Fatal("a start with a bad listen address succeeded")
+	}
+	squatted := opts
+	squatted.SocketPath = filepath.Join(dir, "file", "socket")
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o600) // the socket's directory is a file
+	if _, err := Start(squatted); err == nil {
+		t.Fatal("a start on an impossible socket succeeded")
+	}
+	end := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(end) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after failed starts:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+	d, err := Start(opts)
+	if err != nil {
+		t.Fatalf("a start after failed ones: %v", err)
+	}
+	d.Shutdown()
 }
 
 // TestRetentionRemovesOldEvents: events older than the retention are
