@@ -514,7 +514,7 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 			return nil
 		}
 		last = e.Seq
-		page.Events = append(page.Events, e)
+		page.Events = append(page.Events, wire.Event(e))
 		if len(page.Events) < historyPage {
 			return nil
 		}
@@ -566,7 +566,7 @@ func wireEvents(evs []history.Event, keep func(history.Event) bool, after uint64
 	out := wire.Events{Events: make([]wire.Event, 0, len(evs))}
 	for _, e := range evs {
 		if e.Seq > after && keep(e) {
-			out.Events = append(out.Events, e)
+			out.Events = append(out.Events, wire.Event(e))
 		}
 	}
 	return out

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 // Event kinds.
@@ -40,9 +39,28 @@ const (
 )
 
 // Event is one thing that happened. Seq orders all events of a store and
-// never repeats, across restarts. It is the protocol's event: what is
-// stored is what herd history shows.
-type Event = wire.Event
+// never repeats, across restarts. It is stored as JSON; the protocol's
+// wire.Event has the same fields (a conversion makes one of the other),
+// so what is stored is what herd history shows, but the store does not
+// change when the protocol does.
+type Event struct {
+	Seq      uint64        `json:"seq"`
+	Time     time.Time     `json:"time"`
+	Service  string        `json:"service,omitempty"`
+	Kind     string        `json:"kind"`
+	State    string        `json:"state,omitempty"`
+	PID      int           `json:"pid,omitempty"`
+	Command  []string      `json:"command,omitempty"`
+	ExitCode *int          `json:"exit_code,omitempty"`
+	Signal   string        `json:"signal,omitempty"`
+	Runtime  time.Duration `json:"runtime_ns,omitempty"`
+	MaxRSS   int64         `json:"max_rss_kb,omitempty"`
+	CPU      time.Duration `json:"cpu_ns,omitempty"`
+	Who      string        `json:"who,omitempty"`
+	Action   string        `json:"action,omitempty"`
+	Result   string        `json:"result,omitempty"`
+	Message  string        `json:"message,omitempty"`
+}
 
 // Keys: every event is stored under three keys so that each query is one
 // range scan with no point lookups:

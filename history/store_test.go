@@ -1,6 +1,7 @@
 package history
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -249,5 +252,18 @@ func TestOpenInUseIsNotCorrupt(t *testing.T) {
 	_, err = Open(dir)
 	if err == nil || errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), dir+" is in use by another process") {
 		t.Errorf("second Open: %v", err)
+	}
+}
+
+// TestEventIsTheProtocolsFields: the store's event and the protocol's have
+// the same fields, so that one converts to the other (and what is stored
+// is what herd shows); a field added to one must be added to the other.
+func TestEventIsTheProtocolsFields(t *testing.T) {
+	code := 3
+	e := Event{Seq: 1, Service: "web", Kind: KindExit, ExitCode: &code, Message: "m"}
+	a, _ := json.Marshal(e)
+	b, _ := json.Marshal(wire.Event(e))
+	if string(a) != string(b) {
+		t.Fatalf("stored %s, sent %s", a, b)
 	}
 }
