@@ -11,6 +11,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
@@ -39,6 +40,7 @@ type execRunner struct {
 	argv    []string
 	result  chan<- execResult
 	pid     int
+	handle  *proc.Handle // closed once the exit is seen
 	killed  bool
 	output  []byte
 	status  *services.ExitStatus
@@ -61,9 +63,9 @@ func (r *execRunner) Receive(ctx actor.Context) {
 			ctx.Stop(ctx.Self())
 			return
 		}
-		r.pid = msg.PID
+		r.pid, r.handle = msg.PID, msg.Handle
 		if r.killed {
-			unix.Kill(-r.pid, unix.SIGKILL)
+			r.handle.SignalGroup(unix.SIGKILL)
 		}
 		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 		go func() {
@@ -74,8 +76,8 @@ func (r *execRunner) Receive(ctx actor.Context) {
 		}()
 	case *execKill:
 		r.killed = true
-		if r.pid != 0 && r.status == nil {
-			unix.Kill(-r.pid, unix.SIGKILL)
+		if r.status == nil {
+			r.handle.SignalGroup(unix.SIGKILL)
 		}
 	case *execOutput:
 		r.output = msg.b
@@ -83,6 +85,7 @@ func (r *execRunner) Receive(ctx actor.Context) {
 	case *monitor.Exited:
 		s := msg.Status
 		r.status = &s
+		r.handle.Close()
 		r.finish(ctx)
 	}
 }

@@ -36,7 +36,8 @@ import (
 // in <state>/handover.json, named by handoverEnv:
 //
 //   - every service's machine (services.Saved), the definition its
-//     process runs and any reloaded one pending;
+//     process runs and any reloaded one pending, and the pidfd of its
+//     main process (inherited);
 //   - the control socket's listening fd, its lock's fd, each client
 //     connection's fd with the bytes read from it but not yet served
 //     (local.Server.Handover), and each output pipe's read end with the
@@ -203,6 +204,13 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	for _, p := range pipes {
 		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.FD, Service: byLogger[p.Owner.(*actor.PID).Id], Partial: p.Partial})
 		inherit = append(inherit, p.FD)
+	}
+	// The handles on the main processes (pidfds): the new binary signals
+	// them through these, never by a PID that may meanwhile be reused.
+	for _, sv := range saved {
+		if sv.PIDFD > 0 {
+			inherit = append(inherit, sv.PIDFD)
+		}
 	}
 	b, err := json.Marshal(ho)
 	if err != nil {

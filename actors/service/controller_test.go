@@ -507,6 +507,13 @@ func TestControllerHandover(t *testing.T) {
 		}
 		h.controllers[name] = pids[name]
 	}
+	// The handle on the process is the one handed over, not one opened
+	// anew by its PID.
+	fds := make(chan int, 1)
+	h.sys.Root.Send(pids["steady"], &Probe{F: func(st *ControllerState) { fds <- st.procs[steady.PID].FD() }})
+	if fd := <-fds; fd != saved["steady"].PIDFD {
+		t.Errorf("steady's handle after the handover: fd %d, want the one handed over, %d", fd, saved["steady"].PIDFD)
+	}
 	if st := h.status(pids["steady"]); st.State != wire.StateRunning || st.PID != steady.PID {
 		t.Errorf("steady after the handover: %s pid %d, want running %d", st.State, st.PID, steady.PID)
 	}

@@ -323,6 +323,13 @@ func (h *harness) freeze(ok func(map[string]Saved) bool, names ...string) map[st
 			if err := json.Unmarshal(b, &s); err != nil {
 				h.t.Fatal(err)
 			}
+			if s.PIDFD > 0 {
+				// What execve would pass on: a descriptor of the new
+				// binary's own (the old controller closes its own).
+				if s.PIDFD, err = unix.FcntlInt(uintptr(s.PIDFD), unix.F_DUPFD_CLOEXEC, 3); err != nil {
+					h.t.Fatal(err)
+				}
+			}
 			saved[f.Name] = s
 		}
 		if len(errs) == 0 && ok(saved) {

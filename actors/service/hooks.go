@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +23,7 @@ import (
 // hookRun is a hook command in flight.
 type hookRun struct {
 	name     string
+	handle   *proc.Handle // closed once its exit is handled
 	timer    *time.Timer
 	timedOut bool
 }
@@ -126,12 +128,13 @@ func (c *controller) onHookSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	out := msg.Output
 	st.env.Go(func() { io.Copy(io.Discard, out); out.Close() })
 	self, send, pid := ctx.Self(), ctx.ActorSystem().Root.Send, msg.PID
-	st.hooks[pid] = &hookRun{name: name, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
+	st.hooks[pid] = &hookRun{name: name, handle: msg.Handle, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
 }
 
 func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.Exited) {
 	delete(c.st.hooks, msg.PID)
 	run.timer.Stop()
+	run.handle.Close()
 	result := msg.Status.String()
 	if run.timedOut {
 		result = "timed out after " + c.st.spec.Hooks[run.name].Timeout.String()
@@ -142,7 +145,7 @@ func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.
 func (c *controller) onHookTimeout(msg *hookTimeout) {
 	if run, ok := c.st.hooks[msg.PID]; ok {
 		run.timedOut = true
-		unix.Kill(-msg.PID, unix.SIGKILL)
+		run.handle.SignalGroup(unix.SIGKILL)
 	}
 }
 
