@@ -105,7 +105,14 @@ type Daemon struct {
 	logExit chan struct{}
 	logOnce sync.Once
 
-	wg         sync.WaitGroup
+	wg sync.WaitGroup
+	// goMu guards goStopped: goGo refuses once Shutdown waits on wg.
+	goMu      sync.Mutex
+	goStopped bool
+	// life ends when Shutdown is about to wait for the goroutines of
+	// goGo: those that wait for something select on it (service.Env.Life).
+	life       context.Context
+	endLife    context.CancelFunc
 	stopOnce   sync.Once
 	stopReap   chan struct{}
 	done       chan struct{}
@@ -177,9 +184,12 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if ho != nil {
 		d.started, d.reexecs, d.inheritedSignals = ho.FirstStarted, ho.Reexecs, ho.Signals
 	}
+	d.life, d.endLife = context.WithCancel(context.Background())
 	if d.self, err = os.Executable(); err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)
 	}
+	// Not through goGo: every goroutine goGo runs may log, so the log's
+	// writer outlives them all; stopLog ends it and waits for it.
 	go d.logLoop()
 	defer func() {
 		if err != nil {
@@ -452,7 +462,11 @@ func (d *Daemon) Shutdown() {
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)
+		d.endLife()
 		d.retainTick.Stop()
+		d.goMu.Lock()
+		d.goStopped = true
+		d.goMu.Unlock()
 		d.wg.Wait()
 		if err := d.history.Close(); err != nil {
 			d.logf("history: close: %v", err)
@@ -549,10 +563,18 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 
-// goGo runs f in an accounted goroutine; Shutdown waits for all of them.
-// A panic in one is logged, not fatal: these goroutines handle what
+// goGo runs f in an accounted goroutine; Shutdown waits for all of them,
+// and from then on goGo refuses (f does not run: the daemon is gone). A
+// panic in one is logged, not fatal: these goroutines handle what
 // clients, peers and services send, and as PID 1 a crash ends the machine.
+// Every wait in them selects on d.life (or has a deadline).
 func (d *Daemon) goGo(f func()) {
+	d.goMu.Lock()
+	defer d.goMu.Unlock()
+	if d.goStopped {
+		d.logf("internal error: a goroutine started after shutdown was refused\n%s", debug.Stack())
+		return
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -625,7 +647,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
-			Go: d.goGo, Logf: d.logf, Monitor: c.monitor, Historian: c.historian,
+			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},

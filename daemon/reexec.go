@@ -123,7 +123,6 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if err := d.history.Writable(history.Reserve); errors.Is(err, history.ErrNoSpace) {
 		return fmt.Errorf("cannot re-execute now: %v", err)
 	}
-	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
 	// No request is read from now on, and those in flight are finished
 	// first (the requests themselves may wait on services that are about
@@ -135,13 +134,22 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	var saved map[string]service.Saved
 	var reg registry.Handover
 	var owners monitor.OwnersReply
+	// Every wait for an actor ends at the deadline: a re-exec holds off
+	// Shutdown, which must not hang on it.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	for {
 		var err error
+		reg = registry.Handover{}
 		d.pauseReaper()
 		// Exits reaped before the pause reach their controllers first.
-		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
-		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
-		saved, err = d.freezeAll(reg.Controlled)
+		owners, err = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
+		if err == nil {
+			reg, err = ask(ctx, d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
+		}
+		if err == nil {
+			saved, err = d.freezeAll(ctx, reg.Controlled)
+		}
 		if err == nil {
 			err = checkOwners(owners.Owners, saved, d)
 		}
@@ -172,7 +180,11 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		d.system.Root.Send(l, &service.CloseLog{Done: closed})
 	}
 	for range reg.Loggers {
-		<-closed
+		select {
+		case <-closed:
+		case <-time.After(reexecQuiesce):
+			return undo(errors.New("a service's logger did not write out its log"))
+		}
 	}
 	byLogger := map[string]string{}
 	for name, l := range reg.Loggers {
@@ -303,9 +315,9 @@ func waitAtGate(gate string) {
 // started this process, for the command line to act on.
 func (d *Daemon) InheritedSignals() []syscall.Signal { return d.inheritedSignals }
 
-// freezeAll freezes every controller; on the first that is not at rest it
-// returns why (the caller thaws them all).
-func (d *Daemon) freezeAll(names []string) (map[string]service.Saved, error) {
+// freezeAll freezes every controller; on the first that is not at rest,
+// or once ctx ends, it returns why (the caller thaws them all).
+func (d *Daemon) freezeAll(ctx context.Context, names []string) (map[string]service.Saved, error) {
 	replies := make(chan service.Frozen, len(names))
 	for _, n := range names {
 		d.system.Root.Send(d.controllerPID(n), &service.Freeze{Reply: replies})
@@ -313,7 +325,12 @@ func (d *Daemon) freezeAll(names []string) (map[string]service.Saved, error) {
 	saved := make(map[string]service.Saved, len(names))
 	var errs []error
 	for range names {
-		f := <-replies
+		var f service.Frozen
+		select {
+		case f = <-replies:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%d services did not say whether they are at rest", len(names)-len(saved)-len(errs))
+		}
 		if f.Err != nil {
 			errs = append(errs, f.Err)
 			continue

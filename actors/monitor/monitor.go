@@ -37,8 +37,9 @@ type Spawn struct {
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
-// the read end of the pipe that carries the child's stdout and stderr; the
-// owner must drain and close it.
+// the read end of the pipe that carries the child's stdout and stderr
+// (pollable: Close ends a Read in progress); the owner must drain and
+// close it.
 type Spawned struct {
 	Tag    uint64
 	Action bool
@@ -383,6 +384,12 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 		return 0, nil, nil, err
 	}
 	if req.Logger == nil {
+		// Non-blocking, so that the file is pollable: its owner can end
+		// a read that a process left behind would hold forever, by
+		// closing it.
+		if err := unix.SetNonblock(r, true); err != nil {
+			m.st.logf("output of process %d: %v", pid, err)
+		}
 		return pid, h, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
 	}
 	// Tell the logger before the pump can report EOF, so it counts the

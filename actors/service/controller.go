@@ -105,7 +105,13 @@ type heldReplies struct {
 }
 
 type pendingAction struct {
-	req      Request
+	req Request
+	// handle and pipe are the action's process and its output, which
+	// a goroutine reads: a controller that goes away kills the first
+	// and closes the second, so that the goroutine ends even if a
+	// process the action left behind holds the output open.
+	handle   *proc.Handle
+	pipe     *os.File
 	exited   bool
 	status   services.ExitStatus
 	output   string
@@ -276,11 +282,18 @@ func (c *controller) Receive(ctx actor.Context) {
 				t.Stop()
 			}
 		}
-		// Hooks do not outlive their service's controller.
+		// Hooks and actions do not outlive their service's controller,
+		// nor do the goroutines that read their output.
 		for _, r := range st.hooks {
 			r.timer.Stop()
 			r.handle.SignalGroup(unix.SIGKILL)
 			r.handle.Close()
+			r.output.Close()
+		}
+		for _, pa := range st.actions {
+			pa.handle.SignalGroup(unix.SIGKILL)
+			pa.handle.Close()
+			pa.pipe.Close()
 		}
 		for pid := range st.procs {
 			st.forget(pid)
@@ -696,15 +709,13 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 		return
 	}
 	if msg.Action {
-		// An action is never signalled.
-		msg.Handle.Close()
 		r := st.actionSpawns[msg.Tag]
 		delete(st.actionSpawns, msg.Tag)
 		if msg.Err != nil {
 			r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.StartFailed, "action %s of service %s: %v", r.Req.Action, st.spec.Name, msg.Err))
 			return
 		}
-		st.actions[msg.PID] = &pendingAction{req: r}
+		st.actions[msg.PID] = &pendingAction{req: r, handle: msg.Handle, pipe: msg.Output}
 		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 		st.env.Go(func() {
 			out, _ := io.ReadAll(io.LimitReader(msg.Output, 1<<20))
@@ -773,6 +784,7 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 		return
 	}
 	delete(st.actions, pid)
+	pa.handle.Close()
 	code := pa.status.Code
 	if pa.status.Signal != 0 {
 		code = 128 + int(pa.status.Signal)

@@ -134,7 +134,8 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.env = Env{Go: goGo, Logf: h.log.logf, Monitor: mon, Historian: hist, Registry: reg, History: h.store,
+	life, endLife := context.WithCancel(context.Background())
+	h.env = Env{Go: goGo, Logf: h.log.logf, Life: life, Monitor: mon, Historian: hist, Registry: reg, History: h.store,
 		BaseEnv: BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send}
 	t.Cleanup(func() {
 		// No process outlives the test: every service is stopped (those
@@ -151,6 +152,7 @@ func newHarness(t testing.TB) *harness {
 		pump.Stop()
 		close(stop)
 		h.sys.Root.StopFuture(hist).Wait()
+		endLife()
 		h.wg.Wait()
 		h.store.Close()
 	})

@@ -2,10 +2,10 @@ package service
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -24,6 +24,7 @@ import (
 type hookRun struct {
 	name     string
 	handle   *proc.Handle // closed once its exit is handled
+	output   *os.File     // drained by a goroutine; closed to end it
 	timer    *time.Timer
 	timedOut bool
 }
@@ -94,7 +95,9 @@ func (c *controller) postHook(ctx actor.Context, name string, h services.Hook, v
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	c.st.urlHooks++
 	c.st.env.Go(func() {
-		rctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+		// Cut short when the daemon stops, as a hook command is killed
+		// with its controller.
+		rctx, cancel := c.st.env.Context(h.Timeout)
 		defer cancel()
 		result := ""
 		req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.URL, bytes.NewReader(body))
@@ -128,7 +131,7 @@ func (c *controller) onHookSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	out := msg.Output
 	st.env.Go(func() { io.Copy(io.Discard, out); out.Close() })
 	self, send, pid := ctx.Self(), ctx.ActorSystem().Root.Send, msg.PID
-	st.hooks[pid] = &hookRun{name: name, handle: msg.Handle, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
+	st.hooks[pid] = &hookRun{name: name, handle: msg.Handle, output: out, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
 }
 
 func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.Exited) {
