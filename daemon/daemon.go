@@ -389,6 +389,16 @@ func (d *Daemon) restore(ho *handover) error {
 	done := make(chan struct{})
 	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
 	<-done
+	// The lines handed over come first in each ring: before the pipes
+	// are pumped again (our sends arrive in order).
+	if len(ho.Recent) > 0 {
+		reg, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
+		for name, data := range ho.Recent {
+			if l, ok := reg.Loggers[name]; ok {
+				d.system.Root.Send(l, &service.RestoreRecent{Data: data})
+			}
+		}
+	}
 	for _, p := range ho.Pipes {
 		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: p.Service, Reply: ch} })
 		if r.Logger == nil {

@@ -43,6 +43,9 @@ import (
 //     (local.Server.Handover), and each output pipe's read end with the
 //     part of a line the pump had read (all inherited: their
 //     close-on-exec flag is cleared just before execve);
+//   - the newest lines of each service's output (at most
+//     service.HandedLines within service.HandedBytes), for status and
+//     log -n;
 //   - how many times the daemon re-executed and when it first started.
 //
 // First the control socket (and libp2p's) stops taking requests, and those
@@ -90,6 +93,10 @@ type handover struct {
 	// Conns are the control socket's connections, for the new binary to
 	// go on serving.
 	Conns []savedConn `json:"conns,omitempty"`
+	// Recent are the newest lines of each service's ring (for status
+	// and log -n), by service: at most service.HandedLines lines within
+	// service.HandedBytes each.
+	Recent map[string][]byte `json:"recent,omitempty"`
 }
 
 // savedConn is a client's connection: its fd, and what was read from it
@@ -186,6 +193,22 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 			return undo(errors.New("a service's logger did not write out its log"))
 		}
 	}
+	// The loggers hold every line the pump read: hand the newest over.
+	recent := make(chan service.SavedRecent, len(reg.Loggers))
+	for _, l := range reg.Loggers {
+		d.system.Root.Send(l, &service.SaveRecent{Lines: service.HandedLines, Bytes: service.HandedBytes, Reply: recent})
+	}
+	handedRecent := map[string][]byte{}
+	for range reg.Loggers {
+		select {
+		case r := <-recent:
+			if len(r.Data) > 0 {
+				handedRecent[r.Name] = r.Data
+			}
+		case <-time.After(reexecQuiesce):
+			return undo(errors.New("a service's logger did not give its recent lines"))
+		}
+	}
 	byLogger := map[string]string{}
 	for name, l := range reg.Loggers {
 		byLogger[l.Id] = name
@@ -206,6 +229,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
 		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		Recent: handedRecent,
 	}
 	ho.LockFD = d.socketLock.Fd()
 	inherit := []int{ho.ListenerFD, ho.LockFD, ho.StateLockFD}
