@@ -109,7 +109,14 @@ type Daemon struct {
 	logExit chan struct{}
 	logOnce sync.Once
 
-	wg         sync.WaitGroup
+	wg sync.WaitGroup
+	// goMu guards goStopped: goGo refuses once Shutdown waits on wg.
+	goMu      sync.Mutex
+	goStopped bool
+	// life ends when Shutdown is about to wait for the goroutines of
+	// goGo: those that wait for something select on it (service.Env.Life).
+	life       context.Context
+	endLife    context.CancelFunc
 	stopOnce   sync.Once
 	stopReap   chan struct{}
 	done       chan struct{}
@@ -249,6 +256,7 @@ func newDaemon(opts Options, ho *handover) (*Daemon, error) {
 	if ho != nil {
 		d.started, d.reexecs, d.inheritedSignals = ho.FirstStarted, ho.Reexecs, ho.Signals
 	}
+	d.life, d.endLife = context.WithCancel(context.Background())
 	var err error
 	if d.self, err = os.Executable(); err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)
@@ -441,6 +449,16 @@ func (d *Daemon) restore(ho *handover) error {
 	done := make(chan struct{})
 	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
 	<-done
+	// The lines handed over come first in each ring: before the pipes
+	// are pumped again (our sends arrive in order).
+	if len(ho.Recent) > 0 {
+		reg, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
+		for name, data := range ho.Recent {
+			if l, ok := reg.Loggers[name]; ok {
+				d.system.Root.Send(l, &service.RestoreRecent{Data: data})
+			}
+		}
+	}
 	for _, p := range ho.Pipes {
 		r, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: p.Service, Reply: ch} })
 		if r.Logger == nil {
@@ -514,9 +532,13 @@ func (d *Daemon) Shutdown() {
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
 		close(d.stopReap)
+		d.endLife()
 		if d.retainTick != nil {
 			d.retainTick.Stop()
 		}
+		d.goMu.Lock()
+		d.goStopped = true
+		d.goMu.Unlock()
 		d.wg.Wait()
 		if err := d.history.Close(); err != nil {
 			d.logf("history: close: %v", err)
@@ -564,15 +586,6 @@ func (d *Daemon) record(sync bool, evs ...history.Event) {
 	}
 }
 
-func (d *Daemon) stopped() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // reportPreviousRun says in the log how the previous run ended.
 func (d *Daemon) reportPreviousRun() {
 	last, err := d.history.Scan(history.Query{AfterSeq: max(d.history.LastSeq(), 5) - 5})
@@ -613,10 +626,18 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 
-// goGo runs f in an accounted goroutine; Shutdown waits for all of them.
-// A panic in one is logged, not fatal: these goroutines handle what
+// goGo runs f in an accounted goroutine; Shutdown waits for all of them,
+// and from then on goGo refuses (f does not run: the daemon is gone). A
+// panic in one is logged, not fatal: these goroutines handle what
 // clients, peers and services send, and as PID 1 a crash ends the machine.
+// Every wait in them selects on d.life (or has a deadline).
 func (d *Daemon) goGo(f func()) {
+	d.goMu.Lock()
+	defer d.goMu.Unlock()
+	if d.goStopped {
+		d.logf("internal error: a goroutine started after shutdown was refused\n%s", debug.Stack())
+		return
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -689,7 +710,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
-			Go: d.goGo, Logf: d.logf, Monitor: c.monitor, Historian: c.historian,
+			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -111,16 +115,62 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // TestShutdownLeavesNoGoroutines: every goroutine the daemon starts ends
-// with Shutdown (style rule 6), so a daemon can be embedded and stopped.
+// with Shutdown (style rule 6), so a daemon can be embedded and stopped,
+// and none holds Shutdown up (issue 15, defect 7): not a URL hook whose
+// server never answers, nor the output of an action or of an exec'd
+// command that a process they left behind (in a session of its own)
+// holds open. Before, Shutdown waited for each of these forever.
 func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	// os/signal starts one goroutine for the life of the process.
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGUSR2)
 	signal.Stop(c)
+	// A hook server that takes the request and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	defer func() {
+		ln.Close()
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	}()
 	before := runtime.NumGoroutine()
 	dir := t.TempDir()
+	holders := filepath.Join(dir, "holders")
+	// The processes left behind outlive the daemon: they go at the end.
+	defer func() {
+		b, _ := os.ReadFile(holders)
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}()
+	hold := fmt.Sprintf(`setsid sleep 3600 & echo $! >> %s; echo started`, holders)
 	cfg := filepath.Join(dir, "services.yaml")
-	os.WriteFile(cfg, []byte("services:\n  - name: s\n    command: [sh, -c, 'echo hi; exec sleep 3600']\n"), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`services:
+  - name: s
+    command: [sh, -c, 'echo hi; exec sleep 3600']
+    actions:
+      hold: {command: [sh, -c, '%s']}
+  - name: hooked
+    command: [sh, -c, 'exit 1']
+    respawn: false
+    on-exit: {url: "http://%s/hook", timeout: 1h}
+`, hold, ln.Addr())), 0o644)
 	d, err := Start(Options{ConfigPath: cfg, SocketPath: filepath.Join(dir, "run", "socket"), StateDir: filepath.Join(dir, "state"), SocketGroup: -1, Log: &syncBuffer{}, NotSubreaper: true})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +179,44 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	waitFor(t, "s running", func() bool {
 		return call(t, d, wire.Request{Action: "status", Service: "s"}, &st) == nil && st.State == "running"
 	})
-	d.Shutdown()
+	var conn net.Conn
+	select {
+	case conn = <-held:
+		held <- conn
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hook was not called")
+	}
+	// An action and an exec whose output stays open: their requests are
+	// in flight when the daemon stops.
+	var clients sync.WaitGroup
+	for _, req := range []wire.Request{
+		{Action: "hold", Service: "s"},
+		{Action: "exec", Args: []string{"--timeout", "1h", "--", "sh", "-c", hold}},
+	} {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			cl, err := local.Dial(context.Background(), d.opts.SocketPath)
+			if err != nil {
+				return
+			}
+			defer cl.Close()
+			cl.Call(context.Background(), req)
+		}()
+	}
+	waitFor(t, "the action and the command to leave their holders", func() bool {
+		b, _ := os.ReadFile(holders)
+		return len(strings.Fields(string(b))) == 2
+	})
+	stopped := make(chan struct{})
+	go func() { d.Shutdown(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Shutdown did not return:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+	clients.Wait()
 	end := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(end) {
 		time.Sleep(10 * time.Millisecond)

@@ -36,12 +36,16 @@ import (
 // in <state>/handover.json, named by handoverEnv:
 //
 //   - every service's machine (services.Saved), the definition its
-//     process runs and any reloaded one pending;
+//     process runs and any reloaded one pending, and the pidfd of its
+//     main process (inherited);
 //   - the control socket's listening fd, its lock's fd, each client
 //     connection's fd with the bytes read from it but not yet served
 //     (local.Server.Handover), and each output pipe's read end with the
 //     part of a line the pump had read (all inherited: their
 //     close-on-exec flag is cleared just before execve);
+//   - the newest lines of each service's output (at most
+//     service.HandedLines within service.HandedBytes), for status and
+//     log -n;
 //   - how many times the daemon re-executed and when it first started.
 //
 // First the control socket (and libp2p's) stops taking requests, and those
@@ -89,6 +93,10 @@ type handover struct {
 	// Conns are the control socket's connections, for the new binary to
 	// go on serving.
 	Conns []savedConn `json:"conns,omitempty"`
+	// Recent are the newest lines of each service's ring (for status
+	// and log -n), by service: at most service.HandedLines lines within
+	// service.HandedBytes each.
+	Recent map[string][]byte `json:"recent,omitempty"`
 }
 
 // savedConn is a client's connection: its fd, and what was read from it
@@ -122,7 +130,6 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	if err := d.history.Writable(history.Reserve); errors.Is(err, history.ErrNoSpace) {
 		return fmt.Errorf("cannot re-execute now: %v", err)
 	}
-	ctx := context.Background()
 	deadline := time.Now().Add(reexecQuiesce)
 	// No request is read from now on, and those in flight are finished
 	// first (the requests themselves may wait on services that are about
@@ -134,13 +141,22 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	var saved map[string]service.Saved
 	var reg registry.Handover
 	var owners monitor.OwnersReply
+	// Every wait for an actor ends at the deadline: a re-exec holds off
+	// Shutdown, which must not hang on it.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	for {
 		var err error
+		reg = registry.Handover{}
 		d.pauseReaper()
 		// Exits reaped before the pause reach their controllers first.
-		owners, _ = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
-		reg, _ = ask(ctx, d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
-		saved, err = d.freezeAll(reg.Controlled)
+		owners, err = ask(ctx, d, d.monitor, func(ch chan<- monitor.OwnersReply) any { return &monitor.Owners{Reply: ch} })
+		if err == nil {
+			reg, err = ask(ctx, d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
+		}
+		if err == nil {
+			saved, err = d.freezeAll(ctx, reg.Controlled)
+		}
 		if err == nil {
 			err = checkOwners(owners.Owners, saved, d)
 		}
@@ -171,7 +187,27 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		d.system.Root.Send(l, &service.CloseLog{Done: closed})
 	}
 	for range reg.Loggers {
-		<-closed
+		select {
+		case <-closed:
+		case <-time.After(reexecQuiesce):
+			return undo(errors.New("a service's logger did not write out its log"))
+		}
+	}
+	// The loggers hold every line the pump read: hand the newest over.
+	recent := make(chan service.SavedRecent, len(reg.Loggers))
+	for _, l := range reg.Loggers {
+		d.system.Root.Send(l, &service.SaveRecent{Lines: service.HandedLines, Bytes: service.HandedBytes, Reply: recent})
+	}
+	handedRecent := map[string][]byte{}
+	for range reg.Loggers {
+		select {
+		case r := <-recent:
+			if len(r.Data) > 0 {
+				handedRecent[r.Name] = r.Data
+			}
+		case <-time.After(reexecQuiesce):
+			return undo(errors.New("a service's logger did not give its recent lines"))
+		}
 	}
 	byLogger := map[string]string{}
 	for name, l := range reg.Loggers {
@@ -193,6 +229,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
 		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		Recent: handedRecent,
 	}
 	ho.LockFD = d.socketLock.Fd()
 	inherit := []int{ho.ListenerFD, ho.LockFD, ho.StateLockFD}
@@ -203,6 +240,13 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	for _, p := range pipes {
 		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.FD, Service: byLogger[p.Owner.(*actor.PID).Id], Partial: p.Partial})
 		inherit = append(inherit, p.FD)
+	}
+	// The handles on the main processes (pidfds): the new binary signals
+	// them through these, never by a PID that may meanwhile be reused.
+	for _, sv := range saved {
+		if sv.PIDFD > 0 {
+			inherit = append(inherit, sv.PIDFD)
+		}
 	}
 	b, err := json.Marshal(ho)
 	if err != nil {
@@ -295,9 +339,9 @@ func waitAtGate(gate string) {
 // started this process, for the command line to act on.
 func (d *Daemon) InheritedSignals() []syscall.Signal { return d.inheritedSignals }
 
-// freezeAll freezes every controller; on the first that is not at rest it
-// returns why (the caller thaws them all).
-func (d *Daemon) freezeAll(names []string) (map[string]service.Saved, error) {
+// freezeAll freezes every controller; on the first that is not at rest,
+// or once ctx ends, it returns why (the caller thaws them all).
+func (d *Daemon) freezeAll(ctx context.Context, names []string) (map[string]service.Saved, error) {
 	replies := make(chan service.Frozen, len(names))
 	for _, n := range names {
 		d.system.Root.Send(d.controllerPID(n), &service.Freeze{Reply: replies})
@@ -305,7 +349,12 @@ func (d *Daemon) freezeAll(names []string) (map[string]service.Saved, error) {
 	saved := make(map[string]service.Saved, len(names))
 	var errs []error
 	for range names {
-		f := <-replies
+		var f service.Frozen
+		select {
+		case f = <-replies:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%d services did not say whether they are at rest", len(names)-len(saved)-len(errs))
+		}
 		if f.Err != nil {
 			errs = append(errs, f.Err)
 			continue

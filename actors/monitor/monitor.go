@@ -37,13 +37,18 @@ type Spawn struct {
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
-// the read end of the pipe that carries the child's stdout and stderr; the
-// owner must drain and close it.
+// the read end of the pipe that carries the child's stdout and stderr
+// (pollable: Close ends a Read in progress); the owner must drain and
+// close it.
 type Spawned struct {
 	Tag    uint64
 	Action bool
 	Hook   bool
 	PID    int
+	// Handle refers to the process itself, so that a signal never
+	// reaches another that reuses its PID once it is reaped; the owner
+	// closes it once it has handled the process's exit.
+	Handle *proc.Handle
 	Output *os.File
 	At     time.Time
 	// StartTicks is bootTicks just before the fork: a process the child
@@ -183,14 +188,14 @@ func (m *monitor) Receive(ctx actor.Context) {
 		// Stamped before the fork: the exit, stamped by the reaper, can
 		// come within microseconds and must not precede the start.
 		at, ticks := time.Now(), proc.BootTicks()
-		pid, out, err := m.spawn(ctx, msg)
+		pid, h, out, err := m.spawn(ctx, msg)
 		if err == nil {
 			m.st.owners[pid] = msg.Owner
 		}
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Output: out, At: at, StartTicks: ticks, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Handle: h, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case proc.Exit:
@@ -360,26 +365,32 @@ func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
 
 // spawn starts argv in a new session (so its group can be signalled as a
 // whole) with stdin on /dev/null and stdout/stderr on a fresh pipe.
-func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *os.File, error) {
+func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.File, error) {
 	key := proc.EnvPath(req.Env) + "\x00" + req.Argv[0]
 	path, ok := m.st.paths[key]
 	if !ok {
 		var err error
 		if path, err = proc.LookPath(req.Argv[0], proc.EnvPath(req.Env)); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		m.st.paths[key] = path
 	}
-	pid, r, err := proc.Start(proc.Spec{
+	pid, r, h, err := proc.Start(proc.Spec{
 		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
 		Settings: req.Settings, Trampoline: m.st.self, Stdin: m.st.devNull,
 	})
 	if err != nil {
 		delete(m.st.paths, key)
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if req.Logger == nil {
-		return pid, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
+		// Non-blocking, so that the file is pollable: its owner can end
+		// a read that a process left behind would hold forever, by
+		// closing it.
+		if err := unix.SetNonblock(r, true); err != nil {
+			m.st.logf("output of process %d: %v", pid, err)
+		}
+		return pid, h, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
 	}
 	// Tell the logger before the pump can report EOF, so it counts the
 	// pipe open before it sees it closed.
@@ -393,5 +404,5 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *os.File, error) {
 		ctx.Send(req.Logger, &proc.Closed{})
 		m.st.logf("cannot capture the output of process %d: %v", pid, err)
 	}
-	return pid, nil, nil
+	return pid, h, nil, nil
 }

@@ -270,7 +270,8 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 	streamErr := make(chan error, 1)
 	subscribed := make(chan struct{})
 	var once sync.Once
-	go func() {
+	// Ends with ctx or with c, closed when this function returns.
+	p.st.env.Go(func() {
 		req := wire.Request{Action: "history", Args: []string{"--follow", "--since", "0s"}, Cap: p.st.spec.Remote}
 		streamErr <- c.Stream(ctx, req, func(r wire.Reply) error {
 			if !r.OK {
@@ -290,7 +291,7 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			}
 			return nil
 		})
-	}()
+	})
 	// The state is asked once the stream is subscribed (its first reply):
 	// a change between the two cannot slip through.
 	select {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -501,8 +502,13 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 			// A fleet: its status names its hosts' services and states.
 			reply, out := make(chan wire.Reply, 1), msg.Reply
 			ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{Req: req, Who: msg.Who, Reply: reply})
-			st.env.Service.Go(func() {
-				rep := <-reply
+			env, id := st.env.Service, req.ID
+			env.Go(func() {
+				rep, err := awaitReply(env, reply)
+				if err != nil {
+					out <- wire.ErrReply(id, wire.Errorf(wire.Timeout, "status of %s: %v", name, err))
+					return
+				}
 				var s wire.Status
 				if rep.OK && json.Unmarshal(rep.Result, &s) == nil {
 					s.Members = members
@@ -569,8 +575,33 @@ func (r *registry) serviceLog(ctx actor.Context, name string, msg *ClientRequest
 	ctx.Send(r.st.loggers[name], &service.RecentLines{N: n, Reply: lines})
 	// The logger answers at once; wait for it without blocking the
 	// registry's mailbox on anything slower than the logger's own queue.
-	id, reply := req.ID, msg.Reply
-	r.st.env.Service.Go(func() { reply <- wire.OKReply(id, wire.LogResult{Entries: OutputEntries(name, <-lines)}) })
+	id, reply, env := req.ID, msg.Reply, r.st.env.Service
+	env.Go(func() {
+		l, err := awaitReply(env, lines)
+		if err != nil {
+			reply <- wire.ErrReply(id, wire.Errorf(wire.Timeout, "log of %s: %v", name, err))
+			return
+		}
+		reply <- wire.OKReply(id, wire.LogResult{Entries: OutputEntries(name, l)})
+	})
+}
+
+// localReplyWait bounds a goroutine's wait for another actor of this
+// daemon, which answers at once unless it is gone (unloaded meanwhile).
+const localReplyWait = 10 * time.Second
+
+// awaitReply waits for a local actor's answer on ch, until localReplyWait
+// or the daemon's end: no goroutine may wait forever.
+func awaitReply[T any](env service.Env, ch <-chan T) (T, error) {
+	ctx, cancel := env.Context(localReplyWait)
+	defer cancel()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, errors.New("no answer")
+	}
 }
 
 // LogLinesArg parses a log request's args: -n N, optionally -f.

@@ -105,7 +105,13 @@ type heldReplies struct {
 }
 
 type pendingAction struct {
-	req      Request
+	req Request
+	// handle and pipe are the action's process and its output, which
+	// a goroutine reads: a controller that goes away kills the first
+	// and closes the second, so that the goroutine ends even if a
+	// process the action left behind holds the output open.
+	handle   *proc.Handle
+	pipe     *os.File
 	exited   bool
 	status   services.ExitStatus
 	output   string
@@ -124,6 +130,11 @@ type ControllerState struct {
 	next    services.Waiter
 	timers  [services.NumTimers]*time.Timer
 	tag     uint64 // tag of the spawn in flight for the main process
+	// procs are the handles of the main process and of a PID file's
+	// launcher, by PID: every signal goes through them, never by number
+	// (a PID reaped may already be another process's). A handle is
+	// closed once the process's exit was stepped.
+	procs map[int]*proc.Handle
 	// actionTag numbers custom-action spawns.
 	actionTag uint64
 	actions   map[int]*pendingAction
@@ -179,7 +190,7 @@ func NewController(env Env, s *services.Spec, logger *actor.PID) *ControllerStat
 func newControllerState(env Env, s *services.Spec, m *services.Machine, logger *actor.PID) *ControllerState {
 	return &ControllerState{
 		spec: s, m: m, env: env, logger: logger,
-		actions:      map[int]*pendingAction{},
+		actions: map[int]*pendingAction{}, procs: map[int]*proc.Handle{},
 		actionSpawns: map[uint64]Request{}, hooks: map[int]*hookRun{}, hookSpawns: map[uint64]string{},
 	}
 }
@@ -232,6 +243,9 @@ func (c *controller) Receive(ctx actor.Context) {
 		st.lastExit = msg
 		c.step(ctx, services.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
 		st.lastExit = nil
+		// The step killed what the process left in its group; nothing
+		// is signalled through its handle any more.
+		st.forget(msg.PID)
 	case *historyAck:
 		st.seq = max(st.seq, msg.seq)
 		c.release(ctx, msg.token)
@@ -268,10 +282,21 @@ func (c *controller) Receive(ctx actor.Context) {
 				t.Stop()
 			}
 		}
-		// Hooks do not outlive their service's controller.
-		for pid, r := range st.hooks {
+		// Hooks and actions do not outlive their service's controller,
+		// nor do the goroutines that read their output.
+		for _, r := range st.hooks {
 			r.timer.Stop()
-			unix.Kill(-pid, unix.SIGKILL)
+			r.handle.SignalGroup(unix.SIGKILL)
+			r.handle.Close()
+			r.output.Close()
+		}
+		for _, pa := range st.actions {
+			pa.handle.SignalGroup(unix.SIGKILL)
+			pa.handle.Close()
+			pa.pipe.Close()
+		}
+		for pid := range st.procs {
+			st.forget(pid)
 		}
 	}
 }
@@ -434,14 +459,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 		case services.Spawn:
 			c.spawn(ctx)
 		case services.Signal:
-			err := unix.Kill(-e.PGID, e.Sig)
-			if errors.Is(err, unix.ESRCH) {
-				// A daemonized process need not lead a group of its own.
-				err = unix.Kill(e.PGID, e.Sig)
-			}
-			if err != nil && !errors.Is(err, unix.ESRCH) {
-				st.env.Logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
-			}
+			st.signal(e)
 		case services.WatchPIDFile:
 			st.pidWatch++
 			st.pidRefusal = ""
@@ -450,6 +468,7 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			st.env.Logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
 				st.spec.Name, e.PID, st.m.Policy().KillWait)
 			ctx.Send(st.env.Monitor, &monitor.Disown{PID: e.PID})
+			st.forget(e.PID)
 		case services.ArmTimer:
 			c.arm(ctx, e)
 		case services.Record:
@@ -537,6 +556,34 @@ func isFlagEvent(ev services.Event) bool {
 func (st *ControllerState) applyReplacement() {
 	st.spec = st.replacement
 	st.replacement = nil
+}
+
+// signal performs a Signal effect: to the group the process leads (or
+// the process alone, if it leads none), through its handle, so that it
+// reaches nothing once the process was reaped and what it left in its
+// group is gone (design §5, style P7).
+func (st *ControllerState) signal(e services.Signal) {
+	h := st.procs[e.PGID]
+	if h == nil {
+		st.env.Logf("service %s: no handle on process %d: %s not sent", st.spec.Name, e.PGID, services.SignalName(e.Sig))
+		return
+	}
+	switch err := h.SignalGroup(e.Sig); {
+	case err == nil, errors.Is(err, unix.ESRCH):
+	case errors.Is(err, proc.ErrGroupUnsafe):
+		st.env.Logf("service %s: what process %d left in its group is not sent %s: %v", st.spec.Name, e.PGID, services.SignalName(e.Sig), err)
+	default:
+		st.env.Logf("service %s: signal %s to group %d: %v", st.spec.Name, services.SignalName(e.Sig), e.PGID, err)
+	}
+}
+
+// forget closes the handle of a process whose exit was handled (or that
+// was given up on).
+func (st *ControllerState) forget(pid int) {
+	if h, ok := st.procs[pid]; ok {
+		h.Close()
+		delete(st.procs, pid)
+	}
 }
 
 func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []string) {
@@ -668,7 +715,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 			r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.StartFailed, "action %s of service %s: %v", r.Req.Action, st.spec.Name, msg.Err))
 			return
 		}
-		st.actions[msg.PID] = &pendingAction{req: r}
+		st.actions[msg.PID] = &pendingAction{req: r, handle: msg.Handle, pipe: msg.Output}
 		self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 		st.env.Go(func() {
 			out, _ := io.ReadAll(io.LimitReader(msg.Output, 1<<20))
@@ -687,6 +734,7 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 		return
 	}
 	st.launcherStart = msg.StartTicks
+	st.procs[msg.PID] = msg.Handle
 	c.step(ctx, services.Spawned{PID: msg.PID, At: msg.At})
 }
 
@@ -736,6 +784,7 @@ func (c *controller) finishAction(ctx actor.Context, pid int) {
 		return
 	}
 	delete(st.actions, pid)
+	pa.handle.Close()
 	code := pa.status.Code
 	if pa.status.Signal != 0 {
 		code = 128 + int(pa.status.Signal)
@@ -845,6 +894,13 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
 		return
 	}
+	h, err := a.Handle()
+	if err != nil {
+		// Then it cannot be signalled: its stop gives up on it after
+		// SIGKILL's wait (Disown).
+		st.env.Logf("service %s: %v", st.spec.Name, err)
+	}
+	st.procs[a.PID] = h
 	ctx.Send(st.env.Monitor, &monitor.Adopt{Adoption: a, Owner: ctx.Self()})
 	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
 }

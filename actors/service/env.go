@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
@@ -12,6 +13,11 @@ type Env struct {
 	// Go runs f on an accounted goroutine; Logf writes to the daemon log.
 	Go   func(f func())
 	Logf func(format string, args ...any)
+	// Life ends when the daemon stops (before it waits for the
+	// goroutines started with Go): every wait in those selects on it, or
+	// on a context made from it (Context), so that none can hold up the
+	// daemon's end. Nil: never.
+	Life context.Context
 	// Monitor starts processes, Historian records events, Registry hears
 	// of every change of state (SummaryUpdate) and is the parent of every
 	// controller (ControllerPID).
@@ -26,6 +32,15 @@ type Env struct {
 	UID int
 	// Send sends from outside an actor (the actor system's root).
 	Send func(pid *actor.PID, msg any)
+}
+
+// Context is a context that ends after d, or when the daemon stops.
+func (env Env) Context(d time.Duration) (context.Context, context.CancelFunc) {
+	parent := env.Life
+	if parent == nil {
+		parent = context.Background()
+	}
+	return context.WithTimeout(parent, d)
 }
 
 // Ask sends msg, built around a fresh reply channel, to pid and waits for

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -109,7 +108,7 @@ func (g *group) run(action string, done func(wire.Reply)) {
 		call := func(svc, act string) wire.Reply {
 			// An instance removed meanwhile (scale) never answers: do not
 			// wait for it forever.
-			cctx, cancel := context.WithTimeout(context.Background(), groupCallTimeout)
+			cctx, cancel := st.env.Context(groupCallTimeout)
 			defer cancel()
 			rep, err := Ask(cctx, st.env.Send, ControllerPID(st.env.Registry, svc), func(ch chan<- wire.Reply) any {
 				return &Request{Req: wire.Request{Action: act, Service: svc}, Who: "group " + name, Reply: ch}
@@ -181,7 +180,7 @@ func (g *group) status(id uint64, instances []string) wire.Reply {
 	}
 	states := map[string]int{}
 	for _, i := range instances {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cctx, cancel := st.env.Context(10 * time.Second)
 		rep, err := Ask(cctx, st.env.Send, ControllerPID(st.env.Registry, i), func(ch chan<- wire.Reply) any {
 			return &Request{Req: wire.Request{Action: "status", Service: i, Args: []string{"-n", "0"}}, Reply: ch}
 		})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 )
 
@@ -13,6 +14,9 @@ type Saved struct {
 	Machine     services.Saved `json:"machine"`
 	Spec        *services.Spec `json:"spec"`
 	Replacement *services.Spec `json:"replacement,omitempty"`
+	// PIDFD is the handle on the main process (Machine.PID), a pidfd
+	// that the re-exec passes on to the new binary; 0 if none.
+	PIDFD int `json:"pidfd,omitempty"`
 }
 
 // Freeze asks a controller for its state at rest. A controller that gives
@@ -51,7 +55,11 @@ func (c *controller) freeze(ctx actor.Context, msg *Freeze) {
 		return
 	}
 	st.frozen = true
-	msg.Reply <- Frozen{Name: name, Saved: Saved{Machine: m, Spec: st.spec, Replacement: st.replacement}}
+	saved := Saved{Machine: m, Spec: st.spec, Replacement: st.replacement}
+	if fd := st.procs[m.PID].FD(); m.PID != 0 && fd > 0 {
+		saved.PIDFD = fd
+	}
+	msg.Reply <- Frozen{Name: name, Saved: saved}
 }
 
 // stashed keeps a Frozen controller's messages for after a Thaw; it
@@ -79,11 +87,26 @@ func (c *controller) stashed(ctx actor.Context) bool {
 }
 
 // RestoredController builds the state of a controller handed over by a
-// re-exec.
+// re-exec. It must run before the new binary's reaper does: a handover
+// from a binary that passed no handle on the main process gets one opened
+// by its PID, which only an unreaped child keeps.
 func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *ControllerState {
 	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
 	cs := newControllerState(env, s.Spec, m, logger)
 	cs.restoreEffects = effects
+	if pid := s.Machine.PID; pid != 0 {
+		h, err := proc.InheritedHandle(s.PIDFD, pid)
+		if err != nil {
+			if s.PIDFD > 0 {
+				env.Logf("service %s: re-exec handover: %v", s.Spec.Name, err)
+			}
+			h, err = proc.OpenHandle(pid)
+		}
+		if err != nil {
+			env.Logf("service %s: re-exec handover: %v; it cannot be signalled", s.Spec.Name, err)
+		}
+		cs.procs[pid] = h
+	}
 	if s.Replacement != nil {
 		cs.replacement = s.Replacement
 		m.Replace(services.PolicyOf(s.Replacement))

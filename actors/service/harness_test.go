@@ -2,8 +2,12 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,11 +21,19 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"golang.org/x/sys/unix"
 )
 
-// TestMain lets the test binary serve as the trampoline.
+// TestMain lets the test binary serve as the trampoline, and makes it a
+// child subreaper as the daemon is: the orphans of services (a daemonized
+// process named by a PID file) are its children, reaped by the harness's
+// reaper. This binary runs no test that needs otherwise.
 func TestMain(m *testing.M) {
 	proc.RunTrampolineIfAsked()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot become a child subreaper:", err)
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
@@ -35,8 +47,10 @@ type harness struct {
 	env   Env
 	store *history.Store
 	reg   *registryFake
-	wg    sync.WaitGroup
-	log   syncLog
+	// loggers and controllers of the services added, by name.
+	loggers, controllers map[string]*actor.PID
+	wg                   sync.WaitGroup
+	log                  syncLog
 }
 
 type syncLog struct {
@@ -48,6 +62,13 @@ func (l *syncLog) logf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.b.WriteString(strings.TrimRight(sprintf(format, args...), "\n") + "\n")
+}
+
+type logWriter struct{ l *syncLog }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.logf("%s", p)
+	return len(p), nil
 }
 
 func (l *syncLog) String() string {
@@ -77,7 +98,17 @@ func (r *registryFake) Receive(ctx actor.Context) {
 }
 
 func newHarness(t testing.TB) *harness {
-	h := &harness{t: t, sys: actor.NewActorSystem(), reg: &registryFake{summaries: map[string]wire.Summary{}}}
+	h := &harness{t: t, reg: &registryFake{summaries: map[string]wire.Summary{}}, loggers: map[string]*actor.PID{}, controllers: map[string]*actor.PID{}}
+	// protoactor's own warnings go to the harness's log, which a failed
+	// test shows.
+	h.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(logWriter{&h.log}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the harness's log:\n%s", h.log.String())
+		}
+	})
 	goGo := func(f func()) {
 		h.wg.Add(1)
 		go func() { defer h.wg.Done(); f() }()
@@ -103,13 +134,25 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.env = Env{Go: goGo, Logf: h.log.logf, Monitor: mon, Historian: hist, Registry: reg, History: h.store,
+	life, endLife := context.WithCancel(context.Background())
+	h.env = Env{Go: goGo, Logf: h.log.logf, Life: life, Monitor: mon, Historian: hist, Registry: reg, History: h.store,
 		BaseEnv: BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send}
 	t.Cleanup(func() {
+		// No process outlives the test: every service is stopped (those
+		// that were are not running; a stop of those answers at once).
+		for _, pid := range h.controllers {
+			h.sys.Root.Send(pid, &Thaw{})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			Ask(ctx, h.sys.Root.Send, pid, func(ch chan<- wire.Reply) any {
+				return &Request{Req: wire.Request{Action: "stop"}, Who: "cleanup", Reply: ch}
+			})
+			cancel()
+		}
 		h.sys.Root.StopFuture(mon).Wait()
 		pump.Stop()
 		close(stop)
 		h.sys.Root.StopFuture(hist).Wait()
+		endLife()
 		h.wg.Wait()
 		h.store.Close()
 	})
@@ -120,21 +163,100 @@ func newHarness(t testing.TB) *harness {
 // defines, as the registry would; it returns the controller's address.
 func (h *harness) add(yaml string) *actor.PID {
 	h.t.Helper()
+	var pid *actor.PID
+	for _, p := range h.addAll(yaml) {
+		pid = p
+	}
+	return pid
+}
+
+// addAll starts the controllers of every service a YAML snippet defines
+// and tells each its dependents, as the registry would.
+func (h *harness) addAll(yaml string) map[string]*actor.PID {
+	h.t.Helper()
 	specs, errs := config.Parse("test.yaml", []byte("services:\n"+yaml), config.SystemAccounts{})
 	if err := errs.Err(); err != nil {
 		h.t.Fatal(err)
 	}
-	var pid *actor.PID
+	pids := map[string]*actor.PID{}
+	dependents := map[string][]string{}
 	for _, s := range specs {
 		logger, err := h.sys.Root.SpawnNamed(NewLoggerProps(s.Name, filepath.Join(h.t.TempDir(), s.Name+".log"), -1, s.LogRotate, h.log.logf), "registry/log:"+s.Name)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if pid, err = h.sys.Root.SpawnNamed(NewController(h.env, s, logger).Props(), ControllerPID(h.env.Registry, s.Name).Id); err != nil {
+		if pids[s.Name], err = h.sys.Root.SpawnNamed(NewController(h.env, s, logger).Props(), ControllerPID(h.env.Registry, s.Name).Id); err != nil {
 			h.t.Fatal(err)
 		}
+		h.loggers[s.Name], h.controllers[s.Name] = logger, pids[s.Name]
+		for _, r := range s.Requires {
+			dependents[r] = append(dependents[r], s.Name)
+		}
 	}
-	return pid
+	for name, pid := range pids {
+		h.sys.Root.Send(pid, &SetDependents{Names: dependents[name]})
+	}
+	return pids
+}
+
+// async sends a client's request and returns where its answer comes.
+func (h *harness) async(pid *actor.PID, action string, args ...string) <-chan wire.Reply {
+	ch := make(chan wire.Reply, 1)
+	h.sys.Root.Send(pid, &Request{Req: wire.Request{Action: action, Args: args}, Who: "test", Reply: ch})
+	return ch
+}
+
+// await is the answer on ch.
+func (h *harness) await(ch <-chan wire.Reply, what string) wire.Reply {
+	h.t.Helper()
+	select {
+	case rep := <-ch:
+		return rep
+	case <-time.After(20 * time.Second):
+		h.t.Fatalf("%s: no answer", what)
+		return wire.Reply{}
+	}
+}
+
+// result decodes the ActionResult of a successful reply.
+func (h *harness) result(rep wire.Reply, what string) wire.ActionResult {
+	h.t.Helper()
+	if !rep.OK {
+		h.t.Fatalf("%s: %+v", what, rep.Error)
+	}
+	var res wire.ActionResult
+	if err := jsonUnmarshal(rep.Result, &res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+// waitStatus polls a controller's status until cond holds.
+func (h *harness) waitStatus(pid *actor.PID, what string, cond func(wire.Status) bool) wire.Status {
+	h.t.Helper()
+	var st wire.Status
+	waitFor(h.t, what, func() bool { st = h.status(pid); return cond(st) })
+	return st
+}
+
+// events are a service's durable history events of the given kinds (all
+// kinds if none).
+func (h *harness) events(name string, kinds ...string) []history.Event {
+	h.t.Helper()
+	evs, err := h.store.Scan(history.Query{Service: name})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(kinds) == 0 {
+		return evs
+	}
+	var out []history.Event
+	for _, e := range evs {
+		if slices.Contains(kinds, e.Kind) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // call asks a controller as a client would.
@@ -171,6 +293,55 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	for !cond() {
 		if time.Now().After(end) {
 			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// freeze freezes the named controllers as a re-exec does, retrying until
+// all are at rest and ok accepts what they saved; it returns their state
+// after a trip through JSON, as the handover file carries it.
+func (h *harness) freeze(ok func(map[string]Saved) bool, names ...string) map[string]Saved {
+	h.t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for {
+		saved := map[string]Saved{}
+		frozen := make(chan Frozen, len(names))
+		for _, name := range names {
+			h.sys.Root.Send(h.controllers[name], &Freeze{Reply: frozen})
+		}
+		var errs []error
+		for range names {
+			f := <-frozen
+			if f.Err != nil {
+				errs = append(errs, f.Err)
+				continue
+			}
+			b, err := json.Marshal(f.Saved)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			var s Saved
+			if err := json.Unmarshal(b, &s); err != nil {
+				h.t.Fatal(err)
+			}
+			if s.PIDFD > 0 {
+				// What execve would pass on: a descriptor of the new
+				// binary's own (the old controller closes its own).
+				if s.PIDFD, err = unix.FcntlInt(uintptr(s.PIDFD), unix.F_DUPFD_CLOEXEC, 3); err != nil {
+					h.t.Fatal(err)
+				}
+			}
+			saved[f.Name] = s
+		}
+		if len(errs) == 0 && ok(saved) {
+			return saved
+		}
+		for _, name := range names {
+			h.sys.Root.Send(h.controllers[name], &Thaw{})
+		}
+		if time.Now().After(end) {
+			h.t.Fatalf("freeze: %v %+v", errs, saved)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -2,10 +2,10 @@ package service
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +23,8 @@ import (
 // hookRun is a hook command in flight.
 type hookRun struct {
 	name     string
+	handle   *proc.Handle // closed once its exit is handled
+	output   *os.File     // drained by a goroutine; closed to end it
 	timer    *time.Timer
 	timedOut bool
 }
@@ -92,7 +95,9 @@ func (c *controller) postHook(ctx actor.Context, name string, h services.Hook, v
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	c.st.urlHooks++
 	c.st.env.Go(func() {
-		rctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+		// Cut short when the daemon stops, as a hook command is killed
+		// with its controller.
+		rctx, cancel := c.st.env.Context(h.Timeout)
 		defer cancel()
 		result := ""
 		req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.URL, bytes.NewReader(body))
@@ -126,12 +131,13 @@ func (c *controller) onHookSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	out := msg.Output
 	st.env.Go(func() { io.Copy(io.Discard, out); out.Close() })
 	self, send, pid := ctx.Self(), ctx.ActorSystem().Root.Send, msg.PID
-	st.hooks[pid] = &hookRun{name: name, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
+	st.hooks[pid] = &hookRun{name: name, handle: msg.Handle, output: out, timer: time.AfterFunc(h.Timeout, func() { send(self, &hookTimeout{PID: pid}) })}
 }
 
 func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.Exited) {
 	delete(c.st.hooks, msg.PID)
 	run.timer.Stop()
+	run.handle.Close()
 	result := msg.Status.String()
 	if run.timedOut {
 		result = "timed out after " + c.st.spec.Hooks[run.name].Timeout.String()
@@ -142,7 +148,7 @@ func (c *controller) onHookExited(ctx actor.Context, run *hookRun, msg *monitor.
 func (c *controller) onHookTimeout(msg *hookTimeout) {
 	if run, ok := c.st.hooks[msg.PID]; ok {
 		run.timedOut = true
-		unix.Kill(-msg.PID, unix.SIGKILL)
+		run.handle.SignalGroup(unix.SIGKILL)
 	}
 }
 

@@ -36,6 +36,34 @@ type RecentLines struct {
 // CloseLog flushes and closes the log file (at shutdown).
 type CloseLog struct{ Done chan<- struct{} }
 
+// What a re-exec hands over of each ring of recent lines: the last
+// HandedLines lines, within HandedBytes. The handover file holds them for
+// every service (a thousand services: at most 64 MiB, a few hundred
+// bytes each for most), so not the whole ring (up to 1 MiB each); the
+// log file has everything.
+const (
+	HandedLines = 10
+	HandedBytes = 64 << 10
+)
+
+// SaveRecent asks a logger for the newest lines of its ring, whole and
+// newline-terminated, at most Lines of them within Bytes (a re-exec
+// hands them over).
+type SaveRecent struct {
+	Lines, Bytes int
+	Reply        chan<- SavedRecent
+}
+
+// SavedRecent answers SaveRecent.
+type SavedRecent struct {
+	Name string
+	Data []byte
+}
+
+// RestoreRecent gives a new logger the lines a re-exec handed over
+// (SavedRecent's Data); they come before any new output in its ring.
+type RestoreRecent struct{ Data []byte }
+
 // FillRecent completes a status with the last N lines and sends it.
 type FillRecent struct {
 	Status wire.Status
@@ -110,6 +138,10 @@ func (l *logger) Receive(ctx actor.Context) {
 	case *CloseLog:
 		st.close()
 		msg.Done <- struct{}{}
+	case *SaveRecent:
+		msg.Reply <- SavedRecent{Name: st.name, Data: st.lastBytes(msg.Lines, msg.Bytes)}
+	case *RestoreRecent:
+		st.restore(msg.Data)
 	case *actor.Stopping:
 		st.close()
 	}
@@ -158,6 +190,57 @@ func (st *loggerState) lastLines(n int) []string {
 	}
 	slices.Reverse(out)
 	return out
+}
+
+// lastBytes returns the newest whole lines of the ring, newline-
+// terminated: at most n of them, within max bytes.
+func (st *loggerState) lastBytes(n, max int) []byte {
+	var parts [][]byte // newest first
+	size := 0
+	for i := len(st.recent) - 1; i >= 0 && n > 0; i-- {
+		chunk := st.recent[i].Data
+		if len(chunk) > 0 && chunk[len(chunk)-1] != '\n' {
+			chunk = append(chunk[:len(chunk):len(chunk)], '\n')
+		}
+		// Take lines from the end of the chunk while they fit.
+		end := len(chunk)
+		for n > 0 && end > 0 {
+			start := bytes.LastIndexByte(chunk[:end-1], '\n') + 1
+			if size+end-start > max {
+				n = 0
+				break
+			}
+			parts = append(parts, chunk[start:end])
+			size += end - start
+			end = start
+			n--
+		}
+	}
+	out := make([]byte, 0, size)
+	for _, p := range slices.Backward(parts) {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// restore puts lines handed over by a re-exec into the ring, as a chunk
+// of their own (one that the pump's pool does not take back).
+func (st *loggerState) restore(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if len(data) > HandedBytes {
+		// Not what a re-exec writes: keep the newest whole lines.
+		data = data[len(data)-HandedBytes:]
+		data = data[bytes.IndexByte(data, '\n')+1:]
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	c := &proc.Chunk{Data: data, Lines: bytes.Count(data, []byte{'\n'})}
+	st.recent = append([]*proc.Chunk{c}, st.recent...)
+	st.recentLines += c.Lines
+	st.recentBytes += cap(c.Data)
 }
 
 // open opens the log file if it is not open. A file that cannot be

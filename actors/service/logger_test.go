@@ -56,3 +56,41 @@ func TestRingIsBoundedInBytes(t *testing.T) {
 		t.Errorf("last line: %d bytes", len(got[0]))
 	}
 }
+
+// TestRingHandover: a re-exec hands over the newest whole lines of a
+// ring, at most so many within so many bytes, and the new ring starts
+// with them, before the new output.
+func TestRingHandover(t *testing.T) {
+	at := time.Date(2026, 11, 25, 3, 4, 5, 0, time.UTC)
+	stamp := "2026-11-25 03:04:05 "
+	old := &loggerState{followers: follow.Set[[]byte]{}}
+	old.write(chunkOf([]string{"a", "b", "c"}, at))
+	old.write(chunkOf([]string{"", "e"}, at))
+	old.write(chunkOf([]string{strings.Repeat("x", 100)}, at))
+	long := stamp + strings.Repeat("x", 100) + "\n"
+	for _, tc := range []struct {
+		lines, bytes int
+		want         string
+	}{
+		{lines: 2, bytes: 1 << 20, want: stamp + "e\n" + long},
+		{lines: 4, bytes: 1 << 20, want: stamp + "c\n" + stamp + "\n" + stamp + "e\n" + long},
+		{lines: 10, bytes: 1 << 20, want: stamp + "a\n" + stamp + "b\n" + stamp + "c\n" + stamp + "\n" + stamp + "e\n" + long},
+		// Whole lines only: the byte bound stops at the first that does
+		// not fit.
+		{lines: 10, bytes: len(long) + len(stamp) + 2, want: stamp + "e\n" + long},
+		{lines: 10, bytes: len(long) - 1, want: ""},
+		{lines: 0, bytes: 1 << 20, want: ""},
+	} {
+		if got := string(old.lastBytes(tc.lines, tc.bytes)); got != tc.want {
+			t.Errorf("lastBytes(%d, %d) = %q, want %q", tc.lines, tc.bytes, got, tc.want)
+		}
+	}
+
+	st := &loggerState{followers: follow.Set[[]byte]{}}
+	st.write(chunkOf([]string{"new"}, at))
+	st.restore(old.lastBytes(HandedLines, HandedBytes))
+	want := []string{stamp + "a", stamp + "b", stamp + "c", stamp, stamp + "e", strings.TrimSuffix(long, "\n"), stamp + "new"}
+	if got := st.lastLines(100); !slices.Equal(got, want) {
+		t.Errorf("after the handover: %q, want %q", got, want)
+	}
+}

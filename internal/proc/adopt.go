@@ -336,3 +336,19 @@ func Adopt(r AdoptRule) (Adoption, error) {
 	keep = true
 	return Adoption{PID: pid, PIDFD: pidfd, Child: p.PPID == r.Self}, nil
 }
+
+// Handle is a handle of its own on the adopted process (a duplicate of
+// PIDFD, which the monitor owns), for the owner to signal it by.
+func (a Adoption) Handle() (*Handle, error) {
+	// Not PIDFD.Fd(), which would make the monitor's watch blocking.
+	rc, err := a.PIDFD.SyscallConn()
+	fd := -1
+	if err == nil {
+		cerr := rc.Control(func(u uintptr) { fd, err = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 3) })
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pidfd of process %d: %w", a.PID, err)
+	}
+	return newHandle(a.PID, fd, a.Child), nil
+}

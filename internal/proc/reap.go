@@ -58,7 +58,10 @@ func reapAll(deliver func(Exit)) {
 	for {
 		var ws unix.WaitStatus
 		var ru unix.Rusage
+		// Not while a group is signalled by its number (handle.go).
+		reapMu.Lock()
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &ru)
+		reapMu.Unlock()
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

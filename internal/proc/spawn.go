@@ -35,16 +35,20 @@ type Spec struct {
 
 // Start starts spec in a new session (so that its group can be signalled
 // as a whole), with stdout and stderr on a fresh pipe whose read end
-// (close-on-exec, blocking) it returns with the PID. Only fds 0-2 reach
+// (close-on-exec, blocking) it returns with the PID and a Handle on the
+// process, taken at the fork (the caller closes it). Only fds 0-2 reach
 // the process. It never waits for it: the one reaper does (Reap).
-func Start(spec Spec) (pid int, out int, err error) {
+func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, -1, fmt.Errorf("create output pipe: %w", err)
+		return 0, -1, nil, fmt.Errorf("create output pipe: %w", err)
 	}
 	r, w := p[0], p[1]
 	exe, argv, env := spec.Path, spec.Argv, spec.Env
-	sys := &syscall.SysProcAttr{Setsid: true}
+	// The pidfd is taken by the fork itself (CLONE_PIDFD): opened later,
+	// the process could already be reaped and its PID another's.
+	pidfd := -1
+	sys := &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}
 	switch {
 	case spec.Settings != nil:
 		settings := *spec.Settings
@@ -67,12 +71,12 @@ func Start(spec Spec) (pid int, out int, err error) {
 		unix.Close(r)
 		if spec.Dir != "" && err == syscall.ENOENT {
 			if _, serr := os.Stat(spec.Dir); serr != nil {
-				return 0, -1, fmt.Errorf("chdir %s: %w", spec.Dir, serr)
+				return 0, -1, nil, fmt.Errorf("chdir %s: %w", spec.Dir, serr)
 			}
 		}
-		return 0, -1, fmt.Errorf("exec %s: %w", spec.Path, err)
+		return 0, -1, nil, fmt.Errorf("exec %s: %w", spec.Path, err)
 	}
-	return pid, r, nil
+	return pid, r, newHandle(pid, pidfd, true), nil
 }
 
 // EnvPath is the PATH of a child's environment.
