@@ -1,0 +1,206 @@
+package registry
+
+import "testing"
+
+// sleeper is a long-running service's command.
+const sleeper = `command: [sleep, "3600"]`
+
+// TestScenarios runs the registry with real controllers and processes
+// through scripts of client requests (see harness.run for the commands).
+func TestScenarios(t *testing.T) {
+	for _, sc := range []struct {
+		name   string
+		files  map[string]string
+		script string
+	}{{
+		name: "start with requirements",
+		files: map[string]string{"services.yaml": `
+services:
+  - name: db
+    ` + sleeper + `
+    auto-start: false
+  - name: web
+    requires: [db]
+    ` + sleeper + `
+    auto-start: false
+  - name: broken
+    command: [/nonexistent/program]
+    auto-start: false
+  - name: app
+    requires: [db, broken]
+    ` + sleeper + `
+    auto-start: false
+`},
+		script: `
+			services app broken db web
+			ok start web => "steps":[{"service":"db","outcome":"started"},{"service":"web","outcome":"started"}]
+			state db running
+			state web running
+			# A failing requirement fails the start, naming it; what it
+			# needs of the others stays as it was.
+			fail start app => "dependency":"broken"
+			state app stopped
+			state broken failed
+			state db running
+		`,
+	}, {
+		name: "stop cascades to dependents",
+		files: map[string]string{"services.yaml": `
+services:
+  - name: db
+    ` + sleeper + `
+  - name: web
+    requires: [db]
+    ` + sleeper + `
+  - name: other
+    ` + sleeper + `
+`},
+		script: `
+			state web running
+			state other running
+			pid web WEB
+			pid db DB
+			pid other OTHER
+			ok stop db => "steps":[{"service":"web","outcome":"stopped"},{"service":"db","outcome":"stopped"}]
+			state web stopped
+			dead WEB
+			dead DB
+			pid other =OTHER
+		`,
+	}, {
+		name: "scale up and down",
+		files: map[string]string{"services.yaml": `
+services:
+  - name: pool
+    ` + sleeper + `
+    instances: 2
+`},
+		script: `
+			state pool running
+			services pool pool.1 pool.2
+			pid pool.1 ONE
+			pid pool.2 TWO
+			ok scale pool 4
+			state pool.4 running
+			state pool running
+			services pool pool.1 pool.2 pool.3 pool.4
+			pid pool.1 =ONE
+			pid pool.2 =TWO
+			pid pool.4 FOUR
+			ok scale pool 1
+			services pool pool.1
+			dead TWO
+			dead FOUR
+			pid pool.1 =ONE
+			ok status pool => "instances":[{"name":"pool.1","state":"running"
+			fail scale pool 0 => bad-request
+		`,
+	}, {
+		name: "reload with a replacement",
+		files: map[string]string{
+			"services.yaml": `
+services:
+  - name: keep
+    ` + sleeper + `
+  - name: change
+    ` + sleeper + `
+  - name: gone
+    ` + sleeper + `
+`,
+			"v2.yaml": `
+services:
+  - name: keep
+    ` + sleeper + `
+  - name: change
+    command: [sleep, "7200"]
+  - name: new
+    ` + sleeper + `
+`},
+		script: `
+			state keep running
+			state change running
+			state gone running
+			pid keep KEEP
+			pid change CHANGE
+			pid gone GONE
+			cp v2.yaml services.yaml
+			ok reload => {"added":["new"],"removed":["gone"],"changed":["change"]}
+			services change keep new
+			state new running
+			dead GONE
+			pid keep =KEEP
+			# The changed service keeps its process until its next start.
+			pid change =CHANGE
+			ok status change => "command":["sleep","3600"]
+			ok status change => "replacement_pending":true
+			ok restart change
+			state change running
+			ok status change => "command":["sleep","7200"]
+			dead CHANGE
+		`,
+	}, {
+		name: "unload refused while required",
+		files: map[string]string{"services.yaml": `
+services:
+  - name: db
+    ` + sleeper + `
+  - name: web
+    requires: [db]
+    ` + sleeper + `
+`},
+		script: `
+			state web running
+			pid db DB
+			fail unload db => cannot unload db: service web requires it
+			services db web
+			pid db =DB
+			ok unload web
+			ok unload db
+			services
+			dead DB
+		`,
+	}, {
+		name: "load of a bad file changes nothing",
+		files: map[string]string{
+			"services.yaml": `
+services:
+  - name: db
+    ` + sleeper + `
+`,
+			// One good service beside a bad one, and one that clashes.
+			"bad.yaml": `
+services:
+  - name: extra
+    ` + sleeper + `
+  - name: db
+    ` + sleeper + `
+  - name: worse
+    requires: [nowhere]
+    ` + sleeper + `
+`,
+			"good.yaml": `
+services:
+  - name: extra
+    requires: [db]
+    ` + sleeper + `
+`},
+		script: `
+			state db running
+			pid db DB
+			fail load bad.yaml => invalid-config
+			fail load bad.yaml => nowhere
+			services db
+			pid db =DB
+			ok load good.yaml => {"loaded":["extra"]}
+			state extra running
+			# What was loaded is part of the configuration: a reload
+			# reads it again and changes nothing.
+			ok reload => {"added":null,"removed":null,"changed":null}
+			services db extra
+		`,
+	}} {
+		t.Run(sc.name, func(t *testing.T) {
+			newHarness(t, sc.files).run(sc.script)
+		})
+	}
+}
