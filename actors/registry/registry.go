@@ -191,6 +191,12 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 		st.log = append(st.log, msg.Transitions...)
 	case *service.PeerReply:
+		if msg.Op != services.PeerStop {
+			// The answer to a start the registry sent (auto-start, a
+			// scale up): nobody waits for it. Taken for the answer to
+			// a stop, it would end that wait before the service is down.
+			return
+		}
 		waits := st.stopWaits[msg.Name]
 		delete(st.stopWaits, msg.Name)
 		for _, f := range waits {

@@ -198,6 +198,27 @@ services:
 			ok reload => {"added":null,"removed":null,"changed":null}
 			services db extra
 		`,
+	}, {
+		// Defect 1 of issue 15: the answer to the start the registry sent
+		// (auto-start) was taken for the answer to its stop, so the stop
+		// of a one-shot still running was "done" at once, and a process
+		// that ignores SIGTERM outlived the daemon's shutdown.
+		name: "stop all waits for an auto-started one-shot",
+		files: map[string]string{"services.yaml": `
+services:
+  - name: setup
+    one-shot: true
+    command: [sh, -c, 'trap "" TERM; touch $DIR/trapped; exec sleep 3600']
+    stop-timeout: 300ms
+`},
+		script: `
+			state setup starting
+			waitfile trapped
+			pid setup SETUP
+			stopall
+			dead SETUP
+			state setup stopped
+		`,
 	}} {
 		t.Run(sc.name, func(t *testing.T) {
 			newHarness(t, sc.files).run(sc.script)
