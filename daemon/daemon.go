@@ -366,7 +366,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 // state, the owners of their processes, and their output pipes.
 func (d *Daemon) restore(ho *handover) error {
 	res := make(chan registry.RegisterResult, 1)
-	d.system.Root.Send(d.registry, &registry.Register{Specs: ho.Specs, Restored: ho.Services, Files: ho.Files, Reply: res})
+	d.system.Root.Send(d.registry, &registry.Register{Specs: ho.Specs, Restored: ho.Services, Declared: ho.Declared, Files: ho.Files, Reply: res})
 	if r := <-res; r.Err != nil {
 		return fmt.Errorf("re-exec handover: %w", r.Err)
 	}

@@ -32,6 +32,12 @@ type Handover struct {
 	// Specs are the definitions to Register again: not the instances,
 	// which their groups make.
 	Specs []*services.Spec
+	// Declared holds, for each group scaled to another number than its
+	// file gives, that number (its `instances`); in Specs the group has
+	// the number it runs. A binary that knows nothing of Declared
+	// carries the scale on, and one that gets none keeps the file's
+	// number as the group's own.
+	Declared map[string]int
 	// Controlled are the services with a controller (instances included).
 	Controlled []string
 	Loggers    map[string]*actor.PID
@@ -46,6 +52,8 @@ type Register struct {
 	// Restored, after a re-exec, holds the handed-over state of the
 	// services: their controllers carry on from it.
 	Restored map[string]service.Saved
+	// Declared, with Restored, is Handover.Declared.
+	Declared map[string]int
 	Files    []string
 	Reply    chan<- RegisterResult
 }
@@ -163,8 +171,21 @@ func (r *registry) Receive(ctx actor.Context) {
 		if msg.Restored != nil {
 			st.files = msg.Files
 			names, err := r.add(ctx, msg.Specs, msg.Restored)
+			for g, n := range msg.Declared {
+				// A scaled group: its definition keeps its file's number.
+				if s, ok := st.specs[g]; ok && s.Instances > 0 && n > 0 {
+					c := *s
+					c.Instances = n
+					st.specs[g] = &c
+				}
+			}
 			for g := range st.instancesOf {
 				r.groupSummary(g)
+			}
+			for name, saved := range msg.Restored {
+				if _, ok := st.specs[name]; !ok {
+					st.env.Service.Logf("re-exec: service %s was handed over but is not defined; its process %d is left alone", name, saved.Machine.PID)
+				}
 			}
 			r.updateDependents(ctx)
 			msg.Reply <- RegisterResult{Names: names, Err: err}
@@ -354,7 +375,9 @@ func (r *registry) groupSummary(group string) {
 }
 
 // scale changes a group's number of instances, starting or stopping only
-// the difference.
+// the difference. The group's definition keeps the number its file gives
+// (its `instances`): a reload keeps the scale as long as the file's
+// number stays the same (see reload).
 func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 	st := r.st
 	s := st.specs[name]
@@ -370,16 +393,28 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "scale %s: expected a number of instances of at least 1", name))
 		return
 	}
+	r.resize(ctx, name, n, func(err error) {
+		if err != nil {
+			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+			return
+		}
+		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+	})
+}
+
+// resize makes a group's instances NAME.1 .. NAME.n, starting the new
+// ones if the group runs, stopping and forgetting those beyond n; the
+// others are left alone. done runs once the instances that go are down.
+func (r *registry) resize(ctx actor.Context, name string, n int, done func(error)) {
+	st := r.st
+	s := st.specs[name]
 	cur := len(st.instancesOf[name])
 	running := st.summaries[name].State != wire.StateStopped
-	done := func() {
-		c := *s
-		c.Instances = n
-		st.specs[name] = &c
+	finish := func() {
 		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
 		r.updateDependents(ctx)
 		r.groupSummary(name)
-		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+		done(nil)
 	}
 	if n > cur {
 		var insts []*services.Spec
@@ -387,7 +422,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 			insts = append(insts, s.Instance(i))
 		}
 		if err := r.addInstances(ctx, name, insts, nil); err != nil {
-			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+			done(err)
 			return
 		}
 		if running {
@@ -395,13 +430,13 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 				ctx.Send(service.ControllerPID(ctx.Self(), i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 			}
 		}
-		done()
+		finish()
 		return
 	}
 	gone := slices.Clone(st.instancesOf[name][n:])
 	st.instancesOf[name] = st.instancesOf[name][:n]
 	if len(gone) == 0 {
-		done()
+		finish()
 		return
 	}
 	left := len(gone)
@@ -410,7 +445,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 			r.forget(ctx, i)
 			delete(st.groupOf, i)
 			if left--; left == 0 {
-				done()
+				finish()
 			}
 		})
 	}
@@ -419,8 +454,14 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 // HandoverInfo is what a re-exec needs of the registry.
 func (r *registry) handoverInfo() Handover {
 	st := r.st
-	h := Handover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers)}
+	h := Handover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers), Declared: map[string]int{}}
 	for name, s := range st.specs {
+		if n := len(st.instancesOf[name]); s.Instances > 0 && n != s.Instances {
+			h.Declared[name] = s.Instances
+			c := *s
+			c.Instances = n
+			s = &c
+		}
 		if _, instance := st.groupOf[name]; !instance {
 			h.Specs = append(h.Specs, s)
 		}
@@ -694,6 +735,7 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
 	}
 	var res wire.ReloadResult
 	var added []*services.Spec
+	var resizes []string
 	seen := map[string]bool{}
 	for _, s := range specs {
 		seen[s.Name] = true
@@ -702,6 +744,10 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
 		case !ok:
 			added = append(added, s)
 			res.Added = append(res.Added, s.Name)
+		case old.Instances > 0 && s.Instances > 0:
+			if r.reloadGroup(ctx, old, s, &res) {
+				resizes = append(resizes, s.Name)
+			}
 		case !sameSpec(old, s):
 			res.Changed = append(res.Changed, s.Name)
 			for _, a := range old.Provides {
@@ -728,20 +774,60 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
 		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
 	}}})
 	st.env.Service.Logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
-	if len(res.Removed) == 0 {
-		msg.Reply <- wire.OKReply(msg.Req.ID, res)
-		return
+	// The answer waits for the services and instances that go to be down.
+	left := 1
+	finish := func() {
+		if left--; left == 0 {
+			r.updateDependents(ctx)
+			msg.Reply <- wire.OKReply(msg.Req.ID, res)
+		}
 	}
-	left := len(res.Removed)
-	for _, name := range res.Removed {
-		r.stopThen(ctx, name, func(services.Result) {
-			r.forget(ctx, name)
-			if left--; left == 0 {
-				r.updateDependents(ctx)
-				msg.Reply <- wire.OKReply(msg.Req.ID, res)
+	for _, name := range resizes {
+		left++
+		n := st.specs[name].Instances
+		st.env.Service.Logf("reload: service %s now has %d instances, as its file says", name, n)
+		r.resize(ctx, name, n, func(err error) {
+			if err != nil {
+				st.env.Service.Logf("reload: %v", err)
 			}
+			finish()
 		})
 	}
+	for _, name := range res.Removed {
+		left++
+		r.stopThen(ctx, name, func(services.Result) {
+			r.forget(ctx, name)
+			finish()
+		})
+	}
+	finish()
+}
+
+// reloadGroup takes a group's reloaded definition and reports whether its
+// number of instances must change: only when its file changed it. A group
+// whose file says the same number keeps the number it has, which a scale
+// may have set (kubectl apply treats replicas the same way). Any other
+// change reaches the group and each instance as a replacement, applied
+// when they next start, like a service's.
+func (r *registry) reloadGroup(ctx actor.Context, old, s *services.Spec, res *wire.ReloadResult) (resize bool) {
+	st := r.st
+	x, y := *old, *s
+	x.Instances, y.Instances = 0, 0
+	if !sameSpec(&x, &y) {
+		res.Changed = append(res.Changed, s.Name)
+		for _, a := range old.Provides {
+			delete(st.aliases, a)
+		}
+		r.setAliases(s)
+		ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
+		for i, name := range st.instancesOf[s.Name] {
+			inst := s.Instance(i + 1)
+			st.specs[name] = inst
+			ctx.Send(service.ControllerPID(ctx.Self(), name), &service.ReplaceSpec{Spec: inst})
+		}
+	}
+	st.specs[s.Name] = s
+	return s.Instances != old.Instances && s.Instances != len(st.instancesOf[s.Name])
 }
 
 // sameSpec compares two definitions, wherever they were written.

@@ -1,9 +1,22 @@
 package registry
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/shepherd-go/shepherd/actors/service"
+)
 
 // sleeper is a long-running service's command.
 const sleeper = `command: [sleep, "3600"]`
+
+// pool3 is a group of three instances.
+const pool3 = `
+services:
+  - name: pool
+    ` + sleeper + `
+    instances: 3
+`
 
 // TestScenarios runs the registry with real controllers and processes
 // through scripts of client requests (see harness.run for the commands).
@@ -94,6 +107,46 @@ services:
 			pid pool.1 =ONE
 			ok status pool => "instances":[{"name":"pool.1","state":"running"
 			fail scale pool 0 => bad-request
+		`,
+	}, {
+		name: "scale survives reload unless the file changes the number",
+		files: map[string]string{
+			"services.yaml": pool3,
+			"v2.yaml": `
+services:
+  - name: pool
+    ` + sleeper + `
+    instances: 2
+`,
+			"v3.yaml": `
+services:
+  - name: pool
+    command: [sleep, "7200"]
+    instances: 2
+`},
+		script: `
+			state pool running
+			ok scale pool 5
+			state pool.5 running
+			pid pool.1 ONE
+			pid pool.5 FIVE
+			ok reload => {"added":null,"removed":null,"changed":null}
+			services pool pool.1 pool.2 pool.3 pool.4 pool.5
+			pid pool.5 =FIVE
+			# The file's number changed: it applies.
+			cp v2.yaml services.yaml
+			ok reload => {"added":null,"removed":null,"changed":null}
+			services pool pool.1 pool.2
+			dead FIVE
+			pid pool.1 =ONE
+			# Another change reaches the instances at their next start.
+			cp v3.yaml services.yaml
+			ok reload => "changed":["pool"]
+			ok status pool.2 => "replacement_pending":true
+			ok status pool => "command":["sleep","7200"]
+			ok restart pool.2
+			ok status pool.2 => "command":["sleep","7200"]
+			pid pool.1 =ONE
 		`,
 	}, {
 		name: "reload with a replacement",
@@ -224,4 +277,51 @@ services:
 			newHarness(t, sc.files).run(sc.script)
 		})
 	}
+}
+
+// TestHandoverCarriesScale: a re-exec hands a scaled group over with the
+// number of instances it runs, and the number its file gives, so that
+// the new registry runs as many and a reload there still keeps the scale.
+// (Issue 15, defect 8: after a reload, the handover carried the file's
+// number, and the instances beyond it ran on unmanaged.)
+func TestHandoverCarriesScale(t *testing.T) {
+	// One harness at a time (the reaper is process-wide): each is a
+	// subtest, ended before the next.
+	var ho Handover
+	t.Run("old binary", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"services.yaml": pool3})
+		h.run(`
+			state pool running
+			ok scale pool 5
+			state pool.5 running
+			ok reload
+		`)
+		ho = ask(h, func(ch chan<- Handover) any { return &HandoverInfo{Reply: ch} })
+		if len(ho.Specs) != 1 || ho.Specs[0].Instances != 5 || ho.Declared["pool"] != 3 {
+			t.Fatalf("handover: specs %+v, declared %v; want pool with 5 instances, declared 3", ho.Specs, ho.Declared)
+		}
+		if !slices.Contains(ho.Controlled, "pool.5") {
+			t.Fatalf("handover: controlled %v, want pool.5 among them", ho.Controlled)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("new binary", func(t *testing.T) {
+		// The new registry, given what was handed over (the services at
+		// rest: nothing restored runs here).
+		h := newHarness(t, map[string]string{"pool.yaml": pool3})
+		res := ask(h, func(ch chan<- RegisterResult) any {
+			return &Register{Specs: ho.Specs, Restored: map[string]service.Saved{}, Declared: ho.Declared,
+				Files: []string{h.path("pool.yaml")}, Reply: ch}
+		})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		h.run(`
+			services pool pool.1 pool.2 pool.3 pool.4 pool.5
+			ok reload => {"added":null,"removed":null,"changed":null}
+			services pool pool.1 pool.2 pool.3 pool.4 pool.5
+		`)
+	})
 }
