@@ -78,6 +78,11 @@ func (l *syncLog) String() string {
 // directory ($DIR in them names it); services.yaml, if among them, is the configuration, loaded
 // and auto-started as the daemon does at its start.
 func newHarness(t testing.TB, files map[string]string) *harness {
+	return newHarnessWith(t, files, nil)
+}
+
+// newHarnessWith is newHarness with the registry's Env changed by edit.
+func newHarnessWith(t testing.TB, files map[string]string, edit func(*Env)) *harness {
 	h := &harness{t: t, dir: t.TempDir(), vars: map[string]int{}}
 	for name, text := range files {
 		h.write(name, strings.ReplaceAll(text, "$DIR", h.dir))
@@ -113,6 +118,9 @@ func newHarness(t testing.TB, files map[string]string) *harness {
 		Accounts: config.SystemAccounts{},
 		LogPath:  func(name string) string { return filepath.Join(h.dir, "logs", name+".log") },
 		Store:    h.store,
+	}
+	if edit != nil {
+		edit(&h.env)
 	}
 	cfg := ""
 	if _, ok := files["services.yaml"]; ok {
@@ -179,6 +187,19 @@ var daemonActions = []string{"load", "reload", "cap-import", "log", "graph"}
 // "load extra.yaml" (a relative file is in the harness's directory).
 func (h *harness) request(words []string) wire.Reply {
 	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case rep := <-h.send(words):
+		return rep
+	case <-ctx.Done():
+		h.t.Fatalf("%s: no answer from the registry: %v", strings.Join(words, " "), ctx.Err())
+		return wire.Reply{}
+	}
+}
+
+// send sends a client request (as request) without waiting for the answer.
+func (h *harness) send(words []string) <-chan wire.Reply {
 	req := wire.Request{ID: 1, Action: words[0]}
 	rest := words[1:]
 	if slices.Contains(daemonActions, req.Action) {
@@ -191,7 +212,9 @@ func (h *harness) request(words []string) wire.Reply {
 	} else if len(rest) > 0 {
 		req.Service, req.Args = rest[0], rest[1:]
 	}
-	return ask(h, func(ch chan<- wire.Reply) any { return &ClientRequest{Req: req, Who: "test", Reply: ch} })
+	ch := make(chan wire.Reply, 1)
+	h.sys.Root.Send(h.reg, &ClientRequest{Req: req, Who: "test", Reply: ch})
+	return ch
 }
 
 // summaries is what `herd status` would list, by name.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,11 +14,8 @@ import (
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 
-	"github.com/shepherd-go/shepherd/actors/historian"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
-	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -125,6 +121,12 @@ type registryState struct {
 	log       []wire.LogEntry
 	// stopWaits run when the named service reports it has stopped.
 	stopWaits map[string][]func(services.Result)
+	// reading: a load or reload is being read (load.go); configQueue
+	// holds those that wait for it.
+	reading     bool
+	configQueue []*ClientRequest
+	// stopping: StopAll came; nothing is loaded any more.
+	stopping bool
 }
 
 // registry knows every service: names, aliases, the dependency graph and
@@ -223,7 +225,14 @@ func (r *registry) Receive(ctx actor.Context) {
 		for _, f := range waits {
 			f(msg.Result)
 		}
+	case *parsed:
+		r.onParsed(ctx, msg)
 	case *StopAll:
+		st.stopping = true
+		for _, q := range st.configQueue {
+			q.Reply <- wire.ErrReply(q.Req.ID, wire.Errorf(wire.BadRequest, "the daemon is stopping"))
+		}
+		st.configQueue = nil
 		r.stopAll(ctx, msg.Done)
 	case *ListLoggers:
 		pids := make([]*actor.PID, 0, len(st.loggers))
@@ -519,10 +528,8 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 			msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: slices.Clone(st.log)})
 		case "graph":
 			msg.Reply <- wire.OKReply(req.ID, r.graph())
-		case "load":
-			r.load(ctx, msg)
-		case "reload":
-			r.reload(ctx, msg)
+		case "load", "reload":
+			r.configRequest(ctx, msg)
 		case "cap-import":
 			r.importCap(ctx, msg)
 		default:
@@ -651,27 +658,6 @@ func OutputEntries(name string, lines []string) []wire.LogEntry {
 	return out
 }
 
-func (r *registry) load(ctx actor.Context, msg *ClientRequest) {
-	if len(msg.Req.Args) != 1 {
-		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
-		return
-	}
-	cfg, parseErrs, err := config.ParsePath(msg.Req.Args[0], r.st.env.Accounts)
-	if err == nil {
-		var names []string
-		names, err = r.register(ctx, cfg.Services, parseErrs, true)
-		if err == nil {
-			r.st.files = append(r.st.files, msg.Req.Args[0])
-			ctx.Send(r.st.env.Service.Historian, &historian.Record{Events: []history.Event{{
-				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
-			}}})
-			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
-			return
-		}
-	}
-	msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
-}
-
 // forget stops a stopped service's actors and drops it.
 func (r *registry) forget(ctx actor.Context, name string) {
 	st := r.st
@@ -707,134 +693,6 @@ func (r *registry) unload(ctx actor.Context, name string, msg *ClientRequest) {
 		r.updateDependents(ctx)
 		msg.Reply <- service.ClientReply(name, msg.Req.ID, res)
 	})
-}
-
-// reload reads the configuration files again and applies the difference:
-// new services are added (and auto-started), removed ones stopped and
-// forgotten, changed ones get their new definition at their next start.
-// An invalid configuration changes nothing.
-func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
-	st := r.st
-	fail := func(err error) {
-		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v; nothing was changed", err))
-	}
-	var specs []*services.Spec
-	var errs services.ErrorList
-	for _, f := range st.files {
-		cfg, perrs, err := config.ParsePath(f, st.env.Accounts)
-		if err != nil {
-			fail(err)
-			return
-		}
-		specs = append(specs, cfg.Services...)
-		errs = append(errs, perrs...)
-	}
-	if err := append(errs, services.Validate(specs)...).Err(); err != nil {
-		fail(err)
-		return
-	}
-	var res wire.ReloadResult
-	var added []*services.Spec
-	var resizes []string
-	seen := map[string]bool{}
-	for _, s := range specs {
-		seen[s.Name] = true
-		old, ok := st.specs[s.Name]
-		switch {
-		case !ok:
-			added = append(added, s)
-			res.Added = append(res.Added, s.Name)
-		case old.Instances > 0 && s.Instances > 0:
-			if r.reloadGroup(ctx, old, s, &res) {
-				resizes = append(resizes, s.Name)
-			}
-		case !sameSpec(old, s):
-			res.Changed = append(res.Changed, s.Name)
-			for _, a := range old.Provides {
-				delete(st.aliases, a)
-			}
-			st.specs[s.Name] = s
-			r.setAliases(s)
-			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
-		}
-	}
-	for name := range st.specs {
-		if _, instance := st.groupOf[name]; !seen[name] && !instance {
-			res.Removed = append(res.Removed, name)
-		}
-	}
-	slices.Sort(res.Removed)
-	if _, err := r.add(ctx, added, nil); err != nil {
-		st.env.Service.Logf("reload: %v", err)
-	}
-	r.updateDependents(ctx)
-	r.autoStart(ctx, added)
-	ctx.Send(st.env.Service.Historian, &historian.Record{Events: []history.Event{{
-		Kind: history.KindLoad, Who: msg.Who,
-		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
-	}}})
-	st.env.Service.Logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
-	// The answer waits for the services and instances that go to be down.
-	left := 1
-	finish := func() {
-		if left--; left == 0 {
-			r.updateDependents(ctx)
-			msg.Reply <- wire.OKReply(msg.Req.ID, res)
-		}
-	}
-	for _, name := range resizes {
-		left++
-		n := st.specs[name].Instances
-		st.env.Service.Logf("reload: service %s now has %d instances, as its file says", name, n)
-		r.resize(ctx, name, n, func(err error) {
-			if err != nil {
-				st.env.Service.Logf("reload: %v", err)
-			}
-			finish()
-		})
-	}
-	for _, name := range res.Removed {
-		left++
-		r.stopThen(ctx, name, func(services.Result) {
-			r.forget(ctx, name)
-			finish()
-		})
-	}
-	finish()
-}
-
-// reloadGroup takes a group's reloaded definition and reports whether its
-// number of instances must change: only when its file changed it. A group
-// whose file says the same number keeps the number it has, which a scale
-// may have set (kubectl apply treats replicas the same way). Any other
-// change reaches the group and each instance as a replacement, applied
-// when they next start, like a service's.
-func (r *registry) reloadGroup(ctx actor.Context, old, s *services.Spec, res *wire.ReloadResult) (resize bool) {
-	st := r.st
-	x, y := *old, *s
-	x.Instances, y.Instances = 0, 0
-	if !sameSpec(&x, &y) {
-		res.Changed = append(res.Changed, s.Name)
-		for _, a := range old.Provides {
-			delete(st.aliases, a)
-		}
-		r.setAliases(s)
-		ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
-		for i, name := range st.instancesOf[s.Name] {
-			inst := s.Instance(i + 1)
-			st.specs[name] = inst
-			ctx.Send(service.ControllerPID(ctx.Self(), name), &service.ReplaceSpec{Spec: inst})
-		}
-	}
-	st.specs[s.Name] = s
-	return s.Instances != old.Instances && s.Instances != len(st.instancesOf[s.Name])
-}
-
-// sameSpec compares two definitions, wherever they were written.
-func sameSpec(a, b *services.Spec) bool {
-	x, y := *a, *b
-	x.Pos, y.Pos = services.Pos{}, services.Pos{}
-	return reflect.DeepEqual(x, y)
 }
 
 // ImportRecordKind is the history store's record kind of imported
