@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -268,7 +269,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		ln.Close()
 		return nil, err
 	}
-	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
+	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, PutRecord: d.sendRecord, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -491,6 +492,23 @@ func (d *Daemon) audit(evs ...history.Event) {
 	d.system.Root.Send(d.historian, &historian.Record{Events: evs})
 }
 
+// sendRecord sends a record to the history writer, the store's only
+// writer (historian.PutRecord).
+func (d *Daemon) sendRecord(p *historian.PutRecord) { d.system.Root.Send(d.historian, p) }
+
+// putRecord stores a record through the history writer and returns once
+// it is durable, with why it is not, or when the daemon stops.
+func (d *Daemon) putRecord(r history.Record) error {
+	ch := make(chan error, 1)
+	d.sendRecord(&historian.PutRecord{Record: r, Reply: ch})
+	select {
+	case err := <-ch:
+		return err
+	case <-d.stopReap:
+		return errors.New("the daemon is stopping")
+	}
+}
+
 // record stores daemon events; with sync it returns once they are durable.
 func (d *Daemon) record(sync bool, evs ...history.Event) {
 	done := make(chan struct{})
@@ -629,7 +647,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
-		Accounts: d.accounts, LogPath: d.logPath, Store: d.history, ConfigPath: d.opts.ConfigPath,
+		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,
 	}
 }
 

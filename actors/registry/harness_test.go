@@ -20,8 +20,10 @@ import (
 	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/proc"
+	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services/config"
 )
@@ -74,6 +76,8 @@ func (l *syncLog) String() string {
 	return l.b.String()
 }
 
+var errUnreachable = errors.New("no daemon to reach in the harness")
+
 // newHarness starts the registry with files written to a fresh
 // directory ($DIR in them names it); services.yaml, if among them, is the configuration, loaded
 // and auto-started as the daemon does at its start.
@@ -114,10 +118,12 @@ func newHarnessWith(t testing.TB, files map[string]string, edit func(*Env)) *har
 	h.env = Env{
 		Service: service.Env{Go: goGo, Logf: h.log.logf, Monitor: mon, Historian: hist, History: h.store,
 			BaseEnv: service.BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send},
-		Proxy:    proxy.Env{Go: goGo, Logf: h.log.logf, CallTimeout: time.Second},
+		// No other daemon answers here.
+		Proxy: proxy.Env{Go: goGo, Logf: h.log.logf, CallTimeout: time.Second,
+			Dial: func(context.Context, capability.Sturdyref) (*local.Client, error) { return nil, errUnreachable },
+			Ping: func(context.Context, capability.Sturdyref) error { return errUnreachable }},
 		Accounts: config.SystemAccounts{},
 		LogPath:  func(name string) string { return filepath.Join(h.dir, "logs", name+".log") },
-		Store:    h.store,
 	}
 	if edit != nil {
 		edit(&h.env)

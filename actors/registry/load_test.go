@@ -118,3 +118,16 @@ func TestLoadDuringShutdown(t *testing.T) {
 	}
 	h.run(`services db`)
 }
+
+// TestImportKeptByTheHistoryWriter: an imported capability is answered
+// once its record is durable, written by the history writer (the store's
+// only writer).
+func TestImportKeptByTheHistoryWriter(t *testing.T) {
+	h := newHarness(t, map[string]string{"services.yaml": "services:\n  - name: db\n    " + sleeper + "\n"})
+	ref := "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix/nowhere"
+	h.run(`ok cap-import web ` + ref + ` => {"loaded":["web"]}`)
+	recs, err := h.store.Records(ImportRecordKind)
+	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0]), `"name":"web"`) {
+		t.Fatalf("import records once answered: %q %v", recs, err)
+	}
+}

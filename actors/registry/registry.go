@@ -11,8 +11,10 @@ import (
 
 	"github.com/shepherd-go/shepherd/services/config"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/history"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
@@ -97,10 +99,6 @@ type Env struct {
 	Accounts config.Accounts
 	// LogPath is a service's default log file.
 	LogPath func(name string) string
-	// Store keeps the imported capabilities.
-	Store interface {
-		PutRecord(kind, key string, value []byte) error
-	}
 	// ConfigPath is the configuration file (reload reads it again).
 	ConfigPath string
 }
@@ -227,6 +225,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 	case *parsed:
 		r.onParsed(ctx, msg)
+	case *importStored:
+		r.onImportStored(msg)
 	case *StopAll:
 		st.stopping = true
 		for _, q := range st.configQueue {
@@ -715,15 +715,37 @@ func (r *registry) importCap(ctx actor.Context, msg *ClientRequest) {
 	if err == nil {
 		_, err = r.register(ctx, []*services.Spec{spec}, nil, false)
 	}
-	if err == nil {
-		b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
-		err = r.st.env.Store.PutRecord(ImportRecordKind, name, b)
-	}
 	if err != nil {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
 		return
 	}
-	msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: []string{name}})
+	// Kept for the next start by the history writer; answered once it
+	// is durable (importStored).
+	b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
+	ctx.Send(r.st.env.Service.Historian, &historian.PutRecord{
+		Record: history.Record{Kind: ImportRecordKind, Key: name, Value: b},
+		AckTo:  ctx.Self(), AckMsg: &importStored{req: msg, name: name},
+	})
+}
+
+// importStored is the history writer's answer to the record of an
+// imported capability.
+type importStored struct {
+	req  *ClientRequest
+	name string
+	err  error
+}
+
+func (m *importStored) SetRecordErr(err error) { m.err = err }
+
+func (r *registry) onImportStored(m *importStored) {
+	if m.err != nil {
+		// The proxy is there: it works until the daemon stops.
+		m.req.Reply <- wire.ErrReply(m.req.Req.ID, wire.Errorf(wire.InvalidConfig,
+			"%s is imported until the daemon stops, but could not be kept for its next start: %v", m.name, m.err))
+		return
+	}
+	m.req.Reply <- wire.OKReply(m.req.Req.ID, wire.LoadResult{Loaded: []string{m.name}})
 }
 
 // ImportedSpec is the definition of an imported capability's proxy.
