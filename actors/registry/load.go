@@ -170,8 +170,10 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
 		}
 	}
-	for name := range st.specs {
-		if _, instance := st.groupOf[name]; !seen[name] && !instance {
+	for name, s := range st.specs {
+		// Instances come and go with their group; imported
+		// capabilities are no file's (herd unload removes them).
+		if _, instance := st.groupOf[name]; !seen[name] && !instance && s.Pos.File != importedFrom {
 			res.Removed = append(res.Removed, name)
 		}
 	}

@@ -119,15 +119,29 @@ func TestLoadDuringShutdown(t *testing.T) {
 	h.run(`services db`)
 }
 
+// testRef is a sturdyref of a daemon the harness never reaches.
+const testRef = "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix/nowhere"
+
 // TestImportKeptByTheHistoryWriter: an imported capability is answered
 // once its record is durable, written by the history writer (the store's
 // only writer).
 func TestImportKeptByTheHistoryWriter(t *testing.T) {
 	h := newHarness(t, map[string]string{"services.yaml": "services:\n  - name: db\n    " + sleeper + "\n"})
-	ref := "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix/nowhere"
-	h.run(`ok cap-import web ` + ref + ` => {"loaded":["web"]}`)
+	h.run(`ok cap-import web ` + testRef + ` => {"loaded":["web"]}`)
 	recs, err := h.store.Records(ImportRecordKind)
 	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0]), `"name":"web"`) {
 		t.Fatalf("import records once answered: %q %v", recs, err)
 	}
+}
+
+// TestReloadKeepsImports: a reload leaves imported capabilities alone:
+// they are no file's. (It removed them, and they came back at the next
+// start, from their records.)
+func TestReloadKeepsImports(t *testing.T) {
+	h := newHarness(t, map[string]string{"services.yaml": "services:\n  - name: db\n    " + sleeper + "\n"})
+	h.run(`
+		ok cap-import web ` + testRef + `
+		ok reload => {"added":null,"removed":null,"changed":null}
+		services db web
+	`)
 }

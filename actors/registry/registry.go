@@ -699,6 +699,10 @@ func (r *registry) unload(ctx actor.Context, name string, msg *ClientRequest) {
 // capabilities, registered again at every start.
 const ImportRecordKind = "import"
 
+// importedFrom is the file an imported capability's definition names:
+// none, so a reload leaves it alone.
+const importedFrom = "cap import"
+
 // importCap makes a capability another daemon exported a local proxy
 // service: `herd cap import NAME REF`.
 func (r *registry) importCap(ctx actor.Context, msg *ClientRequest) {
@@ -750,7 +754,7 @@ func (r *registry) onImportStored(m *importStored) {
 
 // ImportedSpec is the definition of an imported capability's proxy.
 func ImportedSpec(name, ref string) (*services.Spec, error) {
-	specs, errs := config.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
+	specs, errs := config.Parse(importedFrom, []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
