@@ -266,7 +266,7 @@ func boundTo(g, h capability.Holder) bool {
 // once it is stored (onStored), and then serve reports now false.
 func (c *caretaker) serve(ctx actor.Context, msg *Command) (rep wire.Reply, now bool) {
 	rep = c.serveNow(ctx, msg)
-	return rep, rep.ID != 0 || rep.OK || rep.Error != nil
+	return rep, rep.OK || rep.Error != nil
 }
 
 func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {

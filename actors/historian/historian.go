@@ -36,7 +36,7 @@ type SeqAck interface{ SetSeq(uint64) }
 // history is degraded, an error wrapping ErrDegraded: a record is not
 // held in memory as events are, since its owner must know). It goes to
 // Reply if set (buffered: the writer does not wait), and to AckTo as
-// AckMsg if set, which learns it first (SetRecordErr).
+// AckMsg if both are set, which learns it first (SetRecordErr).
 //
 // A commit that stalls releases the replies waiting for its events, not
 // for its records: a record's outcome is the store's, however late, lest
@@ -317,10 +317,8 @@ func (h *historian) ackRecords(ctx actor.Context, recs []PutRecord, err error) {
 		if r.Reply != nil {
 			r.Reply <- err
 		}
-		if r.AckTo != nil {
-			if r.AckMsg != nil {
-				r.AckMsg.SetRecordErr(err)
-			}
+		if r.AckTo != nil && r.AckMsg != nil {
+			r.AckMsg.SetRecordErr(err)
 			ctx.Send(r.AckTo, r.AckMsg)
 		}
 	}
