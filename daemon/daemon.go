@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -352,7 +353,7 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 	if err != nil {
 		return err
 	}
-	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
+	caretakerProps, err := caretaker.NewProps(caretaker.Env{Audit: d.audit, Store: d.history, PutRecord: d.sendRecord, Accounts: d.accounts, PeerID: d.peerID, Addrs: d.netAddrs})
 	if err != nil {
 		return err
 	}
@@ -436,7 +437,7 @@ func (d *Daemon) startHousekeeping() {
 // state, the owners of their processes, and their output pipes.
 func (d *Daemon) restore(ho *handover) error {
 	res := make(chan registry.RegisterResult, 1)
-	d.system.Root.Send(d.registry, &registry.Register{Specs: ho.Specs, Restored: ho.Services, Files: ho.Files, Reply: res})
+	d.system.Root.Send(d.registry, &registry.Register{Specs: ho.Specs, Restored: ho.Services, Declared: ho.Declared, Files: ho.Files, Reply: res})
 	if r := <-res; r.Err != nil {
 		return fmt.Errorf("re-exec handover: %w", r.Err)
 	}
@@ -577,6 +578,23 @@ func (d *Daemon) audit(evs ...history.Event) {
 	d.system.Root.Send(d.historian, &historian.Record{Events: evs})
 }
 
+// sendRecord sends a record to the history writer, the store's only
+// writer (historian.PutRecord).
+func (d *Daemon) sendRecord(p *historian.PutRecord) { d.system.Root.Send(d.historian, p) }
+
+// putRecord stores a record through the history writer and returns once
+// it is durable, with why it is not, or when the daemon stops.
+func (d *Daemon) putRecord(r history.Record) error {
+	ch := make(chan error, 1)
+	d.sendRecord(&historian.PutRecord{Record: r, Reply: ch})
+	select {
+	case err := <-ch:
+		return err
+	case <-d.stopReap:
+		return errors.New("the daemon is stopping")
+	}
+}
+
 // record stores daemon events; with sync it returns once they are durable.
 func (d *Daemon) record(sync bool, evs ...history.Event) {
 	done := make(chan struct{})
@@ -714,7 +732,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
-		Accounts: d.accounts, LogPath: d.logPath, Store: d.history, ConfigPath: d.opts.ConfigPath,
+		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -26,7 +27,8 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 		if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &run) != nil {
 			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "fleet-record: malformed run"))
 		}
-		// One at a time: the number is the last one's plus one.
+		// One at a time: the number is the last one's plus one, and
+		// the last one is in the store once putRecord returns.
 		d.fleetMu.Lock()
 		defer d.fleetMu.Unlock()
 		var last wire.FleetRun
@@ -42,7 +44,7 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 			run.Time = time.Now()
 		}
 		b, _ = json.Marshal(run)
-		if err := d.history.PutRecord(fleetRunKind, fleetRunKey(run.ID), b); err != nil {
+		if err := d.putRecord(history.Record{Kind: fleetRunKind, Key: fleetRunKey(run.ID), Value: b}); err != nil {
 			return fail(err)
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})

@@ -74,16 +74,19 @@ const reexecTestGate = "SHEPHERD_TEST_REEXEC_GATE"
 const reexecQuiesce = 10 * time.Second
 
 type handover struct {
-	FirstStarted time.Time                `json:"first_started"`
-	Reexecs      int                      `json:"reexecs"`
-	Orphans      int                      `json:"orphans"`
-	Retention    time.Duration            `json:"retention"`
-	ListenerFD   int                      `json:"listener_fd"`
-	StateLockFD  int                      `json:"state_lock_fd"`
-	Files        []string                 `json:"files"`
-	Specs        []*services.Spec         `json:"specs"`
-	Services     map[string]service.Saved `json:"services"`
-	Pipes        []savedPipe              `json:"pipes"`
+	FirstStarted time.Time        `json:"first_started"`
+	Reexecs      int              `json:"reexecs"`
+	Orphans      int              `json:"orphans"`
+	Retention    time.Duration    `json:"retention"`
+	ListenerFD   int              `json:"listener_fd"`
+	StateLockFD  int              `json:"state_lock_fd"`
+	Files        []string         `json:"files"`
+	Specs        []*services.Spec `json:"specs"`
+	// Declared are the file's numbers of instances of the groups that
+	// were scaled to others (registry.Handover).
+	Declared map[string]int           `json:"declared,omitempty"`
+	Services map[string]service.Saved `json:"services"`
+	Pipes    []savedPipe              `json:"pipes"`
 	// Signals arrived during the handover; the new binary raises them
 	// again once it listens for them.
 	Signals []syscall.Signal `json:"signals,omitempty"`
@@ -228,7 +231,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	}()
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
-		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Services: saved,
+		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Declared: reg.Declared, Services: saved,
 		Recent: handedRecent,
 	}
 	ho.LockFD = d.socketLock.Fd()

@@ -114,7 +114,7 @@ func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
 	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "history store "+path+": only 0.0 MiB free on its filesystem") {
 		t.Fatalf("append on a full disk: %v", err)
 	}
-	if err := s.PutRecord("grant", "a", []byte("x")); !errors.Is(err, ErrNoSpace) {
+	if err := s.Write(nil, []Record{{Kind: "grant", Key: "a", Value: []byte("x")}}, true); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("record on a full disk: %v", err)
 	}
 	if err := s.Writable(0); !errors.Is(err, ErrNoSpace) {
@@ -209,7 +209,7 @@ func TestFailedWriteBreaksTheStoreNotTheProcess(t *testing.T) {
 	if err := s.Append(batch(202, 1), true); !errors.Is(err, ErrBroken) {
 		t.Fatalf("append to a broken store: %v", err)
 	}
-	if err := s.PutRecord("grant", "a", []byte("x")); !errors.Is(err, ErrBroken) {
+	if err := s.Write(nil, []Record{{Kind: "grant", Key: "a", Value: []byte("x")}}, true); !errors.Is(err, ErrBroken) {
 		t.Fatalf("record in a broken store: %v", err)
 	}
 	if n := count(t, s); n < 1 {

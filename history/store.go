@@ -222,8 +222,25 @@ func (s *Store) Close() error {
 // Append writes events (whose Seq the caller assigned) in one batch; with
 // sync the batch is durable when Append returns. An error wrapping
 // ErrNoSpace or ErrBroken means nothing was written.
-func (s *Store) Append(evs []Event, sync bool) error {
+func (s *Store) Append(evs []Event, sync bool) error { return s.Write(evs, nil, sync) }
+
+// Record is a value kept under a kind and a key (a capability grant, an
+// imported capability, a fleet run), apart from the events: see Records.
+type Record struct {
+	Kind, Key string
+	Value     []byte
+}
+
+// Write writes events (as Append) and records in one batch, all or
+// nothing; with sync the batch is durable when Write returns. An error
+// wrapping ErrNoSpace or ErrBroken means nothing was written. The daemon
+// has one writer, its history writer (actors/historian): grants, imports
+// and fleet runs share its batches and their syncs.
+func (s *Store) Write(evs []Event, recs []Record, sync bool) error {
 	b := s.db.NewBatch()
+	for _, r := range recs {
+		b.Set(recordKey(r.Kind, r.Key), r.Value, nil)
+	}
 	for i := range evs {
 		e := &evs[i]
 		v, err := json.Marshal(e)
@@ -394,17 +411,6 @@ func recordKey(kind, key string) []byte {
 	k := append([]byte{prefixRecord}, kind...)
 	k = append(k, 0)
 	return append(k, key...)
-}
-
-// PutRecord stores value under kind and key, synced. An error wrapping
-// ErrNoSpace or ErrBroken means nothing was written.
-func (s *Store) PutRecord(kind, key string, value []byte) error {
-	k := recordKey(kind, key)
-	err := s.g.write(len(k)+len(value), func() error { return s.db.Set(k, value, pebble.Sync) })
-	if err != nil && !errors.Is(err, ErrNoSpace) && !errors.Is(err, ErrBroken) {
-		return fmt.Errorf("history store %s: %w", s.path, err)
-	}
-	return err
 }
 
 // Record returns the value stored under kind and key, or nil if none.

@@ -132,9 +132,9 @@ func TestCorruptStoreIsAnErrorNamingThePath(t *testing.T) {
 func TestRecordsSurviveReopenAndRetention(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(dir)
-	s.PutRecord("grant", "b", []byte("2"))
-	s.PutRecord("grant", "a", []byte("1"))
-	s.PutRecord("other", "a", []byte("x"))
+	s.Write(nil, []Record{{Kind: "grant", Key: "b", Value: []byte("2")}}, true)
+	s.Write(nil, []Record{{Kind: "grant", Key: "a", Value: []byte("1")}}, true)
+	s.Write(nil, []Record{{Kind: "other", Key: "a", Value: []byte("x")}}, true)
 	s.DeleteBefore(time.Now().Add(time.Hour))
 	s.Close()
 	s, err := Open(dir)
@@ -212,7 +212,7 @@ func TestFilesArePrivate(t *testing.T) {
 	if err := s.Append(evs, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutRecord("grant", "a", []byte("secret")); err != nil {
+	if err := s.Write(nil, []Record{{Kind: "grant", Key: "a", Value: []byte("secret")}}, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -265,5 +265,32 @@ func TestEventIsTheProtocolsFields(t *testing.T) {
 	b, _ := json.Marshal(wire.Event(e))
 	if string(a) != string(b) {
 		t.Fatalf("stored %s, sent %s", a, b)
+	}
+}
+
+// TestWriteEventsAndRecords: events and records written together are
+// all there after a reopen.
+func TestWriteEventsAndRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []Event{{Seq: 1, Time: t0, Service: "web", Kind: KindStart}}
+	if err := s.Write(evs, []Record{{Kind: "grant", Key: "a", Value: []byte("1")}, {Kind: "import", Key: "x", Value: []byte("2")}}, true); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.Scan(Query{}); err != nil || len(got) != 1 || got[0].Service != "web" {
+		t.Errorf("events: %+v %v", got, err)
+	}
+	for kind, want := range map[string]string{"grant": "1", "import": "2"} {
+		if got, err := s.Records(kind); err != nil || len(got) != 1 || string(got[0]) != want {
+			t.Errorf("%s records: %q %v", kind, got, err)
+		}
 	}
 }

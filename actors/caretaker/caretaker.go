@@ -11,6 +11,7 @@ import (
 	"github.com/shepherd-go/shepherd/services/config"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -68,8 +69,12 @@ type Command struct {
 type Env struct {
 	// Audit records events of the audit trail (not waiting for them).
 	Audit func(evs ...history.Event)
-	// Store keeps the grants (read at start, written on every change).
+	// Store holds the grants, read at start.
 	Store GrantStore
+	// PutRecord sends a record to the history writer, the store's only
+	// writer: every change of a grant is written through it, and
+	// answered once durable (historian.PutRecord).
+	PutRecord func(*historian.PutRecord)
 	// Accounts looks up the users grants name (--to-user).
 	Accounts config.Accounts
 	// PeerID and Addrs name this daemon in the sturdyrefs it prints.
@@ -80,7 +85,6 @@ type Env struct {
 // GrantStore is where grants are kept: the daemon's history store.
 type GrantStore interface {
 	Records(kind string) ([][]byte, error)
-	PutRecord(kind, key string, value []byte) error
 	Path() string
 }
 
@@ -152,7 +156,11 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		}
 		msg.Reply <- out
 	case *Command:
-		msg.Reply <- c.serve(ctx, msg)
+		if rep, now := c.serve(ctx, msg); now {
+			msg.Reply <- rep
+		}
+	case *stored:
+		c.onStored(ctx, msg)
 	case *FlushRefusals:
 		if msg.Done != nil || msg.Gen == st.refusalGen {
 			c.recordCounted(ctx)
@@ -254,7 +262,14 @@ func boundTo(g, h capability.Holder) bool {
 	return false
 }
 
-func (c *caretaker) serve(ctx actor.Context, msg *Command) wire.Reply {
+// serve answers a `cap` command; a change of a grant is answered later,
+// once it is stored (onStored), and then serve reports now false.
+func (c *caretaker) serve(ctx actor.Context, msg *Command) (rep wire.Reply, now bool) {
+	rep = c.serveNow(ctx, msg)
+	return rep, rep.OK || rep.Error != nil
+}
+
+func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 	st := c.st
 	id := msg.Req.ID
 	var a wire.CapArgs
@@ -287,7 +302,7 @@ func (c *caretaker) serve(ctx actor.Context, msg *Command) wire.Reply {
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
-		return c.store(ctx, id, g, msg.UID, "grant")
+		return c.store(ctx, msg, g, "grant")
 	case "cap-attenuate":
 		ref, err := capability.ParseSturdyref(a.Ref)
 		if err != nil {
@@ -319,7 +334,7 @@ func (c *caretaker) serve(ctx actor.Context, msg *Command) wire.Reply {
 		if err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.PermissionDenied, "%v", err))
 		}
-		return c.store(ctx, id, child, msg.UID, "attenuate")
+		return c.store(ctx, msg, child, "attenuate")
 	case "cap-revoke":
 		ref, err := capability.ParseSturdyref(a.Ref)
 		if err != nil {
@@ -330,14 +345,13 @@ func (c *caretaker) serve(ctx actor.Context, msg *Command) wire.Reply {
 			c.audit(ctx, msg.UID, "refuse", g.Target, "revoke", "not privileged or unknown")
 			return denied
 		}
+		// In effect at once, for the very next message; answered once
+		// it is stored.
 		g.Revoked = true
-		if err := c.persist(g); err != nil {
-			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
-		}
 		st.grants[g.Swiss] = g
 		n := len(c.descendants(g.Swiss))
 		c.audit(ctx, msg.UID, "revoke", g.Target, "", fmt.Sprintf("revoked with %d derived", n))
-		return wire.OKReply(id, wire.CapInfo{Ref: c.ref(g), Target: g.Target, Revoked: true, Derived: n})
+		return c.persist(ctx, &stored{cmd: msg, grant: g, what: "revoke"})
 	case "cap-list":
 		var out wire.CapList
 		for _, g := range st.grants {
@@ -387,28 +401,61 @@ func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) err
 	return nil
 }
 
-func (c *caretaker) store(ctx actor.Context, id uint64, g capability.Grant, uid uint32, what string) wire.Reply {
+// store keeps a new grant: once it is durable it is usable, and the
+// command is answered (onStored).
+func (c *caretaker) store(ctx actor.Context, msg *Command, g capability.Grant, what string) wire.Reply {
 	if g.Swiss == (capability.Swiss{}) {
 		s, err := capability.NewSwiss()
 		if err != nil {
-			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+			return wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 		}
 		g.Swiss = s
 	}
-	if err := c.persist(g); err != nil {
-		return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
-	}
-	c.st.grants[g.Swiss] = g
-	c.audit(ctx, uid, what, g.Target, "", fmt.Sprintf("%v to %s", g.Actions, g.Holder))
-	return wire.OKReply(id, c.info(g, time.Now()))
+	return c.persist(ctx, &stored{cmd: msg, grant: g, what: what})
 }
 
-func (c *caretaker) persist(g capability.Grant) error {
-	b, err := json.Marshal(g)
+// stored is the history writer's answer to the write of a grant (or of
+// its revocation), with the command to answer.
+type stored struct {
+	cmd   *Command
+	grant capability.Grant
+	what  string // grant, attenuate or revoke
+	err   error
+}
+
+func (s *stored) SetRecordErr(err error) { s.err = err }
+
+// persist sends the grant to the history writer; its answer comes back
+// as ack. The zero Reply says the command is answered later.
+func (c *caretaker) persist(ctx actor.Context, ack *stored) wire.Reply {
+	b, err := json.Marshal(ack.grant)
 	if err != nil {
-		return err
+		return wire.ErrReply(ack.cmd.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 	}
-	return c.st.env.Store.PutRecord(GrantRecordKind, g.Swiss.String(), b)
+	c.st.env.PutRecord(&historian.PutRecord{
+		Record: history.Record{Kind: GrantRecordKind, Key: ack.grant.Swiss.String(), Value: b},
+		AckTo:  ctx.Self(), AckMsg: ack,
+	})
+	return wire.Reply{}
+}
+
+// onStored answers a change of a grant once the history writer has
+// stored it, or could not.
+func (c *caretaker) onStored(ctx actor.Context, m *stored) {
+	id, g := m.cmd.Req.ID, m.grant
+	switch {
+	case m.err != nil && m.what == "revoke":
+		m.cmd.Reply <- wire.ErrReply(id, wire.Errorf(wire.BadRequest,
+			"the capability is revoked until the daemon stops, but the revocation could not be stored: %v", m.err))
+	case m.err != nil:
+		m.cmd.Reply <- wire.ErrReply(id, wire.Errorf(wire.BadRequest, "the capability could not be stored: %v", m.err))
+	case m.what == "revoke":
+		m.cmd.Reply <- wire.OKReply(id, wire.CapInfo{Ref: c.ref(g), Target: g.Target, Revoked: true, Derived: len(c.descendants(g.Swiss))})
+	default:
+		c.st.grants[g.Swiss] = g
+		c.audit(ctx, m.cmd.UID, m.what, g.Target, "", fmt.Sprintf("%v to %s", g.Actions, g.Holder))
+		m.cmd.Reply <- wire.OKReply(id, c.info(g, time.Now()))
+	}
 }
 
 // descendants lists the grants derived, directly or not, from s.

@@ -1,6 +1,7 @@
 package historian
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,13 +28,45 @@ type Record struct {
 // last event.
 type SeqAck interface{ SetSeq(uint64) }
 
+// PutRecord asks the history writer to keep a record (a capability grant,
+// an imported capability, a fleet run) in its next batch, which it syncs:
+// the writer is the store's only writer, and records share its group
+// commit with the events. The outcome is told once: nil when the record
+// is durable, else why it is not in the store (the commit failed; or the
+// history is degraded, an error wrapping ErrDegraded: a record is not
+// held in memory as events are, since its owner must know). It goes to
+// Reply if set (buffered: the writer does not wait), and to AckTo as
+// AckMsg if both are set, which learns it first (SetRecordErr).
+//
+// A commit that stalls releases the replies waiting for its events, not
+// for its records: a record's outcome is the store's, however late, lest
+// a grant said to have failed be found in the store at the next start.
+type PutRecord struct {
+	Record history.Record
+	Reply  chan<- error
+	AckTo  *actor.PID
+	AckMsg RecordAck
+}
+
+// RecordAck is the AckMsg of a PutRecord.
+type RecordAck interface{ SetRecordErr(error) }
+
+// ErrDegraded is wrapped by the outcome of a record refused while the
+// history cannot be written.
+var ErrDegraded = errors.New("the history store cannot be written now")
+
+// ErrStopped is the outcome of a record still waiting when the writer
+// stopped.
+var ErrStopped = errors.New("the history writer stopped before the record was written")
+
 // committed reports that a batch reached the store (or, with err, that
 // nothing of it did).
 type committed struct {
-	events []history.Event
-	acks   []Record
-	err    error
-	gen    uint64
+	events  []history.Event
+	acks    []Record
+	records []PutRecord
+	err     error
+	gen     uint64
 }
 
 // Subscribe adds Ch to the receivers of every committed event; a
@@ -94,6 +127,7 @@ type historianState struct {
 	next      uint64 // next sequence number
 	pending   []history.Event
 	acks      []Record
+	records   []PutRecord // for the next commit
 	sync      bool
 	inflight  bool
 	followers follow.Set[[]history.Event]
@@ -152,7 +186,18 @@ func (h *historian) Receive(ctx actor.Context) {
 			st.acks = append(st.acks, *msg)
 		}
 		h.commit(ctx)
+	case *PutRecord:
+		if st.degraded() {
+			h.ackRecords(ctx, []PutRecord{*msg}, fmt.Errorf("%w: %s", ErrDegraded, st.degradedWhy))
+			return
+		}
+		st.records = append(st.records, *msg)
+		st.sync = true
+		h.commit(ctx)
 	case *committed:
+		// Records learn their outcome from the store, even after a
+		// stall released the event acks.
+		h.ackRecords(ctx, msg.records, msg.err)
 		if msg.gen != st.gen {
 			return
 		}
@@ -224,6 +269,8 @@ func (h *historian) Receive(ctx actor.Context) {
 	case *retained:
 		st.retaining = false
 	case *actor.Stopping:
+		h.ackRecords(ctx, st.records, ErrStopped)
+		st.records = nil
 		if n := len(st.pending); n > 0 && st.degraded() {
 			st.env.Logf("history: %d events held in memory could not be written and are lost (%d were dropped before)", n, st.dropped)
 		}
@@ -264,9 +311,26 @@ func (h *historian) ack(ctx actor.Context, recs []Record) {
 	}
 }
 
+// ackRecords tells records their outcome: err, or nil once durable.
+func (h *historian) ackRecords(ctx actor.Context, recs []PutRecord, err error) {
+	for _, r := range recs {
+		if r.Reply != nil {
+			r.Reply <- err
+		}
+		if r.AckTo != nil && r.AckMsg != nil {
+			r.AckMsg.SetRecordErr(err)
+			ctx.Send(r.AckTo, r.AckMsg)
+		}
+	}
+}
+
 // degrade enters (or stays in) degraded mode and arms the next retry.
 func (h *historian) degrade(ctx actor.Context, why string) {
 	st := h.st
+	// Records waiting for the next commit are not held: their owners
+	// learn that they are not stored.
+	h.ackRecords(ctx, st.records, fmt.Errorf("%w: %s", ErrDegraded, why))
+	st.records = nil
 	if !st.degraded() {
 		st.degradedSince = time.Now()
 		st.backoff = retryMin
@@ -306,7 +370,7 @@ func (h *historian) recover(ctx actor.Context) {
 // the history is degraded (then its retry timer does).
 func (h *historian) commit(ctx actor.Context) {
 	st := h.st
-	if st.inflight || len(st.pending) == 0 || st.degraded() {
+	if st.inflight || len(st.pending)+len(st.records) == 0 || st.degraded() {
 		return
 	}
 	h.start(ctx)
@@ -314,8 +378,8 @@ func (h *historian) commit(ctx actor.Context) {
 
 func (h *historian) start(ctx actor.Context) {
 	st := h.st
-	evs, acks, sync := st.pending, st.acks, st.sync
-	st.pending, st.acks, st.sync = nil, nil, false
+	evs, acks, sync, records := st.pending, st.acks, st.sync, st.records
+	st.pending, st.acks, st.sync, st.records = nil, nil, false, nil
 	st.inflight = true
 	st.gen++
 	st.released = false
@@ -323,9 +387,13 @@ func (h *historian) start(ctx actor.Context) {
 	gen := st.gen
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	watchdog := time.AfterFunc(commitStallTimeout, func() { send(self, &commitStalled{gen: gen}) })
+	var recs []history.Record
+	for _, r := range records {
+		recs = append(recs, r.Record)
+	}
 	st.env.Go(func() {
-		err := st.store.Append(evs, sync)
+		err := st.store.Write(evs, recs, sync)
 		watchdog.Stop()
-		send(self, &committed{events: evs, acks: acks, err: err, gen: gen})
+		send(self, &committed{events: evs, acks: acks, records: records, err: err, gen: gen})
 	})
 }

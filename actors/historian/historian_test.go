@@ -1,6 +1,7 @@
 package historian
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,5 +139,86 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRecordsAnsweredByTheStore: a record is answered once it is durable;
+// while the history is degraded a record is refused (ErrDegraded) rather
+// than held; a record in a commit that stalls is answered by the store
+// when the write comes back, not released by the watchdog as events are.
+func TestRecordsAnsweredByTheStore(t *testing.T) {
+	defer func(d time.Duration) { commitStallTimeout = d }(commitStallTimeout)
+	commitStallTimeout = 100 * time.Millisecond
+	var hang atomic.Bool
+	gate := make(chan struct{})
+	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
+		Logf:   t.Logf,
+		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, &hang, gate} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var release sync.Once
+	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
+	defer open()
+	sys := actor.NewActorSystem()
+	pid := sys.Root.Spawn(NewProps(testEnv(t), store, 0))
+	defer func() { sys.Root.StopFuture(pid).Wait() }()
+	put := func(key string) chan error {
+		ch := make(chan error, 1)
+		sys.Root.Send(pid, &PutRecord{Record: history.Record{Kind: "grant", Key: key, Value: []byte(key)}, Reply: ch})
+		return ch
+	}
+	outcome := func(what string, ch chan error) error {
+		t.Helper()
+		select {
+		case err := <-ch:
+			return err
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: no answer", what)
+			return nil
+		}
+	}
+	stored := func() string {
+		recs, err := store.Records("grant")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, r := range recs {
+			keys = append(keys, string(r))
+		}
+		return strings.Join(keys, " ")
+	}
+	if err := outcome("a record", put("a")); err != nil {
+		t.Fatalf("a record in a sound store: %v", err)
+	}
+	if got := stored(); got != "a" {
+		t.Fatalf("records after the answer: %q, want a", got)
+	}
+
+	hang.Store(true)
+	stalled := put("b")
+	waitFor(t, "the stalled commit to degrade the history", func() bool {
+		ch := make(chan wire.HistoryHealth, 1)
+		sys.Root.Send(pid, &Health{Reply: ch})
+		return (<-ch).Degraded
+	})
+	select {
+	case err := <-stalled:
+		t.Fatalf("the record of a commit that has not come back was answered: %v", err)
+	default:
+	}
+	if err := outcome("a record while degraded", put("c")); !errors.Is(err, ErrDegraded) {
+		t.Fatalf("a record while degraded: %v, want ErrDegraded", err)
+	}
+
+	open()
+	if err := outcome("the stalled record", stalled); err != nil {
+		t.Fatalf("the stalled record once the disk answers: %v", err)
+	}
+	if got := stored(); got != "a b" {
+		t.Fatalf("records: %q, want a b", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,14 +12,13 @@ import (
 
 	"github.com/shepherd-go/shepherd/services/config"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
-
-	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/history"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
-	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -33,6 +31,12 @@ type Handover struct {
 	// Specs are the definitions to Register again: not the instances,
 	// which their groups make.
 	Specs []*services.Spec
+	// Declared holds, for each group scaled to another number than its
+	// file gives, that number (its `instances`); in Specs the group has
+	// the number it runs. A binary that knows nothing of Declared
+	// carries the scale on, and one that gets none keeps the file's
+	// number as the group's own.
+	Declared map[string]int
 	// Controlled are the services with a controller (instances included).
 	Controlled []string
 	Loggers    map[string]*actor.PID
@@ -47,6 +51,8 @@ type Register struct {
 	// Restored, after a re-exec, holds the handed-over state of the
 	// services: their controllers carry on from it.
 	Restored map[string]service.Saved
+	// Declared, with Restored, is Handover.Declared.
+	Declared map[string]int
 	Files    []string
 	Reply    chan<- RegisterResult
 }
@@ -94,10 +100,6 @@ type Env struct {
 	Accounts config.Accounts
 	// LogPath is a service's default log file.
 	LogPath func(name string) string
-	// Store keeps the imported capabilities.
-	Store interface {
-		PutRecord(kind, key string, value []byte) error
-	}
 	// ConfigPath is the configuration file (reload reads it again).
 	ConfigPath string
 }
@@ -118,6 +120,12 @@ type registryState struct {
 	log       []wire.LogEntry
 	// stopWaits run when the named service reports it has stopped.
 	stopWaits map[string][]func(services.Result)
+	// reading: a load or reload is being read (load.go); configQueue
+	// holds those that wait for it.
+	reading     bool
+	configQueue []*ClientRequest
+	// stopping: StopAll came; nothing is loaded any more.
+	stopping bool
 }
 
 // registry knows every service: names, aliases, the dependency graph and
@@ -164,8 +172,21 @@ func (r *registry) Receive(ctx actor.Context) {
 		if msg.Restored != nil {
 			st.files = msg.Files
 			names, err := r.add(ctx, msg.Specs, msg.Restored)
+			for g, n := range msg.Declared {
+				// A scaled group: its definition keeps its file's number.
+				if s, ok := st.specs[g]; ok && s.Instances > 0 && n > 0 {
+					c := *s
+					c.Instances = n
+					st.specs[g] = &c
+				}
+			}
 			for g := range st.instancesOf {
 				r.groupSummary(g)
+			}
+			for name, saved := range msg.Restored {
+				if _, ok := st.specs[name]; !ok {
+					st.env.Service.Logf("re-exec: service %s was handed over but is not defined; its process %d is left alone", name, saved.Machine.PID)
+				}
 			}
 			r.updateDependents(ctx)
 			msg.Reply <- RegisterResult{Names: names, Err: err}
@@ -192,12 +213,27 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 		st.log = append(st.log, msg.Transitions...)
 	case *service.PeerReply:
+		if msg.Op != services.PeerStop {
+			// The answer to a start the registry sent (auto-start, a
+			// scale up): nobody waits for it. Taken for the answer to
+			// a stop, it would end that wait before the service is down.
+			return
+		}
 		waits := st.stopWaits[msg.Name]
 		delete(st.stopWaits, msg.Name)
 		for _, f := range waits {
 			f(msg.Result)
 		}
+	case *parsed:
+		r.onParsed(ctx, msg)
+	case *importStored:
+		r.onImportStored(msg)
 	case *StopAll:
+		st.stopping = true
+		for _, q := range st.configQueue {
+			q.Reply <- wire.ErrReply(q.Req.ID, wire.Errorf(wire.BadRequest, "the daemon is stopping"))
+		}
+		st.configQueue = nil
 		r.stopAll(ctx, msg.Done)
 	case *ListLoggers:
 		pids := make([]*actor.PID, 0, len(st.loggers))
@@ -349,7 +385,9 @@ func (r *registry) groupSummary(group string) {
 }
 
 // scale changes a group's number of instances, starting or stopping only
-// the difference.
+// the difference. The group's definition keeps the number its file gives
+// (its `instances`): a reload keeps the scale as long as the file's
+// number stays the same (see reload).
 func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 	st := r.st
 	s := st.specs[name]
@@ -365,16 +403,28 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "scale %s: expected a number of instances of at least 1", name))
 		return
 	}
+	r.resize(ctx, name, n, func(err error) {
+		if err != nil {
+			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+			return
+		}
+		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+	})
+}
+
+// resize makes a group's instances NAME.1 .. NAME.n, starting the new
+// ones if the group runs, stopping and forgetting those beyond n; the
+// others are left alone. done runs once the instances that go are down.
+func (r *registry) resize(ctx actor.Context, name string, n int, done func(error)) {
+	st := r.st
+	s := st.specs[name]
 	cur := len(st.instancesOf[name])
 	running := st.summaries[name].State != wire.StateStopped
-	done := func() {
-		c := *s
-		c.Instances = n
-		st.specs[name] = &c
+	finish := func() {
 		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
 		r.updateDependents(ctx)
 		r.groupSummary(name)
-		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+		done(nil)
 	}
 	if n > cur {
 		var insts []*services.Spec
@@ -382,7 +432,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 			insts = append(insts, s.Instance(i))
 		}
 		if err := r.addInstances(ctx, name, insts, nil); err != nil {
-			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+			done(err)
 			return
 		}
 		if running {
@@ -390,13 +440,13 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 				ctx.Send(service.ControllerPID(ctx.Self(), i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
 			}
 		}
-		done()
+		finish()
 		return
 	}
 	gone := slices.Clone(st.instancesOf[name][n:])
 	st.instancesOf[name] = st.instancesOf[name][:n]
 	if len(gone) == 0 {
-		done()
+		finish()
 		return
 	}
 	left := len(gone)
@@ -405,7 +455,7 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 			r.forget(ctx, i)
 			delete(st.groupOf, i)
 			if left--; left == 0 {
-				done()
+				finish()
 			}
 		})
 	}
@@ -414,8 +464,14 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 // HandoverInfo is what a re-exec needs of the registry.
 func (r *registry) handoverInfo() Handover {
 	st := r.st
-	h := Handover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers)}
+	h := Handover{Files: slices.Clone(st.files), Loggers: maps.Clone(st.loggers), Declared: map[string]int{}}
 	for name, s := range st.specs {
+		if n := len(st.instancesOf[name]); s.Instances > 0 && n != s.Instances {
+			h.Declared[name] = s.Instances
+			c := *s
+			c.Instances = n
+			s = &c
+		}
 		if _, instance := st.groupOf[name]; !instance {
 			h.Specs = append(h.Specs, s)
 		}
@@ -473,10 +529,8 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 			msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: slices.Clone(st.log)})
 		case "graph":
 			msg.Reply <- wire.OKReply(req.ID, r.graph())
-		case "load":
-			r.load(ctx, msg)
-		case "reload":
-			r.reload(ctx, msg)
+		case "load", "reload":
+			r.configRequest(ctx, msg)
 		case "cap-import":
 			r.importCap(ctx, msg)
 		default:
@@ -635,27 +689,6 @@ func OutputEntries(name string, lines []string) []wire.LogEntry {
 	return out
 }
 
-func (r *registry) load(ctx actor.Context, msg *ClientRequest) {
-	if len(msg.Req.Args) != 1 {
-		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "load needs exactly one file"))
-		return
-	}
-	cfg, parseErrs, err := config.ParsePath(msg.Req.Args[0], r.st.env.Accounts)
-	if err == nil {
-		var names []string
-		names, err = r.register(ctx, cfg.Services, parseErrs, true)
-		if err == nil {
-			r.st.files = append(r.st.files, msg.Req.Args[0])
-			ctx.Send(r.st.env.Service.Historian, &historian.Record{Events: []history.Event{{
-				Kind: history.KindLoad, Who: msg.Who, Message: msg.Req.Args[0] + ": " + strings.Join(names, " "),
-			}}})
-			msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: names})
-			return
-		}
-	}
-	msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
-}
-
 // forget stops a stopped service's actors and drops it.
 func (r *registry) forget(ctx actor.Context, name string) {
 	st := r.st
@@ -693,92 +726,13 @@ func (r *registry) unload(ctx actor.Context, name string, msg *ClientRequest) {
 	})
 }
 
-// reload reads the configuration files again and applies the difference:
-// new services are added (and auto-started), removed ones stopped and
-// forgotten, changed ones get their new definition at their next start.
-// An invalid configuration changes nothing.
-func (r *registry) reload(ctx actor.Context, msg *ClientRequest) {
-	st := r.st
-	fail := func(err error) {
-		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v; nothing was changed", err))
-	}
-	var specs []*services.Spec
-	var errs services.ErrorList
-	for _, f := range st.files {
-		cfg, perrs, err := config.ParsePath(f, st.env.Accounts)
-		if err != nil {
-			fail(err)
-			return
-		}
-		specs = append(specs, cfg.Services...)
-		errs = append(errs, perrs...)
-	}
-	if err := append(errs, services.Validate(specs)...).Err(); err != nil {
-		fail(err)
-		return
-	}
-	var res wire.ReloadResult
-	var added []*services.Spec
-	seen := map[string]bool{}
-	for _, s := range specs {
-		seen[s.Name] = true
-		old, ok := st.specs[s.Name]
-		switch {
-		case !ok:
-			added = append(added, s)
-			res.Added = append(res.Added, s.Name)
-		case !sameSpec(old, s):
-			res.Changed = append(res.Changed, s.Name)
-			for _, a := range old.Provides {
-				delete(st.aliases, a)
-			}
-			st.specs[s.Name] = s
-			r.setAliases(s)
-			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
-		}
-	}
-	for name := range st.specs {
-		if _, instance := st.groupOf[name]; !seen[name] && !instance {
-			res.Removed = append(res.Removed, name)
-		}
-	}
-	slices.Sort(res.Removed)
-	if _, err := r.add(ctx, added, nil); err != nil {
-		st.env.Service.Logf("reload: %v", err)
-	}
-	r.updateDependents(ctx)
-	r.autoStart(ctx, added)
-	ctx.Send(st.env.Service.Historian, &historian.Record{Events: []history.Event{{
-		Kind: history.KindLoad, Who: msg.Who,
-		Message: fmt.Sprintf("reload: added [%s] removed [%s] changed [%s]", strings.Join(res.Added, " "), strings.Join(res.Removed, " "), strings.Join(res.Changed, " ")),
-	}}})
-	st.env.Service.Logf("configuration reloaded: %d added, %d removed, %d changed", len(res.Added), len(res.Removed), len(res.Changed))
-	if len(res.Removed) == 0 {
-		msg.Reply <- wire.OKReply(msg.Req.ID, res)
-		return
-	}
-	left := len(res.Removed)
-	for _, name := range res.Removed {
-		r.stopThen(ctx, name, func(services.Result) {
-			r.forget(ctx, name)
-			if left--; left == 0 {
-				r.updateDependents(ctx)
-				msg.Reply <- wire.OKReply(msg.Req.ID, res)
-			}
-		})
-	}
-}
-
-// sameSpec compares two definitions, wherever they were written.
-func sameSpec(a, b *services.Spec) bool {
-	x, y := *a, *b
-	x.Pos, y.Pos = services.Pos{}, services.Pos{}
-	return reflect.DeepEqual(x, y)
-}
-
 // ImportRecordKind is the history store's record kind of imported
 // capabilities, registered again at every start.
 const ImportRecordKind = "import"
+
+// importedFrom is the file an imported capability's definition names:
+// none, so a reload leaves it alone.
+const importedFrom = "cap import"
 
 // importCap makes a capability another daemon exported a local proxy
 // service: `herd cap import NAME REF`.
@@ -796,20 +750,42 @@ func (r *registry) importCap(ctx actor.Context, msg *ClientRequest) {
 	if err == nil {
 		_, err = r.register(ctx, []*services.Spec{spec}, nil, false)
 	}
-	if err == nil {
-		b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
-		err = r.st.env.Store.PutRecord(ImportRecordKind, name, b)
-	}
 	if err != nil {
 		msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.InvalidConfig, "%v", err))
 		return
 	}
-	msg.Reply <- wire.OKReply(msg.Req.ID, wire.LoadResult{Loaded: []string{name}})
+	// Kept for the next start by the history writer; answered once it
+	// is durable (importStored).
+	b, _ := json.Marshal(map[string]string{"name": name, "ref": ref})
+	ctx.Send(r.st.env.Service.Historian, &historian.PutRecord{
+		Record: history.Record{Kind: ImportRecordKind, Key: name, Value: b},
+		AckTo:  ctx.Self(), AckMsg: &importStored{req: msg, name: name},
+	})
+}
+
+// importStored is the history writer's answer to the record of an
+// imported capability.
+type importStored struct {
+	req  *ClientRequest
+	name string
+	err  error
+}
+
+func (m *importStored) SetRecordErr(err error) { m.err = err }
+
+func (r *registry) onImportStored(m *importStored) {
+	if m.err != nil {
+		// The proxy is there: it works until the daemon stops.
+		m.req.Reply <- wire.ErrReply(m.req.Req.ID, wire.Errorf(wire.InvalidConfig,
+			"%s is imported until the daemon stops, but could not be kept for its next start: %v", m.name, m.err))
+		return
+	}
+	m.req.Reply <- wire.OKReply(m.req.Req.ID, wire.LoadResult{Loaded: []string{m.name}})
 }
 
 // ImportedSpec is the definition of an imported capability's proxy.
 func ImportedSpec(name, ref string) (*services.Spec, error) {
-	specs, errs := config.Parse("cap import", []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
+	specs, errs := config.Parse(importedFrom, []byte(fmt.Sprintf("services:\n  - name: %q\n    remote: %q\n    auto-start: false\n", name, ref)), nil)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

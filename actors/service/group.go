@@ -46,6 +46,10 @@ func (g *group) Receive(ctx actor.Context) {
 		st.instances = msg.Names
 	case *SetDependents:
 		st.dependents = msg.Names
+	case *ReplaceSpec:
+		// A group has no process: its new definition applies at once
+		// (its instances get theirs from the registry).
+		st.spec = msg.Spec
 	case *Request:
 		g.serve(msg)
 	case *PeerRequest:
