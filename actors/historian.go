@@ -48,8 +48,12 @@ type historyHealth struct{ Reply chan<- wire.HistoryHealth }
 // again.
 type historyRetry struct{}
 
-// commitStalled is the watchdog of the commit numbered gen.
-type commitStalled struct{ gen uint64 }
+// commitStalled is the watchdog of the commit numbered gen, which was
+// given after to complete.
+type commitStalled struct {
+	gen   uint64
+	after time.Duration
+}
 
 // A store that cannot be written (its filesystem full, or pebble failed)
 // puts the history in degraded mode rather than stopping the daemon:
@@ -63,9 +67,13 @@ type commitStalled struct{ gen uint64 }
 //   - the held events are tried again after retryMin, doubling up to
 //     retryMax; when a write succeeds they are all in the store, followed
 //     by a history event saying how long it lasted and what was dropped;
-//   - a commit that has not returned after commitStallTimeout (pebble
-//     waiting on a disk that does not answer) degrades the history the
-//     same way, releasing the replies that waited for it.
+//   - a commit that has not returned after commitStallTimeout, plus
+//     commitStallPerEvent for each of its events (pebble waiting on a
+//     disk that does not answer), degrades the history the same way,
+//     releasing the replies that waited for it. The allowance per event
+//     is for a busy machine: there, with the race detector, commits of
+//     5,000-25,000 events took 6-17 s, and the history degraded and
+//     dropped events while the disk was fine.
 const (
 	maxHeldEvents = 10000
 	retryMin      = 250 * time.Millisecond
@@ -74,6 +82,8 @@ const (
 
 // commitStallTimeout is a variable for tests.
 var commitStallTimeout = 5 * time.Second
+
+const commitStallPerEvent = time.Millisecond
 
 // historianState outlives a restart of the writer.
 type historianState struct {
@@ -165,7 +175,7 @@ func (h *historian) Receive(ctx actor.Context) {
 		}
 		st.released = true
 		h.ack(ctx, st.writing)
-		h.degrade(ctx, fmt.Sprintf("history store %s: a write has not completed in %v", st.store.Path(), commitStallTimeout))
+		h.degrade(ctx, fmt.Sprintf("history store %s: a write has not completed in %v", st.store.Path(), msg.after))
 	case *historyRetry:
 		st.retryArmed = false
 		if st.degraded() && !st.inflight {
@@ -308,7 +318,8 @@ func (h *historian) start(ctx actor.Context) {
 	st.writing = acks
 	gen := st.gen
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	watchdog := time.AfterFunc(commitStallTimeout, func() { send(self, &commitStalled{gen: gen}) })
+	after := commitStallTimeout + time.Duration(len(evs))*commitStallPerEvent
+	watchdog := time.AfterFunc(after, func() { send(self, &commitStalled{gen: gen, after: after}) })
 	st.d.goGo(func() {
 		err := st.store.Append(evs, sync)
 		watchdog.Stop()
