@@ -240,3 +240,39 @@ func TestWriteTimeoutIsPerFrame(t *testing.T) {
 		t.Fatalf("%d frames: the answer should take several", c.frames)
 	}
 }
+
+// trickleReader takes each frame in per, in real time: a client that
+// reads, slowly.
+type trickleReader struct {
+	net.Conn // nil: only the methods below are called
+	per      time.Duration
+	deadline time.Time
+	frames   int
+}
+
+func (c *trickleReader) SetWriteDeadline(t time.Time) error { c.deadline = t; return nil }
+func (c *trickleReader) Close() error                       { return nil }
+func (c *trickleReader) Write(b []byte) (int, error) {
+	time.Sleep(c.per)
+	if time.Now().After(c.deadline) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	c.frames++
+	return len(b), nil
+}
+
+// During a pause (a re-exec) the rest of an answer shares one bound of
+// pauseWriteTimeout, not one per frame: a client that reads slowly must
+// not hold the re-exec up for longer than one that does not read.
+func TestPauseBoundsTheRestOfAnAnswer(t *testing.T) {
+	items := make([]string, 3000)
+	for i := range items {
+		items[i] = strings.Repeat("x", 500)
+	}
+	c := &trickleReader{per: pauseWriteTimeout * 6 / 10}
+	w := &connWriter{c: c, timeout: time.Hour}
+	w.hurried.Store(true)
+	if w.Send(wire.OKReply(1, map[string]any{"items": items})) {
+		t.Fatalf("a client taking %v a frame got all %d frames of an answer during a pause", c.per, c.frames)
+	}
+}
