@@ -85,8 +85,12 @@ type Health struct{ Reply chan<- wire.HistoryHealth }
 // again.
 type historyRetry struct{}
 
-// commitStalled is the watchdog of the commit numbered gen.
-type commitStalled struct{ gen uint64 }
+// commitStalled is the watchdog of the commit numbered gen, which was
+// given after to complete.
+type commitStalled struct {
+	gen   uint64
+	after time.Duration
+}
 
 // A store that cannot be written (its filesystem full, or pebble failed)
 // puts the history in degraded mode rather than stopping the daemon:
@@ -100,9 +104,13 @@ type commitStalled struct{ gen uint64 }
 //   - the held events are tried again after retryMin, doubling up to
 //     retryMax; when a write succeeds they are all in the store, followed
 //     by a history event saying how long it lasted and what was dropped;
-//   - a commit that has not returned after commitStallTimeout (pebble
-//     waiting on a disk that does not answer) degrades the history the
-//     same way, releasing the replies that waited for it.
+//   - a commit that has not returned after commitStallTimeout, plus
+//     commitStallPerEvent for each of its events (pebble waiting on a
+//     disk that does not answer), degrades the history the same way,
+//     releasing the replies that waited for it. The allowance per event
+//     is for a busy machine: there, with the race detector, commits of
+//     5,000-25,000 events took 6-17 s, and the history degraded and
+//     dropped events while the disk was fine.
 const (
 	maxHeldEvents = 10000
 	retryMin      = 250 * time.Millisecond
@@ -111,6 +119,8 @@ const (
 
 // commitStallTimeout is a variable for tests.
 var commitStallTimeout = 5 * time.Second
+
+const commitStallPerEvent = time.Millisecond
 
 // Env is what the history writer needs of the daemon.
 type Env struct {
@@ -224,7 +234,7 @@ func (h *historian) Receive(ctx actor.Context) {
 		}
 		st.released = true
 		h.ack(ctx, st.writing)
-		h.degrade(ctx, fmt.Sprintf("history store %s: a write has not completed in %v", st.store.Path(), commitStallTimeout))
+		h.degrade(ctx, fmt.Sprintf("history store %s: a write has not completed in %v", st.store.Path(), msg.after))
 	case *historyRetry:
 		st.retryArmed = false
 		if st.degraded() && !st.inflight {
@@ -386,7 +396,8 @@ func (h *historian) start(ctx actor.Context) {
 	st.writing = acks
 	gen := st.gen
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	watchdog := time.AfterFunc(commitStallTimeout, func() { send(self, &commitStalled{gen: gen}) })
+	after := commitStallTimeout + time.Duration(len(evs)+len(records))*commitStallPerEvent
+	watchdog := time.AfterFunc(after, func() { send(self, &commitStalled{gen: gen, after: after}) })
 	var recs []history.Record
 	for _, r := range records {
 		recs = append(recs, r.Record)

@@ -46,13 +46,18 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// rawCall is the program `rawcall SOCKET FRAME`: it sends FRAME (a JSON
-// request) on SOCKET and prints every reply frame until the last one.
-// It exits 0 when the last reply is ok, 1 otherwise.
+// rawCall is the program `rawcall SOCKET FRAME [N]`: it sends FRAME (a
+// JSON request) on SOCKET, N times (default 1) one after another on the
+// one connection, and prints every reply frame. It exits 0 when the last
+// reply to every request is ok, 1 otherwise.
 func rawCall() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: rawcall SOCKET FRAME")
+	if len(os.Args) != 3 && len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: rawcall SOCKET FRAME [N]")
 		os.Exit(2)
+	}
+	n := 1
+	if len(os.Args) == 4 {
+		n, _ = strconv.Atoi(os.Args[3])
 	}
 	c, err := net.Dial("unix", os.Args[1])
 	if err != nil {
@@ -61,26 +66,30 @@ func rawCall() {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(deadline))
-	if _, err := io.WriteString(c, os.Args[2]+"\n"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	dec := wire.NewDecoder(c)
-	for {
-		frame, err := dec.Next()
-		if err != nil {
+	code := 0
+	for range n {
+		if _, err := io.WriteString(c, os.Args[2]+"\n"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		fmt.Println(string(frame))
-		var r wire.Reply
-		if json.Unmarshal(frame, &r) != nil || !r.More {
-			if !r.OK {
+		for {
+			frame, err := dec.Next()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
-			os.Exit(0)
+			fmt.Println(string(frame))
+			var r wire.Reply
+			if json.Unmarshal(frame, &r) != nil || !r.More {
+				if !r.OK {
+					code = 1
+				}
+				break
+			}
 		}
 	}
+	os.Exit(code)
 }
 
 // TestScripts runs testdata/*.txtar. Each starts its own shepherd on a
@@ -132,8 +141,10 @@ func TestScripts(t *testing.T) {
 }
 
 // deadline bounds every wait in the scripts: long enough for a loaded CI
-// machine, short enough that a hang fails rather than stalls.
-const deadline = 20 * time.Second
+// machine, short enough that a hang fails rather than stalls. It was 20 s,
+// and under stress-ng --cpu 2 (make test-stress) a daemon with 20,000
+// services took longer than that to come up.
+const deadline = 60 * time.Second
 
 func poll(ts *testscript.TestScript, what string, f func() (bool, string)) {
 	end := time.Now().Add(deadline)

@@ -540,21 +540,41 @@ func (w *connWriter) Send(r wire.Reply) bool {
 	if w.dead {
 		return false
 	}
-	hurried := w.hurried.Load()
-	if hurried {
-		w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
-	} else {
-		w.c.SetWriteDeadline(time.Now().Add(w.timeout))
-		if w.hurried.Load() { // a pause began meanwhile
-			w.c.SetWriteDeadline(time.Now().Add(min(w.timeout, pauseWriteTimeout)))
-		}
-	}
-	if err := wire.EncodeReply(w.c, r); err != nil {
+	if err := wire.EncodeReply(&frameWriter{w: w}, r); err != nil {
 		w.dead = true
 		w.c.Close()
 		return false
 	}
 	return true
+}
+
+// frameWriter writes the frames of one reply, each under a deadline of its
+// own set just before it goes out: the timeout bounds a client that does
+// not read, not the daemon's work. One deadline set before encoding used
+// to cover the encoding and every part of a large answer, and on a busy
+// machine a status of 20,000 services took longer than the 10 s: the
+// connection was closed without an answer. During a pause the rest of the
+// reply shares one bound of pauseWriteTimeout, so that a client that reads
+// slowly cannot hold a re-exec up either. Called with w.mu held.
+type frameWriter struct {
+	w *connWriter
+	// hurried is the deadline of the rest of the reply once a pause
+	// is seen; zero before.
+	hurried time.Time
+}
+
+func (f *frameWriter) Write(b []byte) (int, error) {
+	w := f.w
+	if f.hurried.IsZero() {
+		w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+		if w.hurried.Load() { // a pause is under way, or began meanwhile
+			f.hurried = time.Now().Add(min(w.timeout, pauseWriteTimeout))
+		}
+	}
+	if !f.hurried.IsZero() {
+		w.c.SetWriteDeadline(f.hurried)
+	}
+	return w.c.Write(b)
 }
 
 // isDead says whether a write failed, which closed the connection.

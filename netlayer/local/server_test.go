@@ -198,3 +198,81 @@ func TestPanickingHandlerIsNotFatal(t *testing.T) {
 		t.Fatalf("after a panic: %+v %v", rep, err)
 	}
 }
+
+// slowReader is a connection whose reader takes perFrame to take in each
+// frame written to it: a write fails once the deadline set last is
+// exceeded. The time is counted, not waited for, so that the test does
+// not depend on the machine's speed.
+type slowReader struct {
+	net.Conn // nil: only the methods below are called
+	perFrame time.Duration
+	left     time.Duration // until the deadline set last
+	frames   int
+}
+
+func (c *slowReader) SetWriteDeadline(t time.Time) error { c.left = time.Until(t); return nil }
+func (c *slowReader) Close() error                       { return nil }
+func (c *slowReader) Write(b []byte) (int, error) {
+	if c.left -= c.perFrame; c.left < 0 {
+		return 0, os.ErrDeadlineExceeded
+	}
+	c.frames++
+	return len(b), nil
+}
+
+// The write timeout bounds each frame, not the whole answer: an answer of
+// several parts (a status of 20,000 services) went out under one deadline
+// set before it was even encoded, and on a busy machine the encoding and
+// the parts took longer than the 10 s, so the connection was closed
+// without an answer. A client that takes most of the timeout for every
+// frame is served to the end.
+func TestWriteTimeoutIsPerFrame(t *testing.T) {
+	items := make([]string, 3000)
+	for i := range items {
+		items[i] = strings.Repeat("x", 500)
+	}
+	c := &slowReader{perFrame: 36 * time.Minute}
+	w := &connWriter{c: c, timeout: time.Hour}
+	if !w.Send(wire.OKReply(1, map[string]any{"items": items})) {
+		t.Fatalf("the answer was cut after %d frames", c.frames)
+	}
+	if c.frames < 3 {
+		t.Fatalf("%d frames: the answer should take several", c.frames)
+	}
+}
+
+// trickleReader takes each frame in per, in real time: a client that
+// reads, slowly.
+type trickleReader struct {
+	net.Conn // nil: only the methods below are called
+	per      time.Duration
+	deadline time.Time
+	frames   int
+}
+
+func (c *trickleReader) SetWriteDeadline(t time.Time) error { c.deadline = t; return nil }
+func (c *trickleReader) Close() error                       { return nil }
+func (c *trickleReader) Write(b []byte) (int, error) {
+	time.Sleep(c.per)
+	if time.Now().After(c.deadline) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	c.frames++
+	return len(b), nil
+}
+
+// During a pause (a re-exec) the rest of an answer shares one bound of
+// pauseWriteTimeout, not one per frame: a client that reads slowly must
+// not hold the re-exec up for longer than one that does not read.
+func TestPauseBoundsTheRestOfAnAnswer(t *testing.T) {
+	items := make([]string, 3000)
+	for i := range items {
+		items[i] = strings.Repeat("x", 500)
+	}
+	c := &trickleReader{per: pauseWriteTimeout * 6 / 10}
+	w := &connWriter{c: c, timeout: time.Hour}
+	w.hurried.Store(true)
+	if w.Send(wire.OKReply(1, map[string]any{"items": items})) {
+		t.Fatalf("a client taking %v a frame got all %d frames of an answer during a pause", c.per, c.frames)
+	}
+}
