@@ -42,6 +42,10 @@ type Tree struct {
 	V1 map[string]string
 	// Missing says, for each controller in neither, why.
 	Missing map[string]string
+	// v1base is, for each V1 entry, the existing cgroup it is made
+	// under (the daemon's own in that hierarchy): Close removes what
+	// is between.
+	v1base map[string]string
 }
 
 // controllers are those a limit may need (services.CgroupController).
@@ -100,7 +104,7 @@ func Setup(o Options) (*Tree, error) {
 	if !exists(filepath.Join(root, "cgroup.procs")) {
 		return nil, fmt.Errorf("%s is not a cgroup", root)
 	}
-	t := &Tree{Mount: mounts.V2, Root: root, V1: map[string]string{}, Missing: map[string]string{}}
+	t := &Tree{Mount: mounts.V2, Root: root, V1: map[string]string{}, Missing: map[string]string{}, v1base: map[string]string{}}
 	t.enableV2()
 	t.findV1(mounts, own, ownDir)
 	return t, nil
@@ -181,6 +185,7 @@ func (t *Tree) findV1(mounts Mounts, own Membership, ownDir string) {
 		}
 		delete(t.Missing, c)
 		t.V1[c] = filepath.Join(parent, rel)
+		t.v1base[c] = parent
 	}
 }
 
@@ -428,7 +433,11 @@ func (t *Tree) Close() error {
 	}
 	for _, c := range controllers {
 		if v1, ok := t.V1[c]; ok {
-			unix.Rmdir(v1)
+			for d := v1; d != t.v1base[c] && strings.HasPrefix(d, t.v1base[c]); d = filepath.Dir(d) {
+				if unix.Rmdir(d) != nil {
+					break
+				}
+			}
 		}
 	}
 	if err := unix.Rmdir(t.Root); err != nil && !errors.Is(err, unix.ENOENT) {

@@ -19,16 +19,13 @@ func testTree(t *testing.T) *Tree {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// The v1 mirrors are not under the test's v2 cgroup.
-		for _, v1 := range tr.V1 {
-			ents, _ := os.ReadDir(v1)
-			for _, e := range ents {
-				if e.IsDir() {
-					os.Remove(filepath.Join(v1, e.Name()))
-				}
-			}
-			os.Remove(v1)
+		prev, _ := Previous(tr.Root)
+		for name := range prev {
+			Kill(tr.Dir(name))
+			WaitEmpty(tr.Dir(name), testWait)
+			tr.Remove(name)
 		}
+		tr.Close() // the v1 mirrors are not under the test's v2 cgroup
 	})
 	return tr
 }
