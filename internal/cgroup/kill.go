@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -124,14 +125,14 @@ func (e *NotEmptyError) Error() string {
 	return fmt.Sprintf("cgroup %s is not empty after %v: %d process(es) left %v", e.Dir, e.After, len(e.PIDs), e.PIDs)
 }
 
-// WaitEmpty waits until cgroup dir is empty, for at most d. It polls
-// cgroup.events, quickly at first (a killed cgroup empties within
-// a millisecond or two), then every 20ms: one watch per wait would need
-// an inotify instance each, and a stop of a thousand services runs a
-// thousand waits at once, far past the default limit of 128 instances.
-// It returns how long it waited, and a *NotEmptyError naming what is
-// left when d passed first.
-func WaitEmpty(dir string, d time.Duration) (time.Duration, error) {
+// WaitEmpty waits until cgroup dir is empty, or until ctx ends (its
+// deadline bounds the wait). It polls cgroup.events, quickly at first
+// (a killed cgroup empties within a millisecond or two), then every
+// 20ms: one watch per wait would need an inotify instance each, and a
+// stop of a thousand services runs a thousand waits at once, far past
+// the default limit of 128 instances. When ctx ends first it returns a
+// *NotEmptyError naming what is left.
+func WaitEmpty(ctx context.Context, dir string) (time.Duration, error) {
 	start := time.Now()
 	pause := 100 * time.Microsecond
 	for {
@@ -142,12 +143,18 @@ func WaitEmpty(dir string, d time.Duration) (time.Duration, error) {
 		if !busy {
 			return time.Since(start), nil
 		}
-		waited := time.Since(start)
-		if waited >= d {
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			waited := time.Since(start).Round(time.Millisecond)
 			pids, _ := allProcs(dir)
-			return waited, &NotEmptyError{Dir: dir, After: d, PIDs: pids}
+			if len(pids) == 0 {
+				return waited, nil // emptied meanwhile
+			}
+			return waited, &NotEmptyError{Dir: dir, After: waited, PIDs: pids}
+		case <-t.C:
 		}
-		time.Sleep(min(pause, d-waited))
 		pause = min(2*pause, 20*time.Millisecond)
 	}
 }

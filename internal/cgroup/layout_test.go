@@ -98,7 +98,7 @@ func removeTree(t *testing.T, dir string) {
 		}
 	}
 	Kill(dir)
-	if _, err := WaitEmpty(dir, testWait); err != nil {
+	if _, err := waitEmpty(dir); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}
 	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {

@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ func testTree(t *testing.T) *Tree {
 		prev, _ := Previous(tr.Root)
 		for name := range prev {
 			Kill(tr.Dir(name))
-			WaitEmpty(tr.Dir(name), testWait)
+			waitEmpty(tr.Dir(name))
 			tr.Remove(name)
 		}
 		tr.Close() // the v1 mirrors are not under the test's v2 cgroup
@@ -71,7 +72,7 @@ func TestKillWaitRemove(t *testing.T) {
 	if err := Kill(p.Dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WaitEmpty(p.Dir, testWait); err != nil {
+	if _, err := waitEmpty(p.Dir); err != nil {
 		t.Fatal(err)
 	}
 	if pids, _ := Procs(p.Dir); len(pids) != 0 {
@@ -99,7 +100,7 @@ func TestKillEach(t *testing.T) {
 	if err := killEach(p.Dir, time.Now().Add(testWait)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WaitEmpty(p.Dir, testWait); err != nil {
+	if _, err := waitEmpty(p.Dir); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -109,12 +110,14 @@ func TestWaitEmptyTimesOut(t *testing.T) {
 	tr := testTree(t)
 	p, _ := tr.Create("web", nil)
 	cmd := startIn(t, p.Dir, "sleep", "60")
-	_, err := WaitEmpty(p.Dir, 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err := WaitEmpty(ctx, p.Dir)
 	var ne *NotEmptyError
 	if !errors.As(err, &ne) || len(ne.PIDs) != 1 || ne.PIDs[0] != cmd.Process.Pid {
 		t.Fatalf("err %v", err)
 	}
-	if !strings.Contains(err.Error(), "is not empty after 10ms: 1 process(es) left") {
+	if !strings.Contains(err.Error(), "is not empty after ") || !strings.Contains(err.Error(), ": 1 process(es) left") {
 		t.Errorf("message %q", err)
 	}
 }
@@ -146,7 +149,7 @@ func TestPidsMax(t *testing.T) {
 		t.Fatalf("%d tasks with pids-max 5", st.Tasks)
 	}
 	Kill(p.Dir)
-	if _, err := WaitEmpty(p.Dir, testWait); err != nil {
+	if _, err := waitEmpty(p.Dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Remove("bomb"); err != nil {
