@@ -445,3 +445,24 @@ func (t *Tree) Close() error {
 	}
 	return nil
 }
+
+// Start sets the daemon's cgroups up: the tree, or nil and why there is
+// none; mode says which, for the daemon's log and `herd status
+// shepherd`.
+func Start(o Options) (t *Tree, mode string, off string) {
+	t, err := Setup(o)
+	if err != nil {
+		off = err.Error()
+		return nil, "none (" + off + "): each service is tracked by its process group, its session and the orphans the daemon reaps as their subreaper", off
+	}
+	return t, t.Mode(), ""
+}
+
+// SupportOf says what tree t offers to limits, or that there are no
+// cgroups (t nil) and why (off).
+func SupportOf(t *Tree, off string) services.CgroupSupport {
+	if t == nil {
+		return services.CgroupSupport{Off: off}
+	}
+	return t.Support()
+}

@@ -263,6 +263,9 @@ type DaemonInfo struct {
 	PeerID        string         `json:"peer_id,omitempty"`
 	Listen        []string       `json:"listen,omitempty"`
 	History       HistoryHealth  `json:"history"`
+	// Cgroups says how services are tracked: "cgroup v2 at DIR (...)",
+	// or "none (why): ..." and the fallback.
+	Cgroups string `json:"cgroups,omitempty"`
 }
 
 // HistoryHealth says whether the daemon's history can be written. When
