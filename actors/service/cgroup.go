@@ -66,22 +66,31 @@ func (st *ControllerState) place(sp *monitor.Spawn) error {
 // killCgroup performs a KillCgroup effect.
 func (c *controller) killCgroup(ctx actor.Context, e services.KillCgroup) {
 	st := c.st
-	dir := st.env.Cgroups.Dir(st.spec.Name)
+	// The goroutine reads nothing of st, which the actor may change.
+	name, tree, env := st.spec.Name, st.env.Cgroups, st.env
+	dir := tree.Dir(name)
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	st.env.Go(func() {
+	env.Go(func() {
 		msg := &cgroupEmptied{gen: e.Gen}
 		defer func() { msg.at = time.Now(); send(self, msg) }()
 		if err := cgroup.Kill(dir); err != nil {
-			st.env.Logf("service %s: %v", st.spec.Name, err)
+			env.Logf("service %s: %v", name, err)
 		}
-		wctx, cancel := st.env.Context(services.CgroupWait)
+		wctx, cancel := env.Context(services.CgroupWait)
 		defer cancel()
 		_, msg.err = cgroup.WaitEmpty(wctx, dir)
 		var ne *cgroup.NotEmptyError
-		if errors.As(msg.err, &ne) {
+		switch {
+		case errors.As(msg.err, &ne):
 			msg.left = max(len(ne.PIDs), 1)
-		} else if msg.err != nil {
+		case msg.err != nil:
 			msg.left = 1
+		default:
+			// The next spawn must not go into a killed cgroup
+			// (cgroup.Renew says why).
+			if err := tree.Renew(name); err != nil {
+				env.Logf("service %s: %v", name, err)
+			}
 		}
 	})
 }

@@ -158,3 +158,14 @@ func WaitEmpty(ctx context.Context, dir string) (time.Duration, error) {
 		pause = min(2*pause, 20*time.Millisecond)
 	}
 }
+
+// Renew removes the cgroup of service name once a kill emptied it, so
+// that the next spawn (Create) makes it anew. A cgroup whose cgroup.kill
+// was written kills every process cloned into it later with
+// CLONE_INTO_CGROUP: seen on Linux 6.18, where the fork compares the kill
+// counter of the parent's cgroup with the target's, which the kill
+// raised for good. A new cgroup starts with none. The v1 mirrors stay:
+// they have no such counter, and they keep their limits.
+func (t *Tree) Renew(name string) error {
+	return rmdir(t.Dir(name))
+}

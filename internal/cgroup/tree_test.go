@@ -167,3 +167,29 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// After a kill, the cgroup is made anew, and a process started in it
+// lives (on Linux 6.18 it would be killed at once in the killed one).
+func TestSpawnAfterKill(t *testing.T) {
+	tr := testTree(t)
+	for i := range 3 {
+		p, err := tr.Create("web", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := startIn(t, p.Dir, "sleep", "60")
+		waitFor(t, func() bool { pids, _ := Procs(p.Dir); return len(pids) == 1 })
+		if err := Kill(p.Dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("run %d: %v, want killed by the cgroup's kill", i, err)
+		}
+		if _, err := waitEmpty(p.Dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Renew("web"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
