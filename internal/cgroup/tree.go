@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -65,33 +66,9 @@ func Setup(o Options) (*Tree, error) {
 	if o.Disabled {
 		return nil, errors.New("disabled by --no-cgroup")
 	}
-	mounts, err := ReadMounts()
+	mounts, own, ownDir, root, err := rootOf(o)
 	if err != nil {
-		return nil, fmt.Errorf("read the mounts: %w", err)
-	}
-	if mounts.V2 == "" {
-		return nil, errors.New("no cgroup2 file system is mounted")
-	}
-	own, err := ReadMembership(0)
-	if err != nil {
-		return nil, fmt.Errorf("find the daemon's own cgroup: %w", err)
-	}
-	ownDir := filepath.Join(mounts.V2, own.V2)
-	var root string
-	switch {
-	case o.Dir != "":
-		root = o.Dir
-		if !filepath.IsAbs(root) {
-			root = filepath.Join(mounts.V2, root)
-		}
-		root = filepath.Clean(root)
-		if rel, err := filepath.Rel(mounts.V2, root); err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-			return nil, fmt.Errorf("--cgroup %s is not a cgroup under the cgroup2 mount %s", o.Dir, mounts.V2)
-		}
-	case o.PID1:
-		root = filepath.Join(mounts.V2, "shepherd")
-	default:
-		root = filepath.Join(ownDir, RootName(o.UID, o.StateDir))
+		return nil, err
 	}
 	if os.Geteuid() != 0 {
 		if err := delegated(filepath.Dir(root), ownDir); err != nil {
@@ -108,6 +85,38 @@ func Setup(o Options) (*Tree, error) {
 	t.enableV2()
 	t.findV1(mounts, own, ownDir)
 	return t, nil
+}
+
+// rootOf works out where the root cgroup of a daemon with options o is.
+func rootOf(o Options) (mounts Mounts, own Membership, ownDir, root string, err error) {
+	mounts, err = ReadMounts()
+	if err != nil {
+		return mounts, own, ownDir, root, fmt.Errorf("read the mounts: %w", err)
+	}
+	if mounts.V2 == "" {
+		return mounts, own, ownDir, root, errors.New("no cgroup2 file system is mounted")
+	}
+	own, err = ReadMembership(0)
+	if err != nil {
+		return mounts, own, ownDir, root, fmt.Errorf("find the daemon's own cgroup: %w", err)
+	}
+	ownDir = filepath.Join(mounts.V2, own.V2)
+	switch {
+	case o.Dir != "":
+		root = o.Dir
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(mounts.V2, root)
+		}
+		root = filepath.Clean(root)
+		if rel, err := filepath.Rel(mounts.V2, root); err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			return mounts, own, ownDir, root, fmt.Errorf("--cgroup %s is not a cgroup under the cgroup2 mount %s", o.Dir, mounts.V2)
+		}
+	case o.PID1:
+		root = filepath.Join(mounts.V2, "shepherd")
+	default:
+		root = filepath.Join(ownDir, RootName(o.UID, o.StateDir))
+	}
+	return mounts, own, ownDir, root, nil
 }
 
 // delegated checks that a daemon that is not root may manage cgroups
@@ -465,4 +474,31 @@ func SupportOf(t *Tree, off string) services.CgroupSupport {
 		return services.CgroupSupport{Off: off}
 	}
 	return t.Support()
+}
+
+// Destroy kills and removes the root cgroup of a daemon with options o,
+// with every service cgroup in it and their v1 mirrors, if it exists:
+// for tests, whose daemons may be killed before they clean up.
+func Destroy(o Options) error {
+	_, _, _, root, err := rootOf(o)
+	if err != nil || !exists(root) {
+		return nil
+	}
+	t, err := Setup(o)
+	if err != nil {
+		return err
+	}
+	prev, err := Previous(t.Root)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for name := range prev {
+		Kill(t.Dir(name))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := WaitEmpty(ctx, t.Dir(name))
+		cancel()
+		errs = append(errs, err, t.Remove(name))
+	}
+	return errors.Join(append(errs, t.Close())...)
 }
