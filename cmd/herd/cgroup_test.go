@@ -174,3 +174,16 @@ func cmdTCPDown(ts *testscript.TestScript, neg bool, args []string) {
 		return false, "connected"
 	})
 }
+
+// cgpath SERVICE VAR: set VAR to the cgroup `herd status SERVICE` names.
+func cmdCgPath(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: cgpath SERVICE VAR")
+	}
+	s, err := status(ts, args[0])
+	ts.Check(err)
+	if s.Cgroup == nil {
+		ts.Fatalf("service %s has no cgroup in its status", args[0])
+	}
+	ts.Setenv(args[1], s.Cgroup.Path)
+}

@@ -145,6 +145,7 @@ func TestScripts(t *testing.T) {
 			"allgone":      cmdAllGone,
 			"httpget":      cmdHTTPGet,
 			"tcpdown":      cmdTCPDown,
+			"cgpath":       cmdCgPath,
 		},
 	})
 }
