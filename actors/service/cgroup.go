@@ -73,8 +73,12 @@ func (c *controller) killCgroup(ctx actor.Context, e services.KillCgroup) {
 	env.Go(func() {
 		msg := &cgroupEmptied{gen: e.Gen}
 		defer func() { msg.at = time.Now(); send(self, msg) }()
-		if err := cgroup.Kill(dir); err != nil {
+		killed, err := cgroup.Kill(dir)
+		if err != nil {
 			env.Logf("service %s: %v", name, err)
+		}
+		if !killed {
+			return // empty already: nothing to wait for, nothing to renew
 		}
 		wctx, cancel := env.Context(services.CgroupWait)
 		defer cancel()

@@ -26,16 +26,22 @@ func OpenDir(dir string) (int, error) {
 // Kill sends SIGKILL to every process in cgroup dir and its children:
 // through cgroup.kill (Linux 5.14), else to every PID of cgroup.procs
 // until none is left, since a process may fork while it is being killed.
-// A missing cgroup has nothing to kill.
-func Kill(dir string) error {
+// It reports whether there was anything to kill: an empty or missing
+// cgroup is left alone (and need not be made anew, see Renew).
+func Kill(dir string) (bool, error) {
+	if busy, err := Populated(dir); err == nil && !busy {
+		return false, nil
+	}
 	err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	switch {
-	case err == nil, errors.Is(err, os.ErrNotExist) && !exists(dir):
-		return nil
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrNotExist) && !exists(dir):
+		return false, nil
 	case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("kill cgroup %s: %w", dir, err)
+		return true, fmt.Errorf("kill cgroup %s: %w", dir, err)
 	}
-	return killEach(dir, time.Now().Add(killEachFor))
+	return true, killEach(dir, time.Now().Add(killEachFor))
 }
 
 // killEachFor bounds the killing by PID: a fork bomb that outruns it is

@@ -69,8 +69,8 @@ func TestKillWaitRemove(t *testing.T) {
 	if err := tr.Remove("web"); err == nil {
 		t.Fatal("a populated cgroup was removed")
 	}
-	if err := Kill(p.Dir); err != nil {
-		t.Fatal(err)
+	if killed, err := Kill(p.Dir); err != nil || !killed {
+		t.Fatalf("killed %v, %v", killed, err)
 	}
 	if _, err := waitEmpty(p.Dir); err != nil {
 		t.Fatal(err)
@@ -179,8 +179,8 @@ func TestSpawnAfterKill(t *testing.T) {
 		}
 		cmd := startIn(t, p.Dir, "sleep", "60")
 		waitFor(t, func() bool { pids, _ := Procs(p.Dir); return len(pids) == 1 })
-		if err := Kill(p.Dir); err != nil {
-			t.Fatal(err)
+		if killed, err := Kill(p.Dir); err != nil || !killed {
+			t.Fatalf("killed %v, %v", killed, err)
 		}
 		if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 			t.Fatalf("run %d: %v, want killed by the cgroup's kill", i, err)
