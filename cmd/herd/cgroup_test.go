@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -186,4 +188,48 @@ func cmdCgPath(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("service %s has no cgroup in its status", args[0])
 	}
 	ts.Setenv(args[1], s.Cgroup.Path)
+}
+
+// delegcgroup USER VAR: make a cgroup delegated to USER (the directory
+// and its cgroup.procs, cgroup.threads and cgroup.subtree_control are
+// USER's, as systemd's Delegate=yes makes them), set VAR to it, and kill
+// and remove it with everything below it when the script ends.
+func cmdDelegCgroup(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: delegcgroup USER VAR")
+	}
+	u, err := user.Lookup(args[0])
+	ts.Check(err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	m, err := cgroup.ReadMounts()
+	ts.Check(err)
+	own, err := cgroup.ReadMembership(0)
+	ts.Check(err)
+	dir, err := os.MkdirTemp(filepath.Join(m.V2, own.V2), "deleg-")
+	ts.Check(err)
+	ts.Defer(func() { destroyCgroupTree(dir) })
+	for _, f := range []string{"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"} {
+		ts.Check(os.Chown(filepath.Join(dir, f), uid, gid))
+	}
+	ts.Setenv(args[1], dir)
+}
+
+// destroyCgroupTree kills what is in dir and below, and removes it all,
+// deepest first.
+func destroyCgroupTree(dir string) {
+	cgroup.Kill(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	cgroup.WaitEmpty(ctx, dir)
+	var dirs []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }

@@ -146,6 +146,7 @@ func TestScripts(t *testing.T) {
 			"httpget":      cmdHTTPGet,
 			"tcpdown":      cmdTCPDown,
 			"cgpath":       cmdCgPath,
+			"delegcgroup":  cmdDelegCgroup,
 		},
 	})
 }
