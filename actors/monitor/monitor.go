@@ -34,6 +34,8 @@ type Spawn struct {
 	// Settings, when set, are applied by the trampoline before it execs
 	// the command (Path is filled in by the monitor).
 	Settings *proc.Settings
+	// Cgroup, when set, is the cgroup the process starts in (at fork).
+	Cgroup string
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
@@ -377,7 +379,7 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 	}
 	pid, r, h, err := proc.Start(proc.Spec{
 		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
-		Settings: req.Settings, Trampoline: m.st.self, Stdin: m.st.devNull,
+		Settings: req.Settings, Trampoline: m.st.self, Stdin: m.st.devNull, Cgroup: req.Cgroup,
 	})
 	if err != nil {
 		delete(m.st.paths, key)

@@ -32,6 +32,11 @@ type Settings struct {
 	IOClass    int              `json:"io_class,omitempty"`
 	IOPriority int              `json:"io_priority,omitempty"`
 	Creds      *Creds           `json:"creds,omitempty"`
+	// Cgroups are cgroup.procs files of cgroup v1 hierarchies that the
+	// process enters first (a hybrid system's pids or memory controller,
+	// which CLONE_INTO_CGROUP cannot reach): before it execs anything of
+	// the service, and while it is still privileged.
+	Cgroups []string `json:"cgroups,omitempty"`
 }
 
 // Creds is who a process runs as.
@@ -64,6 +69,12 @@ func trampoline(argv []string) error {
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, settingsEnv+"=") {
 			env = append(env, kv)
+		}
+	}
+	for _, procs := range s.Cgroups {
+		// "0" is the writing process itself.
+		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
+			return fmt.Errorf("enter cgroup %s: %w", filepath.Dir(procs), err)
 		}
 	}
 	for _, l := range s.Limits {
