@@ -319,6 +319,8 @@ type Policy struct {
 	// file, which must appear within PIDFileTimeout.
 	PIDFile        bool
 	PIDFileTimeout time.Duration
+	// Activation is how the service's sockets are used (activation.go).
+	Activation Activation
 }
 
 // PolicyOf extracts the machine's policy from a spec.
@@ -339,6 +341,7 @@ func PolicyOf(s *Spec) Policy {
 		KillWait:        KillWait,
 		PIDFile:         s.PIDFile != "",
 		PIDFileTimeout:  s.PIDFileTimeout,
+		Activation:      s.Activation,
 	}
 }
 
@@ -400,6 +403,9 @@ type Machine struct {
 	// launcher is the spawned process of a service with a PID file, while
 	// its PID file is awaited.
 	launcher int
+
+	// act is the socket activation state (activation.go).
+	act activation
 }
 
 // NewMachine returns a stopped, enabled machine.
@@ -423,6 +429,8 @@ type Snapshot struct {
 	// StopIssue says why the last stop ended without the process's exit
 	// ("process 123 could not be stopped: ..."); empty after a new start.
 	StopIssue string
+	// Activation is the state of the service's sockets, if it has any.
+	Activation ActivationSnapshot
 }
 
 // Snapshot returns the machine's observable state.
@@ -431,7 +439,7 @@ func (m *Machine) Snapshot() Snapshot {
 		State: m.state, Since: m.since, Enabled: m.enabled, PID: m.pid,
 		Failing: m.failing, FailedAt: m.failedAt, FailReason: m.failReason,
 		Done: m.done, LastRespawn: m.lastRespawn, RespawnCount: m.respawnCount,
-		StopIssue: m.stopIssue,
+		StopIssue: m.stopIssue, Activation: m.activationSnapshot(),
 	}
 	if m.lastExit != nil {
 		e := *m.lastExit
@@ -520,9 +528,12 @@ func (m *Machine) Step(ev Event) []Effect {
 			m.launcher = 0
 			m.fail(ev.Reason, ev.At, emit)
 		}
+	case Listening, ListenFailed, ConnectionPending, ConnAccepted, ConnEnded:
+		m.onActivation(ev, emit)
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}
+	m.closeSocketsIfDown(emit)
 	return out
 }
 
@@ -633,6 +644,10 @@ func (m *Machine) awaitPeers(op PeerOp, names []string) {
 func (m *Machine) launch(now time.Time, emit func(...Effect)) {
 	if !m.policy.HasProcess {
 		m.becomeRunning(now, emit)
+		return
+	}
+	if m.sockets() {
+		m.listen(emit)
 		return
 	}
 	m.phase = awaitSpawn
@@ -790,7 +805,7 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 		switch m.phase {
 		case awaitSpawn:
 			m.stopWhenSpawned = true
-		case awaitRequires, awaitRespawn:
+		case awaitRequires, awaitRespawn, awaitListen:
 			m.gens[RespawnTimer]++
 			m.pending = nil
 			m.abortStarts(emit)
@@ -829,6 +844,9 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 // milestone (or a process that already exited) be stopped at once.
 func (m *Machine) signalStop(now time.Time, emit func(...Effect)) {
 	if m.pid == 0 {
+		if m.stopWithoutProcess(emit) {
+			return
+		}
 		m.becomeStopped(now, emit)
 		return
 	}
@@ -921,7 +939,9 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 		}
 		m.fail("one-shot process "+ev.Status.String(), ev.At, emit)
 	case m.state == Running:
-		m.onCrash(ev, emit)
+		if !m.onListeningExit(ev, emit) {
+			m.onCrash(ev, emit)
+		}
 	}
 }
 
@@ -975,6 +995,9 @@ func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
 func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 	if ev.Gen != m.gens[ev.Timer] {
 		return // superseded or cancelled
+	}
+	if m.onConnTimer(ev, emit) {
+		return
 	}
 	switch ev.Timer {
 	case StopTimer:
