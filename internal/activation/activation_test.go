@@ -2,6 +2,7 @@ package activation
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -174,7 +175,7 @@ func TestInheritAndListenEnv(t *testing.T) {
 
 func runPoller(t *testing.T) *Poller {
 	t.Helper()
-	p, err := NewPoller(t.Logf)
+	p, err := NewPoller()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,12 +231,13 @@ func TestWatchOnceLeavesTheClientWaiting(t *testing.T) {
 	defer c3.Close()
 }
 
-func TestAcceptHandsConnectionsWithTheirAddresses(t *testing.T) {
-	p := runPoller(t)
+func TestAcceptTakesConnectionsWithTheirAddresses(t *testing.T) {
 	s := mustBind(t, services.Endpoint{TCP: freeTCP(t)})
-	conns := make(chan Conn, 10)
-	if err := p.Accept(s.FD(), func(c Conn) { conns <- c }); err != nil {
+	if err := s.SetBlocking(false); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.Accept(); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("accept with nobody waiting: %v", err)
 	}
 	for i := range 3 {
 		c, err := net.Dial("tcp", s.Addr())
@@ -243,11 +245,9 @@ func TestAcceptHandsConnectionsWithTheirAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var got Conn
-		select {
-		case got = <-conns:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("connection %d not accepted", i)
+		got, err := s.Accept()
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
 		}
 		env := ConnEnv(got)
 		local := c.LocalAddr().(*net.TCPAddr)
@@ -259,6 +259,9 @@ func TestAcceptHandsConnectionsWithTheirAddresses(t *testing.T) {
 		if fl, _ := unix.FcntlInt(got.File.Fd(), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
 			t.Fatal("connection is non-blocking")
 		}
+		if fl, _ := unix.FcntlInt(got.File.Fd(), unix.F_GETFD, 0); fl&unix.FD_CLOEXEC == 0 {
+			t.Fatal("connection inherited by every process")
+		}
 		got.File.Write([]byte("hello\n"))
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		got.File.Close()
@@ -268,13 +271,16 @@ func TestAcceptHandsConnectionsWithTheirAddresses(t *testing.T) {
 	}
 
 	u := mustBind(t, services.Endpoint{Unix: filepath.Join(t.TempDir(), "u")})
-	p.Accept(u.FD(), func(c Conn) { conns <- c })
+	u.SetBlocking(false)
 	c, err := net.Dial("unix", u.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	got := <-conns
+	got, err := u.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer got.File.Close()
 	env := ConnEnv(got)
 	if env["PROTO"] != "UNIX" || env["UNIXREMOTEPID"] != fmt.Sprint(os.Getpid()) || env["UNIXREMOTEEUID"] != fmt.Sprint(os.Geteuid()) {
@@ -283,7 +289,7 @@ func TestAcceptHandsConnectionsWithTheirAddresses(t *testing.T) {
 }
 
 func TestPollerCloseEndsRun(t *testing.T) {
-	p, err := NewPoller(t.Logf)
+	p, err := NewPoller()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,18 +6,19 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Poller watches listening sockets from one goroutine with epoll: for a
-// first client (WatchOnce, start on connection) or to accept every
-// connection (Accept, inetd style). One loop for all services keeps a
-// thousand idle sockets from holding a thousand threads.
+// Poller watches listening sockets from one goroutine with epoll and
+// says when a client waits on one (WatchOnce), without accepting it: for
+// a service started on connection, the process accepts; for an
+// inetd-style one, its controller does (Socket.Accept). Nothing is ever
+// taken out of a backlog here, so a watch whose report is lost (a
+// re-exec) loses no client. One loop for all services keeps a thousand
+// idle sockets from holding a thousand threads.
 type Poller struct {
 	epfd, wakeFD int
-	logf         func(format string, args ...any)
 
 	mu      sync.Mutex
 	watches map[uint64]*watch // guarded by mu, by token
@@ -28,33 +29,12 @@ type Poller struct {
 }
 
 type watch struct {
-	fd     int
-	onOnce func()
-	onConn func(Conn)
-	// paused: accepting failed for want of descriptors; retried later.
-	paused bool
+	fd int
+	f  func()
 }
 
-// Conn is a connection accepted for an inetd-style service. Its owner
-// closes File (the process it is given to holds its own copy).
-type Conn struct {
-	File *os.File
-	// Peer and Local are the two ends' addresses.
-	Peer, Local unix.Sockaddr
-}
-
-// acceptBatch bounds the accepts of one wake-up on one socket, so that a
-// flood on one service does not starve the others.
-const acceptBatch = 64
-
-// acceptRetry is how long accepting pauses when the daemon is out of
-// descriptors (EMFILE): the connections wait in the backlog meanwhile,
-// rather than the loop spinning on them.
-const acceptRetry = 100 * time.Millisecond
-
-// NewPoller makes a poller; Run runs it. logf reports what goes wrong
-// while accepting.
-func NewPoller(logf func(format string, args ...any)) (*Poller, error) {
+// NewPoller makes a poller; Run runs it.
+func NewPoller() (*Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -70,54 +50,32 @@ func NewPoller(logf func(format string, args ...any)) (*Poller, error) {
 		unix.Close(wake)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
-	return &Poller{epfd: epfd, wakeFD: wake, logf: logf, watches: map[uint64]*watch{}, byFD: map[int]uint64{}, done: make(chan struct{})}, nil
+	return &Poller{epfd: epfd, wakeFD: wake, watches: map[uint64]*watch{}, byFD: map[int]uint64{}, done: make(chan struct{})}, nil
 }
 
-// WatchOnce calls f once a client waits on the listening socket fd,
-// without accepting it; f runs on the poller's goroutine and must not
-// block. Watching fd again replaces its watch.
+// WatchOnce calls f once a client waits on the listening socket fd (at
+// once if one waits already); f runs on the poller's goroutine and must
+// not block. Watching fd again replaces its watch.
 func (p *Poller) WatchOnce(fd int, f func()) error {
-	return p.add(&watch{fd: fd, onOnce: f}, unix.EPOLLIN|unix.EPOLLONESHOT)
-}
-
-// Accept accepts every connection on the listening socket fd, which it
-// makes non-blocking, and hands each to f (on the poller's goroutine: f
-// must not block; it owns the connection). Watching fd again replaces
-// its watch.
-func (p *Poller) Accept(fd int, f func(Conn)) error {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return os.NewSyscallError("fcntl", err)
-	}
-	return p.add(&watch{fd: fd, onConn: f}, unix.EPOLLIN)
-}
-
-func (p *Poller) add(w *watch, events uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return errors.New("the poller is closed")
 	}
-	p.cancelLocked(w.fd)
+	p.cancelLocked(fd)
 	p.next++
 	tok := p.next
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, w.fd, event(tok, events)); err != nil {
+	ev := &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
-	p.watches[tok] = w
-	p.byFD[w.fd] = tok
+	p.watches[tok] = &watch{fd: fd, f: f}
+	p.byFD[fd] = tok
 	return nil
 }
 
-// event makes an epoll event carrying token tok (in the 64 bits of its
-// data, which x/sys splits into Fd and Pad).
-func event(tok uint64, events uint32) *unix.EpollEvent {
-	return &unix.EpollEvent{Events: events, Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
-}
-
-func tokenOf(ev unix.EpollEvent) uint64 { return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32 }
-
 // Cancel ends fd's watch, if any. Once it returns, the watch's function
-// is not called again, and fd may be closed.
+// is not called, and fd may be closed.
 func (p *Poller) Cancel(fd int) {
 	p.mu.Lock()
 	p.cancelLocked(fd)
@@ -142,9 +100,9 @@ func (p *Poller) Watching(fd int) bool {
 	return ok
 }
 
-// Run is the poller's loop; it returns once Close was called. Watches
-// are cancelled then (their sockets are their owners' to close).
-func (p *Poller) Run() {
+// Run is the poller's loop; it returns once Close was called, or with
+// the error that ended it.
+func (p *Poller) Run() error {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 64)
 	for {
@@ -153,74 +111,28 @@ func (p *Poller) Run() {
 			continue
 		}
 		if err != nil {
-			p.logf("socket activation: epoll_wait: %v; no socket is watched any more", err)
-			return
+			return os.NewSyscallError("epoll_wait", err)
 		}
 		p.mu.Lock()
 		for _, ev := range events[:n] {
-			tok := tokenOf(ev)
-			if tok == 0 {
+			// The token, not the fd: a report for an fd that was
+			// cancelled, closed and reused must not reach the new watch.
+			tok := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			w, ok := p.watches[tok]
+			if !ok {
 				continue
 			}
-			if w, ok := p.watches[tok]; ok {
-				p.readyLocked(tok, w)
-			}
+			// EPOLLONESHOT disarmed it: it is done.
+			delete(p.watches, tok)
+			delete(p.byFD, w.fd)
+			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, w.fd, nil)
+			w.f()
 		}
 		closed := p.closed
 		p.mu.Unlock()
 		if closed {
-			return
+			return nil
 		}
-	}
-}
-
-func (p *Poller) readyLocked(tok uint64, w *watch) {
-	if w.onOnce != nil {
-		// EPOLLONESHOT disarmed it; it is done.
-		delete(p.watches, tok)
-		delete(p.byFD, w.fd)
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, w.fd, nil)
-		w.onOnce()
-		return
-	}
-	for range acceptBatch {
-		nfd, peer, err := unix.Accept4(w.fd, unix.SOCK_CLOEXEC)
-		switch {
-		case err == nil:
-			c := Conn{File: os.NewFile(uintptr(nfd), "connection"), Peer: peer}
-			c.Local, _ = unix.Getsockname(nfd)
-			w.onConn(c)
-			continue
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-			return
-		case errors.Is(err, unix.ECONNABORTED):
-			continue
-		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
-			if !w.paused {
-				p.logf("socket activation: accept on fd %d: %v; connections wait in the backlog, accepting again in %v", w.fd, err, acceptRetry)
-			}
-			w.paused = true
-			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, w.fd, nil)
-			time.AfterFunc(acceptRetry, func() { p.resume(tok, w) })
-			return
-		default:
-			p.logf("socket activation: accept on fd %d: %v", w.fd, err)
-			return
-		}
-	}
-}
-
-// resume watches again a socket whose accepting paused, unless its
-// watch was cancelled meanwhile.
-func (p *Poller) resume(tok uint64, w *watch) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.watches[tok] != w || p.closed {
-		return
-	}
-	w.paused = false
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, w.fd, event(tok, unix.EPOLLIN)); err != nil {
-		p.logf("socket activation: watch fd %d again: %v", w.fd, err)
 	}
 }
 
@@ -240,6 +152,32 @@ func (p *Poller) Close() {
 	<-p.done
 	unix.Close(p.epfd)
 	unix.Close(p.wakeFD)
+}
+
+// Conn is a connection accepted for an inetd-style service. Its owner
+// closes File (the process it is given to holds its own copy).
+type Conn struct {
+	File *os.File
+	// Peer and Local are the two ends' addresses.
+	Peer, Local unix.Sockaddr
+}
+
+// Accept takes one connection out of the backlog, without waiting: with
+// none there, the error is unix.EAGAIN. The socket must be non-blocking
+// (SetBlocking(false)); the connection is blocking and close-on-exec.
+func (s *Socket) Accept() (Conn, error) {
+	for {
+		nfd, peer, err := unix.Accept4(s.fd, unix.SOCK_CLOEXEC)
+		switch {
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+			continue
+		case err != nil:
+			return Conn{}, err
+		}
+		c := Conn{File: os.NewFile(uintptr(nfd), "connection to "+s.Addr()), Peer: peer}
+		c.Local, _ = unix.Getsockname(nfd)
+		return c, nil
+	}
 }
 
 // ConnEnv is what the process of an inetd-style connection finds in its

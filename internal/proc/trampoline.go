@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,9 @@ type Settings struct {
 	IOClass    int              `json:"io_class,omitempty"`
 	IOPriority int              `json:"io_priority,omitempty"`
 	Creds      *Creds           `json:"creds,omitempty"`
+	// ListenPID sets LISTEN_PID to the process's own PID, which only the
+	// process knows (sd_listen_fds(3) ignores sockets passed to another).
+	ListenPID bool `json:"listen_pid,omitempty"`
 }
 
 // Creds is who a process runs as.
@@ -60,11 +64,15 @@ func trampoline(argv []string) error {
 	if err := json.Unmarshal([]byte(os.Getenv(settingsEnv)), &s); err != nil {
 		return fmt.Errorf("bad settings: %w", err)
 	}
-	env := make([]string, 0, len(os.Environ()))
+	env := make([]string, 0, len(os.Environ())+1)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, settingsEnv+"=") {
+		if !strings.HasPrefix(kv, settingsEnv+"=") && !(s.ListenPID && strings.HasPrefix(kv, "LISTEN_PID=")) {
 			env = append(env, kv)
 		}
+	}
+	if s.ListenPID {
+		// execve keeps the PID: the command's process is this one.
+		env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
 	for _, l := range s.Limits {
 		if err := unix.Setrlimit(l.Resource, &unix.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
