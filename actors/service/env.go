@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/history"
 )
 
@@ -32,6 +33,9 @@ type Env struct {
 	UID int
 	// Send sends from outside an actor (the actor system's root).
 	Send func(pid *actor.PID, msg any)
+	// Poller says when a client waits on a socket-activated service's
+	// socket (services with `listen` need it).
+	Poller *activation.Poller
 }
 
 // Context is a context that ends after d, or when the daemon stops.

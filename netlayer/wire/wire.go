@@ -222,6 +222,8 @@ type Status struct {
 	// Members are the remote services a service requires (a fleet), with
 	// their mirrored states.
 	Members []Instance `json:"members,omitempty"`
+	// Activation describes the sockets of a service with `listen`.
+	Activation *Activation `json:"activation,omitempty"`
 }
 
 // Instance is one instance of a group service.
