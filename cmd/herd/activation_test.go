@@ -145,7 +145,8 @@ func sdListenMain() {
 
 // sockCallMain is `sockcall NETWORK ADDRESS TEXT`: it connects, sends
 // TEXT and a newline, ends its side, and prints what comes back until the
-// server ends its side. A refused connection exits 1 at once.
+// server ends its side. A refused connection exits 1 at once. Once
+// connected, it creates the file $SOCKCALL_CONNECTED names, if any.
 func sockCallMain() {
 	if len(os.Args) != 4 {
 		fmt.Fprintln(os.Stderr, "usage: sockcall NETWORK ADDRESS TEXT")
@@ -155,6 +156,9 @@ func sockCallMain() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if f := os.Getenv("SOCKCALL_CONNECTED"); f != "" {
+		os.WriteFile(f, nil, 0o600)
 	}
 	c.SetDeadline(time.Now().Add(deadline))
 	fmt.Fprintln(c, os.Args[3])
@@ -217,4 +221,28 @@ func sockHammerMain() {
 		fmt.Println("first failure:", first)
 		os.Exit(1)
 	}
+}
+
+// sockHoldMain is `sockhold NETWORK ADDRESS STOPFILE`: it connects and
+// keeps the connection open until STOPFILE exists, then prints what the
+// server sent meanwhile.
+func sockHoldMain() {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: sockhold NETWORK ADDRESS STOPFILE")
+		os.Exit(2)
+	}
+	c, err := net.Dial(os.Args[1], os.Args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(os.Args[3]); err == nil {
+			break
+		}
+	}
+	c.SetDeadline(time.Now().Add(deadline))
+	c.(interface{ CloseWrite() error }).CloseWrite()
+	io.Copy(os.Stdout, c)
+	c.Close()
 }

@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 		"sdlisten":   sdListenMain,
 		"sockcall":   sockCallMain,
 		"sockhammer": sockHammerMain,
+		"sockhold":   sockHoldMain,
 	})
 }
 
