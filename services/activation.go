@@ -1,6 +1,7 @@
 package services
 
 import (
+	"slices"
 	"syscall"
 	"time"
 )
@@ -280,9 +281,23 @@ func (m *Machine) onConnTimer(ev TimerFired, emit func(...Effect)) bool {
 // onListeningExit handles the exit of the process of a service started
 // on connection: a success leaves it listening for the next client; a
 // failure is a crash like any other. It reports whether it handled it.
+//
+// Each success counts against the respawn limit all the same, as
+// systemd's trigger limit does: a process that exits without accepting
+// leaves its client in the backlog, which starts it again at once, and
+// forever. Past the limit, the crash path fails (or, without respawn,
+// stops) the service, which closes its sockets.
 func (m *Machine) onListeningExit(ev Exited, emit func(...Effect)) bool {
 	if !m.sockets() || !m.policy.Activation.OnConnection || !ev.Status.Success() {
 		return false
+	}
+	if lim := m.policy.RespawnLimit; !lim.Unlimited {
+		cut := ev.At.Add(-lim.Window)
+		m.respawnTimes = slices.DeleteFunc(m.respawnTimes, func(t time.Time) bool { return !t.After(cut) })
+		if len(m.respawnTimes) >= lim.Count {
+			return false
+		}
+		m.respawnTimes = append(m.respawnTimes, ev.At)
 	}
 	m.phase = listening
 	emit(WatchConnection{})

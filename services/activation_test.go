@@ -219,6 +219,21 @@ func TestStartOnConnection(t *testing.T) {
 	s.step(Exited{PID: 7, Status: ExitStatus{Code: 0}, At: at(2)}, "rec(exit,7,code=0,ran=1s) watch-connection")
 	s.step(ConnectionPending{At: at(3)}, "running->starting rec(state,starting) spawn")
 	s.step(Spawned{PID: 8, At: at(3)}, "rec(start,8) starting->running rec(state,running)")
+	// A process that exits at once, again and again (its client left in
+	// the backlog) is stopped by the respawn limit.
+	q := actScript{t, NewMachine(lazyPolicy(), t0)}
+	q.step(Start{At: at(0)}, "stopped->starting rec(state,starting) listen")
+	q.step(Listening{At: at(0)}, "starting->running rec(state,running) watch-connection")
+	for i := range 5 {
+		q.step(ConnectionPending{At: at(1)}, "running->starting rec(state,starting) spawn")
+		q.step(Spawned{PID: 20 + i, At: at(1)}, fmt.Sprintf("rec(start,%d) starting->running rec(state,running)", 20+i))
+		q.step(Exited{PID: 20 + i, Status: ExitStatus{}, At: at(1)}, fmt.Sprintf("rec(exit,%d,code=0,ran=0s) watch-connection", 20+i))
+	}
+	q.step(ConnectionPending{At: at(1)}, "running->starting rec(state,starting) spawn")
+	q.step(Spawned{PID: 30, At: at(1)}, "rec(start,30) starting->running rec(state,running)")
+	q.step(Exited{PID: 30, Status: ExitStatus{}, At: at(1)},
+		"rec(exit,30,code=0,ran=0s) running->failed rec(state,failed,msg=respawn limit hit: 5 respawns within 7s) rec(respawn-limit,msg=respawn limit hit: 5 respawns within 7s) close-sockets")
+
 	// A crash is one: respawned as any service is.
 	s.step(Exited{PID: 8, Status: ExitStatus{Code: 2}, At: at(4)}, "rec(exit,8,code=2,ran=1s) running->starting rec(state,starting) rec(respawn) arm(respawn,100ms)")
 	s.step(TimerFired{Timer: RespawnTimer, Gen: 1, At: at(5)}, "spawn")
