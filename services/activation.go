@@ -304,6 +304,15 @@ func (m *Machine) onListeningExit(ev Exited, emit func(...Effect)) bool {
 	return true
 }
 
+// dropSockets closes the sockets a reload took away from a service whose
+// restart kept them.
+func (m *Machine) dropSockets(emit func(...Effect)) {
+	if m.act.open {
+		m.act.open = false
+		emit(CloseSockets{})
+	}
+}
+
 // closeSocketsIfDown closes the sockets of a service that ended up
 // stopped or failed; a stop on the way to a start keeps them.
 func (m *Machine) closeSocketsIfDown(emit func(...Effect)) {

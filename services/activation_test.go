@@ -205,6 +205,24 @@ func TestSocketsClosedWhenTheServiceFails(t *testing.T) {
 	s.step(Listening{At: at(2)}, "-")
 }
 
+// A reload that takes listen away applies at the restart: the sockets a
+// restart keeps are closed before the process starts without them.
+func TestReloadWithoutListen(t *testing.T) {
+	s := actScript{t, NewMachine(eagerPolicy(), t0)}
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) listen")
+	s.step(Listening{At: at(0)}, "spawn")
+	s.step(Spawned{PID: 7, At: at(0)}, "rec(start,7) starting->running rec(state,running)")
+	p := eagerPolicy()
+	p.Activation = Activation{}
+	s.m.Replace(p)
+	s.step(Restart{At: at(1)}, "running->stopping rec(state,stopping) signal(7,SIGTERM) arm(stop,5s)")
+	s.step(Exited{PID: 7, Status: ExitStatus{Signal: syscall.SIGTERM}, At: at(1)},
+		"rec(exit,7,SIGTERM,ran=1s) signal(7,SIGKILL) stopping->stopped rec(state,stopped) stopped->starting rec(state,starting) close-sockets spawn")
+	if s.m.Snapshot().Activation.Listening {
+		t.Fatal("still listening")
+	}
+}
+
 func TestStartOnConnection(t *testing.T) {
 	s := actScript{t, NewMachine(lazyPolicy(), t0)}
 	s.step(Start{Waiter: 1, At: at(0)}, "stopped->starting rec(state,starting) listen")

@@ -650,6 +650,7 @@ func (m *Machine) launch(now time.Time, emit func(...Effect)) {
 		m.listen(emit)
 		return
 	}
+	m.dropSockets(emit)
 	m.phase = awaitSpawn
 	emit(Spawn{})
 }

@@ -153,10 +153,19 @@ func (c *controller) watch(ctx actor.Context) {
 	c.unwatch()
 	self, send, gen := ctx.Self(), ctx.ActorSystem().Root.Send, st.sock.gen
 	for _, s := range st.sock.socks {
-		fd := s.FD()
-		if err := st.env.Poller.WatchOnce(fd, func() { send(self, &sockReady{fd: fd, gen: gen}) }); err != nil {
-			st.env.Logf("service %s: cannot watch socket %s: %v", st.spec.Name, s.Endpoint, err)
-		}
+		fd := s.FD() // read here: the function runs on the poller's goroutine
+		st.watchOne(s, func() { send(self, &sockReady{fd: fd, gen: gen}) })
+	}
+}
+
+// watchOne arms the poller for one socket.
+func (st *ControllerState) watchOne(s *activation.Socket, f func()) {
+	err := errors.New("no poller (the daemon gave none)")
+	if st.env.Poller != nil {
+		err = st.env.Poller.WatchOnce(s.FD(), f)
+	}
+	if err != nil {
+		st.env.Logf("service %s: cannot watch socket %s: %v", st.spec.Name, s.Endpoint, err)
 	}
 }
 
@@ -240,9 +249,7 @@ func (c *controller) acceptConns(ctx actor.Context, fd int) {
 		}
 	}
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
-	if err := st.env.Poller.WatchOnce(fd, func() { send(self, &sockReady{fd: fd, gen: gen}) }); err != nil {
-		st.env.Logf("service %s: cannot watch socket %s: %v", st.spec.Name, sock.Endpoint, err)
-	}
+	st.watchOne(sock, func() { send(self, &sockReady{fd: fd, gen: gen}) })
 }
 
 // serveConn starts the process of accepted connection id: the service's
