@@ -141,6 +141,11 @@ func (m *Machine) activationSnapshot() ActivationSnapshot {
 	}
 }
 
+// Accepting reports whether an inetd-style service takes connections now:
+// the runtime leaves them in the backlog otherwise (a stop or restart
+// under way), rather than accept them to be refused.
+func (m *Machine) Accepting() bool { return m.state == Running && m.phase == accepting }
+
 // sockets reports whether the service is socket-activated.
 func (m *Machine) sockets() bool { return m.policy.HasProcess && m.policy.Activation.Sockets() }
 

@@ -227,6 +227,9 @@ func (c *controller) acceptConns(ctx actor.Context, fd int) {
 	}
 	gen := st.sock.gen
 	for range acceptBatch {
+		if !st.m.Accepting() {
+			return // watched again once it accepts again
+		}
 		conn, err := sock.Accept()
 		if errors.Is(err, unix.EAGAIN) {
 			break
