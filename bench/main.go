@@ -10,6 +10,8 @@
 //     start and once it is quiet;
 //   - stopping N services vs a bare kill-and-reap loop;
 //   - log capture vs cat > file;
+//   - a connection to an inetd-style service vs a bare accept and
+//     fork/exec loop;
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
 //     of 1, 10 and 50 exporting daemons on loopback.
 //
@@ -37,7 +39,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "fleet", "exec"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -119,6 +121,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["log"] {
 		if err := b.logThroughput(); err != nil {
+			return err
+		}
+	}
+	if want["activation"] {
+		if err := activationBench(bin, filepath.Join(dir, "activation"), rounds); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/memory"
@@ -109,6 +110,8 @@ type Daemon struct {
 	// cgroups is the services' root cgroup (nil: none, for cgroupOff).
 	cgroups               *cgroup.Tree
 	cgroupMode, cgroupOff string
+	// poller watches the sockets of socket-activated services.
+	poller *activation.Poller
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -359,6 +362,15 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		d.pump.Stop()
 		d.wg.Wait()
 	})
+	if d.poller, err = activation.NewPoller(); err != nil {
+		return err
+	}
+	d.goGo(func() {
+		if err := d.poller.Run(); err != nil {
+			d.logf("socket activation: %v; no socket is watched any more", err)
+		}
+	})
+	*undo = append(*undo, d.poller.Close)
 	monitorProps, err := monitor.NewProps(monitor.Env{Pump: d.pump, Go: d.goGo, Logf: d.logf})
 	if err != nil {
 		return err
@@ -456,6 +468,9 @@ func (d *Daemon) restore(ho *handover) error {
 		if s.Machine.PID != 0 {
 			owners[s.Machine.PID] = d.controllerPID(name)
 		}
+		for _, pid := range s.ConnPIDs() {
+			owners[pid] = d.controllerPID(name)
+		}
 	}
 	done := make(chan struct{})
 	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
@@ -523,6 +538,7 @@ func (d *Daemon) Shutdown() {
 		// Every line the pump has read reaches its logger (the pump's
 		// sends are queued before ours), then the logs are closed.
 		d.pump.Stop()
+		d.poller.Close()
 		loggers := make(chan []*actor.PID, 1)
 		d.system.Root.Send(d.registry, &registry.ListLoggers{Reply: loggers})
 		pids := <-loggers
@@ -744,7 +760,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
 			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
-			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Cgroups: d.cgroups,
+			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Cgroups: d.cgroups, Poller: d.poller,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,

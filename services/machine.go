@@ -324,6 +324,8 @@ type Policy struct {
 	// sets it, not PolicyOf): stops and respawns kill the cgroup and wait
 	// for it to be empty (cgroup.go).
 	Cgroup bool
+	// Activation is how the service's sockets are used (activation.go).
+	Activation Activation
 }
 
 // PolicyOf extracts the machine's policy from a spec.
@@ -344,6 +346,7 @@ func PolicyOf(s *Spec) Policy {
 		KillWait:        KillWait,
 		PIDFile:         s.PIDFile != "",
 		PIDFileTimeout:  s.PIDFileTimeout,
+		Activation:      s.Activation,
 	}
 }
 
@@ -411,6 +414,8 @@ type Machine struct {
 	cgroupGen      uint64
 	killing        bool
 	spawnWhenEmpty bool
+	// act is the socket activation state (activation.go).
+	act activation
 }
 
 // NewMachine returns a stopped, enabled machine.
@@ -434,6 +439,8 @@ type Snapshot struct {
 	// StopIssue says why the last stop ended without the process's exit
 	// ("process 123 could not be stopped: ..."); empty after a new start.
 	StopIssue string
+	// Activation is the state of the service's sockets, if it has any.
+	Activation ActivationSnapshot
 }
 
 // Snapshot returns the machine's observable state.
@@ -442,7 +449,7 @@ func (m *Machine) Snapshot() Snapshot {
 		State: m.state, Since: m.since, Enabled: m.enabled, PID: m.pid,
 		Failing: m.failing, FailedAt: m.failedAt, FailReason: m.failReason,
 		Done: m.done, LastRespawn: m.lastRespawn, RespawnCount: m.respawnCount,
-		StopIssue: m.stopIssue,
+		StopIssue: m.stopIssue, Activation: m.activationSnapshot(),
 	}
 	if m.lastExit != nil {
 		e := *m.lastExit
@@ -531,9 +538,12 @@ func (m *Machine) Step(ev Event) []Effect {
 		}
 	case CgroupEmpty:
 		m.onCgroupEmpty(ev, emit)
+	case Listening, ListenFailed, ConnectionPending, ConnAccepted, ConnEnded:
+		m.onActivation(ev, emit)
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}
+	m.closeSocketsIfDown(emit)
 	return out
 }
 
@@ -646,6 +656,11 @@ func (m *Machine) launch(now time.Time, emit func(...Effect)) {
 		m.becomeRunning(now, emit)
 		return
 	}
+	if m.sockets() {
+		m.listen(emit)
+		return
+	}
+	m.dropSockets(emit)
 	m.phase = awaitSpawn
 	m.spawn(emit)
 }
@@ -816,7 +831,7 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 				return
 			}
 			m.stopWhenSpawned = true
-		case awaitRequires, awaitRespawn:
+		case awaitRequires, awaitRespawn, awaitListen:
 			m.gens[RespawnTimer]++
 			m.pending = nil
 			m.abortStarts(emit)
@@ -857,6 +872,9 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 // milestone (or a process that already exited) be stopped at once.
 func (m *Machine) signalStop(now time.Time, emit func(...Effect)) {
 	if m.pid == 0 {
+		if m.stopWithoutProcess(emit) {
+			return
+		}
 		m.stopWhenEmpty(now, emit)
 		return
 	}
@@ -961,7 +979,9 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 		}
 		m.fail("one-shot process "+ev.Status.String(), ev.At, emit)
 	case m.state == Running:
-		m.onCrash(ev, emit)
+		if !m.onListeningExit(ev, emit) {
+			m.onCrash(ev, emit)
+		}
 	}
 }
 
@@ -1024,6 +1044,9 @@ func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
 func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 	if ev.Gen != m.gens[ev.Timer] {
 		return // superseded or cancelled
+	}
+	if m.onConnTimer(ev, emit) {
+		return
 	}
 	switch ev.Timer {
 	case StopTimer:

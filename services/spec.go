@@ -24,7 +24,10 @@ type Spec struct {
 	// stop always succeed without a process.
 	Command     []string
 	Environment map[string]string
-	Directory   string
+	// EnvironmentFiles are read at each start (envfile.go); Environment
+	// overrides what they set.
+	EnvironmentFiles []EnvironmentFile `json:",omitempty"`
+	Directory        string
 
 	// Respawn says whether an unexpected exit restarts the process.
 	// Default: true for commands, false for one-shot services.
@@ -87,6 +90,11 @@ type Spec struct {
 
 	// Remote is a sturdyref for a service exported by another daemon.
 	Remote string
+
+	// Listen are the sockets the daemon binds for the service, and
+	// Activation how the service gets them (listen.go).
+	Listen     []Endpoint `json:",omitempty"`
+	Activation Activation `json:",omitzero"`
 
 	// Pos is where the service was defined, for messages.
 	Pos Pos

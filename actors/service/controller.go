@@ -15,6 +15,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -177,6 +178,8 @@ type ControllerState struct {
 	// change; answers carry it so that a proxy can order them against
 	// the events it follows.
 	seq uint64
+	// sock holds the sockets of socket activation (activation.go).
+	sock sockState
 }
 
 type controller struct{ st *ControllerState }
@@ -210,6 +213,9 @@ func (c *controller) Receive(ctx actor.Context) {
 		for _, e := range st.restoreEffects {
 			if t, ok := e.(services.ArmTimer); ok {
 				c.arm(ctx, t)
+			} else {
+				// Watching or accepting again, on the sockets handed over.
+				c.activationEffect(ctx, e)
 			}
 		}
 		st.restoreEffects = nil
@@ -231,6 +237,9 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *monitor.Spawned:
 		c.onSpawned(ctx, msg)
 	case *monitor.Exited:
+		if c.onConnExited(ctx, msg) {
+			return
+		}
 		if run, ok := st.hooks[msg.PID]; ok {
 			c.onHookExited(ctx, run, msg)
 			return
@@ -301,6 +310,9 @@ func (c *controller) Receive(ctx actor.Context) {
 			st.forget(pid)
 		}
 		st.removeCgroup()
+		c.closeActivation()
+	default:
+		c.activationMessage(ctx, msg)
 	}
 }
 
@@ -393,6 +405,7 @@ func (st *ControllerState) status() wire.Status {
 	st.addRespawnHistory(&out, time.Now())
 	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
+	st.activationStatus(&out, snap)
 	return out
 }
 
@@ -477,6 +490,9 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			st.forget(e.PID)
 		case services.ArmTimer:
 			c.arm(ctx, e)
+		case services.Listen, services.CloseSockets, services.WatchConnection, services.Accept,
+			services.ServeConn, services.RefuseConn, services.SignalConns, services.LogRefusals:
+			c.activationEffect(ctx, e)
 		case services.Record:
 			evs = append(evs, st.historyEvent(e))
 		case services.Reply:
@@ -696,8 +712,18 @@ func (c *controller) spawn(ctx actor.Context) {
 		}
 	}
 	st.tag++
+	var listenEnv map[string]string
+	if st.spec.Activation.Style == services.ActivationSystemd {
+		listenEnv = activation.ListenEnv(st.sock.socks)
+	}
+	env, err := st.environ(listenEnv)
+	if err != nil {
+		// Answered as a failed fork would be: the start fails, saying why.
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
+		return
+	}
 	sp := &monitor.Spawn{
-		Argv: st.spec.Command, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
+		Argv: st.spec.Command, Env: env, Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	}
 	s := st.spec
@@ -710,6 +736,7 @@ func (c *controller) spawn(ctx actor.Context) {
 		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
 		return
 	}
+	st.passSockets(sp)
 	ctx.Send(st.env.Monitor, sp)
 }
 
@@ -717,6 +744,10 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
 	if msg.Hook {
 		c.onHookSpawned(ctx, msg)
+		return
+	}
+	if msg.Conn {
+		c.onConnSpawned(ctx, msg)
 		return
 	}
 	if msg.Action {
@@ -778,13 +809,18 @@ func (c *controller) runAction(ctx actor.Context, r *Request) {
 		argv = append(argv, strings.ReplaceAll(arg, "$MAINPID", mainPID))
 	}
 	argv = append(argv, r.Req.Args...)
+	env, err := st.environ(map[string]string{"MAINPID": mainPID})
+	if err != nil {
+		r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.StartFailed, "action %s of service %s: %v", a.Name, st.spec.Name, err))
+		return
+	}
 	st.actionTag++
 	st.actionSpawns[st.actionTag] = *r
 	// An action runs as its service does, not as the daemon: a capability
 	// to reload a service running as www-data is no way to act as root.
 	// It runs in the service's cgroup (cgroup.go).
 	sp := &monitor.Spawn{
-		Argv: argv, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
+		Argv: argv, Env: env,
 		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
 	}
 	if err := st.place(sp); err != nil {

@@ -43,6 +43,10 @@ func TestMain(m *testing.M) {
 		"connholder": connHolderMain,
 		"callhammer": callHammerMain,
 		"ptracehold": ptraceHold,
+		"sdlisten":   sdListenMain,
+		"sockcall":   sockCallMain,
+		"sockhammer": sockHammerMain,
+		"sockhold":   sockHoldMain,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -37,6 +38,9 @@ type Settings struct {
 	// which CLONE_INTO_CGROUP cannot reach): before it execs anything of
 	// the service, and while it is still privileged.
 	Cgroups []string `json:"cgroups,omitempty"`
+	// ListenPID sets LISTEN_PID to the process's own PID, which only the
+	// process knows (sd_listen_fds(3) ignores sockets passed to another).
+	ListenPID bool `json:"listen_pid,omitempty"`
 }
 
 // Creds is who a process runs as.
@@ -65,9 +69,9 @@ func trampoline(argv []string) error {
 	if err := json.Unmarshal([]byte(os.Getenv(settingsEnv)), &s); err != nil {
 		return fmt.Errorf("bad settings: %w", err)
 	}
-	env := make([]string, 0, len(os.Environ()))
+	env := make([]string, 0, len(os.Environ())+1)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, settingsEnv+"=") {
+		if !strings.HasPrefix(kv, settingsEnv+"=") && !(s.ListenPID && strings.HasPrefix(kv, "LISTEN_PID=")) {
 			env = append(env, kv)
 		}
 	}
@@ -76,6 +80,10 @@ func trampoline(argv []string) error {
 		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
 			return fmt.Errorf("enter cgroup %s: %w", filepath.Dir(procs), err)
 		}
+	}
+	if s.ListenPID {
+		// execve keeps the PID: the command's process is this one.
+		env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
 	for _, l := range s.Limits {
 		if err := unix.Setrlimit(l.Resource, &unix.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {

@@ -225,6 +225,8 @@ type Status struct {
 	// Cgroup is the service's cgroup and what is in it, when the daemon
 	// runs services in cgroups.
 	Cgroup *CgroupInfo `json:"cgroup,omitempty"`
+	// Activation describes the sockets of a service with `listen`.
+	Activation *Activation `json:"activation,omitempty"`
 }
 
 // CgroupInfo is a service's cgroup in `herd status NAME`.

@@ -146,6 +146,7 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	} else {
 		line("It is disabled.")
 	}
+	formatActivation(line, s.Activation)
 	if s.Remote != "" {
 		line("Remote: %s", s.Remote)
 		if s.RemoteError != "" {
