@@ -11,7 +11,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/herd
 
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 # The whole suite again while stress-ng keeps two CPUs busy: the
 # end-to-end scripts and the tests that start daemons, sshd and libp2p
