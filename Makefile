@@ -38,6 +38,7 @@ lint:
 # Short fuzzing runs of everything that parses untrusted bytes.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/config/
+	$(GO) test -run '^$$' -fuzz FuzzEnvironmentFile -fuzztime 30s ./services/config/
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/

@@ -32,6 +32,8 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
+	"github.com/shepherd-go/shepherd/internal/activation"
+	"github.com/shepherd-go/shepherd/internal/cgroup"
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/memory"
 	"github.com/shepherd-go/shepherd/internal/proc"
@@ -82,6 +84,10 @@ type Options struct {
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
+	// Cgroup is the root cgroup of the services (`--cgroup DIR`; empty:
+	// the default, see internal/cgroup); NoCgroup forces the fallback.
+	Cgroup   string
+	NoCgroup bool
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -101,6 +107,11 @@ type Daemon struct {
 	baseEnv   map[string]string
 	server    *local.Server
 	pump      *proc.Pump
+	// cgroups is the services' root cgroup (nil: none, for cgroupOff).
+	cgroups               *cgroup.Tree
+	cgroupMode, cgroupOff string
+	// poller watches the sockets of socket-activated services.
+	poller *activation.Poller
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -340,6 +351,8 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
 		}
 	})
+	d.cgroups, d.cgroupMode, d.cgroupOff = cgroup.Start(cgroup.Options{Dir: d.opts.Cgroup, Disabled: d.opts.NoCgroup, StateDir: d.opts.StateDir, UID: d.uid, PID1: os.Getpid() == 1})
+	d.logf("cgroups: %s", d.cgroupMode)
 	var err error
 	if d.pump, err = proc.NewPump(func(owner, msg any) { d.system.Root.Send(owner.(*actor.PID), msg) }); err != nil {
 		return err
@@ -349,6 +362,15 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		d.pump.Stop()
 		d.wg.Wait()
 	})
+	if d.poller, err = activation.NewPoller(); err != nil {
+		return err
+	}
+	d.goGo(func() {
+		if err := d.poller.Run(); err != nil {
+			d.logf("socket activation: %v; no socket is watched any more", err)
+		}
+	})
+	*undo = append(*undo, d.poller.Close)
 	monitorProps, err := monitor.NewProps(monitor.Env{Pump: d.pump, Go: d.goGo, Logf: d.logf})
 	if err != nil {
 		return err
@@ -446,6 +468,9 @@ func (d *Daemon) restore(ho *handover) error {
 		if s.Machine.PID != 0 {
 			owners[s.Machine.PID] = d.controllerPID(name)
 		}
+		for _, pid := range s.ConnPIDs() {
+			owners[pid] = d.controllerPID(name)
+		}
 	}
 	done := make(chan struct{})
 	d.system.Root.Send(d.monitor, &monitor.Restore{Owners: owners, Orphans: ho.Orphans, Done: done})
@@ -513,6 +538,7 @@ func (d *Daemon) Shutdown() {
 		// Every line the pump has read reaches its logger (the pump's
 		// sends are queued before ours), then the logs are closed.
 		d.pump.Stop()
+		d.poller.Close()
 		loggers := make(chan []*actor.PID, 1)
 		d.system.Root.Send(d.registry, &registry.ListLoggers{Reply: loggers})
 		pids := <-loggers
@@ -532,6 +558,11 @@ func (d *Daemon) Shutdown() {
 		<-flushed
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
+		if d.cgroups != nil {
+			if err := d.cgroups.Close(); err != nil {
+				d.logf("cgroups: %v", err)
+			}
+		}
 		close(d.stopReap)
 		d.endLife()
 		if d.retainTick != nil {
@@ -729,10 +760,11 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
 			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
-			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send,
+			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Cgroups: d.cgroups, Poller: d.poller,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,
+		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff),
 	}
 }
 

@@ -43,6 +43,9 @@ import (
 //     (local.Server.Handover), and each output pipe's read end with the
 //     part of a line the pump had read (all inherited: their
 //     close-on-exec flag is cleared just before execve);
+//   - the listening sockets of socket-activated services (the same
+//     sockets: clients that connect meanwhile wait in their backlogs)
+//     and the pidfds of their connections' processes;
 //   - the newest lines of each service's output (at most
 //     service.HandedLines within service.HandedBytes), for status and
 //     log -n;
@@ -250,6 +253,9 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		if sv.PIDFD > 0 {
 			inherit = append(inherit, sv.PIDFD)
 		}
+		// Listening sockets (the same ones: no connection is refused
+		// meanwhile) and the handles on connections' processes.
+		inherit = append(inherit, sv.InheritFDs()...)
 	}
 	b, err := json.Marshal(ho)
 	if err != nil {
@@ -382,7 +388,7 @@ func (d *Daemon) thawAll(names []string) {
 func checkOwners(owners map[int]*actor.PID, saved map[string]service.Saved, d *Daemon) error {
 	for pid, owner := range owners {
 		name := strings.TrimPrefix(owner.Id, d.registry.Id+"/svc:")
-		if s, ok := saved[name]; !ok || s.Machine.PID != pid {
+		if s, ok := saved[name]; !ok || s.Machine.PID != pid && !slices.Contains(s.ConnPIDs(), pid) {
 			return fmt.Errorf("process %d of %s is not its main process", pid, name)
 		}
 	}

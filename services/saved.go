@@ -33,6 +33,16 @@ type Saved struct {
 	FailReason      string        `json:"fail_reason,omitempty"`
 	Done            bool          `json:"done,omitempty"`
 	StopIssue       string        `json:"stop_issue,omitempty"`
+	// Sockets: the service's sockets are bound (the re-exec hands them
+	// over). Waiting: it waits for a first connection to start its
+	// process; Accepting: inetd-style, it accepts connections, of which
+	// Connections are being served (activation.go).
+	Sockets     bool   `json:"sockets,omitempty"`
+	Waiting     bool   `json:"waiting,omitempty"`
+	Accepting   bool   `json:"accepting,omitempty"`
+	Connections int    `json:"connections,omitempty"`
+	Served      uint64 `json:"served,omitempty"`
+	Refused     uint64 `json:"refused,omitempty"`
 }
 
 // BusyError says a machine cannot be saved now: it is in the middle of a
@@ -53,10 +63,12 @@ func (e *BusyError) Error() string {
 // return *BusyError.
 func (m *Machine) Save(due [NumTimers]time.Time) (Saved, error) {
 	busy := len(m.startWaiters)+len(m.stopWaiters)+len(m.restartWaiters) > 0 || m.restarting ||
-		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped
+		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped ||
+		m.killing || m.spawnWhenEmpty
 	respawning := m.state == Starting && m.phase == awaitRespawn
 	switch {
-	case m.state == Running && m.phase == idle, m.state == Stopped, m.state == Failed, respawning:
+	case m.state == Running && m.phase == idle, m.state == Stopped, m.state == Failed, respawning,
+		m.state == Running && atRestActivation(m.phase):
 	default:
 		busy = true
 	}
@@ -80,6 +92,7 @@ func (m *Machine) Save(due [NumTimers]time.Time) (Saved, error) {
 		e := *m.lastExit
 		s.LastExit = &e
 	}
+	m.saveActivation(&s)
 	return s, nil
 }
 
@@ -96,6 +109,9 @@ func Restore(p Policy, s Saved, now time.Time) (*Machine, []Effect) {
 	if s.LastExit != nil {
 		e := *s.LastExit
 		m.lastExit = &e
+	}
+	if effects := m.restoreActivation(s); effects != nil {
+		return m, effects
 	}
 	left := max(s.TimerDue.Sub(now), 0)
 	switch {

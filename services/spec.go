@@ -24,7 +24,10 @@ type Spec struct {
 	// stop always succeed without a process.
 	Command     []string
 	Environment map[string]string
-	Directory   string
+	// EnvironmentFiles are read at each start (envfile.go); Environment
+	// overrides what they set.
+	EnvironmentFiles []EnvironmentFile `json:",omitempty"`
+	Directory        string
 
 	// Respawn says whether an unexpected exit restarts the process.
 	// Default: true for commands, false for one-shot services.
@@ -73,6 +76,10 @@ type Spec struct {
 	IOClass    int
 	IOPriority int
 
+	// Cgroup are the limits of the service's cgroup (memory-max,
+	// pids-max, ...; cgroup.go).
+	Cgroup CgroupLimits
+
 	// Instances, when set, runs that many copies NAME.1 .. NAME.N, each a
 	// service of its own (own process, exit status, respawn budget); NAME
 	// then names the group. `herd scale NAME N` changes it at run time.
@@ -83,6 +90,11 @@ type Spec struct {
 
 	// Remote is a sturdyref for a service exported by another daemon.
 	Remote string
+
+	// Listen are the sockets the daemon binds for the service, and
+	// Activation how the service gets them (listen.go).
+	Listen     []Endpoint `json:",omitempty"`
+	Activation Activation `json:",omitzero"`
 
 	// Pos is where the service was defined, for messages.
 	Pos Pos

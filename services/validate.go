@@ -48,6 +48,7 @@ func Validate(specs []*Spec) ErrorList {
 		s.Requires = reqs
 	}
 	errs = append(errs, cycles(specs)...)
+	errs = append(errs, validateListen(specs)...)
 	errs.Sort()
 	return errs
 }

@@ -34,6 +34,15 @@ type Spawn struct {
 	// Settings, when set, are applied by the trampoline before it execs
 	// the command (Path is filled in by the monitor).
 	Settings *proc.Settings
+	// Cgroup, when set, is the cgroup the process starts in (at fork).
+	Cgroup string
+	// Socket activation: ExtraFiles are passed as fds 3, 4, ...; Conn
+	// (echoed back) marks the process of an inetd-style connection, whose
+	// Stdin and Stdout are the connection (the owner keeps them open until
+	// Spawned, then closes them). Nil Stdin is /dev/null.
+	ExtraFiles    []int
+	Conn          bool
+	Stdin, Stdout *os.File
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
@@ -44,6 +53,7 @@ type Spawned struct {
 	Tag    uint64
 	Action bool
 	Hook   bool
+	Conn   bool
 	PID    int
 	// Handle refers to the process itself, so that a signal never
 	// reaches another that reuses its PID once it is reaped; the owner
@@ -195,7 +205,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, PID: pid, Handle: h, Output: out, At: at, StartTicks: ticks, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, Conn: msg.Conn, PID: pid, Handle: h, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case proc.Exit:
@@ -375,9 +385,13 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 		}
 		m.st.paths[key] = path
 	}
+	stdin := req.Stdin
+	if stdin == nil {
+		stdin = m.st.devNull
+	}
 	pid, r, h, err := proc.Start(proc.Spec{
 		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
-		Settings: req.Settings, Trampoline: m.st.self, Stdin: m.st.devNull,
+		Settings: req.Settings, Trampoline: m.st.self, Stdin: stdin, Stdout: req.Stdout, ExtraFiles: req.ExtraFiles, Cgroup: req.Cgroup,
 	})
 	if err != nil {
 		delete(m.st.paths, key)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/historian"
 
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -177,6 +178,8 @@ type ControllerState struct {
 	// change; answers carry it so that a proxy can order them against
 	// the events it follows.
 	seq uint64
+	// sock holds the sockets of socket activation (activation.go).
+	sock sockState
 }
 
 type controller struct{ st *ControllerState }
@@ -184,7 +187,7 @@ type controller struct{ st *ControllerState }
 // NewController is the state of a new service's controller, whose output
 // goes to logger.
 func NewController(env Env, s *services.Spec, logger *actor.PID) *ControllerState {
-	return newControllerState(env, s, services.NewMachine(services.PolicyOf(s), time.Now()), logger)
+	return newControllerState(env, s, services.NewMachine(env.policyOf(s), time.Now()), logger)
 }
 
 func newControllerState(env Env, s *services.Spec, m *services.Machine, logger *actor.PID) *ControllerState {
@@ -210,6 +213,9 @@ func (c *controller) Receive(ctx actor.Context) {
 		for _, e := range st.restoreEffects {
 			if t, ok := e.(services.ArmTimer); ok {
 				c.arm(ctx, t)
+			} else {
+				// Watching or accepting again, on the sockets handed over.
+				c.activationEffect(ctx, e)
 			}
 		}
 		st.restoreEffects = nil
@@ -231,6 +237,9 @@ func (c *controller) Receive(ctx actor.Context) {
 	case *monitor.Spawned:
 		c.onSpawned(ctx, msg)
 	case *monitor.Exited:
+		if c.onConnExited(ctx, msg) {
+			return
+		}
 		if run, ok := st.hooks[msg.PID]; ok {
 			c.onHookExited(ctx, run, msg)
 			return
@@ -255,7 +264,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *ReplaceSpec:
 		st.replacement = msg.Spec
-		if st.m.Replace(services.PolicyOf(msg.Spec)) {
+		if st.m.Replace(st.env.policyOf(msg.Spec)) {
 			st.applyReplacement()
 		}
 	case *hookTimeout:
@@ -270,6 +279,8 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
+	case *cgroupEmptied:
+		c.onCgroupEmptied(ctx, msg)
 	case *Probe:
 		msg.F(st)
 	case *actor.Restarting:
@@ -298,6 +309,10 @@ func (c *controller) Receive(ctx actor.Context) {
 		for pid := range st.procs {
 			st.forget(pid)
 		}
+		st.removeCgroup()
+		c.closeActivation()
+	default:
+		c.activationMessage(ctx, msg)
 	}
 }
 
@@ -388,7 +403,9 @@ func (st *ControllerState) status() wire.Status {
 		}
 	}
 	st.addRespawnHistory(&out, time.Now())
+	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
+	st.activationStatus(&out, snap)
 	return out
 }
 
@@ -460,6 +477,8 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			c.spawn(ctx)
 		case services.Signal:
 			st.signal(e)
+		case services.KillCgroup:
+			c.killCgroup(ctx, e)
 		case services.WatchPIDFile:
 			st.pidWatch++
 			st.pidRefusal = ""
@@ -471,6 +490,9 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			st.forget(e.PID)
 		case services.ArmTimer:
 			c.arm(ctx, e)
+		case services.Listen, services.CloseSockets, services.WatchConnection, services.Accept,
+			services.ServeConn, services.RefuseConn, services.SignalConns, services.LogRefusals:
+			c.activationEffect(ctx, e)
 		case services.Record:
 			evs = append(evs, st.historyEvent(e))
 		case services.Reply:
@@ -690,8 +712,18 @@ func (c *controller) spawn(ctx actor.Context) {
 		}
 	}
 	st.tag++
+	var listenEnv map[string]string
+	if st.spec.Activation.Style == services.ActivationSystemd {
+		listenEnv = activation.ListenEnv(st.sock.socks)
+	}
+	env, err := st.environ(listenEnv)
+	if err != nil {
+		// Answered as a failed fork would be: the start fails, saying why.
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
+		return
+	}
 	sp := &monitor.Spawn{
-		Argv: st.spec.Command, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment), Dir: st.spec.Directory,
+		Argv: st.spec.Command, Env: env, Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
 	}
 	s := st.spec
@@ -699,6 +731,12 @@ func (c *controller) spawn(ctx actor.Context) {
 	if s.NeedsTrampoline() {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
+	if err := st.place(sp); err != nil {
+		// Answered as the monitor would: the start fails, saying why.
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
+		return
+	}
+	st.passSockets(sp)
 	ctx.Send(st.env.Monitor, sp)
 }
 
@@ -706,6 +744,10 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
 	if msg.Hook {
 		c.onHookSpawned(ctx, msg)
+		return
+	}
+	if msg.Conn {
+		c.onConnSpawned(ctx, msg)
 		return
 	}
 	if msg.Action {
@@ -767,14 +809,25 @@ func (c *controller) runAction(ctx actor.Context, r *Request) {
 		argv = append(argv, strings.ReplaceAll(arg, "$MAINPID", mainPID))
 	}
 	argv = append(argv, r.Req.Args...)
+	env, err := st.environ(map[string]string{"MAINPID": mainPID})
+	if err != nil {
+		r.Reply <- wire.ErrReply(r.Req.ID, wire.Errorf(wire.StartFailed, "action %s of service %s: %v", a.Name, st.spec.Name, err))
+		return
+	}
 	st.actionTag++
 	st.actionSpawns[st.actionTag] = *r
 	// An action runs as its service does, not as the daemon: a capability
 	// to reload a service running as www-data is no way to act as root.
-	ctx.Send(st.env.Monitor, &monitor.Spawn{
-		Argv: argv, Env: Environ(st.env.BaseEnv, st.userEnv(), st.spec.Environment, map[string]string{"MAINPID": mainPID}),
+	// It runs in the service's cgroup (cgroup.go).
+	sp := &monitor.Spawn{
+		Argv: argv, Env: env,
 		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
-	})
+	}
+	if err := st.place(sp); err != nil {
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.actionTag, Action: true, Err: err, At: time.Now()})
+		return
+	}
+	ctx.Send(st.env.Monitor, sp)
 }
 
 func (c *controller) finishAction(ctx actor.Context, pid int) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -17,6 +18,11 @@ type Saved struct {
 	// PIDFD is the handle on the main process (Machine.PID), a pidfd
 	// that the re-exec passes on to the new binary; 0 if none.
 	PIDFD int `json:"pidfd,omitempty"`
+	// Sockets are the listening sockets of socket activation, and Conns
+	// the pidfds of the processes of inetd-style connections by PID: the
+	// re-exec passes them on too (InheritFDs).
+	Sockets []activation.Saved `json:"sockets,omitempty"`
+	Conns   map[int]int        `json:"conns,omitempty"`
 }
 
 // Freeze asks a controller for its state at rest. A controller that gives
@@ -54,11 +60,15 @@ func (c *controller) freeze(ctx actor.Context, msg *Freeze) {
 		msg.Reply <- Frozen{Name: name, Err: err}
 		return
 	}
-	st.frozen = true
 	saved := Saved{Machine: m, Spec: st.spec, Replacement: st.replacement}
 	if fd := st.procs[m.PID].FD(); m.PID != 0 && fd > 0 {
 		saved.PIDFD = fd
 	}
+	if err := st.savedActivation(&saved); err != nil {
+		msg.Reply <- Frozen{Name: name, Err: err}
+		return
+	}
+	st.frozen = true
 	msg.Reply <- Frozen{Name: name, Saved: saved}
 }
 
@@ -91,7 +101,7 @@ func (c *controller) stashed(ctx actor.Context) bool {
 // from a binary that passed no handle on the main process gets one opened
 // by its PID, which only an unreaped child keeps.
 func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *ControllerState {
-	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
+	m, effects := services.Restore(env.policyOf(s.Spec), s.Machine, now)
 	cs := newControllerState(env, s.Spec, m, logger)
 	cs.restoreEffects = effects
 	if pid := s.Machine.PID; pid != 0 {
@@ -109,7 +119,8 @@ func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *Con
 	}
 	if s.Replacement != nil {
 		cs.replacement = s.Replacement
-		m.Replace(services.PolicyOf(s.Replacement))
+		m.Replace(env.policyOf(s.Replacement))
 	}
+	cs.restoreActivation(s)
 	return cs
 }

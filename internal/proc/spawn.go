@@ -31,13 +31,26 @@ type Spec struct {
 	Trampoline string
 	// Stdin is the process's standard input (/dev/null, say).
 	Stdin *os.File
+	// Cgroup, when set, is the cgroup (v2) directory the process starts
+	// in: it is placed there by the fork itself (clone3
+	// CLONE_INTO_CGROUP), so that it never runs outside it, not even for
+	// the moment between fork and exec.
+	Cgroup string
+	// Stdout, when set, is the process's standard output (an inetd-style
+	// connection); the output pipe then carries its stderr only.
+	Stdout *os.File
+	// ExtraFiles are passed as fds 3, 4, ... (the listening sockets of
+	// socket activation); everything else the daemon holds is
+	// close-on-exec.
+	ExtraFiles []int
 }
 
 // Start starts spec in a new session (so that its group can be signalled
 // as a whole), with stdout and stderr on a fresh pipe whose read end
 // (close-on-exec, blocking) it returns with the PID and a Handle on the
-// process, taken at the fork (the caller closes it). Only fds 0-2 reach
-// the process. It never waits for it: the one reaper does (Reap).
+// process, taken at the fork (the caller closes it). Only fds 0-2 (and
+// ExtraFiles) reach the process. It never waits for it: the one reaper
+// does (Reap).
 func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -49,6 +62,16 @@ func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	// the process could already be reaped and its PID another's.
 	pidfd := -1
 	sys := &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}
+	if spec.Cgroup != "" {
+		fd, err := unix.Open(spec.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Close(r)
+			unix.Close(w)
+			return 0, -1, nil, fmt.Errorf("open cgroup %s: %w", spec.Cgroup, err)
+		}
+		defer unix.Close(fd)
+		sys.UseCgroupFD, sys.CgroupFD = true, fd
+	}
 	switch {
 	case spec.Settings != nil:
 		settings := *spec.Settings
@@ -59,10 +82,17 @@ func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	case spec.Creds != nil:
 		sys.Credential = &syscall.Credential{Uid: spec.Creds.UID, Gid: spec.Creds.GID, Groups: spec.Creds.Groups}
 	}
+	files := []uintptr{spec.Stdin.Fd(), uintptr(w), uintptr(w)}
+	if spec.Stdout != nil {
+		files[1] = spec.Stdout.Fd()
+	}
+	for _, fd := range spec.ExtraFiles {
+		files = append(files, uintptr(fd))
+	}
 	pid, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   env,
-		Files: []uintptr{spec.Stdin.Fd(), uintptr(w), uintptr(w)},
+		Files: files,
 		Sys:   sys,
 	})
 	// The child holds its own copy; ours would keep the pipe open forever.

@@ -159,7 +159,9 @@ type parser struct {
 	accounts Accounts
 }
 
-func (p parser) pos(n *yaml.Node) services.Pos { return services.Pos{File: p.file, Line: n.Line, Col: n.Column} }
+func (p parser) pos(n *yaml.Node) services.Pos {
+	return services.Pos{File: p.file, Line: n.Line, Col: n.Column}
+}
 
 func (p parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs.Add(p.pos(n), format, args...)
@@ -208,7 +210,11 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
 	var respawnSet *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
+	var act activationNodes
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
+		if act.set(key, v) {
+			return // see listen.go
+		}
 		switch key {
 		case "name":
 			s.Name = p.str(key, v)
@@ -222,6 +228,8 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			s.Command = p.command(key, v)
 		case "environment":
 			s.Environment = p.env(v)
+		case "environment-file":
+			s.EnvironmentFiles = p.envFiles(v)
 		case "directory":
 			s.Directory = p.absPath(key, v)
 		case "log-file":
@@ -304,6 +312,8 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 				}
 				s.Hooks[key] = h
 			}
+		case "memory-max", "memory-high", "cpu-weight", "cpu-max", "pids-max", "io-weight":
+			p.cgroupLimit(s, key, k, v)
 		case "instances":
 			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
 				p.errorf(v, "instances: must be at least 1, got %d", s.Instances)
@@ -333,6 +343,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
 	fillDefaults(s, respawnSet != nil)
+	p.activation(n, s, act)
 	if s.OneShot {
 		if len(s.Command) == 0 {
 			p.errorf(n, "service %s: a one-shot service needs a command", s.Name)

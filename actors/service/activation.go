@@ -1,0 +1,435 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/monitor"
+	"github.com/shepherd-go/shepherd/internal/activation"
+	"github.com/shepherd-go/shepherd/internal/proc"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/config"
+	"golang.org/x/sys/unix"
+)
+
+// A controller's side of socket activation and environment files: the
+// machine decides (services/activation.go), the controller holds the
+// sockets (internal/activation binds them), arms the poller, accepts for
+// inetd-style services and starts each connection's process through the
+// monitor, like any other.
+
+// sockState is what a controller holds for socket activation.
+type sockState struct {
+	socks []*activation.Socket
+	// gen numbers the watches: a report of an earlier one is stale.
+	gen uint64
+	// accepted are connections the machine has not decided on yet, by
+	// ID; spawning those served, by spawn tag, until Spawned.
+	accepted map[uint64]activation.Conn
+	spawning map[uint64]activation.Conn
+	nextID   uint64
+	connTag  uint64
+	// conns are the connections' processes, by PID: their handles, for
+	// signals.
+	conns map[int]*proc.Handle
+}
+
+// listened answers the Listen effect.
+type listened struct{ err error }
+
+// sockReady says a client waits on socket FD (a watch of generation gen).
+type sockReady struct {
+	fd  int
+	gen uint64
+}
+
+// acceptAgain re-arms accepting after the daemon ran out of descriptors.
+type acceptAgain struct{ gen uint64 }
+
+// acceptBatch bounds the connections accepted per report, so that one
+// busy service does not hold its controller for long.
+const acceptBatch = 64
+
+// acceptRetry is how long accepting pauses when the daemon is out of
+// descriptors: the clients wait in the backlog meanwhile.
+const acceptRetry = 100 * time.Millisecond
+
+// environ is the environment of the service's processes: the daemon's
+// base, the user's identity, the environment files (read now, so that an
+// edit applies at the next start), the service's own variables, then
+// extras. An environment file that cannot be read fails it.
+func (st *ControllerState) environ(extra ...map[string]string) ([]string, error) {
+	files, err := config.ReadEnvironmentFiles(st.spec.EnvironmentFiles)
+	if err != nil {
+		return nil, err
+	}
+	return Environ(st.env.BaseEnv, append([]map[string]string{st.userEnv(), files, st.spec.Environment}, extra...)...), nil
+}
+
+// passSockets gives the spawn of the main process the service's sockets,
+// systemd style: fds 3.. in blocking mode, LISTEN_FDS, LISTEN_FDNAMES,
+// and LISTEN_PID set by the trampoline in the process itself.
+func (st *ControllerState) passSockets(sp *monitor.Spawn) {
+	if st.spec.Activation.Style != services.ActivationSystemd || len(st.sock.socks) == 0 {
+		return
+	}
+	for _, s := range st.sock.socks {
+		if err := s.SetBlocking(true); err != nil {
+			st.env.Logf("service %s: socket %s: %v", st.spec.Name, s.Endpoint, err)
+		}
+		sp.ExtraFiles = append(sp.ExtraFiles, s.FD())
+	}
+	if sp.Settings == nil {
+		sp.Settings = &proc.Settings{}
+	}
+	sp.Settings.ListenPID = true
+}
+
+// activationEffect performs an effect of socket activation.
+func (c *controller) activationEffect(ctx actor.Context, e services.Effect) {
+	st := c.st
+	ss := &st.sock
+	switch e := e.(type) {
+	case services.Listen:
+		socks, err := activation.Reconcile(ss.socks, st.spec.Listen)
+		ss.socks = socks
+		ctx.Send(ctx.Self(), &listened{err: err})
+	case services.CloseSockets:
+		c.unwatch()
+		for _, s := range ss.socks {
+			s.Close()
+		}
+		ss.socks = nil
+		for id, conn := range ss.accepted {
+			conn.File.Close()
+			delete(ss.accepted, id)
+		}
+	case services.WatchConnection:
+		c.watch(ctx)
+	case services.Accept:
+		if e.On {
+			for _, s := range ss.socks {
+				if err := s.SetBlocking(false); err != nil {
+					st.env.Logf("service %s: socket %s: %v", st.spec.Name, s.Endpoint, err)
+				}
+			}
+			c.watch(ctx)
+		} else {
+			c.unwatch()
+		}
+	case services.ServeConn:
+		c.serveConn(ctx, e.ID)
+	case services.RefuseConn:
+		if conn, ok := ss.accepted[e.ID]; ok {
+			conn.File.Close()
+			delete(ss.accepted, e.ID)
+		}
+	case services.SignalConns:
+		for pid, h := range ss.conns {
+			if err := h.SignalGroup(e.Sig); err != nil && !errors.Is(err, unix.ESRCH) {
+				st.env.Logf("service %s: signal %s to connection process %d: %v", st.spec.Name, services.SignalName(e.Sig), pid, err)
+			}
+		}
+	case services.LogRefusals:
+		switch {
+		case e.Ended:
+			st.env.Logf("service %s: serving connections again (%d active of at most %d); %d more refused since %s",
+				st.spec.Name, e.Active, e.Max, e.Count, e.Since.Local().Format(proc.TimeLayout))
+		default:
+			st.env.Logf("service %s: max-connections reached (%d active): %d connection(s) refused since %s",
+				st.spec.Name, e.Active, e.Count, e.Since.Local().Format(proc.TimeLayout))
+		}
+	}
+}
+
+// watch asks the poller to say when a client waits on any socket.
+func (c *controller) watch(ctx actor.Context) {
+	st := c.st
+	c.unwatch()
+	self, send, gen := ctx.Self(), ctx.ActorSystem().Root.Send, st.sock.gen
+	for _, s := range st.sock.socks {
+		fd := s.FD() // read here: the function runs on the poller's goroutine
+		st.watchOne(s, func() { send(self, &sockReady{fd: fd, gen: gen}) })
+	}
+}
+
+// watchOne arms the poller for one socket.
+func (st *ControllerState) watchOne(s *activation.Socket, f func()) {
+	err := errors.New("no poller (the daemon gave none)")
+	if st.env.Poller != nil {
+		err = st.env.Poller.WatchOnce(s.FD(), f)
+	}
+	if err != nil {
+		st.env.Logf("service %s: cannot watch socket %s: %v", st.spec.Name, s.Endpoint, err)
+	}
+}
+
+// unwatch cancels every watch: a report already sent is stale.
+func (c *controller) unwatch() {
+	st := c.st
+	st.sock.gen++
+	for _, s := range st.sock.socks {
+		if st.env.Poller != nil && s.FD() >= 0 {
+			st.env.Poller.Cancel(s.FD())
+		}
+	}
+}
+
+// activationMessage handles the controller's messages of socket
+// activation; it reports whether msg was one.
+func (c *controller) activationMessage(ctx actor.Context, msg any) bool {
+	st := c.st
+	switch msg := msg.(type) {
+	case *listened:
+		if msg.err != nil {
+			st.env.Logf("service %s: %v", st.spec.Name, msg.err)
+			c.step(ctx, services.ListenFailed{Reason: msg.err.Error(), At: time.Now()})
+		} else {
+			c.step(ctx, services.Listening{At: time.Now()})
+		}
+	case *sockReady:
+		if msg.gen != st.sock.gen {
+			return true
+		}
+		if st.spec.Activation.Style == services.ActivationInetd {
+			c.acceptConns(ctx, msg.fd)
+			return true
+		}
+		c.unwatch()
+		c.step(ctx, services.ConnectionPending{At: time.Now()})
+	case *acceptAgain:
+		if msg.gen == st.sock.gen {
+			c.watch(ctx)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// acceptConns takes the connections waiting on socket fd, for the
+// machine to serve or refuse each, then watches the socket again.
+func (c *controller) acceptConns(ctx actor.Context, fd int) {
+	st := c.st
+	var sock *activation.Socket
+	for _, s := range st.sock.socks {
+		if s.FD() == fd {
+			sock = s
+		}
+	}
+	if sock == nil {
+		return
+	}
+	gen := st.sock.gen
+	for range acceptBatch {
+		if !st.m.Accepting() {
+			return // watched again once it accepts again
+		}
+		conn, err := sock.Accept()
+		if errors.Is(err, unix.EAGAIN) {
+			break
+		}
+		if err != nil {
+			// Out of descriptors, say: the clients wait in the backlog.
+			st.env.Logf("service %s: accept on %s: %v; trying again in %v", st.spec.Name, sock.Endpoint, err, acceptRetry)
+			self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+			time.AfterFunc(acceptRetry, func() { send(self, &acceptAgain{gen: gen}) })
+			return
+		}
+		if st.sock.accepted == nil {
+			st.sock.accepted = map[uint64]activation.Conn{}
+		}
+		st.sock.nextID++
+		st.sock.accepted[st.sock.nextID] = conn
+		c.step(ctx, services.ConnAccepted{ID: st.sock.nextID, At: time.Now()})
+		if st.sock.gen != gen {
+			return // no longer accepting
+		}
+	}
+	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
+	st.watchOne(sock, func() { send(self, &sockReady{fd: fd, gen: gen}) })
+}
+
+// serveConn starts the process of accepted connection id: the service's
+// command with the connection on fds 0 and 1, its stderr to the log.
+func (c *controller) serveConn(ctx actor.Context, id uint64) {
+	st := c.st
+	conn, ok := st.sock.accepted[id]
+	if !ok {
+		return
+	}
+	delete(st.sock.accepted, id)
+	env, err := st.environ(activation.ConnEnv(conn))
+	if err != nil {
+		conn.File.Close()
+		st.env.Logf("service %s: connection refused: %v", st.spec.Name, err)
+		ctx.Send(ctx.Self(), &monitor.Spawned{Conn: true, Err: err})
+		return
+	}
+	st.sock.connTag++
+	if st.sock.spawning == nil {
+		st.sock.spawning = map[uint64]activation.Conn{}
+	}
+	st.sock.spawning[st.sock.connTag] = conn
+	sp := &monitor.Spawn{
+		Argv: st.spec.Command, Env: env, Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.sock.connTag,
+		Logger: st.logger, Creds: st.creds(), Conn: true, Stdin: conn.File, Stdout: conn.File,
+	}
+	if s := st.spec; s.NeedsTrampoline() {
+		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
+	}
+	ctx.Send(st.env.Monitor, sp)
+}
+
+// onConnSpawned handles the start of a connection's process: the
+// connection is the process's now.
+func (c *controller) onConnSpawned(ctx actor.Context, msg *monitor.Spawned) {
+	st := c.st
+	if conn, ok := st.sock.spawning[msg.Tag]; ok {
+		conn.File.Close()
+		delete(st.sock.spawning, msg.Tag)
+	}
+	if msg.Err != nil {
+		if msg.Tag != 0 {
+			st.env.Logf("service %s: cannot start a process for a connection: %v", st.spec.Name, msg.Err)
+		}
+		c.step(ctx, services.ConnEnded{At: time.Now()})
+		return
+	}
+	if st.sock.conns == nil {
+		st.sock.conns = map[int]*proc.Handle{}
+	}
+	st.sock.conns[msg.PID] = msg.Handle
+}
+
+// onConnExited handles the exit of a connection's process; it reports
+// whether pid was one.
+func (c *controller) onConnExited(ctx actor.Context, msg *monitor.Exited) bool {
+	st := c.st
+	h, ok := st.sock.conns[msg.PID]
+	if !ok {
+		return false
+	}
+	delete(st.sock.conns, msg.PID)
+	h.Close()
+	if !msg.Status.Success() {
+		st.env.Logf("service %s: connection process %d %v", st.spec.Name, msg.PID, msg.Status)
+	}
+	c.step(ctx, services.ConnEnded{At: msg.At})
+	return true
+}
+
+// closeActivation lets go of everything when the controller goes away:
+// sockets closed, connections' processes killed.
+func (c *controller) closeActivation() {
+	st := c.st
+	c.unwatch()
+	for _, s := range st.sock.socks {
+		s.Close()
+	}
+	st.sock.socks = nil
+	for _, conn := range st.sock.accepted {
+		conn.File.Close()
+	}
+	for _, conn := range st.sock.spawning {
+		conn.File.Close()
+	}
+	st.sock.accepted, st.sock.spawning = nil, nil
+	for pid, h := range st.sock.conns {
+		h.SignalGroup(unix.SIGKILL)
+		h.Close()
+		delete(st.sock.conns, pid)
+	}
+}
+
+// activationStatus adds the sockets to `herd status NAME`.
+func (st *ControllerState) activationStatus(out *wire.Status, snap services.Snapshot) {
+	s := st.spec
+	if !s.Activation.Sockets() {
+		return
+	}
+	a := snap.Activation
+	out.Activation = &wire.Activation{
+		Style: string(s.Activation.Style), OnConnection: s.Activation.OnConnection, Listening: a.Listening,
+		Waiting: a.Waiting, MaxConnections: s.Activation.MaxConnections,
+		Connections: a.Connections, Served: a.Served, Refused: a.Refused,
+	}
+	for i, e := range s.Listen {
+		so := wire.Socket{Kind: "tcp", Address: e.TCP, Name: e.Name}
+		if e.Unix != "" {
+			so.Kind, so.Address = "unix", e.Unix
+		}
+		if i < len(st.sock.socks) && a.Listening {
+			so.Inode = st.sock.socks[i].Inode
+		}
+		out.Activation.Sockets = append(out.Activation.Sockets, so)
+	}
+}
+
+// savedActivation is what a re-exec hands over of the sockets and the
+// connections' processes (their pidfds).
+func (st *ControllerState) savedActivation(s *Saved) error {
+	if len(st.sock.accepted)+len(st.sock.spawning) > 0 {
+		return fmt.Errorf("service %s is starting a connection's process", st.spec.Name)
+	}
+	for _, so := range st.sock.socks {
+		s.Sockets = append(s.Sockets, so.Save())
+	}
+	for pid, h := range st.sock.conns {
+		if s.Conns == nil {
+			s.Conns = map[int]int{}
+		}
+		s.Conns[pid] = h.FD()
+	}
+	return nil
+}
+
+// restoreActivation takes back the sockets and connections a re-exec
+// handed over.
+func (cs *ControllerState) restoreActivation(s Saved) {
+	for _, sv := range s.Sockets {
+		so, err := activation.Inherit(sv)
+		if err != nil {
+			cs.env.Logf("service %s: re-exec handover: %v", s.Spec.Name, err)
+			continue
+		}
+		cs.sock.socks = append(cs.sock.socks, so)
+	}
+	if len(s.Conns) > 0 {
+		cs.sock.conns = map[int]*proc.Handle{}
+	}
+	for pid, fd := range s.Conns {
+		h, err := proc.InheritedHandle(fd, pid)
+		if err != nil {
+			h, err = proc.OpenHandle(pid)
+		}
+		if err != nil {
+			cs.env.Logf("service %s: re-exec handover: connection process %d: %v; it cannot be signalled", s.Spec.Name, pid, err)
+		}
+		cs.sock.conns[pid] = h
+	}
+}
+
+// ConnPIDs are the PIDs of the connections' processes a re-exec hands
+// over, for the monitor to route their exits.
+func (s Saved) ConnPIDs() []int { return slices.Sorted(maps.Keys(s.Conns)) }
+
+// InheritFDs lists the descriptors a re-exec must pass on for s, besides
+// the main process's pidfd: its sockets, its connections' pidfds.
+func (s Saved) InheritFDs() []int {
+	var fds []int
+	for _, so := range s.Sockets {
+		fds = append(fds, so.FD)
+	}
+	for _, fd := range s.Conns {
+		if fd > 0 {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
