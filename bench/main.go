@@ -1,7 +1,9 @@
 // Command bench measures shepherd against baselines taken in the same run
 // (the machine is shared and noisy, so only ratios mean anything):
 //
-//   - starting N `sleep 3600` services vs a bare fork/exec loop of N sleeps;
+//   - starting N `sleep 3600` services vs a bare fork/exec loop of N sleeps,
+//     without cgroups (the fallback) and with a cgroup each (section cgroup,
+//     as root);
 //   - `herd status` round trips with N services vs spawning /bin/true;
 //   - respawn latency after kill -9, beyond the configured respawn delay;
 //   - the daemon's resident memory with N services, right after their
@@ -37,7 +39,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "status", "respawn", "log", "activation", "fleet", "exec"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -62,6 +64,10 @@ func main() {
 type bench struct {
 	bin, dir, sock string
 	daemon         *exec.Cmd
+	// args are the daemon's extra flags; cgroups says it runs its
+	// services in cgroups.
+	args    []string
+	cgroups bool
 }
 
 func run(bin string, n, rounds int, want map[string]bool) error {
@@ -75,7 +81,9 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 			os.RemoveAll(dir)
 		}
 	}()
-	b := &bench{bin: bin, dir: dir, sock: filepath.Join(dir, "run", "socket")}
+	// Without cgroups, the numbers of earlier runs; section cgroup runs
+	// a daemon of its own with them.
+	b := &bench{bin: bin, dir: dir, sock: filepath.Join(dir, "run", "socket"), args: []string{"--no-cgroup"}}
 	if err := b.writeConfig(n); err != nil {
 		return err
 	}
@@ -89,6 +97,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["start"] {
 		if err := b.startStop(n); err != nil {
+			return err
+		}
+	}
+	if want["cgroup"] {
+		if err := cgroupBench(bin, filepath.Join(dir, "cgroup"), n); err != nil {
 			return err
 		}
 	}
@@ -153,6 +166,11 @@ func (b *bench) startStop(n int) error {
 			return fmt.Errorf("herd stop base: %v\n%s", err, out)
 		}
 		stops = append(stops, time.Since(t0))
+	}
+	if b.cgroups {
+		report("start with cgroups", mid(starts), mid(bareStarts), 1.6)
+		report("stop with cgroups", mid(stops), mid(bareStops), 0)
+		return nil // the memory is measured once, in section start
 	}
 	report("start services", mid(starts), mid(bareStarts), 1.5)
 	report("stop services", mid(stops), mid(bareStops), 0)
@@ -220,8 +238,8 @@ func (b *bench) writeConfig(n int) error {
 
 func (b *bench) startDaemon() error {
 	pidFile := filepath.Join(b.dir, "pid")
-	b.daemon = exec.Command(filepath.Join(b.bin, "shepherd"), "-c", filepath.Join(b.dir, "services.yaml"),
-		"-s", b.sock, "--state", filepath.Join(b.dir, "state"), "--pid", pidFile, "-l", filepath.Join(b.dir, "shepherd.log"))
+	b.daemon = exec.Command(filepath.Join(b.bin, "shepherd"), append([]string{"-c", filepath.Join(b.dir, "services.yaml"),
+		"-s", b.sock, "--state", filepath.Join(b.dir, "state"), "--pid", pidFile, "-l", filepath.Join(b.dir, "shepherd.log")}, b.args...)...)
 	b.daemon.Stderr = os.Stderr
 	if err := b.daemon.Start(); err != nil {
 		return err

@@ -33,6 +33,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/activation"
+	"github.com/shepherd-go/shepherd/internal/cgroup"
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/memory"
 	"github.com/shepherd-go/shepherd/internal/proc"
@@ -83,6 +84,10 @@ type Options struct {
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
+	// Cgroup is the root cgroup of the services (`--cgroup DIR`; empty:
+	// the default, see internal/cgroup); NoCgroup forces the fallback.
+	Cgroup   string
+	NoCgroup bool
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -104,6 +109,9 @@ type Daemon struct {
 	pump      *proc.Pump
 	// poller watches the sockets of socket-activated services.
 	poller *activation.Poller
+	// cgroups is the services' root cgroup (nil: none, for cgroupOff).
+	cgroups               *cgroup.Tree
+	cgroupMode, cgroupOff string
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -343,6 +351,8 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 			d.logf("actor %s failed (%v); supervisor directive: %v", ev.Child.Id, ev.Reason, ev.Directive)
 		}
 	})
+	d.cgroups, d.cgroupMode, d.cgroupOff = cgroup.Start(cgroup.Options{Dir: d.opts.Cgroup, Disabled: d.opts.NoCgroup, StateDir: d.opts.StateDir, UID: d.uid, PID1: os.Getpid() == 1})
+	d.logf("cgroups: %s", d.cgroupMode)
 	var err error
 	if d.pump, err = proc.NewPump(func(owner, msg any) { d.system.Root.Send(owner.(*actor.PID), msg) }); err != nil {
 		return err
@@ -548,6 +558,11 @@ func (d *Daemon) Shutdown() {
 		<-flushed
 		d.record(true, history.Event{Kind: history.KindDaemonStop, PID: os.Getpid()})
 		d.system.Root.StopFuture(d.root).Wait()
+		if d.cgroups != nil {
+			if err := d.cgroups.Close(); err != nil {
+				d.logf("cgroups: %v", err)
+			}
+		}
 		close(d.stopReap)
 		d.endLife()
 		if d.retainTick != nil {
@@ -745,10 +760,11 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
 			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
-			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller,
+			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller, Cgroups: d.cgroups,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,
+		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff),
 	}
 }
 

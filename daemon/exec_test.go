@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shepherd-go/shepherd/actors/execrunner"
+
 	"github.com/shepherd-go/shepherd/internal/proc"
 )
 
@@ -16,15 +18,15 @@ import (
 func TestExecRunnerFailureDoesNotRunTheCommandAgain(t *testing.T) {
 	d, _ := startDaemon(t, "services:\n  - name: idle\n")
 	runs := filepath.Join(t.TempDir(), "runs")
-	results := make(chan execResult, 1)
+	results := make(chan execrunner.Result, 1)
 	pid := d.spawnExec([]string{"sh", "-c", "echo run >> " + runs + "; exec sleep 3600"}, results)
 	count := func() int {
 		b, _ := os.ReadFile(runs)
 		return strings.Count(string(b), "run\n")
 	}
 	waitFor(t, "the command to run", func() bool { return count() == 1 })
-	d.system.Root.Send(pid, &execProbe{F: func(*execState) { panic("injected failure") }})
-	var res execResult
+	d.system.Root.Send(pid, &execrunner.Probe{F: func() { panic("injected failure") }})
+	var res execrunner.Result
 	waitFor(t, "an answer, or a second run", func() bool {
 		select {
 		case res = <-results:

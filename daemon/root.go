@@ -95,7 +95,7 @@ func (d *Daemon) rootStatus(ctx context.Context) (wire.Status, error) {
 		Daemon: &wire.DaemonInfo{
 			Version: Version, StartedAt: d.started, ConfigPath: d.opts.ConfigPath, Socket: d.opts.SocketPath,
 			StateDir: d.opts.StateDir, PID1: os.Getpid() == 1, ByState: byState, OrphansReaped: stats.Orphans,
-			Reexecs: d.reexecs, PeerID: d.peerID, Listen: d.listenAddrs(), History: health,
+			Reexecs: d.reexecs, PeerID: d.peerID, Listen: d.listenAddrs(), History: health, Cgroups: d.cgroupMode,
 		},
 	}, nil
 }

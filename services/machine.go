@@ -49,6 +49,7 @@ const (
 	awaitDependents       // Stopping: dependents are being stopped
 	awaitExit             // Stopping: stop signal sent, waiting for the exit
 	awaitPIDFile          // Starting: the launcher runs; waiting for its PID file
+	awaitEmpty            // Stopping: the cgroup was killed; waiting for it to be empty
 )
 
 // Waiter identifies a caller waiting for the outcome of an event. The actor
@@ -321,6 +322,10 @@ type Policy struct {
 	PIDFileTimeout time.Duration
 	// Activation is how the service's sockets are used (activation.go).
 	Activation Activation
+	// Cgroup says the service runs in a cgroup of its own (the runtime
+	// sets it, not PolicyOf): stops and respawns kill the cgroup and wait
+	// for it to be empty (cgroup.go).
+	Cgroup bool
 }
 
 // PolicyOf extracts the machine's policy from a spec.
@@ -406,6 +411,11 @@ type Machine struct {
 
 	// act is the socket activation state (activation.go).
 	act activation
+	// killing: a KillCgroup (number cgroupGen) awaits its CgroupEmpty;
+	// spawnWhenEmpty: a Spawn waits for it (cgroup.go).
+	cgroupGen      uint64
+	killing        bool
+	spawnWhenEmpty bool
 }
 
 // NewMachine returns a stopped, enabled machine.
@@ -522,14 +532,14 @@ func (m *Machine) Step(ev Event) []Effect {
 	case PIDFileRefused:
 		if m.state == Starting && m.phase == awaitPIDFile {
 			m.gens[PIDFileTimer]++
-			if m.launcher != 0 {
-				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
-			}
+			m.killAll(m.launcher, emit)
 			m.launcher = 0
 			m.fail(ev.Reason, ev.At, emit)
 		}
 	case Listening, ListenFailed, ConnectionPending, ConnAccepted, ConnEnded:
 		m.onActivation(ev, emit)
+	case CgroupEmpty:
+		m.onCgroupEmpty(ev, emit)
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}
@@ -652,7 +662,7 @@ func (m *Machine) launch(now time.Time, emit func(...Effect)) {
 	}
 	m.dropSockets(emit)
 	m.phase = awaitSpawn
-	emit(Spawn{})
+	m.spawn(emit)
 }
 
 func (m *Machine) becomeRunning(now time.Time, emit func(...Effect)) {
@@ -794,6 +804,14 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 		m.failing = false
 		m.disabledByLimit = false
 		m.gens[CooldownTimer]++
+		if m.killing {
+			// What the failed start left is being killed: stopped
+			// once it is gone.
+			m.addWaiter(&m.stopWaiters, w)
+			m.steps = nil
+			m.setState(Stopping, awaitEmpty, now, emit)
+			return
+		}
 		m.setState(Stopped, idle, now, emit)
 		m.reply(emit, w, Result{Outcome: OutNotRunning})
 		return
@@ -805,6 +823,13 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 		m.addWaiter(&m.stopWaiters, w)
 		switch m.phase {
 		case awaitSpawn:
+			if m.spawnWhenEmpty {
+				// Nothing was spawned yet: no process to wait for.
+				m.spawnWhenEmpty = false
+				m.abortStarts(emit)
+				m.setState(Stopping, awaitEmpty, now, emit)
+				return
+			}
 			m.stopWhenSpawned = true
 		case awaitRequires, awaitRespawn, awaitListen:
 			m.gens[RespawnTimer]++
@@ -818,11 +843,13 @@ func (m *Machine) onStop(w Waiter, now time.Time, emit func(...Effect)) {
 			m.sendStopSignal(emit)
 		case awaitPIDFile:
 			m.gens[PIDFileTimer]++
-			if m.launcher != 0 {
-				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
-			}
+			killed := m.killAll(m.launcher, emit)
 			m.launcher = 0
 			m.abortStarts(emit)
+			if killed {
+				m.setState(Stopping, awaitEmpty, now, emit)
+				return
+			}
 			m.setState(Stopped, idle, now, emit)
 			m.finishStops(emit, OutStopped)
 		}
@@ -848,7 +875,7 @@ func (m *Machine) signalStop(now time.Time, emit func(...Effect)) {
 		if m.stopWithoutProcess(emit) {
 			return
 		}
-		m.becomeStopped(now, emit)
+		m.stopWhenEmpty(now, emit)
 		return
 	}
 	m.phase = awaitExit
@@ -908,6 +935,9 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 		if !ev.Status.Success() {
 			m.lastExit = &Exit{PID: ev.PID, Status: ev.Status, At: ev.At, Runtime: ev.At.Sub(m.startedAt)}
 			m.gens[PIDFileTimer]++
+			if m.policy.Cgroup {
+				m.killAll(0, emit) // what it may have started before failing
+			}
 			m.fail("process "+ev.Status.String()+" before writing its PID file", ev.At, emit)
 		}
 		return
@@ -922,13 +952,22 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 	case m.state == Stopping && m.phase == awaitExit:
 		m.gens[StopTimer]++
 		m.gens[KillTimer]++
-		// Kill what the main process left in its group (grandchildren).
-		emit(Signal{PGID: ev.PID, Sig: syscall.SIGKILL})
-		m.becomeStopped(ev.At, emit)
+		// Kill what the main process left: its cgroup, or its group
+		// (grandchildren).
+		m.killAll(ev.PID, emit)
+		m.stopWhenEmpty(ev.At, emit)
 	case m.state == Stopping:
 		// Exited while its dependents were being stopped: nothing to
-		// signal once they are down.
+		// signal once they are down, but what it left in its cgroup.
+		if m.policy.Cgroup {
+			m.killAll(0, emit)
+		}
 	case m.state == Starting && m.phase == awaitOneShot:
+		if m.policy.Cgroup {
+			// A one-shot is done when its process is; what it left is
+			// killed, and its next run waits for that.
+			m.killAll(0, emit)
+		}
 		if ev.Status.Success() {
 			m.done = true
 			m.failing = false
@@ -948,7 +987,16 @@ func (m *Machine) onExited(ev Exited, emit func(...Effect)) {
 
 // onCrash handles an unexpected exit of a running service.
 func (m *Machine) onCrash(ev Exited, emit func(...Effect)) {
+	if m.policy.Cgroup {
+		// What the crashed process left (the workers of a master killed
+		// with -9) goes with it, before any respawn.
+		m.killAll(0, emit)
+	}
 	if !m.policy.Respawn || !m.enabled {
+		if m.killing {
+			m.setState(Stopping, awaitEmpty, ev.At, emit)
+			return
+		}
 		m.setState(Stopped, idle, ev.At, emit)
 		return
 	}
@@ -1004,8 +1052,8 @@ func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 	case StopTimer:
 		if m.state == Stopping && m.phase == awaitExit && m.pid != 0 {
 			m.gens[KillTimer]++
-			emit(Signal{PGID: m.pid, Sig: syscall.SIGKILL},
-				ArmTimer{Timer: KillTimer, After: m.policy.KillWait, Gen: m.gens[KillTimer]})
+			m.killAll(m.pid, emit)
+			emit(ArmTimer{Timer: KillTimer, After: m.policy.KillWait, Gen: m.gens[KillTimer]})
 		}
 	case KillTimer:
 		if m.state == Stopping && m.phase == awaitExit && m.pid != 0 {
@@ -1018,13 +1066,11 @@ func (m *Machine) onTimer(ev TimerFired, emit func(...Effect)) {
 	case RespawnTimer:
 		if m.state == Starting && m.phase == awaitRespawn {
 			m.phase = awaitSpawn
-			emit(Spawn{})
+			m.spawn(emit)
 		}
 	case PIDFileTimer:
 		if m.state == Starting && m.phase == awaitPIDFile {
-			if m.launcher != 0 {
-				emit(Signal{PGID: m.launcher, Sig: syscall.SIGKILL})
-			}
+			m.killAll(m.launcher, emit)
 			m.launcher = 0
 			m.fail(fmt.Sprintf("no PID file within %v", m.policy.PIDFileTimeout), ev.At, emit)
 		}

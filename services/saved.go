@@ -63,7 +63,8 @@ func (e *BusyError) Error() string {
 // return *BusyError.
 func (m *Machine) Save(due [NumTimers]time.Time) (Saved, error) {
 	busy := len(m.startWaiters)+len(m.stopWaiters)+len(m.restartWaiters) > 0 || m.restarting ||
-		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped
+		len(m.pending) > 0 || m.stopWhenSpawned || m.startWhenStopped ||
+		m.killing || m.spawnWhenEmpty
 	respawning := m.state == Starting && m.phase == awaitRespawn
 	switch {
 	case m.state == Running && m.phase == idle, m.state == Stopped, m.state == Failed, respawning,

@@ -76,6 +76,10 @@ type Spec struct {
 	IOClass    int
 	IOPriority int
 
+	// Cgroup are the limits of the service's cgroup (memory-max,
+	// pids-max, ...; cgroup.go).
+	Cgroup CgroupLimits
+
 	// Instances, when set, runs that many copies NAME.1 .. NAME.N, each a
 	// service of its own (own process, exit status, respawn budget); NAME
 	// then names the group. `herd scale NAME N` changes it at run time.

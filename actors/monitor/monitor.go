@@ -41,6 +41,8 @@ type Spawn struct {
 	ExtraFiles    []int
 	Conn          bool
 	Stdin, Stdout *os.File
+	// Cgroup, when set, is the cgroup the process starts in (at fork).
+	Cgroup string
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
@@ -389,7 +391,7 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 	}
 	pid, r, h, err := proc.Start(proc.Spec{
 		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
-		Settings: req.Settings, Trampoline: m.st.self, Stdin: stdin, Stdout: req.Stdout, ExtraFiles: req.ExtraFiles,
+		Settings: req.Settings, Trampoline: m.st.self, Stdin: stdin, Stdout: req.Stdout, ExtraFiles: req.ExtraFiles, Cgroup: req.Cgroup,
 	})
 	if err != nil {
 		delete(m.st.paths, key)

@@ -141,6 +141,7 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 		return
 	}
 	specs := p.specs
+	p.errs = append(p.errs, services.CheckCgroupLimits(specs, st.env.Cgroups)...)
 	if err := append(p.errs, services.Validate(specs)...).Err(); err != nil {
 		fail(err)
 		return

@@ -102,6 +102,9 @@ type Env struct {
 	LogPath func(name string) string
 	// ConfigPath is the configuration file (reload reads it again).
 	ConfigPath string
+	// Cgroups says which cgroup limits can be applied: a file with
+	// others is refused (services.CheckCgroupLimits).
+	Cgroups services.CgroupSupport
 }
 
 type registryState struct {
@@ -287,6 +290,7 @@ func (r *registry) register(ctx actor.Context, specs []*services.Spec, parseErrs
 		all = append(all, &c)
 	}
 	all = append(all, specs...)
+	parseErrs = append(parseErrs, services.CheckCgroupLimits(specs, st.env.Cgroups)...)
 	if err := append(parseErrs, services.Validate(all)...).Err(); err != nil {
 		return nil, err
 	}

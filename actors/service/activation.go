@@ -283,6 +283,11 @@ func (c *controller) serveConn(ctx actor.Context, id uint64) {
 	if s := st.spec; s.NeedsTrampoline() {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
+	// In the service's cgroup, under its limits, killed with it.
+	if err := st.place(sp); err != nil {
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: sp.Tag, Conn: true, Err: err, At: time.Now()})
+		return
+	}
 	ctx.Send(st.env.Monitor, sp)
 }
 

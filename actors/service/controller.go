@@ -187,7 +187,7 @@ type controller struct{ st *ControllerState }
 // NewController is the state of a new service's controller, whose output
 // goes to logger.
 func NewController(env Env, s *services.Spec, logger *actor.PID) *ControllerState {
-	return newControllerState(env, s, services.NewMachine(services.PolicyOf(s), time.Now()), logger)
+	return newControllerState(env, s, services.NewMachine(env.policyOf(s), time.Now()), logger)
 }
 
 func newControllerState(env Env, s *services.Spec, m *services.Machine, logger *actor.PID) *ControllerState {
@@ -264,7 +264,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *ReplaceSpec:
 		st.replacement = msg.Spec
-		if st.m.Replace(services.PolicyOf(msg.Spec)) {
+		if st.m.Replace(st.env.policyOf(msg.Spec)) {
 			st.applyReplacement()
 		}
 	case *hookTimeout:
@@ -279,6 +279,8 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
+	case *cgroupEmptied:
+		c.onCgroupEmptied(ctx, msg)
 	case *Probe:
 		msg.F(st)
 	case *actor.Restarting:
@@ -307,6 +309,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		for pid := range st.procs {
 			st.forget(pid)
 		}
+		st.removeCgroup()
 		c.closeActivation()
 	default:
 		c.activationMessage(ctx, msg)
@@ -400,6 +403,7 @@ func (st *ControllerState) status() wire.Status {
 		}
 	}
 	st.addRespawnHistory(&out, time.Now())
+	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
 	st.activationStatus(&out, snap)
 	return out
@@ -473,6 +477,8 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 			c.spawn(ctx)
 		case services.Signal:
 			st.signal(e)
+		case services.KillCgroup:
+			c.killCgroup(ctx, e)
 		case services.WatchPIDFile:
 			st.pidWatch++
 			st.pidRefusal = ""
@@ -726,6 +732,11 @@ func (c *controller) spawn(ctx actor.Context) {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
 	st.passSockets(sp)
+	if err := st.place(sp); err != nil {
+		// Answered as the monitor would: the start fails, saying why.
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
+		return
+	}
 	ctx.Send(st.env.Monitor, sp)
 }
 
@@ -807,10 +818,16 @@ func (c *controller) runAction(ctx actor.Context, r *Request) {
 	st.actionSpawns[st.actionTag] = *r
 	// An action runs as its service does, not as the daemon: a capability
 	// to reload a service running as www-data is no way to act as root.
-	ctx.Send(st.env.Monitor, &monitor.Spawn{
+	// It runs in the service's cgroup (cgroup.go).
+	sp := &monitor.Spawn{
 		Argv: argv, Env: env,
 		Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.actionTag, Action: true, Creds: st.creds(),
-	})
+	}
+	if err := st.place(sp); err != nil {
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.actionTag, Action: true, Err: err, At: time.Now()})
+		return
+	}
+	ctx.Send(st.env.Monitor, sp)
 }
 
 func (c *controller) finishAction(ctx actor.Context, pid int) {

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/cgroup"
 )
 
 // Env is what the per-service actors need of the daemon.
@@ -36,6 +37,9 @@ type Env struct {
 	// Poller says when a client waits on a socket-activated service's
 	// socket (services with `listen` need it).
 	Poller *activation.Poller
+	// Cgroups is the daemon's root cgroup; nil without cgroups (the
+	// process group, the session and the subreaper stand in).
+	Cgroups *cgroup.Tree
 }
 
 // Context is a context that ends after d, or when the daemon stops.

@@ -101,7 +101,7 @@ func (c *controller) stashed(ctx actor.Context) bool {
 // from a binary that passed no handle on the main process gets one opened
 // by its PID, which only an unreaped child keeps.
 func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *ControllerState {
-	m, effects := services.Restore(services.PolicyOf(s.Spec), s.Machine, now)
+	m, effects := services.Restore(env.policyOf(s.Spec), s.Machine, now)
 	cs := newControllerState(env, s.Spec, m, logger)
 	cs.restoreEffects = effects
 	if pid := s.Machine.PID; pid != 0 {
@@ -119,7 +119,7 @@ func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *Con
 	}
 	if s.Replacement != nil {
 		cs.replacement = s.Replacement
-		m.Replace(services.PolicyOf(s.Replacement))
+		m.Replace(env.policyOf(s.Replacement))
 	}
 	cs.restoreActivation(s)
 	return cs

@@ -107,6 +107,8 @@ func TestScripts(t *testing.T) {
 			// The race detector otherwise sleeps a second at every exit
 			// of herd and shepherd.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
+			// A daemon killed by its script leaves its cgroups.
+			env.Defer(func() { removeCgroups(env.WorkDir) })
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -140,6 +142,15 @@ func TestScripts(t *testing.T) {
 			"holdconns":    cmdHoldConns,
 			"pty":          cmdPty,
 			"mounttmpfs":   cmdMountTmpfs,
+			"cgcount":      cmdCgCount,
+			"cgprocs":      cmdCgProcs,
+			"cgfamily":     cmdCgFamily,
+			"childof":      cmdChildOf,
+			"allgone":      cmdAllGone,
+			"httpget":      cmdHTTPGet,
+			"tcpdown":      cmdTCPDown,
+			"cgpath":       cmdCgPath,
+			"delegcgroup":  cmdDelegCgroup,
 		},
 	})
 }

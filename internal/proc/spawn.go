@@ -38,6 +38,11 @@ type Spec struct {
 	// socket activation); everything else the daemon holds is
 	// close-on-exec.
 	ExtraFiles []int
+	// Cgroup, when set, is the cgroup (v2) directory the process starts
+	// in: it is placed there by the fork itself (clone3
+	// CLONE_INTO_CGROUP), so that it never runs outside it, not even for
+	// the moment between fork and exec.
+	Cgroup string
 }
 
 // Start starts spec in a new session (so that its group can be signalled
@@ -57,6 +62,16 @@ func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	// the process could already be reaped and its PID another's.
 	pidfd := -1
 	sys := &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}
+	if spec.Cgroup != "" {
+		fd, err := unix.Open(spec.Cgroup, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Close(r)
+			unix.Close(w)
+			return 0, -1, nil, fmt.Errorf("open cgroup %s: %w", spec.Cgroup, err)
+		}
+		defer unix.Close(fd)
+		sys.UseCgroupFD, sys.CgroupFD = true, fd
+	}
 	switch {
 	case spec.Settings != nil:
 		settings := *spec.Settings

@@ -224,6 +224,24 @@ type Status struct {
 	Members []Instance `json:"members,omitempty"`
 	// Activation describes the sockets of a service with `listen`.
 	Activation *Activation `json:"activation,omitempty"`
+	// Cgroup is the service's cgroup and what is in it, when the daemon
+	// runs services in cgroups.
+	Cgroup *CgroupInfo `json:"cgroup,omitempty"`
+}
+
+// CgroupInfo is a service's cgroup in `herd status NAME`.
+type CgroupInfo struct {
+	// Path is the cgroup (v2) directory, the service's identity on disk.
+	Path string `json:"path"`
+	// Tasks counts its processes; CPU is their CPU time, those gone
+	// included; Memory their memory in bytes, where a memory controller
+	// counts it.
+	Tasks  int      `json:"tasks"`
+	CPU    Duration `json:"cpu"`
+	Memory *int64   `json:"memory,omitempty"`
+	// PidsMax and MemoryMax are the service's limits (0: none).
+	PidsMax   int64 `json:"pids_max,omitempty"`
+	MemoryMax int64 `json:"memory_max,omitempty"`
 }
 
 // Instance is one instance of a group service.
@@ -247,6 +265,9 @@ type DaemonInfo struct {
 	PeerID        string         `json:"peer_id,omitempty"`
 	Listen        []string       `json:"listen,omitempty"`
 	History       HistoryHealth  `json:"history"`
+	// Cgroups says how services are tracked: "cgroup v2 at DIR (...)",
+	// or "none (why): ..." and the fallback.
+	Cgroups string `json:"cgroups,omitempty"`
 }
 
 // HistoryHealth says whether the daemon's history can be written. When

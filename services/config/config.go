@@ -310,6 +310,8 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 				}
 				s.Hooks[key] = h
 			}
+		case "memory-max", "memory-high", "cpu-weight", "cpu-max", "pids-max", "io-weight":
+			p.cgroupLimit(s, key, k, v)
 		case "instances":
 			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
 				p.errorf(v, "instances: must be at least 1, got %d", s.Instances)

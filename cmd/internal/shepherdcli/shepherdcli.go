@@ -45,6 +45,8 @@ func Main(args []string, stderr io.Writer) int {
 	pskFile := fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)")
 	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
 	socketMode := fs.String("socket-mode", "", "mode of the socket file, e.g. 0660")
+	cgroupDir := fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)")
+	noCgroup := fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans")
 	reexec := fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,7 +60,7 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	opts := daemon.Options{
 		ConfigPath: *config, SocketPath: *socket, StateDir: *state, PIDFile: *pidFile,
-		Insecure: *insecure, SocketGroup: -1, Listen: *listen,
+		Insecure: *insecure, SocketGroup: -1, Listen: *listen, Cgroup: *cgroupDir, NoCgroup: *noCgroup,
 	}
 	if *pskFile != "" {
 		psk, err := readPSK(*pskFile)

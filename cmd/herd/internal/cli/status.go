@@ -140,6 +140,7 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if len(s.Command) > 0 {
 		line("Command: %s", strings.Join(s.Command, " "))
 	}
+	formatCgroup(line, s.Cgroup)
 	if s.Enabled {
 		line("It is enabled.")
 	} else {
@@ -214,6 +215,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		}
 		line("Services: %s", strings.Join(states, ", "))
 		line("Orphans reaped: %d", d.OrphansReaped)
+		if d.Cgroups != "" {
+			line("Cgroups: %s", d.Cgroups)
+		}
 		if d.PeerID != "" {
 			line("Peer ID: %s", d.PeerID)
 		}
