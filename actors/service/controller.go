@@ -405,7 +405,7 @@ func (st *ControllerState) status() wire.Status {
 	st.addRespawnHistory(&out, time.Now())
 	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
-	st.activationStatus(&out, snap)
+	out.Activation = activation.Status(st.spec, snap.Activation, st.sock.socks)
 	return out
 }
 
