@@ -107,11 +107,11 @@ type Daemon struct {
 	baseEnv   map[string]string
 	server    *local.Server
 	pump      *proc.Pump
+	// poller watches the sockets of socket-activated services.
+	poller *activation.Poller
 	// cgroups is the services' root cgroup (nil: none, for cgroupOff).
 	cgroups               *cgroup.Tree
 	cgroupMode, cgroupOff string
-	// poller watches the sockets of socket-activated services.
-	poller *activation.Poller
 
 	log     io.Writer // written only by logLoop
 	logMu   sync.Mutex
@@ -760,7 +760,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 	return registry.Env{
 		Service: service.Env{
 			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
-			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Cgroups: d.cgroups, Poller: d.poller,
+			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller, Cgroups: d.cgroups,
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,

@@ -173,7 +173,7 @@ func (m *Machine) onActivation(ev Event, emit func(...Effect)) {
 			emit(WatchConnection{})
 		default:
 			m.phase = awaitSpawn
-			emit(Spawn{})
+			m.spawn(emit)
 		}
 	case ListenFailed:
 		if m.state == Starting && m.phase == awaitListen {
@@ -184,7 +184,7 @@ func (m *Machine) onActivation(ev Event, emit func(...Effect)) {
 			// As a respawn: the service starts again, nobody waits.
 			m.steps = nil
 			m.setState(Starting, awaitSpawn, ev.At, emit)
-			emit(Spawn{})
+			m.spawn(emit)
 		}
 	case ConnAccepted:
 		m.onConnAccepted(ev, emit)
@@ -233,7 +233,9 @@ func (m *Machine) onConnEnded(ev ConnEnded, emit func(...Effect)) {
 	if m.state == Stopping && m.phase == awaitConns && a.conns == 0 {
 		m.gens[StopTimer]++
 		m.gens[KillTimer]++
-		m.becomeStopped(ev.At, emit)
+		// What the connections' processes left in the cgroup goes too.
+		m.killAll(0, emit)
+		m.stopWhenEmpty(ev.At, emit)
 	}
 }
 
@@ -246,13 +248,18 @@ func (m *Machine) maxConns() int {
 
 // stopWithoutProcess ends a stop of a service that has no main process:
 // an inetd-style service stops accepting and stops its connections'
-// processes first. It reports whether the stop goes on (awaitConns).
+// processes first. It reports whether the stop goes on (awaitConns);
+// otherwise the caller ends it (once the cgroup is empty: what the
+// connections' processes left is killed).
 func (m *Machine) stopWithoutProcess(emit func(...Effect)) bool {
 	if !m.sockets() || m.policy.Activation.Style != ActivationInetd || !m.act.open {
 		return false
 	}
 	emit(Accept{On: false})
 	if m.act.conns == 0 {
+		if m.policy.Cgroup {
+			m.killAll(0, emit)
+		}
 		return false
 	}
 	m.phase = awaitConns
@@ -276,7 +283,8 @@ func (m *Machine) onConnTimer(ev TimerFired, emit func(...Effect)) bool {
 	case KillTimer:
 		m.stopIssue = "connection processes could not be stopped: still there " + m.policy.KillWait.String() + " after SIGKILL"
 		m.act.conns = 0
-		m.becomeStopped(ev.At, emit)
+		m.killAll(0, emit)
+		m.stopWhenEmpty(ev.At, emit)
 	default:
 		return false
 	}
@@ -303,6 +311,11 @@ func (m *Machine) onListeningExit(ev Exited, emit func(...Effect)) bool {
 			return false
 		}
 		m.respawnTimes = append(m.respawnTimes, ev.At)
+	}
+	if m.policy.Cgroup {
+		// What it left goes before the next client starts it again
+		// (which waits for the cgroup to be empty).
+		m.killAll(0, emit)
 	}
 	m.phase = listening
 	emit(WatchConnection{})

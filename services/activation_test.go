@@ -78,6 +78,8 @@ func fmtActEffects(effs []Effect) string {
 			parts = append(parts, fmt.Sprintf("refuse(%d)", e.ID))
 		case SignalConns:
 			parts = append(parts, "signal-conns("+SignalName(e.Sig)+")")
+		case KillCgroup:
+			parts = append(parts, fmt.Sprintf("kill-cgroup(%d)", e.Gen))
 		case LogRefusals:
 			parts = append(parts, fmt.Sprintf("log-refusals(%d,since=%v,active=%d/%d,ended=%v)", e.Count, e.Since.Sub(t0), e.Active, e.Max, e.Ended))
 		default:
@@ -124,6 +126,15 @@ func TestActivationTable(t *testing.T) {
 	}
 	table(activationSituations, all)
 	table(situations, activationProbes)
+	// With a cgroup: what processes leave is killed, and waited for.
+	var withCgroup []situation
+	for _, s := range activationSituations {
+		pol := s.policy
+		s.name += " (cgroup)"
+		s.policy = func() Policy { p := pol(); p.Cgroup = true; return p }
+		withCgroup = append(withCgroup, s)
+	}
+	table(withCgroup, append(all[:len(all):len(all)], probe{"cgroup-empty", CgroupEmpty{Gen: 1, At: at(10)}}))
 	golden := filepath.Join("testdata", "activation.txt")
 	if *update {
 		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
@@ -142,11 +153,41 @@ func TestActivationTable(t *testing.T) {
 
 func TestActivationSituations(t *testing.T) {
 	for _, s := range activationSituations {
-		m := build(t, s)
-		if want := strings.SplitN(s.name, "/", 2)[0]; m.State().String() != want {
-			t.Errorf("%s: state %s", s.name, m.State())
+		for _, cg := range []bool{false, true} {
+			pol := s.policy
+			s.policy = func() Policy { p := pol(); p.Cgroup = cg; return p }
+			m := build(t, s)
+			if want := strings.SplitN(s.name, "/", 2)[0]; m.State().String() != want {
+				t.Errorf("%s (cgroup %v): state %s", s.name, cg, m.State())
+			}
 		}
 	}
+}
+
+// With a cgroup, a stop of an inetd-style service ends once the cgroup
+// is empty: what the connections' processes left goes with them.
+func TestInetdStopEmptiesTheCgroup(t *testing.T) {
+	p := inetdPolicy()
+	p.Cgroup = true
+	s := actScript{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) listen")
+	s.step(Listening{At: at(0)}, "starting->running rec(state,running) accept(true)")
+	s.step(ConnAccepted{ID: 1, At: at(1)}, "serve(1)")
+	s.step(Stop{Waiter: 1, At: at(2)}, "running->stopping rec(state,stopping) accept(false) signal-conns(SIGTERM) arm(stop,5s)")
+	s.step(ConnEnded{At: at(3)}, "kill-cgroup(1)")
+	s.step(CgroupEmpty{Gen: 1, At: at(3)}, "stopping->stopped rec(state,stopped) reply(1,stopped,web:stopped) close-sockets")
+	// Started on connection: a process that exits leaves nothing behind
+	// for the next one.
+	p = lazyPolicy()
+	p.Cgroup = true
+	s = actScript{t, NewMachine(p, t0)}
+	s.step(Start{At: at(0)}, "stopped->starting rec(state,starting) listen")
+	s.step(Listening{At: at(0)}, "starting->running rec(state,running) watch-connection")
+	s.step(ConnectionPending{At: at(1)}, "running->starting rec(state,starting) spawn")
+	s.step(Spawned{PID: 7, At: at(1)}, "rec(start,7) starting->running rec(state,running)")
+	s.step(Exited{PID: 7, At: at(2)}, "rec(exit,7,code=0,ran=1s) kill-cgroup(1) watch-connection")
+	s.step(ConnectionPending{At: at(2)}, "running->starting rec(state,starting)")
+	s.step(CgroupEmpty{Gen: 1, At: at(2)}, "spawn")
 }
 
 type actScript struct {

@@ -320,12 +320,12 @@ type Policy struct {
 	// file, which must appear within PIDFileTimeout.
 	PIDFile        bool
 	PIDFileTimeout time.Duration
+	// Activation is how the service's sockets are used (activation.go).
+	Activation Activation
 	// Cgroup says the service runs in a cgroup of its own (the runtime
 	// sets it, not PolicyOf): stops and respawns kill the cgroup and wait
 	// for it to be empty (cgroup.go).
 	Cgroup bool
-	// Activation is how the service's sockets are used (activation.go).
-	Activation Activation
 }
 
 // PolicyOf extracts the machine's policy from a spec.
@@ -409,13 +409,13 @@ type Machine struct {
 	// its PID file is awaited.
 	launcher int
 
+	// act is the socket activation state (activation.go).
+	act activation
 	// killing: a KillCgroup (number cgroupGen) awaits its CgroupEmpty;
 	// spawnWhenEmpty: a Spawn waits for it (cgroup.go).
 	cgroupGen      uint64
 	killing        bool
 	spawnWhenEmpty bool
-	// act is the socket activation state (activation.go).
-	act activation
 }
 
 // NewMachine returns a stopped, enabled machine.
@@ -536,10 +536,10 @@ func (m *Machine) Step(ev Event) []Effect {
 			m.launcher = 0
 			m.fail(ev.Reason, ev.At, emit)
 		}
-	case CgroupEmpty:
-		m.onCgroupEmpty(ev, emit)
 	case Listening, ListenFailed, ConnectionPending, ConnAccepted, ConnEnded:
 		m.onActivation(ev, emit)
+	case CgroupEmpty:
+		m.onCgroupEmpty(ev, emit)
 	default:
 		panic(fmt.Sprintf("services: unknown event %T", ev))
 	}

@@ -34,8 +34,6 @@ type Spawn struct {
 	// Settings, when set, are applied by the trampoline before it execs
 	// the command (Path is filled in by the monitor).
 	Settings *proc.Settings
-	// Cgroup, when set, is the cgroup the process starts in (at fork).
-	Cgroup string
 	// Socket activation: ExtraFiles are passed as fds 3, 4, ...; Conn
 	// (echoed back) marks the process of an inetd-style connection, whose
 	// Stdin and Stdout are the connection (the owner keeps them open until
@@ -43,6 +41,8 @@ type Spawn struct {
 	ExtraFiles    []int
 	Conn          bool
 	Stdin, Stdout *os.File
+	// Cgroup, when set, is the cgroup the process starts in (at fork).
+	Cgroup string
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is

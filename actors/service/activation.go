@@ -11,7 +11,6 @@ import (
 	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/proc"
-	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
 	"golang.org/x/sys/unix"
@@ -28,15 +27,10 @@ type sockState struct {
 	socks []*activation.Socket
 	// gen numbers the watches: a report of an earlier one is stale.
 	gen uint64
-	// accepted are connections the machine has not decided on yet, by
-	// ID; spawning those served, by spawn tag, until Spawned.
-	accepted map[uint64]activation.Conn
-	spawning map[uint64]activation.Conn
-	nextID   uint64
-	connTag  uint64
-	// conns are the connections' processes, by PID: their handles, for
-	// signals.
-	conns map[int]*proc.Handle
+	// conns are an inetd-style service's connections; connTag numbers
+	// the spawns of their processes.
+	conns   activation.Conns
+	connTag uint64
 }
 
 // listened answers the Listen effect.
@@ -105,10 +99,7 @@ func (c *controller) activationEffect(ctx actor.Context, e services.Effect) {
 			s.Close()
 		}
 		ss.socks = nil
-		for id, conn := range ss.accepted {
-			conn.File.Close()
-			delete(ss.accepted, id)
-		}
+		ss.conns.CloseAccepted()
 	case services.WatchConnection:
 		c.watch(ctx)
 	case services.Accept:
@@ -125,15 +116,12 @@ func (c *controller) activationEffect(ctx actor.Context, e services.Effect) {
 	case services.ServeConn:
 		c.serveConn(ctx, e.ID)
 	case services.RefuseConn:
-		if conn, ok := ss.accepted[e.ID]; ok {
+		if conn, ok := ss.conns.Take(e.ID); ok {
 			conn.File.Close()
-			delete(ss.accepted, e.ID)
 		}
 	case services.SignalConns:
-		for pid, h := range ss.conns {
-			if err := h.SignalGroup(e.Sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				st.env.Logf("service %s: signal %s to connection process %d: %v", st.spec.Name, services.SignalName(e.Sig), pid, err)
-			}
+		for _, err := range ss.conns.Signal(e.Sig) {
+			st.env.Logf("service %s: %s: %v", st.spec.Name, services.SignalName(e.Sig), err)
 		}
 	case services.LogRefusals:
 		switch {
@@ -241,12 +229,7 @@ func (c *controller) acceptConns(ctx actor.Context, fd int) {
 			time.AfterFunc(acceptRetry, func() { send(self, &acceptAgain{gen: gen}) })
 			return
 		}
-		if st.sock.accepted == nil {
-			st.sock.accepted = map[uint64]activation.Conn{}
-		}
-		st.sock.nextID++
-		st.sock.accepted[st.sock.nextID] = conn
-		c.step(ctx, services.ConnAccepted{ID: st.sock.nextID, At: time.Now()})
+		c.step(ctx, services.ConnAccepted{ID: st.sock.conns.Add(conn), At: time.Now()})
 		if st.sock.gen != gen {
 			return // no longer accepting
 		}
@@ -259,11 +242,10 @@ func (c *controller) acceptConns(ctx actor.Context, fd int) {
 // command with the connection on fds 0 and 1, its stderr to the log.
 func (c *controller) serveConn(ctx actor.Context, id uint64) {
 	st := c.st
-	conn, ok := st.sock.accepted[id]
+	conn, ok := st.sock.conns.Take(id)
 	if !ok {
 		return
 	}
-	delete(st.sock.accepted, id)
 	env, err := st.environ(activation.ConnEnv(conn))
 	if err != nil {
 		conn.File.Close()
@@ -272,16 +254,18 @@ func (c *controller) serveConn(ctx actor.Context, id uint64) {
 		return
 	}
 	st.sock.connTag++
-	if st.sock.spawning == nil {
-		st.sock.spawning = map[uint64]activation.Conn{}
-	}
-	st.sock.spawning[st.sock.connTag] = conn
+	st.sock.conns.Spawning(st.sock.connTag, conn)
 	sp := &monitor.Spawn{
 		Argv: st.spec.Command, Env: env, Dir: st.spec.Directory, Owner: ctx.Self(), Tag: st.sock.connTag,
 		Logger: st.logger, Creds: st.creds(), Conn: true, Stdin: conn.File, Stdout: conn.File,
 	}
 	if s := st.spec; s.NeedsTrampoline() {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
+	}
+	// In the service's cgroup, under its limits, killed with it.
+	if err := st.place(sp); err != nil {
+		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: sp.Tag, Conn: true, Err: err, At: time.Now()})
+		return
 	}
 	ctx.Send(st.env.Monitor, sp)
 }
@@ -290,33 +274,24 @@ func (c *controller) serveConn(ctx actor.Context, id uint64) {
 // connection is the process's now.
 func (c *controller) onConnSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
-	if conn, ok := st.sock.spawning[msg.Tag]; ok {
-		conn.File.Close()
-		delete(st.sock.spawning, msg.Tag)
-	}
 	if msg.Err != nil {
+		st.sock.conns.Spawned(msg.Tag, 0, nil)
 		if msg.Tag != 0 {
 			st.env.Logf("service %s: cannot start a process for a connection: %v", st.spec.Name, msg.Err)
 		}
 		c.step(ctx, services.ConnEnded{At: time.Now()})
 		return
 	}
-	if st.sock.conns == nil {
-		st.sock.conns = map[int]*proc.Handle{}
-	}
-	st.sock.conns[msg.PID] = msg.Handle
+	st.sock.conns.Spawned(msg.Tag, msg.PID, msg.Handle)
 }
 
 // onConnExited handles the exit of a connection's process; it reports
 // whether pid was one.
 func (c *controller) onConnExited(ctx actor.Context, msg *monitor.Exited) bool {
 	st := c.st
-	h, ok := st.sock.conns[msg.PID]
-	if !ok {
+	if !st.sock.conns.Exited(msg.PID) {
 		return false
 	}
-	delete(st.sock.conns, msg.PID)
-	h.Close()
 	if !msg.Status.Success() {
 		st.env.Logf("service %s: connection process %d %v", st.spec.Name, msg.PID, msg.Status)
 	}
@@ -333,85 +308,27 @@ func (c *controller) closeActivation() {
 		s.Close()
 	}
 	st.sock.socks = nil
-	for _, conn := range st.sock.accepted {
-		conn.File.Close()
-	}
-	for _, conn := range st.sock.spawning {
-		conn.File.Close()
-	}
-	st.sock.accepted, st.sock.spawning = nil, nil
-	for pid, h := range st.sock.conns {
-		h.SignalGroup(unix.SIGKILL)
-		h.Close()
-		delete(st.sock.conns, pid)
-	}
-}
-
-// activationStatus adds the sockets to `herd status NAME`.
-func (st *ControllerState) activationStatus(out *wire.Status, snap services.Snapshot) {
-	s := st.spec
-	if !s.Activation.Sockets() {
-		return
-	}
-	a := snap.Activation
-	out.Activation = &wire.Activation{
-		Style: string(s.Activation.Style), OnConnection: s.Activation.OnConnection, Listening: a.Listening,
-		Waiting: a.Waiting, MaxConnections: s.Activation.MaxConnections,
-		Connections: a.Connections, Served: a.Served, Refused: a.Refused,
-	}
-	for i, e := range s.Listen {
-		so := wire.Socket{Kind: "tcp", Address: e.TCP, Name: e.Name}
-		if e.Unix != "" {
-			so.Kind, so.Address = "unix", e.Unix
-		}
-		if i < len(st.sock.socks) && a.Listening {
-			so.Inode = st.sock.socks[i].Inode
-		}
-		out.Activation.Sockets = append(out.Activation.Sockets, so)
-	}
+	st.sock.conns.Close()
 }
 
 // savedActivation is what a re-exec hands over of the sockets and the
 // connections' processes (their pidfds).
 func (st *ControllerState) savedActivation(s *Saved) error {
-	if len(st.sock.accepted)+len(st.sock.spawning) > 0 {
+	if st.sock.conns.Pending() {
 		return fmt.Errorf("service %s is starting a connection's process", st.spec.Name)
 	}
-	for _, so := range st.sock.socks {
-		s.Sockets = append(s.Sockets, so.Save())
-	}
-	for pid, h := range st.sock.conns {
-		if s.Conns == nil {
-			s.Conns = map[int]int{}
-		}
-		s.Conns[pid] = h.FD()
-	}
+	s.Sockets, s.Conns = activation.SaveAll(st.sock.socks), st.sock.conns.Save()
 	return nil
 }
 
 // restoreActivation takes back the sockets and connections a re-exec
 // handed over.
 func (cs *ControllerState) restoreActivation(s Saved) {
-	for _, sv := range s.Sockets {
-		so, err := activation.Inherit(sv)
-		if err != nil {
-			cs.env.Logf("service %s: re-exec handover: %v", s.Spec.Name, err)
-			continue
-		}
-		cs.sock.socks = append(cs.sock.socks, so)
-	}
-	if len(s.Conns) > 0 {
-		cs.sock.conns = map[int]*proc.Handle{}
-	}
-	for pid, fd := range s.Conns {
-		h, err := proc.InheritedHandle(fd, pid)
-		if err != nil {
-			h, err = proc.OpenHandle(pid)
-		}
-		if err != nil {
-			cs.env.Logf("service %s: re-exec handover: connection process %d: %v; it cannot be signalled", s.Spec.Name, pid, err)
-		}
-		cs.sock.conns[pid] = h
+	socks, errs := activation.InheritAll(s.Sockets)
+	cs.sock.socks = socks
+	errs = append(errs, cs.sock.conns.Restore(s.Conns)...)
+	for _, err := range errs {
+		cs.env.Logf("service %s: re-exec handover: %v", s.Spec.Name, err)
 	}
 }
 
@@ -421,15 +338,4 @@ func (s Saved) ConnPIDs() []int { return slices.Sorted(maps.Keys(s.Conns)) }
 
 // InheritFDs lists the descriptors a re-exec must pass on for s, besides
 // the main process's pidfd: its sockets, its connections' pidfds.
-func (s Saved) InheritFDs() []int {
-	var fds []int
-	for _, so := range s.Sockets {
-		fds = append(fds, so.FD)
-	}
-	for _, fd := range s.Conns {
-		if fd > 0 {
-			fds = append(fds, fd)
-		}
-	}
-	return fds
-}
+func (s Saved) InheritFDs() []int { return activation.InheritFDs(s.Sockets, s.Conns) }

@@ -405,7 +405,7 @@ func (st *ControllerState) status() wire.Status {
 	st.addRespawnHistory(&out, time.Now())
 	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
-	st.activationStatus(&out, snap)
+	out.Activation = activation.Status(st.spec, snap.Activation, st.sock.socks)
 	return out
 }
 
@@ -731,12 +731,12 @@ func (c *controller) spawn(ctx actor.Context) {
 	if s.NeedsTrampoline() {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
+	st.passSockets(sp)
 	if err := st.place(sp); err != nil {
 		// Answered as the monitor would: the start fails, saying why.
 		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
 		return
 	}
-	st.passSockets(sp)
 	ctx.Send(st.env.Monitor, sp)
 }
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/activation"
+	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
 )
 
@@ -34,12 +34,12 @@ type Env struct {
 	UID int
 	// Send sends from outside an actor (the actor system's root).
 	Send func(pid *actor.PID, msg any)
-	// Cgroups is the daemon's root cgroup; nil without cgroups (the
-	// process group, the session and the subreaper stand in).
-	Cgroups *cgroup.Tree
 	// Poller says when a client waits on a socket-activated service's
 	// socket (services with `listen` need it).
 	Poller *activation.Poller
+	// Cgroups is the daemon's root cgroup; nil without cgroups (the
+	// process group, the session and the subreaper stand in).
+	Cgroups *cgroup.Tree
 }
 
 // Context is a context that ends after d, or when the daemon stops.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
@@ -310,4 +312,67 @@ func TestPollerCloseEndsRun(t *testing.T) {
 	if _, err := unix.GetsockoptInt(s.FD(), unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestConnsLife(t *testing.T) {
+	var cs Conns
+	s := mustBind(t, services.Endpoint{TCP: freeTCP(t)})
+	s.SetBlocking(false)
+	dial := func() Conn {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conn, err := s.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	a, b := cs.Add(dial()), cs.Add(dial())
+	if a == b || !cs.Pending() {
+		t.Fatal("ids or pending")
+	}
+	conn, ok := cs.Take(a)
+	if !ok {
+		t.Fatal("take")
+	}
+	if _, ok := cs.Take(a); ok {
+		t.Fatal("taken twice")
+	}
+	cs.Spawning(1, conn)
+	// A process serves it: its copy stays, ours is closed.
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := proc.OpenHandle(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Spawned(1, cmd.Process.Pid, h)
+	if _, err := conn.File.Stat(); err == nil {
+		t.Fatal("the daemon's copy of a served connection is open")
+	}
+	cs.CloseAccepted()
+	if cs.Pending() {
+		t.Fatal("pending after CloseAccepted")
+	}
+	saved := cs.Save()
+	if saved[cmd.Process.Pid] != h.FD() {
+		t.Fatalf("saved %v", saved)
+	}
+	var again Conns
+	if errs := again.Restore(map[int]int{cmd.Process.Pid: -1}); len(errs) != 0 {
+		t.Fatalf("restore by PID: %v", errs)
+	}
+	if errs := cs.Signal(unix.SIGTERM); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	cmd.Wait()
+	if !cs.Exited(cmd.Process.Pid) || cs.Exited(cmd.Process.Pid) {
+		t.Fatal("exited")
+	}
+	again.Close()
 }

@@ -5,8 +5,9 @@
 // the trampoline adds LISTEN_PID; ConnEnv for one inetd-style
 // connection), one epoll loop that says when a client waits on a
 // listening socket (Poller), accepting for inetd-style services
-// (Socket.Accept), and the hand-over of sockets across a re-exec (Saved,
-// Inherit).
+// (Socket.Accept) and keeping track of each connection until its process
+// ends (Conns), what status shows (Status), and the hand-over of sockets
+// and connections' processes across a re-exec (Saved, Inherit, InheritFDs).
 //
 // No actors here: the service's controller owns its sockets and tells
 // the poller what to do with them.

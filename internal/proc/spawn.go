@@ -31,11 +31,6 @@ type Spec struct {
 	Trampoline string
 	// Stdin is the process's standard input (/dev/null, say).
 	Stdin *os.File
-	// Cgroup, when set, is the cgroup (v2) directory the process starts
-	// in: it is placed there by the fork itself (clone3
-	// CLONE_INTO_CGROUP), so that it never runs outside it, not even for
-	// the moment between fork and exec.
-	Cgroup string
 	// Stdout, when set, is the process's standard output (an inetd-style
 	// connection); the output pipe then carries its stderr only.
 	Stdout *os.File
@@ -43,6 +38,11 @@ type Spec struct {
 	// socket activation); everything else the daemon holds is
 	// close-on-exec.
 	ExtraFiles []int
+	// Cgroup, when set, is the cgroup (v2) directory the process starts
+	// in: it is placed there by the fork itself (clone3
+	// CLONE_INTO_CGROUP), so that it never runs outside it, not even for
+	// the moment between fork and exec.
+	Cgroup string
 }
 
 // Start starts spec in a new session (so that its group can be signalled

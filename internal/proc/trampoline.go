@@ -33,14 +33,14 @@ type Settings struct {
 	IOClass    int              `json:"io_class,omitempty"`
 	IOPriority int              `json:"io_priority,omitempty"`
 	Creds      *Creds           `json:"creds,omitempty"`
+	// ListenPID sets LISTEN_PID to the process's own PID, which only the
+	// process knows (sd_listen_fds(3) ignores sockets passed to another).
+	ListenPID bool `json:"listen_pid,omitempty"`
 	// Cgroups are cgroup.procs files of cgroup v1 hierarchies that the
 	// process enters first (a hybrid system's pids or memory controller,
 	// which CLONE_INTO_CGROUP cannot reach): before it execs anything of
 	// the service, and while it is still privileged.
 	Cgroups []string `json:"cgroups,omitempty"`
-	// ListenPID sets LISTEN_PID to the process's own PID, which only the
-	// process knows (sd_listen_fds(3) ignores sockets passed to another).
-	ListenPID bool `json:"listen_pid,omitempty"`
 }
 
 // Creds is who a process runs as.
@@ -75,15 +75,15 @@ func trampoline(argv []string) error {
 			env = append(env, kv)
 		}
 	}
+	if s.ListenPID {
+		// execve keeps the PID: the command's process is this one.
+		env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+	}
 	for _, procs := range s.Cgroups {
 		// "0" is the writing process itself.
 		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
 			return fmt.Errorf("enter cgroup %s: %w", filepath.Dir(procs), err)
 		}
-	}
-	if s.ListenPID {
-		// execve keeps the PID: the command's process is this one.
-		env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
 	for _, l := range s.Limits {
 		if err := unix.Setrlimit(l.Resource, &unix.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {

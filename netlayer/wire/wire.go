@@ -222,11 +222,11 @@ type Status struct {
 	// Members are the remote services a service requires (a fleet), with
 	// their mirrored states.
 	Members []Instance `json:"members,omitempty"`
+	// Activation describes the sockets of a service with `listen`.
+	Activation *Activation `json:"activation,omitempty"`
 	// Cgroup is the service's cgroup and what is in it, when the daemon
 	// runs services in cgroups.
 	Cgroup *CgroupInfo `json:"cgroup,omitempty"`
-	// Activation describes the sockets of a service with `listen`.
-	Activation *Activation `json:"activation,omitempty"`
 }
 
 // CgroupInfo is a service's cgroup in `herd status NAME`.
