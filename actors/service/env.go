@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
 )
 
