@@ -62,22 +62,7 @@ func (fs hangingFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...
 // every event is in the store, with a history event saying what
 // happened.
 func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
-	defer func(d time.Duration) { commitStallTimeout = d }(commitStallTimeout)
-	commitStallTimeout = 100 * time.Millisecond
-	var hang atomic.Bool
-	gate := make(chan struct{})
-	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
-		Logf:   t.Logf,
-		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, &hang, gate} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	// A failing test must not leave the store hanging at Close.
-	var release sync.Once
-	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
-	defer open()
+	hang, open, store := hangingStore(t)
 	sys := actor.NewActorSystem()
 	pid := sys.Root.Spawn(NewProps(testEnv(t), store, 0))
 	defer func() { sys.Root.StopFuture(pid).Wait() }()
@@ -128,6 +113,32 @@ func TestHistorianDegradesWhenTheStoreHangs(t *testing.T) {
 	})
 }
 
+// hangingStore opens a store whose writes hang at their sync while hang
+// is set, until open is called (at the latest when the test ends, so that
+// a failing test does not leave the store hanging at Close); the stall
+// timeout is 100 ms for the test.
+func hangingStore(t *testing.T) (hang *atomic.Bool, open func(), store *history.Store) {
+	t.Helper()
+	saved := commitStallTimeout
+	commitStallTimeout = 100 * time.Millisecond
+	hang = new(atomic.Bool)
+	gate := make(chan struct{})
+	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
+		Logf:   t.Logf,
+		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, hang, gate} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var release sync.Once
+	open = func() { release.Do(func() { hang.Store(false); close(gate) }) }
+	// Cleanups run last first: the gate opens before the store closes.
+	t.Cleanup(func() { commitStallTimeout = saved })
+	t.Cleanup(func() { store.Close() })
+	t.Cleanup(open)
+	return hang, open, store
+}
+
 // testEnv runs goroutines for a test and logs to it.
 func testEnv(t testing.TB) Env {
 	return Env{Go: func(f func()) { go f() }, Logf: t.Logf}
@@ -149,21 +160,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // than held; a record in a commit that stalls is answered by the store
 // when the write comes back, not released by the watchdog as events are.
 func TestRecordsAnsweredByTheStore(t *testing.T) {
-	defer func(d time.Duration) { commitStallTimeout = d }(commitStallTimeout)
-	commitStallTimeout = 100 * time.Millisecond
-	var hang atomic.Bool
-	gate := make(chan struct{})
-	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
-		Logf:   t.Logf,
-		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, &hang, gate} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var release sync.Once
-	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
-	defer open()
+	hang, open, store := hangingStore(t)
 	sys := actor.NewActorSystem()
 	pid := sys.Root.Spawn(NewProps(testEnv(t), store, 0))
 	defer func() { sys.Root.StopFuture(pid).Wait() }()
@@ -233,21 +230,7 @@ func TestRecordsAnsweredByTheStore(t *testing.T) {
 // (bigreplies.txtar lost 17,298 of its 40,000). Each event adds to the
 // time a commit is given.
 func TestHistorianGivesALargeCommitTime(t *testing.T) {
-	defer func(d time.Duration) { commitStallTimeout = d }(commitStallTimeout)
-	commitStallTimeout = 100 * time.Millisecond
-	var hang atomic.Bool
-	gate := make(chan struct{})
-	store, err := history.OpenWith(filepath.Join(t.TempDir(), "history"), history.Options{
-		Logf:   t.Logf,
-		WrapFS: func(fs vfs.FS) vfs.FS { return hangingFS{fs, &hang, gate} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var release sync.Once
-	open := func() { release.Do(func() { hang.Store(false); close(gate) }) }
-	defer open()
+	hang, open, store := hangingStore(t)
 	sys := actor.NewActorSystem()
 	pid := sys.Root.Spawn(NewProps(testEnv(t), store, 0))
 	defer func() { sys.Root.StopFuture(pid).Wait() }()
@@ -257,7 +240,7 @@ func TestHistorianGivesALargeCommitTime(t *testing.T) {
 		return <-ch
 	}
 
-	// 10,000 events: 10 s more than the stall timeout, which the
+	// 10,000 events: 50 s more than the stall timeout, which the
 	// test's half second stays well inside, however busy the machine.
 	evs := make([]history.Event, 10000)
 	for i := range evs {
