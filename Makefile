@@ -2,13 +2,110 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test test-stress lint bench demo demo-local fuzz clean
+.PHONY: build test test-stress lint bench demo demo-local fuzz clean man completion install uninstall deb
+
+# Where the binaries go, and what `make man`, `make completion` and `make
+# deb` make (docs/packaging.md).
+BIN ?= bin
+BUILDDIR ?= build
+
+# The version `shepherd --version` and `herd --version` print, and the
+# Debian package's: the file VERSION (a release tarball), else `git
+# describe` of the last tag, else 0.0.0-N-gHASH (N commits, no tag yet),
+# each with -dirty when the work tree has changes. COMMIT is the full hash.
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell cat VERSION 2>/dev/null || git describe --tags --dirty 2>/dev/null || \
+	{ n=$$(git rev-list --count HEAD) && h=$$(git describe --always --dirty) && echo "0.0.0-$$n-g$$h"; } 2>/dev/null || echo unknown)
+endif
+ifeq ($(origin COMMIT),undefined)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+endif
+LDFLAGS = -X 'github.com/shepherd-go/shepherd/internal/version.version=$(VERSION)' \
+	-X 'github.com/shepherd-go/shepherd/internal/version.commit=$(COMMIT)' $(EXTRA_LDFLAGS)
+# The date of the manual pages, for reproducible builds: the commit's.
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+endif
+export SOURCE_DATE_EPOCH
 
 # herd is built without cgo: linked to the C library, a Go program takes
-# 0.75 ms more to start, a quarter of a `herd status` (docs/herd.md).
+# 0.75 ms more to start, a quarter of a `herd status` (docs/herd.md). For
+# the same reason herd leaves the commands that link a YAML parser,
+# x/crypto/ssh and the importers (fleet, hosts, config, import) to
+# herd-tools, which it runs from beside itself.
 build:
-	$(GO) build -o bin/ ./cmd/shepherd ./examples/fleet/webserver
-	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/herd
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/shepherd ./examples/fleet/webserver
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/herd ./cmd/herd/herd-tools
+
+# Manual pages: herd.1, herd-COMMAND.1 for each command, shepherd.1, from
+# the commands and options themselves, into $(BUILDDIR)/man/man1. The
+# generator is a program of its own: herd never links cobra's doc package.
+man:
+	rm -rf $(BUILDDIR)/man
+	$(GO) run ./cmd/herd/internal/genman -o $(BUILDDIR)/man -version '$(VERSION)'
+
+# Shell completion files, from herd itself, into $(BUILDDIR)/completion.
+completion: build
+	rm -rf $(BUILDDIR)/completion
+	mkdir -p $(BUILDDIR)/completion
+	$(BIN)/herd completion bash >$(BUILDDIR)/completion/herd.bash
+	$(BIN)/herd completion zsh >$(BUILDDIR)/completion/_herd
+	$(BIN)/herd completion fish >$(BUILDDIR)/completion/herd.fish
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, manual pages
+# (gzip'd), completion files, the systemd units
+# (system and user) and the documentation. make uninstall removes them.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/shepherd-go
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+UNITSED = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+install: build man completion
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	install -m 755 $(BIN)/shepherd $(BIN)/herd $(BIN)/herd-tools $(DESTDIR)$(BINDIR)/
+	for f in $(BUILDDIR)/man/man1/*.1; do \
+		gzip -9n <$$f >$(DESTDIR)$(MANDIR)/man1/$${f##*/}.gz && chmod 644 $(DESTDIR)$(MANDIR)/man1/$${f##*/}.gz || exit 1; \
+	done
+	install -D -m 644 $(BUILDDIR)/completion/herd.bash $(DESTDIR)$(BASHCOMPDIR)/herd
+	install -D -m 644 $(BUILDDIR)/completion/_herd $(DESTDIR)$(ZSHCOMPDIR)/_herd
+	install -D -m 644 $(BUILDDIR)/completion/herd.fish $(DESTDIR)$(FISHCOMPDIR)/herd.fish
+	$(UNITSED) packaging/systemd/shepherd.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/shepherd.service
+	$(UNITSED) packaging/systemd/shepherd-user.service.in >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/shepherd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/shepherd.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/shepherd.service
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -m 644 examples/services.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 packaging/services.yaml $(DESTDIR)$(DOCDIR)/examples/etc-shepherd-services.yaml
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/shepherd $(DESTDIR)$(BINDIR)/herd $(DESTDIR)$(BINDIR)/herd-tools
+	rm -f $(DESTDIR)$(MANDIR)/man1/shepherd.1.gz $(DESTDIR)$(MANDIR)/man1/herd.1.gz $(DESTDIR)$(MANDIR)/man1/herd-*.1.gz
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/herd $(DESTDIR)$(ZSHCOMPDIR)/_herd $(DESTDIR)$(FISHCOMPDIR)/herd.fish
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/shepherd.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/shepherd.service
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# The Debian package, $(BUILDDIR)/shepherd-go_VERSION_ARCH.deb: what make
+# install puts under /usr, the example /etc/shepherd/services.yaml as a
+# conffile, and packaging/debian's maintainer scripts; built by
+# dpkg-deb, no debhelper (packaging/mkdeb writes the control files). The
+# binaries are stripped of their symbol tables and DWARF (-s -w), as
+# Debian strips binaries: a third of their size; a Go panic's trace still
+# names functions and lines. DEB_COMPRESS: dpkg-deb's -Z (xz, gzip).
+DEB_COMPRESS ?= xz
+deb:
+	rm -rf $(BUILDDIR)/deb
+	$(MAKE) install VERSION='$(VERSION)' COMMIT='$(COMMIT)' EXTRA_LDFLAGS='-s -w' \
+		DESTDIR=$(abspath $(BUILDDIR))/deb/root PREFIX=/usr ZSHCOMPDIR=/usr/share/zsh/vendor-completions
+	install -D -m 644 packaging/services.yaml $(BUILDDIR)/deb/root/etc/shepherd/services.yaml
+	$(GO) run ./packaging/mkdeb -root $(BUILDDIR)/deb/root -scripts packaging/debian -version '$(VERSION)' \
+		-compress $(DEB_COMPRESS) -o $(BUILDDIR)
 
 test: lint
 	$(GO) test -race -count=1 -timeout 25m ./...
@@ -40,6 +137,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/config/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentFile -fuzztime 30s ./services/config/
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
+	$(GO) test -run '^$$' -fuzz FuzzNotify -fuzztime 30s ./internal/notify/
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/caretaker/
@@ -47,6 +145,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseInventory -fuzztime 30s ./fleet/
 	$(GO) test -run '^$$' -fuzz FuzzHostilePeers -fuzztime 30s ./netlayer/p2p/
 	$(GO) test -run '^$$' -fuzz FuzzProxyRemoteReplies -fuzztime 30s ./daemon/
+	$(GO) test -run '^$$' -fuzz FuzzSexp -fuzztime 30s ./importer/sexp/
+	$(GO) test -run '^$$' -fuzz FuzzShepherd -fuzztime 30s ./importer/shepherd/
+	$(GO) test -run '^$$' -fuzz FuzzSupervisord -fuzztime 30s ./importer/supervisord/
+	$(GO) test -run '^$$' -fuzz FuzzSystemd -fuzztime 30s ./importer/systemd/
 
 bench: build
 	$(GO) run ./bench -bin bin
@@ -64,4 +166,4 @@ demo-local: build
 	./examples/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf $(BIN) $(BUILDDIR)

@@ -4,7 +4,9 @@
 //   - starting N `sleep 3600` services vs a bare fork/exec loop of N sleeps,
 //     without cgroups (the fallback) and with a cgroup each (section cgroup,
 //     as root);
-//   - `herd status` round trips with N services vs spawning /bin/true;
+//   - `herd status` round trips with N services vs spawning /bin/true,
+//     and `herd status NAME` vs a minimal Go client (bench/minclient)
+//     sending the same request;
 //   - respawn latency after kill -9, beyond the configured respawn delay;
 //   - the daemon's resident memory with N services, right after their
 //     start and once it is quiet;
@@ -107,10 +109,13 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["status"] {
 		statusAll := b.median(rounds, "status")
-		statusOne := b.median(rounds, "status", "svc-0001")
 		trueRun := median(rounds, func() error { return exec.Command("/bin/true").Run() })
 		fmt.Printf("%-28s %8.2f ms   (spawning /bin/true: %.2f ms; target < 10 ms)\n", "herd status (summary)", ms(statusAll), ms(trueRun))
-		fmt.Printf("%-28s %8.2f ms\n", "herd status svc-0001", ms(statusOne))
+		statusOne, minimal, err := b.statusVsMinimal(rounds * 2)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-28s %8.2f ms   minimal Go client %.2f ms, ratio %.2fx (target <= 1.3x)\n", "herd status svc-0001", ms(statusOne), ms(minimal), float64(statusOne)/float64(minimal))
 	}
 	if want["respawn"] {
 		lat, err := b.respawnLatency(min(rounds, 10))
@@ -262,6 +267,36 @@ func (b *bench) median(rounds int, args ...string) time.Duration {
 	herd := filepath.Join(b.bin, "herd")
 	full := append([]string{"-s", b.sock}, args...)
 	return median(rounds, func() error { return exec.Command(herd, full...).Run() })
+}
+
+// statusVsMinimal times `herd status svc-0001` against bench/minclient,
+// which dials the socket, sends the same request and prints the raw
+// reply: what herd costs beyond the least a Go client must do. The two
+// alternate, round by round, so that the machine's load falls on both.
+func (b *bench) statusVsMinimal(rounds int) (herd, minimal time.Duration, err error) {
+	minclient := filepath.Join(b.dir, "minclient")
+	build := exec.Command("go", "build", "-o", minclient, "./bench/minclient")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as herd is built
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, 0, fmt.Errorf("build bench/minclient: %v\n%s", err, out)
+	}
+	herdBin := filepath.Join(b.bin, "herd")
+	var hs, ms []time.Duration
+	for range rounds {
+		for _, c := range []struct {
+			ds   *[]time.Duration
+			argv []string
+		}{{&hs, []string{herdBin, "-s", b.sock, "status", "svc-0001"}}, {&ms, []string{minclient, b.sock, "svc-0001"}}} {
+			t0 := time.Now()
+			if err := exec.Command(c.argv[0], c.argv[1:]...).Run(); err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", c.argv[0], err)
+			}
+			*c.ds = append(*c.ds, time.Since(t0))
+		}
+	}
+	slices.Sort(hs)
+	slices.Sort(ms)
+	return hs[len(hs)/2], ms[len(ms)/2], nil
 }
 
 func median(rounds int, f func() error) time.Duration {

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
-
-	"github.com/shepherd-go/shepherd/actors/service"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -188,7 +186,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		a.runExec(ctx, req, who, out)
 		return
-	case req.Action == "log" && req.Service != "" && slices.Contains(req.Args, "-f"):
+	case req.Action == "log" && slices.Contains(req.Args, "-f") && req.Service == "":
+		registry.FollowAll(ctx, a.d.system.Root, a.d.registry, req, out.Send)
+		return
+	case req.Action == "log" && slices.Contains(req.Args, "-f"):
 		a.followLog(ctx, req, out, authz)
 		return
 	case req.Action == "history" || req.Action == "events":
@@ -315,7 +316,7 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 // historyService is the service a history or events request is about:
 // the request's, or its --service argument's ("" for all).
 func historyService(req wire.Request) (string, error) {
-	q, _, err := parseHistoryArgs(req.Args, time.Now())
+	q, _, err := history.ParseQuery(req.Args, time.Now())
 	switch {
 	case err != nil:
 		return "", err
@@ -428,9 +429,9 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	// the logger handles both in order.
 	ch := make(chan []byte, 256)
 	root := a.d.system.Root
-	root.Send(r.Logger, &service.FollowLog{Ch: ch})
-	defer root.Send(r.Logger, &service.UnfollowLog{Ch: ch})
-	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &service.RecentLines{N: n, Reply: c} })
+	root.Send(r.Logger, &logger.FollowLog{Ch: ch})
+	defer root.Send(r.Logger, &logger.UnfollowLog{Ch: ch})
+	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &logger.RecentLines{N: n, Reply: c} })
 	if err != nil {
 		return
 	}
@@ -452,7 +453,7 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 					return
 				}
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, service.SplitLines(chunk))})}) {
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, logger.SplitLines(chunk))})}) {
 				return
 			}
 		}
@@ -466,7 +467,7 @@ const historyPage = 1000
 // caller that holds a capability on scope sees that service's events and
 // nothing else: no other service's, no daemon or capability events.
 func (a *api) history(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error, scope string) {
-	q, follow, err := parseHistoryArgs(req.Args, time.Now())
+	q, follow, err := history.ParseQuery(req.Args, time.Now())
 	if err == nil {
 		q.Service, err = historyService(req)
 	}
@@ -570,65 +571,6 @@ func wireEvents(evs []history.Event, keep func(history.Event) bool, after uint64
 		}
 	}
 	return out
-}
-
-// parseHistoryArgs reads --since D (a duration back from now, or a time),
-// --limit N, --after SEQ, --service S and -f.
-func parseHistoryArgs(args []string, now time.Time) (q history.Query, follow bool, err error) {
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "-f" || arg == "--follow" {
-			follow = true
-			continue
-		}
-		if i+1 >= len(args) {
-			return q, false, fmt.Errorf("%s needs a value", arg)
-		}
-		v := args[i+1]
-		i++
-		switch arg {
-		case "--since":
-			if q.Since, err = parseSince(v, now); err != nil {
-				return q, false, err
-			}
-		case "--limit":
-			if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 0 {
-				return q, false, fmt.Errorf("--limit: expected a non-negative number, got %q", v)
-			}
-		case "--service":
-			q.Service = v
-		case "--after":
-			if q.AfterSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
-				return q, false, fmt.Errorf("--after: expected an event number, got %q", v)
-			}
-		default:
-			return q, false, fmt.Errorf("unknown argument %q", arg)
-		}
-	}
-	if q.AfterSeq > 0 && q.Limit > 0 {
-		// A page forward: the first N after SEQ.
-		q.First, q.Limit = q.Limit, 0
-	}
-	return q, follow, nil
-}
-
-// parseSince accepts "90m", "2h", "3d" (back from now) or a local time
-// "2006-01-02 15:04:05", "2006-01-02", or RFC 3339.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.Add(-time.Duration(days) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--since: %q is neither a duration (90m, 2h, 3d) nor a time (2006-01-02 15:04:05)", v)
 }
 
 func mustJSON(v any) []byte {

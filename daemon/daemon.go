@@ -21,6 +21,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services/config"
 
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
@@ -35,6 +36,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
 	"github.com/shepherd-go/shepherd/internal/identity"
+	"github.com/shepherd-go/shepherd/internal/leftover"
 	"github.com/shepherd-go/shepherd/internal/memory"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
@@ -84,10 +86,19 @@ type Options struct {
 	// PendingSignals, when set, returns the signals received but not yet
 	// acted on; a re-exec hands them to the new binary (InheritedSignals).
 	PendingSignals func() []syscall.Signal
+	// NotifyDir holds the sd_notify sockets of services with `ready:
+	// notify`. Default: the control socket's directory with "-notify"
+	// appended (/run/shepherd-notify beside /run/shepherd): the socket's
+	// own directory is 0700, which a service of another user cannot
+	// enter (docs/design-notes.md).
+	NotifyDir string
 	// Cgroup is the root cgroup of the services (`--cgroup DIR`; empty:
 	// the default, see internal/cgroup); NoCgroup forces the fallback.
 	Cgroup   string
 	NoCgroup bool
+	// SyslogSocket is the system log's socket for services with `log:
+	// syslog` or `both`. Default /dev/log.
+	SyslogSocket string
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -205,7 +216,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 	d.startHousekeeping()
 	if ho == nil {
 		res := make(chan registry.RegisterResult, 1)
-		d.system.Root.Send(d.registry, &registry.Register{Specs: specs, AutoStart: true, Reply: res})
+		// What the user said (disable, scale) before the daemon ended,
+		// before the leftovers of its services are judged by it.
+		boot := registry.BootIntent(d.history, specs, d.logf)
+		d.system.Root.Send(d.registry, &registry.Register{Specs: boot.Specs, AutoStart: true, Reply: res, Intent: boot, Leftovers: leftover.Recover(leftover.Inputs{Store: d.history, Specs: leftover.ByName(boot.Specs), UID: uint32(d.uid), Logf: d.logf, Tree: d.cgroups, Life: d.life})})
 		if r := <-res; r.Err != nil {
 			return nil, r.Err
 		}
@@ -260,7 +274,7 @@ func startingPoint(opts *Options) ([]*services.Spec, *handover, error) {
 
 func newDaemon(opts Options, ho *handover) (*Daemon, error) {
 	d := &Daemon{
-		opts: opts, log: opts.Log, baseEnv: service.BaseEnvironment(),
+		opts: opts, log: opts.Log, baseEnv: proc.BaseEnvironment(),
 		stopReap: make(chan struct{}), done: make(chan struct{}), started: time.Now(), uid: os.Geteuid(),
 		logKick: make(chan struct{}, 1), logDone: make(chan struct{}), logExit: make(chan struct{}),
 		exitReq: make(chan ExitKind, 1), reapPause: make(chan chan struct{}), accounts: config.SystemAccounts{},
@@ -422,11 +436,11 @@ func (d *Daemon) serve(ho *handover) {
 // announce says in the log and the history that the daemon runs.
 func (d *Daemon) announce(ho *handover, specs []*services.Spec) {
 	if ho != nil {
-		d.logf("shepherd %d re-executed (%d times, first started at %s) with %d services; listening on %s",
-			os.Getpid(), d.reexecs, d.started.Local().Format(proc.TimeLayout), len(ho.Services), d.opts.SocketPath)
+		d.logf("shepherd %d re-executed (%s, first started at %s) with %s; listening on %s",
+			os.Getpid(), count(d.reexecs, "time"), d.started.Local().Format(proc.TimeLayout), count(len(ho.Services), "service"), d.opts.SocketPath)
 		return
 	}
-	d.logf("shepherd %d started with %d services; listening on %s", os.Getpid(), len(specs), d.opts.SocketPath)
+	d.logf("shepherd %d started with %s; listening on %s", os.Getpid(), count(len(specs), "service"), d.opts.SocketPath)
 	names := make([]string, len(specs))
 	for i, s := range specs {
 		names[i] = s.Name
@@ -481,7 +495,7 @@ func (d *Daemon) restore(ho *handover) error {
 		reg, _ := ask(context.Background(), d, d.registry, func(ch chan<- registry.Handover) any { return &registry.HandoverInfo{Reply: ch} })
 		for name, data := range ho.Recent {
 			if l, ok := reg.Loggers[name]; ok {
-				d.system.Root.Send(l, &service.RestoreRecent{Data: data})
+				d.system.Root.Send(l, &logger.RestoreRecent{Data: data})
 			}
 		}
 	}
@@ -493,7 +507,7 @@ func (d *Daemon) restore(ho *handover) error {
 			continue
 		}
 		d.system.Root.Send(r.Logger, &proc.Opened{})
-		if err := d.pump.Adopt(p.FD, r.Logger, p.Partial); err != nil {
+		if err := d.pump.Adopt(p.FD, r.Logger, p.Stream, p.Partial); err != nil {
 			d.logf("re-exec: output of %s: %v", p.Service, err)
 			unix.Close(p.FD)
 			d.system.Root.Send(r.Logger, &proc.Closed{})
@@ -544,7 +558,7 @@ func (d *Daemon) Shutdown() {
 		pids := <-loggers
 		closed := make(chan struct{}, len(pids))
 		for _, p := range pids {
-			d.system.Root.Send(p, &service.CloseLog{Done: closed})
+			d.system.Root.Send(p, &logger.CloseLog{Done: closed})
 		}
 		for range pids {
 			<-closed
@@ -761,9 +775,10 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 		Service: service.Env{
 			Go: d.goGo, Logf: d.logf, Life: d.life, Monitor: c.monitor, Historian: c.historian,
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller, Cgroups: d.cgroups,
+			NotifyDir: d.notifyDir(),
 		},
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
-		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath,
+		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath, SyslogPath: d.opts.SyslogSocket,
 		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff),
 	}
 }
@@ -772,6 +787,22 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 // child named after the service.
 func (d *Daemon) controllerPID(name string) *actor.PID {
 	return actor.NewPID(d.registry.Address, d.registry.Id+"/svc:"+name)
+}
+
+// notifyDir is where the services' notify sockets go (Options.NotifyDir).
+func (d *Daemon) notifyDir() string {
+	if d.opts.NotifyDir != "" {
+		return d.opts.NotifyDir
+	}
+	return filepath.Dir(d.opts.SocketPath) + "-notify"
+}
+
+// count is "1 service", "3 services".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func (d *Daemon) logPath(name string) string {

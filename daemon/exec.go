@@ -9,8 +9,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/actors/historian"
-	"github.com/shepherd-go/shepherd/actors/service"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
@@ -30,7 +30,7 @@ const (
 
 // spawnExec starts a runner for argv, which answers on results (buffered).
 func (d *Daemon) spawnExec(argv []string, results chan<- execrunner.Result) *actor.PID {
-	env := execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: service.Environ(d.baseEnv)}
+	env := execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}
 	return execrunner.Spawn(d.system.Root, env, argv, results)
 }
 

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shepherd-go/shepherd/actors/service"
-
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,7 +35,7 @@ func BenchmarkLogCapture(b *testing.B) {
 	b.SetBytes(st.Size())
 	for i := 0; b.Loop(); i++ {
 		logPath := filepath.Join(dir, fmt.Sprintf("out%d.log", i))
-		pid := system.Root.Spawn(service.NewLoggerProps("bench", logPath, -1, services.LogRotate{}, func(string, ...any) {}))
+		pid := system.Root.Spawn(logger.NewProps("bench", logPath, -1, services.LogRotate{}, func(string, ...any) {}))
 		var fds [2]int
 		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 			b.Fatal(err)
@@ -51,7 +50,7 @@ func BenchmarkLogCapture(b *testing.B) {
 		w.Close()
 		system.Root.Send(pid, &proc.Opened{})
 		unix.SetNonblock(fds[0], true)
-		if err := p.Add(fds[0], pid); err != nil {
+		if err := p.Add(fds[0], pid, proc.StreamOut); err != nil {
 			b.Fatal(err)
 		}
 		cmd.Wait()

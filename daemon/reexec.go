@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
 	"github.com/shepherd-go/shepherd/internal/proc"
 
@@ -35,7 +36,7 @@ import (
 // stay so across execve; what the new binary must be told is handed over
 // in <state>/handover.json, named by handoverEnv:
 //
-//   - every service's machine (services.Saved), the definition its
+//   - every service's machine (lifecycle.Saved), the definition its
 //     process runs and any reloaded one pending, and the pidfd of its
 //     main process (inherited);
 //   - the control socket's listening fd, its lock's fd, each client
@@ -47,7 +48,7 @@ import (
 //     sockets: clients that connect meanwhile wait in their backlogs)
 //     and the pidfds of their connections' processes;
 //   - the newest lines of each service's output (at most
-//     service.HandedLines within service.HandedBytes), for status and
+//     logger.HandedLines within logger.HandedBytes), for status and
 //     log -n;
 //   - how many times the daemon re-executed and when it first started.
 //
@@ -100,8 +101,8 @@ type handover struct {
 	// go on serving.
 	Conns []savedConn `json:"conns,omitempty"`
 	// Recent are the newest lines of each service's ring (for status
-	// and log -n), by service: at most service.HandedLines lines within
-	// service.HandedBytes each.
+	// and log -n), by service: at most logger.HandedLines lines within
+	// logger.HandedBytes each.
 	Recent map[string][]byte `json:"recent,omitempty"`
 }
 
@@ -116,7 +117,9 @@ type savedConn struct {
 type savedPipe struct {
 	FD      int    `json:"fd"`
 	Service string `json:"service"`
-	Partial []byte `json:"partial,omitempty"`
+	// Stream: the service's stderr alone (stderr-log-file), or its output.
+	Stream  proc.Stream `json:"stream,omitempty"`
+	Partial []byte      `json:"partial,omitempty"`
 }
 
 // Reexec re-executes the daemon's binary, handing every service over.
@@ -190,7 +193,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	pipes := d.pump.Detach()
 	closed := make(chan struct{}, len(reg.Loggers))
 	for _, l := range reg.Loggers {
-		d.system.Root.Send(l, &service.CloseLog{Done: closed})
+		d.system.Root.Send(l, &logger.CloseLog{Done: closed})
 	}
 	for range reg.Loggers {
 		select {
@@ -200,9 +203,9 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		}
 	}
 	// The loggers hold every line the pump read: hand the newest over.
-	recent := make(chan service.SavedRecent, len(reg.Loggers))
+	recent := make(chan logger.SavedRecent, len(reg.Loggers))
 	for _, l := range reg.Loggers {
-		d.system.Root.Send(l, &service.SaveRecent{Lines: service.HandedLines, Bytes: service.HandedBytes, Reply: recent})
+		d.system.Root.Send(l, &logger.SaveRecent{Lines: logger.HandedLines, Bytes: logger.HandedBytes, Reply: recent})
 	}
 	handedRecent := map[string][]byte{}
 	for range reg.Loggers {
@@ -244,7 +247,7 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		inherit = append(inherit, fdOf(c.File))
 	}
 	for _, p := range pipes {
-		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.FD, Service: byLogger[p.Owner.(*actor.PID).Id], Partial: p.Partial})
+		ho.Pipes = append(ho.Pipes, savedPipe{FD: p.FD, Service: byLogger[p.Owner.(*actor.PID).Id], Stream: p.Stream, Partial: p.Partial})
 		inherit = append(inherit, p.FD)
 	}
 	// The handles on the main processes (pidfds): the new binary signals

@@ -12,12 +12,14 @@ import (
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
-// Version is the daemon's version, shown by `herd status shepherd`.
-var Version = "0.1.0-dev"
+// Version is the daemon's version, shown by `herd status shepherd`: the
+// one `shepherd --version` prints (package version).
+var Version = version.Get().Version
 
 // ExitKind says how the daemon should end after stopping every service.
 type ExitKind string

@@ -9,10 +9,13 @@ import (
 
 // Change is how a set of hosts answered differently in two runs.
 type Change struct {
-	Hosts    []string
-	From, To string   // "ok", "exit 3", "unreachable: ...", "absent"
-	Removed  []string // output lines only in the first run
-	Added    []string // output lines only in the second run
+	Hosts []string `json:"hosts"`
+	// From and To are how the hosts ended: "ok", "exit 3",
+	// "unreachable: ...", "absent".
+	From    string   `json:"from"`
+	To      string   `json:"to"`
+	Removed []string `json:"removed"` // output lines only in the first run
+	Added   []string `json:"added"`   // output lines only in the second run
 }
 
 // Diff compares two runs host by host; hosts that changed the same way

@@ -69,13 +69,14 @@ func sameWidth(a, b string) bool {
 }
 
 // Result is how a command ended on one host.
+// Its JSON keys are those of wire.FleetHostResult (herd fleet exec --json).
 type Result struct {
-	Host     string
-	Output   string
-	ExitCode int    // -1: killed, timed out, or never ran
-	Err      string // set: the host could not run it (unreachable, refused)
-	Kind     string // the error kind: unreachable, permission-denied, timeout...
-	Duration float64
+	Host     string  `json:"host"`
+	Output   string  `json:"output"`
+	ExitCode int     `json:"exit_code"`       // -1: killed, timed out, or never ran
+	Err      string  `json:"error,omitempty"` // set: the host could not run it (unreachable, refused)
+	Kind     string  `json:"kind,omitempty"`  // the error kind: unreachable, permission-denied, timeout...
+	Duration float64 `json:"duration"`        // seconds
 }
 
 // Status is ok, failed (ran, non-zero) or the error kind.
@@ -91,10 +92,10 @@ func (r Result) Status() string {
 
 // Group is the hosts that answered the same.
 type Group struct {
-	Hosts    []string
-	Output   string
-	ExitCode int
-	Err      string
+	Hosts    []string `json:"hosts"`
+	Output   string   `json:"output"`
+	ExitCode int      `json:"exit_code"`
+	Err      string   `json:"error,omitempty"`
 }
 
 // GroupResults puts hosts whose output, exit code and error are identical

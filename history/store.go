@@ -29,6 +29,14 @@ const (
 	KindDaemonStop   = "daemon-stop"
 	KindDaemonReexec = "daemon-reexec" // the daemon re-executed its binary, keeping its services
 	KindHook         = "hook"          // a hook ran: Action names it, Result says how it went
+	// KindAdopted: at its start, the daemon took on a process that a
+	// previous daemon, which ended without stopping it, left running:
+	// PID is the main process, Message says which others and why.
+	KindAdopted = "adopted"
+	// KindStoppedLeftover: at its start, the daemon stopped the processes
+	// a previous daemon left of a service: PID is the first of them,
+	// Message says why and how each ended.
+	KindStoppedLeftover = "stopped-leftover"
 	// KindCapability is a grant, attenuation, revocation, use or refusal
 	// of a capability: Who, Action ("grant", "use start", ...), Result.
 	KindCapability = "capability"
@@ -225,7 +233,9 @@ func (s *Store) Close() error {
 func (s *Store) Append(evs []Event, sync bool) error { return s.Write(evs, nil, sync) }
 
 // Record is a value kept under a kind and a key (a capability grant, an
-// imported capability, a fleet run), apart from the events: see Records.
+// imported capability, a fleet run, a service's intent), apart from the
+// events: see Records. A nil Value deletes the record: a record that is
+// no longer true (a service enabled again) does not stay behind.
 type Record struct {
 	Kind, Key string
 	Value     []byte
@@ -239,6 +249,10 @@ type Record struct {
 func (s *Store) Write(evs []Event, recs []Record, sync bool) error {
 	b := s.db.NewBatch()
 	for _, r := range recs {
+		if r.Value == nil {
+			b.Delete(recordKey(r.Kind, r.Key), nil)
+			continue
+		}
 		b.Set(recordKey(r.Kind, r.Key), r.Value, nil)
 	}
 	for i := range evs {
@@ -459,6 +473,22 @@ func (s *Store) Records(kind string) ([][]byte, error) {
 	var out [][]byte
 	for ok := it.First(); ok; ok = it.Next() {
 		out = append(out, bytes.Clone(it.Value()))
+	}
+	return out, it.Error()
+}
+
+// RecordsByKey returns every value stored under kind, by key: its owner
+// can then delete one it cannot read.
+func (s *Store) RecordsByKey(kind string) (map[string][]byte, error) {
+	it, err := s.recordIter(kind)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := map[string][]byte{}
+	prefix := len(recordKey(kind, ""))
+	for ok := it.First(); ok; ok = it.Next() {
+		out[string(it.Key()[prefix:])] = bytes.Clone(it.Value())
 	}
 	return out, it.Error()
 }

@@ -268,6 +268,34 @@ func TestEventIsTheProtocolsFields(t *testing.T) {
 	}
 }
 
+// TestRecordNilValueDeletes: a record written with a nil value is gone,
+// also after a reopen; an empty value is a value.
+func TestRecordNilValueDeletes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(nil, []Record{{Kind: "intent", Key: "a", Value: []byte("1")}, {Kind: "intent", Key: "b", Value: []byte("2")}}, true)
+	if err := s.Write(nil, []Record{{Kind: "intent", Key: "a"}, {Kind: "intent", Key: "c", Value: []byte{}}}, true); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.Record("intent", "a"); err != nil || v != nil {
+		t.Errorf("deleted record: %q %v", v, err)
+	}
+	if got, err := s.Records("intent"); err != nil || len(got) != 2 || string(got[0]) != "2" || len(got[1]) != 0 {
+		t.Errorf("records: %q %v", got, err)
+	}
+	if got, err := s.RecordsByKey("intent"); err != nil || len(got) != 2 || string(got["b"]) != "2" || got["c"] == nil {
+		t.Errorf("records by key: %q %v", got, err)
+	}
+}
+
 // TestWriteEventsAndRecords: events and records written together are
 // all there after a reopen.
 func TestWriteEventsAndRecords(t *testing.T) {

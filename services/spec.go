@@ -17,7 +17,13 @@ type Spec struct {
 	// Provides lists aliases, also unique across names and aliases.
 	Provides []string
 	// Requires lists the names (or aliases) of services started first.
-	Requires      []string
+	Requires []string
+	// After, Wants and Conflicts are softer relations (order.go): start
+	// after these if they are starting; start these too, without failing
+	// with them; stop these first, and be stopped by their start.
+	After         []string `json:",omitempty"`
+	Wants         []string `json:",omitempty"`
+	Conflicts     []string `json:",omitempty"`
 	Documentation string
 
 	// Command is the argv of the process. Empty means a milestone: start and
@@ -31,7 +37,14 @@ type Spec struct {
 
 	// Respawn says whether an unexpected exit restarts the process.
 	// Default: true for commands, false for one-shot services.
-	Respawn      bool
+	Respawn bool
+	// RespawnOnFailure (`respawn: on-failure`, with Respawn): an exit
+	// with a success status (ExitCodes) is not respawned, as systemd's
+	// Restart=on-failure and supervisord's autorestart=unexpected.
+	RespawnOnFailure bool `json:",omitempty"`
+	// ExitCodes are the exit statuses that count as success beside 0
+	// (exitcodes.go): a one-shot's, a main process's after a stop.
+	ExitCodes    ExitCodes `json:",omitzero"`
 	RespawnLimit RespawnLimit
 	// RespawnDelay is waited before a respawn. Default 100ms.
 	RespawnDelay time.Duration
@@ -50,9 +63,20 @@ type Spec struct {
 
 	OneShot   bool
 	AutoStart bool // default true
+	// StopLeftovers (`leftovers: stop`): the processes a previous daemon
+	// left running of this service, when it ended without stopping
+	// them, are stopped and the service started anew, rather than
+	// adopted (see services/adoption).
+	StopLeftovers bool
 
 	// LogFile receives the timestamped output. Default <state>/logs/NAME.log.
 	LogFile string
+	// StderrLogFile, when set, receives the process's stderr instead of
+	// LogFile (which keeps stdout), rotated alike.
+	StderrLogFile string `json:",omitempty"`
+	// Log says whether lines go to the files, the system log or both
+	// (logtarget.go).
+	Log LogTarget `json:",omitempty"`
 	// PIDFile, for programs that daemonize, is where the program writes
 	// its PID; the start succeeds once it names a live process, which then
 	// is the main process. PIDFileTimeout (default 5s) bounds the wait.
@@ -91,6 +115,15 @@ type Spec struct {
 	// Remote is a sturdyref for a service exported by another daemon.
 	Remote string
 
+	// Ready, when set, is how the service says it is ready; until then it
+	// is starting (ready.go). MinUptime: a process that ends sooner failed
+	// to start. StartTimeout (default 90s with Ready) bounds the wait for
+	// readiness. Watchdog, with sd_notify readiness: the longest time
+	// between two WATCHDOG=1 before the process is killed.
+	Ready        *Readiness
+	MinUptime    time.Duration
+	StartTimeout time.Duration
+	Watchdog     time.Duration
 	// Listen are the sockets the daemon binds for the service, and
 	// Activation how the service gets them (listen.go).
 	Listen     []Endpoint `json:",omitempty"`
@@ -199,7 +232,8 @@ type Hook struct {
 // HookEvents are the events a hook can be attached to.
 var HookEvents = []string{"on-exit", "on-failure", "on-respawn-limit"}
 
-// Instance returns the definition of instance i (1-based) of a group.
+// Instance returns the definition of instance i (1-based) of a group,
+// which knows its number (instances.go).
 func (s *Spec) Instance(i int) *Spec {
 	c := *s
 	c.Name = fmt.Sprintf("%s.%d", s.Name, i)
@@ -207,6 +241,10 @@ func (s *Spec) Instance(i int) *Spec {
 	if s.LogFile != "" {
 		c.LogFile = fmt.Sprintf("%s.%d", s.LogFile, i)
 	}
+	if s.StderrLogFile != "" {
+		c.StderrLogFile = fmt.Sprintf("%s.%d", s.StderrLogFile, i)
+	}
+	c.instantiate(i)
 	return &c
 }
 

@@ -8,11 +8,13 @@ import (
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
 // one: `herd reload` alone re-reads the configuration, while
 // `herd reload SERVICE` is the service's custom action (as in Shepherd).
-var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events"}
+var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events", "kill"}
 
 // Validate checks services together: unique names and aliases, known
-// requirements, no cycles. It rewrites each Requires entry to the
-// canonical name of the service it designates.
+// requirements (and after, wants, conflicts: order.go), no cycles. It
+// rewrites each Requires (After, Wants, Conflicts) entry to the canonical
+// name of the service it designates, and orders Requires and Wants by
+// StartOrder.
 func Validate(specs []*Spec) ErrorList {
 	var errs ErrorList
 	owner := map[string]*Spec{} // name or alias -> service
@@ -47,7 +49,9 @@ func Validate(specs []*Spec) ErrorList {
 		}
 		s.Requires = reqs
 	}
+	errs = append(errs, resolveRelations(specs, owner)...)
 	errs = append(errs, cycles(specs)...)
+	orderStarts(specs)
 	errs = append(errs, validateListen(specs)...)
 	errs.Sort()
 	return errs
@@ -73,7 +77,9 @@ func cycles(specs []*Spec) ErrorList {
 	visit = func(s *Spec) {
 		color[s.Name] = grey
 		stack = append(stack, s.Name)
-		for _, r := range s.Requires {
+		// A service waits for those it requires and those it is
+		// after: a cycle of either waits for itself.
+		for _, r := range slices.Concat(s.Requires, s.After) {
 			t := byName[r]
 			if t == nil {
 				continue

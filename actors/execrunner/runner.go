@@ -8,7 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/internal/proc"
-	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,13 +50,13 @@ type state struct {
 	killed bool
 	out    []byte
 	gotOut bool
-	status *services.ExitStatus
+	status *lifecycle.ExitStatus
 }
 
 type Result struct {
 	PID    int
 	Output []byte
-	Status services.ExitStatus
+	Status lifecycle.ExitStatus
 	Err    error
 }
 

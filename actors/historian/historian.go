@@ -16,12 +16,17 @@ import (
 
 // Record asks the history writer to store events. When they are durable
 // (synced, if Sync), AckMsg is sent to AckTo and Done, if set, is closed.
+// Records, if any, go into the same batch as the events (a controller's
+// record of its process, beside the event of its start), at no cost of a
+// sync of their own; unlike a PutRecord's, their outcome is not told: one
+// the store refuses while degraded is dropped.
 type Record struct {
-	Events []history.Event
-	Sync   bool
-	AckTo  *actor.PID
-	AckMsg any
-	Done   chan struct{}
+	Events  []history.Event
+	Records []history.Record
+	Sync    bool
+	AckTo   *actor.PID
+	AckMsg  any
+	Done    chan struct{}
 }
 
 // SeqAck is an AckMsg that learns the sequence number of the Record's
@@ -189,6 +194,11 @@ func (h *historian) Receive(ctx actor.Context) {
 		}
 		st.hold(msg.Events)
 		st.sync = st.sync || msg.Sync
+		if !st.degraded() {
+			for _, r := range msg.Records {
+				st.records = append(st.records, PutRecord{Record: r})
+			}
+		}
 		switch {
 		case msg.AckTo == nil && msg.Done == nil:
 		case st.degraded():

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/internal/proc"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/shepherd-go/shepherd/services"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,6 +43,11 @@ type Spawn struct {
 	Stdin, Stdout *os.File
 	// Cgroup, when set, is the cgroup the process starts in (at fork).
 	Cgroup string
+	// Probe, as Action and Hook, is echoed back: a readiness probe.
+	Probe bool
+	// SplitStderr (with Logger): stderr goes through a pipe of its own,
+	// whose chunks are proc.StreamErr (stderr-log-file).
+	SplitStderr bool
 }
 
 // Spawned answers Spawn. Output, for a spawn without a Logger, is
@@ -54,6 +59,7 @@ type Spawned struct {
 	Action bool
 	Hook   bool
 	Conn   bool
+	Probe  bool
 	PID    int
 	// Handle refers to the process itself, so that a signal never
 	// reaches another that reuses its PID once it is reaped; the owner
@@ -70,7 +76,7 @@ type Spawned struct {
 // Exited reports that a process the owner spawned was reaped.
 type Exited struct {
 	PID     int
-	Status  services.ExitStatus
+	Status  lifecycle.ExitStatus
 	At      time.Time
 	MaxRSS  int64 // kilobytes
 	CPUTime time.Duration
@@ -205,7 +211,7 @@ func (m *monitor) Receive(ctx actor.Context) {
 		if len(m.st.replies) == 0 {
 			ctx.Send(ctx.Self(), &flushReplies{})
 		}
-		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, Conn: msg.Conn, PID: pid, Handle: h, Output: out, At: at, StartTicks: ticks, Err: err}})
+		m.st.replies = append(m.st.replies, ownedReply{msg.Owner, &Spawned{Tag: msg.Tag, Action: msg.Action, Hook: msg.Hook, Conn: msg.Conn, Probe: msg.Probe, PID: pid, Handle: h, Output: out, At: at, StartTicks: ticks, Err: err}})
 	case *flushReplies:
 		m.flush(ctx)
 	case proc.Exit:
@@ -305,7 +311,7 @@ func (m *monitor) onWatchedExit(ctx actor.Context, w *watchedExit) {
 		return // re-parented to us since: the reaper reports it
 	}
 	delete(m.st.owners, w.PID)
-	exit := &Exited{PID: w.PID, At: time.Now(), Status: services.ExitStatus{Unknown: true}}
+	exit := &Exited{PID: w.PID, At: time.Now(), Status: lifecycle.ExitStatus{Unknown: true}}
 	if w.Zombie {
 		exit.Status = exitStatusOf(w.Status)
 	}
@@ -331,7 +337,7 @@ func (m *monitor) rewatch(ctx actor.Context, pid int) {
 	if err != nil {
 		if owner, ok := m.st.owners[pid]; ok {
 			delete(m.st.owners, pid)
-			ctx.Send(owner, &Exited{PID: pid, At: time.Now(), Status: services.ExitStatus{Unknown: true}})
+			ctx.Send(owner, &Exited{PID: pid, At: time.Now(), Status: lifecycle.ExitStatus{Unknown: true}})
 		}
 		return
 	}
@@ -366,11 +372,11 @@ func (m *monitor) flush(ctx actor.Context) {
 	m.st.replies = m.st.replies[:0]
 }
 
-func exitStatusOf(ws unix.WaitStatus) services.ExitStatus {
+func exitStatusOf(ws unix.WaitStatus) lifecycle.ExitStatus {
 	if ws.Signaled() {
-		return services.ExitStatus{Signal: ws.Signal()}
+		return lifecycle.ExitStatus{Signal: ws.Signal()}
 	}
-	return services.ExitStatus{Code: ws.ExitStatus()}
+	return lifecycle.ExitStatus{Code: ws.ExitStatus()}
 }
 
 // spawn starts argv in a new session (so its group can be signalled as a
@@ -389,11 +395,27 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 	if stdin == nil {
 		stdin = m.st.devNull
 	}
+	errR := -1
+	var errW *os.File
+	if req.SplitStderr && req.Logger != nil {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			return 0, nil, nil, fmt.Errorf("create stderr pipe: %w", err)
+		}
+		errR, errW = p[0], os.NewFile(uintptr(p[1]), "stderr pipe")
+	}
 	pid, r, h, err := proc.Start(proc.Spec{
 		Path: path, Argv: req.Argv, Env: req.Env, Dir: req.Dir, Creds: req.Creds,
-		Settings: req.Settings, Trampoline: m.st.self, Stdin: stdin, Stdout: req.Stdout, ExtraFiles: req.ExtraFiles, Cgroup: req.Cgroup,
+		Settings: req.Settings, Trampoline: m.st.self, Stdin: stdin, Stdout: req.Stdout, Stderr: errW, ExtraFiles: req.ExtraFiles, Cgroup: req.Cgroup,
 	})
+	if errW != nil {
+		// The child holds its own copy; ours would keep the pipe open.
+		errW.Close()
+	}
 	if err != nil {
+		if errR >= 0 {
+			unix.Close(errR)
+		}
 		delete(m.st.paths, key)
 		return 0, nil, nil, err
 	}
@@ -406,17 +428,30 @@ func (m *monitor) spawn(ctx actor.Context, req *Spawn) (int, *proc.Handle, *os.F
 		}
 		return pid, h, os.NewFile(uintptr(r), "output of "+req.Argv[0]), nil
 	}
+	stream := proc.StreamOut
+	if req.Stdout != nil {
+		stream = proc.StreamErr // stdout is the connection
+	}
+	m.pumpTo(ctx, req.Logger, pid, r, stream)
+	if errR >= 0 {
+		m.pumpTo(ctx, req.Logger, pid, errR, proc.StreamErr)
+	}
+	return pid, h, nil, nil
+}
+
+// pumpTo hands the read end r of a process's pipe to the pump, for
+// logger.
+func (m *monitor) pumpTo(ctx actor.Context, logger *actor.PID, pid, r int, stream proc.Stream) {
 	// Tell the logger before the pump can report EOF, so it counts the
 	// pipe open before it sees it closed.
-	ctx.Send(req.Logger, &proc.Opened{})
-	err = unix.SetNonblock(r, true)
+	ctx.Send(logger, &proc.Opened{})
+	err := unix.SetNonblock(r, true)
 	if err == nil {
-		err = m.st.pump.Add(r, req.Logger)
+		err = m.st.pump.Add(r, logger, stream)
 	}
 	if err != nil {
 		unix.Close(r)
-		ctx.Send(req.Logger, &proc.Closed{})
+		ctx.Send(logger, &proc.Closed{})
 		m.st.logf("cannot capture the output of process %d: %v", pid, err)
 	}
-	return pid, h, nil, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
@@ -104,23 +105,29 @@ func (p *proxy) Receive(ctx actor.Context) {
 			msg.Reply <- p.localReply(req, rep, err)
 		})
 	case *service.PeerRequest:
+		if msg.Op == lifecycle.PeerAwait {
+			// A service after a remote one does not wait for it: its
+			// start is the exporter's, not ordered with ours.
+			ctx.Send(msg.From, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: lifecycle.Result{Outcome: lifecycle.OutNotRunning}})
+			return
+		}
 		action := "start"
-		if msg.Op == services.PeerStop {
+		if msg.Op == lifecycle.PeerStop {
 			action = "stop"
 		}
 		from := msg.From
 		if msg.Local {
 			// The local daemon stops: the remote service is not its to stop.
-			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: services.Result{Outcome: services.OutNotRunning}})
+			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: lifecycle.Result{Outcome: lifecycle.OutNotRunning}})
 			return
 		}
 		p.call(ctx, action, nil, func(rep wire.Reply, err error) {
-			r := services.Result{Outcome: services.OutStarted, Steps: []services.Step{{Service: st.spec.Name, Outcome: services.OutStarted}}}
+			r := lifecycle.Result{Outcome: lifecycle.OutStarted, Steps: []lifecycle.Step{{Service: st.spec.Name, Outcome: lifecycle.OutStarted}}}
 			switch {
 			case err != nil || !rep.OK:
-				r = services.Result{Outcome: services.OutFailed, Reason: p.describe(rep, err)}
+				r = lifecycle.Result{Outcome: lifecycle.OutFailed, Reason: p.describe(rep, err)}
 			case action == "stop":
-				r = services.Result{Outcome: services.OutStopped, Steps: []services.Step{{Service: st.spec.Name, Outcome: services.OutStopped}}}
+				r = lifecycle.Result{Outcome: lifecycle.OutStopped, Steps: []lifecycle.Step{{Service: st.spec.Name, Outcome: lifecycle.OutStopped}}}
 			}
 			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: r})
 		})
@@ -420,6 +427,13 @@ func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Rep
 			return wire.OKReply(req.ID, s)
 		}
 		return p.ownStatus(req.ID, p.st.seen.State, "the exporter's answer to status is malformed")
+	case "kill":
+		var k wire.KillResult
+		if json.Unmarshal(rep.Result, &k) == nil {
+			// The PIDs are the exporter's, on its machine.
+			k.Service = name
+			return wire.OKReply(req.ID, k)
+		}
 	default:
 		var r wire.ActionResult
 		if json.Unmarshal(rep.Result, &r) == nil {

@@ -117,7 +117,7 @@ func newHarnessWith(t testing.TB, files map[string]string, edit func(*Env)) *har
 	goGo(func() { proc.Reap(func(e proc.Exit) { h.sys.Root.Send(mon, e) }, stop, nil) })
 	h.env = Env{
 		Service: service.Env{Go: goGo, Logf: h.log.logf, Monitor: mon, Historian: hist, History: h.store,
-			BaseEnv: service.BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send},
+			BaseEnv: proc.BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send},
 		// No other daemon answers here.
 		Proxy: proxy.Env{Go: goGo, Logf: h.log.logf, CallTimeout: time.Second,
 			Dial: func(context.Context, capability.Sturdyref) (*local.Client, error) { return nil, errUnreachable },

@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 )
 
 // Load and reload read files, and reading a file looks up the users and
@@ -208,9 +209,19 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 			finish()
 		})
 	}
+	// A group's scale is kept while its file says the same number
+	// (reloadGroup); else its record goes.
+	var groups []history.Record
+	for name := range st.instancesOf {
+		if seen[name] {
+			r.tellGroup(ctx, name)
+			groups = append(groups, r.groupRecord(name))
+		}
+	}
+	r.keepIntent(ctx, groups, nil)
 	for _, name := range res.Removed {
 		left++
-		r.stopThen(ctx, name, func(services.Result) {
+		r.stopThen(ctx, name, func(lifecycle.Result) {
 			r.forget(ctx, name)
 			finish()
 		})

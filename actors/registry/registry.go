@@ -11,11 +11,16 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/intent"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 
+	"github.com/shepherd-go/shepherd/actors/group"
 	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/leftover"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/capability"
@@ -54,7 +59,17 @@ type Register struct {
 	// Declared, with Restored, is Handover.Declared.
 	Declared map[string]int
 	Files    []string
-	Reply    chan<- RegisterResult
+	// Leftovers, at a start after a daemon that ended without stopping
+	// its services, is what leftover.Recover did with the processes it
+	// left: the history events and records to write, and the processes
+	// taken on as the main processes of their services (instances
+	// included), which then run on rather than start.
+	Leftovers leftover.Outcome
+	// Intent, at a start that is not a re-exec, is what is brought back
+	// of the services' kept intent (BootIntent): with it, Specs are
+	// those of BootIntent, and Declared its Declared.
+	Intent *Boot
+	Reply  chan<- RegisterResult
 }
 
 type RegisterResult struct {
@@ -100,6 +115,9 @@ type Env struct {
 	Accounts config.Accounts
 	// LogPath is a service's default log file.
 	LogPath func(name string) string
+	// SyslogPath is the system log's socket, for `log: syslog` and
+	// `both`. Empty: /dev/log.
+	SyslogPath string
 	// ConfigPath is the configuration file (reload reads it again).
 	ConfigPath string
 	// Cgroups says which cgroup limits can be applied: a file with
@@ -122,13 +140,18 @@ type registryState struct {
 	loggers   map[string]*actor.PID
 	log       []wire.LogEntry
 	// stopWaits run when the named service reports it has stopped.
-	stopWaits map[string][]func(services.Result)
+	stopWaits map[string][]func(lifecycle.Result)
 	// reading: a load or reload is being read (load.go); configQueue
 	// holds those that wait for it.
 	reading     bool
 	configQueue []*ClientRequest
 	// stopping: StopAll came; nothing is loaded any more.
 	stopping bool
+	// adopted are the processes of Register.Adopted not yet given to
+	// their controllers; disabled, the services of Register.Intent that
+	// start disabled (intent.go).
+	adopted  map[string]leftover.Adoption
+	disabled map[string]lifecycle.Disabled
 }
 
 // registry knows every service: names, aliases, the dependency graph and
@@ -140,7 +163,7 @@ func NewProps(env Env) *actor.Props {
 	st := &registryState{
 		env: env, specs: map[string]*services.Spec{}, aliases: map[string]string{},
 		summaries: map[string]wire.Summary{}, loggers: map[string]*actor.PID{},
-		stopWaits: map[string][]func(services.Result){},
+		stopWaits: map[string][]func(lifecycle.Result){},
 		groupOf:   map[string]string{}, instancesOf: map[string][]string{},
 	}
 	if env.ConfigPath != "" {
@@ -175,17 +198,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		if msg.Restored != nil {
 			st.files = msg.Files
 			names, err := r.add(ctx, msg.Specs, msg.Restored)
-			for g, n := range msg.Declared {
-				// A scaled group: its definition keeps its file's number.
-				if s, ok := st.specs[g]; ok && s.Instances > 0 && n > 0 {
-					c := *s
-					c.Instances = n
-					st.specs[g] = &c
-				}
-			}
-			for g := range st.instancesOf {
-				r.groupSummary(g)
-			}
+			r.declare(ctx, msg.Declared)
+			r.rekeep(ctx, msg.Restored)
 			for name, saved := range msg.Restored {
 				if _, ok := st.specs[name]; !ok {
 					st.env.Service.Logf("re-exec: service %s was handed over but is not defined; its process %d is left alone", name, saved.Machine.PID)
@@ -195,12 +209,34 @@ func (r *registry) Receive(ctx actor.Context) {
 			msg.Reply <- RegisterResult{Names: names, Err: err}
 			return
 		}
+		o := msg.Leftovers
+		if msg.Intent != nil {
+			o.Records = append(slices.Clone(o.Records), msg.Intent.Forget...)
+		}
+		if len(o.Events)+len(o.Records) > 0 {
+			// Before any event of the services, which come after.
+			ctx.Send(st.env.Service.Historian, &historian.Record{Events: o.Events, Records: o.Records, Sync: true})
+		}
+		st.adopted = msg.Leftovers.Adopted
+		if msg.Intent != nil {
+			st.disabled = msg.Intent.Disabled
+		}
 		names, err := r.register(ctx, msg.Specs, nil, msg.AutoStart)
+		for name, a := range st.adopted {
+			st.env.Service.Logf("service %s: adopted process %d has no service to run it: left alone", name, a.PID)
+			a.PIDFD.Close()
+		}
+		st.adopted, st.disabled = nil, nil
+		if msg.Intent != nil {
+			r.declare(ctx, msg.Intent.Declared)
+		}
 		msg.Reply <- RegisterResult{Names: names, Err: err}
 	case *HandoverInfo:
 		msg.Reply <- r.handoverInfo()
 	case *ClientRequest:
 		r.onClient(ctx, msg)
+	case *Loggers:
+		msg.Reply <- r.loggersOf()
 	case *Resolve:
 		name, ok := st.aliases[msg.Name]
 		msg.Reply <- Resolved{Name: name, Logger: st.loggers[name], OK: ok}
@@ -216,7 +252,7 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 		st.log = append(st.log, msg.Transitions...)
 	case *service.PeerReply:
-		if msg.Op != services.PeerStop {
+		if msg.Op != lifecycle.PeerStop {
 			// The answer to a start the registry sent (auto-start, a
 			// scale up): nobody waits for it. Taken for the answer to
 			// a stop, it would end that wait before the service is down.
@@ -231,6 +267,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.onParsed(ctx, msg)
 	case *importStored:
 		r.onImportStored(msg)
+	case *intentKept:
+		msg.then()
 	case *StopAll:
 		st.stopping = true
 		for _, q := range st.configQueue {
@@ -248,16 +286,16 @@ func (r *registry) Receive(ctx actor.Context) {
 }
 
 // stopThen stops a service and runs then once it is down.
-func (r *registry) stopThen(ctx actor.Context, name string, then func(services.Result)) {
+func (r *registry) stopThen(ctx actor.Context, name string, then func(lifecycle.Result)) {
 	r.stopThenFor(ctx, name, false, then)
 }
 
 // stopThenFor is stopThen; local says the daemon itself is going down.
-func (r *registry) stopThenFor(ctx actor.Context, name string, local bool, then func(services.Result)) {
+func (r *registry) stopThenFor(ctx actor.Context, name string, local bool, then func(lifecycle.Result)) {
 	st := r.st
 	st.stopWaits[name] = append(st.stopWaits[name], then)
 	if len(st.stopWaits[name]) == 1 {
-		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.PeerRequest{Op: services.PeerStop, From: ctx.Self(), Local: local})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.PeerRequest{Op: lifecycle.PeerStop, From: ctx.Self(), Local: local})
 	}
 }
 
@@ -270,7 +308,7 @@ func (r *registry) stopAll(ctx actor.Context, done chan<- struct{}) {
 	// Every stop cascades to dependents first, so asking all at once is
 	// still dependents-first, and independent services stop in parallel.
 	for name := range r.st.specs {
-		r.stopThenFor(ctx, name, true, func(services.Result) {
+		r.stopThenFor(ctx, name, true, func(lifecycle.Result) {
 			left--
 			if left == 0 {
 				close(done)
@@ -318,7 +356,9 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		if s.Credentials != nil {
 			gid = int(s.Credentials.GID)
 		}
-		logger, err := ctx.SpawnNamed(service.NewLoggerProps(s.Name, logPath, gid, s.LogRotate, st.env.Service.Logf), "log:"+s.Name)
+		files := logger.Files{Path: logPath, StderrPath: s.StderrLogFile, GID: gid, Rotate: s.LogRotate}
+		st.logTargets(s, &files)
+		logger, err := ctx.SpawnNamed(logger.NewFilesProps(s.Name, files, st.env.Service.Logf), "log:"+s.Name)
 		if err != nil {
 			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
 		}
@@ -331,7 +371,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			if err := r.addInstances(ctx, s.Name, insts, restored); err != nil {
 				return names, err
 			}
-			if _, err := ctx.SpawnNamed(service.NewGroupProps(r.serviceEnv(ctx), s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
+			if _, err := ctx.SpawnNamed(group.NewProps(r.serviceEnv(ctx), s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
 				return names, fmt.Errorf("spawn group %s: %w", s.Name, err)
 			}
 			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
@@ -350,14 +390,21 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 			names = append(names, s.Name)
 			continue
 		}
-		cs := service.NewController(r.serviceEnv(ctx), s, logger)
+		var cs *service.ControllerState
+		disabled := r.bootDisabled(s.Name)
 		if saved, ok := restored[s.Name]; ok {
 			cs = service.RestoredController(r.serviceEnv(ctx), saved, logger, time.Now())
+		} else if a, ok := st.adopted[s.Name]; ok {
+			delete(st.adopted, s.Name)
+			cs = service.AdoptedController(r.serviceEnv(ctx), s, a, disabled, logger)
+		} else {
+			cs = service.BootController(r.serviceEnv(ctx), s, disabled, logger)
 		}
+		// Read before the controller runs: from then on its state is its own.
+		st.summaries[s.Name] = cs.Summary()
 		if _, err := ctx.SpawnNamed(cs.Props(), "svc:"+s.Name); err != nil {
 			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)
 		}
-		st.summaries[s.Name] = cs.Summary()
 		names = append(names, s.Name)
 	}
 	return names, nil
@@ -377,15 +424,15 @@ func (r *registry) addInstances(ctx actor.Context, group string, insts []*servic
 }
 
 // groupSummary recomputes a group's summary from its instances'.
-func (r *registry) groupSummary(group string) {
+func (r *registry) groupSummary(name string) {
 	st := r.st
 	states := map[string]int{}
 	enabled := true
-	for _, i := range st.instancesOf[group] {
+	for _, i := range st.instancesOf[name] {
 		states[st.summaries[i].State]++
 		enabled = enabled && st.summaries[i].Enabled
 	}
-	st.summaries[group] = wire.Summary{Name: group, State: service.CombinedState(states, len(st.instancesOf[group])), Enabled: enabled}
+	st.summaries[name] = wire.Summary{Name: name, State: group.CombinedState(states, len(st.instancesOf[name])), Enabled: enabled}
 }
 
 // scale changes a group's number of instances, starting or stopping only
@@ -412,7 +459,10 @@ func (r *registry) scale(ctx actor.Context, name string, msg *ClientRequest) {
 			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest, "%v", err))
 			return
 		}
-		msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+		// Answered once the scale is kept for the next start.
+		r.keepIntent(ctx, []history.Record{r.groupRecord(name)}, func() {
+			msg.Reply <- wire.OKReply(msg.Req.ID, wire.ActionResult{Service: name, Outcome: wire.Done})
+		})
 	})
 }
 
@@ -425,7 +475,7 @@ func (r *registry) resize(ctx actor.Context, name string, n int, done func(error
 	cur := len(st.instancesOf[name])
 	running := st.summaries[name].State != wire.StateStopped
 	finish := func() {
-		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetInstances{Names: slices.Clone(st.instancesOf[name])})
+		r.tellGroup(ctx, name)
 		r.updateDependents(ctx)
 		r.groupSummary(name)
 		done(nil)
@@ -441,7 +491,7 @@ func (r *registry) resize(ctx actor.Context, name string, n int, done func(error
 		}
 		if running {
 			for _, i := range insts {
-				ctx.Send(service.ControllerPID(ctx.Self(), i.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
+				ctx.Send(service.ControllerPID(ctx.Self(), i.Name), &service.PeerRequest{Op: lifecycle.PeerStart, From: ctx.Self()})
 			}
 		}
 		finish()
@@ -455,7 +505,7 @@ func (r *registry) resize(ctx actor.Context, name string, n int, done func(error
 	}
 	left := len(gone)
 	for _, i := range gone {
-		r.stopThen(ctx, i, func(services.Result) {
+		r.stopThen(ctx, i, func(lifecycle.Result) {
 			r.forget(ctx, i)
 			delete(st.groupOf, i)
 			if left--; left == 0 {
@@ -495,14 +545,17 @@ func (r *registry) setAliases(s *services.Spec) {
 }
 
 func (r *registry) autoStart(ctx actor.Context, specs []*services.Spec) {
-	for _, s := range specs {
+	// A service after another is asked to start after it, so that the
+	// other is starting by the time it asks (order.go).
+	for _, s := range startOrder(specs, r.st.specs) {
 		if s.AutoStart {
-			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.PeerRequest{Op: services.PeerStart, From: ctx.Self()})
+			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.PeerRequest{Op: lifecycle.PeerStart, From: ctx.Self()})
 		}
 	}
 }
 
-// updateDependents tells every controller who requires it.
+// updateDependents tells every controller who requires it, and whom it
+// conflicts with (order.go).
 func (r *registry) updateDependents(ctx actor.Context) {
 	deps := map[string][]string{}
 	for name, s := range r.st.specs {
@@ -510,10 +563,12 @@ func (r *registry) updateDependents(ctx actor.Context) {
 			deps[req] = append(deps[req], name)
 		}
 	}
+	conflicts := r.conflicts()
 	for name := range r.st.specs {
 		d := deps[name]
 		slices.Sort(d)
 		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetDependents{Names: d})
+		ctx.Send(service.ControllerPID(ctx.Self(), name), &service.SetConflicts{Names: conflicts[name]})
 	}
 }
 
@@ -530,6 +585,10 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 			slices.SortFunc(all.Services, func(a, b wire.Summary) int { return strings.Compare(a.Name, b.Name) })
 			msg.Reply <- wire.OKReply(req.ID, all)
 		case "log":
+			if len(req.Args) > 0 {
+				r.allLogs(msg) // -n: every service's output (logs.go)
+				return
+			}
 			msg.Reply <- wire.OKReply(req.ID, wire.LogResult{Entries: slices.Clone(st.log)})
 		case "graph":
 			msg.Reply <- wire.OKReply(req.ID, r.graph())
@@ -555,6 +614,8 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 		r.serviceLog(ctx, name, msg)
 	case "unload":
 		r.unload(ctx, name, msg)
+	case "kill":
+		r.kill(ctx, name, msg)
 	case "status":
 		if members := r.remoteMembers(name); len(members) > 0 {
 			// A fleet: its status names its hosts' services and states.
@@ -630,7 +691,7 @@ func (r *registry) serviceLog(ctx actor.Context, name string, msg *ClientRequest
 		return
 	}
 	lines := make(chan []string, 1)
-	ctx.Send(r.st.loggers[name], &service.RecentLines{N: n, Reply: lines})
+	ctx.Send(r.st.loggers[name], &logger.RecentLines{N: n, Reply: lines})
 	// The logger answers at once; wait for it without blocking the
 	// registry's mailbox on anything slower than the logger's own queue.
 	id, reply, env := req.ID, msg.Reply, r.st.env.Service
@@ -703,6 +764,9 @@ func (r *registry) forget(ctx actor.Context, name string) {
 	delete(st.instancesOf, name)
 	ctx.Stop(service.ControllerPID(ctx.Self(), name))
 	ctx.Stop(st.loggers[name])
+	// Its intent goes with it: a service of that name defined later
+	// starts enabled, a group with its file's number.
+	r.keepIntent(ctx, []history.Record{{Kind: intent.RecordKind, Key: name}}, nil)
 	s := st.specs[name]
 	delete(st.specs, name)
 	delete(st.summaries, name)
@@ -722,8 +786,13 @@ func (r *registry) unload(ctx actor.Context, name string, msg *ClientRequest) {
 				"cannot unload %s: service %s requires it (unload %s first)", name, other, other))
 			return
 		}
+		if key := namedBy(s, name); other != name && key != "" {
+			msg.Reply <- wire.ErrReply(msg.Req.ID, wire.Errorf(wire.BadRequest,
+				"cannot unload %s: service %s names it in %s (unload %s first, or reload without it)", name, other, key, other))
+			return
+		}
 	}
-	r.stopThen(ctx, name, func(res services.Result) {
+	r.stopThen(ctx, name, func(res lifecycle.Result) {
 		r.forget(ctx, name)
 		r.updateDependents(ctx)
 		msg.Reply <- service.ClientReply(name, msg.Req.ID, res)

@@ -13,11 +13,12 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 	"golang.org/x/sys/unix"
 )
 
 // A controller's side of socket activation and environment files: the
-// machine decides (services/activation.go), the controller holds the
+// machine decides (services/lifecycle/activation.go), the controller holds the
 // sockets (internal/activation binds them), arms the poller, accepts for
 // inetd-style services and starts each connection's process through the
 // monitor, like any other.
@@ -62,7 +63,7 @@ func (st *ControllerState) environ(extra ...map[string]string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	return Environ(st.env.BaseEnv, append([]map[string]string{st.userEnv(), files, st.spec.Environment}, extra...)...), nil
+	return proc.Environ(st.env.BaseEnv, append([]map[string]string{st.userEnv(), files, st.spec.Environment}, extra...)...), nil
 }
 
 // passSockets gives the spawn of the main process the service's sockets,
@@ -85,24 +86,24 @@ func (st *ControllerState) passSockets(sp *monitor.Spawn) {
 }
 
 // activationEffect performs an effect of socket activation.
-func (c *controller) activationEffect(ctx actor.Context, e services.Effect) {
+func (c *controller) activationEffect(ctx actor.Context, e lifecycle.Effect) {
 	st := c.st
 	ss := &st.sock
 	switch e := e.(type) {
-	case services.Listen:
+	case lifecycle.Listen:
 		socks, err := activation.Reconcile(ss.socks, st.spec.Listen)
 		ss.socks = socks
 		ctx.Send(ctx.Self(), &listened{err: err})
-	case services.CloseSockets:
+	case lifecycle.CloseSockets:
 		c.unwatch()
 		for _, s := range ss.socks {
 			s.Close()
 		}
 		ss.socks = nil
 		ss.conns.CloseAccepted()
-	case services.WatchConnection:
+	case lifecycle.WatchConnection:
 		c.watch(ctx)
-	case services.Accept:
+	case lifecycle.Accept:
 		if e.On {
 			for _, s := range ss.socks {
 				if err := s.SetBlocking(false); err != nil {
@@ -113,17 +114,17 @@ func (c *controller) activationEffect(ctx actor.Context, e services.Effect) {
 		} else {
 			c.unwatch()
 		}
-	case services.ServeConn:
+	case lifecycle.ServeConn:
 		c.serveConn(ctx, e.ID)
-	case services.RefuseConn:
+	case lifecycle.RefuseConn:
 		if conn, ok := ss.conns.Take(e.ID); ok {
 			conn.File.Close()
 		}
-	case services.SignalConns:
+	case lifecycle.SignalConns:
 		for _, err := range ss.conns.Signal(e.Sig) {
 			st.env.Logf("service %s: %s: %v", st.spec.Name, services.SignalName(e.Sig), err)
 		}
-	case services.LogRefusals:
+	case lifecycle.LogRefusals:
 		switch {
 		case e.Ended:
 			st.env.Logf("service %s: serving connections again (%d active of at most %d); %d more refused since %s",
@@ -176,9 +177,9 @@ func (c *controller) activationMessage(ctx actor.Context, msg any) bool {
 	case *listened:
 		if msg.err != nil {
 			st.env.Logf("service %s: %v", st.spec.Name, msg.err)
-			c.step(ctx, services.ListenFailed{Reason: msg.err.Error(), At: time.Now()})
+			c.step(ctx, lifecycle.ListenFailed{Reason: msg.err.Error(), At: time.Now()})
 		} else {
-			c.step(ctx, services.Listening{At: time.Now()})
+			c.step(ctx, lifecycle.Listening{At: time.Now()})
 		}
 	case *sockReady:
 		if msg.gen != st.sock.gen {
@@ -189,7 +190,7 @@ func (c *controller) activationMessage(ctx actor.Context, msg any) bool {
 			return true
 		}
 		c.unwatch()
-		c.step(ctx, services.ConnectionPending{At: time.Now()})
+		c.step(ctx, lifecycle.ConnectionPending{At: time.Now()})
 	case *acceptAgain:
 		if msg.gen == st.sock.gen {
 			c.watch(ctx)
@@ -229,7 +230,7 @@ func (c *controller) acceptConns(ctx actor.Context, fd int) {
 			time.AfterFunc(acceptRetry, func() { send(self, &acceptAgain{gen: gen}) })
 			return
 		}
-		c.step(ctx, services.ConnAccepted{ID: st.sock.conns.Add(conn), At: time.Now()})
+		c.step(ctx, lifecycle.ConnAccepted{ID: st.sock.conns.Add(conn), At: time.Now()})
 		if st.sock.gen != gen {
 			return // no longer accepting
 		}
@@ -279,7 +280,7 @@ func (c *controller) onConnSpawned(ctx actor.Context, msg *monitor.Spawned) {
 		if msg.Tag != 0 {
 			st.env.Logf("service %s: cannot start a process for a connection: %v", st.spec.Name, msg.Err)
 		}
-		c.step(ctx, services.ConnEnded{At: time.Now()})
+		c.step(ctx, lifecycle.ConnEnded{At: time.Now()})
 		return
 	}
 	st.sock.conns.Spawned(msg.Tag, msg.PID, msg.Handle)
@@ -295,7 +296,7 @@ func (c *controller) onConnExited(ctx actor.Context, msg *monitor.Exited) bool {
 	if !msg.Status.Success() {
 		st.env.Logf("service %s: connection process %d %v", st.spec.Name, msg.PID, msg.Status)
 	}
-	c.step(ctx, services.ConnEnded{At: msg.At})
+	c.step(ctx, lifecycle.ConnEnded{At: msg.At})
 	return true
 }
 

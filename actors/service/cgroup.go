@@ -10,6 +10,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 )
 
 // Each service (each instance) runs in a cgroup of its own when the
@@ -17,7 +18,7 @@ import (
 // from the name alone, so that a re-exec or a restart of the daemon
 // finds it again. The machine decides when to kill it (KillCgroup); the
 // controller kills it in a goroutine and steps CgroupEmpty once it is
-// empty, or once services.CgroupWait has passed.
+// empty, or once lifecycle.CgroupWait has passed.
 //
 // What runs there: the service's processes, entered at fork, and its
 // custom actions, as systemd runs ExecReload= in the service's cgroup
@@ -64,7 +65,7 @@ func (st *ControllerState) place(sp *monitor.Spawn) error {
 }
 
 // killCgroup performs a KillCgroup effect.
-func (c *controller) killCgroup(ctx actor.Context, e services.KillCgroup) {
+func (c *controller) killCgroup(ctx actor.Context, e lifecycle.KillCgroup) {
 	st := c.st
 	// The goroutine reads nothing of st, which the actor may change.
 	name, tree, env := st.spec.Name, st.env.Cgroups, st.env
@@ -80,7 +81,7 @@ func (c *controller) killCgroup(ctx actor.Context, e services.KillCgroup) {
 		if !killed {
 			return // empty already: nothing to wait for, nothing to renew
 		}
-		wctx, cancel := env.Context(services.CgroupWait)
+		wctx, cancel := env.Context(lifecycle.CgroupWait)
 		defer cancel()
 		_, msg.err = cgroup.WaitEmpty(wctx, dir)
 		var ne *cgroup.NotEmptyError
@@ -101,7 +102,7 @@ func (c *controller) killCgroup(ctx actor.Context, e services.KillCgroup) {
 
 func (c *controller) onCgroupEmptied(ctx actor.Context, msg *cgroupEmptied) {
 	st := c.st
-	ev := services.CgroupEmpty{Gen: msg.gen, Left: msg.left, At: msg.at}
+	ev := lifecycle.CgroupEmpty{Gen: msg.gen, Left: msg.left, At: msg.at}
 	if msg.err != nil {
 		ev.Issue = msg.err.Error()
 		st.env.Logf("service %s: %v", st.spec.Name, msg.err)
@@ -133,7 +134,7 @@ func (st *ControllerState) cgroupStatus() *wire.CgroupInfo {
 // empty: a service that runs on (a re-exec) keeps its own.
 func (st *ControllerState) removeCgroup() {
 	t := st.env.Cgroups
-	if t == nil || st.m.State() == services.Running || st.m.State() == services.Starting {
+	if t == nil || st.m.State() == lifecycle.Running || st.m.State() == lifecycle.Starting {
 		return
 	}
 	if busy, err := cgroup.Populated(t.Dir(st.spec.Name)); err != nil || busy {

@@ -11,17 +11,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shepherd-go/shepherd/actors/monitor"
-
-	"github.com/shepherd-go/shepherd/actors/historian"
-
-	"github.com/shepherd-go/shepherd/internal/activation"
-	"github.com/shepherd-go/shepherd/internal/proc"
-
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/logger"
+	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/activation"
+	"github.com/shepherd-go/shepherd/internal/leftover"
+	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +44,7 @@ type SummaryUpdate struct {
 // PeerRequest asks a controller to start or stop on behalf of another
 // controller (a requirement being started, a dependent being stopped).
 type PeerRequest struct {
-	Op   services.PeerOp
+	Op   lifecycle.PeerOp
 	From *actor.PID
 	// Local: the daemon itself is stopping; a proxy leaves the remote
 	// service alone.
@@ -54,19 +54,28 @@ type PeerRequest struct {
 // PeerReply answers a PeerRequest.
 type PeerReply struct {
 	Name   string
-	Op     services.PeerOp
-	Result services.Result
+	Op     lifecycle.PeerOp
+	Result lifecycle.Result
 }
 
 // SetDependents tells a controller which services require it.
 type SetDependents struct{ Names []string }
+
+// SetConflicts tells a controller which services it conflicts with, both
+// ways (order.go).
+type SetConflicts struct{ Names []string }
+
+// AwaitStart asks a controller for an OK reply on Reply once its start in
+// progress, if any, has ended: a group whose instances a service is
+// after asks each of them.
+type AwaitStart struct{ Reply chan<- wire.Reply }
 
 // ReplaceSpec gives a controller a reloaded definition: applied at once
 // when the service does not run, at its next start otherwise.
 type ReplaceSpec struct{ Spec *services.Spec }
 
 // timerFired wraps a machine timer's expiry.
-type timerFired struct{ services.TimerFired }
+type timerFired struct{ lifecycle.TimerFired }
 
 // actionOutput carries a custom action's collected output.
 type actionOutput struct {
@@ -75,8 +84,11 @@ type actionOutput struct {
 }
 
 // Probe runs F inside the controller's Receive, with its state. Tests use
-// it to inject failures; F must not block.
+// it to inject failures, herd kill to signal MainProcess; F must not block.
 type Probe struct{ F func(*ControllerState) }
+
+// MainProcess is the main process's handle (nil: none).
+func (st *ControllerState) MainProcess() *proc.Handle { return st.procs[st.m.PID()] }
 
 // replyTarget is who waits for a machine Reply.
 type replyTarget struct {
@@ -85,7 +97,9 @@ type replyTarget struct {
 	action string
 	who    string
 	peer   *actor.PID
-	op     services.PeerOp
+	op     lifecycle.PeerOp
+	// await: the client asked AwaitStart, not a client's request.
+	await bool
 }
 
 // historyAck says the events of a step are durable: the replies held
@@ -102,7 +116,7 @@ func (a *historyAck) SetSeq(seq uint64) { a.seq = seq }
 type heldReplies struct {
 	token   uint64
 	ready   bool
-	replies []services.Reply
+	replies []lifecycle.Reply
 }
 
 type pendingAction struct {
@@ -114,7 +128,7 @@ type pendingAction struct {
 	handle   *proc.Handle
 	pipe     *os.File
 	exited   bool
-	status   services.ExitStatus
+	status   lifecycle.ExitStatus
 	output   string
 	gotOuput bool
 }
@@ -124,12 +138,12 @@ type pendingAction struct {
 // its running process and everyone waiting on it.
 type ControllerState struct {
 	spec    *services.Spec
-	m       *services.Machine
+	m       *lifecycle.Machine
 	env     Env
 	logger  *actor.PID
-	waiters map[services.Waiter]replyTarget
-	next    services.Waiter
-	timers  [services.NumTimers]*time.Timer
+	waiters map[lifecycle.Waiter]replyTarget
+	next    lifecycle.Waiter
+	timers  [lifecycle.NumTimers]*time.Timer
 	tag     uint64 // tag of the spawn in flight for the main process
 	// procs are the handles of the main process and of a PID file's
 	// launcher, by PID: every signal goes through them, never by number
@@ -163,13 +177,13 @@ type ControllerState struct {
 	hookTag    uint64
 	urlHooks   int // URL hooks in flight
 	// timerDue is when each armed timer fires, for a re-exec to carry.
-	timerDue [services.NumTimers]time.Time
+	timerDue [lifecycle.NumTimers]time.Time
 	// Frozen: a re-exec is under way; messages wait in stash (see Freeze).
 	frozen bool
 	stash  []any
 	// restoreEffects are performed when the controller starts: the timer
 	// a restored machine waits on.
-	restoreEffects []services.Effect
+	restoreEffects []lifecycle.Effect
 	// respawns are the times of recent respawns, read from history at the
 	// first status (respawnsLoaded) and kept since.
 	respawns       []time.Time
@@ -178,6 +192,18 @@ type ControllerState struct {
 	// change; answers carry it so that a proxy can order them against
 	// the events it follows.
 	seq uint64
+	// record names the main process in the history store (leftover.go);
+	// adoptedAt is when it was adopted from a previous daemon (zero once
+	// a process of its own runs), adoption what the monitor is to watch.
+	record    leftover.Tracker
+	adoptedAt time.Time
+	adoption  *proc.Adoption
+	// rd is the mechanics of readiness (ready.go); nil for a service
+	// without `ready:`.
+	rd *readyWatch
+	// spawnedAt is when the last spawn of the main process was asked
+	// for: a failed start shows the lines its attempt printed.
+	spawnedAt time.Time
 	// sock holds the sockets of socket activation (activation.go).
 	sock sockState
 }
@@ -187,10 +213,10 @@ type controller struct{ st *ControllerState }
 // NewController is the state of a new service's controller, whose output
 // goes to logger.
 func NewController(env Env, s *services.Spec, logger *actor.PID) *ControllerState {
-	return newControllerState(env, s, services.NewMachine(env.policyOf(s), time.Now()), logger)
+	return newControllerState(env, s, lifecycle.NewMachine(env.policyOf(s), time.Now()), logger)
 }
 
-func newControllerState(env Env, s *services.Spec, m *services.Machine, logger *actor.PID) *ControllerState {
+func newControllerState(env Env, s *services.Spec, m *lifecycle.Machine, logger *actor.PID) *ControllerState {
 	return &ControllerState{
 		spec: s, m: m, env: env, logger: logger,
 		actions: map[int]*pendingAction{}, procs: map[int]*proc.Handle{},
@@ -210,8 +236,12 @@ func (c *controller) Receive(ctx actor.Context) {
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		if a := st.adoption; a != nil { // AdoptedController's process
+			ctx.Send(st.env.Monitor, &monitor.Adopt{Adoption: *a, Owner: ctx.Self()})
+			st.adoption = nil
+		}
 		for _, e := range st.restoreEffects {
-			if t, ok := e.(services.ArmTimer); ok {
+			if t, ok := e.(lifecycle.ArmTimer); ok {
 				c.arm(ctx, t)
 			} else {
 				// Watching or accepting again, on the sockets handed over.
@@ -219,21 +249,29 @@ func (c *controller) Receive(ctx actor.Context) {
 			}
 		}
 		st.restoreEffects = nil
+		c.restoreReady(ctx)
 	case *Freeze:
 		c.freeze(ctx, msg)
 	case *Request:
 		c.onRequest(ctx, msg)
 	case *PeerRequest:
 		w := st.wait(replyTarget{peer: msg.From, op: msg.Op})
-		if msg.Op == services.PeerStart {
-			c.step(ctx, services.Start{Waiter: w, At: time.Now()})
-		} else {
-			c.step(ctx, services.Stop{Waiter: w, At: time.Now()})
+		switch msg.Op {
+		case lifecycle.PeerStart:
+			c.step(ctx, lifecycle.Start{Waiter: w, At: time.Now()})
+		case lifecycle.PeerAwait:
+			c.step(ctx, lifecycle.AwaitStart{Waiter: w, At: time.Now()})
+		default:
+			c.step(ctx, lifecycle.Stop{Waiter: w, At: time.Now()})
 		}
+	case *AwaitStart:
+		c.step(ctx, lifecycle.AwaitStart{Waiter: st.wait(replyTarget{client: msg.Reply, await: true}), At: time.Now()})
+	case *SetConflicts:
+		st.m.Step(lifecycle.SetConflicts{Names: msg.Names, At: time.Now()})
 	case *PeerReply:
-		c.step(ctx, services.PeerDone{Name: msg.Name, Op: msg.Op, Result: msg.Result, At: time.Now()})
+		c.step(ctx, lifecycle.PeerDone{Name: msg.Name, Op: msg.Op, Result: msg.Result, At: time.Now()})
 	case *SetDependents:
-		st.m.Step(services.SetDependents{Names: msg.Names})
+		st.m.Step(lifecycle.SetDependents{Names: msg.Names})
 	case *monitor.Spawned:
 		c.onSpawned(ctx, msg)
 	case *monitor.Exited:
@@ -249,8 +287,11 @@ func (c *controller) Receive(ctx actor.Context) {
 			c.finishAction(ctx, msg.PID)
 			return
 		}
+		if c.probeExited(ctx, msg) {
+			return
+		}
 		st.lastExit = msg
-		c.step(ctx, services.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
+		c.step(ctx, lifecycle.Exited{PID: msg.PID, Status: msg.Status, At: msg.At})
 		st.lastExit = nil
 		// The step killed what the process left in its group; nothing
 		// is signalled through its handle any more.
@@ -279,6 +320,8 @@ func (c *controller) Receive(ctx actor.Context) {
 		}
 	case *timerFired:
 		c.step(ctx, msg.TimerFired)
+	case *notifyWake, *fdReady, *probeTick, *probeDone, *probeOutput, *probeTimeout:
+		c.onReadyMessage(ctx, msg)
 	case *cgroupEmptied:
 		c.onCgroupEmptied(ctx, msg)
 	case *Probe:
@@ -309,6 +352,7 @@ func (c *controller) Receive(ctx actor.Context) {
 		for pid := range st.procs {
 			st.forget(pid)
 		}
+		st.closeReady()
 		st.removeCgroup()
 		c.closeActivation()
 	default:
@@ -318,16 +362,16 @@ func (c *controller) Receive(ctx actor.Context) {
 
 // wait registers t to hear the answer to a request. The map exists only
 // while someone waits: a thousand idle controllers hold no map.
-func (st *ControllerState) wait(t replyTarget) services.Waiter {
+func (st *ControllerState) wait(t replyTarget) lifecycle.Waiter {
 	st.next++
 	if st.waiters == nil {
-		st.waiters = map[services.Waiter]replyTarget{}
+		st.waiters = map[lifecycle.Waiter]replyTarget{}
 	}
 	st.waiters[st.next] = t
 	return st.next
 }
 
-func (st *ControllerState) unwait(w services.Waiter) {
+func (st *ControllerState) unwait(w lifecycle.Waiter) {
 	delete(st.waiters, w)
 	if len(st.waiters) == 0 {
 		st.waiters = nil
@@ -340,15 +384,15 @@ func (c *controller) onRequest(ctx actor.Context, r *Request) {
 	target := replyTarget{client: r.Reply, reqID: r.Req.ID, action: r.Req.Action, who: r.Who}
 	switch r.Req.Action {
 	case "start":
-		c.step(ctx, services.Start{Waiter: st.wait(target), At: now})
+		c.step(ctx, lifecycle.Start{Waiter: st.wait(target), At: now})
 	case "stop":
-		c.step(ctx, services.Stop{Waiter: st.wait(target), At: now})
+		c.step(ctx, lifecycle.Stop{Waiter: st.wait(target), At: now})
 	case "restart":
-		c.step(ctx, services.Restart{Waiter: st.wait(target), At: now})
+		c.step(ctx, lifecycle.Restart{Waiter: st.wait(target), At: now})
 	case "enable":
-		c.step(ctx, services.Enable{Waiter: st.wait(target), At: now})
+		c.step(ctx, lifecycle.Enable{Waiter: st.wait(target), At: now})
 	case "disable":
-		c.step(ctx, services.Disable{Waiter: st.wait(target), At: now})
+		c.step(ctx, lifecycle.Disable{Waiter: st.wait(target), At: now, Who: r.Who})
 	case "status":
 		n := 10
 		if len(r.Req.Args) == 2 && r.Req.Args[0] == "-n" {
@@ -359,7 +403,7 @@ func (c *controller) onRequest(ctx actor.Context, r *Request) {
 			}
 			n = v
 		}
-		ctx.Send(st.logger, &FillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Seq: st.seq, Reply: r.Reply})
+		ctx.Send(st.logger, &logger.FillRecent{Status: st.status(), N: n, ReqID: r.Req.ID, Seq: st.seq, Reply: r.Reply})
 	case "doc":
 		doc := wire.Doc{Service: st.spec.Name, Documentation: st.spec.Documentation}
 		for _, a := range st.spec.Actions {
@@ -384,8 +428,15 @@ func (st *ControllerState) status() wire.Status {
 		State: snap.State.String(), Since: snap.Since, Enabled: snap.Enabled,
 		OneShot: s.OneShot, Done: snap.Done, Milestone: s.Milestone(),
 		Failing: snap.Failing, FailedAt: snap.FailedAt, FailReason: snap.FailReason, StopIssue: snap.StopIssue,
-		PID: snap.PID, Command: s.Command, Respawn: s.Respawn,
+		Disabled: disabledInfo(snap),
+		PID:      snap.PID, Command: s.Command, Respawn: s.Respawn,
 		LastRespawn: snap.LastRespawn, Respawns: snap.RespawnCount,
+		StatusText: snap.StatusText, Reloading: snap.Reloading, SelfStopping: snap.SelfStopping,
+		Ready: s.Ready.Kind(),
+	}
+	if rd := st.rd; rd != nil && rd.notify != nil {
+		ns := rd.notify.Stats()
+		out.NotifyRefused, out.NotifyMalformed = ns.Refused, ns.Malformed
 	}
 	if out.Provides == nil {
 		out.Provides = []string{}
@@ -397,7 +448,7 @@ func (st *ControllerState) status() wire.Status {
 		out.Actions = append(out.Actions, a.Name)
 	}
 	if e := snap.LastExit; e != nil {
-		out.LastExit = &wire.ExitInfo{PID: e.PID, Code: e.Status.Code, At: e.At, Runtime: wire.Duration(e.Runtime), Unknown: e.Status.Unknown}
+		out.LastExit = &wire.ExitInfo{PID: e.PID, Code: e.Status.Code, At: e.At, Runtime: wire.Duration(e.Runtime), Unknown: e.Status.Unknown, Success: e.Success}
 		if e.Status.Signal != 0 {
 			out.LastExit.Signal = services.SignalName(e.Status.Signal)
 		}
@@ -405,6 +456,7 @@ func (st *ControllerState) status() wire.Status {
 	st.addRespawnHistory(&out, time.Now())
 	out.Cgroup = st.cgroupStatus()
 	out.ReplacementPending = st.replacement != nil
+	out.Adopted = st.adoptedAt
 	out.Activation = activation.Status(st.spec, snap.Activation, st.sock.socks)
 	return out
 }
@@ -461,56 +513,74 @@ func (st *ControllerState) Summary() wire.Summary {
 // step feeds the machine one event and performs the effects it returns.
 // The step's history events are recorded; its replies are held until they
 // are durable.
-func (c *controller) step(ctx actor.Context, ev services.Event) {
+func (c *controller) step(ctx actor.Context, ev lifecycle.Event) {
 	st := c.st
 	effects := st.m.Step(ev)
 	var update SummaryUpdate
-	var replies []services.Reply
+	var replies []lifecycle.Reply
 	var evs []history.Event
+	var intents []history.Record
 	for _, e := range effects {
 		switch e := e.(type) {
-		case services.StartPeers:
-			c.askPeers(ctx, services.PeerStart, e.Names)
-		case services.StopPeers:
-			c.askPeers(ctx, services.PeerStop, e.Names)
-		case services.Spawn:
+		case lifecycle.StartPeers:
+			c.askPeers(ctx, lifecycle.PeerStart, e.Names)
+		case lifecycle.StopPeers:
+			c.askPeers(ctx, lifecycle.PeerStop, e.Names)
+		case lifecycle.AwaitPeers:
+			c.askPeers(ctx, lifecycle.PeerAwait, e.Names)
+		case lifecycle.Spawn:
 			c.spawn(ctx)
-		case services.Signal:
+		case lifecycle.Signal:
 			st.signal(e)
-		case services.KillCgroup:
+		case lifecycle.KillCgroup:
 			c.killCgroup(ctx, e)
-		case services.WatchPIDFile:
+		case lifecycle.WatchPIDFile:
 			st.pidWatch++
 			st.pidRefusal = ""
 			c.watchPIDFile(ctx)
-		case services.Disown:
+		case lifecycle.Disown:
 			st.env.Logf("service %s: process %d could not be stopped: it is still there %v after SIGKILL (in uninterruptible sleep, or held by a tracer); shepherd no longer waits for it",
 				st.spec.Name, e.PID, st.m.Policy().KillWait)
 			ctx.Send(st.env.Monitor, &monitor.Disown{PID: e.PID})
 			st.forget(e.PID)
-		case services.ArmTimer:
+		case lifecycle.ArmTimer:
 			c.arm(ctx, e)
-		case services.Listen, services.CloseSockets, services.WatchConnection, services.Accept,
-			services.ServeConn, services.RefuseConn, services.SignalConns, services.LogRefusals:
+		case lifecycle.WatchReady:
+			c.watchReady(ctx)
+		case lifecycle.UnwatchReady:
+			c.unwatchReady()
+		case lifecycle.Listen, lifecycle.CloseSockets, lifecycle.WatchConnection, lifecycle.Accept,
+			lifecycle.ServeConn, lifecycle.RefuseConn, lifecycle.SignalConns, lifecycle.LogRefusals:
 			c.activationEffect(ctx, e)
-		case services.Record:
+		case lifecycle.Record:
 			evs = append(evs, st.historyEvent(e))
-		case services.Reply:
+		case lifecycle.KeepIntent:
+			intents = append(intents, st.intentRecord(e))
+		case lifecycle.Reply:
 			replies = append(replies, e)
-		case services.Transition:
+		case lifecycle.Transition:
 			st.env.Logf("service %s %s", st.spec.Name, e.Text)
 			update.Transitions = append(update.Transitions, wire.LogEntry{Time: e.At, Service: st.spec.Name, Text: e.Text})
-			if e.To == services.Starting && e.From != services.Running && st.replacement != nil {
+			if e.To == lifecycle.Starting && e.From != lifecycle.Running && st.replacement != nil {
 				st.applyReplacement()
 			}
 		}
 	}
+	st.syncNotify()
 	if len(update.Transitions) > 0 || isFlagEvent(ev) {
 		update.Summary = st.Summary()
 		ctx.Send(st.env.Registry, &update)
 	}
 	c.fireHooks(ctx, evs)
-	if len(evs) == 0 && len(st.held) == 0 {
+	recs := st.procRecords()
+	// A change of intent is durable before it is answered, as a state
+	// change is: "Disabled service X." holds across a crash of the daemon.
+	durable := len(evs)+len(intents) > 0
+	recs = append(recs, intents...)
+	if !durable && len(recs) > 0 {
+		ctx.Send(st.env.Historian, &historian.Record{Records: recs, Sync: true})
+	}
+	if !durable && len(st.held) == 0 {
 		for _, r := range replies {
 			c.reply(ctx, r)
 		}
@@ -519,9 +589,9 @@ func (c *controller) step(ctx actor.Context, ev services.Event) {
 	st.nextToken++
 	// With nothing to sync the replies are ready, but wait behind earlier
 	// held ones to keep their order.
-	st.held = append(st.held, heldReplies{token: st.nextToken, ready: len(evs) == 0, replies: replies})
-	if len(evs) > 0 {
-		ctx.Send(st.env.Historian, &historian.Record{Events: evs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
+	st.held = append(st.held, heldReplies{token: st.nextToken, ready: !durable, replies: replies})
+	if durable {
+		ctx.Send(st.env.Historian, &historian.Record{Events: evs, Records: recs, Sync: true, AckTo: ctx.Self(), AckMsg: &historyAck{token: st.nextToken}})
 	}
 	c.release(ctx, 0)
 }
@@ -547,27 +617,27 @@ func (c *controller) release(ctx actor.Context, token uint64) {
 // historyEvent is what history keeps of a Record of the machine: its
 // fields, plus what the machine does not know, the command of a start and
 // the resource usage of an exit.
-func (st *ControllerState) historyEvent(r services.Record) history.Event {
+func (st *ControllerState) historyEvent(r lifecycle.Record) history.Event {
 	e := history.Event{
 		Time: r.At, Service: st.spec.Name, Kind: r.Kind.String(), State: r.State, PID: r.PID,
 		ExitCode: r.ExitCode, Signal: r.Signal, Runtime: r.Runtime, Message: r.Message,
 	}
 	switch r.Kind {
-	case services.RecordStart:
+	case lifecycle.RecordStart:
 		e.Command = st.spec.Command
-	case services.RecordExit:
+	case lifecycle.RecordExit:
 		if x := st.lastExit; x != nil {
 			e.MaxRSS, e.CPU = x.MaxRSS, x.CPUTime
 		}
-	case services.RecordRespawn:
+	case lifecycle.RecordRespawn:
 		st.respawns = append(st.respawns, r.At)
 	}
 	return e
 }
 
-func isFlagEvent(ev services.Event) bool {
+func isFlagEvent(ev lifecycle.Event) bool {
 	switch ev.(type) {
-	case services.Enable, services.Disable:
+	case lifecycle.Enable, lifecycle.Disable:
 		return true
 	}
 	return false
@@ -584,7 +654,7 @@ func (st *ControllerState) applyReplacement() {
 // the process alone, if it leads none), through its handle, so that it
 // reaches nothing once the process was reaped and what it left in its
 // group is gone (design §5, style P7).
-func (st *ControllerState) signal(e services.Signal) {
+func (st *ControllerState) signal(e lifecycle.Signal) {
 	h := st.procs[e.PGID]
 	if h == nil {
 		st.env.Logf("service %s: no handle on process %d: %s not sent", st.spec.Name, e.PGID, services.SignalName(e.Sig))
@@ -608,16 +678,16 @@ func (st *ControllerState) forget(pid int) {
 	}
 }
 
-func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []string) {
+func (c *controller) askPeers(ctx actor.Context, op lifecycle.PeerOp, names []string) {
 	reg := ctx.ActorSystem().ProcessRegistry
 	for _, name := range names {
 		pid := ControllerPID(c.st.env.Registry, name)
 		if _, ok := reg.GetLocal(pid.Id); !ok {
 			// The peer was unloaded: a requirement that does not exist
 			// fails the start; a dependent that does not exist is down.
-			r := services.Result{Outcome: services.OutNotRunning}
-			if op == services.PeerStart {
-				r = services.Result{Outcome: services.OutFailed, Reason: "service " + name + " is not loaded"}
+			r := lifecycle.Result{Outcome: lifecycle.OutNotRunning}
+			if op == lifecycle.PeerStart {
+				r = lifecycle.Result{Outcome: lifecycle.OutFailed, Reason: "service " + name + " is not loaded"}
 			}
 			ctx.Send(ctx.Self(), &PeerReply{Name: name, Op: op, Result: r})
 			continue
@@ -626,7 +696,7 @@ func (c *controller) askPeers(ctx actor.Context, op services.PeerOp, names []str
 	}
 }
 
-func (c *controller) reply(ctx actor.Context, e services.Reply) {
+func (c *controller) reply(ctx actor.Context, e lifecycle.Reply) {
 	st := c.st
 	t, ok := st.waiters[e.Waiter]
 	if !ok {
@@ -637,9 +707,19 @@ func (c *controller) reply(ctx actor.Context, e services.Reply) {
 		ctx.Send(t.peer, &PeerReply{Name: st.spec.Name, Op: t.op, Result: e.Result})
 		return
 	}
+	if t.await {
+		t.client <- wire.OKReply(0, nil)
+		return
+	}
 	rep := ClientReply(st.spec.Name, t.reqID, e.Result)
 	rep.Seq = st.seq
 	c.recordAction(ctx, t.who, t.action, rep)
+	if rep.Error != nil && rep.Error.Kind == wire.StartFailed && rep.Error.Reason != "" && st.logger != nil {
+		// A failed start shows the service's last lines: the logger
+		// adds them once its output has ended.
+		ctx.Send(st.logger, &logger.FillFailure{Reply: rep, N: logger.FailureLines, Since: st.spawnedAt, To: t.client})
+		return
+	}
 	t.client <- rep
 }
 
@@ -662,11 +742,11 @@ func (c *controller) recordAction(ctx actor.Context, who, action string, rep wir
 }
 
 // ClientReply turns a machine result into the protocol's reply.
-func ClientReply(name string, id uint64, r services.Result) wire.Reply {
-	if r.Outcome == services.OutFailed {
+func ClientReply(name string, id uint64, r lifecycle.Result) wire.Reply {
+	if r.Outcome == lifecycle.OutFailed {
 		switch {
 		case r.Refused:
-			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name, Disabled: true,
+			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name, Disabled: true, Reason: r.Reason,
 				Message: fmt.Sprintf("service %s is currently disabled", name)})
 		case r.Dependency != "":
 			e := &wire.Error{Kind: wire.DependencyFailed, Service: name, Dependency: r.Dependency, Reason: r.Reason,
@@ -676,7 +756,7 @@ func ClientReply(name string, id uint64, r services.Result) wire.Reply {
 			}
 			return wire.ErrReply(id, e)
 		default:
-			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name,
+			return wire.ErrReply(id, &wire.Error{Kind: wire.StartFailed, Service: name, Reason: r.Reason,
 				Message: fmt.Sprintf("failed to start service %s: %s", name, r.Reason)})
 		}
 	}
@@ -687,7 +767,7 @@ func ClientReply(name string, id uint64, r services.Result) wire.Reply {
 	return wire.OKReply(id, res)
 }
 
-func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
+func (c *controller) arm(ctx actor.Context, e lifecycle.ArmTimer) {
 	st := c.st
 	if t := st.timers[e.Timer]; t != nil {
 		t.Stop()
@@ -695,7 +775,7 @@ func (c *controller) arm(ctx actor.Context, e services.ArmTimer) {
 	self, send := ctx.Self(), ctx.ActorSystem().Root.Send
 	st.timerDue[e.Timer] = time.Now().Add(e.After)
 	st.timers[e.Timer] = time.AfterFunc(e.After, func() {
-		send(self, &timerFired{services.TimerFired{Timer: e.Timer, Gen: e.Gen, At: time.Now()}})
+		send(self, &timerFired{lifecycle.TimerFired{Timer: e.Timer, Gen: e.Gen, At: time.Now()}})
 	})
 }
 
@@ -712,6 +792,7 @@ func (c *controller) spawn(ctx actor.Context) {
 		}
 	}
 	st.tag++
+	st.spawnedAt = time.Now()
 	var listenEnv map[string]string
 	if st.spec.Activation.Style == services.ActivationSystemd {
 		listenEnv = activation.ListenEnv(st.sock.socks)
@@ -725,6 +806,9 @@ func (c *controller) spawn(ctx actor.Context) {
 	sp := &monitor.Spawn{
 		Argv: st.spec.Command, Env: env, Dir: st.spec.Directory,
 		Owner: ctx.Self(), Tag: st.tag, Logger: st.logger,
+		// A stderr of its own: for its file, or for its lines'
+		// severity in the system log.
+		SplitStderr: st.spec.StderrLogFile != "" || st.spec.Log.Syslog(),
 	}
 	s := st.spec
 	sp.Creds = st.creds()
@@ -732,7 +816,11 @@ func (c *controller) spawn(ctx actor.Context) {
 		sp.Settings = &proc.Settings{Umask: s.Umask, Limits: s.Limits, Nice: s.Nice, IOClass: s.IOClass, IOPriority: s.IOPriority}
 	}
 	st.passSockets(sp)
-	if err := st.place(sp); err != nil {
+	err = c.prepareReady(ctx, sp)
+	if err == nil {
+		err = st.place(sp)
+	}
+	if err != nil {
 		// Answered as the monitor would: the start fails, saying why.
 		ctx.Send(ctx.Self(), &monitor.Spawned{Tag: st.tag, Err: err, At: time.Now()})
 		return
@@ -744,6 +832,10 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	st := c.st
 	if msg.Hook {
 		c.onHookSpawned(ctx, msg)
+		return
+	}
+	if msg.Probe {
+		c.onProbeSpawned(ctx, msg)
 		return
 	}
 	if msg.Conn {
@@ -770,14 +862,21 @@ func (c *controller) onSpawned(ctx actor.Context, msg *monitor.Spawned) {
 	if msg.Tag != st.tag {
 		panic(fmt.Sprintf("controller %s: spawn tag %d, expected %d", st.spec.Name, msg.Tag, st.tag))
 	}
+	if rd := st.rd; rd != nil {
+		if rd.fd != nil {
+			rd.fd.CloseWriteEnd() // the process has its own
+		}
+		rd.session, rd.spawning = msg.PID, false
+	}
 	if msg.Err != nil {
 		st.env.Logf("service %s: %v", st.spec.Name, msg.Err)
-		c.step(ctx, services.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
+		c.step(ctx, lifecycle.SpawnFailed{Reason: msg.Err.Error(), At: msg.At})
 		return
 	}
 	st.launcherStart = msg.StartTicks
 	st.procs[msg.PID] = msg.Handle
-	c.step(ctx, services.Spawned{PID: msg.PID, At: msg.At})
+	st.adoptedAt = time.Time{} // its output is captured again
+	c.step(ctx, lifecycle.Spawned{PID: msg.PID, At: msg.At})
 }
 
 // runAction runs a custom action's command with $MAINPID substituted.
@@ -875,42 +974,6 @@ func (st *ControllerState) userEnv() map[string]string {
 	return env
 }
 
-// Environ builds a child's environment: base (BaseEnvironment), then
-// each layer in order (the user's identity, the service's own variables,
-// extras).
-func Environ(base map[string]string, layers ...map[string]string) []string {
-	env := map[string]string{}
-	for k, v := range base {
-		env[k] = v
-	}
-	for _, layer := range layers {
-		for k, v := range layer {
-			env[k] = v
-		}
-	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// BaseEnvironment is what every service gets: the daemon's PATH and the
-// identity of the user it runs as.
-func BaseEnvironment() map[string]string {
-	env := map[string]string{"PATH": proc.DefaultPath}
-	if p := os.Getenv("PATH"); p != "" {
-		env["PATH"] = p
-	}
-	for _, k := range []string{"HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	return env
-}
-
 // pidFileTick asks the controller to look at its PID file again; ticks of
 // an earlier watch are ignored.
 type pidFileTick struct{ watch uint64 }
@@ -929,7 +992,7 @@ func (c *controller) watchPIDFile(ctx actor.Context) {
 // claim fails the start, saying why.
 func (c *controller) checkPIDFile(ctx actor.Context) {
 	st := c.st
-	if st.m.State() != services.Starting {
+	if st.m.State() != lifecycle.Starting {
 		return // the start ended (found, timed out, stopped)
 	}
 	a, err := proc.Adopt(st.adoptRule())
@@ -944,7 +1007,7 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 		return
 	case err != nil:
 		st.env.Logf("service %s: %v", st.spec.Name, err)
-		c.step(ctx, services.PIDFileRefused{Reason: err.Error(), At: time.Now()})
+		c.step(ctx, lifecycle.PIDFileRefused{Reason: err.Error(), At: time.Now()})
 		return
 	}
 	h, err := a.Handle()
@@ -955,7 +1018,7 @@ func (c *controller) checkPIDFile(ctx actor.Context) {
 	}
 	st.procs[a.PID] = h
 	ctx.Send(st.env.Monitor, &monitor.Adopt{Adoption: a, Owner: ctx.Self()})
-	c.step(ctx, services.PIDFileFound{PID: a.PID, At: time.Now()})
+	c.step(ctx, lifecycle.PIDFileFound{PID: a.PID, At: time.Now()})
 }
 
 // adoptRule is what the process a PID file names must satisfy.
@@ -977,8 +1040,8 @@ func (c *controller) abandonWaiters(ctx actor.Context) {
 	st := c.st
 	for w, t := range st.waiters {
 		if t.peer != nil {
-			ctx.Send(t.peer, &PeerReply{Name: st.spec.Name, Op: t.op, Result: services.Result{
-				Outcome: services.OutFailed, Reason: "internal error in its controller"}})
+			ctx.Send(t.peer, &PeerReply{Name: st.spec.Name, Op: t.op, Result: lifecycle.Result{
+				Outcome: lifecycle.OutFailed, Reason: "internal error in its controller"}})
 		} else {
 			t.client <- wire.ErrReply(t.reqID, wire.Errorf(wire.Timeout,
 				"internal error in the controller of %s; the request was abandoned (see the daemon log)", st.spec.Name))

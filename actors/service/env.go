@@ -28,12 +28,16 @@ type Env struct {
 	History interface {
 		Scan(history.Query) ([]history.Event, error)
 	}
-	// BaseEnv starts every process's environment (BaseEnvironment).
+	// BaseEnv starts every process's environment (proc.BaseEnvironment).
 	BaseEnv map[string]string
 	// UID is the daemon's user.
 	UID int
 	// Send sends from outside an actor (the actor system's root).
 	Send func(pid *actor.PID, msg any)
+	// NotifyDir holds the sd_notify sockets of the services with
+	// `ready: notify` (internal/notify); empty: such services fail to
+	// start, saying so.
+	NotifyDir string
 	// Poller says when a client waits on a socket-activated service's
 	// socket (services with `listen` need it).
 	Poller *activation.Poller

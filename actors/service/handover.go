@@ -8,16 +8,19 @@ import (
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 )
 
 // Saved is a controller's state at rest, as a re-exec hands it over.
 type Saved struct {
-	Machine     services.Saved `json:"machine"`
-	Spec        *services.Spec `json:"spec"`
-	Replacement *services.Spec `json:"replacement,omitempty"`
+	Machine     lifecycle.Saved `json:"machine"`
+	Spec        *services.Spec  `json:"spec"`
+	Replacement *services.Spec  `json:"replacement,omitempty"`
 	// PIDFD is the handle on the main process (Machine.PID), a pidfd
 	// that the re-exec passes on to the new binary; 0 if none.
 	PIDFD int `json:"pidfd,omitempty"`
+	// Adopted: when the main process was adopted (ControllerState.adoptedAt).
+	Adopted time.Time `json:"adopted,omitzero"`
 	// Sockets are the listening sockets of socket activation, and Conns
 	// the pidfds of the processes of inetd-style connections by PID: the
 	// re-exec passes them on too (InheritFDs).
@@ -60,7 +63,7 @@ func (c *controller) freeze(ctx actor.Context, msg *Freeze) {
 		msg.Reply <- Frozen{Name: name, Err: err}
 		return
 	}
-	saved := Saved{Machine: m, Spec: st.spec, Replacement: st.replacement}
+	saved := Saved{Machine: m, Spec: st.spec, Replacement: st.replacement, Adopted: st.adoptedAt}
 	if fd := st.procs[m.PID].FD(); m.PID != 0 && fd > 0 {
 		saved.PIDFD = fd
 	}
@@ -101,7 +104,7 @@ func (c *controller) stashed(ctx actor.Context) bool {
 // from a binary that passed no handle on the main process gets one opened
 // by its PID, which only an unreaped child keeps.
 func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *ControllerState {
-	m, effects := services.Restore(env.policyOf(s.Spec), s.Machine, now)
+	m, effects := lifecycle.Restore(env.policyOf(s.Spec), s.Machine, now)
 	cs := newControllerState(env, s.Spec, m, logger)
 	cs.restoreEffects = effects
 	if pid := s.Machine.PID; pid != 0 {
@@ -116,6 +119,8 @@ func RestoredController(env Env, s Saved, logger *actor.PID, now time.Time) *Con
 			env.Logf("service %s: re-exec handover: %v; it cannot be signalled", s.Spec.Name, err)
 		}
 		cs.procs[pid] = h
+		cs.record.Recorded(pid) // the record of before the re-exec stands
+		cs.adoptedAt = s.Adopted
 	}
 	if s.Replacement != nil {
 		cs.replacement = s.Replacement

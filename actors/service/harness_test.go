@@ -17,6 +17,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/proc"
@@ -30,6 +31,9 @@ import (
 // reaper. This binary runs no test that needs otherwise.
 func TestMain(m *testing.M) {
 	proc.RunTrampolineIfAsked()
+	if _, ok := os.LookupEnv("HELPER"); ok {
+		helperMain() // a service of the readiness tests (ready_test.go)
+	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot become a child subreaper:", err)
 		os.Exit(1)
@@ -136,7 +140,8 @@ func newHarness(t testing.TB) *harness {
 	}
 	life, endLife := context.WithCancel(context.Background())
 	h.env = Env{Go: goGo, Logf: h.log.logf, Life: life, Monitor: mon, Historian: hist, Registry: reg, History: h.store,
-		BaseEnv: BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send}
+		BaseEnv: proc.BaseEnvironment(), UID: os.Geteuid(), Send: h.sys.Root.Send,
+		NotifyDir: filepath.Join(t.TempDir(), "notify")}
 	t.Cleanup(func() {
 		// No process outlives the test: every service is stopped (those
 		// that were are not running; a stop of those answers at once).
@@ -181,14 +186,14 @@ func (h *harness) addAll(yaml string) map[string]*actor.PID {
 	pids := map[string]*actor.PID{}
 	dependents := map[string][]string{}
 	for _, s := range specs {
-		logger, err := h.sys.Root.SpawnNamed(NewLoggerProps(s.Name, filepath.Join(h.t.TempDir(), s.Name+".log"), -1, s.LogRotate, h.log.logf), "registry/log:"+s.Name)
+		lg, err := h.sys.Root.SpawnNamed(logger.NewProps(s.Name, filepath.Join(h.t.TempDir(), s.Name+".log"), -1, s.LogRotate, h.log.logf), "registry/log:"+s.Name)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if pids[s.Name], err = h.sys.Root.SpawnNamed(NewController(h.env, s, logger).Props(), ControllerPID(h.env.Registry, s.Name).Id); err != nil {
+		if pids[s.Name], err = h.sys.Root.SpawnNamed(NewController(h.env, s, lg).Props(), ControllerPID(h.env.Registry, s.Name).Id); err != nil {
 			h.t.Fatal(err)
 		}
-		h.loggers[s.Name], h.controllers[s.Name] = logger, pids[s.Name]
+		h.loggers[s.Name], h.controllers[s.Name] = lg, pids[s.Name]
 		for _, r := range s.Requires {
 			dependents[r] = append(dependents[r], s.Name)
 		}

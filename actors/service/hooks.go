@@ -9,14 +9,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shepherd-go/shepherd/actors/monitor"
-
-	"github.com/shepherd-go/shepherd/actors/historian"
-
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/monitor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +39,7 @@ func hookFor(e history.Event) string {
 	switch {
 	case e.Kind == history.KindExit:
 		return "on-exit"
-	case e.Kind == history.KindState && e.State == services.Failed.String():
+	case e.Kind == history.KindState && e.State == lifecycle.Failed.String():
 		return "on-failure"
 	case e.Kind == history.KindRespawnLimit:
 		return "on-respawn-limit"
@@ -84,7 +83,7 @@ func (c *controller) fireHooks(ctx actor.Context, evs []history.Event) {
 		st.hookTag++
 		st.hookSpawns[st.hookTag] = name
 		ctx.Send(st.env.Monitor, &monitor.Spawn{
-			Argv: h.Command, Env: Environ(st.env.BaseEnv, st.spec.Environment, vars), Dir: st.spec.Directory,
+			Argv: h.Command, Env: proc.Environ(st.env.BaseEnv, st.spec.Environment, vars), Dir: st.spec.Directory,
 			Owner: ctx.Self(), Tag: st.hookTag, Hook: true,
 		})
 	}

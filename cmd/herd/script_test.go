@@ -21,6 +21,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/herdtools"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/testsshd"
@@ -32,8 +33,9 @@ import (
 // so scripts drive the real client against a real daemon process.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"herd":     func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"shepherd": func() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr)) },
+		"herd":       func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"herd-tools": func() { os.Exit(herdtools.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"shepherd":   func() { os.Exit(shepherdcli.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 		// The daemon re-executes itself under this name to set up a
 		// service's process (see proc.RunTrampolineIfAsked).
 		proc.TrampolineName: proc.RunTrampolineIfAsked,
@@ -43,10 +45,14 @@ func TestMain(m *testing.M) {
 		"connholder": connHolderMain,
 		"callhammer": callHammerMain,
 		"ptracehold": ptraceHold,
+		"sdnotify":   sdNotifyMain,
 		"sdlisten":   sdListenMain,
+		"notifysink": notifySinkMain,
 		"sockcall":   sockCallMain,
 		"sockhammer": sockHammerMain,
 		"sockhold":   sockHoldMain,
+		"httpsay":    httpSayMain,
+		"syslogsink": syslogSinkMain,
 	})
 }
 
@@ -109,7 +115,18 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			// A daemon killed by its script leaves its cgroups.
 			env.Defer(func() { removeCgroups(env.WorkDir) })
-			return nil
+			// The importers' test files: real configurations no one
+			// here wrote (import-*.txtar).
+			importData, err := filepath.Abs("../../importer")
+			env.Setenv("IMPORTDATA", importData)
+			if err != nil {
+				return err
+			}
+			// The tutorial's configuration (docs/tutorial.md), which
+			// tutorial.txtar runs.
+			tutorial, err := filepath.Abs("../../examples/tutorial")
+			env.Setenv("TUTORIAL", tutorial)
+			return err
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
@@ -117,6 +134,9 @@ func TestScripts(t *testing.T) {
 			}
 			if cond == "race" {
 				return raceEnabled, nil
+			}
+			if name, ok := strings.CutPrefix(cond, "program:"); ok {
+				return haveProgram(name)
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -142,6 +162,8 @@ func TestScripts(t *testing.T) {
 			"holdconns":    cmdHoldConns,
 			"pty":          cmdPty,
 			"mounttmpfs":   cmdMountTmpfs,
+			"countprocs":   cmdCountProcs,
+			"crashcycles":  cmdCrashCycles,
 			"cgcount":      cmdCgCount,
 			"cgprocs":      cmdCgProcs,
 			"cgfamily":     cmdCgFamily,
@@ -151,6 +173,11 @@ func TestScripts(t *testing.T) {
 			"tcpdown":      cmdTCPDown,
 			"cgpath":       cmdCgPath,
 			"delegcgroup":  cmdDelegCgroup,
+			"herdjson":     cmdHerdJSON,
+			"jsonfile":     cmdJSONFile,
+			"jsoncovered":  cmdJSONCovered,
+			"freeprefix":   cmdFreePrefix,
+			"exitcode":     cmdExitCode,
 		},
 	})
 }
@@ -314,11 +341,18 @@ func cmdCheckEvents(ts *testscript.TestScript, neg bool, args []string) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		var evs wire.Events
-		if err := json.Unmarshal([]byte(line), &evs); err != nil {
+		// A JSON line per event; the last may be the error that ended
+		// the stream (the daemon was killed).
+		var ev struct {
+			wire.Event
+			Error *wire.Error `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			ts.Fatalf("%s: %v", args[0], err)
 		}
-		followed = append(followed, evs.Events...)
+		if ev.Error == nil {
+			followed = append(followed, ev.Event)
+		}
 	}
 	var all wire.Events
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[1])), &all))
@@ -486,16 +520,16 @@ func cmdAsUser(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func runAs(ts *testscript.TestScript, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[1] != "herd" && args[1] != "rawcall" {
-		ts.Fatalf("usage: asuser [-wait] USER herd|rawcall [ARG...]")
+	if len(args) < 2 || args[1] != "herd" && args[1] != "rawcall" && args[1] != "sdnotify" {
+		ts.Fatalf("usage: asuser [-wait] USER herd|rawcall|sdnotify [ARG...]")
 	}
 	u, err := user.Lookup(args[0])
 	ts.Check(err)
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	prog := sharedHerd(ts)
-	if args[1] == "rawcall" {
-		prog = filepath.Join(filepath.Dir(prog), "rawcall")
+	if args[1] != "herd" {
+		prog = filepath.Join(filepath.Dir(prog), args[1])
 	}
 	cmd := exec.Command(prog, args[2:]...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -529,11 +563,18 @@ func sharedHerd(ts *testscript.TestScript) string {
 	p := filepath.Join(dir, "herd")
 	ts.Check(os.WriteFile(p, b, 0o755))
 	ts.Setenv("SHARED_HERD", p)
+	// herd runs herd-tools, found beside it, for fleet, hosts, import
+	// and config.
+	ts.Check(os.WriteFile(filepath.Join(dir, "herd-tools"), b, 0o755))
 	// The same binary acts as the daemon when named shepherd.
 	d := filepath.Join(dir, "shepherd")
 	ts.Check(os.WriteFile(d, b, 0o755))
 	ts.Setenv("SHARED_SHEPHERD", d)
 	ts.Check(os.WriteFile(filepath.Join(dir, "rawcall"), b, 0o755))
+	// sdnotify, for services of other users (SHARED_SDNOTIFY).
+	n := filepath.Join(dir, "sdnotify")
+	ts.Check(os.WriteFile(n, b, 0o755))
+	ts.Setenv("SHARED_SDNOTIFY", n)
 	return p
 }
 
@@ -900,4 +941,82 @@ func cmdMountTmpfs(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("mount tmpfs on %s: %v\n%s", dir, err, out)
 	}
 	ts.Defer(func() { exec.Command("umount", "-l", dir).Run() })
+}
+
+// sdNotifyMain is the program `sdnotify [-sleep] SOCKET|- MSG...`: it
+// sends each MSG as a datagram to SOCKET (- for $NOTIFY_SOCKET), as
+// sd_notify(3) does, then waits until the daemon has judged them (a
+// BARRIER=1, as systemd-notify does), and with -sleep sleeps until
+// killed (a notify service). It exits 1, saying why, if a send fails.
+func sdNotifyMain() {
+	args := os.Args[1:]
+	sleep := len(args) > 0 && args[0] == "-sleep"
+	if sleep {
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: sdnotify [-sleep] SOCKET|- MSG...")
+		os.Exit(2)
+	}
+	path := args[0]
+	if path == "-" {
+		path = os.Getenv("NOTIFY_SOCKET")
+	}
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "sdnotify:", err)
+		os.Exit(1)
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fail(err)
+	}
+	to := &syscall.SockaddrUnix{Name: path}
+	for _, m := range args[1:] {
+		if err := syscall.Sendmsg(fd, []byte(strings.ReplaceAll(m, `\n`, "\n")), nil, to, 0); err != nil {
+			fail(err)
+		}
+	}
+	// The barrier: the write end of a pipe, closed by the daemon once it
+	// has read what came before.
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		fail(err)
+	}
+	if err := syscall.Sendmsg(fd, []byte("BARRIER=1"), syscall.UnixRights(p[1]), to, 0); err != nil {
+		fail(err)
+	}
+	syscall.Close(p[1])
+	syscall.SetNonblock(p[0], true)
+	r := os.NewFile(uintptr(p[0]), "barrier")
+	r.SetReadDeadline(time.Now().Add(deadline))
+	if _, err := r.Read(make([]byte, 1)); err != io.EOF {
+		fail(fmt.Errorf("barrier: %v", err))
+	}
+	if sleep {
+		select {}
+	}
+}
+
+// haveProgram is the condition [program:NAME]: NAME is installed (in
+// PATH, or /usr/sbin and /sbin, where Debian puts daemons). On CI, which
+// installs the programs the scripts use (.ci/run), a missing one is an
+// error rather than a reason to skip.
+func haveProgram(name string) (bool, error) {
+	if _, err := exec.LookPath(name); err == nil {
+		return true, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true, nil
+		}
+	}
+	// Debian keeps PostgreSQL's server programs (initdb, postgres) out
+	// of PATH, in a directory per major version.
+	if found, _ := filepath.Glob(filepath.Join("/usr/lib/postgresql/*/bin", name)); len(found) > 0 {
+		return true, nil
+	}
+	if os.Getenv("CI") != "" {
+		return false, fmt.Errorf("%s is not installed, and CI installs it (.ci/run)", name)
+	}
+	return false, nil
 }

@@ -11,5 +11,5 @@ import (
 
 func main() {
 	proc.RunTrampolineIfAsked()
-	os.Exit(shepherdcli.Main(os.Args[1:], os.Stderr))
+	os.Exit(shepherdcli.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

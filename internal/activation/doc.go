@@ -1,5 +1,5 @@
 // Package activation is the operating system's side of socket activation
-// (services/listen.go and services/activation.go decide when): binding a
+// (services/listen.go and services/lifecycle/activation.go decide when): binding a
 // service's endpoints as the daemon (Bind, Reconcile), what a process gets
 // with them (ListenEnv: sd_listen_fds(3)'s LISTEN_FDS and LISTEN_FDNAMES;
 // the trampoline adds LISTEN_PID; ConnEnv for one inetd-style

@@ -3,12 +3,13 @@ package activation
 import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 )
 
 // Status describes a service's sockets for `herd status NAME`, or nil for
 // a service without `listen`: a is the machine's side, socks the sockets
 // held (in the order of spec.Listen, as Reconcile leaves them).
-func Status(spec *services.Spec, a services.ActivationSnapshot, socks []*Socket) *wire.Activation {
+func Status(spec *services.Spec, a lifecycle.ActivationSnapshot, socks []*Socket) *wire.Activation {
 	if !spec.Activation.Sockets() {
 		return nil
 	}

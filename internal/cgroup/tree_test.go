@@ -5,9 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -192,4 +195,47 @@ func TestSpawnAfterKill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Signal reaches every process of the cgroup, those of a cgroup below it
+// too, and no other.
+func TestSignal(t *testing.T) {
+	tr := testTree(t)
+	p, _ := tr.Create("web", nil)
+	other, _ := tr.Create("other", nil)
+	sub := filepath.Join(p.Dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Each shell writes a file when it gets SIGUSR1, then exits.
+	shell := func(name string) string {
+		return `trap "echo > ` + dir + `/` + name + `; exit 0" USR1; echo > ` + dir + `/ready-` + name + `; while :; do sleep 0.01; done`
+	}
+	startIn(t, p.Dir, "sh", "-c", shell("outer"))
+	startIn(t, sub, "sh", "-c", shell("inner"))
+	outsider := startIn(t, other.Dir, "sh", "-c", shell("outsider"))
+	for _, f := range []string{"ready-outer", "ready-inner", "ready-outsider"} {
+		waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil })
+	}
+	pids, err := Signal(p.Dir, unix.SIGUSR1)
+	if err != nil || len(pids) < 2 {
+		t.Fatalf("Signal: %v, %v (want the two shells at least)", pids, err)
+	}
+	for _, f := range []string{"inner", "outer"} {
+		waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil })
+	}
+	if slices.Contains(pids, outsider.Process.Pid) {
+		t.Errorf("the process outside the cgroup was signalled: %v", pids)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outsider")); err == nil {
+		t.Error("the process outside the cgroup got the signal")
+	}
+	// A missing cgroup: nothing to signal, no error.
+	if pids, err := Signal(filepath.Join(p.Dir, "nosuch"), unix.SIGUSR1); err != nil || len(pids) != 0 {
+		t.Errorf("missing cgroup: %v, %v", pids, err)
+	}
+	Kill(p.Dir)
+	waitEmpty(p.Dir)
+	os.Remove(sub)
 }

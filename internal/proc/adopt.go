@@ -187,8 +187,8 @@ func ReadProcStat(pid int) (ProcInfo, error) {
 	return p, nil
 }
 
-// readProcUIDs reads the real, effective and saved uids of /proc/PID/status.
-func readProcUIDs(pid int) ([3]uint32, error) {
+// ReadUIDs reads the real, effective and saved uids of /proc/PID/status.
+func ReadUIDs(pid int) ([3]uint32, error) {
 	var uids [3]uint32
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
@@ -234,6 +234,9 @@ func BootTicks() uint64 {
 // AdoptRule is what a process named by a PID file must satisfy.
 type AdoptRule struct {
 	PIDFile string
+	// Source, when set, is what named the process, for errors (as
+	// "MAINPID=123"); else "pid file PIDFile".
+	Source string
 	// Self is the daemon's PID: the ancestor every service process has.
 	Self int
 	// LauncherStart is BootTicks taken just before the launcher's fork.
@@ -244,26 +247,35 @@ type AdoptRule struct {
 	User string
 }
 
+// source names what named the process, for errors.
+func (r AdoptRule) source() string {
+	if r.Source != "" {
+		return r.Source
+	}
+	return "pid file " + r.PIDFile
+}
+
 // check decides whether p, whose ancestors (nearest first) are chain,
 // may be adopted. Its errors name the file and the PID.
 func (r AdoptRule) check(p ProcInfo, chain []int) error {
+	src := r.source()
 	service := "the service"
 	if r.User != "" {
 		service += " running as " + r.User
 	}
 	switch {
 	case p.PID == r.Self:
-		return fmt.Errorf("pid file %s names process %d, which is shepherd itself", r.PIDFile, p.PID)
+		return fmt.Errorf("%s names process %d, which is shepherd itself", src, p.PID)
 	case !slices.Contains(chain, r.Self):
-		return fmt.Errorf("pid file %s names process %d, which is not a descendant of %s", r.PIDFile, p.PID, service)
+		return fmt.Errorf("%s names process %d, which is not a descendant of %s", src, p.PID, service)
 	case p.Start < r.LauncherStart:
-		return fmt.Errorf("pid file %s names process %d, which started before %s did", r.PIDFile, p.PID, service)
+		return fmt.Errorf("%s names process %d, which started before %s did", src, p.PID, service)
 	case r.UID != 0 && (p.UIDs[0] != r.UID || p.UIDs[1] != r.UID || p.UIDs[2] != r.UID):
 		who := fmt.Sprintf("uid %d", r.UID)
 		if r.User != "" {
 			who = fmt.Sprintf("%s (uid %d)", r.User, r.UID)
 		}
-		return fmt.Errorf("pid file %s names process %d, which runs as uid %d, not as %s", r.PIDFile, p.PID, p.UIDs[1], who)
+		return fmt.Errorf("%s names process %d, which runs as uid %d, not as %s", src, p.PID, p.UIDs[1], who)
 	}
 	return nil
 }
@@ -290,14 +302,20 @@ func Adopt(r AdoptRule) (Adoption, error) {
 	if err != nil {
 		return Adoption{}, err
 	}
+	return AdoptPID(pid, r)
+}
+
+// AdoptPID checks process pid as Adopt checks the process a PID file
+// names; r.Source names it in errors ("MAINPID=123" for sd_notify).
+func AdoptPID(pid int, r AdoptRule) (Adoption, error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	switch {
 	case errors.Is(err, unix.ESRCH):
 		return Adoption{}, ErrNoPIDYet
 	case errors.Is(err, unix.EINVAL):
-		return Adoption{}, fmt.Errorf("pid file %s names %d, which is not a process (a thread?)", r.PIDFile, pid)
+		return Adoption{}, fmt.Errorf("%s names %d, which is not a process (a thread?)", r.source(), pid)
 	case err != nil:
-		return Adoption{}, fmt.Errorf("pid file %s names process %d: %w", r.PIDFile, pid, err)
+		return Adoption{}, fmt.Errorf("%s names process %d: %w", r.source(), pid, err)
 	}
 	pidfd := os.NewFile(uintptr(fd), "pidfd "+strconv.Itoa(pid))
 	keep := false
@@ -310,7 +328,7 @@ func Adopt(r AdoptRule) (Adoption, error) {
 	if err != nil || p.State == 'Z' || p.State == 'X' {
 		return Adoption{}, ErrNoPIDYet // gone already
 	}
-	if p.UIDs, err = readProcUIDs(pid); err != nil {
+	if p.UIDs, err = ReadUIDs(pid); err != nil {
 		return Adoption{}, ErrNoPIDYet
 	}
 	var chain []int

@@ -36,6 +36,7 @@ type Pump struct {
 type pipeState struct {
 	fd     int
 	owner  any
+	stream Stream
 	lines  lineSplitter
 	roomy  bool // the pipe was enlarged for a fast writer
 	credit Credit
@@ -48,7 +49,21 @@ type Chunk struct {
 	Data   []byte
 	Lines  int
 	Credit *Credit
+	// Stream is the pipe's: the whole output, or stderr alone.
+	Stream Stream
 }
+
+// Stream says what a pipe carries of a process's output.
+type Stream uint8
+
+const (
+	// StreamOut is the process's output: stdout, and stderr too unless
+	// it has a pipe of its own.
+	StreamOut Stream = iota
+	// StreamErr is stderr alone (stderr-log-file; an inetd-style
+	// connection's process, whose stdout is the connection).
+	StreamErr
+)
 
 // Opened tells a pipe's owner that a pipe is about to be pumped to it,
 // before the pump could report its end: the owner counts the pipes it
@@ -100,7 +115,7 @@ func (p *Pump) resume1(ps *pipeState) {
 func (p *Pump) sendChunk(ps *pipeState, data []byte, lines int) bool {
 	c := &ps.credit
 	owed := c.owed.Add(int64(cap(data)))
-	p.deliver(ps.owner, &Chunk{Data: data, Lines: lines, Credit: c})
+	p.deliver(ps.owner, &Chunk{Data: data, Lines: lines, Credit: c, Stream: ps.stream})
 	if owed <= pauseOwed {
 		return false
 	}
@@ -150,19 +165,19 @@ func NewPump(deliver func(owner, msg any)) (*Pump, error) {
 }
 
 // Add starts pumping fd (a non-blocking read end) to owner. The pump owns
-// fd from now on and closes it at EOF.
-func (p *Pump) Add(fd int, owner any) error {
-	return p.Adopt(fd, owner, nil)
+// fd from now on and closes it at EOF. Its chunks are of stream.
+func (p *Pump) Add(fd int, owner any, stream Stream) error {
+	return p.Adopt(fd, owner, stream, nil)
 }
 
 // Adopt is Add for a pipe handed over by a re-exec, with the unfinished
 // line already read from it. That line is cut like any other: a handover
 // from a binary without the cut may carry more than LineMax of it.
-func (p *Pump) Adopt(fd int, owner any, partial []byte) error {
-	ps := &pipeState{fd: fd, owner: owner}
+func (p *Pump) Adopt(fd int, owner any, stream Stream, partial []byte) error {
+	ps := &pipeState{fd: fd, owner: owner, stream: stream}
 	ps.credit.pipe, ps.credit.pump = ps, p
 	if chunk, n := ps.lines.feed(partial, time.Now()); n > 0 {
-		p.deliver(owner, &Chunk{Data: chunk, Lines: n})
+		p.deliver(owner, &Chunk{Data: chunk, Lines: n, Stream: stream})
 	}
 	p.mu.Lock()
 	p.pipes[int32(fd)] = ps
@@ -270,7 +285,7 @@ func (p *Pump) drain(ps *pipeState, buf []byte, credit bool) {
 		}
 		// EOF (n == 0) or a read error: every writer is gone.
 		if err != nil {
-			p.deliver(ps.owner, &Chunk{Data: []byte(Stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n"), Lines: 1})
+			p.deliver(ps.owner, &Chunk{Data: []byte(Stamp(time.Now()) + "[shepherd: output read error: " + err.Error() + "]\n"), Lines: 1, Stream: ps.stream})
 		}
 		p.finish(ps)
 		return
@@ -279,7 +294,7 @@ func (p *Pump) drain(ps *pipeState, buf []byte, credit bool) {
 
 func (p *Pump) finish(ps *pipeState) {
 	if last := ps.lines.flush(time.Now()); len(last) > 0 {
-		p.deliver(ps.owner, &Chunk{Data: last, Lines: 1})
+		p.deliver(ps.owner, &Chunk{Data: last, Lines: 1, Stream: ps.stream})
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, ps.fd, nil) // ENOENT when paused
 	// Forgotten before it is closed: once closed, its number may be given
@@ -317,6 +332,7 @@ func (p *Pump) closeAll() {
 type Pipe struct {
 	FD      int
 	Owner   any
+	Stream  Stream
 	Partial []byte
 }
 
@@ -328,7 +344,7 @@ func (p *Pump) Detach() []Pipe {
 	defer p.mu.Unlock()
 	pipes := make([]Pipe, 0, len(p.pipes))
 	for _, ps := range p.pipes {
-		pipes = append(pipes, Pipe{FD: ps.fd, Owner: ps.owner, Partial: ps.lines.partial})
+		pipes = append(pipes, Pipe{FD: ps.fd, Owner: ps.owner, Stream: ps.stream, Partial: ps.lines.partial})
 	}
 	return pipes
 }

@@ -85,7 +85,7 @@ func TestPumpPausesAPipeWhoseLoggerLags(t *testing.T) {
 	}
 	r, w := fds[0], fds[1]
 	unix.SetNonblock(r, true)
-	if err := p.Add(r, nil); err != nil {
+	if err := p.Add(r, nil, StreamOut); err != nil {
 		t.Fatal(err)
 	}
 	const total = 16 << 20
@@ -174,7 +174,7 @@ func TestPumpAdoptCutsAHandedOverPartialLine(t *testing.T) {
 	}
 	defer unix.Close(fds[1])
 	partial := bytes.Repeat([]byte("p"), 5*LineMax+7)
-	if err := p.Adopt(fds[0], nil, partial); err != nil {
+	if err := p.Adopt(fds[0], nil, StreamOut, partial); err != nil {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
@@ -214,7 +214,7 @@ func TestPipesReusingAClosedPipesNumberAreKept(t *testing.T) {
 		}
 		unix.Write(fds[1], []byte("a line\n"))
 		unix.Close(fds[1])
-		if err := p.Add(fds[0], i); err != nil {
+		if err := p.Add(fds[0], i, StreamOut); err != nil {
 			t.Fatal(err)
 		}
 	}

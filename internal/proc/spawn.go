@@ -34,9 +34,13 @@ type Spec struct {
 	// Stdout, when set, is the process's standard output (an inetd-style
 	// connection); the output pipe then carries its stderr only.
 	Stdout *os.File
+	// Stderr, when set, is the process's standard error (a pipe of its
+	// own, for a service with stderr-log-file); the output pipe then
+	// carries its stdout only.
+	Stderr *os.File
 	// ExtraFiles are passed as fds 3, 4, ... (the listening sockets of
-	// socket activation); everything else the daemon holds is
-	// close-on-exec.
+	// socket activation, s6's notification fd); a -1 is a descriptor
+	// left closed; everything else the daemon holds is close-on-exec.
 	ExtraFiles []int
 	// Cgroup, when set, is the cgroup (v2) directory the process starts
 	// in: it is placed there by the fork itself (clone3
@@ -85,6 +89,9 @@ func Start(spec Spec) (pid int, out int, h *Handle, err error) {
 	files := []uintptr{spec.Stdin.Fd(), uintptr(w), uintptr(w)}
 	if spec.Stdout != nil {
 		files[1] = spec.Stdout.Fd()
+	}
+	if spec.Stderr != nil {
+		files[2] = spec.Stderr.Fd()
 	}
 	for _, fd := range spec.ExtraFiles {
 		files = append(files, uintptr(fd))

@@ -33,6 +33,9 @@ type Settings struct {
 	IOClass    int              `json:"io_class,omitempty"`
 	IOPriority int              `json:"io_priority,omitempty"`
 	Creds      *Creds           `json:"creds,omitempty"`
+	// WatchdogPID sets WATCHDOG_PID to the process's own PID, which only
+	// the process knows before its exec (sd_watchdog_enabled(3) checks it).
+	WatchdogPID bool `json:"watchdog_pid,omitempty"`
 	// ListenPID sets LISTEN_PID to the process's own PID, which only the
 	// process knows (sd_listen_fds(3) ignores sockets passed to another).
 	ListenPID bool `json:"listen_pid,omitempty"`
@@ -74,6 +77,9 @@ func trampoline(argv []string) error {
 		if !strings.HasPrefix(kv, settingsEnv+"=") && !(s.ListenPID && strings.HasPrefix(kv, "LISTEN_PID=")) {
 			env = append(env, kv)
 		}
+	}
+	if s.WatchdogPID {
+		env = append(env, "WATCHDOG_PID="+strconv.Itoa(os.Getpid()))
 	}
 	if s.ListenPID {
 		// execve keeps the PID: the command's process is this one.

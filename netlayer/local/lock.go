@@ -114,10 +114,11 @@ func (l *SocketLock) writePID() error {
 // inUse is the error for a socket another daemon holds; pid 0 when its
 // lock file does not say (it has just taken the lock).
 func inUse(path string, pid int) error {
+	hint := "stop it first (herd -s " + path + " stop root), or give this one another socket (-s)"
 	if pid <= 0 {
-		return fmt.Errorf("%s: %w", path, ErrInUse)
+		return fmt.Errorf("%s: %w: %s", path, ErrInUse, hint)
 	}
-	return fmt.Errorf("%s: %w (PID %d)", path, ErrInUse, pid)
+	return fmt.Errorf("%s: %w (PID %d): %s", path, ErrInUse, pid, hint)
 }
 
 // readPID reads the PID a lock file holds, or 0.

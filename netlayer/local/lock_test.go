@@ -49,7 +49,7 @@ func TestSaturatedDaemonKeepsItsSocket(t *testing.T) {
 	unix.Stat(path, &before)
 
 	_, err = Listen(path, ListenOptions{Group: -1})
-	want := fmt.Sprintf("%s: socket is in use by a running daemon (PID %d)", path, os.Getpid())
+	want := fmt.Sprintf("%s: socket is in use by a running daemon (PID %d): stop it first (herd -s %s stop root), or give this one another socket (-s)", path, os.Getpid(), path)
 	if !errors.Is(err, ErrInUse) || err.Error() != want {
 		t.Fatalf("second daemon: %v, want %q", err, want)
 	}

@@ -153,8 +153,17 @@ func checkDir(dir string, shared bool) error {
 	if shared {
 		forbidden = 0o022
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != uint32(os.Geteuid()) || st.Mode&forbidden != 0 {
-		return fmt.Errorf("%s: %w", dir, ErrInsecureDir)
+	want := "0700"
+	if shared {
+		want = "0755"
+	}
+	switch uid := uint32(os.Geteuid()); {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("%s: %w: it is not a directory; choose another socket path (-s)", dir, ErrInsecureDir)
+	case st.Uid != uid:
+		return fmt.Errorf("%s: %w: it belongs to uid %d, not to uid %d who runs shepherd; choose a socket path (-s) in a directory of your own", dir, ErrInsecureDir, st.Uid, uid)
+	case st.Mode&forbidden != 0:
+		return fmt.Errorf("%s: %w: it is mode %04o, and others could replace the socket; make it %s (chmod %s %s) or choose another socket path (-s)", dir, ErrInsecureDir, st.Mode&0o7777, want, want, dir)
 	}
 	return nil
 }

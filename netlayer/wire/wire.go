@@ -76,12 +76,18 @@ type Error struct {
 	Action     string    `json:"action,omitempty"`
 	Dependency string    `json:"dependency,omitempty"`
 	// Disabled is set on a start-failed error caused by the service being
-	// disabled (herd prints "Service NAME is currently disabled.").
+	// disabled (herd prints "Service NAME is currently disabled.", then
+	// the Reason: why, and what to do).
 	Disabled bool `json:"disabled,omitempty"`
-	// Reason says why a requirement failed (dependency-failed), and Steps
+	// Reason says why a requirement failed (dependency-failed), why a
+	// start failed (start-failed), or why a disabled service is and what
+	// to do (start-failed, Disabled); Steps
 	// what was started or stopped on the way.
 	Reason string `json:"reason,omitempty"`
 	Steps  []Step `json:"steps,omitempty"`
+	// Recent are the service's last output lines, timestamped, after a
+	// start that failed (start-failed with a Reason).
+	Recent []string `json:"recent,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -126,6 +132,16 @@ type ActionResult struct {
 	ExitCode int    `json:"exit_code,omitempty"`
 }
 
+// KillResult answers `kill`: the signal sent (by its name, SIGHUP) and
+// the processes it was sent to. Its request's Args are the signal and
+// whom to send it to, main or all: ["SIGHUP", "all"] (services.ParseKillArgs).
+type KillResult struct {
+	Service string `json:"service"`
+	Signal  string `json:"signal"`
+	Whom    string `json:"whom"`
+	PIDs    []int  `json:"pids"`
+}
+
 // Step is one service changed by an action.
 type Step struct {
 	Service string  `json:"service"`
@@ -163,11 +179,14 @@ type ExitInfo struct {
 	PID     int       `json:"pid"`
 	Code    int       `json:"code"`
 	Signal  string    `json:"signal,omitempty"`
-	At      time.Time `json:"at"`
+	At      time.Time `json:"at,omitzero"`
 	Runtime Duration  `json:"runtime"`
 	// Unknown: the process was adopted from a PID file, and another
 	// process collected its exit status (Code and Signal mean nothing).
 	Unknown bool `json:"unknown,omitempty"`
+	// Success: the status is one of the service's success statuses,
+	// exit code 0 or one of its exit-codes (143 for a JVM stopped).
+	Success bool `json:"success,omitempty"`
 }
 
 // Status is the result of `status SERVICE`.
@@ -177,11 +196,15 @@ type Status struct {
 	Requires      []string  `json:"requires"`
 	Documentation string    `json:"documentation,omitempty"`
 	State         string    `json:"state"`
-	Since         time.Time `json:"since"`
+	Since         time.Time `json:"since,omitzero"`
 	Enabled       bool      `json:"enabled"`
-	OneShot       bool      `json:"one_shot,omitempty"`
-	Done          bool      `json:"done,omitempty"`
-	Milestone     bool      `json:"milestone,omitempty"`
+	// Disabled says since when, by whom and why a disabled service is
+	// (absent when that is not known). It holds across restarts of the
+	// daemon, until `herd enable`.
+	Disabled  *DisabledInfo `json:"disabled,omitempty"`
+	OneShot   bool          `json:"one_shot,omitempty"`
+	Done      bool          `json:"done,omitempty"`
+	Milestone bool          `json:"milestone,omitempty"`
 	// Failing is set when the last start failed or the respawn limit was hit.
 	Failing     bool      `json:"failing,omitempty"`
 	FailedAt    time.Time `json:"failed_at,omitzero"`
@@ -210,6 +233,10 @@ type Status struct {
 	// ReplacementPending is set when a reloaded definition waits for the
 	// next start.
 	ReplacementPending bool `json:"replacement_pending,omitempty"`
+	// Adopted is when the main process, left running by a previous
+	// daemon that ended without stopping it, was adopted: its output is
+	// not captured until the service's next start.
+	Adopted time.Time `json:"adopted,omitzero"`
 	// Daemon is set for the root service (shepherd, alias root).
 	Daemon *DaemonInfo `json:"daemon,omitempty"`
 	// Remote is the sturdyref of a remote (proxy) service.
@@ -219,15 +246,49 @@ type Status struct {
 	RemoteError string `json:"remote_error,omitempty"`
 	// Instances lists the instances of a service with `instances`.
 	Instances []Instance `json:"instances,omitempty"`
+	// DeclaredInstances is set when a group runs another number of
+	// instances than its file says (herd scale): the file's number. The
+	// scale holds across reloads and restarts of the daemon until the
+	// file says another number.
+	DeclaredInstances int `json:"declared_instances,omitempty"`
 	// Members are the remote services a service requires (a fleet), with
 	// their mirrored states.
 	Members []Instance `json:"members,omitempty"`
+	// Ready is how the service says it is ready (notify, fd, tcp, http,
+	// exec), if it does. StatusText is its sd_notify STATUS=; Reloading
+	// and SelfStopping its RELOADING=1 (until READY=1) and STOPPING=1.
+	// NotifyRefused and NotifyMalformed count the datagrams its notify
+	// socket refused (not from its processes) and ignored (malformed).
+	Ready           string `json:"ready,omitempty"`
+	StatusText      string `json:"status_text,omitempty"`
+	Reloading       bool   `json:"reloading,omitempty"`
+	SelfStopping    bool   `json:"self_stopping,omitempty"`
+	NotifyRefused   uint64 `json:"notify_refused,omitempty"`
+	NotifyMalformed uint64 `json:"notify_malformed,omitempty"`
 	// Activation describes the sockets of a service with `listen`.
 	Activation *Activation `json:"activation,omitempty"`
 	// Cgroup is the service's cgroup and what is in it, when the daemon
 	// runs services in cgroups.
 	Cgroup *CgroupInfo `json:"cgroup,omitempty"`
 }
+
+// DisabledInfo is why a service is disabled, in `herd status NAME`.
+type DisabledInfo struct {
+	Since time.Time `json:"since,omitzero"`
+	// By is DisabledByUser or DisabledByRespawnLimit.
+	By string `json:"by"`
+	// Who asked, for DisabledByUser ("uid 1000").
+	Who string `json:"who,omitempty"`
+	// Reason is the respawn limit's ("respawn limit hit: 5 respawns
+	// within 7s").
+	Reason string `json:"reason,omitempty"`
+}
+
+// What disabled a service (DisabledInfo.By).
+const (
+	DisabledByUser         = "herd-disable"
+	DisabledByRespawnLimit = "respawn-limit"
+)
 
 // CgroupInfo is a service's cgroup in `herd status NAME`.
 type CgroupInfo struct {
@@ -254,7 +315,7 @@ type Instance struct {
 // DaemonInfo describes the daemon itself, in `herd status shepherd`.
 type DaemonInfo struct {
 	Version       string         `json:"version"`
-	StartedAt     time.Time      `json:"started_at"`
+	StartedAt     time.Time      `json:"started_at,omitzero"`
 	ConfigPath    string         `json:"config_path,omitempty"`
 	Socket        string         `json:"socket"`
 	StateDir      string         `json:"state_dir"`
@@ -356,9 +417,11 @@ const (
 )
 
 // LogEntry is one line of `herd log`: a lifecycle transition or, with a
-// service and -n, one line of the service's own output.
+// service and -n, one line of the service's own output. An output line
+// has no Time (it is omitted): its text begins with the logger's
+// timestamp.
 type LogEntry struct {
-	Time    time.Time `json:"time"`
+	Time    time.Time `json:"time,omitzero"`
 	Service string    `json:"service"`
 	Text    string    `json:"text"`
 }

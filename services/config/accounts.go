@@ -8,15 +8,8 @@ import (
 	"github.com/shepherd-go/shepherd/services"
 )
 
-// Accounts resolves user and group names; the loader reports names it
-// cannot resolve as configuration errors. The loader is given one
-// (LoadPath, ParsePath, Parse) rather than reading the system's database
-// itself, so that a caller chooses when and where lookups happen and tests
-// need no particular users on the machine.
-type Accounts interface {
-	LookupUser(nameOrID string) (services.Account, error)
-	LookupGroup(nameOrID string) (uint32, error)
-}
+// Accounts resolves user and group names (services.Accounts).
+type Accounts = services.Accounts
 
 // SystemAccounts resolves names from the system's user database through
 // os/user: NSS (LDAP, SSSD, ...) in a program built with cgo, as the

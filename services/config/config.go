@@ -208,9 +208,10 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		return nil
 	}
 	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
-	var respawnSet *yaml.Node
+	var respawnSet, exitCodesNode, stderrNode, logNode *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
 	var act activationNodes
+	var ready readyKeys
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
 		if act.set(key, v) {
 			return // see listen.go
@@ -222,6 +223,12 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			s.Provides = p.strs(key, v)
 		case "requires":
 			s.Requires = p.strs(key, v)
+		case "after":
+			s.After = p.strs(key, v)
+		case "wants":
+			s.Wants = p.strs(key, v)
+		case "conflicts":
+			s.Conflicts = p.strs(key, v)
 		case "documentation":
 			s.Documentation = p.str(key, v)
 		case "command":
@@ -234,9 +241,18 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			s.Directory = p.absPath(key, v)
 		case "log-file":
 			s.LogFile = p.absPath(key, v)
+		case "log":
+			logNode = v
+			s.Log = p.logTarget(v)
+		case "stderr-log-file":
+			stderrNode = v
+			s.StderrLogFile = p.absPath(key, v)
 		case "respawn":
-			s.Respawn = p.boolean(key, v)
+			s.Respawn, s.RespawnOnFailure = p.respawn(v)
 			respawnSet = k
+		case "exit-codes":
+			exitCodesNode = v
+			s.ExitCodes = p.exitCodes(v)
 		case "respawn-limit":
 			s.RespawnLimit = p.respawnLimit(v)
 		case "respawn-delay":
@@ -261,6 +277,8 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			s.OneShot = p.boolean(key, v)
 		case "auto-start":
 			s.AutoStart = p.boolean(key, v)
+		case "leftovers":
+			s.StopLeftovers = p.leftovers(key, v)
 		case "actions":
 			s.Actions = p.actions(v)
 		case "user":
@@ -318,6 +336,8 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
 				p.errorf(v, "instances: must be at least 1, got %d", s.Instances)
 			}
+		case "ready", "min-uptime", "start-timeout", "watchdog":
+			ready.parse(p, s, key, v)
 		default:
 			p.errorf(k, "unknown key %q", key)
 		}
@@ -343,7 +363,12 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
 	fillDefaults(s, respawnSet != nil)
+	p.checkExitCodes(s, exitCodesNode)
+	p.checkStderrLogFile(s, stderrNode)
+	p.checkLogTarget(s, logNode)
+	p.checkInstanceRefs(s, n)
 	p.activation(n, s, act)
+	ready.check(p, s, n)
 	if s.OneShot {
 		if len(s.Command) == 0 {
 			p.errorf(n, "service %s: a one-shot service needs a command", s.Name)
@@ -360,7 +385,7 @@ func fillDefaults(s *services.Spec, respawnSet bool) {
 		s.Respawn = len(s.Command) > 0 && !s.OneShot
 	}
 	if len(s.Command) == 0 {
-		s.Respawn = false
+		s.Respawn, s.RespawnOnFailure = false, false
 	}
 	if s.RespawnLimit == (services.RespawnLimit{}) {
 		s.RespawnLimit = services.DefaultRespawnLimit

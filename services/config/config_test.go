@@ -137,7 +137,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 		`bad.yaml:3:19: bad duration "-5s" for stop-timeout (examples: 100ms, 5s, 2m)`,
 		`bad.yaml:4:20: respawn-delay: expected a duration, got a list`,
 		`bad.yaml:5:18: bad signal "99"`,
-		`bad.yaml:6:14: respawn: expected true or false, got "maybe"`,
+		`bad.yaml:6:14: respawn: expected true, false or on-failure, got "maybe"`,
 		`bad.yaml:7:22: respawn-backoff: expected 'exponential' or 'none', got "linear"`,
 		`bad.yaml:8:16: directory: "relative/dir" must be an absolute path`,
 		`bad.yaml:9:19: environment: bad variable name "A=B"`,

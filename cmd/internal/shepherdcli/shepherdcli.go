@@ -17,6 +17,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/daemon"
 	"github.com/shepherd-go/shepherd/internal/proc"
+	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/services"
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -30,40 +31,35 @@ const (
 )
 
 // Main runs the daemon with args (without the program name) and returns
-// its exit code.
-func Main(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("shepherd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// its exit code. --help and --version print on stdout; everything else,
+// the daemon log included unless --logfile says otherwise, on stderr.
+func Main(args []string, stdout, stderr io.Writer) int {
 	root := os.Geteuid() == 0
-	config := fs.StringP("config", "c", "", "services file or directory (default "+defaultConfig(root)+")")
-	socket := fs.StringP("socket", "s", "", "control socket (default "+defaultSocket(root)+")")
-	logFile := fs.StringP("logfile", "l", "", "daemon log file (default: standard error)")
-	pidFile := fs.String("pid", "", "write the PID here once the socket listens")
-	state := fs.String("state", "", "state directory: logs, history (default "+defaultState(root)+")")
-	insecure := fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700, nor that the state directory is ours and closed to others")
-	listen := fs.StringSlice("listen", nil, "libp2p listen multiaddr(s), e.g. /ip4/0.0.0.0/tcp/4001 (default: no network)")
-	pskFile := fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)")
-	socketGroup := fs.String("socket-group", "", "group allowed to connect to the socket")
-	socketMode := fs.String("socket-mode", "", "mode of the socket file, e.g. 0660")
-	cgroupDir := fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)")
-	noCgroup := fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans")
-	reexec := fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration")
+	fs, f := newFlags(defaultPaths(root))
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(stdout, fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "shepherd: %v\nTry 'shepherd --help' for the options.\n", err)
 		return exitUsage
 	}
+	if *f.version {
+		fmt.Fprint(stdout, version.Get().Text("shepherd"))
+		return exitOK
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "shepherd: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "shepherd: unexpected argument %q: shepherd takes only options (the services are in the file of -c)\nTry 'shepherd --help' for the options.\n", fs.Arg(0))
 		return exitUsage
 	}
 	opts := daemon.Options{
-		ConfigPath: *config, SocketPath: *socket, StateDir: *state, PIDFile: *pidFile,
-		Insecure: *insecure, SocketGroup: -1, Listen: *listen, Cgroup: *cgroupDir, NoCgroup: *noCgroup,
+		ConfigPath: *f.config, SocketPath: *f.socket, StateDir: *f.state, PIDFile: *f.pidFile,
+		Insecure: *f.insecure, SocketGroup: -1, Listen: *f.listen, Cgroup: *f.cgroupDir, NoCgroup: *f.noCgroup,
+		SyslogSocket: *f.syslogSocket,
 	}
-	if *pskFile != "" {
-		psk, err := readPSK(*pskFile)
+	if *f.pskFile != "" {
+		psk, err := readPSK(*f.pskFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "shepherd: --private-network: %v\n", err)
 			return exitUsage
@@ -83,24 +79,24 @@ func Main(args []string, stderr io.Writer) int {
 	if opts.StateDir == "" {
 		opts.StateDir = defaultState(root)
 	}
-	if *socketMode != "" {
-		m, err := strconv.ParseUint(*socketMode, 8, 32)
+	if *f.socketMode != "" {
+		m, err := strconv.ParseUint(*f.socketMode, 8, 32)
 		if err != nil || m > 0o777 {
-			fmt.Fprintf(stderr, "shepherd: --socket-mode: bad mode %q (want octal, e.g. 0660)\n", *socketMode)
+			fmt.Fprintf(stderr, "shepherd: --socket-mode: bad mode %q (want octal, e.g. 0660)\n", *f.socketMode)
 			return exitUsage
 		}
 		opts.SocketMode = os.FileMode(m)
 	}
-	if *socketGroup != "" {
-		gid, err := lookupGroup(*socketGroup)
+	if *f.socketGroup != "" {
+		gid, err := lookupGroup(*f.socketGroup)
 		if err != nil {
 			fmt.Fprintf(stderr, "shepherd: --socket-group: %v\n", err)
 			return exitUsage
 		}
 		opts.SocketGroup = gid
 	}
-	if *logFile != "" {
-		f, err := proc.OpenLogFile(*logFile)
+	if *f.logFile != "" {
+		f, err := proc.OpenLogFile(*f.logFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "shepherd: %v\n", err)
 			return exitError
@@ -129,6 +125,10 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		return exitError
 	}
+	// systemd's Type=notify: herd can talk to us now.
+	if err := sdNotify("READY=1"); err != nil {
+		fmt.Fprintf(opts.Log, "shepherd: %v\n", err)
+	}
 	// Signals that came during the re-exec that started us (if it did).
 	for _, s := range d.InheritedSignals() {
 		syscall.Kill(os.Getpid(), s)
@@ -144,7 +144,7 @@ wait:
 				// nothing. A re-exec that succeeds does not return.
 				if _, err := d.Reload(); err != nil {
 					fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
-				} else if *reexec {
+				} else if *f.reexec {
 					if err := d.Reexec("signal SIGHUP", nil); err != nil {
 						fmt.Fprintf(opts.Log, "shepherd: SIGHUP: %v\n", err)
 					}
@@ -155,6 +155,9 @@ wait:
 		case kind = <-d.ExitRequested():
 			break wait
 		}
+	}
+	if err := sdNotify("STOPPING=1"); err != nil {
+		fmt.Fprintf(opts.Log, "shepherd: %v\n", err)
 	}
 	d.Shutdown()
 	if os.Getpid() == 1 && kind != daemon.ExitStop {

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdCap(f *Factory) *cobra.Command {
+func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "cap", Short: "Grant, attenuate, revoke and list capabilities"}
 	var o wire.CapArgs
 	var argPatterns []string
@@ -20,13 +21,13 @@ func newCmdCap(f *Factory) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Service = args[0]
 			if len(o.Actions) == 0 && o.Service != "exec" {
-				return usageError("cap grant: --actions is required")
+				return cmdutil.UsageError("cap grant: --actions is required")
 			}
 			var err error
 			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
 				return err
 			}
-			return f.capCall("cap-grant", o)
+			return capCall(f, "cap-grant", o)
 		},
 	}
 	attenuate := &cobra.Command{
@@ -35,13 +36,13 @@ func newCmdCap(f *Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
-			if o.Ref, err = f.refArg(args[0]); err != nil {
-				return usageError("cap attenuate: " + err.Error())
+			if o.Ref, err = f.RefArg(args[0]); err != nil {
+				return cmdutil.UsageError("cap attenuate: " + err.Error())
 			}
 			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
 				return err
 			}
-			return f.capCall("cap-attenuate", o)
+			return capCall(f, "cap-attenuate", o)
 		},
 	}
 	for _, c := range []*cobra.Command{grant, attenuate} {
@@ -58,10 +59,10 @@ func newCmdCap(f *Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
-			if o.Ref, err = f.refArg(args[0]); err != nil {
-				return usageError("cap revoke: " + err.Error())
+			if o.Ref, err = f.RefArg(args[0]); err != nil {
+				return cmdutil.UsageError("cap revoke: " + err.Error())
 			}
-			return f.capCall("cap-revoke", o)
+			return capCall(f, "cap-revoke", o)
 		},
 	}
 	list := &cobra.Command{
@@ -69,7 +70,7 @@ func newCmdCap(f *Factory) *cobra.Command {
 		Short: "List capabilities (yours, or all for root)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return f.capCall("cap-list", o)
+			return capCall(f, "cap-list", o)
 		},
 	}
 	importCmd := &cobra.Command{
@@ -77,16 +78,16 @@ func newCmdCap(f *Factory) *cobra.Command {
 		Short: "Make a capability a local service NAME (a proxy to the daemon that exported it)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			ref, err := f.refArg(args[1])
+			ref, err := f.RefArg(args[1])
 			if err != nil {
-				return usageError("cap import: " + err.Error())
+				return cmdutil.UsageError("cap import: " + err.Error())
 			}
 			args = []string{args[0], ref}
 			var res wire.LoadResult
-			if done, err := f.call(wire.Request{Action: "cap-import", Args: args}, args[0], &res); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "cap-import", Args: args}, args[0], &res); done || err != nil {
 				return err
 			}
-			f.say("Imported service %s.", args[0])
+			f.Say("Imported service %s.", args[0])
 			return nil
 		},
 	}
@@ -105,7 +106,7 @@ func parseArgPatterns(flags []string) (map[string][]string, error) {
 	for _, fl := range flags {
 		action, pattern, ok := strings.Cut(fl, "=")
 		if !ok || action == "" {
-			return nil, usageError(fmt.Sprintf("--arg %q: expected ACTION=PATTERN", fl))
+			return nil, cmdutil.UsageError(fmt.Sprintf("--arg %q: expected ACTION=PATTERN", fl))
 		}
 		if _, seen := out[action]; !seen {
 			out[action] = []string{}
@@ -117,28 +118,28 @@ func parseArgPatterns(flags []string) (map[string][]string, error) {
 	return out, nil
 }
 
-func (f *Factory) capCall(action string, o wire.CapArgs) error {
+func capCall(f *cmdutil.Factory, action string, o wire.CapArgs) error {
 	b, _ := json.Marshal(o)
 	req := wire.Request{Action: action, Args: []string{string(b)}}
 	switch action {
 	case "cap-list":
 		var l wire.CapList
-		if done, err := f.call(req, "", &l); done || err != nil {
+		if done, err := f.Call(req, "", &l); done || err != nil {
 			return err
 		}
 		fmt.Fprint(f.Out, FormatCaps(l.Caps))
 	case "cap-revoke":
 		var c wire.CapInfo
-		if done, err := f.call(req, "", &c); done || err != nil {
+		if done, err := f.Call(req, "", &c); done || err != nil {
 			return err
 		}
-		f.say("Revoked %s (and %d derived).", c.Ref, c.Derived)
+		f.Say("Revoked %s (and %d derived).", c.Ref, c.Derived)
 	default:
 		var c wire.CapInfo
-		if done, err := f.call(req, o.Service, &c); done || err != nil {
+		if done, err := f.Call(req, o.Service, &c); done || err != nil {
 			return err
 		}
-		f.say("%s", c.Ref)
+		f.Say("%s", c.Ref)
 	}
 	return nil
 }

@@ -6,21 +6,25 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
-// fakeClient answers every request with reply and records it.
+// fakeClient answers every request with reply and records the first.
 type fakeClient struct {
 	reply wire.Reply
 	got   *wire.Request
 }
 
 func (c fakeClient) Call(_ context.Context, req wire.Request) (wire.Reply, error) {
-	*c.got = req
+	if c.got.Action == "" {
+		*c.got = req
+	}
 	return c.reply, nil
 }
 
@@ -74,7 +78,16 @@ func TestRun(t *testing.T) {
 			wantReq:  wire.Request{Action: "start", Service: "web"},
 			wantOut:  "Service web could not be started.\n",
 			wantErr:  "herd: error: failed to start service web\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
+		},
+		{
+			name: "start failed, with its reason and last lines",
+			args: []string{"start", "web"},
+			reply: fail(wire.Error{Kind: wire.StartFailed, Service: "web", Message: "failed to start service web: exited with code 1 after 30ms, before min-uptime 1s",
+				Reason: "exited with code 1 after 30ms, before min-uptime 1s", Recent: []string{"2026-11-24 17:59:28 cannot bind"}}),
+			wantReq:  wire.Request{Action: "start", Service: "web"},
+			wantOut:  "Service web could not be started.\n  exited with code 1 after 30ms, before min-uptime 1s\n  Recent messages:\n    2026-11-24 17:59:28 cannot bind\n",
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:     "disabled",
@@ -82,7 +95,7 @@ func TestRun(t *testing.T) {
 			reply:    fail(wire.Error{Kind: wire.StartFailed, Service: "web", Disabled: true}),
 			wantReq:  wire.Request{Action: "start", Service: "web"},
 			wantOut:  "Service web is currently disabled.\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:     "requirement failed",
@@ -91,7 +104,7 @@ func TestRun(t *testing.T) {
 			wantReq:  wire.Request{Action: "start", Service: "web"},
 			wantOut:  "Service web depends on db.\n",
 			wantErr:  "herd: error: failed to start service web\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:     "unknown service",
@@ -99,7 +112,7 @@ func TestRun(t *testing.T) {
 			reply:    fail(wire.Error{Kind: wire.ServiceNotFound, Service: "foo"}),
 			wantReq:  wire.Request{Action: "status", Service: "foo"},
 			wantErr:  "herd: error: service 'foo' could not be found\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:     "custom action is routed; unknown action",
@@ -107,7 +120,21 @@ func TestRun(t *testing.T) {
 			reply:    fail(wire.Error{Kind: wire.ActionNotFound, Service: "web", Action: "frob"}),
 			wantReq:  wire.Request{Action: "frob", Service: "web", Args: []string{"x"}},
 			wantErr:  "herd: error: service 'web' does not have an action 'frob'\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
+		},
+		{
+			name:     "a word alone is an unknown command, with suggestions",
+			args:     []string{"statsu"},
+			wantErr:  "herd: error: unknown command \"statsu\" for \"herd\"\n\nDid you mean this?\n\tstatus\nRun 'herd --help' for the commands.\n",
+			wantCode: cmdutil.ExitUsage,
+		},
+		{
+			name:     "a typo'd verb with a service that has no such action",
+			args:     []string{"strat", "clock"},
+			reply:    fail(wire.Error{Kind: wire.ActionNotFound, Service: "clock", Action: "strat"}),
+			wantReq:  wire.Request{Action: "strat", Service: "clock"},
+			wantErr:  "herd: error: unknown command \"strat\"; did you mean start?\nRun 'herd --help' for the commands.\n",
+			wantCode: cmdutil.ExitUsage,
 		},
 		{
 			name:     "custom action output and exit code",
@@ -115,7 +142,7 @@ func TestRun(t *testing.T) {
 			reply:    ok(wire.ActionResult{Service: "web", Outcome: wire.Done, Output: "bad", ExitCode: 3}),
 			wantReq:  wire.Request{Action: "check", Service: "web", Args: []string{"-v"}},
 			wantOut:  "bad\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:    "reload with a service is its custom action",
@@ -130,7 +157,7 @@ func TestRun(t *testing.T) {
 			reply:    fail(wire.Error{Kind: wire.PermissionDenied, Message: "permission denied: no capability for 'stop' on 'db'"}),
 			wantReq:  wire.Request{Action: "stop", Service: "db"},
 			wantErr:  "herd: error: permission denied: no capability for 'stop' on 'db'\n",
-			wantCode: ExitFailure,
+			wantCode: cmdutil.ExitFailure,
 		},
 		{
 			name:    "enable",
@@ -192,7 +219,7 @@ func TestRun(t *testing.T) {
 			}),
 			wantReq: wire.Request{Action: "status", Service: "crasher", Args: []string{"-n", "0"}},
 			wantOut: "● Status of crasher:\n  It is stopped (failing).\n  Failed to start at " + now.Add(-48*time.Hour).Format("2006-01-02 15:04:05") +
-				".\n  It is disabled.\n  Provides: crasher\n  Will be respawned.\n  Process terminated with signal SIGKILL.\n",
+				".\n  It is disabled.\n  Provides: crasher\n  Will not be respawned while it is disabled.\n  Process terminated with signal SIGKILL.\n",
 		},
 		{
 			name:    "one-shot",
@@ -234,27 +261,58 @@ func TestRun(t *testing.T) {
 			args:    []string{"--json", "enable", "web"},
 			reply:   ok(wire.ActionResult{Service: "web", Outcome: wire.Enabled}),
 			wantReq: wire.Request{Action: "enable", Service: "web"},
-			wantOut: `{"service":"web","outcome":"enabled"}` + "\n",
+			wantOut: `{"format":1,"service":"web","outcome":"enabled"}` + "\n",
+		},
+		{
+			name:    "json lists are never null",
+			args:    []string{"--json", "cap", "list"},
+			reply:   ok(wire.CapList{}),
+			wantReq: wire.Request{Action: "cap-list", Args: []string{"{}"}},
+			wantOut: `{"format":1,"caps":[]}` + "\n",
+		},
+		{
+			name:    "json output lines have no zero time",
+			args:    []string{"--json", "log", "web", "-n", "1"},
+			reply:   ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: "2026-11-24 18:00:03 hello"}}}),
+			wantReq: wire.Request{Action: "log", Service: "web", Args: []string{"-n", "1"}},
+			wantOut: `{"format":1,"entries":[{"service":"web","text":"2026-11-24 18:00:03 hello"}]}` + "\n",
+		},
+		{
+			name:    "json follow prints a line per entry",
+			args:    []string{"--json", "log", "web", "-f"},
+			reply:   ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: "a"}, {Service: "web", Text: "b"}}}),
+			wantReq: wire.Request{Action: "log", Service: "web", Args: []string{"-n", "10", "-f"}},
+			wantOut: `{"format":1,"service":"web","text":"a"}` + "\n" + `{"format":1,"service":"web","text":"b"}` + "\n",
 		},
 		{
 			name:     "json prints the error",
 			args:     []string{"start", "x", "--json"},
 			reply:    fail(wire.Error{Kind: wire.ServiceNotFound, Service: "x", Message: "m"}),
 			wantReq:  wire.Request{Action: "start", Service: "x"},
-			wantOut:  `{"error":{"kind":"service-not-found","message":"m","service":"x"}}` + "\n",
-			wantErr:  "herd: error: service 'x' could not be found\n",
-			wantCode: ExitFailure,
+			wantOut:  `{"format":1,"error":{"kind":"service-not-found","message":"m","service":"x"}}` + "\n",
+			wantCode: cmdutil.ExitFailure,
 		},
-		{name: "missing argument is a usage error", args: []string{"start"}, wantErr: "herd: error: accepts 1 arg(s), received 0\n", wantCode: ExitUsage},
-		{name: "unknown flag is a usage error", args: []string{"status", "--bogus"}, wantErr: "herd: error: unknown flag: --bogus\n", wantCode: ExitUsage},
-		{name: "log -n without a service", args: []string{"log", "-n", "3"}, wantErr: "herd: error: log: -n and -f need a service\n", wantCode: ExitUsage},
+		{name: "json usage error", args: []string{"start", "--json"}, wantOut: `{"format":1,"error":{"kind":"usage","message":"start needs a service: herd start SERVICE..."}}` + "\n", wantCode: cmdutil.ExitUsage},
+		{name: "json bad flag before --json", args: []string{"status", "--bogus", "--json"}, wantOut: `{"format":1,"error":{"kind":"usage","message":"unknown flag: --bogus"}}` + "\n", wantCode: cmdutil.ExitUsage},
+		{name: "missing argument is a usage error", args: []string{"start"}, wantErr: "herd: error: start needs a service: herd start SERVICE...\n", wantCode: cmdutil.ExitUsage},
+		{name: "unknown flag is a usage error", args: []string{"status", "--bogus"}, wantErr: "herd: error: unknown flag: --bogus\n", wantCode: cmdutil.ExitUsage},
+		{
+			name: "log -n without a service: every service's lines, each after its name",
+			args: []string{"log", "-n", "3"},
+			reply: ok(wire.LogResult{Entries: []wire.LogEntry{{Service: "web", Text: "2026-11-24 18:00:03 hello"},
+				{Service: "db", Text: "2026-11-24 18:00:04 ready"}}}),
+			wantReq: wire.Request{Action: "log", Args: []string{"-n", "3"}},
+			wantOut: "web: 2026-11-24 18:00:03 hello\ndb: 2026-11-24 18:00:04 ready\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			var got wire.Request
-			f := &Factory{Out: &out, Err: &errOut, Now: func() time.Time { return now },
-				Connect: func(context.Context, string) (Client, error) { return fakeClient{reply: tt.reply, got: &got}, nil }}
+			f := &cmdutil.Factory{Out: &out, Err: &errOut, Now: func() time.Time { return now },
+				Connect: func(context.Context, string) (cmdutil.Client, error) {
+					return fakeClient{reply: tt.reply, got: &got}, nil
+				}}
 			code := Run(f, tt.args)
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d", code, tt.wantCode)
@@ -306,26 +364,8 @@ func TestAgainstRealSocket(t *testing.T) {
 	}
 	out.Reset()
 	missing := t.TempDir() + "/nope"
-	if code := Main([]string{"-s", missing, "status"}, nil, &out, &errOut); code != ExitFailure || errOut.String() != "herd: error: "+missing+": No such file or directory\n" {
+	if code := Main([]string{"-s", missing, "status"}, nil, &out, &errOut); code != cmdutil.ExitFailure || errOut.String() != "herd: error: "+missing+": No such file or directory\n"+cmdutil.DialHint(syscall.ENOENT)+"\n" {
 		t.Fatalf("code %d err %q", code, errOut.String())
-	}
-}
-
-func TestEscapeControls(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain text, tab\tand newline\n": "plain text, tab\tand newline\n",
-		"\x1b]0;pwned\x07":               `\x1b]0;pwned\x07`,
-		"\x1b[2Jcleared":                 `\x1b[2Jcleared`,
-		"cr\rdel\x7fnul\x00":             `cr\x0ddel\x7fnul\x00`,
-		"csi \u009b31m c1":               `csi \u009b31m c1`,
-		"bad \xff\xfe utf-8":             `bad \xff\xfe utf-8`,
-		"cut \xe2\x82":                   `cut \xe2\x82`,
-		"● ünïcödé € 🐑":                  "● ünïcödé € 🐑",
-		"\u00a0 nbsp is printable":       "\u00a0 nbsp is printable",
-	} {
-		if got := string(EscapeControls([]byte(in))); got != want {
-			t.Errorf("EscapeControls(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
@@ -359,7 +399,7 @@ func TestRunEscapesControlsOnATerminal(t *testing.T) {
 			reply: fail(wire.Error{Kind: wire.Unreachable, Message: "peer says " + evil}), wantErr: "herd: error: peer says " + shown + "\n"},
 		{name: "json stays json", args: []string{"--json", "status", "web"}, reply: status, tty: true, wantOut: `\u001b]0;pwned\u0007title`},
 		{name: "json escapes what JSON allows raw", args: []string{"--json", "status", "web"}, tty: true,
-			reply: ok(wire.Status{Name: "web", Recent: []string{"del\x7f csi\u009b bad\xff"}}), wantOut: `"del\u007f csi\u009b bad\ufffd"`},
+			reply: ok(wire.Status{Name: "web", Recent: []string{"del\x7f csi\u009b bad\xff"}}), wantOut: `"del\u007f csi\u009b bad` + "\ufffd" + `"`},
 		{name: "json to a pipe", args: []string{"--json", "status", "web"},
 			reply: ok(wire.Status{Name: "web", Recent: []string{"del\x7f csi\u009b"}}), wantOut: "\"del\x7f csi\u009b\""},
 	}
@@ -367,9 +407,11 @@ func TestRunEscapesControlsOnATerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			var got wire.Request
-			f := &Factory{Out: &out, Err: &errOut, Now: func() time.Time { return now },
+			f := &cmdutil.Factory{Out: &out, Err: &errOut, Now: func() time.Time { return now },
 				IsTerminal: func(io.Writer) bool { return tt.tty },
-				Connect:    func(context.Context, string) (Client, error) { return fakeClient{reply: tt.reply, got: &got}, nil }}
+				Connect: func(context.Context, string) (cmdutil.Client, error) {
+					return fakeClient{reply: tt.reply, got: &got}, nil
+				}}
 			Run(f, tt.args)
 			if !strings.Contains(out.String(), tt.wantOut) {
 				t.Errorf("stdout:\n%q\nwant it to hold:\n%q", out.String(), tt.wantOut)

@@ -3,18 +3,19 @@ package cli
 import (
 	"fmt"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdGraph(f *Factory) *cobra.Command {
+func newCmdGraph(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "graph",
 		Short: "Print the service graph in Graphviz syntax",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var g wire.Graph
-			if done, err := f.call(wire.Request{Action: "graph"}, "", &g); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "graph"}, "", &g); done || err != nil {
 				return err
 			}
 			fmt.Fprint(f.Out, FormatGraph(g))

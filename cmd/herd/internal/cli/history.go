@@ -1,22 +1,18 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdHistory(f *Factory) *cobra.Command {
+func newCmdHistory(f *cmdutil.Factory) *cobra.Command {
 	var since string
 	var limit int
 	cmd := &cobra.Command{
@@ -26,7 +22,7 @@ func newCmdHistory(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := wire.Request{Action: "history", Service: args[0], Args: historyArgs(since, limit, "")}
 			var evs wire.Events
-			if done, err := f.call(req, args[0], &evs); done || err != nil {
+			if done, err := f.Call(req, args[0], &evs); done || err != nil {
 				return err
 			}
 			fmt.Fprint(f.Out, FormatEvents(evs.Events, false, true))
@@ -38,7 +34,7 @@ func newCmdHistory(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func newCmdEvents(f *Factory) *cobra.Command {
+func newCmdEvents(f *cmdutil.Factory) *cobra.Command {
 	var since, service string
 	var follow bool
 	var limit int
@@ -54,17 +50,26 @@ func newCmdEvents(f *Factory) *cobra.Command {
 			}
 			if !follow {
 				var evs wire.Events
-				if done, err := f.call(req, service, &evs); done || err != nil {
+				if done, err := f.Call(req, service, &evs); done || err != nil {
 					return err
 				}
 				fmt.Fprint(f.Out, FormatEvents(evs.Events, true, true))
 				return nil
 			}
 			req.Args = append(req.Args, "-f")
-			return f.stream(req, service, func(raw json.RawMessage, first bool) error {
+			return f.Stream(req, service, func(raw json.RawMessage, first bool) error {
 				var evs wire.Events
 				if err := json.Unmarshal(raw, &evs); err != nil {
 					return err
+				}
+				if f.JSON {
+					// A JSON line per event (a wire.Event document).
+					for _, e := range evs.Events {
+						if err := f.PrintDoc(e); err != nil {
+							return err
+						}
+					}
+					return nil
 				}
 				fmt.Fprint(f.Out, FormatEvents(evs.Events, true, first))
 				return nil
@@ -91,42 +96,6 @@ func historyArgs(since string, limit int, service string) []string {
 		args = append(args, "--service", service)
 	}
 	return args
-}
-
-// stream prints a streamed reply until the daemon ends it or the user
-// interrupts (a normal end: exit 0). With --json each frame's result is
-// one JSON line.
-func (f *Factory) stream(req wire.Request, typed string, print func(raw json.RawMessage, first bool) error) error {
-	req.Cap = f.Cap
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, _, err := f.dial(ctx)
-	if err != nil {
-		return f.fail(err.Error())
-	}
-	defer c.Close()
-	var replyErr *wire.Error
-	first := true
-	err = c.Stream(ctx, req, func(rep wire.Reply) error {
-		if !rep.OK {
-			replyErr = rep.Error
-			return nil
-		}
-		if f.JSON {
-			f.printJSON(rep.Result)
-			return nil
-		}
-		err := print(rep.Result, first)
-		first = false
-		return err
-	})
-	if replyErr != nil {
-		return f.replyError(replyErr, typed)
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return f.fail(err.Error())
-	}
-	return nil
 }
 
 // FormatEvents renders events as a table; all adds the sequence and

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdLoad(f *Factory) *cobra.Command {
+func newCmdLoad(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "load FILE",
 		Short: "Add the services of a file to the running daemon",
@@ -19,61 +20,61 @@ func newCmdLoad(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := filepath.Abs(args[0])
 			if err != nil {
-				return f.fail(err.Error())
+				return f.Fail(err.Error())
 			}
 			var res wire.LoadResult
-			if done, err := f.call(wire.Request{Action: "load", Args: []string{path}}, "", &res); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "load", Args: []string{path}}, "", &res); done || err != nil {
 				return err
 			}
 			if len(res.Loaded) == 1 {
-				f.say("Loaded service %s.", res.Loaded[0])
+				f.Say("Loaded service %s.", res.Loaded[0])
 			} else {
-				f.say("Loaded %d services: %s.", len(res.Loaded), strings.Join(res.Loaded, " "))
+				f.Say("Loaded %d services: %s.", len(res.Loaded), strings.Join(res.Loaded, " "))
 			}
 			return nil
 		},
 	}
 }
 
-func newCmdUnload(f *Factory) *cobra.Command {
+func newCmdUnload(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "unload SERVICE",
 		Short: "Stop a service and remove it from the daemon",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var res wire.ActionResult
-			if done, err := f.call(wire.Request{Action: "unload", Service: args[0]}, args[0], &res); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "unload", Service: args[0]}, args[0], &res); done || err != nil {
 				return err
 			}
-			f.printSteps(res.Steps)
-			f.say("Unloaded service %s.", res.Service)
+			f.PrintSteps(res.Steps)
+			f.Say("Unloaded service %s.", res.Service)
 			return nil
 		},
 	}
 }
 
-func newCmdReload(f *Factory) *cobra.Command {
+func newCmdReload(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reload [SERVICE [ARG...]]",
 		Short: "Re-read the daemon's configuration (with a service: its reload action)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return f.customAction("reload", args[0], args[1:])
+				return customAction(f, cmd.Root(), "reload", args[0], args[1:])
 			}
 			var res wire.ReloadResult
-			if done, err := f.call(wire.Request{Action: "reload"}, "", &res); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "reload"}, "", &res); done || err != nil {
 				return err
 			}
 			for _, n := range res.Added {
-				f.say("Added service %s.", n)
+				f.Say("Added service %s.", n)
 			}
 			for _, n := range res.Removed {
-				f.say("Removed service %s.", n)
+				f.Say("Removed service %s.", n)
 			}
 			for _, n := range res.Changed {
-				f.say("Service %s will be replaced when it next starts.", n)
+				f.Say("Service %s will be replaced when it next starts.", n)
 			}
-			f.say("Configuration reloaded.")
+			f.Say("Configuration reloaded.")
 			return nil
 		},
 	}
@@ -82,50 +83,49 @@ func newCmdReload(f *Factory) *cobra.Command {
 // upgradeWait bounds the wait for the re-executed daemon to answer.
 const upgradeWait = 30 * time.Second
 
-func newCmdUpgrade(f *Factory) *cobra.Command {
+func newCmdUpgrade(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "upgrade",
 		Short: "Re-execute the daemon's binary in place, keeping every service and process",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := f.request(wire.Request{Action: "upgrade"})
+			rep, err := f.Request(wire.Request{Action: "upgrade"})
 			if err != nil {
 				return err
 			}
 			if !rep.OK {
-				return f.replyError(rep.Error, "")
+				return f.ReplyError(rep.Error, "")
 			}
 			var res wire.UpgradeResult
 			if err := json.Unmarshal(rep.Result, &res); err != nil {
-				return f.fail("malformed reply from the daemon: " + err.Error())
+				return f.Fail("malformed reply from the daemon: " + err.Error())
 			}
 			// The daemon answered just before its execve: wait until the
 			// new binary answers for the same PID.
 			deadline := time.Now().Add(upgradeWait)
 			for {
-				st, err := f.rootStatus()
+				st, err := rootStatus(f)
 				if err == nil && st.PID == res.PID && st.Daemon != nil && st.Daemon.Reexecs >= res.Reexecs {
 					break
 				}
 				if time.Now().After(deadline) {
-					return f.fail(fmt.Sprintf("the daemon (PID %d) did not answer within %v of its re-exec; see its log", res.PID, upgradeWait))
+					return f.FailKind(wire.Timeout, fmt.Sprintf("the daemon (PID %d) did not answer within %v of its re-exec; see its log", res.PID, upgradeWait))
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 			if f.JSON {
-				f.printJSON(rep.Result)
-				return nil
+				return f.PrintDoc(res)
 			}
-			f.say("Shepherd has been re-executed in place (PID %d, re-executed %d times since it first started).", res.PID, res.Reexecs)
+			f.Say("Shepherd has been re-executed in place (PID %d, re-executed %s since it first started).", res.PID, plural(res.Reexecs, "time"))
 			return nil
 		},
 	}
 }
 
 // rootStatus asks the daemon for its own status, printing nothing.
-func (f *Factory) rootStatus() (wire.Status, error) {
+func rootStatus(f *cmdutil.Factory) (wire.Status, error) {
 	var st wire.Status
-	rep, err := f.quietCall(wire.Request{Service: wire.RootService, Action: "status"}, time.Second)
+	rep, err := f.QuietCall(wire.Request{Service: wire.RootService, Action: "status"}, time.Second)
 	if err != nil {
 		return st, err
 	}

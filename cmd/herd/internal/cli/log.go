@@ -5,37 +5,37 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdLog(f *Factory) *cobra.Command {
+func newCmdLog(f *cmdutil.Factory) *cobra.Command {
 	var lines int
 	var follow bool
 	cmd := &cobra.Command{
-		Use:   "log [SERVICE [-n N] [-f]]",
-		Short: "Show state transitions, or a service's own output with -n/-f",
+		Use:   "log [SERVICE] [-n N] [-f]",
+		Short: "Show state transitions, or the services' own output with -n/-f (all of them merged, or one)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := wire.Request{Action: "log"}
 			output := cmd.Flags().Changed("lines") || follow
+			if output {
+				// Without a service: every service's lines, merged.
+				req.Args = []string{"-n", strconv.Itoa(lines)}
+			}
 			if len(args) == 1 {
 				req.Service = args[0]
-				if output {
-					req.Args = []string{"-n", strconv.Itoa(lines)}
-				}
-			} else if output {
-				return usageError("log: -n and -f need a service")
 			}
 			if follow {
 				req.Args = append(req.Args, "-f")
-				return f.followLog(req)
+				return followLog(f, req)
 			}
 			var res wire.LogResult
-			if done, err := f.call(req, req.Service, &res); done || err != nil {
+			if done, err := f.Call(req, req.Service, &res); done || err != nil {
 				return err
 			}
-			f.printLog(res, output)
+			printLog(f, res, output, req.Service == "")
 			return nil
 		},
 	}
@@ -44,9 +44,15 @@ func newCmdLog(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func (f *Factory) printLog(res wire.LogResult, output bool) {
+// printLog prints transitions, or output lines; those of every service
+// (merged) each after its service's name.
+func printLog(f *cmdutil.Factory, res wire.LogResult, output, merged bool) {
 	for _, e := range res.Entries {
-		if output {
+		switch {
+		case output && merged:
+			fmt.Fprintf(f.Out, "%s: %s\n", e.Service, e.Text)
+			continue
+		case output:
 			fmt.Fprintln(f.Out, e.Text)
 			continue
 		}
@@ -54,14 +60,24 @@ func (f *Factory) printLog(res wire.LogResult, output bool) {
 	}
 }
 
-// followLog prints the service's output as it comes.
-func (f *Factory) followLog(req wire.Request) error {
-	return f.stream(req, req.Service, func(raw json.RawMessage, _ bool) error {
+// followLog prints the service's output, or every service's, as it
+// comes; with --json a JSON line per output line (a wire.LogEntry
+// document).
+func followLog(f *cmdutil.Factory, req wire.Request) error {
+	return f.Stream(req, req.Service, func(raw json.RawMessage, _ bool) error {
 		var res wire.LogResult
 		if err := json.Unmarshal(raw, &res); err != nil {
 			return err
 		}
-		f.printLog(res, true)
+		if f.JSON {
+			for _, e := range res.Entries {
+				if err := f.PrintDoc(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		printLog(f, res, true, req.Service == "")
 		return nil
 	})
 }

@@ -6,18 +6,19 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdID(f *Factory) *cobra.Command {
+func newCmdID(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "id",
 		Short: "The daemon's peer ID and the addresses it listens on",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var id wire.NetID
-			if done, err := f.call(wire.Request{Action: "id"}, "", &id); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "id"}, "", &id); done || err != nil {
 				return err
 			}
 			fmt.Fprintf(f.Out, "Peer ID: %s\n", id.PeerID)
@@ -35,14 +36,14 @@ func newCmdID(f *Factory) *cobra.Command {
 	}
 }
 
-func newCmdPeers(f *Factory) *cobra.Command {
+func newCmdPeers(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
 		Short: "The daemons this one is connected to, with latency",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ps wire.Peers
-			if done, err := f.call(wire.Request{Action: "peers"}, "", &ps); done || err != nil {
+			if done, err := f.Call(wire.Request{Action: "peers"}, "", &ps); done || err != nil {
 				return err
 			}
 			if len(ps.Peers) == 0 {

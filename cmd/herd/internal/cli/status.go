@@ -6,11 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
 
-func newCmdStatus(f *Factory) *cobra.Command {
+func newCmdStatus(f *cmdutil.Factory) *cobra.Command {
 	var lines int
 	cmd := &cobra.Command{
 		Use:   "status [SERVICE]",
@@ -24,23 +25,23 @@ func newCmdStatus(f *Factory) *cobra.Command {
 					req.Args = []string{"-n", strconv.Itoa(lines)}
 				}
 			}
-			rep, err := f.request(req)
+			rep, err := f.Request(req)
 			if err != nil {
 				return err
 			}
 			if !rep.OK {
-				return f.replyError(rep.Error, req.Service)
+				return f.ReplyError(rep.Error, req.Service)
 			}
 			if req.Service == "" {
 				var all wire.StatusAll
-				if printed, err := f.decode(rep, &all); printed || err != nil {
+				if printed, err := f.Decode(rep, &all); printed || err != nil {
 					return err
 				}
 				fmt.Fprint(f.Out, FormatSummary(all.Services))
 				return nil
 			}
 			var st wire.Status
-			if printed, err := f.decode(rep, &st); printed || err != nil {
+			if printed, err := f.Decode(rep, &st); printed || err != nil {
 				return err
 			}
 			fmt.Fprint(f.Out, FormatStatus(st, f.Now()))
@@ -117,6 +118,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	case s.State == wire.StateFailed || s.Failing:
 		line("It is stopped (failing).")
 		line("Failed to start at %s.", clock(s.FailedAt, now))
+		if s.FailReason != "" {
+			line("Reason: %s", s.FailReason)
+		}
 	case s.OneShot && s.Done:
 		line("It is stopped (one-shot).")
 	case s.State == wire.StateStopped:
@@ -124,11 +128,29 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	default:
 		line("It is %s since %s.", s.State, clock(s.Since, now))
 	}
+	if s.State == wire.StateStarting && s.Ready != "" {
+		line("Waiting until it is ready (%s).", s.Ready)
+	}
+	if s.StatusText != "" {
+		line("Status: %s", s.StatusText)
+	}
+	if s.Reloading {
+		line("It is reloading (RELOADING=1).")
+	}
+	if s.SelfStopping {
+		line("It said it is stopping (STOPPING=1).")
+	}
 	if s.PID > 0 {
 		line("Main PID: %d", s.PID)
 	}
+	if !s.Adopted.IsZero() {
+		line("Adopted at %s from a shepherd that ended without stopping it: its output is not captured until its next start.", clock(s.Adopted, now))
+	}
 	if len(s.Instances) > 0 {
 		line("Instances: %s", formatInstances(s.Instances))
+	}
+	if s.DeclaredInstances > 0 {
+		line("Scaled to %s with herd scale (its file says %d); kept across restarts until the file says another number.", plural(len(s.Instances), "instance"), s.DeclaredInstances)
 	}
 	if len(s.Members) > 0 {
 		var parts []string
@@ -141,11 +163,7 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		line("Command: %s", strings.Join(s.Command, " "))
 	}
 	formatCgroup(line, s.Cgroup)
-	if s.Enabled {
-		line("It is enabled.")
-	} else {
-		line("It is disabled.")
-	}
+	formatEnabled(line, s, now)
 	formatActivation(line, s.Activation)
 	if s.Remote != "" {
 		line("Remote: %s", s.Remote)
@@ -163,9 +181,12 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	if len(s.Actions) > 0 {
 		line("Custom actions: %s", strings.Join(s.Actions, " "))
 	}
-	if s.Respawn {
+	switch {
+	case s.Respawn && s.Enabled:
 		line("Will be respawned.")
-	} else {
+	case s.Respawn:
+		line("Will not be respawned while it is disabled.")
+	default:
 		line("Will not be respawned.")
 	}
 	if !s.LastRespawn.IsZero() {
@@ -178,6 +199,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 			how = "ended (its exit status went to its parent, not to shepherd)"
 		case e.Signal != "":
 			how = "terminated with signal " + e.Signal
+		}
+		if e.Success && (e.Code != 0 || e.Signal != "") {
+			how += " (a success status)" // one of its exit-codes
 		}
 		if s.State != wire.StateRunning {
 			line("Process %s.", how)
@@ -192,10 +216,10 @@ func FormatStatus(s wire.Status, now time.Time) string {
 		line("The last stop ended without the process: %s.", s.StopIssue)
 	}
 	if s.RespawnsLastHour > 0 {
-		line("Respawned %d times in the last hour.", s.RespawnsLastHour)
+		line("Respawned %s in the last hour.", plural(s.RespawnsLastHour, "time"))
 	}
 	if s.FlappingCount > 0 {
-		line("Flapping: restarted %d times in the last %d minutes.", s.FlappingCount, s.FlappingMinutes)
+		line("Flapping: restarted %s in the last %s.", plural(s.FlappingCount, "time"), plural(s.FlappingMinutes, "minute"))
 	}
 	if d := s.Daemon; d != nil {
 		line("Version: %s", d.Version)
@@ -225,12 +249,15 @@ func FormatStatus(s wire.Status, now time.Time) string {
 			line("Listening on: %s", a)
 		}
 		if d.Reexecs > 0 {
-			line("Re-executed %d times, first started at %s.", d.Reexecs, clock(d.StartedAt, now))
+			line("Re-executed %s, first started at %s.", plural(d.Reexecs, "time"), clock(d.StartedAt, now))
 		}
 		if h := d.History; h.Degraded {
 			line("History: degraded since %s: %s", clock(h.Since, now), h.Reason)
 			line("History: %d events held in memory, %d dropped; replies do not wait for the history.", h.Held, h.Dropped)
 		}
+	}
+	if s.NotifyRefused > 0 || s.NotifyMalformed > 0 {
+		line("Notify socket: %d datagrams refused (not from its processes), %d malformed.", s.NotifyRefused, s.NotifyMalformed)
 	}
 	if s.LogError != "" {
 		line("Its output is kept in memory only: %s.", s.LogError)
@@ -299,4 +326,27 @@ func formatInstances(is []wire.Instance) string {
 		parts = append(parts, fmt.Sprintf("%d %s", others[st], st))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// formatEnabled says whether the service may run; when it may not, since
+// when, why, and what to do: that holds across restarts of shepherd.
+func formatEnabled(line func(string, ...any), s wire.Status, now time.Time) {
+	d := s.Disabled
+	switch {
+	case s.Enabled:
+		line("It is enabled.")
+	case d == nil:
+		line("It is disabled.")
+	case d.By == wire.DisabledByRespawnLimit:
+		line("It is disabled (since %s): %s.", clock(d.Since, now), d.Reason)
+	default:
+		by := "herd disable"
+		if d.Who != "" {
+			by += ", " + d.Who
+		}
+		line("It is disabled (since %s, by %s).", clock(d.Since, now), by)
+	}
+	if d != nil && len(s.Instances) == 0 {
+		line("It stays disabled across restarts of shepherd, until `herd enable %s`.", s.Name)
+	}
 }
