@@ -227,10 +227,31 @@ func TestWatchOnceLeavesTheClientWaiting(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no call for a client waiting before the watch")
 	}
+	// Take c2 first: a client still in the backlog would fire the next
+	// watch before the test could cancel it.
+	nfd2, _, err := unix.Accept4(s.FD(), unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(nfd2)
 	p.WatchOnce(s.FD(), func() { t.Error("cancelled watch fired") })
 	p.Cancel(s.FD())
+	if p.Watching(s.FD()) {
+		t.Fatal("still watched after Cancel")
+	}
 	c3, _ := net.Dial("tcp", s.Addr())
 	defer c3.Close()
+	// A watch on another socket with a client waiting fires only after the
+	// poller went round once more, so a cancelled call would have come.
+	s2 := mustBind(t, services.Endpoint{TCP: freeTCP(t)})
+	c4, _ := net.Dial("tcp", s2.Addr())
+	defer c4.Close()
+	p.WatchOnce(s2.FD(), func() { fired <- struct{}{} })
+	select {
+	case <-fired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no call for the second socket")
+	}
 }
 
 func TestAcceptTakesConnectionsWithTheirAddresses(t *testing.T) {
