@@ -280,6 +280,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.onSpawnParsed(ctx, msg)
 	case *transientGone:
 		r.onTransientGone(ctx, msg)
+	case *transientForget:
+		r.onTransientForget(ctx, msg)
 	case *importStored:
 		r.onImportStored(msg)
 	case *intentKept:

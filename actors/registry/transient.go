@@ -16,6 +16,7 @@ import (
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/lifecycle"
 )
 
 // Transient services (`herd spawn -- CMD`): the registry makes one from
@@ -47,6 +48,9 @@ const TransientRecordKind = "transient"
 // end of its output before it is forgotten: a process it left behind may
 // hold its pipe open (its cgroup is killed by the stop, not by an exit).
 const transientEndWait = time.Second
+
+// spawnStatusWait bounds the wait for a new transient's PID.
+const spawnStatusWait = time.Second
 
 // Spawn asks the registry to make a transient service and start it.
 type Spawn struct {
@@ -265,17 +269,49 @@ func (r *registry) onTransientGone(ctx actor.Context, g *transientGone) {
 			return
 		}
 	}
-	delete(st.transients.byName, g.name)
-	for _, end := range t.ends {
-		end <- SpawnEnd{Exit: g.exit}
+	// A stop of the stopped service is answered after every reply its
+	// controller still holds (they wait, in order, for their events to
+	// be durable): the spawn's start, a herd stop. Forgotten before,
+	// the controller would take them with it.
+	r.stopThen(ctx, g.name, func(lifecycle.Result) {
+		if st.transients.byName[g.name] != t {
+			return // unloaded meanwhile
+		}
+		// The answer of a failed start waits in the logger for the
+		// lines of the output (logger.FillFailure): the logger answers
+		// this after it, so that it is not stopped before.
+		env, self, done := st.env.Service, ctx.Self(), make(chan struct{}, 1)
+		ctx.Send(st.loggers[g.name], &logger.AwaitEnd{Within: transientEndWait, Done: done})
+		env.Go(func() {
+			awaitReply(env, done)
+			env.Send(self, &transientForget{gone: g, t: t})
+		})
+	})
+}
+
+// transientForget: a transient that ended has no answer left in its
+// controller nor its logger; it is forgotten now.
+type transientForget struct {
+	gone *transientGone
+	t    *transient
+}
+
+func (r *registry) onTransientForget(ctx actor.Context, f *transientForget) {
+	st, name := r.st, f.gone.name
+	if st.transients.byName[name] != f.t {
+		return // unloaded meanwhile
 	}
-	r.forget(ctx, g.name)
+	delete(st.transients.byName, name)
+	for _, end := range f.t.ends {
+		end <- SpawnEnd{Exit: f.gone.exit}
+	}
+	r.forget(ctx, name)
 	r.updateDependents(ctx)
 	ctx.Send(st.env.Service.Historian, &historian.Record{Events: []history.Event{{
-		Service: g.name, Kind: history.KindAction, Action: "remove", Who: wire.RootService,
+		Service: name, Kind: history.KindAction, Action: "remove", Who: wire.RootService,
 		Message: "transient service ended: removed",
 	}}})
-	st.env.Service.Logf("transient service %s ended: removed", g.name)
+	st.env.Service.Logf("transient service %s ended: removed", name)
 }
 
 // forgetTransient drops a transient being forgotten otherwise (herd
@@ -338,6 +374,10 @@ func ServeSpawn(ctx context.Context, root *actor.RootContext, reg *actor.PID, re
 	var rep wire.Reply
 	select {
 	case rep = <-started:
+	case <-ended:
+		// Its start's answer is lost: a bug, said rather than waited on.
+		send(wire.ErrReply(req.ID, wire.Errorf(wire.StartFailed, "spawn: the transient service ended before its start was answered (see the daemon log)")))
+		return
 	case <-ctx.Done():
 		return
 	}
@@ -351,10 +391,12 @@ func ServeSpawn(ctx context.Context, root *actor.RootContext, reg *actor.PID, re
 		return
 	}
 	res := wire.SpawnResult{Service: ar.Service, Outcome: ar.Outcome}
-	if s, err := askStatus(ctx, root, reg, ar.Service); err == nil {
-		res.PID = s.PID
-	}
 	if !args.Wait {
+		// A command that ends at once may be gone already, its
+		// controller with the question: asked briefly.
+		if s, err := askStatus(ctx, root, reg, ar.Service); err == nil {
+			res.PID = s.PID
+		}
 		send(wire.OKReply(req.ID, res))
 		return
 	}
@@ -392,7 +434,7 @@ func ServeSpawn(ctx context.Context, root *actor.RootContext, reg *actor.PID, re
 			}
 			res.Outcome, res.Exit, res.Status = wire.Stopped, end.Exit, 1
 			if e := end.Exit; e != nil {
-				res.Status = services.ShellStatus(e.Code, e.Signal)
+				res.PID, res.Status = e.PID, services.ShellStatus(e.Code, e.Signal)
 			}
 			send(wire.OKReply(req.ID, res))
 			return
@@ -403,7 +445,7 @@ func ServeSpawn(ctx context.Context, root *actor.RootContext, reg *actor.PID, re
 // askStatus asks for a service's status, without its recent lines.
 func askStatus(ctx context.Context, root *actor.RootContext, reg *actor.PID, name string) (wire.Status, error) {
 	var s wire.Status
-	ctx, cancel := context.WithTimeout(ctx, localReplyWait)
+	ctx, cancel := context.WithTimeout(ctx, spawnStatusWait)
 	defer cancel()
 	ch := make(chan wire.Reply, 1)
 	root.Send(reg, &ClientRequest{Req: wire.Request{Service: name, Action: "status", Args: []string{"-n", "0"}}, Reply: ch})
