@@ -284,6 +284,10 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			c.audit(ctx, msg.UID, "refuse", a.Service, "grant", "not privileged")
 			return denied
 		}
+		if a.Admin() {
+			// Every right of the daemon's owner, over HTTP only.
+			a.Service, a.Actions = capability.AdminTarget, []string{capability.AdminAction}
+		}
 		if a.Service == capability.ExecTarget {
 			if len(a.Allow) == 0 {
 				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "an exec capability needs at least one --allow (a command line, or a prefix ending in ' *')"))
@@ -323,7 +327,7 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
 		att.Expires = g.Expires
-		if a.User != "" || a.Peer != "" {
+		if a.User != "" || a.Peer != "" || a.HTTP {
 			att.Holder = &g.Holder
 		}
 		swiss, err := capability.NewSwiss()
@@ -390,6 +394,12 @@ func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) err
 			return fmt.Errorf("--to-peer: %q is not a peer ID (herd id prints a daemon's)", a.Peer)
 		}
 		g.Holder = capability.Holder{Peer: a.Peer}
+	}
+	if a.HTTP {
+		if a.User != "" || a.Peer != "" {
+			return fmt.Errorf("--to-http and --to-user or --to-peer: a grant has one holder")
+		}
+		g.Holder = capability.Holder{Peer: capability.HTTPHolder}
 	}
 	if a.Expires != "" {
 		d, err := time.ParseDuration(a.Expires)
