@@ -695,6 +695,9 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 	return res, json.Unmarshal(rep.Result, &res)
 }
 
+// HTTPAddr is where the HTTP API listens (nil: it does not).
+func (d *Daemon) HTTPAddr() net.Addr { return d.http.Addr() }
+
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 

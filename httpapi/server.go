@@ -174,7 +174,13 @@ func newServer(cfg Config) (*Server, error) {
 }
 
 // Addr is where the server listens (its port, when Addr asked for 0).
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// A nil Server listens nowhere.
+func (s *Server) Addr() net.Addr {
+	if s == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
 
 // Close stops listening, ends every request (streams included) and
 // waits for their handlers. A nil Server and a second Close do nothing.
