@@ -32,7 +32,7 @@ const config = `services:
   - name: web
     command: [sleep, "3600"]
     actions:
-      hello: {command: [echo, hello from web]}
+      hello: {command: [echo, hello from web], args: [{name: word, pattern: '[a-z]+'}]}
   - name: other
     command: [sleep, "3600"]
   - name: talker
@@ -242,4 +242,20 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// socketCall is call for goroutines other than the test's.
+func socketCall(socket string, req wire.Request) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := local.Dial(ctx, socket)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rep, err := c.Call(ctx, req)
+	if err == nil && !rep.OK {
+		err = rep.Error
+	}
+	return err
 }

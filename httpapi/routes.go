@@ -358,7 +358,8 @@ func historyArgs(r *http.Request, names ...string) []string {
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) {
-	req := wire.Request{Action: "events", Args: historyArgs(r, "service", "since", "limit", "after")}
+	// The service goes in the request, where the capability check looks.
+	req := wire.Request{Action: "events", Service: r.URL.Query().Get("service"), Args: historyArgs(r, "since", "limit", "after")}
 	var (
 		started bool
 		n       int
@@ -403,7 +404,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) {
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) {
-	args := historyArgs(r, "service", "since", "after")
+	args := historyArgs(r, "since", "after")
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
 			writeError(w, http.StatusBadRequest, wire.Errorf(wire.BadRequest, "Last-Event-ID: expected an event's sequence number, got %q", id))
@@ -416,7 +417,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) {
 		// From now on.
 		args = append(args, "--since", "0s")
 	}
-	s.stream(w, r, c, wire.Request{Action: "events", Args: append(args, "-f")}, func(e *sseWriter, rep wire.Reply) bool {
+	s.stream(w, r, c, wire.Request{Action: "events", Service: r.URL.Query().Get("service"), Args: append(args, "-f")}, func(e *sseWriter, rep wire.Reply) bool {
 		var page struct {
 			Events []json.RawMessage `json:"events"`
 		}

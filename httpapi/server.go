@@ -128,7 +128,7 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("--http %s: listens on %s: %w", cfg.Addr, a, ErrNotLoopback)
 	}
-	ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConns)}
+	ln = &limitListener{Listener: ln, sem: make(chan struct{}, s.cfg.MaxConns)}
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {

@@ -67,11 +67,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req w
 	defer cancel()
 	e := &sseWriter{w: w, rc: http.NewResponseController(w)}
 	var (
-		started bool
-		stopped = make(chan struct{})
+		started, answered bool
+		stopped           = make(chan struct{})
 	)
 	defer close(stopped)
 	s.serve(ctx, c, req, responderFunc(func(rep wire.Reply) bool {
+		answered = true
 		if !started {
 			if !rep.OK {
 				writeError(w, statusOf(errKind(rep)), rep.Error)
@@ -115,7 +116,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req w
 		}
 		return rep.More
 	}))
-	if !started && ctx.Err() == nil && r.Context().Err() == nil {
+	if !answered && ctx.Err() == nil && r.Context().Err() == nil {
 		// The daemon answered nothing: it is stopping.
 		writeError(w, http.StatusServiceUnavailable, wire.Errorf(wire.Timeout, "no answer: the daemon is stopping"))
 	}
