@@ -91,46 +91,52 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *caller {
 		return bad("permission denied: not a capability of this daemon (the HTTP API relays nothing; present it to the daemon that exported it)")
 	}
 	c := &caller{token: token, swiss: ref.Swiss, addr: addr, who: "an HTTP client at " + r.RemoteAddr}
-	target, err := s.targetOf(r.Context(), ref.Swiss)
+	p, err := s.present(r.Context(), c)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, wire.Errorf(wire.Timeout, "%v", err))
 		return nil
 	}
-	switch target {
-	case "":
+	switch {
+	case p.Target == "":
 		return bad("permission denied: unknown capability")
-	case capability.AdminTarget:
-		if werr := s.authorizeAdmin(r.Context(), c, false); werr != nil {
-			if werr.Kind == wire.Timeout {
-				writeError(w, http.StatusServiceUnavailable, werr)
-				return nil
-			}
-			s.refused(addr)
-			writeError(w, statusOf(werr.Kind), werr)
-			return nil
-		}
-		c.admin = true
+	case p.Target == capability.AdminTarget && p.Err != nil:
+		s.refused(addr)
+		werr := adminError(p.Err)
+		writeError(w, statusOf(werr.Kind), werr)
+		return nil
 	}
+	c.admin = p.Target == capability.AdminTarget
 	return c
+}
+
+// present asks the caretaker which target c's capability names and, for
+// the admin capability, whether it holds (one message: it is on every
+// request's path). It records only the admin capability's check: the
+// daemon's request handler checks (and records) the others.
+func (s *Server) present(ctx context.Context, c *caller) (caretaker.Presented, error) {
+	ch := make(chan caretaker.Presented, 1)
+	s.cfg.Root.Send(s.cfg.Caretaker, &caretaker.Present{Swiss: c.swiss, Holder: capability.Holder{Peer: capability.HTTPHolder}, Who: c.who, Reply: ch})
+	select {
+	case p := <-ch:
+		return p, nil
+	case <-ctx.Done():
+		return caretaker.Presented{}, fmt.Errorf("the caretaker did not answer: %w", ctx.Err())
+	}
+}
+
+// adminError is the protocol error of a refused admin capability.
+func adminError(err error) *wire.Error {
+	e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
+	if errors.Is(err, capability.ErrDenied) {
+		e.Message = "permission denied: this capability is not the HTTP API's admin capability"
+	}
+	return e
 }
 
 // refused counts a bad token against addr.
 func (s *Server) refused(addr string) {
 	if s.throttle.strike(addr) {
 		s.logf("http: %s shut out for %v: %d bad capabilities within %v", addr, banFor, strikes, strikeSpan)
-	}
-}
-
-// targetOf asks the caretaker which target a capability names ("" for
-// none it knows). It records nothing: the check that follows does.
-func (s *Server) targetOf(ctx context.Context, swiss capability.Swiss) (string, error) {
-	ch := make(chan string, 1)
-	s.cfg.Root.Send(s.cfg.Caretaker, &caretaker.TargetOf{Swiss: swiss, Reply: ch})
-	select {
-	case t := <-ch:
-		return t, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("the caretaker did not answer: %w", ctx.Err())
 	}
 }
 
@@ -147,11 +153,7 @@ func (s *Server) authorizeAdmin(ctx context.Context, c *caller, recheck bool) *w
 		if err == nil {
 			return nil
 		}
-		e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
-		if errors.Is(err, capability.ErrDenied) {
-			e.Message = "permission denied: this capability is not the HTTP API's admin capability"
-		}
-		return e
+		return adminError(err)
 	case <-ctx.Done():
 		return wire.Errorf(wire.Timeout, "the caretaker did not answer: %v", ctx.Err())
 	}
