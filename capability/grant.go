@@ -40,7 +40,7 @@ func (h Holder) String() string {
 	case h.UID != nil:
 		return fmt.Sprintf("uid %d", *h.UID)
 	case h.Peer == HTTPHolder:
-		return "an HTTP client"
+		return "http"
 	case h.Peer != "":
 		return "peer " + h.Peer
 	}
