@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/daemon"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -366,5 +368,33 @@ func TestBadTokensAreShutOut(t *testing.T) {
 	}
 	if code, b := td.do(t, "GET", "/v1/services/web", tok, ""); code != 200 {
 		t.Fatalf("a token accepted before: %d %s", code, b)
+	}
+}
+
+// TestMetricsHook: the daemon's metrics handler is served at /metrics to
+// the admin capability only, or to anyone when public; without a
+// handler /metrics is no route.
+func TestMetricsHook(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "shepherd_up 1") })
+	td := startDaemon(t, config, func(o *daemon.Options) { o.HTTP.Metrics = metrics })
+	admin := td.admin(t)
+	web := td.grant(t, wire.CapArgs{Service: "web", Actions: []string{"status"}, HTTP: true})
+	for _, c := range []struct {
+		token string
+		code  int
+	}{{"", 401}, {web, 403}, {admin, 200}} {
+		if code, b := td.do(t, "GET", "/metrics", c.token, ""); code != c.code || code == 200 && string(b) != "shepherd_up 1\n" {
+			t.Fatalf("GET /metrics with %q: %d %s", c.token, code, b)
+		}
+	}
+	td.d.Shutdown()
+	td = startDaemon(t, config, func(o *daemon.Options) { o.HTTP.Metrics, o.HTTP.MetricsPublic = metrics, true })
+	if code, b := td.do(t, "GET", "/metrics", "", ""); code != 200 {
+		t.Fatalf("public /metrics: %d %s", code, b)
+	}
+	td.d.Shutdown()
+	td = startDaemon(t, config)
+	if code, b := td.do(t, "GET", "/metrics", td.admin(t), ""); code != 404 {
+		t.Fatalf("/metrics without a handler: %d %s", code, b)
 	}
 }

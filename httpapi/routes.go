@@ -108,7 +108,8 @@ func (s *Server) mux() http.Handler {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		defer s.wg.Done()
-		if r.URL.Path == "/metrics" && s.cfg.Options.Metrics != nil {
+		metrics := r.URL.Path == "/metrics" && s.cfg.Options.Metrics != nil
+		if metrics && s.cfg.Options.MetricsPublic {
 			s.cfg.Options.Metrics.ServeHTTP(w, r)
 			return
 		}
@@ -116,6 +117,15 @@ func (s *Server) mux() http.Handler {
 		// even which routes exist.
 		c := s.authenticate(w, r)
 		if c == nil {
+			return
+		}
+		if metrics {
+			if !c.admin {
+				s.refused(c.addr)
+				writeError(w, http.StatusForbidden, wire.Errorf(wire.PermissionDenied, "permission denied: /metrics shows every service: present the admin capability (herd cap grant daemon --to-http)"))
+				return
+			}
+			s.cfg.Options.Metrics.ServeHTTP(w, r)
 			return
 		}
 		h, pattern := mux.Handler(r)

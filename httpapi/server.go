@@ -23,9 +23,11 @@ type Options struct {
 	// CertFile and KeyFile (`--http-tls-cert`, `--http-tls-key`) make the
 	// server TLS only, on any address.
 	CertFile, KeyFile string
-	// Metrics, when set by the daemon, serves GET /metrics (whose
-	// authorization is its own business).
-	Metrics http.Handler
+	// Metrics, when set by the daemon, serves GET /metrics, to holders
+	// of the admin capability (it shows every service), or to anyone with
+	// MetricsPublic (`--metrics-public`).
+	Metrics       http.Handler
+	MetricsPublic bool
 }
 
 // Enabled says whether the options ask for an HTTP API at all.
