@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,7 +172,9 @@ func newServer(cfg Config) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return s.base },
-		ErrorLog:          nil,
+		// net/http's own complaints (a handler's panic, TLS handshakes
+		// that fail) go to the daemon's log.
+		ErrorLog: log.New(logfWriter(s.logf), "", 0),
 	}
 	return s, nil
 }
@@ -234,4 +238,12 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.release()
 	return err
+}
+
+// logfWriter writes lines to a Logf.
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("http: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
