@@ -129,6 +129,14 @@ func (s *Server) mux() http.Handler {
 			return
 		}
 		h, pattern := mux.Handler(r)
+		if r.Method == http.MethodHead {
+			// The mux would take HEAD for GET, and a stream would then
+			// run with nowhere to go.
+			pattern, h = "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", "GET")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+			})
+		}
 		if pattern == "" {
 			// The mux's own 404 or 405, as a JSON error.
 			rec := &statusOnly{}
