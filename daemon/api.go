@@ -33,6 +33,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	privileged := a.privileged(peer)
 	caller := holderOf(peer)
 	who := caller.String()
+	if peer.Via != "" {
+		who += " via " + peer.Via
+	}
 	if req.Relayed {
 		// Another daemon relays this for one of its users, not for
 		// itself: a grant bound to that daemon is not theirs to use.

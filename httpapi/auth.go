@@ -21,9 +21,10 @@ type caller struct {
 	swiss capability.Swiss
 	// admin: the token is the HTTP API's admin capability, which the
 	// caretaker accepted for this request.
-	admin bool
-	addr  string // the client's IP, for the throttle
-	who   string // for the audit trail
+	admin  bool
+	addr   string // the client's IP, for the throttle
+	remote string // its address and port
+	who    string // for the audit trail
 }
 
 type callerKey struct{}
@@ -90,7 +91,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *caller {
 	if ref.Peer != s.cfg.PeerID {
 		return bad("permission denied: not a capability of this daemon (the HTTP API relays nothing; present it to the daemon that exported it)")
 	}
-	c := &caller{token: token, swiss: ref.Swiss, addr: addr, who: "an HTTP client at " + r.RemoteAddr}
+	c := &caller{token: token, swiss: ref.Swiss, addr: addr, remote: r.RemoteAddr, who: "http via HTTP " + r.RemoteAddr}
 	p, err := s.present(r.Context(), c)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, wire.Errorf(wire.Timeout, "%v", err))
@@ -183,12 +184,13 @@ func (s *Server) serve(ctx context.Context, c *caller, req wire.Request, out loc
 		}
 		return out.Send(rep)
 	})
+	via := "HTTP " + c.remote
 	if c.admin {
-		s.cfg.Handler.ServeRequest(ctx, local.Peer{UID: s.cfg.Owner}, req, judge)
+		s.cfg.Handler.ServeRequest(ctx, local.Peer{UID: s.cfg.Owner, Via: via + " (admin capability)"}, req, judge)
 		return
 	}
 	req.Cap = c.token
-	s.cfg.Handler.ServeRequest(ctx, local.Peer{Remote: capability.HTTPHolder}, req, judge)
+	s.cfg.Handler.ServeRequest(ctx, local.Peer{Remote: capability.HTTPHolder, Via: via}, req, judge)
 }
 
 func refusal(k wire.ErrorKind) bool {
