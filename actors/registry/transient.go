@@ -327,6 +327,15 @@ func (r *registry) forgetTransient(name string) {
 	}
 }
 
+// NameOr is the service's canonical name if it was found, else named (a
+// service gone, whose history is still asked for).
+func (r Resolved) NameOr(named string) string {
+	if r.OK {
+		return r.Name
+	}
+	return named
+}
+
 // transientStatus answers `status NAME` of a transient: its controller's
 // status, marked transient. False: name is no transient.
 func (r *registry) transientStatus(ctx actor.Context, name string, msg *ClientRequest) bool {
@@ -353,13 +362,19 @@ func (r *registry) transientStatus(ctx actor.Context, name string, msg *ClientRe
 	return true
 }
 
-// ServeSpawn serves `spawn` (wire.SpawnArgs) for a caller the API layer
-// found to hold the daemon's authority: it has the registry make the
+// ServeSpawn serves `spawn` (wire.SpawnArgs), refused unless the API
+// layer found the caller to hold the daemon's own authority (authorized):
+// it has the registry make the
 // transient and start it, and answers with a SpawnResult; with Wait it
 // first streams the output (LogResult frames) until the transient is
 // gone, and its SpawnResult says how it ended. A client that goes away
 // leaves the transient running.
-func ServeSpawn(ctx context.Context, root *actor.RootContext, reg *actor.PID, req wire.Request, who string, send func(wire.Reply) bool) {
+func ServeSpawn(ctx context.Context, authorized bool, root *actor.RootContext, reg *actor.PID, req wire.Request, who string, send func(wire.Reply) bool) {
+	if !authorized {
+		send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied,
+			"permission denied: spawning a command needs the daemon's own authority (its user or root), not a capability")))
+		return
+	}
 	var args wire.SpawnArgs
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "spawn: malformed arguments")))
