@@ -47,7 +47,7 @@ func newCmdSpawn(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&args.Name, "name", "", "the service's name (default: transient-N)")
-	cmd.Flags().StringVar(&args.User, "user", "", "run the command as USER (a daemon running as root only)")
+	cmd.Flags().StringVar(&args.User, "user", "", "run the command as USER (any but the daemon's own: a daemon running as root only)")
 	cmd.Flags().BoolVar(&args.Respawn, "respawn", false, "respawn the command when it exits, as a service with respawn: true")
 	cmd.Flags().BoolVar(&args.Wait, "wait", false, "print the command's output until it ends, and exit with its exit status")
 	return cmd
