@@ -38,6 +38,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/leftover"
 	"github.com/shepherd-go/shepherd/internal/memory"
+	"github.com/shepherd-go/shepherd/metrics"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
 
@@ -99,6 +100,8 @@ type Options struct {
 	// SyslogSocket is the system log's socket for services with `log:
 	// syslog` or `both`. Default /dev/log.
 	SyslogSocket string
+	// Metrics says where /metrics is served (none by default).
+	Metrics metrics.Options
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -169,6 +172,7 @@ type Daemon struct {
 	// stateLock is held (flock) for the daemon's life, re-execs included:
 	// a second daemon on the same state directory is told who holds it.
 	stateLock *os.File
+	metrics   *metrics.Metrics
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -211,6 +215,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 		if err := d.startNetwork(); err != nil {
 			return nil, err
 		}
+	}
+	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker,
+		Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
+		return nil, err
 	}
 	d.announce(ho, specs)
 	d.startHousekeeping()
@@ -541,6 +549,7 @@ func (d *Daemon) Shutdown() {
 		d.system.Root.Send(d.registry, &registry.StopAll{Done: done})
 		<-done
 		d.server.Close()
+		d.metrics.Stop()
 		os.Remove(d.opts.SocketPath)
 		d.socketLock.Release()
 		if d.netServer != nil {

@@ -2,21 +2,21 @@ package daemon
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/metrics"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 // Fleet runs (herd fleet exec) are kept in the history store as records,
 // keyed by their number, so `herd fleet history/show/diff` can compare
 // today's answers with yesterday's. herd runs the commands; the daemon
-// only keeps what herd reports.
-const fleetRunKind = "fleet-run"
+// only keeps what herd reports (and the metrics count, from the store).
+const fleetRunKind = metrics.FleetRunKind
 
-func fleetRunKey(id int) string { return fmt.Sprintf("%012d", id) }
+var fleetRunKey = metrics.FleetRunKey
 
 // fleetRuns serves fleet-record, fleet-runs and fleet-run.
 func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/shepherd-go/shepherd/metrics"
 	"io"
 	"os"
 	"os/signal"
@@ -56,7 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	opts := daemon.Options{
 		ConfigPath: *f.config, SocketPath: *f.socket, StateDir: *f.state, PIDFile: *f.pidFile,
 		Insecure: *f.insecure, SocketGroup: -1, Listen: *f.listen, Cgroup: *f.cgroupDir, NoCgroup: *f.noCgroup,
-		SyslogSocket: *f.syslogSocket,
+		SyslogSocket: *f.syslogSocket, Metrics: metrics.Options{Addr: *f.metrics, Public: *f.metricsPublic},
 	}
 	if *f.pskFile != "" {
 		psk, err := readPSK(*f.pskFile)

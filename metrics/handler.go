@@ -1,0 +1,177 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shepherd-go/shepherd/actors/caretaker"
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// Scope is what a scrape may read: everything (All), or the series of
+// one service.
+type Scope struct {
+	All     bool
+	Service string
+}
+
+// Authorizer decides what the holder of token (a sturdyref, from
+// Authorization: Bearer) may read; who names the caller for the audit
+// trail. An error refuses the scrape; its text is shown to the caller.
+type Authorizer func(ctx context.Context, token, who string) (Scope, error)
+
+// ErrNoCapability is the refusal of a scrape that presents no capability.
+var ErrNoCapability = errors.New("a capability is needed: Authorization: Bearer <sturdyref> (herd cap grant shepherd --actions status, or a service's capability for its own series)")
+
+// HandlerOptions configure NewHandler.
+type HandlerOptions struct {
+	// Public serves everything to anyone: no capability is asked for.
+	Public bool
+	// Authorize checks a scrape's capability. Default: the caretaker's
+	// check (CaretakerAuthorizer), as for herd --cap on the socket.
+	Authorize Authorizer
+}
+
+// NewHandler returns the handler of /metrics over m's gathering.
+func NewHandler(m *Metrics, o HandlerOptions) http.Handler {
+	if o.Authorize == nil {
+		o.Authorize = CaretakerAuthorizer(m.env)
+	}
+	return &handler{m: m, full: m.fullHandler(), opts: o}
+}
+
+type handler struct {
+	m    *Metrics
+	full http.Handler
+	opts HandlerOptions
+}
+
+// fullHandler serves the whole daemon: the services, the history, the
+// fleet, the Go runtime and the process.
+func (m *Metrics) fullHandler() http.Handler {
+	if m.full != nil {
+		return m.full
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&collector{m: m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.full = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: logger{m.env.Logf}, ErrorHandling: promhttp.ContinueOnError})
+	return m.full
+}
+
+type logger struct{ logf func(string, ...any) }
+
+func (l logger) Println(v ...any) { l.logf("metrics: %s", strings.TrimSpace(fmt.Sprintln(v...))) }
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	scope := Scope{All: true}
+	if !h.opts.Public {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var err error
+		if token = strings.TrimSpace(token); !ok || token == "" {
+			err = ErrNoCapability
+		} else {
+			scope, err = h.opts.Authorize(r.Context(), token, "metrics scrape from "+r.RemoteAddr)
+		}
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shepherd"`)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
+	if scope.All {
+		h.full.ServeHTTP(w, r)
+		return
+	}
+	// One service's series: a registry of its own for this scrape.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&collector{m: h.m, only: scope.Service, ctx: r.Context()})
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: logger{h.m.env.Logf}, ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+// CaretakerAuthorizer checks a scrape's capability with the caretaker,
+// as herd --cap is checked on the socket: it must be this daemon's, and
+// allow "status" on its target, the daemon itself (the root service:
+// everything) or a service (its series only). A scrape has no uid: only
+// a capability not bound to a user or a peer serves. Scrapes are not
+// audited one by one (every 15 s would drown the history); refusals are.
+func CaretakerAuthorizer(env Env) Authorizer {
+	refused := errors.New("capability refused: not a valid capability on this daemon (herd cap list shows them)")
+	return func(ctx context.Context, token, who string) (Scope, error) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		ref, err := capability.ParseSturdyref(token)
+		if err != nil || ref.Peer != env.PeerID {
+			return Scope{}, refused
+		}
+		target, err := ask(ctx, env.Root, env.Caretaker, func(ch chan<- string) any { return &caretaker.TargetOf{Swiss: ref.Swiss, Reply: ch} })
+		if err != nil {
+			return Scope{}, fmt.Errorf("capability not checked: %w", err)
+		}
+		if target == "" || target == capability.ExecTarget {
+			return Scope{}, refused
+		}
+		cerr, err := ask(ctx, env.Root, env.Caretaker, func(ch chan<- error) any {
+			return &caretaker.Authorize{Recheck: true, Who: who, Cap: &ref.Swiss, Target: target, Action: "status", Reply: ch}
+		})
+		if err != nil {
+			return Scope{}, fmt.Errorf("capability not checked: %w", err)
+		}
+		if cerr != nil {
+			if k := caretaker.ErrorKind(cerr); k == wire.CapabilityRevoked || k == wire.CapabilityExpired {
+				return Scope{}, fmt.Errorf("capability refused: %s", k)
+			}
+			return Scope{}, refused
+		}
+		if target == wire.RootService || target == wire.RootAlias {
+			return Scope{All: true}, nil
+		}
+		return Scope{Service: target}, nil
+	}
+}
+
+// ListenAddr is where --metrics ADDR listens: a bare port or ":PORT" on
+// loopback; an address with a host, on it.
+func ListenAddr(addr string) string {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+// serve listens on the options' address and serves /metrics there.
+func (m *Metrics) serve() error {
+	ln, err := net.Listen("tcp", ListenAddr(m.opts.Addr))
+	if err != nil {
+		return fmt.Errorf("--metrics %s: %w", m.opts.Addr, err)
+	}
+	m.addr = ln.Addr()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", NewHandler(m, HandlerOptions{Public: m.opts.Public}))
+	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	srv := m.server
+	m.env.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.env.Logf("metrics: %v", err)
+		}
+	})
+	m.env.Logf("metrics on http://%s/metrics%s", m.addr, map[bool]string{true: " (public)", false: " (capability needed)"}[m.opts.Public])
+	return nil
+}

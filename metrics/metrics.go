@@ -1,0 +1,308 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/proxy"
+	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/cgroup"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// Options say where the daemon serves its metrics. The zero value serves
+// none (the Metrics still gather, for a handler mounted elsewhere).
+type Options struct {
+	// Addr is the TCP address of /metrics (`--metrics`); a bare port or
+	// ":PORT" listens on loopback (127.0.0.1) only.
+	Addr string
+	// Public serves the metrics to anyone (`--metrics-public`); by
+	// default a scrape needs a capability.
+	Public bool
+	// Timeout bounds the gathering of one scrape: an actor that has not
+	// answered by then leaves its series out. Default 5s.
+	Timeout time.Duration
+}
+
+// Env is what the metrics need of the daemon: whom to ask, and how.
+type Env struct {
+	Root                           *actor.RootContext
+	Registry, Historian, Caretaker *actor.PID
+	// Store holds the fleet runs (read, never written).
+	Store *history.Store
+	// Cgroups is the services' root cgroup (nil: none).
+	Cgroups *cgroup.Tree
+	// PeerID is the daemon's: a capability of another daemon is refused.
+	PeerID string
+	// Go runs f on an accounted goroutine; Logf writes to the daemon log.
+	Go   func(f func())
+	Logf func(format string, args ...any)
+}
+
+// Metrics gather the daemon's metrics for its handlers (NewHandler) and
+// serve them on Options.Addr.
+type Metrics struct {
+	env     Env
+	opts    Options
+	queries chan tallyQuery
+	done    chan struct{}
+	stop    sync.Once
+	server  *http.Server
+	// full is the handler's registry for whole-daemon scrapes.
+	full http.Handler
+	addr net.Addr
+}
+
+// FleetRunKind and FleetRunKey are how the daemon keeps fleet runs in
+// the store (daemon/fleetruns.go).
+const FleetRunKind = "fleet-run"
+
+// FleetRunKey is the store key of fleet run id.
+func FleetRunKey(id int) string { return fmt.Sprintf("%012d", id) }
+
+// Start starts gathering, and serving on o.Addr if it is set. Stop ends
+// both.
+func Start(o Options, env Env) (*Metrics, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	m := &Metrics{env: env, opts: o, queries: make(chan tallyQuery), done: make(chan struct{})}
+	last := 0
+	if env.Store != nil {
+		if b, err := env.Store.LastRecord(FleetRunKind); err == nil && b != nil {
+			var run wire.FleetRun
+			if json.Unmarshal(b, &run) == nil {
+				last = run.ID
+			}
+		}
+	}
+	env.Go(func() { m.tallyLoop(last) })
+	if o.Addr == "" {
+		return m, nil
+	}
+	if err := m.serve(); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Stop stops serving and gathering. A nil Metrics is stopped already.
+func (m *Metrics) Stop() {
+	if m == nil {
+		return
+	}
+	m.stop.Do(func() {
+		if m.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			m.server.Shutdown(ctx)
+			cancel()
+			m.server.Close()
+		}
+		close(m.done)
+	})
+}
+
+// Addr is where the metrics are served (nil: nowhere).
+func (m *Metrics) Addr() net.Addr { return m.addr }
+
+// tallyQuery asks the tally goroutine for a copy of its tallies: of one
+// service (only), or of all, forgetting those not in keep.
+type tallyQuery struct {
+	only  string
+	keep  map[string]bool
+	reply chan *Tallies
+}
+
+// followBuffer is how many batches of events the tally goroutine may
+// fall behind the history writer before it is dropped (and subscribes
+// again, counting the loss).
+const followBuffer = 4096
+
+// tallyLoop owns the Tallies: it follows the committed history events
+// and, when asked, reads the fleet runs recorded since the last it read
+// (after fleet run number last).
+func (m *Metrics) tallyLoop(last int) {
+	t := NewTallies()
+	subscribe := func() chan []history.Event {
+		ch := make(chan []history.Event, followBuffer)
+		m.env.Root.Send(m.env.Historian, &historian.Subscribe{Ch: ch})
+		return ch
+	}
+	events := subscribe()
+	defer func() { m.env.Root.Send(m.env.Historian, &historian.Unsubscribe{Ch: events}) }()
+	for {
+		select {
+		case evs, ok := <-events:
+			if !ok {
+				t.Missed++
+				events = subscribe()
+				continue
+			}
+			for _, e := range evs {
+				t.Apply(e)
+			}
+		case q := <-m.queries:
+			if q.only == "" {
+				last = m.readRuns(t, last)
+				t.Forget(q.keep, time.Now().Add(-time.Minute))
+			}
+			q.reply <- t.Copy(q.only)
+		case <-m.done:
+			return
+		}
+	}
+}
+
+// maxRunsPerScrape bounds the fleet runs one scrape reads from the store.
+const maxRunsPerScrape = 1000
+
+// readRuns counts the fleet runs after number last; it returns the last
+// it read.
+func (m *Metrics) readRuns(t *Tallies, last int) int {
+	if m.env.Store == nil {
+		return last
+	}
+	for range maxRunsPerScrape {
+		b, err := m.env.Store.Record(FleetRunKind, FleetRunKey(last+1))
+		if err != nil || b == nil {
+			return last
+		}
+		last++
+		var run wire.FleetRun
+		if json.Unmarshal(b, &run) == nil {
+			t.ApplyRun(run)
+		}
+	}
+	return last
+}
+
+// view is one scrape's copy of what the owners said.
+type view struct {
+	services []registry.Described
+	tallies  *Tallies
+	usage    map[string]cgroup.Stats
+	proxies  map[string]proxy.Stat
+	writer   *historian.WriterStats
+	// failed names the sources that did not answer in time.
+	failed []string
+}
+
+// errNoAnswer: an actor did not answer before the scrape's deadline.
+var errNoAnswer = errors.New("no answer in time")
+
+func ask[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, build func(chan<- T) any) (T, error) {
+	ch := make(chan T, 1)
+	root.Send(pid, build(ch))
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, errNoAnswer
+	}
+}
+
+// gather asks every owner for its part: of the whole daemon, or (only)
+// of one service.
+func (m *Metrics) gather(ctx context.Context, only string) view {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	var v view
+	env := m.env
+	described, err := ask(ctx, env.Root, env.Registry, func(ch chan<- []registry.Described) any {
+		return &registry.Describe{Only: only, Reply: ch}
+	})
+	if err != nil {
+		v.failed = append(v.failed, "registry")
+		return v
+	}
+	v.services = described
+	if only != "" && len(described) == 0 {
+		return v
+	}
+	keep := make(map[string]bool, len(described))
+	for _, d := range described {
+		keep[d.Name] = true
+	}
+	if only != "" {
+		only = described[0].Name
+	}
+	// The owners answer at once; the cgroups are read meanwhile.
+	tallies := make(chan *Tallies, 1)
+	select {
+	case m.queries <- tallyQuery{only: only, keep: keep, reply: tallies}:
+	case <-ctx.Done():
+		tallies = nil
+	case <-m.done:
+		tallies = nil
+	}
+	var writer chan historian.WriterStats
+	if only == "" {
+		writer = make(chan historian.WriterStats, 1)
+		env.Root.Send(env.Historian, &historian.Stats{Reply: writer})
+	}
+	stats := make(chan proxy.Stat, len(described))
+	asked := 0
+	for _, d := range described {
+		if d.Remote {
+			env.Root.Send(service.ControllerPID(env.Registry, d.Name), &proxy.Stats{Reply: stats})
+			asked++
+		}
+	}
+	v.usage = m.readCgroups(described)
+	if tallies != nil {
+		select {
+		case v.tallies = <-tallies:
+		case <-ctx.Done():
+		}
+	}
+	if v.tallies == nil {
+		v.failed = append(v.failed, "tallies")
+	}
+	if writer != nil {
+		select {
+		case w := <-writer:
+			v.writer = &w
+		case <-ctx.Done():
+			v.failed = append(v.failed, "history")
+		}
+	}
+	v.proxies = make(map[string]proxy.Stat, asked)
+	for range asked {
+		select {
+		case s := <-stats:
+			v.proxies[s.Name] = s
+		case <-ctx.Done():
+			v.failed = append(v.failed, "proxies")
+			return v
+		}
+	}
+	return v
+}
+
+// readCgroups reads the CPU time and memory of the services that may
+// have processes.
+func (m *Metrics) readCgroups(described []registry.Described) map[string]cgroup.Stats {
+	t := m.env.Cgroups
+	if t == nil {
+		return nil
+	}
+	out := map[string]cgroup.Stats{}
+	for _, d := range described {
+		if d.Command && d.State != wire.StateStopped && d.State != wire.StateFailed {
+			out[d.Name] = t.Usage(d.Name)
+		}
+	}
+	return out
+}
