@@ -698,6 +698,9 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 
+// MetricsAddr is where /metrics is served (nil: nowhere).
+func (d *Daemon) MetricsAddr() net.Addr { return d.metrics.Addr() }
+
 // goGo runs f in an accounted goroutine; Shutdown waits for all of them,
 // and from then on goGo refuses (f does not run: the daemon is gone). A
 // panic in one is logged, not fatal: these goroutines handle what

@@ -114,7 +114,12 @@ func (m *Metrics) Stop() {
 }
 
 // Addr is where the metrics are served (nil: nowhere).
-func (m *Metrics) Addr() net.Addr { return m.addr }
+func (m *Metrics) Addr() net.Addr {
+	if m == nil {
+		return nil
+	}
+	return m.addr
+}
 
 // tallyQuery asks the tally goroutine for a copy of its tallies: of one
 // service (only), or of all, forgetting those not in keep.
