@@ -38,9 +38,9 @@ import (
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/leftover"
 	"github.com/shepherd-go/shepherd/internal/memory"
-	"github.com/shepherd-go/shepherd/metrics"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
+	"github.com/shepherd-go/shepherd/metrics"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
