@@ -184,6 +184,8 @@ services:
 // one is refused at its next scrape.
 func TestNoCapabilityNoMetrics(t *testing.T) {
 	s := startDaemon(t, threeServices, false)
+	s.pid(t, "alpha")
+	s.pid(t, "beta")
 	for _, token := range []string{"", "nonsense", "ocapn://12D3KooWLWPkU3g9kMo7LQj3YQZzWRXGKh9b4zUE8UjmBCVmiT6d.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		code, body := s.scrape(t, token)
 		if code != http.StatusUnauthorized {

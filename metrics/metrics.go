@@ -146,18 +146,32 @@ func (m *Metrics) tallyLoop(last int) {
 	}
 	events := subscribe()
 	defer func() { m.env.Root.Send(m.env.Historian, &historian.Unsubscribe{Ch: events}) }()
+	apply := func(evs []history.Event, ok bool) {
+		if !ok {
+			t.Missed++
+			events = subscribe()
+			return
+		}
+		for _, e := range evs {
+			t.Apply(e)
+		}
+	}
 	for {
 		select {
 		case evs, ok := <-events:
-			if !ok {
-				t.Missed++
-				events = subscribe()
-				continue
-			}
-			for _, e := range evs {
-				t.Apply(e)
-			}
+			apply(evs, ok)
 		case q := <-m.queries:
+			// What the writer sent before the query (gather asked it
+			// first) is counted before the answer.
+		drain:
+			for {
+				select {
+				case evs, ok := <-events:
+					apply(evs, ok)
+				default:
+					break drain
+				}
+			}
 			if q.only == "" {
 				last = m.readRuns(t, last)
 				t.Forget(q.keep, time.Now().Add(-time.Minute))
@@ -243,7 +257,15 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 	if only != "" {
 		only = described[0].Name
 	}
-	// The owners answer at once; the cgroups are read meanwhile.
+	// The history writer first: once it answers, the events it
+	// committed before are in the tally goroutine's channel.
+	writer, err := ask(ctx, env.Root, env.Historian, func(ch chan<- historian.WriterStats) any { return &historian.Stats{Reply: ch} })
+	if err != nil {
+		v.failed = append(v.failed, "history")
+	} else if only == "" {
+		v.writer = &writer
+	}
+	// The others answer at once; the cgroups are read meanwhile.
 	tallies := make(chan *Tallies, 1)
 	select {
 	case m.queries <- tallyQuery{only: only, keep: keep, reply: tallies}:
@@ -251,11 +273,6 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 		tallies = nil
 	case <-m.done:
 		tallies = nil
-	}
-	var writer chan historian.WriterStats
-	if only == "" {
-		writer = make(chan historian.WriterStats, 1)
-		env.Root.Send(env.Historian, &historian.Stats{Reply: writer})
 	}
 	stats := make(chan proxy.Stat, len(described))
 	asked := 0
@@ -274,14 +291,6 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 	}
 	if v.tallies == nil {
 		v.failed = append(v.failed, "tallies")
-	}
-	if writer != nil {
-		select {
-		case w := <-writer:
-			v.writer = &w
-		case <-ctx.Done():
-			v.failed = append(v.failed, "history")
-		}
 	}
 	v.proxies = make(map[string]proxy.Stat, asked)
 	for range asked {
