@@ -15,7 +15,9 @@
 //   - a connection to an inetd-style service vs a bare accept and
 //     fork/exec loop;
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
-//     of 1, 10 and 50 exporting daemons on loopback.
+//     of 1, 10 and 50 exporting daemons on loopback;
+//   - a scrape of /metrics with N services vs a `status` request for
+//     them on the socket.
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -41,7 +43,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "metrics"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -141,6 +143,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["exec"] {
 		if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	if want["metrics"] {
+		if err := metricsBench(bin, filepath.Join(dir, "metrics"), n, rounds); err != nil {
 			return err
 		}
 	}

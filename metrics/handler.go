@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -46,30 +47,21 @@ func NewHandler(m *Metrics, o HandlerOptions) http.Handler {
 	if o.Authorize == nil {
 		o.Authorize = CaretakerAuthorizer(m.env)
 	}
-	return &handler{m: m, full: m.fullHandler(), opts: o}
+	return &handler{m: m, opts: o}
 }
 
 type handler struct {
 	m    *Metrics
-	full http.Handler
 	opts HandlerOptions
 }
 
-// fullHandler serves the whole daemon: the services, the history, the
-// fleet, the Go runtime and the process.
-func (m *Metrics) fullHandler() http.Handler {
-	if m.full != nil {
-		return m.full
-	}
+// newRuntime is the registry of the Go runtime's and the process's
+// metrics.
+func newRuntime() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{m: m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.full = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: logger{m.env.Logf}, ErrorHandling: promhttp.ContinueOnError})
-	return m.full
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
-
-type logger struct{ logf func(string, ...any) }
-
-func (l logger) Println(v ...any) { l.logf("metrics: %s", strings.TrimSpace(fmt.Sprintln(v...))) }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -92,14 +84,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if scope.All {
-		h.full.ServeHTTP(w, r)
-		return
+	only := ""
+	if !scope.All {
+		only = scope.Service
 	}
-	// One service's series: a registry of its own for this scrape.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{m: h.m, only: scope.Service, ctx: r.Context()})
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: logger{h.m.env.Logf}, ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	v := h.m.gather(r.Context(), only)
+	tw := textWriter{b: make([]byte, 0, 256+len(v.services)*1024)}
+	tw.write(v, scope.All)
+	body := tw.b
+	if scope.All {
+		var err error
+		if body, err = runtimeText(h.m.runtime, body); err != nil {
+			h.m.env.Logf("metrics: the Go runtime's: %v", err)
+		}
+	}
+	w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
 }
 
 // CaretakerAuthorizer checks a scrape's capability with the caretaker,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/registry"
@@ -32,6 +33,10 @@ type Options struct {
 	// Timeout bounds the gathering of one scrape: an actor that has not
 	// answered by then leaves its series out. Default 5s.
 	Timeout time.Duration
+	// UsageInterval is how often, at most, the services' cgroups are
+	// read (in the background, when a scrape comes): their CPU time and
+	// memory are this old at most, plus one scrape. Default 10s.
+	UsageInterval time.Duration
 }
 
 // Env is what the metrics need of the daemon: whom to ask, and how.
@@ -58,9 +63,9 @@ type Metrics struct {
 	done    chan struct{}
 	stop    sync.Once
 	server  *http.Server
-	// full is the handler's registry for whole-daemon scrapes.
-	full http.Handler
-	addr net.Addr
+	// runtime gathers the Go runtime's and the process's metrics.
+	runtime *prometheus.Registry
+	addr    net.Addr
 }
 
 // FleetRunKind and FleetRunKey are how the daemon keeps fleet runs in
@@ -76,7 +81,10 @@ func Start(o Options, env Env) (*Metrics, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
-	m := &Metrics{env: env, opts: o, queries: make(chan tallyQuery), done: make(chan struct{})}
+	if o.UsageInterval <= 0 {
+		o.UsageInterval = 10 * time.Second
+	}
+	m := &Metrics{env: env, opts: o, queries: make(chan tallyQuery), done: make(chan struct{}), runtime: newRuntime()}
 	last := 0
 	if env.Store != nil {
 		if b, err := env.Store.LastRecord(FleetRunKind); err == nil && b != nil {
@@ -126,7 +134,16 @@ func (m *Metrics) Addr() net.Addr {
 type tallyQuery struct {
 	only  string
 	keep  map[string]bool
-	reply chan *Tallies
+	reply chan tallyAnswer
+}
+
+// tallyAnswer is a copy of the tallies, and the last reading of the
+// services' cgroups (never written after it is made: shared as is).
+type tallyAnswer struct {
+	tallies *Tallies
+	usage   map[string]cgroup.Stats
+	// usageTook is how long that reading took.
+	usageTook time.Duration
 }
 
 // followBuffer is how many batches of events the tally goroutine may
@@ -145,6 +162,30 @@ func (m *Metrics) tallyLoop(last int) {
 		return ch
 	}
 	events := subscribe()
+	// The cgroups are read in the background, every UsageInterval and
+	// not before a scrape wants them: 1000 services are 2000 files, 30
+	// ms on a small machine, which no scrape should wait for.
+	var usage map[string]cgroup.Stats
+	var usageAt time.Time
+	var usageTook time.Duration
+	busy := false
+	type reading struct {
+		usage map[string]cgroup.Stats
+		took  time.Duration
+	}
+	read := make(chan reading, 1)
+	refresh := func() {
+		if m.env.Cgroups == nil || busy || time.Since(usageAt) < m.opts.UsageInterval {
+			return
+		}
+		busy = true
+		m.env.Go(func() {
+			t0 := time.Now()
+			u := m.readCgroups()
+			read <- reading{u, time.Since(t0)}
+		})
+	}
+	refresh()
 	defer func() { m.env.Root.Send(m.env.Historian, &historian.Unsubscribe{Ch: events}) }()
 	apply := func(evs []history.Event, ok bool) {
 		if !ok {
@@ -176,7 +217,10 @@ func (m *Metrics) tallyLoop(last int) {
 				last = m.readRuns(t, last)
 				t.Forget(q.keep, time.Now().Add(-time.Minute))
 			}
-			q.reply <- t.Copy(q.only)
+			refresh()
+			q.reply <- tallyAnswer{t.Copy(q.only), usage, usageTook}
+		case r := <-read:
+			usage, usageTook, usageAt, busy = r.usage, r.took, time.Now(), false
 		case <-m.done:
 			return
 		}
@@ -211,8 +255,10 @@ type view struct {
 	services []registry.Described
 	tallies  *Tallies
 	usage    map[string]cgroup.Stats
-	proxies  map[string]proxy.Stat
-	writer   *historian.WriterStats
+	// usageTook: how long the reading of usage took (in the background).
+	usageTook time.Duration
+	proxies   map[string]proxy.Stat
+	writer    *historian.WriterStats
 	// failed names the sources that did not answer in time.
 	failed []string
 }
@@ -266,7 +312,7 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 		v.writer = &writer
 	}
 	// The others answer at once; the cgroups are read meanwhile.
-	tallies := make(chan *Tallies, 1)
+	tallies := make(chan tallyAnswer, 1)
 	select {
 	case m.queries <- tallyQuery{only: only, keep: keep, reply: tallies}:
 	case <-ctx.Done():
@@ -282,10 +328,10 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 			asked++
 		}
 	}
-	v.usage = m.readCgroups(described)
 	if tallies != nil {
 		select {
-		case v.tallies = <-tallies:
+		case a := <-tallies:
+			v.tallies, v.usage, v.usageTook = a.tallies, a.usage, a.usageTook
 		case <-ctx.Done():
 		}
 	}
@@ -307,15 +353,17 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 
 // readCgroups reads the CPU time and memory of the services that may
 // have processes.
-func (m *Metrics) readCgroups(described []registry.Described) map[string]cgroup.Stats {
-	t := m.env.Cgroups
-	if t == nil {
-		return nil
-	}
+func (m *Metrics) readCgroups() map[string]cgroup.Stats {
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.Timeout)
+	defer cancel()
+	described, err := ask(ctx, m.env.Root, m.env.Registry, func(ch chan<- []registry.Described) any { return &registry.Describe{Reply: ch} })
 	out := map[string]cgroup.Stats{}
+	if err != nil {
+		return out
+	}
 	for _, d := range described {
 		if d.Command && d.State != wire.StateStopped && d.State != wire.StateFailed {
-			out[d.Name] = t.Usage(d.Name)
+			out[d.Name] = m.env.Cgroups.Usage(d.Name)
 		}
 	}
 	return out

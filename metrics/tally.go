@@ -19,9 +19,9 @@ type ServiceTally struct {
 	Restarts, StartFailures uint64
 	// LastExit is the service's last process exit (nil: none seen).
 	LastExit *Exit
-	// Starts holds the durations, from starting to running (ready), of
-	// the starts that succeeded.
-	Starts tally.Histogram
+	// LastStart is how long its last successful start took, from
+	// starting to running (ready); 0: none since the daemon started.
+	LastStart time.Duration
 	// startedAt: the service is starting since then (zero: it is not);
 	// seen: its last event.
 	startedAt, seen time.Time
@@ -55,7 +55,9 @@ const (
 // history event or fleet run at a time.
 type Tallies struct {
 	Services map[string]*ServiceTally
-	Fleet    FleetTally
+	// Starts are the durations of every service's successful starts.
+	Starts tally.Histogram
+	Fleet  FleetTally
 	// Missed counts the times events were lost (the follower fell
 	// behind the history writer): counters may then be short.
 	Missed uint64
@@ -63,7 +65,7 @@ type Tallies struct {
 
 // NewTallies returns empty tallies.
 func NewTallies() *Tallies {
-	return &Tallies{Services: map[string]*ServiceTally{}, Fleet: FleetTally{
+	return &Tallies{Services: map[string]*ServiceTally{}, Starts: tally.New(tally.Durations...), Fleet: FleetTally{
 		Durations: tally.New(tally.Durations...), HostRuns: map[string]uint64{}, HostFailures: map[string]uint64{},
 	}}
 }
@@ -71,7 +73,7 @@ func NewTallies() *Tallies {
 func (t *Tallies) service(name string) *ServiceTally {
 	s, ok := t.Services[name]
 	if !ok {
-		s = &ServiceTally{Starts: tally.New(tally.Durations...)}
+		s = &ServiceTally{}
 		t.Services[name] = s
 	}
 	return s
@@ -111,7 +113,8 @@ func (t *Tallies) Apply(e history.Event) {
 			}
 		case wire.StateRunning:
 			if !s.startedAt.IsZero() {
-				s.Starts.Observe(max(e.Time.Sub(s.startedAt), 0).Seconds())
+				s.LastStart = max(e.Time.Sub(s.startedAt), time.Nanosecond)
+				t.Starts.Observe(s.LastStart.Seconds())
 			}
 			s.startedAt = time.Time{}
 		case wire.StateFailed:
@@ -162,7 +165,6 @@ func (t *Tallies) Copy(only string) *Tallies {
 			continue
 		}
 		c := *s
-		c.Starts = s.Starts.Clone()
 		if s.LastExit != nil {
 			x := *s.LastExit
 			c.LastExit = &x
@@ -170,6 +172,7 @@ func (t *Tallies) Copy(only string) *Tallies {
 		out.Services[name] = &c
 	}
 	if only == "" {
+		out.Starts = t.Starts.Clone()
 		out.Fleet = FleetTally{Runs: t.Fleet.Runs, Durations: t.Fleet.Durations.Clone(),
 			HostRuns: maps.Clone(t.Fleet.HostRuns), HostFailures: maps.Clone(t.Fleet.HostFailures)}
 	}
