@@ -252,3 +252,20 @@ func TestPromtoolChecksAScrape(t *testing.T) {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// TestFleetRunsCounted: a fleet run recorded by herd counts in the
+// fleet's series, with the hosts where it failed.
+func TestFleetRunsCounted(t *testing.T) {
+	s := startDaemon(t, threeServices, true)
+	run, _ := json.Marshal(wire.FleetRun{Command: []string{"uptime"}, Results: []wire.FleetHostResult{
+		{Host: "web-1", Duration: 0.25}, {Host: "web-2", ExitCode: 2, Duration: 1.5}}})
+	s.call(t, wire.Request{Action: "fleet-record", Args: []string{string(run)}}, nil)
+	_, body := s.scrape(t, "")
+	for _, want := range []string{"\nshepherd_fleet_runs_total 1\n", "\nshepherd_fleet_run_duration_seconds_sum 1.5\n",
+		"\nshepherd_fleet_host_runs_total{host=\"web-1\"} 1\n", "\nshepherd_fleet_host_failures_total{host=\"web-1\"} 0\n",
+		"\nshepherd_fleet_host_failures_total{host=\"web-2\"} 1\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the scrape lacks %q", strings.TrimSpace(want))
+		}
+	}
+}
