@@ -57,19 +57,6 @@ func metricsBench(bin, dir string, n, rounds int) error {
 	url := "http://" + addr + "/metrics"
 	client := &http.Client{Timeout: 10 * time.Second}
 	size := 0
-	scrape := func() error {
-		resp, err := client.Get(url)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		m, err := io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		size = int(m)
-		return err
-	}
 	status := func() error {
 		r, err := c.Call(ctx, wire.Request{Action: "status"})
 		if err == nil && !r.OK {
@@ -82,7 +69,7 @@ func metricsBench(bin, dir string, n, rounds int) error {
 	// scrape comes: the measure starts once a reading with every
 	// service is there.
 	var body []byte
-	scrape = func() error {
+	scrape := func() error {
 		resp, err := client.Get(url)
 		if err != nil {
 			return err
