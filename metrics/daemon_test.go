@@ -269,3 +269,33 @@ func TestFleetRunsCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyReachabilityAndRTT: a remote service's proxy reports its
+// exporter reachable with the round trip of its pings, and unreachable
+// once the exporter is gone. (The exporter's service is a milestone:
+// two daemons in one test process must not both have processes to reap.)
+func TestProxyReachabilityAndRTT(t *testing.T) {
+	exp := startDaemon(t, "services:\n  - name: web\n", true)
+	ref := exp.grant(t, "web", "status", "start", "stop")
+	imp := startDaemon(t, "services:\n  - name: web-remote\n    remote: "+ref+"\n", true)
+	waitFor(t, "a ping's round trip", 30*time.Second, func() error {
+		_, body := imp.scrape(t, "")
+		if !strings.Contains(body, "\nshepherd_proxy_reachable{service=\"web-remote\"} 1\n") ||
+			!strings.Contains(body, "\nshepherd_proxy_rtt_seconds{service=\"web-remote\"} ") {
+			return fmt.Errorf("no round trip yet")
+		}
+		if strings.Contains(body, "shepherd_service_restarts_total{service=\"web-remote\"}") {
+			t.Errorf("a proxy has process tallies:\n%s", body)
+		}
+		return nil
+	})
+	exp.d.Shutdown()
+	waitFor(t, "the exporter unreachable", 30*time.Second, func() error {
+		_, body := imp.scrape(t, "")
+		if !strings.Contains(body, "\nshepherd_proxy_reachable{service=\"web-remote\"} 0\n") ||
+			!strings.Contains(body, "\nshepherd_service_state{service=\"web-remote\",state=\"unreachable\"} 1\n") {
+			return fmt.Errorf("still reachable")
+		}
+		return nil
+	})
+}
