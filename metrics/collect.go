@@ -28,7 +28,7 @@ var (
 	famExitSig   = family{"shepherd_service_last_exit_signal", "gauge", "Number of the signal that killed the service's last process to end (0 when it exited); absent until one ends."}
 	famExitAt    = family{"shepherd_service_last_exit_timestamp_seconds", "gauge", "When the service's last process ended, in seconds since the epoch; absent until one ends."}
 	famLastStart = family{"shepherd_service_last_start_duration_seconds", "gauge", "How long the service's last successful start took, from starting to running (ready); absent until one."}
-	famStarts    = family{"shepherd_service_start_duration_seconds", "histogram", "Time from starting to running (ready) of every service's successful starts since the daemon started."}
+	famStarts    = family{"shepherd_service_start_duration_seconds", "histogram", "Time from starting to running (ready) of the service's successful starts since the daemon started."}
 	famCPU       = family{"shepherd_service_cpu_seconds_total", "counter", "CPU time used by the processes of the service's cgroup, those gone included; absent without cgroups."}
 	famMem       = family{"shepherd_service_memory_bytes", "gauge", "Memory used by the service's cgroup; absent where no memory controller counts it."}
 	famReachable = family{"shepherd_proxy_reachable", "gauge", "1 when the daemon that exported a remote service answers, else 0."}
@@ -58,7 +58,8 @@ var states = []string{wire.StateStopped, wire.StateStarting, wire.StateRunning, 
 // took 100 ms for the 16,000 series of 1000 services (a const metric,
 // a protobuf and a sort for each) where the target is 20 ms.
 type textWriter struct {
-	b []byte
+	b  []byte
+	le []byte // scratch
 }
 
 func (w *textWriter) header(f family) {
@@ -96,15 +97,32 @@ func (w *textWriter) sample(name string, v float64, labels ...string) {
 
 // histogram writes a histogram's buckets, sum and count.
 func (w *textWriter) histogram(name string, h tally.Histogram, labels ...string) {
-	bucket := name + "_bucket"
 	var n uint64
 	for i, le := range h.Bounds {
 		n += h.Counts[i]
-		w.sample(bucket, float64(n), append(labels, "le", string(appendFloat(nil, le)))...)
+		w.bucket(name, labels, appendFloat(w.le[:0], le), n)
 	}
-	w.sample(bucket, float64(h.Count), append(labels, "le", "+Inf")...)
+	w.bucket(name, labels, append(w.le[:0], "+Inf"...), h.Count)
 	w.sample(name+"_sum", h.Sum, labels...)
 	w.sample(name+"_count", float64(h.Count), labels...)
+}
+
+// bucket writes one line NAME_bucket{LABELS,le="LE"} N.
+func (w *textWriter) bucket(name string, labels []string, le []byte, n uint64) {
+	w.b = append(w.b, name...)
+	w.b = append(w.b, "_bucket{"...)
+	for i := 0; i+1 < len(labels); i += 2 {
+		w.b = append(w.b, labels[i]...)
+		w.b = append(w.b, `="`...)
+		w.b = appendEscaped(w.b, labels[i+1])
+		w.b = append(w.b, `",`...)
+	}
+	w.b = append(w.b, `le="`...)
+	w.b = append(w.b, le...)
+	w.b = append(w.b, `"} `...)
+	w.b = strconv.AppendUint(w.b, n, 10)
+	w.b = append(w.b, '\n')
+	w.le = le
 }
 
 func appendFloat(b []byte, v float64) []byte {
@@ -123,7 +141,11 @@ func appendFloat(b []byte, v float64) []byte {
 
 // appendEscaped escapes a label value: backslash, double quote, newline.
 func appendEscaped(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, "\\\"\n") {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] != '\\' && s[i] != '"' && s[i] != '\n'
+	}
+	if plain {
 		return append(b, s...)
 	}
 	for i := 0; i < len(s); i++ {
@@ -216,10 +238,12 @@ func (w *textWriter) write(v view, all bool) {
 				w.sample(famLastStart.name, s.LastStart.Seconds(), "service", name)
 			}
 		})
-		if all {
-			w.header(famStarts)
-			w.histogram(famStarts.name, t.Starts)
-		}
+		tallied(famStarts, func(name string, s *ServiceTally) {
+			if s.Starts.Bounds == nil {
+				s.Starts = tally.New(StartBounds...)
+			}
+			w.histogram(famStarts.name, s.Starts, "service", name)
+		})
 	}
 	if v.usage != nil {
 		each(famCPU, func(i int, name string) {

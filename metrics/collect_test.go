@@ -22,6 +22,7 @@ func bigView(n int) *view {
 		t := v.tallies.service(name)
 		t.Restarts = 1
 		t.LastStart = 3 * time.Millisecond
+		t.Starts.Observe(0.003)
 		t.LastExit = &Exit{Signal: 9, At: time.Now()}
 		v.usage[name] = cgroup.Stats{CPU: time.Millisecond, CPUKnown: true, Memory: 1 << 20, MemoryKnown: true}
 	}
@@ -33,7 +34,7 @@ func bigView(n int) *view {
 func BenchmarkEncode1000(b *testing.B) {
 	v := bigView(1000)
 	for b.Loop() {
-		w := textWriter{}
+		w := textWriter{b: make([]byte, 0, 2<<20)}
 		w.write(*v, true)
 	}
 }

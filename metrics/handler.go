@@ -89,7 +89,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		only = scope.Service
 	}
 	v := h.m.gather(r.Context(), only)
-	tw := textWriter{b: make([]byte, 0, 256+len(v.services)*1024)}
+	tw := textWriter{b: make([]byte, 0, 16<<10+len(v.services)*2048)}
 	tw.write(v, scope.All)
 	body := tw.b
 	if scope.All {

@@ -22,6 +22,8 @@ type ServiceTally struct {
 	// LastStart is how long its last successful start took, from
 	// starting to running (ready); 0: none since the daemon started.
 	LastStart time.Duration
+	// Starts holds the durations of its successful starts (StartBounds).
+	Starts tally.Histogram
 	// startedAt: the service is starting since then (zero: it is not);
 	// seen: its last event.
 	startedAt, seen time.Time
@@ -44,6 +46,11 @@ type FleetTally struct {
 	HostRuns, HostFailures map[string]uint64
 }
 
+// StartBounds are the buckets of a service's start durations, in
+// seconds: few, since every service has its own histogram (1000
+// services are 9000 series).
+var StartBounds = []float64{.01, .1, .5, 2, 10, 60}
+
 // maxHosts bounds the hosts counted one by one; beyond, they count
 // under otherHosts.
 const (
@@ -55,9 +62,7 @@ const (
 // history event or fleet run at a time.
 type Tallies struct {
 	Services map[string]*ServiceTally
-	// Starts are the durations of every service's successful starts.
-	Starts tally.Histogram
-	Fleet  FleetTally
+	Fleet    FleetTally
 	// Missed counts the times events were lost (the follower fell
 	// behind the history writer): counters may then be short.
 	Missed uint64
@@ -65,7 +70,7 @@ type Tallies struct {
 
 // NewTallies returns empty tallies.
 func NewTallies() *Tallies {
-	return &Tallies{Services: map[string]*ServiceTally{}, Starts: tally.New(tally.Durations...), Fleet: FleetTally{
+	return &Tallies{Services: map[string]*ServiceTally{}, Fleet: FleetTally{
 		Durations: tally.New(tally.Durations...), HostRuns: map[string]uint64{}, HostFailures: map[string]uint64{},
 	}}
 }
@@ -73,7 +78,7 @@ func NewTallies() *Tallies {
 func (t *Tallies) service(name string) *ServiceTally {
 	s, ok := t.Services[name]
 	if !ok {
-		s = &ServiceTally{}
+		s = &ServiceTally{Starts: tally.New(StartBounds...)}
 		t.Services[name] = s
 	}
 	return s
@@ -114,7 +119,7 @@ func (t *Tallies) Apply(e history.Event) {
 		case wire.StateRunning:
 			if !s.startedAt.IsZero() {
 				s.LastStart = max(e.Time.Sub(s.startedAt), time.Nanosecond)
-				t.Starts.Observe(s.LastStart.Seconds())
+				s.Starts.Observe(s.LastStart.Seconds())
 			}
 			s.startedAt = time.Time{}
 		case wire.StateFailed:
@@ -165,6 +170,7 @@ func (t *Tallies) Copy(only string) *Tallies {
 			continue
 		}
 		c := *s
+		c.Starts = s.Starts.Clone()
 		if s.LastExit != nil {
 			x := *s.LastExit
 			c.LastExit = &x
@@ -172,7 +178,6 @@ func (t *Tallies) Copy(only string) *Tallies {
 		out.Services[name] = &c
 	}
 	if only == "" {
-		out.Starts = t.Starts.Clone()
 		out.Fleet = FleetTally{Runs: t.Fleet.Runs, Durations: t.Fleet.Durations.Clone(),
 			HostRuns: maps.Clone(t.Fleet.HostRuns), HostFailures: maps.Clone(t.Fleet.HostFailures)}
 	}

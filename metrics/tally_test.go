@@ -60,8 +60,8 @@ func TestTallies(t *testing.T) {
 				(got.LastExit == nil) != (tc.want.LastExit == nil) || got.LastExit != nil && *got.LastExit != *tc.want.LastExit {
 				t.Errorf("got %+v (exit %+v), want %+v (exit %+v)", *got, got.LastExit, tc.want, tc.want.LastExit)
 			}
-			if tl.Starts.Count != tc.starts {
-				t.Errorf("%d starts in the histogram, want %d", tl.Starts.Count, tc.starts)
+			if got.Starts.Count != tc.starts {
+				t.Errorf("%d starts in the histogram, want %d", got.Starts.Count, tc.starts)
 			}
 		})
 	}
