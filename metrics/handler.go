@@ -175,6 +175,9 @@ func (m *Metrics) serve() error {
 			m.env.Logf("metrics: %v", err)
 		}
 	})
+	if tcp, ok := m.addr.(*net.TCPAddr); ok && m.opts.Public && !tcp.IP.IsLoopback() {
+		m.env.Logf("metrics: --metrics-public on %s, not loopback: anyone who reaches it reads the names and states of every service", m.addr)
+	}
 	m.env.Logf("metrics on http://%s/metrics%s", m.addr, map[bool]string{true: " (public)", false: " (capability needed)"}[m.opts.Public])
 	return nil
 }

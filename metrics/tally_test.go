@@ -120,3 +120,15 @@ func TestTextFormat(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestListenAddr: a bare port or ":PORT" is loopback; a host is kept.
+func TestListenAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"9100": "127.0.0.1:9100", ":9100": "127.0.0.1:9100", "0.0.0.0:9100": "0.0.0.0:9100",
+		"localhost:9100": "localhost:9100", "[::1]:9100": "[::1]:9100", "127.0.0.1:0": "127.0.0.1:0",
+	} {
+		if got := ListenAddr(in); got != want {
+			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
