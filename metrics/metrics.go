@@ -61,6 +61,10 @@ type Metrics struct {
 	opts    Options
 	queries chan tallyQuery
 	done    chan struct{}
+	// life ends with Stop: the background reading of the cgroups waits
+	// for no actor beyond it.
+	life    context.Context
+	endLife context.CancelFunc
 	stop    sync.Once
 	server  *http.Server
 	// runtime gathers the Go runtime's and the process's metrics.
@@ -85,6 +89,7 @@ func Start(o Options, env Env) (*Metrics, error) {
 		o.UsageInterval = 10 * time.Second
 	}
 	m := &Metrics{env: env, opts: o, queries: make(chan tallyQuery), done: make(chan struct{}), runtime: newRuntime()}
+	m.life, m.endLife = context.WithCancel(context.Background())
 	last := 0
 	if env.Store != nil {
 		if b, err := env.Store.LastRecord(FleetRunKind); err == nil && b != nil {
@@ -118,6 +123,7 @@ func (m *Metrics) Stop() {
 			m.server.Close()
 		}
 		close(m.done)
+		m.endLife()
 	})
 }
 
@@ -354,7 +360,7 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 // readCgroups reads the CPU time and memory of the services that may
 // have processes.
 func (m *Metrics) readCgroups() map[string]cgroup.Stats {
-	ctx, cancel := context.WithTimeout(context.Background(), m.opts.Timeout)
+	ctx, cancel := context.WithTimeout(m.life, m.opts.Timeout)
 	defer cancel()
 	described, err := ask(ctx, m.env.Root, m.env.Registry, func(ch chan<- []registry.Described) any { return &registry.Describe{Reply: ch} })
 	out := map[string]cgroup.Stats{}
