@@ -16,6 +16,8 @@
 //     fork/exec loop;
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
 //     of 1, 10 and 50 exporting daemons on loopback;
+//   - the HTTP API: GET /v1/services/NAME vs the socket's status, and
+//     the event stream while N services start;
 //   - a scrape of /metrics with N services vs a `status` request for
 //     them on the socket.
 //
@@ -43,7 +45,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "metrics"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "http", "metrics"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -143,6 +145,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["exec"] {
 		if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	if want["http"] {
+		if err := httpBench(bin, filepath.Join(dir, "http"), n, rounds); err != nil {
 			return err
 		}
 	}

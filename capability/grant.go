@@ -13,6 +13,21 @@ import (
 // ExecTarget is the built-in target of exec capabilities.
 const ExecTarget = "exec"
 
+// AdminTarget and AdminAction make the admin capability of the daemon's
+// HTTP API (`herd cap grant daemon --to-http`): the daemon's owner's
+// rights over HTTP, for the holder of HTTPHolder only. "shepherd" is the
+// daemon's own name, which no service may take.
+const (
+	AdminTarget = "shepherd"
+	AdminAction = "admin"
+)
+
+// HTTPHolder is the holder (as a peer) of every client of the daemon's
+// HTTP API: a grant made --to-http is bound to it, so that it serves no
+// local user on the socket and no daemon over libp2p. It is no libp2p
+// peer ID, so no peer can ever be it.
+const HTTPHolder = "http"
+
 // Holder says who may use a grant: a local uid or a libp2p peer. The zero
 // Holder is anyone who holds the sturdyref.
 type Holder struct {
@@ -24,6 +39,8 @@ func (h Holder) String() string {
 	switch {
 	case h.UID != nil:
 		return fmt.Sprintf("uid %d", *h.UID)
+	case h.Peer == HTTPHolder:
+		return "http"
 	case h.Peer != "":
 		return "peer " + h.Peer
 	}

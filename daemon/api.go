@@ -33,6 +33,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	privileged := a.privileged(peer)
 	caller := holderOf(peer)
 	who := caller.String()
+	if peer.Via != "" {
+		who += " via " + peer.Via
+	}
 	if req.Relayed {
 		// Another daemon relays this for one of its users, not for
 		// itself: a grant bound to that daemon is not theirs to use.
@@ -222,7 +225,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || isRoot(args.Service) { // the daemon's own: metrics
+	if args.Service == capability.ExecTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

@@ -13,10 +13,8 @@ import (
 // Fleet runs (herd fleet exec) are kept in the history store as records,
 // keyed by their number, so `herd fleet history/show/diff` can compare
 // today's answers with yesterday's. herd runs the commands; the daemon
-// only keeps what herd reports (and the metrics count, from the store).
-const fleetRunKind = metrics.FleetRunKind
-
-var fleetRunKey = metrics.FleetRunKey
+// only keeps what herd reports (and the metrics count, from the store),
+// as records of kind metrics.FleetRunKind.
 
 // fleetRuns serves fleet-record, fleet-runs and fleet-run.
 func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
@@ -32,7 +30,7 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 		d.fleetMu.Lock()
 		defer d.fleetMu.Unlock()
 		var last wire.FleetRun
-		b, err := d.history.LastRecord(fleetRunKind)
+		b, err := d.history.LastRecord(metrics.FleetRunKind)
 		if err != nil {
 			return fail(err)
 		}
@@ -44,12 +42,12 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 			run.Time = time.Now()
 		}
 		b, _ = json.Marshal(run)
-		if err := d.putRecord(history.Record{Kind: fleetRunKind, Key: fleetRunKey(run.ID), Value: b}); err != nil {
+		if err := d.putRecord(history.Record{Kind: metrics.FleetRunKind, Key: metrics.FleetRunKey(run.ID), Value: b}); err != nil {
 			return fail(err)
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})
 	case "fleet-runs":
-		recs, err := d.history.Records(fleetRunKind)
+		recs, err := d.history.Records(metrics.FleetRunKind)
 		if err != nil {
 			return fail(err)
 		}
@@ -71,7 +69,7 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 		if err != nil || id < 1 {
 			return notFound
 		}
-		b, err := d.history.Record(fleetRunKind, fleetRunKey(id))
+		b, err := d.history.Record(metrics.FleetRunKind, metrics.FleetRunKey(id))
 		if err != nil {
 			return fail(err)
 		}

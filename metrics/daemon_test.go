@@ -221,6 +221,19 @@ func TestNoCapabilityNoMetrics(t *testing.T) {
 			t.Errorf("the daemon's capability does not see %q", want)
 		}
 	}
+	// The HTTP API's admin capability (herd cap grant daemon --to-http)
+	// reads everything; a grant bound to a user does not serve a scraper.
+	admin, _ := json.Marshal(wire.CapArgs{Service: "daemon", HTTP: true})
+	var info wire.CapInfo
+	s.call(t, wire.Request{Action: "cap-grant", Args: []string{string(admin)}}, &info)
+	if code, body := s.scrape(t, info.Ref); code != http.StatusOK || !strings.Contains(body, `shepherd_service_up{service="gamma"} 0`) {
+		t.Errorf("the admin capability: %d\n%s", code, body)
+	}
+	toRoot, _ := json.Marshal(wire.CapArgs{Service: "alpha", Actions: []string{"status"}, User: "root"})
+	s.call(t, wire.Request{Action: "cap-grant", Args: []string{string(toRoot)}}, &info)
+	if code, _ := s.scrape(t, info.Ref); code != http.StatusUnauthorized {
+		t.Errorf("a capability bound to a user: %d, want 401", code)
+	}
 	b, _ := json.Marshal(wire.CapArgs{Ref: alpha})
 	s.call(t, wire.Request{Action: "cap-revoke", Args: []string{string(b)}}, nil)
 	if code, body := s.scrape(t, alpha); code != http.StatusUnauthorized || strings.Contains(body, "alpha") {

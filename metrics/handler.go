@@ -107,11 +107,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // CaretakerAuthorizer checks a scrape's capability with the caretaker,
 // as herd --cap is checked on the socket: it must be this daemon's, and
-// allow "status" on its target, the daemon itself (the root service:
-// everything) or a service (its series only). A scrape has no uid: only
-// a capability not bound to a user or a peer serves. Scrapes are not
-// audited one by one (every 15 s would drown the history); refusals are.
+// allow "status" on its target, the daemon itself (the root service,
+// capability.AdminTarget: everything; its HTTP admin capability too) or
+// a service (its series only). A scraper is a client of HTTP: the holder
+// capability.HTTPHolder, as for the HTTP API; a capability bound to a
+// user or a libp2p peer does not serve. Scrapes are not audited one by
+// one (every 15 s would drown the history); refusals are.
 func CaretakerAuthorizer(env Env) Authorizer {
+	scraper := capability.Holder{Peer: capability.HTTPHolder}
 	refused := errors.New("capability refused: not a valid capability on this daemon (herd cap list shows them)")
 	return func(ctx context.Context, token, who string) (Scope, error) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -127,9 +130,17 @@ func CaretakerAuthorizer(env Env) Authorizer {
 		if target == "" || target == capability.ExecTarget {
 			return Scope{}, refused
 		}
-		cerr, err := ask(ctx, env.Root, env.Caretaker, func(ch chan<- error) any {
-			return &caretaker.Authorize{Recheck: true, Who: who, Cap: &ref.Swiss, Target: target, Action: "status", Reply: ch}
-		})
+		daemon := target == wire.RootService || target == wire.RootAlias
+		check := func(action string) (error, error) {
+			return ask(ctx, env.Root, env.Caretaker, func(ch chan<- error) any {
+				return &caretaker.Authorize{Recheck: true, Holder: scraper, Who: who, Cap: &ref.Swiss, Target: target, Action: action, Reply: ch}
+			})
+		}
+		cerr, err := check("status")
+		if err == nil && cerr != nil && daemon {
+			// The HTTP API's admin capability reads everything too.
+			cerr, err = check(capability.AdminAction)
+		}
 		if err != nil {
 			return Scope{}, fmt.Errorf("capability not checked: %w", err)
 		}
@@ -139,7 +150,7 @@ func CaretakerAuthorizer(env Env) Authorizer {
 			}
 			return Scope{}, refused
 		}
-		if target == wire.RootService || target == wire.RootAlias {
+		if daemon {
 			return Scope{All: true}, nil
 		}
 		return Scope{Service: target}, nil

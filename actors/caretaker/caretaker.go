@@ -51,6 +51,24 @@ type TargetOf struct {
 	Reply chan<- string
 }
 
+// Present asks what a capability presented to the HTTP API is: its
+// target ("" for none the caretaker knows) and, when that is the admin
+// target, the check of it as Authorize does it (Err, audited). One
+// message rather than TargetOf then Authorize: it is on the path of
+// every HTTP request.
+type Present struct {
+	Swiss  capability.Swiss
+	Holder capability.Holder
+	Who    string
+	Reply  chan<- Presented
+}
+
+// Presented answers Present.
+type Presented struct {
+	Target string
+	Err    error
+}
+
 // VisibleTo asks which services uid may see (hold "status" on).
 type VisibleTo struct {
 	Holder capability.Holder
@@ -168,6 +186,20 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		if msg.Done != nil {
 			close(msg.Done)
 		}
+	case *Present:
+		var out Presented
+		if g, ok := c.find(msg.Swiss); ok {
+			out.Target = g.Target
+		}
+		if out.Target == capability.AdminTarget {
+			a := &Authorize{Holder: msg.Holder, Who: msg.Who, Cap: &msg.Swiss, Target: capability.AdminTarget, Action: capability.AdminAction}
+			if out.Err = c.check(a); out.Err != nil {
+				c.auditBy(ctx, msg.Who, "refuse", a.Target, a.Action, out.Err.Error())
+			} else {
+				c.auditBy(ctx, msg.Who, "use", a.Target, a.Action, "allowed")
+			}
+		}
+		msg.Reply <- out
 	case *TargetOf:
 		target := ""
 		for s, g := range st.grants {
@@ -177,6 +209,16 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		}
 		msg.Reply <- target
 	}
+}
+
+// find looks a presented swiss number up, in constant time per grant.
+func (c *caretaker) find(swiss capability.Swiss) (capability.Grant, bool) {
+	for s, g := range c.st.grants {
+		if s.Equal(swiss) {
+			return g, true
+		}
+	}
+	return capability.Grant{}, false
 }
 
 // check finds a grant that allows the request: the one presented, or any
@@ -284,6 +326,10 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			c.audit(ctx, msg.UID, "refuse", a.Service, "grant", "not privileged")
 			return denied
 		}
+		if a.Admin() {
+			// Every right of the daemon's owner, over HTTP only.
+			a.Service, a.Actions = capability.AdminTarget, []string{capability.AdminAction}
+		}
 		if a.Service == capability.ExecTarget {
 			if len(a.Allow) == 0 {
 				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "an exec capability needs at least one --allow (a command line, or a prefix ending in ' *')"))
@@ -323,7 +369,7 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
 		att.Expires = g.Expires
-		if a.User != "" || a.Peer != "" {
+		if a.User != "" || a.Peer != "" || a.HTTP {
 			att.Holder = &g.Holder
 		}
 		swiss, err := capability.NewSwiss()
@@ -390,6 +436,12 @@ func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) err
 			return fmt.Errorf("--to-peer: %q is not a peer ID (herd id prints a daemon's)", a.Peer)
 		}
 		g.Holder = capability.Holder{Peer: a.Peer}
+	}
+	if a.HTTP {
+		if a.User != "" || a.Peer != "" {
+			return fmt.Errorf("--to-http and --to-user or --to-peer: a grant has one holder")
+		}
+		g.Holder = capability.Holder{Peer: capability.HTTPHolder}
 	}
 	if a.Expires != "" {
 		d, err := time.ParseDuration(a.Expires)

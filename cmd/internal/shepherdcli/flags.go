@@ -14,6 +14,7 @@ type flags struct {
 	listen                                  *[]string
 	pskFile, socketGroup, socketMode        *string
 	cgroupDir, syslogSocket, metrics        *string
+	httpAddr, httpCert, httpKey             *string
 	noCgroup, reexec, version               *bool
 	metricsPublic                           *bool
 }
@@ -44,6 +45,9 @@ func newFlags(d paths) (*flag.FlagSet, *flags) {
 		cgroupDir:     fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)"),
 		noCgroup:      fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans"),
 		syslogSocket:  fs.String("syslog-socket", "/dev/log", "the system log's socket, for services with log: syslog or both"),
+		httpAddr:      fs.String("http", "", "serve the HTTP API on HOST:PORT (loopback only unless TLS; default: none; see docs/http.md)"),
+		httpCert:      fs.String("http-tls-cert", "", "PEM certificate of the HTTP API: it then serves TLS only, and may listen beyond loopback"),
+		httpKey:       fs.String("http-tls-key", "", "PEM private key of --http-tls-cert"),
 		metrics:       fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a bare port or :PORT: on loopback); a scrape presents a capability (Authorization: Bearer)"),
 		metricsPublic: fs.Bool("metrics-public", false, "serve the metrics to anyone, without a capability"),
 		reexec:        fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration"),
