@@ -17,7 +17,9 @@
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
 //     of 1, 10 and 50 exporting daemons on loopback;
 //   - the HTTP API: GET /v1/services/NAME vs the socket's status, and
-//     the event stream while N services start.
+//     the event stream while N services start;
+//   - a scrape of /metrics with N services vs a `status` request for
+//     them on the socket.
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -43,7 +45,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "http"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "http", "metrics"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -148,6 +150,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["http"] {
 		if err := httpBench(bin, filepath.Join(dir, "http"), n, rounds); err != nil {
+			return err
+		}
+	}
+	if want["metrics"] {
+		if err := metricsBench(bin, filepath.Join(dir, "metrics"), n, rounds); err != nil {
 			return err
 		}
 	}

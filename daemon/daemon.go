@@ -40,9 +40,11 @@ import (
 	"github.com/shepherd-go/shepherd/internal/memory"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
+	"github.com/shepherd-go/shepherd/metrics"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/history/fleetruns"
 	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -101,7 +103,8 @@ type Options struct {
 	// syslog` or `both`. Default /dev/log.
 	SyslogSocket string
 	// HTTP is the HTTP API (`--http`; httpapi). Zero: none.
-	HTTP httpapi.Options
+	HTTP    httpapi.Options
+	Metrics metrics.Options // where /metrics is served (`--metrics`); zero: nowhere
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -151,7 +154,7 @@ type Daemon struct {
 	started    time.Time
 	uid        int
 
-	fleetMu   sync.Mutex // numbers fleet runs one at a time
+	fleetRuns *fleetruns.Book
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -173,6 +176,7 @@ type Daemon struct {
 	// stateLock is held (flock) for the daemon's life, re-execs included:
 	// a second daemon on the same state directory is told who holds it.
 	stateLock *os.File
+	metrics   *metrics.Metrics
 }
 
 // Start loads the configuration, starts the actors, the reaper and the
@@ -216,6 +220,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
+	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
+		return nil, err
+	}
 	d.announce(ho, specs)
 	d.startHousekeeping()
 	if ho == nil {
@@ -228,6 +235,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, r.Err
 		}
 		d.registerImports()
+	}
+	if d.opts.HTTP.Enabled() && d.opts.HTTP.Metrics == nil { // httpapi asks the admin capability for it
+		d.opts.HTTP.Metrics = metrics.NewHandler(d.metrics, metrics.HandlerOptions{Public: true})
 	}
 	if d.http, err = httpapi.Start(httpapi.Config{Options: d.opts.HTTP, Handler: &api{d}, Root: d.system.Root,
 		Caretaker: d.caretaker, PeerID: d.peerID, Owner: uint32(d.uid), Logf: d.logf}); err != nil {
@@ -320,6 +330,7 @@ func (d *Daemon) openState(ho *handover, undo *[]func()) error {
 		return err
 	}
 	*undo = append(*undo, func() { d.history.Close() })
+	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord}
 	if ho == nil {
 		d.reportPreviousRun()
 	}
@@ -550,6 +561,7 @@ func (d *Daemon) Shutdown() {
 		<-done
 		d.http.Close()
 		d.server.Close()
+		d.metrics.Stop()
 		os.Remove(d.opts.SocketPath)
 		d.socketLock.Release()
 		if d.netServer != nil {
@@ -700,6 +712,9 @@ func (d *Daemon) HTTPAddr() net.Addr { return d.http.Addr() }
 
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
+
+// MetricsAddr is where /metrics is served (nil: nowhere).
+func (d *Daemon) MetricsAddr() net.Addr { return d.metrics.Addr() }
 
 // goGo runs f in an accounted goroutine; Shutdown waits for all of them,
 // and from then on goGo refuses (f does not run: the daemon is gone). A

@@ -410,8 +410,16 @@ func TestMetricsHook(t *testing.T) {
 		t.Fatalf("public /metrics: %d %s", code, b)
 	}
 	td.d.Shutdown()
+	// The daemon mounts its own metrics (package metrics) by default,
+	// to the admin capability only.
 	td = startDaemon(t, config)
-	if code, b := td.do(t, "GET", "/metrics", td.admin(t), ""); code != 404 {
-		t.Fatalf("/metrics without a handler: %d %s", code, b)
+	web = td.grant(t, wire.CapArgs{Service: "web", Actions: []string{"status"}, HTTP: true})
+	if code, b := td.do(t, "GET", "/metrics", td.admin(t), ""); code != 200 || !strings.Contains(string(b), `shepherd_service_up{service="web"}`) {
+		t.Fatalf("the daemon's /metrics: %d %.300s", code, b)
+	}
+	for _, token := range []string{"", web} {
+		if code, b := td.do(t, "GET", "/metrics", token, ""); code == 200 || strings.Contains(string(b), "web") {
+			t.Fatalf("the daemon's /metrics with %q: %d %.300s", token, code, b)
+		}
 	}
 }

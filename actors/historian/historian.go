@@ -160,6 +160,8 @@ type historianState struct {
 	dropped       int
 	backoff       time.Duration
 	retryArmed    bool
+	// tally is what the writer counts of its work (Stats).
+	tally writerTally
 }
 
 // historian is the history writer: the only writer of the store. It
@@ -170,7 +172,7 @@ type historian struct{ st *historianState }
 // NewProps makes the history writer of store, which deletes events
 // older than retention when asked (Retain).
 func NewProps(env Env, store *history.Store, retention time.Duration) *actor.Props {
-	st := &historianState{env: env, store: store, next: store.LastSeq() + 1, followers: follow.Set[[]history.Event]{}, retention: retention}
+	st := &historianState{env: env, store: store, next: store.LastSeq() + 1, followers: follow.Set[[]history.Event]{}, retention: retention, tally: newWriterTally()}
 	return actor.PropsFromProducer(func() actor.Actor { return &historian{st: st} })
 }
 
@@ -193,6 +195,9 @@ func (h *historian) Receive(ctx actor.Context) {
 			ack.SetSeq(msg.Events[len(msg.Events)-1].Seq)
 		}
 		st.hold(msg.Events)
+		if len(msg.Events)+len(msg.Records) > 0 {
+			st.tally.held(now)
+		}
 		st.sync = st.sync || msg.Sync
 		if !st.degraded() {
 			for _, r := range msg.Records {
@@ -213,6 +218,7 @@ func (h *historian) Receive(ctx actor.Context) {
 			return
 		}
 		st.records = append(st.records, *msg)
+		st.tally.held(time.Now())
 		st.sync = true
 		h.commit(ctx)
 	case *committed:
@@ -223,6 +229,7 @@ func (h *historian) Receive(ctx actor.Context) {
 			return
 		}
 		st.inflight = false
+		st.tally.ended(msg.err == nil, time.Now())
 		if !st.released {
 			h.ack(ctx, msg.acks)
 		}
@@ -266,6 +273,8 @@ func (h *historian) Receive(ctx actor.Context) {
 			Degraded: st.degraded(), Since: st.degradedSince, Reason: st.degradedWhy,
 			Held: len(st.pending), Dropped: st.dropped,
 		}
+	case *Stats:
+		msg.Reply <- st.stats(time.Now())
 	case *Subscribe:
 		st.followers[msg.Ch] = true
 	case *Unsubscribe:
@@ -402,6 +411,7 @@ func (h *historian) start(ctx actor.Context) {
 	evs, acks, sync, records := st.pending, st.acks, st.sync, st.records
 	st.pending, st.acks, st.sync, st.records = nil, nil, false, nil
 	st.inflight = true
+	st.tally.begin(len(evs)+len(records), time.Now())
 	st.gen++
 	st.released = false
 	st.writing = acks

@@ -42,6 +42,8 @@ type proxyState struct {
 	// line carries the calls; the watcher drops it when it loses the
 	// exporter, and the proxy when it goes away.
 	line callLine
+	// rtt is the last ping's round trip (0: none yet), for Stats.
+	rtt time.Duration
 }
 
 // remoteDone carries the answer of a remote call back into the proxy.
@@ -96,6 +98,10 @@ func (p *proxy) Receive(ctx actor.Context) {
 		}
 		st.line.drop()
 	case *remoteState:
+		if msg.RTT > 0 {
+			st.rtt = msg.RTT
+			return
+		}
 		before := st.seen.State
 		st.seen = st.seen.apply(*msg)
 		p.changed(ctx, before)
@@ -132,6 +138,8 @@ func (p *proxy) Receive(ctx actor.Context) {
 			ctx.Send(from, &service.PeerReply{Name: st.spec.Name, Op: msg.Op, Result: r})
 		})
 	case *service.SetDependents:
+	case *Stats:
+		msg.Reply <- Stat{Name: st.spec.Name, Reachable: st.seen.State != wire.StateUnreachable, RTT: st.rtt}
 	case *remoteDone:
 		before := st.seen.State
 		st.seen = st.seen.apply(answered(msg.rep, msg.err))
@@ -178,6 +186,8 @@ type remoteState struct {
 	Err     string
 	Refused string
 	Reset   bool
+	// RTT, alone, is a ping's round trip.
+	RTT time.Duration
 }
 
 // mirror is what a proxy knows of the remote service: its state (or
@@ -321,11 +331,13 @@ func (p *proxy) watchOnce(ctx context.Context, report func(remoteState)) error {
 			return streamEnded(err)
 		case <-tick.C:
 			pctx, pcancel := context.WithTimeout(ctx, watchPing)
+			began := time.Now()
 			err := p.st.env.Ping(pctx, p.st.ref)
 			pcancel()
 			if err != nil {
 				return fmt.Errorf("unreachable: no answer to a ping: %w", err)
 			}
+			report(remoteState{RTT: max(time.Since(began), time.Nanosecond)})
 		case <-ctx.Done():
 			return ctx.Err()
 		}

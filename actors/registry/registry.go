@@ -244,6 +244,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.onClient(ctx, msg)
 	case *Loggers:
 		msg.Reply <- r.loggersOf()
+	case *Describe:
+		r.describe(msg)
 	case *Resolve:
 		name, ok := st.aliases[msg.Name]
 		msg.Reply <- Resolved{Name: name, Logger: st.loggers[name], OK: ok}

@@ -170,6 +170,7 @@ func TestScripts(t *testing.T) {
 			"childof":      cmdChildOf,
 			"allgone":      cmdAllGone,
 			"httpget":      cmdHTTPGet,
+			"scrape":       cmdScrape,
 			"tcpdown":      cmdTCPDown,
 			"cgpath":       cmdCgPath,
 			"delegcgroup":  cmdDelegCgroup,

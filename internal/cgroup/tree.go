@@ -361,7 +361,8 @@ type Stats struct {
 	Tasks int
 	// CPU is the CPU time its processes used (cpu.stat usage_usec),
 	// those gone included.
-	CPU time.Duration
+	CPU      time.Duration
+	CPUKnown bool
 	// Memory is its memory use in bytes (memory.current, or the v1
 	// mirror's memory.usage_in_bytes); MemoryKnown is false where no
 	// memory controller counts it.
@@ -371,18 +372,26 @@ type Stats struct {
 
 // Read reads the stats of service name's cgroup.
 func (t *Tree) Read(name string) (Stats, error) {
+	pids, err := allProcs(t.Dir(name))
+	if err != nil {
+		return Stats{}, err
+	}
+	s := t.Usage(name)
+	s.Tasks = len(pids)
+	return s, nil
+}
+
+// Usage reads only the CPU time and memory of service name's cgroup
+// (not its processes, which Read counts at the cost of a walk):
+// CPUKnown and MemoryKnown say which it could read.
+func (t *Tree) Usage(name string) Stats {
 	dir := t.Dir(name)
 	var s Stats
-	pids, err := allProcs(dir)
-	if err != nil {
-		return s, err
-	}
-	s.Tasks = len(pids)
 	if b, err := os.ReadFile(filepath.Join(dir, "cpu.stat")); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
 				us, _ := strconv.ParseInt(v, 10, 64)
-				s.CPU = time.Duration(us) * time.Microsecond
+				s.CPU, s.CPUKnown = time.Duration(us)*time.Microsecond, true
 			}
 		}
 	}
@@ -395,7 +404,7 @@ func (t *Tree) Read(name string) (Stats, error) {
 			s.Memory, s.MemoryKnown = n, true
 		}
 	}
-	return s, nil
+	return s
 }
 
 // Remove removes service name's cgroup (and its v1 mirrors) if it is

@@ -13,9 +13,10 @@ type flags struct {
 	insecure                                *bool
 	listen                                  *[]string
 	pskFile, socketGroup, socketMode        *string
-	cgroupDir, syslogSocket                 *string
+	cgroupDir, syslogSocket, metrics        *string
 	httpAddr, httpCert, httpKey             *string
 	noCgroup, reexec, version               *bool
+	metricsPublic                           *bool
 }
 
 // paths are the defaults the help names: this user's, or, for the
@@ -31,24 +32,26 @@ func newFlags(d paths) (*flag.FlagSet, *flags) {
 	fs := flag.NewFlagSet("shepherd", flag.ContinueOnError)
 	fs.SortFlags = false
 	return fs, &flags{
-		config:       fs.StringP("config", "c", "", "services file or directory (default "+d.config+")"),
-		socket:       fs.StringP("socket", "s", "", "control socket (default "+d.socket+")"),
-		logFile:      fs.StringP("logfile", "l", "", "daemon log file (default: standard error)"),
-		pidFile:      fs.String("pid", "", "write the PID here once the socket listens"),
-		state:        fs.String("state", "", "state directory: logs, history (default "+d.state+")"),
-		insecure:     fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700, nor that the state directory is ours and closed to others"),
-		listen:       fs.StringSlice("listen", nil, "libp2p listen multiaddr(s), e.g. /ip4/0.0.0.0/tcp/4001 (default: no network)"),
-		pskFile:      fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)"),
-		socketGroup:  fs.String("socket-group", "", "group allowed to connect to the socket"),
-		socketMode:   fs.String("socket-mode", "", "mode of the socket file, e.g. 0660"),
-		cgroupDir:    fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)"),
-		noCgroup:     fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans"),
-		syslogSocket: fs.String("syslog-socket", "/dev/log", "the system log's socket, for services with log: syslog or both"),
-		httpAddr:     fs.String("http", "", "serve the HTTP API on HOST:PORT (loopback only unless TLS; default: none; see docs/http.md)"),
-		httpCert:     fs.String("http-tls-cert", "", "PEM certificate of the HTTP API: it then serves TLS only, and may listen beyond loopback"),
-		httpKey:      fs.String("http-tls-key", "", "PEM private key of --http-tls-cert"),
-		reexec:       fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration"),
-		version:      fs.Bool("version", false, "print the version, commit and Go version, and exit"),
+		config:        fs.StringP("config", "c", "", "services file or directory (default "+d.config+")"),
+		socket:        fs.StringP("socket", "s", "", "control socket (default "+d.socket+")"),
+		logFile:       fs.StringP("logfile", "l", "", "daemon log file (default: standard error)"),
+		pidFile:       fs.String("pid", "", "write the PID here once the socket listens"),
+		state:         fs.String("state", "", "state directory: logs, history (default "+d.state+")"),
+		insecure:      fs.BoolP("insecure", "I", false, "do not check that the socket directory is ours with mode 0700, nor that the state directory is ours and closed to others"),
+		listen:        fs.StringSlice("listen", nil, "libp2p listen multiaddr(s), e.g. /ip4/0.0.0.0/tcp/4001 (default: no network)"),
+		pskFile:       fs.String("private-network", "", "file holding a 32-byte key (64 hex digits): only daemons with it connect (TCP only)"),
+		socketGroup:   fs.String("socket-group", "", "group allowed to connect to the socket"),
+		socketMode:    fs.String("socket-mode", "", "mode of the socket file, e.g. 0660"),
+		cgroupDir:     fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)"),
+		noCgroup:      fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans"),
+		syslogSocket:  fs.String("syslog-socket", "/dev/log", "the system log's socket, for services with log: syslog or both"),
+		httpAddr:      fs.String("http", "", "serve the HTTP API on HOST:PORT (loopback only unless TLS; default: none; see docs/http.md)"),
+		httpCert:      fs.String("http-tls-cert", "", "PEM certificate of the HTTP API: it then serves TLS only, and may listen beyond loopback"),
+		httpKey:       fs.String("http-tls-key", "", "PEM private key of --http-tls-cert"),
+		metrics:       fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a bare port or :PORT: on loopback); a scrape presents a capability (Authorization: Bearer)"),
+		metricsPublic: fs.Bool("metrics-public", false, "serve the metrics to anyone, without a capability"),
+		reexec:        fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration"),
+		version:       fs.Bool("version", false, "print the version, commit and Go version, and exit"),
 	}
 }
 

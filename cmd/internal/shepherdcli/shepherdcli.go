@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/shepherd-go/shepherd/metrics"
 	"io"
 	"os"
 	"os/signal"
@@ -57,8 +58,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	opts := daemon.Options{
 		ConfigPath: *f.config, SocketPath: *f.socket, StateDir: *f.state, PIDFile: *f.pidFile,
 		Insecure: *f.insecure, SocketGroup: -1, Listen: *f.listen, Cgroup: *f.cgroupDir, NoCgroup: *f.noCgroup,
-		SyslogSocket: *f.syslogSocket,
-		HTTP:         httpapi.Options{Addr: *f.httpAddr, CertFile: *f.httpCert, KeyFile: *f.httpKey},
+		SyslogSocket: *f.syslogSocket, Metrics: metrics.Options{Addr: *f.metrics, Public: *f.metricsPublic},
+		HTTP: httpapi.Options{Addr: *f.httpAddr, CertFile: *f.httpCert, KeyFile: *f.httpKey},
 	}
 	if err := opts.HTTP.Check(); err != nil {
 		fmt.Fprintf(stderr, "shepherd: %v\nTry 'shepherd --help' for the options.\n", err)

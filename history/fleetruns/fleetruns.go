@@ -1,25 +1,34 @@
-package daemon
+package fleetruns
 
 import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
-// Fleet runs (herd fleet exec) are kept in the history store as records,
-// keyed by their number, so `herd fleet history/show/diff` can compare
-// today's answers with yesterday's. herd runs the commands; the daemon
-// only keeps what herd reports.
-const fleetRunKind = "fleet-run"
+// Kind is the history record kind of a fleet run.
+const Kind = "fleet-run"
 
-func fleetRunKey(id int) string { return fmt.Sprintf("%012d", id) }
+// Key is the store key of fleet run id: zero-padded, so that the store's
+// order is the runs' order.
+func Key(id int) string { return fmt.Sprintf("%012d", id) }
 
-// fleetRuns serves fleet-record, fleet-runs and fleet-run.
-func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
+// Book serves fleet-record, fleet-runs and fleet-run from a store. Put
+// writes a record through the daemon's only history writer and returns
+// once it is durable.
+type Book struct {
+	Store *history.Store
+	Put   func(history.Record) error
+	mu    sync.Mutex // numbers runs one at a time
+}
+
+// Serve answers one of the three requests.
+func (b *Book) Serve(req wire.Request) wire.Reply {
 	fail := func(err error) wire.Reply { return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)) }
 	switch req.Action {
 	case "fleet-record":
@@ -28,35 +37,35 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "fleet-record: malformed run"))
 		}
 		// One at a time: the number is the last one's plus one, and
-		// the last one is in the store once putRecord returns.
-		d.fleetMu.Lock()
-		defer d.fleetMu.Unlock()
+		// the last one is in the store once Put returns.
+		b.mu.Lock()
+		defer b.mu.Unlock()
 		var last wire.FleetRun
-		b, err := d.history.LastRecord(fleetRunKind)
+		raw, err := b.Store.LastRecord(Kind)
 		if err != nil {
 			return fail(err)
 		}
-		if b != nil {
-			json.Unmarshal(b, &last)
+		if raw != nil {
+			json.Unmarshal(raw, &last)
 		}
 		run.ID = last.ID + 1
 		if run.Time.IsZero() {
 			run.Time = time.Now()
 		}
-		b, _ = json.Marshal(run)
-		if err := d.putRecord(history.Record{Kind: fleetRunKind, Key: fleetRunKey(run.ID), Value: b}); err != nil {
+		raw, _ = json.Marshal(run)
+		if err := b.Put(history.Record{Kind: Kind, Key: Key(run.ID), Value: raw}); err != nil {
 			return fail(err)
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})
 	case "fleet-runs":
-		recs, err := d.history.Records(fleetRunKind)
+		recs, err := b.Store.Records(Kind)
 		if err != nil {
 			return fail(err)
 		}
 		out := wire.FleetRuns{Runs: []wire.FleetRun{}}
-		for _, b := range recs {
+		for _, raw := range recs {
 			var r wire.FleetRun
-			if json.Unmarshal(b, &r) == nil {
+			if json.Unmarshal(raw, &r) == nil {
 				r.Results = nil
 				out.Runs = append(out.Runs, r)
 			}
@@ -71,12 +80,12 @@ func (d *Daemon) fleetRuns(req wire.Request) wire.Reply {
 		if err != nil || id < 1 {
 			return notFound
 		}
-		b, err := d.history.Record(fleetRunKind, fleetRunKey(id))
+		raw, err := b.Store.Record(Kind, Key(id))
 		if err != nil {
 			return fail(err)
 		}
 		var run wire.FleetRun
-		if b == nil || json.Unmarshal(b, &run) != nil {
+		if raw == nil || json.Unmarshal(raw, &run) != nil {
 			return notFound
 		}
 		return wire.OKReply(req.ID, run)
