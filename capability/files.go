@@ -125,3 +125,11 @@ func (g Grant) fileAllowed(req Request) bool {
 	}
 	return req.Size >= 0 && req.Size <= limit && PathAllowed(g.Paths, req.Path)
 }
+
+// FileSubject is what a file request asks: the right (write or read),
+// the path, the size.
+type FileSubject struct {
+	Right string
+	Path  string
+	Size  int64
+}

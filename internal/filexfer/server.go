@@ -462,3 +462,27 @@ func (s *Server) Close() {
 		u.mu.Unlock()
 	}
 }
+
+// Subject is what a request asks of a file capability: the right, the
+// path and the size (zero for requests that are not file actions, and
+// for malformed ones, which ServeRequest refuses).
+func Subject(req wire.Request) capability.FileSubject {
+	if !IsFileAction(req.Action) {
+		return capability.FileSubject{}
+	}
+	r, err := Parse(req)
+	if err != nil {
+		return capability.FileSubject{Right: "write"}
+	}
+	return capability.FileSubject{Right: r.Right, Path: r.Path, Size: r.Size}
+}
+
+// ServeRequest parses and serves a file request whose capability the
+// daemon checked (Subject).
+func (s *Server) ServeRequest(req wire.Request, who string) wire.Reply {
+	r, err := Parse(req)
+	if err != nil {
+		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+	}
+	return s.Serve(req, r, who)
+}

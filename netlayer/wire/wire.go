@@ -537,10 +537,14 @@ type CapInfo struct {
 	Expires time.Time `json:"expires,omitzero"`
 	Allow   []string  `json:"allow,omitempty"`
 	// Args are the argument patterns per custom action (--arg).
-	Args    map[string][]string `json:"args,omitempty"`
-	Revoked bool                `json:"revoked,omitempty"`
-	Expired bool                `json:"expired,omitempty"`
-	Created time.Time           `json:"created,omitzero"`
+	Args map[string][]string `json:"args,omitempty"`
+	// Paths and MaxSize are a file capability's path patterns and size
+	// limit in bytes (0: the default, 64 MiB).
+	Paths   []string  `json:"paths,omitempty"`
+	MaxSize int64     `json:"max_size,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Expired bool      `json:"expired,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 	// Derived counts the capabilities attenuated from this one.
 	Derived int `json:"derived,omitempty"`
 }
@@ -556,6 +560,9 @@ type CapArgs struct {
 	Allow   []string            `json:"allow,omitempty"`
 	Peer    string              `json:"peer,omitempty"`
 	Args    map[string][]string `json:"args,omitempty"`
+	// Paths and MaxSize: file capabilities (target files).
+	Paths   []string `json:"paths,omitempty"`
+	MaxSize int64    `json:"max_size,omitempty"`
 }
 
 // CapList is the result of `cap-list`.
