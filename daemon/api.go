@@ -21,6 +21,7 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/filexfer"
 	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -77,6 +78,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	switch {
 	case req.Action == "id" || req.Action == "peers":
 		serve = a.d.netInfo
+	case req.Action == "fleet-ping":
+		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns
 	}

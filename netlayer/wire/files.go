@@ -36,3 +36,10 @@ type FileWritten struct {
 type FileData struct {
 	Data []byte `json:"data"`
 }
+
+// PingResult answers fleet-ping: the round trip of a libp2p ping to the
+// daemon that exported a capability.
+type PingResult struct {
+	Peer string   `json:"peer"`
+	RTT  Duration `json:"rtt"`
+}
