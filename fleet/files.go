@@ -189,7 +189,7 @@ func ShepherdPull(socket, src, destDir string, timeout time.Duration) Op {
 			for got < st.Size {
 				var d wire.FileData
 				if r := shepherdCall(ctx, c, h, "file-read", &d, src, strconv.FormatInt(st.Size, 10), strconv.FormatInt(got, 10),
-					strconv.Itoa(wire.FileChunk)); r != nil {
+					strconv.Itoa(wire.FileReadChunk)); r != nil {
 					return errors.New(r.Err)
 				}
 				if len(d.Data) == 0 {

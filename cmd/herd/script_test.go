@@ -677,7 +677,7 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 			root := filepath.Join(dir, "root")
 			ts.Check(os.MkdirAll(root, 0o755))
 			cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c",
-				`mount --bind "$0" "$1" && exec "$@"`, root, mount}, cmd.Args...)...)
+				`mount --bind "$0" "$1" && shift && exec "$@"`, root, mount}, cmd.Args...)...)
 		}
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "GORACE=atexit_sleep_ms=0")

@@ -231,8 +231,8 @@ func (s *Server) stat(base, rel string) (wire.FileStat, error) {
 }
 
 func (s *Server) read(base, rel string, r Request) (wire.FileData, error) {
-	if r.Length > wire.FileChunk {
-		return wire.FileData{}, fmt.Errorf("chunks are at most %d bytes", wire.FileChunk)
+	if r.Length > wire.FileReadChunk {
+		return wire.FileData{}, fmt.Errorf("chunks are at most %d bytes", wire.FileReadChunk)
 	}
 	f, err := openBeneath(base, rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {

@@ -13,9 +13,13 @@ package wire
 // last chunk is in and the checksum holds. A pull stats the file, then
 // reads it chunk by chunk.
 
-// FileChunk is the largest chunk of a file-write or file-read: with
-// base64 it stays well under MaxFrame.
-const FileChunk = 384 << 10
+// FileChunk is the largest chunk of a file-write: with base64 its
+// request stays under MaxFrame. FileReadChunk is the largest of a
+// file-read: its reply stays under PartBudget.
+const (
+	FileChunk     = 512 << 10
+	FileReadChunk = 256 << 10
+)
 
 // FileStat answers file-stat.
 type FileStat struct {
