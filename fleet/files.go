@@ -103,8 +103,9 @@ func shepherdCall(ctx context.Context, c *local.Client, h *Host, action string, 
 
 // ShepherdPush pushes f to dest on hosts that run a shepherd, through
 // their file capabilities, relayed by the local daemon at socket. A host
-// whose dest already has f's checksum and mode is sent nothing.
-func ShepherdPush(socket string, f LocalFile, dest string, timeout time.Duration) Op {
+// whose dest already has f's checksum and mode is sent nothing, unless
+// force.
+func ShepherdPush(socket string, f LocalFile, dest string, timeout time.Duration, force bool) Op {
 	return func(ctx context.Context, h *Host) Result {
 		if h.FilesRef == nil {
 			return noFilesCap(h)
@@ -120,7 +121,7 @@ func ShepherdPush(socket string, f LocalFile, dest string, timeout time.Duration
 		if r := shepherdCall(ctx, c, h, "file-stat", &st, "write", dest); r != nil {
 			return *r
 		}
-		if st.Exists && st.SHA256 == f.SHA256 && os.FileMode(st.Mode) == f.Mode {
+		if !force && st.Exists && st.SHA256 == f.SHA256 && os.FileMode(st.Mode) == f.Mode {
 			return Result{Output: OutUnchanged}
 		}
 		src, err := os.Open(f.Path)

@@ -81,14 +81,14 @@ func (s *SSH) sftpOp(ctx context.Context, h *Host, timeout time.Duration, fn fun
 // checksum and mode, into a temporary file beside it, synced
 // (fsync@openssh.com) and renamed over it (posix-rename@openssh.com),
 // with f's mode and, when logged in as root, the owner of the file it
-// replaces.
-func (s *SSH) Push(ctx context.Context, h *Host, f LocalFile, dest string, timeout time.Duration) Result {
+// replaces. force sends it even where it is already.
+func (s *SSH) Push(ctx context.Context, h *Host, f LocalFile, dest string, timeout time.Duration, force bool) Result {
 	return s.sftpOp(ctx, h, timeout, func(cn *conn, c *sftp.Client) Result {
 		old, err := c.Lstat(dest)
 		switch {
 		case err == nil && !old.Mode().IsRegular():
 			return failed("permission-denied", "%s: %s is not a regular file", h.SSH, dest)
-		case err == nil && old.Mode().Perm() == f.Mode && remoteSum(cn, dest) == f.SHA256:
+		case !force && err == nil && old.Mode().Perm() == f.Mode && remoteSum(cn, dest) == f.SHA256:
 			return Result{Output: OutUnchanged}
 		case err != nil && !errors.Is(err, os.ErrNotExist):
 			return failed("failed", "%s: %s: %v", h.SSH, dest, err)

@@ -152,6 +152,7 @@ func finish(f *cmdutil.Factory, op, src, dest, selector string, results []fleet.
 
 func newCmdFleetPush(f *cmdutil.Factory) *cobra.Command {
 	var o runOptions
+	var force bool
 	c := &cobra.Command{
 		Use:   "push SRC DEST [-g GROUP] [-t KEY=VALUE] [-H HOST]",
 		Short: "Copy a local file to DEST on every selected host (not sent where it is already)",
@@ -165,8 +166,8 @@ func newCmdFleetPush(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return f.Fail(err.Error())
 			}
-			results, err := o.run(f, fleet.ShepherdPush(f.Socket, lf, dest, o.timeout), func(s *fleet.SSH) fleet.Op {
-				return func(ctx context.Context, h *fleet.Host) fleet.Result { return s.Push(ctx, h, lf, dest, o.timeout) }
+			results, err := o.run(f, fleet.ShepherdPush(f.Socket, lf, dest, o.timeout, force), func(s *fleet.SSH) fleet.Op {
+				return func(ctx context.Context, h *fleet.Host) fleet.Result { return s.Push(ctx, h, lf, dest, o.timeout, force) }
 			})
 			if err != nil {
 				return err
@@ -175,6 +176,7 @@ func newCmdFleetPush(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	o.flags(c, 5*time.Minute)
+	c.Flags().BoolVar(&force, "force", false, "send the file even to hosts that have it already")
 	return c
 }
 
