@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shepherd-go/shepherd/capability"
@@ -216,7 +217,7 @@ func (s *Server) stat(base, rel string) (wire.FileStat, error) {
 	if err != nil {
 		return wire.FileStat{}, err
 	}
-	if !st.Mode().IsRegular() {
+	if !st.Mode().IsRegular() || linked(st) {
 		return wire.FileStat{}, errRefused
 	}
 	out := wire.FileStat{Exists: true, Size: st.Size(), Mode: uint32(st.Mode().Perm())}
@@ -228,6 +229,14 @@ func (s *Server) stat(base, rel string) (wire.FileStat, error) {
 		out.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	return out, nil
+}
+
+// linked says whether a file has other names: a hard link someone made
+// in an allowed directory to a file elsewhere (where the kernel's
+// protected_hardlinks does not stop it) is not read through.
+func linked(st os.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && sys.Nlink > 1
 }
 
 func (s *Server) read(base, rel string, r Request) (wire.FileData, error) {
@@ -243,7 +252,7 @@ func (s *Server) read(base, rel string, r Request) (wire.FileData, error) {
 	if err != nil {
 		return wire.FileData{}, err
 	}
-	if !st.Mode().IsRegular() {
+	if !st.Mode().IsRegular() || linked(st) {
 		return wire.FileData{}, errRefused
 	}
 	if st.Size() != r.Size {

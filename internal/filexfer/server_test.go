@@ -156,6 +156,11 @@ func TestRefusals(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
 		t.Fatal("a file was created outside")
 	}
+	// A hard link to a file elsewhere is not read through.
+	os.Link(secret, filepath.Join(dir, "hard"))
+	if rep := call(t, s, "file-stat", "read", filepath.Join(dir, "hard")); rep.OK {
+		t.Error("a hard link was read")
+	}
 	// Reads through symlinks are refused alike.
 	for _, p := range []string{filepath.Join(dir, "link"), filepath.Join(dir, "linkdir", "secret")} {
 		for _, action := range []string{"file-stat", "file-read"} {
