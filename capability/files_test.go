@@ -123,3 +123,22 @@ func TestAttenuateFiles(t *testing.T) {
 		t.Error("an exec grant took --path")
 	}
 }
+
+// FuzzFilePatternsNarrow: whenever Attenuate accepts a child pattern, a
+// path the child allows is one its parent allows.
+func FuzzFilePatternsNarrow(f *testing.F) {
+	f.Add("/srv/app/**", "/srv/app/x/**", "/srv/app/x/y")
+	f.Add("/srv/app/**", "/srv/app/*.conf", "/srv/app/a.conf")
+	f.Add("/etc/*", "/etc/motd", "/etc/motd")
+	f.Add("/srv/*/conf/**", "/srv/a/conf/b", "/srv/a/conf/b")
+	f.Fuzz(func(t *testing.T, parentPat, childPat, p string) {
+		parent := Grant{Swiss: Swiss{1}, Target: FilesTarget, Actions: []string{"write"}, Paths: []string{parentPat}}
+		child, err := Attenuate(parent, Attenuation{Paths: []string{childPat}}, Swiss{2}, time.Now())
+		if err != nil {
+			return
+		}
+		if PathAllowed(child.Paths, p) && !PathAllowed(parent.Paths, p) {
+			t.Fatalf("child %q allows %q, parent %q does not", childPat, p, parentPat)
+		}
+	})
+}
