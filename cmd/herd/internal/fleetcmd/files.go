@@ -167,7 +167,9 @@ func newCmdFleetPush(f *cmdutil.Factory) *cobra.Command {
 				return f.Fail(err.Error())
 			}
 			results, err := o.run(f, fleet.ShepherdPush(f.Socket, lf, dest, o.timeout, force), func(s *fleet.SSH) fleet.Op {
-				return func(ctx context.Context, h *fleet.Host) fleet.Result { return s.Push(ctx, h, lf, dest, o.timeout, force) }
+				return func(ctx context.Context, h *fleet.Host) fleet.Result {
+					return s.Push(ctx, h, lf, dest, o.timeout, force)
+				}
 			})
 			if err != nil {
 				return err
