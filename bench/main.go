@@ -15,7 +15,9 @@
 //   - a connection to an inetd-style service vs a bare accept and
 //     fork/exec loop;
 //   - a remote start+stop over libp2p vs a local one, and fleet starts
-//     of 1, 10 and 50 exporting daemons on loopback.
+//     of 1, 10 and 50 exporting daemons on loopback;
+//   - the HTTP API: GET /v1/services/NAME vs the socket's status, and
+//     the event stream while N services start.
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -41,7 +43,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -146,6 +148,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["push"] {
 		if err := fleetPushBench(bin, filepath.Join(dir, "push"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	if want["http"] {
+		if err := httpBench(bin, filepath.Join(dir, "http"), n, rounds); err != nil {
 			return err
 		}
 	}

@@ -118,7 +118,7 @@ func patternNarrows(parent []string, child string) bool {
 }
 
 // fileAllowed is the file part of a grant's check.
-func (g Grant) fileAllowed(req Request) bool {
+func (g Grant) fileAllowed(req FileSubject) bool {
 	limit := g.MaxSize
 	if limit <= 0 {
 		limit = DefaultMaxSize

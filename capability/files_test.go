@@ -61,16 +61,17 @@ func TestFileGrantCheck(t *testing.T) {
 	now := time.Now()
 	g := Grant{Target: FilesTarget, Actions: []string{"write"}, Paths: []string{"/srv/app/**"}, MaxSize: 1000}
 	lookup := func(Swiss) (Grant, bool) { return Grant{}, false }
-	ok := Request{Target: FilesTarget, Action: "write", Path: "/srv/app/x", Size: 1000}
+	ok := Request{Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/srv/app/x", Size: 1000}}
 	if err := Check(g, lookup, ok, now); err != nil {
 		t.Fatal(err)
 	}
 	for name, req := range map[string]Request{
-		"read with a write right": {Target: FilesTarget, Action: "read", Path: "/srv/app/x", Size: 10},
-		"too large":               {Target: FilesTarget, Action: "write", Path: "/srv/app/x", Size: 1001},
-		"outside":                 {Target: FilesTarget, Action: "write", Path: "/etc/passwd", Size: 10},
-		"dot-dot":                 {Target: FilesTarget, Action: "write", Path: "/srv/app/../../etc/passwd", Size: 10},
-		"negative size":           {Target: FilesTarget, Action: "write", Path: "/srv/app/x", Size: -1},
+		"read with a write right":     {Target: FilesTarget, Action: "file-read", File: FileSubject{Right: "read", Path: "/srv/app/x", Size: 10}},
+		"too large":                   {Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/srv/app/x", Size: 1001}},
+		"outside":                     {Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/etc/passwd", Size: 10}},
+		"dot-dot":                     {Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/srv/app/../../etc/passwd", Size: 10}},
+		"a write right asked as read": {Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "read", Path: "/srv/app/x", Size: 10}},
+		"negative size":               {Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/srv/app/x", Size: -1}},
 	} {
 		if err := Check(g, lookup, req, now); !errors.Is(err, ErrDenied) {
 			t.Errorf("%s: %v, want denied", name, err)
@@ -78,7 +79,7 @@ func TestFileGrantCheck(t *testing.T) {
 	}
 	// The default limit holds when a grant sets none.
 	g.MaxSize = 0
-	if err := Check(g, lookup, Request{Target: FilesTarget, Action: "write", Path: "/srv/app/x", Size: DefaultMaxSize + 1}, now); !errors.Is(err, ErrDenied) {
+	if err := Check(g, lookup, Request{Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/srv/app/x", Size: DefaultMaxSize + 1}}, now); !errors.Is(err, ErrDenied) {
 		t.Errorf("over the default limit: %v", err)
 	}
 }
@@ -115,7 +116,7 @@ func TestAttenuateFiles(t *testing.T) {
 	p := parent
 	p.Paths = []string{"/srv/app/**"}
 	lookup := func(s Swiss) (Grant, bool) { return p, s == p.Swiss }
-	if err := Check(child, lookup, Request{Target: FilesTarget, Action: "write", Path: "/etc/passwd"}, now); !errors.Is(err, ErrDenied) {
+	if err := Check(child, lookup, Request{Target: FilesTarget, Action: "file-write", File: FileSubject{Right: "write", Path: "/etc/passwd"}}, now); !errors.Is(err, ErrDenied) {
 		t.Errorf("a child wider than its parent: %v", err)
 	}
 	// Exec grants take no paths.

@@ -13,6 +13,21 @@ import (
 // ExecTarget is the built-in target of exec capabilities.
 const ExecTarget = "exec"
 
+// AdminTarget and AdminAction make the admin capability of the daemon's
+// HTTP API (`herd cap grant daemon --to-http`): the daemon's owner's
+// rights over HTTP, for the holder of HTTPHolder only. "shepherd" is the
+// daemon's own name, which no service may take.
+const (
+	AdminTarget = "shepherd"
+	AdminAction = "admin"
+)
+
+// HTTPHolder is the holder (as a peer) of every client of the daemon's
+// HTTP API: a grant made --to-http is bound to it, so that it serves no
+// local user on the socket and no daemon over libp2p. It is no libp2p
+// peer ID, so no peer can ever be it.
+const HTTPHolder = "http"
+
 // Holder says who may use a grant: a local uid or a libp2p peer. The zero
 // Holder is anyone who holds the sturdyref.
 type Holder struct {
@@ -24,6 +39,8 @@ func (h Holder) String() string {
 	switch {
 	case h.UID != nil:
 		return fmt.Sprintf("uid %d", *h.UID)
+	case h.Peer == HTTPHolder:
+		return "http"
 	case h.Peer != "":
 		return "peer " + h.Peer
 	}
@@ -73,10 +90,9 @@ type Request struct {
 	Command []string
 	// Args are the arguments of a custom action.
 	Args []string
-	// Path and Size are a file request's file (absolute, clean) and its
-	// size in bytes.
-	Path   string
-	Size   int64
+	// File is a file request's right (write or read: its Action is the
+	// protocol's, file-write...), file (absolute, clean) and size.
+	File   FileSubject
 	Holder Holder
 }
 
@@ -119,6 +135,9 @@ func (g Grant) heldBy(h Holder) bool {
 }
 
 func (g Grant) allows(req Request) bool {
+	if g.Target == FilesTarget && req.Target == FilesTarget {
+		return slices.Contains(g.Actions, req.File.Right) && g.fileAllowed(req.File)
+	}
 	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
 		return false
 	}
@@ -126,7 +145,7 @@ func (g Grant) allows(req Request) bool {
 		return AllowedCommand(g.Allow, req.Command)
 	}
 	if g.Target == FilesTarget {
-		return g.fileAllowed(req)
+		return false // a file grant answers file requests only
 	}
 	return g.argsAllowed(req)
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
-	"github.com/shepherd-go/shepherd/internal/filexfer"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -35,6 +34,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	privileged := a.privileged(peer)
 	caller := holderOf(peer)
 	who := caller.String()
+	if peer.Via != "" {
+		who += " via " + peer.Via
+	}
 	if req.Relayed {
 		// Another daemon relays this for one of its users, not for
 		// itself: a grant bound to that daemon is not theirs to use.
@@ -150,7 +152,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: filexfer.Subject(req), Reply: ch}
+						Command: execArgv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -187,7 +189,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		})
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
 		return
-	case req.Service == capability.FilesTarget && filexfer.IsFileAction(req.Action):
+	case a.d.files.Handles(req):
 		out.Send(a.d.files.ServeRequest(req, who))
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
@@ -229,7 +231,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget {
+	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() {
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
@@ -300,8 +302,6 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 	switch {
 	case named == capability.ExecTarget && req.Action == "exec":
 		return capability.ExecTarget, "exec", named, nil
-	case named == capability.FilesTarget && filexfer.IsFileAction(req.Action):
-		return capability.FilesTarget, filexfer.Subject(req).Right, named, nil
 	case req.Action == "status" && named == "":
 		return "", "", "", nil
 	case named == "" || isRoot(named):

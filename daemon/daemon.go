@@ -44,6 +44,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -100,6 +101,8 @@ type Options struct {
 	// SyslogSocket is the system log's socket for services with `log:
 	// syslog` or `both`. Default /dev/log.
 	SyslogSocket string
+	// HTTP is the HTTP API (`--http`; httpapi). Zero: none.
+	HTTP httpapi.Options
 }
 
 // Daemon is a running shepherd: the actor system, the reaper and the
@@ -155,6 +158,7 @@ type Daemon struct {
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
 	netServer *local.Server
+	http      *httpapi.Server // nil without --http
 	ln        *net.UnixListener
 	self      string // this binary, which a re-exec executes again
 	reexecMu  sync.Mutex
@@ -226,6 +230,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, r.Err
 		}
 		d.registerImports()
+	}
+	if d.http, err = httpapi.Start(httpapi.Config{Options: d.opts.HTTP, Handler: &api{d}, Root: d.system.Root,
+		Caretaker: d.caretaker, PeerID: d.peerID, Owner: uint32(d.uid), Logf: d.logf}); err != nil {
+		return nil, err
 	}
 	// The PID file says the daemon is ready: its services are known, so
 	// that a script that waits for it can name them at once.
@@ -543,6 +551,7 @@ func (d *Daemon) Shutdown() {
 		done := make(chan struct{})
 		d.system.Root.Send(d.registry, &registry.StopAll{Done: done})
 		<-done
+		d.http.Close()
 		d.server.Close()
 		os.Remove(d.opts.SocketPath)
 		d.socketLock.Release()
@@ -688,6 +697,9 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 	}
 	return res, json.Unmarshal(rep.Result, &res)
 }
+
+// HTTPAddr is where the HTTP API listens (nil: it does not).
+func (d *Daemon) HTTPAddr() net.Addr { return d.http.Addr() }
 
 // Done is closed when Shutdown has finished.
 func (d *Daemon) Done() <-chan struct{} { return d.done }

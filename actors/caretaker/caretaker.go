@@ -39,7 +39,7 @@ type Authorize struct {
 	Who     string
 	Command []string // of an exec request
 	Args    []string // of a custom action
-	// File is a file request's path and size (its right is Action).
+	// File is a file request's right, path and size.
 	File   capability.FileSubject
 	Cap    *capability.Swiss
 	Target string
@@ -51,6 +51,24 @@ type Authorize struct {
 type TargetOf struct {
 	Swiss capability.Swiss
 	Reply chan<- string
+}
+
+// Present asks what a capability presented to the HTTP API is: its
+// target ("" for none the caretaker knows) and, when that is the admin
+// target, the check of it as Authorize does it (Err, audited). One
+// message rather than TargetOf then Authorize: it is on the path of
+// every HTTP request.
+type Present struct {
+	Swiss  capability.Swiss
+	Holder capability.Holder
+	Who    string
+	Reply  chan<- Presented
+}
+
+// Presented answers Present.
+type Presented struct {
+	Target string
+	Err    error
 }
 
 // VisibleTo asks which services uid may see (hold "status" on).
@@ -170,6 +188,20 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		if msg.Done != nil {
 			close(msg.Done)
 		}
+	case *Present:
+		var out Presented
+		if g, ok := c.find(msg.Swiss); ok {
+			out.Target = g.Target
+		}
+		if out.Target == capability.AdminTarget {
+			a := &Authorize{Holder: msg.Holder, Who: msg.Who, Cap: &msg.Swiss, Target: capability.AdminTarget, Action: capability.AdminAction}
+			if out.Err = c.check(a); out.Err != nil {
+				c.auditBy(ctx, msg.Who, "refuse", a.Target, a.Action, out.Err.Error())
+			} else {
+				c.auditBy(ctx, msg.Who, "use", a.Target, a.Action, "allowed")
+			}
+		}
+		msg.Reply <- out
 	case *TargetOf:
 		target := ""
 		for s, g := range st.grants {
@@ -181,12 +213,22 @@ func (c *caretaker) Receive(ctx actor.Context) {
 	}
 }
 
+// find looks a presented swiss number up, in constant time per grant.
+func (c *caretaker) find(swiss capability.Swiss) (capability.Grant, bool) {
+	for s, g := range c.st.grants {
+		if s.Equal(swiss) {
+			return g, true
+		}
+	}
+	return capability.Grant{}, false
+}
+
 // check finds a grant that allows the request: the one presented, or any
 // grant bound to the caller's uid.
 func (c *caretaker) check(msg *Authorize) error {
 	now := time.Now()
 	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command, Args: msg.Args,
-		Path: msg.File.Path, Size: msg.File.Size}
+		File: msg.File}
 	if msg.Cap != nil {
 		for s, g := range c.st.grants {
 			if s.Equal(*msg.Cap) {
@@ -287,6 +329,10 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			c.audit(ctx, msg.UID, "refuse", a.Service, "grant", "not privileged")
 			return denied
 		}
+		if a.Admin() {
+			// Every right of the daemon's owner, over HTTP only.
+			a.Service, a.Actions = capability.AdminTarget, []string{capability.AdminAction}
+		}
 		if a.Service == capability.ExecTarget {
 			if len(a.Allow) == 0 {
 				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "an exec capability needs at least one --allow (a command line, or a prefix ending in ' *')"))
@@ -333,7 +379,7 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
 		att.Expires = g.Expires
-		if a.User != "" || a.Peer != "" {
+		if a.User != "" || a.Peer != "" || a.HTTP {
 			att.Holder = &g.Holder
 		}
 		swiss, err := capability.NewSwiss()
@@ -400,6 +446,12 @@ func (c *caretaker) fill(g *capability.Grant, a wire.CapArgs, now time.Time) err
 			return fmt.Errorf("--to-peer: %q is not a peer ID (herd id prints a daemon's)", a.Peer)
 		}
 		g.Holder = capability.Holder{Peer: a.Peer}
+	}
+	if a.HTTP {
+		if a.User != "" || a.Peer != "" {
+			return fmt.Errorf("--to-http and --to-user or --to-peer: a grant has one holder")
+		}
+		g.Holder = capability.Holder{Peer: capability.HTTPHolder}
 	}
 	if a.Expires != "" {
 		d, err := time.ParseDuration(a.Expires)

@@ -326,9 +326,16 @@ func (h *harness) exec(line string) error {
 			return fmt.Errorf("services: %s, want %s", got, want)
 		}
 	case "pid":
-		pid := h.status(words[1]).PID
-		if pid == 0 {
-			return fmt.Errorf("%s has no process", words[1])
+		// The process may run (and touch its file) before its controller
+		// has heard that the spawn succeeded: wait for the PID to be known.
+		var pid int
+		if err := waitFor(func() error {
+			if pid = h.status(words[1]).PID; pid == 0 {
+				return fmt.Errorf("%s has no process", words[1])
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if v, same := strings.CutPrefix(words[2], "="); same {
 			if pid != h.vars[v] {

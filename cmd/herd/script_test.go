@@ -264,12 +264,16 @@ func cmdSvcPID(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: svcpid SERVICE VAR")
 	}
-	s, err := status(ts, args[0])
-	ts.Check(err)
-	if s.PID == 0 {
-		ts.Fatalf("service %s has no process (state %s)", args[0], s.State)
-	}
-	ts.Setenv(args[1], strconv.Itoa(s.PID))
+	// A process may run (and touch a file the script waited for) before
+	// its controller has heard that the spawn succeeded: wait for the PID.
+	var pid int
+	poll(ts, "a process of "+args[0], func() (bool, string) {
+		s, err := status(ts, args[0])
+		ts.Check(err)
+		pid = s.PID
+		return pid != 0, "state " + s.State
+	})
+	ts.Setenv(args[1], strconv.Itoa(pid))
 }
 
 // signal SIG PID|FILE: send a signal (KILL, TERM, ...) to a process, or

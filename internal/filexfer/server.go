@@ -472,16 +472,22 @@ func (s *Server) Close() {
 	}
 }
 
+// Handles says whether req is a file request (service files).
+func (s *Server) Handles(req wire.Request) bool {
+	return req.Service == capability.FilesTarget && IsFileAction(req.Action)
+}
+
 // Subject is what a request asks of a file capability: the right, the
-// path and the size (zero for requests that are not file actions, and
-// for malformed ones, which ServeRequest refuses).
-func Subject(req wire.Request) capability.FileSubject {
+// path and the size (zero for requests that are not file actions; a
+// malformed one asks for a right no grant has, and ServeRequest refuses
+// it anyway).
+func (s *Server) Subject(req wire.Request) capability.FileSubject {
 	if !IsFileAction(req.Action) {
 		return capability.FileSubject{}
 	}
 	r, err := Parse(req)
 	if err != nil {
-		return capability.FileSubject{Right: "write"}
+		return capability.FileSubject{Right: "malformed"}
 	}
 	return capability.FileSubject{Right: r.Right, Path: r.Path, Size: r.Size}
 }

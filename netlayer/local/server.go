@@ -25,6 +25,9 @@ type Peer struct {
 	// Remote, when set, is the libp2p peer ID of a caller from the
 	// network (netlayer/p2p); UID, GID and PID then mean nothing.
 	Remote string
+	// Via names, for the audit trail, the way a request came when it is
+	// not this socket: "HTTP 127.0.0.1:5555" (httpapi).
+	Via string
 }
 
 // Responder sends the replies to one request. Send reports false once the

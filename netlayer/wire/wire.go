@@ -560,9 +560,19 @@ type CapArgs struct {
 	Allow   []string            `json:"allow,omitempty"`
 	Peer    string              `json:"peer,omitempty"`
 	Args    map[string][]string `json:"args,omitempty"`
+	// HTTP binds the grant to the daemon's HTTP API (`--to-http`): only a
+	// client of `shepherd --http` can use it. On the daemon itself
+	// (Admin), without actions, it is the admin capability of the HTTP API.
+	HTTP bool `json:"http,omitempty"`
 	// Paths and MaxSize: file capabilities (target files).
 	Paths   []string `json:"paths,omitempty"`
 	MaxSize int64    `json:"max_size,omitempty"`
+}
+
+// Admin reports whether a grant asks for the HTTP API's admin
+// capability: `herd cap grant daemon --to-http`, without --actions.
+func (a CapArgs) Admin() bool {
+	return a.HTTP && len(a.Actions) == 0 && (a.Service == "daemon" || a.Service == RootService || a.Service == RootAlias)
 }
 
 // CapList is the result of `cap-list`.

@@ -14,6 +14,7 @@ type flags struct {
 	listen                                  *[]string
 	pskFile, socketGroup, socketMode        *string
 	cgroupDir, syslogSocket                 *string
+	httpAddr, httpCert, httpKey             *string
 	noCgroup, reexec, version               *bool
 }
 
@@ -43,6 +44,9 @@ func newFlags(d paths) (*flag.FlagSet, *flags) {
 		cgroupDir:    fs.String("cgroup", "", "root cgroup of the services (a cgroup2 directory; default: shepherd-UID-HASH under the daemon's own cgroup)"),
 		noCgroup:     fs.Bool("no-cgroup", false, "do not use cgroups: track services by process group, session and orphans"),
 		syslogSocket: fs.String("syslog-socket", "/dev/log", "the system log's socket, for services with log: syslog or both"),
+		httpAddr:     fs.String("http", "", "serve the HTTP API on HOST:PORT (loopback only unless TLS; default: none; see docs/http.md)"),
+		httpCert:     fs.String("http-tls-cert", "", "PEM certificate of the HTTP API: it then serves TLS only, and may listen beyond loopback"),
+		httpKey:      fs.String("http-tls-key", "", "PEM private key of --http-tls-cert"),
 		reexec:       fs.Bool("reexec", true, "on SIGHUP, re-execute the binary in place after reloading the configuration"),
 		version:      fs.Bool("version", false, "print the version, commit and Go version, and exit"),
 	}

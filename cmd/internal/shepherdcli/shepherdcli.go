@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/daemon"
+	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/services"
@@ -57,6 +58,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ConfigPath: *f.config, SocketPath: *f.socket, StateDir: *f.state, PIDFile: *f.pidFile,
 		Insecure: *f.insecure, SocketGroup: -1, Listen: *f.listen, Cgroup: *f.cgroupDir, NoCgroup: *f.noCgroup,
 		SyslogSocket: *f.syslogSocket,
+		HTTP:         httpapi.Options{Addr: *f.httpAddr, CertFile: *f.httpCert, KeyFile: *f.httpKey},
+	}
+	if err := opts.HTTP.Check(); err != nil {
+		fmt.Fprintf(stderr, "shepherd: %v\nTry 'shepherd --help' for the options.\n", err)
+		return exitUsage
 	}
 	if *f.pskFile != "" {
 		psk, err := readPSK(*f.pskFile)

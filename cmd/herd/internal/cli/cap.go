@@ -17,12 +17,12 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 	var argPatterns []string
 	var maxSize string
 	grant := &cobra.Command{
-		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P] [--expires D] [--arg ACTION=PATTERN]...",
-		Short: "Grant some actions on one service to a user or a daemon; prints the sturdyref",
+		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P | --to-http] [--expires D] [--arg ACTION=PATTERN]...",
+		Short: "Grant some actions on one service to a user, a daemon or HTTP clients (daemon --to-http: the HTTP API's admin); prints the sturdyref",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Service = args[0]
-			if len(o.Actions) == 0 && o.Service != "exec" {
+			if len(o.Actions) == 0 && o.Service != "exec" && !o.Admin() {
 				return cmdutil.UsageError("cap grant: --actions is required")
 			}
 			var err error
@@ -59,6 +59,7 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 		c.Flags().StringVar(&o.User, "to-user", "", "the local user (name or uid) who may use it")
 		c.Flags().StringVar(&o.Peer, "to-peer", "", "the daemon (libp2p peer ID, see herd id) that may use it")
 		c.Flags().StringVar(&o.Expires, "expires", "", "lifetime, such as 24h")
+		c.Flags().BoolVar(&o.HTTP, "to-http", false, "for clients of the daemon's HTTP API (shepherd --http) only; 'herd cap grant daemon --to-http' makes its admin capability")
 		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'")
 		c.Flags().StringArrayVar(&o.Paths, "path", nil, "file capabilities (herd cap grant files): a path pattern such as /srv/app/** or /etc/motd; repeat")
 		c.Flags().StringVar(&maxSize, "max-size", "", "file capabilities: the largest file, such as 20M (default 64M)")
