@@ -93,6 +93,13 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		out.Send(serve(req))
 		return
 	}
+	if req.Action == "spawn" { // runs a command: the daemon's own authority alone
+		if !privileged {
+			a.refusedRemote(peer)
+		}
+		registry.ServeSpawn(ctx, privileged, a.d.system.Root, a.d.registry, req, who, out.Send)
+		return
+	}
 	if req.Action == "cap-import" {
 		if !privileged {
 			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for 'cap-import'")))
@@ -496,12 +503,12 @@ func (a *api) history(ctx context.Context, req wire.Request, out local.Responder
 		if err != nil {
 			return
 		}
-		if !r.OK {
+		if !r.OK && !a.d.history.Knows(q.Service) { // a transient gone keeps its history
 			out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: wire.ServiceNotFound, Service: q.Service,
 				Message: "service '" + q.Service + "' could not be found"}))
 			return
 		}
-		q.Service = r.Name
+		q.Service = r.NameOr(q.Service)
 	}
 	var ch chan []history.Event
 	if follow {

@@ -79,6 +79,9 @@ services:
 		{"cap-attenuate", "", `{"ref":"` + grant.Ref + `","actions":["status","stop"]}`, "", false},
 		{"upgrade", "", "", "", false},
 		{"exec", "exec", "--\x00id", "", false},
+		{"spawn", "", `{"command":["id"],"wait":true}`, "", false},
+		{"spawn", "", `{"command":["id"],"name":"x"}`, grant.Ref, false},
+		{"spawn", "web", `{"command":["id"]}`, own, true},
 	} {
 		f.Add(seed.action, seed.service, seed.args, seed.cap, seed.relayed)
 	}

@@ -307,6 +307,13 @@ func (s *Store) Scan(q Query) ([]Event, error) {
 	return out, err
 }
 
+// Knows says whether the store holds an event of service: a service
+// gone (a transient that ended, one unloaded) keeps its history.
+func (s *Store) Knows(service string) bool {
+	evs, err := s.Scan(Query{Service: service, First: 1})
+	return err == nil && len(evs) > 0
+}
+
 // Each calls fn with the events the query selects, oldest first, without
 // holding them all (but the last q.Limit, which it must reverse). An
 // error of fn ends the scan and is returned.

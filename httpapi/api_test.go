@@ -178,6 +178,9 @@ func TestErrorCodes(t *testing.T) {
 		{"bad Last-Event-ID", "GET", "/v1/events?after=x", admin, "", 400, wire.BadRequest},
 		{"exec is no custom action", "POST", "/v1/services/web/actions/exec", admin, "", 400, wire.BadRequest},
 		{"load is no custom action", "POST", "/v1/services/web/actions/load", admin, "", 400, wire.BadRequest},
+		// The admin capability is served as the owner: spawn would run a
+		// command as the daemon.
+		{"spawn is no custom action", "POST", "/v1/services/web/actions/spawn", admin, `{"args": ["{\"command\":[\"touch\",\"/tmp/x\"]}"]}`, 400, wire.BadRequest},
 		{"no such fleet run", "GET", "/v1/fleet/runs/99", admin, "", 404, wire.BadRequest},
 		{"not a fleet run", "GET", "/v1/fleet/runs/x", admin, "", 400, wire.BadRequest},
 		{"unknown route", "GET", "/v1/nothing", admin, "", 404, wire.BadRequest},

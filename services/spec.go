@@ -129,6 +129,10 @@ type Spec struct {
 	Listen     []Endpoint `json:",omitempty"`
 	Activation Activation `json:",omitzero"`
 
+	// Transient: `herd spawn` made the service, which the daemon removes
+	// once it stops (transient.go).
+	Transient bool `json:",omitempty"`
+
 	// Pos is where the service was defined, for messages.
 	Pos Pos
 }

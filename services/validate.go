@@ -8,7 +8,9 @@ import (
 // BuiltinActions cannot be redefined as custom actions. "reload" is not
 // one: `herd reload` alone re-reads the configuration, while
 // `herd reload SERVICE` is the service's custom action (as in Shepherd).
-var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events", "kill"}
+// "spawn" is the daemon's (herd spawn), which the HTTP API's route of
+// custom actions must never reach.
+var BuiltinActions = []string{"start", "stop", "restart", "status", "enable", "disable", "doc", "log", "graph", "load", "unload", "history", "events", "kill", "spawn"}
 
 // Validate checks services together: unique names and aliases, known
 // requirements (and after, wants, conflicts: order.go), no cycles. It

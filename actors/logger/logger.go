@@ -96,6 +96,9 @@ type loggerState struct {
 	// failures are failed starts' answers waiting for the output's end
 	// (failure.go).
 	failures []*FillFailure
+	// endWaits are the AwaitEnds waiting for the output's end (end.go),
+	// each buffered.
+	endWaits []chan<- struct{}
 }
 
 // logger owns one service's log file and its ring of recent lines.
@@ -161,11 +164,16 @@ func (l *logger) Receive(ctx actor.Context) {
 		if st.readers == 0 {
 			st.close()
 			st.flushFailures()
+			st.flushEndWaits()
 		}
 	case *FillFailure:
 		st.fillFailure(ctx, msg)
 	case *flushFailures:
 		st.flushFailures()
+	case *AwaitEnd:
+		st.awaitEnd(ctx, msg)
+	case *endWaitsDue:
+		st.flushEndWaits()
 	case *RecentLines:
 		msg.Reply <- st.lastLines(msg.N)
 	case *FillRecent:
@@ -188,6 +196,7 @@ func (l *logger) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		st.close()
 		st.flushFailures()
+		st.flushEndWaits()
 	}
 }
 

@@ -143,7 +143,13 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 	}
 	specs := p.specs
 	p.errs = append(p.errs, services.CheckCgroupLimits(specs, st.env.Cgroups)...)
-	if err := append(p.errs, services.Validate(specs)...).Err(); err != nil {
+	// Transients stay: a file's service may not take a transient's name.
+	kept := slices.Clone(specs)
+	for name := range st.transients.byName {
+		c := *st.specs[name]
+		kept = append(kept, &c)
+	}
+	if err := append(p.errs, services.Validate(kept)...).Err(); err != nil {
 		fail(err)
 		return
 	}
@@ -174,8 +180,9 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 	}
 	for name, s := range st.specs {
 		// Instances come and go with their group; imported
-		// capabilities are no file's (herd unload removes them).
-		if _, instance := st.groupOf[name]; !seen[name] && !instance && s.Pos.File != importedFrom {
+		// capabilities and transients are no file's (herd unload
+		// removes them).
+		if _, instance := st.groupOf[name]; !seen[name] && !instance && s.Pos.File != importedFrom && !s.Transient {
 			res.Removed = append(res.Removed, name)
 		}
 	}

@@ -123,6 +123,11 @@ type Env struct {
 	// Cgroups says which cgroup limits can be applied: a file with
 	// others is refused (services.CheckCgroupLimits).
 	Cgroups services.CgroupSupport
+	// Records reads the history store's records: the counter of
+	// transient-N names (transient.go). Nil: counted from 1.
+	Records interface {
+		Record(kind, key string) ([]byte, error)
+	}
 }
 
 type registryState struct {
@@ -152,6 +157,8 @@ type registryState struct {
 	// start disabled (intent.go).
 	adopted  map[string]leftover.Adoption
 	disabled map[string]lifecycle.Disabled
+	// transients are the services herd spawn made (transient.go).
+	transients transientState
 }
 
 // registry knows every service: names, aliases, the dependency graph and
@@ -241,8 +248,10 @@ func (r *registry) Receive(ctx actor.Context) {
 		name, ok := st.aliases[msg.Name]
 		msg.Reply <- Resolved{Name: name, Logger: st.loggers[name], OK: ok}
 	case *service.SummaryUpdate:
-		if _, ok := st.specs[msg.Summary.Name]; ok {
+		if s, ok := st.specs[msg.Summary.Name]; ok {
+			msg.Summary.Transient = s.Transient
 			st.summaries[msg.Summary.Name] = msg.Summary
+			r.transientUpdate(ctx, msg, false)
 			if g, ok := st.groupOf[msg.Summary.Name]; ok {
 				r.groupSummary(g)
 			}
@@ -265,6 +274,14 @@ func (r *registry) Receive(ctx actor.Context) {
 		}
 	case *parsed:
 		r.onParsed(ctx, msg)
+	case *Spawn:
+		r.spawn(ctx, msg)
+	case *spawnParsed:
+		r.onSpawnParsed(ctx, msg)
+	case *transientGone:
+		r.onTransientGone(ctx, msg)
+	case *transientForget:
+		r.onTransientForget(ctx, msg)
 	case *importStored:
 		r.onImportStored(msg)
 	case *intentKept:
@@ -407,6 +424,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		}
 		names = append(names, s.Name)
 	}
+	r.trackTransients(ctx, specs, restored != nil)
 	return names, nil
 }
 
@@ -617,6 +635,9 @@ func (r *registry) onClient(ctx actor.Context, msg *ClientRequest) {
 	case "kill":
 		r.kill(ctx, name, msg)
 	case "status":
+		if r.transientStatus(ctx, name, msg) {
+			return
+		}
 		if members := r.remoteMembers(name); len(members) > 0 {
 			// A fleet: its status names its hosts' services and states.
 			reply, out := make(chan wire.Reply, 1), msg.Reply
@@ -762,6 +783,7 @@ func (r *registry) forget(ctx actor.Context, name string) {
 		delete(st.groupOf, i)
 	}
 	delete(st.instancesOf, name)
+	r.forgetTransient(name)
 	ctx.Stop(service.ControllerPID(ctx.Self(), name))
 	ctx.Stop(st.loggers[name])
 	// Its intent goes with it: a service of that name defined later

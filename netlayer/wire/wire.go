@@ -167,6 +167,9 @@ type Summary struct {
 	// Done is set on a one-shot service that completed successfully.
 	Done    bool `json:"done,omitempty"`
 	Enabled bool `json:"enabled"`
+	// Transient is a service `herd spawn` made: it is removed once it
+	// stops.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // StatusAll is the result of `status` without a service.
@@ -205,6 +208,9 @@ type Status struct {
 	OneShot   bool          `json:"one_shot,omitempty"`
 	Done      bool          `json:"done,omitempty"`
 	Milestone bool          `json:"milestone,omitempty"`
+	// Transient is a service `herd spawn` made: it is removed once it
+	// stops (its history stays).
+	Transient bool `json:"transient,omitempty"`
 	// Failing is set when the last start failed or the respawn limit was hit.
 	Failing     bool      `json:"failing,omitempty"`
 	FailedAt    time.Time `json:"failed_at,omitzero"`
@@ -578,4 +584,34 @@ func (a CapArgs) Admin() bool {
 // CapList is the result of `cap-list`.
 type CapList struct {
 	Caps []CapInfo `json:"caps"`
+}
+
+// SpawnArgs are the options of `spawn`, sent as its one argument (a JSON
+// object): run Command as a transient service, named Name (empty: the
+// daemon picks transient-N), as User (empty: the daemon's user),
+// respawned when it exits if Respawn. With Wait the reply streams the
+// command's output (LogResult frames, More set) and ends with a
+// SpawnResult saying how it ended.
+type SpawnArgs struct {
+	Name    string   `json:"name,omitempty"`
+	User    string   `json:"user,omitempty"`
+	Respawn bool     `json:"respawn,omitempty"`
+	Wait    bool     `json:"wait,omitempty"`
+	Command []string `json:"command"`
+}
+
+// SpawnResult answers `spawn`: the transient service made and, with
+// Wait, how its process ended (Exit: nil when it never ran). Status is
+// the exit status a shell would give: the code, or 128 + the signal's
+// number.
+type SpawnResult struct {
+	Service string    `json:"service"`
+	Outcome Outcome   `json:"outcome"`
+	PID     int       `json:"pid,omitempty"`
+	Exit    *ExitInfo `json:"exit,omitempty"`
+	Status  int       `json:"status"`
+	// OutputDropped: the command wrote faster than the client read, and
+	// lines were left out of the stream (the service's log file has
+	// them).
+	OutputDropped bool `json:"output_dropped,omitempty"`
 }

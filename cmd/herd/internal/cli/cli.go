@@ -121,6 +121,7 @@ var builtins = []builtin{
 	{"peers", newCmdPeers},
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
+	{"spawn", newCmdSpawn},
 }
 
 func init() {

@@ -80,6 +80,10 @@ func FormatSummary(all []wire.Summary) string {
 				title = true
 			}
 			placed[i] = true
+			if s.Transient {
+				fmt.Fprintf(&b, " %s %s (transient)\n", g.bullet, s.Name)
+				continue
+			}
 			fmt.Fprintf(&b, " %s %s\n", g.bullet, s.Name)
 		}
 	}
@@ -161,6 +165,9 @@ func FormatStatus(s wire.Status, now time.Time) string {
 	}
 	if len(s.Command) > 0 {
 		line("Command: %s", strings.Join(s.Command, " "))
+	}
+	if s.Transient {
+		line("It is transient (herd spawn): it is removed once it stops; herd history %s keeps what it did.", s.Name)
 	}
 	formatCgroup(line, s.Cgroup)
 	formatEnabled(line, s, now)

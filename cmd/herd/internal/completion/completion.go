@@ -148,6 +148,14 @@ func Add(root *cobra.Command, f *cmdutil.Factory, inventory InventoryWords) {
 			c.ValidArgsFunction = completeAction(f)
 		case "herd events":
 			c.RegisterFlagCompletionFunc("service", completeServices(f, -1))
+		case "herd spawn":
+			// A new name, and a user of the machine's: no word to offer;
+			// the command after -- completes as the shell's commands do.
+			c.RegisterFlagCompletionFunc("name", fixed())
+			c.RegisterFlagCompletionFunc("user", fixed())
+			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return nil, cobra.ShellCompDirectiveDefault
+			}
 		}
 		if c.Name() == "kill" {
 			c.RegisterFlagCompletionFunc("signal", fixed(signalNames...))

@@ -100,6 +100,10 @@ func Documents() map[string][]Document {
 		"import supervisord": {doc[importcmd.Report]("the services file made")},
 		"import systemd":     {doc[importcmd.Report]("the services file made")},
 		"action":             {action},
+		"spawn": {
+			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
+			line[wire.LogEntry]("one output line (--wait)"),
+		},
 	}
 }
 
