@@ -137,9 +137,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/config/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentFile -fuzztime 30s ./services/config/
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./netlayer/wire/
+	$(GO) test -run '^$$' -fuzz FuzzFastRequest -fuzztime 30s ./netlayer/wire/
 	$(GO) test -run '^$$' -fuzz FuzzNotify -fuzztime 30s ./internal/notify/
 	$(GO) test -run '^$$' -fuzz FuzzParseSturdyref -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzAttenuationNeverWidens -fuzztime 30s ./capability/
+	$(GO) test -run '^$$' -fuzz FuzzFilePatternsNarrow -fuzztime 30s ./capability/
 	$(GO) test -run '^$$' -fuzz FuzzCaretakerGainsNoAuthority -fuzztime 30s ./actors/caretaker/
 	$(GO) test -run '^$$' -fuzz FuzzUnprivilegedGainsNothing -fuzztime 30s ./daemon/
 	$(GO) test -run '^$$' -fuzz FuzzParseInventory -fuzztime 30s ./fleet/

@@ -61,10 +61,15 @@ type Grant struct {
 	// names, one pattern per argument position (a regular expression the
 	// whole argument must match), and no more arguments than patterns.
 	// An action it does not name takes what its definition declares.
-	Args    map[string][]string `json:"args,omitempty"`
-	Parent  *Swiss              `json:"parent,omitempty"`
-	Revoked bool                `json:"revoked,omitempty"`
-	Created time.Time           `json:"created"`
+	Args map[string][]string `json:"args,omitempty"`
+	// Paths are, for file grants, the path patterns of the files the
+	// grant reads or writes (CheckPathPattern), and MaxSize their size
+	// limit in bytes (0: DefaultMaxSize).
+	Paths   []string  `json:"paths,omitempty"`
+	MaxSize int64     `json:"max_size,omitempty"`
+	Parent  *Swiss    `json:"parent,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 // Errors of a check, matching the protocol's error kinds.
@@ -84,7 +89,10 @@ type Request struct {
 	// Command is the command line of an exec request.
 	Command []string
 	// Args are the arguments of a custom action.
-	Args   []string
+	Args []string
+	// File is a file request's right (write or read: its Action is the
+	// protocol's, file-write...), file (absolute, clean) and size.
+	File   FileSubject
 	Holder Holder
 }
 
@@ -127,11 +135,17 @@ func (g Grant) heldBy(h Holder) bool {
 }
 
 func (g Grant) allows(req Request) bool {
+	if g.Target == FilesTarget && req.Target == FilesTarget {
+		return slices.Contains(g.Actions, req.File.Right) && g.fileAllowed(req.File)
+	}
 	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
 		return false
 	}
 	if g.Target == ExecTarget {
 		return AllowedCommand(g.Allow, req.Command)
+	}
+	if g.Target == FilesTarget {
+		return false // a file grant answers file requests only
 	}
 	return g.argsAllowed(req)
 }
@@ -195,6 +209,10 @@ type Attenuation struct {
 	// the chain, so the parent's patterns still hold: the child can only
 	// narrow.
 	Args map[string][]string
+	// Paths (nil keeps the parent's) and MaxSize (0 keeps the parent's)
+	// narrow a file grant.
+	Paths   []string
+	MaxSize int64
 }
 
 // ErrWidens is returned by Attenuate when the child would exceed its parent.
@@ -205,6 +223,7 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 	child := Grant{
 		Swiss: swiss, Target: parent.Target, Actions: slices.Clone(parent.Actions), Expires: parent.Expires,
 		Holder: parent.Holder, Allow: slices.Clone(parent.Allow), Parent: &parent.Swiss, Created: now,
+		Paths: slices.Clone(parent.Paths), MaxSize: parent.MaxSize,
 	}
 	if a.Actions != nil {
 		for _, act := range a.Actions {
@@ -230,6 +249,32 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 			}
 		}
 		child.Allow = slices.Clone(a.Allow)
+	}
+	if a.Paths != nil || a.MaxSize != 0 {
+		if parent.Target != FilesTarget {
+			return Grant{}, fmt.Errorf("capability: --path and --max-size apply to file capabilities only")
+		}
+	}
+	for _, p := range a.Paths {
+		if err := CheckPathPattern(p); err != nil {
+			return Grant{}, err
+		}
+		if !patternNarrows(parent.Paths, p) {
+			return Grant{}, fmt.Errorf("%w: path %q is not within the parent's (%s)", ErrWidens, p, strings.Join(parent.Paths, " "))
+		}
+	}
+	if a.Paths != nil {
+		child.Paths = slices.Clone(a.Paths)
+	}
+	if a.MaxSize != 0 {
+		limit := parent.MaxSize
+		if limit <= 0 {
+			limit = DefaultMaxSize
+		}
+		if a.MaxSize < 0 || a.MaxSize > limit {
+			return Grant{}, fmt.Errorf("%w: a size limit of %d bytes exceeds the parent's (%d)", ErrWidens, a.MaxSize, limit)
+		}
+		child.MaxSize = a.MaxSize
 	}
 	if a.Holder != nil {
 		child.Holder = *a.Holder

@@ -20,6 +20,7 @@ import (
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -79,6 +80,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	switch {
 	case req.Action == "id" || req.Action == "peers":
 		serve = a.d.netInfo
+	case req.Action == "fleet-ping":
+		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns.Serve
 	}
@@ -156,7 +159,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), Reply: ch}
+						Command: execArgv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -192,6 +195,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 			out.Send(wire.OKReply(req.ID, wire.UpgradeResult{PID: os.Getpid(), Reexecs: n}))
 		})
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
+		return
+	case a.d.files.Handles(req):
+		out.Send(a.d.files.ServeRequest(req, who))
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		a.runExec(ctx, req, who, out)
@@ -232,7 +238,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
+	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

@@ -35,6 +35,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
+	"github.com/shepherd-go/shepherd/internal/filexfer"
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/leftover"
 	"github.com/shepherd-go/shepherd/internal/memory"
@@ -115,6 +116,7 @@ type Daemon struct {
 	root   *actor.PID // the shepherd (coordinator) actor
 	// registry and monitor are set once at start and then only read.
 	registry  *actor.PID
+	files     *filexfer.Server // herd fleet push and pull
 	monitor   *actor.PID
 	historian *actor.PID
 	caretaker *actor.PID
@@ -301,6 +303,7 @@ func newDaemon(opts Options, ho *handover) (*Daemon, error) {
 		d.started, d.reexecs, d.inheritedSignals = ho.FirstStarted, ho.Reexecs, ho.Signals
 	}
 	d.life, d.endLife = context.WithCancel(context.Background())
+	d.files = filexfer.NewServer(d.audit)
 	var err error
 	if d.self, err = os.Executable(); err != nil {
 		return nil, fmt.Errorf("find the shepherd binary: %w", err)

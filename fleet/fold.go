@@ -77,6 +77,9 @@ type Result struct {
 	Err      string  `json:"error,omitempty"` // set: the host could not run it (unreachable, refused)
 	Kind     string  `json:"kind,omitempty"`  // the error kind: unreachable, permission-denied, timeout...
 	Duration float64 `json:"duration"`        // seconds
+	// Bytes is how much of a file fleet push sent to the host, or fleet
+	// pull received from it (0 for an unchanged file, and for exec).
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // Status is ok, failed (ran, non-zero) or the error kind.

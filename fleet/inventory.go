@@ -24,6 +24,10 @@ type Host struct {
 	Tags    map[string]string
 	Groups  []string
 	Pos     services.Pos
+	// Files is the host's file capability (ocapn://..., for fleet push
+	// and pull over libp2p); "" when the inventory gives none.
+	Files    string
+	FilesRef *capability.Sturdyref
 
 	// Exactly one of Ref and SSH is set, from Address.
 	Ref *capability.Sturdyref
@@ -137,8 +141,16 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 					for _, g := range fv.Content {
 						h.Groups = append(h.Groups, g.Value)
 					}
+				case "files":
+					h.Files = fv.Value
+					ref, err := capability.ParseSturdyref(h.Files)
+					if err != nil {
+						add(fv, "host %s: files: %v (expected the ocapn:// file capability the host granted)", h.Name, err)
+						continue
+					}
+					h.FilesRef = &ref
 				default:
-					add(fk, "host %s: unknown key %q (expected address, tags, groups)", h.Name, fk.Value)
+					add(fk, "host %s: unknown key %q (expected address, files, tags, groups)", h.Name, fk.Value)
 				}
 			}
 			if h.Address == "" {

@@ -179,35 +179,12 @@ func (s *SSH) Close() {
 // Exec is the fleet.Exec of SSH hosts. Host names that share a user and
 // address share one connection for the run.
 func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result {
-	if h.SSH == nil {
-		return Result{ExitCode: -1, Kind: "bad-address", Err: "not an ssh:// host"}
+	cn, res := s.connect(ctx, h, timeout)
+	if cn == nil {
+		return res
 	}
-	addr := h.SSH.String()
 	fail := func(kind string, err error) Result {
-		return Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf("%s: %v", addr, err)}
-	}
-	dialed := make(chan *conn, 1)
-	go func() {
-		dialed <- s.conn(h, s.clientConfig(h, min(timeout, 10*time.Second)))
-	}()
-	var cn *conn
-	dialTimer := time.NewTimer(timeout + 10*time.Second)
-	defer dialTimer.Stop()
-	select {
-	case cn = <-dialed:
-	case <-dialTimer.C:
-		return fail("timeout", fmt.Errorf("timed out after %v connecting", timeout))
-	case <-ctx.Done():
-		return fail("timeout", ctx.Err())
-	}
-	if cn.err != nil {
-		kind := "unreachable"
-		if strings.Contains(cn.err.Error(), "host key") {
-			kind = "host-key"
-		} else if strings.Contains(cn.err.Error(), "unable to authenticate") {
-			kind = "permission-denied"
-		}
-		return fail(kind, cn.err)
+		return Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf("%s: %v", h.SSH.String(), err)}
 	}
 	// Names that share a connection wait for one of its sessions; each
 	// command's timeout starts when it has one. Every session ends within
@@ -255,6 +232,42 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 		sess.Signal(ssh.SIGKILL) // honoured by OpenSSH 7.9 and later
 		return fail("timeout", fmt.Errorf("timed out after %v", timeout))
 	}
+}
+
+// connect dials h (or finds the run's connection to it), within timeout
+// plus 10 s; on failure cn is nil and the Result says why.
+func (s *SSH) connect(ctx context.Context, h *Host, timeout time.Duration) (*conn, Result) {
+	if h.SSH == nil {
+		return nil, Result{ExitCode: -1, Kind: "bad-address", Err: "not an ssh:// host"}
+	}
+	addr := h.SSH.String()
+	fail := func(kind string, err error) Result {
+		return Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf("%s: %v", addr, err)}
+	}
+	dialed := make(chan *conn, 1)
+	go func() {
+		dialed <- s.conn(h, s.clientConfig(h, min(timeout, 10*time.Second)))
+	}()
+	var cn *conn
+	dialTimer := time.NewTimer(timeout + 10*time.Second)
+	defer dialTimer.Stop()
+	select {
+	case cn = <-dialed:
+	case <-dialTimer.C:
+		return nil, fail("timeout", fmt.Errorf("timed out after %v connecting", timeout))
+	case <-ctx.Done():
+		return nil, fail("timeout", ctx.Err())
+	}
+	if cn.err != nil {
+		kind := "unreachable"
+		if strings.Contains(cn.err.Error(), "host key") {
+			kind = "host-key"
+		} else if strings.Contains(cn.err.Error(), "unable to authenticate") {
+			kind = "permission-denied"
+		}
+		return nil, fail(kind, cn.err)
+	}
+	return cn, Result{}
 }
 
 // ShellQuote joins argv into one POSIX shell command line.

@@ -277,7 +277,9 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, c *caller, action s
 // notCustom are the protocol's actions that are no service's custom
 // action: over .../actions/ACTION they are refused, so that the route
 // reaches custom actions and nothing else (exec, load, upgrade, ...).
-var notCustom = append(slices.Clone(services.BuiltinActions), "exec", "scale", "upgrade", "id", "peers", "halt", "power-off", "reboot")
+// The file actions of herd fleet push and pull (internal/filexfer) are
+// served over the socket and libp2p only.
+var notCustom = append(slices.Clone(services.BuiltinActions), "exec", "file-stat", "file-write", "file-read", "scale", "upgrade", "id", "peers", "halt", "power-off", "reboot")
 
 func (s *Server) custom(w http.ResponseWriter, r *http.Request, c *caller) {
 	action := r.PathValue("action")

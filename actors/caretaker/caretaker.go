@@ -39,10 +39,12 @@ type Authorize struct {
 	Who     string
 	Command []string // of an exec request
 	Args    []string // of a custom action
-	Cap     *capability.Swiss
-	Target  string
-	Action  string
-	Reply   chan<- error
+	// File is a file request's right, path and size.
+	File   capability.FileSubject
+	Cap    *capability.Swiss
+	Target string
+	Action string
+	Reply  chan<- error
 }
 
 // TargetOf asks which service a capability names.
@@ -225,7 +227,8 @@ func (c *caretaker) find(swiss capability.Swiss) (capability.Grant, bool) {
 // grant bound to the caller's uid.
 func (c *caretaker) check(msg *Authorize) error {
 	now := time.Now()
-	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command, Args: msg.Args}
+	req := capability.Request{Target: msg.Target, Action: msg.Action, Holder: msg.Holder, Command: msg.Command, Args: msg.Args,
+		File: msg.File}
 	if msg.Cap != nil {
 		for s, g := range c.st.grants {
 			if s.Equal(*msg.Cap) {
@@ -338,13 +341,20 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 				a.Actions = []string{"exec"}
 			}
 		}
+		if a.Service == capability.FilesTarget {
+			if err := checkFileGrant(a); err != nil {
+				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+			}
+		} else if len(a.Paths) > 0 || a.MaxSize != 0 {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "--path and --max-size apply to file capabilities (herd cap grant files)"))
+		}
 		if a.Service == capability.ExecTarget && len(a.Args) > 0 {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "--arg applies to custom actions; an exec capability says what it allows with --allow"))
 		}
 		if err := capability.CheckArgPatterns(a.Args, a.Actions); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
-		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Args: a.Args, Created: now}
+		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Args: a.Args, Paths: a.Paths, MaxSize: a.MaxSize, Created: now}
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
@@ -363,7 +373,7 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 			return wire.ErrReply(id, wire.Errorf(ErrorKind(err), "%v", err))
 		}
 		var att capability.Attenuation
-		att.Actions, att.Allow, att.Args = a.Actions, a.Allow, a.Args
+		att.Actions, att.Allow, att.Args, att.Paths, att.MaxSize = a.Actions, a.Allow, a.Args, a.Paths, a.MaxSize
 		g := capability.Grant{}
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
@@ -539,7 +549,7 @@ func (c *caretaker) info(g capability.Grant, now time.Time) wire.CapInfo {
 	err := capability.Check(g, c.lookup, capability.Request{Target: g.Target, Action: firstAction(g), Holder: g.Holder}, now)
 	return wire.CapInfo{
 		Ref: c.ref(g), Target: g.Target, Actions: g.Actions, Holder: g.Holder.String(), Expires: g.Expires,
-		Allow: g.Allow, Args: g.Args, Revoked: errors.Is(err, capability.ErrRevoked), Expired: errors.Is(err, capability.ErrExpired),
+		Allow: g.Allow, Args: g.Args, Paths: g.Paths, MaxSize: g.MaxSize, Revoked: errors.Is(err, capability.ErrRevoked), Expired: errors.Is(err, capability.ErrExpired),
 		Created: g.Created, Derived: len(c.descendants(g.Swiss)),
 	}
 }
@@ -553,4 +563,26 @@ func ErrorKind(err error) wire.ErrorKind {
 		return wire.CapabilityExpired
 	}
 	return wire.PermissionDenied
+}
+
+// checkFileGrant validates a file grant's options: write and/or read, at
+// least one path pattern, a size limit that is not negative.
+func checkFileGrant(a wire.CapArgs) error {
+	if len(a.Paths) == 0 {
+		return fmt.Errorf("a file capability needs at least one --path (such as /srv/app/**)")
+	}
+	for _, act := range a.Actions {
+		if act != "write" && act != "read" {
+			return fmt.Errorf("--actions: a file capability has the actions write and read, not %q", act)
+		}
+	}
+	for _, p := range a.Paths {
+		if err := capability.CheckPathPattern(p); err != nil {
+			return err
+		}
+	}
+	if a.MaxSize < 0 {
+		return fmt.Errorf("--max-size: %d is negative", a.MaxSize)
+	}
+	return nil
 }

@@ -637,9 +637,20 @@ func cmdMakeNet(ts *testscript.TestScript, neg bool, args []string) {
 // INVENTORY with them (role web for the first three quarters, db for the
 // rest; env prod for odd numbers, staging for even ones). The daemons stop
 // when the script ends.
+//
+// With MOUNT (a directory, made), each daemon runs in a mount namespace
+// of its own (unshare, root only) in which its directory's root/ is bound
+// at MOUNT, so that one path names a different file on every host; each
+// then also grants the daemon at $SOCK a file capability (write and read
+// on MOUNT/**, up to 20M), the files: key of its inventory entry.
 func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 {
-		ts.Fatalf("usage: execfleet N INVENTORY")
+	if len(args) != 2 && len(args) != 3 {
+		ts.Fatalf("usage: execfleet N INVENTORY [MOUNT]")
+	}
+	mount := ""
+	if len(args) == 3 {
+		mount = ts.MkAbs(args[2])
+		ts.Check(os.MkdirAll(mount, 0o755))
 	}
 	n, _ := strconv.Atoi(args[0])
 	call := func(sock string, req wire.Request) wire.Reply {
@@ -667,6 +678,12 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(os.WriteFile(filepath.Join(dir, "services.yaml"), []byte("services: []\n"), 0o644))
 		cmd := exec.Command(shepherd, "-c", "services.yaml", "-s", filepath.Join(dir, "run", "socket"), "--state", filepath.Join(dir, "state"),
 			"--pid", filepath.Join(dir, "pid"), "-l", filepath.Join(dir, "log"), "--listen", "/ip4/127.0.0.1/tcp/0")
+		if mount != "" {
+			root := filepath.Join(dir, "root")
+			ts.Check(os.MkdirAll(root, 0o755))
+			cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c",
+				`mount --bind "$0" "$1" && shift && exec "$@"`, root, mount}, cmd.Args...)...)
+		}
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "GORACE=atexit_sleep_ms=0")
 		ts.Check(cmd.Start())
@@ -692,6 +709,16 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 			env = "staging"
 		}
 		fmt.Fprintf(&inv, "  %s:\n    address: %q\n    tags: {role: %s, env: %s}\n", nd.name, info.Ref, role, env)
+		if mount != "" {
+			b, _ := json.Marshal(map[string]any{"service": "files", "actions": []string{"write", "read"}, "paths": []string{mount + "/**"},
+				"max_size": 20 << 20, "peer": id.PeerID})
+			rep := call(filepath.Join(nd.dir, "run", "socket"), wire.Request{Action: "cap-grant", Args: []string{string(b)}})
+			if !rep.OK {
+				ts.Fatalf("%s: files capability: %s", nd.name, rep.Error.Message)
+			}
+			json.Unmarshal(rep.Result, &info)
+			fmt.Fprintf(&inv, "    files: %q\n", info.Ref)
+		}
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(inv.String()), 0o644))
 }

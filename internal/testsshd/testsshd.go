@@ -109,6 +109,7 @@ MaxStartups 500
 MaxSessions 100
 SetEnv "HOME=%s"
 PermitUserRC no
+Subsystem sftp internal-sftp
 `, port, dir, auth, dir, home)), 0o600)
 	s := &Server{Port: port, Dir: dir, cmd: exec.Command(bin, "-D", "-e", "-f", cfg)}
 	stderr, err := s.cmd.StderrPipe()

@@ -114,6 +114,9 @@ func (d *Decoder) Buffered() ([]byte, bool) {
 
 // DecodeRequest parses one request frame. Errors are *Error of kind BadRequest.
 func DecodeRequest(frame []byte) (Request, error) {
+	if req, ok := fastRequest(frame); ok {
+		return req, nil
+	}
 	var req Request
 	dec := json.NewDecoder(bytes.NewReader(frame))
 	dec.DisallowUnknownFields()

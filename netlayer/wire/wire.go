@@ -543,10 +543,14 @@ type CapInfo struct {
 	Expires time.Time `json:"expires,omitzero"`
 	Allow   []string  `json:"allow,omitempty"`
 	// Args are the argument patterns per custom action (--arg).
-	Args    map[string][]string `json:"args,omitempty"`
-	Revoked bool                `json:"revoked,omitempty"`
-	Expired bool                `json:"expired,omitempty"`
-	Created time.Time           `json:"created,omitzero"`
+	Args map[string][]string `json:"args,omitempty"`
+	// Paths and MaxSize are a file capability's path patterns and size
+	// limit in bytes (0: the default, 64 MiB).
+	Paths   []string  `json:"paths,omitempty"`
+	MaxSize int64     `json:"max_size,omitempty"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Expired bool      `json:"expired,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 	// Derived counts the capabilities attenuated from this one.
 	Derived int `json:"derived,omitempty"`
 }
@@ -566,6 +570,9 @@ type CapArgs struct {
 	// client of `shepherd --http` can use it. On the daemon itself
 	// (Admin), without actions, it is the admin capability of the HTTP API.
 	HTTP bool `json:"http,omitempty"`
+	// Paths and MaxSize: file capabilities (target files).
+	Paths   []string `json:"paths,omitempty"`
+	MaxSize int64    `json:"max_size,omitempty"`
 }
 
 // Admin reports whether a grant asks for the HTTP API's admin

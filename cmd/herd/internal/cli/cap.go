@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
@@ -14,6 +15,7 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "cap", Short: "Grant, attenuate, revoke and list capabilities"}
 	var o wire.CapArgs
 	var argPatterns []string
+	var maxSize string
 	grant := &cobra.Command{
 		Use:   "grant SERVICE --actions A,B [--to-user U | --to-peer P | --to-http] [--expires D] [--arg ACTION=PATTERN]...",
 		Short: "Grant some actions on one service to a user, a daemon or HTTP clients (daemon --to-http: the HTTP API's admin); prints the sturdyref",
@@ -25,6 +27,9 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 			}
 			var err error
 			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
+				return err
+			}
+			if o.MaxSize, err = parseSize(maxSize); err != nil {
 				return err
 			}
 			return capCall(f, "cap-grant", o)
@@ -42,6 +47,9 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 			if o.Args, err = parseArgPatterns(argPatterns); err != nil {
 				return err
 			}
+			if o.MaxSize, err = parseSize(maxSize); err != nil {
+				return err
+			}
 			return capCall(f, "cap-attenuate", o)
 		},
 	}
@@ -53,6 +61,8 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 		c.Flags().StringVar(&o.Expires, "expires", "", "lifetime, such as 24h")
 		c.Flags().BoolVar(&o.HTTP, "to-http", false, "for clients of the daemon's HTTP API (shepherd --http) only; 'herd cap grant daemon --to-http' makes its admin capability")
 		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'")
+		c.Flags().StringArrayVar(&o.Paths, "path", nil, "file capabilities (herd cap grant files): a path pattern such as /srv/app/** or /etc/motd; repeat")
+		c.Flags().StringVar(&maxSize, "max-size", "", "file capabilities: the largest file, such as 20M (default 64M)")
 	}
 	revoke := &cobra.Command{
 		Use:   "revoke REF|-|@FILE",
@@ -164,4 +174,29 @@ func FormatCaps(caps []wire.CapInfo) string {
 		fmt.Fprintf(&b, "%-16s  %-10s  %-22s  %-12s  %-8s  %s\n", c.Target, c.Holder, strings.Join(c.Actions, ","), exp, state, c.Ref)
 	}
 	return b.String()
+}
+
+// parseSize reads a size such as 1048576, 512K, 20M or 1G ("" is 0).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	switch s[len(s)-1] {
+	case 'K', 'k':
+		mult = 1 << 10
+	case 'M', 'm':
+		mult = 1 << 20
+	case 'G', 'g':
+		mult = 1 << 30
+	}
+	num := s
+	if mult > 1 {
+		num = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, cmdutil.UsageError(fmt.Sprintf("--max-size: %q is not a size such as 20M", s))
+	}
+	return n * mult, nil
 }

@@ -27,7 +27,7 @@ const ToolsCallerEnv = "HERD_TOOLS_CALLER"
 // them and runs herd-tools in its place, with the same arguments.
 var ToolsCommands = []struct{ Name, Short string }{
 	{"hosts", "The inventory's hosts a selector picks"},
-	{"fleet", "Run commands on many hosts"},
+	{"fleet", "Run commands on many hosts, copy files to and from them"},
 	{"config", "Check configuration files"},
 	{"import", "Translate a GNU Shepherd, supervisord or systemd configuration into shepherd's"},
 }
