@@ -91,6 +91,32 @@ func RawWriter(w io.Writer) io.Writer {
 // EscapeControls returns p with control characters and invalid UTF-8
 // escaped (see terminalWriter); p itself when there is none.
 func EscapeControls(p []byte) []byte {
+	hex := func(out []byte, c byte) []byte { return fmt.Appendf(out, `\x%02x`, c) }
+	return escapeWith(p, hex, hex)
+}
+
+// escapeJSONControls escapes, in JSON text, what JSON leaves raw but a
+// terminal acts on: DEL and C1 controls become \u escapes and invalid
+// UTF-8 bytes \ufffd. They can only be inside strings (JSON outside its
+// strings is ASCII), where these escapes mean the same characters; C0
+// controls cannot be raw in JSON at all.
+func escapeJSONControls(p []byte) []byte {
+	return escapeWith(p,
+		func(out []byte, c byte) []byte {
+			// A carriage return may be JSON whitespace; no other C0
+			// control can be raw in JSON, but a hostile one is escaped.
+			if c == '\r' {
+				return append(out, c)
+			}
+			return fmt.Appendf(out, `\u%04x`, c)
+		},
+		func(out []byte, _ byte) []byte { return append(out, `\ufffd`...) })
+}
+
+// escapeWith copies p with its C0 controls written by c0, its invalid
+// UTF-8 bytes by bad and its C1 controls as \u escapes; p itself when it
+// has none of them.
+func escapeWith(p []byte, c0, bad func(out []byte, c byte) []byte) []byte {
 	i := firstControl(p)
 	if i < 0 {
 		return p
@@ -101,7 +127,7 @@ func EscapeControls(p []byte) []byte {
 		c := p[i]
 		if c < utf8.RuneSelf {
 			if isC0(c) {
-				out = fmt.Appendf(out, `\x%02x`, c)
+				out = c0(out, c)
 			} else {
 				out = append(out, c)
 			}
@@ -111,46 +137,7 @@ func EscapeControls(p []byte) []byte {
 		r, n := utf8.DecodeRune(p[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
-			out = fmt.Appendf(out, `\x%02x`, c)
-		case isC1(r):
-			out = fmt.Appendf(out, `\u%04x`, r)
-		default:
-			out = append(out, p[i:i+n]...)
-		}
-		i += n
-	}
-	return out
-}
-
-// escapeJSONControls escapes, in JSON text, what JSON leaves raw but a
-// terminal acts on: DEL and C1 controls become \u escapes and invalid
-// UTF-8 bytes \ufffd. They can only be inside strings (JSON outside its
-// strings is ASCII), where these escapes mean the same characters; C0
-// controls cannot be raw in JSON at all.
-func escapeJSONControls(p []byte) []byte {
-	i := firstControl(p)
-	if i < 0 {
-		return p
-	}
-	out := make([]byte, 0, len(p)+16)
-	out = append(out, p[:i]...)
-	for i < len(p) {
-		c := p[i]
-		if c < utf8.RuneSelf {
-			// A carriage return may be JSON whitespace; no other C0
-			// control can be raw in JSON, but a hostile one is escaped.
-			if isC0(c) && c != '\r' {
-				out = fmt.Appendf(out, `\u%04x`, c)
-			} else {
-				out = append(out, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(p[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			out = append(out, `\ufffd`...)
+			out = bad(out, c)
 		case isC1(r):
 			out = fmt.Appendf(out, `\u%04x`, r)
 		default:

@@ -19,3 +19,20 @@ func TestEscapeControls(t *testing.T) {
 		}
 	}
 }
+
+func TestEscapeJSONControls(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":"plain"}`:           `{"a":"plain"}`,
+		"{\r\n\"a\":1}":           "{\r\n\"a\":1}",
+		"\"esc \x1b[2J\"":         `"esc \u001b[2J"`,
+		"\"del \x7f nul \x00\"":   `"del \u007f nul \u0000"`,
+		"\"csi \u009b31m\"":       `"csi \u009b31m"`,
+		"\"bad \xff\xfe utf-8\"":  `"bad \ufffd\ufffd utf-8"`,
+		"\"● ünïcödé € 🐑\"":       "\"● ünïcödé € 🐑\"",
+		"\"\u00a0 is printable\"": "\"\u00a0 is printable\"",
+	} {
+		if got := string(escapeJSONControls([]byte(in))); got != want {
+			t.Errorf("escapeJSONControls(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
