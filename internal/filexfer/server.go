@@ -329,7 +329,13 @@ func (s *Server) upload(key, base, rel string, r Request) (*upload, error) {
 		return u, nil
 	}
 	if u != nil {
+		// As sweepLocked: a chunk of it may be being written (u.mu
+		// held), and dropping it then would close its files under it.
+		if !u.mu.TryLock() {
+			return nil, wire.Errorf(wire.Timeout, "this file is being written already; push again once that ends")
+		}
 		s.dropLocked(key, u)
+		u.mu.Unlock()
 	}
 	if len(s.uploads) >= maxUploads {
 		return nil, wire.Errorf(wire.Timeout, "%d files are being written here already; try again later", maxUploads)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +272,44 @@ func TestWalkBeneath(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Close(fd)
+}
+
+// TestConcurrentRestartsOfOneUpload: a first chunk of a file whose upload
+// is being written, sent by another request at that moment, does not
+// close the upload's files under the writer (the race detector sees it
+// if it does); each push ends written, dropped or refused as busy, and no
+// temporary file is left.
+func TestConcurrentRestartsOfOneUpload(t *testing.T) {
+	s, _ := newTestServer(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	data := bytes.Repeat([]byte("0123456789abcdef"), 8)
+	sum := sha256.Sum256(data)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				for off := 0; off < len(data); off += 16 {
+					req := wire.Request{ID: 1, Service: "files", Action: "file-write", Args: []string{p, "0644", strconv.Itoa(len(data)),
+						hex.EncodeToString(sum[:]), strconv.Itoa(off), base64.StdEncoding.EncodeToString(data[off : off+16])}}
+					r, err := Parse(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if rep := s.Serve(req, r, "uid 0"); !rep.OK {
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := os.ReadFile(p); err == nil && !bytes.Equal(got, data) {
+		t.Fatalf("the file holds %q", got)
+	}
+	s.Close()
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Fatalf("left behind: %v", l)
+	}
 }
