@@ -46,6 +46,13 @@ func (e *sseWriter) write(b string) bool {
 	return !e.failed
 }
 
+// end makes every later write fail, once a write under way is done.
+func (e *sseWriter) end() {
+	e.mu.Lock()
+	e.failed = true
+	e.mu.Unlock()
+}
+
 // event sends one event; data is JSON (one line).
 func (e *sseWriter) event(id, kind string, data []byte) bool {
 	var b strings.Builder
@@ -71,6 +78,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller, req w
 		stopped           = make(chan struct{})
 	)
 	defer close(stopped)
+	// Waits for a keepalive being written and stops the next: the
+	// response is net/http's again once the handler returns.
+	defer e.end()
 	s.serve(ctx, c, req, responderFunc(func(rep wire.Reply) bool {
 		answered = true
 		if !started {
