@@ -67,7 +67,7 @@ func (t *throttle) strike(addr string) bool {
 		}
 	}
 	kept = append(kept, now)
-	if len(t.times) >= maxTracked {
+	if len(t.times) >= maxTracked || len(t.until) >= maxTracked {
 		t.sweepLocked(now)
 	}
 	if len(kept) >= strikes {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -43,6 +44,16 @@ func TestThrottle(t *testing.T) {
 	}
 	if len(th.times) > maxTracked {
 		t.Fatalf("%d addresses tracked", len(th.times))
+	}
+	// Addresses shut out one after another (a banned one leaves times,
+	// so times never fills): the bans are bounded too.
+	for i := range 3 * maxTracked {
+		for range strikes {
+			th.strike("ban" + strconv.Itoa(i))
+		}
+	}
+	if len(th.until) > maxTracked {
+		t.Fatalf("%d addresses shut out", len(th.until))
 	}
 }
 
