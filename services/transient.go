@@ -23,6 +23,22 @@ const TransientPrefix = "transient-"
 // TransientName is the name of the nth unnamed transient.
 func TransientName(n uint64) string { return TransientPrefix + strconv.FormatUint(n, 10) }
 
+// IsTransientName says whether name is one the daemon gives (transient-N):
+// a spawn may not take one by --name, or the next unnamed transient of
+// that number would share its history.
+func IsTransientName(name string) bool {
+	n, ok := strings.CutPrefix(name, TransientPrefix)
+	if !ok || n == "" {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // NextTransient is the counter after the one kept (as the history store
 // holds it, decimal; empty or malformed: none kept).
 func NextTransient(kept []byte) uint64 {

@@ -78,3 +78,14 @@ func TestCheckSpawnUser(t *testing.T) {
 		t.Errorf("a user running as another: %v", err)
 	}
 }
+
+func TestIsTransientName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"transient-1": true, "transient-0042": true,
+		"transient-": false, "transient-x": false, "transient-1a": false, "web": false, "my-transient-1": false,
+	} {
+		if got := IsTransientName(name); got != want {
+			t.Errorf("IsTransientName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

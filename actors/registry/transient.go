@@ -110,6 +110,10 @@ func (r *registry) spawn(ctx actor.Context, msg *Spawn) {
 	name := msg.Args.Name
 	if name == "" {
 		name = r.transientName(ctx)
+	} else if services.IsTransientName(name) {
+		msg.Started <- wire.ErrReply(msg.ReqID, wire.Errorf(wire.InvalidConfig,
+			"spawn: names such as %s are the daemon's own, for transients without --name; choose another --name", name))
+		return
 	} else if owner, taken := st.aliases[name]; taken {
 		msg.Started <- wire.ErrReply(msg.ReqID, wire.Errorf(wire.InvalidConfig,
 			"spawn: the name %s is taken by service %s; choose another --name, or leave it out for a transient-N", name, owner))
