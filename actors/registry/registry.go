@@ -280,6 +280,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.spawn(ctx, msg)
 	case *spawnParsed:
 		r.onSpawnParsed(ctx, msg)
+	case *SpawnDone:
+		r.onSpawnDone(ctx, msg)
 	case *transientGone:
 		r.onTransientGone(ctx, msg)
 	case *transientForget:

@@ -58,13 +58,20 @@ type Spawn struct {
 	Who   string
 	ReqID uint64
 	// Follow, when set, gets the service's output from its first line
-	// (logger.FollowLog).
+	// (logger.FollowLog), unless Gone is closed by then (the client went
+	// away before the transient was made; later, SpawnDone says so).
 	Follow chan []byte
+	Gone   <-chan struct{}
 	// Started gets the start's answer (an ActionResult, or the error);
 	// End, buffered, how the transient ended, once it is forgotten.
 	Started chan<- wire.Reply
 	End     chan<- SpawnEnd
 }
+
+// SpawnDone: whoever sent a Spawn with Follow reads it no more (its
+// client went away, or it ended); the transient's logger stops copying
+// output to it.
+type SpawnDone struct{ Follow chan []byte }
 
 // SpawnEnd says how a transient ended: its last process's exit, if it
 // ran one.
@@ -83,6 +90,8 @@ type transient struct {
 	// leaving: ended, its output's end and last exit being fetched.
 	armed, leaving bool
 	ends           []chan<- SpawnEnd
+	// follows are the --wait followers of its output, until SpawnDone.
+	follows []chan []byte
 }
 
 // spawnParsed is a transient's definition, read off the registry's
@@ -157,9 +166,16 @@ func (r *registry) onSpawnParsed(ctx actor.Context, p *spawnParsed) {
 	name := p.spec.Name
 	t := st.transients.byName[name] // made by add (trackTransients)
 	t.ends = append(t.ends, msg.End)
-	if msg.Follow != nil {
+	follow := msg.Follow
+	select {
+	case <-msg.Gone:
+		follow = nil
+	default:
+	}
+	if follow != nil {
 		// Before the start, so that the first line reaches it.
-		ctx.Send(st.loggers[name], &logger.FollowLog{Ch: msg.Follow})
+		ctx.Send(st.loggers[name], &logger.FollowLog{Ch: follow})
+		t.follows = append(t.follows, follow)
 	}
 	ctx.Send(st.env.Service.Historian, &historian.Record{Events: []history.Event{{
 		Service: name, Kind: history.KindAction, Action: "spawn", Who: msg.Who, Command: p.spec.Command,
@@ -168,6 +184,22 @@ func (r *registry) onSpawnParsed(ctx actor.Context, p *spawnParsed) {
 	ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{
 		Req: wire.Request{ID: msg.ReqID, Service: name, Action: "start"}, Who: msg.Who, Reply: msg.Started,
 	})
+}
+
+// onSpawnDone unsubscribes a --wait follower from its transient's
+// output: without it, a client that went away left the logger filling
+// its buffer (up to 1024 chunks of output) for as long as the transient
+// ran.
+func (r *registry) onSpawnDone(ctx actor.Context, msg *SpawnDone) {
+	for name, t := range r.st.transients.byName {
+		if i := slices.Index(t.follows, msg.Follow); i >= 0 {
+			t.follows = slices.Delete(t.follows, i, i+1)
+			if l := r.st.loggers[name]; l != nil {
+				ctx.Send(l, &logger.UnfollowLog{Ch: msg.Follow})
+			}
+			return
+		}
+	}
 }
 
 // transientName picks the next transient-N that names no service, and
@@ -385,9 +417,10 @@ func ServeSpawn(ctx context.Context, authorized bool, root *actor.RootContext, r
 		return
 	}
 	started, ended := make(chan wire.Reply, 1), make(chan SpawnEnd, 1)
-	msg := &Spawn{Args: args, Who: who, ReqID: req.ID, Started: started, End: ended}
+	msg := &Spawn{Args: args, Who: who, ReqID: req.ID, Started: started, End: ended, Gone: ctx.Done()}
 	if args.Wait {
 		msg.Follow = make(chan []byte, 1024)
+		defer root.Send(reg, &SpawnDone{Follow: msg.Follow})
 	}
 	root.Send(reg, msg)
 	var rep wire.Reply
