@@ -230,7 +230,9 @@ func writeLocal(dest string, mode os.FileMode, sum string, fill func(io.Writer) 
 	if got := hex.EncodeToString(h.Sum(nil)); sum != "" && got != sum {
 		return fmt.Errorf("the copy has sha256 %s, not the host's %s (the file changed while it was read?); pull again", got, sum)
 	}
-	if err := tmp.Chmod(mode.Perm()); err != nil {
+	// The host says the mode; it may not make our copy writable by
+	// others than its owner.
+	if err := tmp.Chmod(mode.Perm() &^ 0o022); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
