@@ -379,9 +379,9 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		}
 		files := logger.Files{Path: logPath, StderrPath: s.StderrLogFile, GID: gid, Rotate: s.LogRotate}
 		st.logTargets(s, &files)
-		logger, err := ctx.SpawnNamed(logger.NewFilesProps(s.Name, files, st.env.Service.Logf), "log:"+s.Name)
+		logger, err := r.spawnNamed(ctx, logger.NewFilesProps(s.Name, files, st.env.Service.Logf), "log:"+s.Name)
 		if err != nil {
-			return names, fmt.Errorf("spawn logger for %s: %w", s.Name, err)
+			return names, r.undoAdd(ctx, s.Name, fmt.Errorf("spawn logger for %s: %w", s.Name, err))
 		}
 		st.loggers[s.Name] = logger
 		if s.Instances > 0 {
@@ -390,10 +390,10 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 				insts = append(insts, s.Instance(i))
 			}
 			if err := r.addInstances(ctx, s.Name, insts, restored); err != nil {
-				return names, err
+				return names, r.undoAdd(ctx, s.Name, err)
 			}
-			if _, err := ctx.SpawnNamed(group.NewProps(r.serviceEnv(ctx), s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
-				return names, fmt.Errorf("spawn group %s: %w", s.Name, err)
+			if _, err := r.spawnNamed(ctx, group.NewProps(r.serviceEnv(ctx), s, slices.Clone(st.instancesOf[s.Name])), "svc:"+s.Name); err != nil {
+				return names, r.undoAdd(ctx, s.Name, fmt.Errorf("spawn group %s: %w", s.Name, err))
 			}
 			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
 			names = append(names, s.Name)
@@ -402,10 +402,10 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		if s.Remote != "" {
 			props, err := proxy.NewProps(r.proxyEnv(ctx), s)
 			if err == nil {
-				_, err = ctx.SpawnNamed(props, "svc:"+s.Name)
+				_, err = r.spawnNamed(ctx, props, "svc:"+s.Name)
 			}
 			if err != nil {
-				return names, fmt.Errorf("service %s: %w", s.Name, err)
+				return names, r.undoAdd(ctx, s.Name, fmt.Errorf("service %s: %w", s.Name, err))
 			}
 			st.summaries[s.Name] = wire.Summary{Name: s.Name, State: wire.StateStopped, Enabled: true}
 			names = append(names, s.Name)
@@ -423,8 +423,8 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		}
 		// Read before the controller runs: from then on its state is its own.
 		st.summaries[s.Name] = cs.Summary()
-		if _, err := ctx.SpawnNamed(cs.Props(), "svc:"+s.Name); err != nil {
-			return names, fmt.Errorf("spawn controller for %s: %w", s.Name, err)
+		if _, err := r.spawnNamed(ctx, cs.Props(), "svc:"+s.Name); err != nil {
+			return names, r.undoAdd(ctx, s.Name, fmt.Errorf("spawn controller for %s: %w", s.Name, err))
 		}
 		names = append(names, s.Name)
 	}
@@ -432,17 +432,59 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 	return names, nil
 }
 
+// spawnNamed spawns a service's actor under its fixed name. The actor of a
+// service forgotten a moment ago (a scale down, an unload) may still hold
+// that name, as ctx.Stop is asynchronous; it is waited for here, or the
+// name would come back as "name exists" until it is gone.
+func (r *registry) spawnNamed(ctx actor.Context, props *actor.Props, name string) (*actor.PID, error) {
+	old := actor.NewPID(ctx.Self().Address, ctx.Self().Id+"/"+name)
+	if _, alive := ctx.ActorSystem().ProcessRegistry.GetLocal(old.Id); alive {
+		if err := ctx.StopFuture(old).Wait(); err != nil {
+			return nil, fmt.Errorf("%s is still stopping: %w", name, err)
+		}
+	}
+	return ctx.SpawnNamed(props, name)
+}
+
 // addInstances adds instance services to a group.
 func (r *registry) addInstances(ctx actor.Context, group string, insts []*services.Spec, restored map[string]service.Saved) error {
 	st := r.st
-	if _, err := r.add(ctx, insts, restored); err != nil {
-		return err
-	}
+	// One at a time, so that the group holds every instance added before
+	// one that fails.
 	for _, i := range insts {
+		if _, err := r.add(ctx, []*services.Spec{i}, restored); err != nil {
+			return err
+		}
 		st.groupOf[i.Name] = group
 		st.instancesOf[group] = append(st.instancesOf[group], i.Name)
 	}
 	return nil
+}
+
+// undoAdd drops what add made of a service before failing (a group
+// keeps its instances up to the one that failed, and forgets them with
+// it), so that the registry holds no service without its actors.
+func (r *registry) undoAdd(ctx actor.Context, name string, err error) error {
+	st := r.st
+	for _, i := range st.instancesOf[name] {
+		r.undoAdd(ctx, i, nil)
+		delete(st.groupOf, i)
+	}
+	delete(st.instancesOf, name)
+	ctx.Stop(service.ControllerPID(ctx.Self(), name))
+	if l := st.loggers[name]; l != nil {
+		ctx.Stop(l)
+	}
+	if s := st.specs[name]; s != nil {
+		for _, a := range s.Provides {
+			delete(st.aliases, a)
+		}
+	}
+	delete(st.aliases, name)
+	delete(st.specs, name)
+	delete(st.summaries, name)
+	delete(st.loggers, name)
+	return err
 }
 
 // groupSummary recomputes a group's summary from its instances'.

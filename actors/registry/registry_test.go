@@ -325,3 +325,27 @@ func TestHandoverCarriesScale(t *testing.T) {
 		`)
 	})
 }
+
+// TestNamesComeBackAtOnce: a service's actors are named after it and
+// stop asynchronously, so a name forgotten a moment ago (a scale down,
+// an unload) may still be taken when it comes back; the registry waits
+// for the old actors instead of failing with "name exists".
+func TestNamesComeBackAtOnce(t *testing.T) {
+	h := newHarness(t, map[string]string{"services.yaml": pool3, "web.yaml": "services:\n  - name: web\n    " + sleeper + "\n"})
+	h.run(`
+		state pool running
+		ok load web.yaml
+	`)
+	for range 30 {
+		h.run(`
+			ok scale pool 1
+			ok scale pool 4
+			ok unload web
+			ok load web.yaml
+		`)
+	}
+	h.run(`
+		services pool pool.1 pool.2 pool.3 pool.4 web
+		state pool.4 running
+	`)
+}
