@@ -24,6 +24,8 @@ type Config struct {
 	// HistoryRetention (top-level key history-retention) is how long the
 	// daemon keeps history events. Zero means the default (30 days).
 	HistoryRetention time.Duration
+	// Monitors (top-level key monitors) sample facts (docs/monitors.md).
+	Monitors []Monitor
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -73,6 +75,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		specs, e := Parse(f, data, acc)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
+		mons, e := parseMonitors(f, data)
+		errs = append(errs, e...)
+		cfg.Monitors = append(cfg.Monitors, mons...)
 		if r, e := parseSettings(f, data); len(e) > 0 {
 			errs = append(errs, e...)
 		} else if r != 0 {
@@ -112,11 +117,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" {
-			return // see parseSettings
+		if key == "history-retention" || key == "monitors" {
+			return // see parseSettings, parseMonitors
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'monitors' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
