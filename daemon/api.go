@@ -19,6 +19,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -84,6 +85,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns.Serve
+	case monitors.Handles(req.Action):
+		serve = a.d.monitors.Serve
 	}
 	if serve != nil {
 		if !privileged {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
+	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/activation"
@@ -46,6 +47,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
+	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -157,6 +159,7 @@ type Daemon struct {
 	uid        int
 
 	fleetRuns *fleetruns.Book
+	monitors  *monitors.Monitors // facts, monitors, query
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -225,6 +228,10 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
 		return nil, err
 	}
+	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention,
+		Write: func(evs []history.Event, recs []history.Record) { d.system.Root.Send(d.historian, &historian.Record{Events: evs, Records: recs}) },
+		Run:   monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)})}, d.opts.ConfigPath)
+	d.monitors.Start()
 	d.announce(ho, specs)
 	d.startHousekeeping()
 	if ho == nil {

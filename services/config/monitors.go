@@ -156,3 +156,17 @@ func validMonitorName(s string) bool {
 	}
 	return s != ""
 }
+
+// LoadMonitors reads the monitors of a configuration file or directory
+// (as LoadPath reads them, which checked them at the daemon's start).
+// An empty path has none.
+func LoadMonitors(path string) ([]Monitor, error) {
+	if path == "" {
+		return nil, nil
+	}
+	cfg, _, err := ParsePath(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Monitors, nil
+}

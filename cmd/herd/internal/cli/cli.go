@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -122,6 +123,9 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"facts", factscmd.NewCmdFacts},
+	{"monitors", factscmd.NewCmdMonitors},
+	{"query", factscmd.NewCmdQuery},
 }
 
 func init() {
