@@ -230,7 +230,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention,
 		Write: func(evs []history.Event, recs []history.Record) { d.system.Root.Send(d.historian, &historian.Record{Events: evs, Records: recs}) },
-		Run:   monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)})}, d.opts.ConfigPath)
+		Run:   monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
 	d.monitors.Start()
 	d.announce(ho, specs)
 	d.startHousekeeping()

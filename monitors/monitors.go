@@ -154,6 +154,7 @@ func (m *Monitors) Sample(c config.Monitor) {
 	defer m.mu.Unlock()
 	r := m.runs[c.Name]
 	r.Runs++
+	before := r.Error
 	r.Last, r.Took, r.Facts, r.Problems, r.Error = start, took, len(fs), nil, ""
 	for _, p := range probs {
 		r.Problems = append(r.Problems, p.Error())
@@ -161,7 +162,13 @@ func (m *Monitors) Sample(c config.Monitor) {
 	if err != nil {
 		r.Failures++
 		r.Error = err.Error()
-		m.env.Logf("monitor %s: %v", c.Name, err)
+	}
+	if r.Error != before { // said once, not at every interval
+		if r.Error == "" {
+			m.env.Logf("monitor %s: works again", c.Name)
+		} else {
+			m.env.Logf("monitor %s: %s", c.Name, r.Error)
+		}
 	}
 	r.Alerts = r.Alerts[:0]
 	for th := range m.raised[c.Name] {
@@ -184,7 +191,7 @@ func (m *Monitors) sample(ctx context.Context, c config.Monitor, now time.Time) 
 			return fs, probs, fmt.Errorf("%s: %s", c.Command[0], status)
 		}
 		if len(fs) == 0 && len(probs) > 0 {
-			return nil, probs, fmt.Errorf("printed no fact (%d bad lines)", len(probs))
+			return nil, probs, fmt.Errorf("printed no fact (%d bad lines; %v)", len(probs), probs[0])
 		}
 		return fs, probs, nil
 	}

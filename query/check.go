@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -15,14 +16,14 @@ func Check(sql string) error {
 	s := strings.TrimSpace(stripComments(sql))
 	s = strings.TrimRight(s, "; \t\r\n")
 	if s == "" {
-		return errors.Join(ErrNotSelect, errors.New("the query is empty"))
+		return fmt.Errorf("%w: the query is empty", ErrNotSelect)
 	}
 	word := strings.ToUpper(firstWord(s))
 	if word != "SELECT" && word != "WITH" && word != "VALUES" {
-		return errors.Join(ErrNotSelect, errors.New("it begins with "+word+"; the tables are read-only"))
+		return fmt.Errorf("%w: it begins with %s; the tables are read-only", ErrNotSelect, word)
 	}
 	if hasSemicolon(s) {
-		return errors.Join(ErrNotSelect, errors.New("found more than one statement (a ';' inside the query)"))
+		return fmt.Errorf("%w: found more than one statement (a ';' inside the query)", ErrNotSelect)
 	}
 	return nil
 }
