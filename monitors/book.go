@@ -65,7 +65,14 @@ func (m *Monitors) Serve(req wire.Request) wire.Reply {
 			}
 			return wire.ErrReply(req.ID, wire.Errorf(kind, "%v", err))
 		}
-		return wire.OKReply(req.ID, wire.QueryResult{Columns: res.Columns, Rows: res.Rows})
+		out := wire.QueryResult{Columns: res.Columns, Rows: make([][]wire.Scalar, len(res.Rows))}
+		for i, r := range res.Rows {
+			out.Rows[i] = make([]wire.Scalar, len(r))
+			for j, v := range r {
+				out.Rows[i][j] = v
+			}
+		}
+		return wire.OKReply(req.ID, out)
 	}
 	return bad("unknown request %q", req.Action)
 }

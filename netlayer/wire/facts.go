@@ -2,13 +2,17 @@ package wire
 
 import "time"
 
+// Scalar is a value of a fact or a query's cell: a number, a text or
+// null (a boolean of a plugin's fact is the text true or false).
+type Scalar any
+
 // Fact is one latest value of herd facts (docs/monitors.md). Value is a
 // number or a text. Host is empty for the daemon's own host.
 type Fact struct {
 	Host    string    `json:"host,omitempty"`
 	Subject string    `json:"subject"`
 	Name    string    `json:"name"`
-	Value   any       `json:"value"`
+	Value   Scalar    `json:"value"`
 	Unit    string    `json:"unit,omitempty"`
 	Time    time.Time `json:"time"`
 }
@@ -47,6 +51,6 @@ type Monitors struct {
 // QueryResult is the answer to query SQL: the columns and rows of values
 // (numbers, texts or null).
 type QueryResult struct {
-	Columns []string `json:"columns"`
-	Rows    [][]any  `json:"rows"`
+	Columns []string   `json:"columns"`
+	Rows    [][]Scalar `json:"rows"`
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
-	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
