@@ -1,0 +1,15 @@
+package dashboard_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/shepherd-go/shepherd/internal/proc"
+)
+
+// TestMain lets the test binary serve as the trampoline of the daemons
+// the tests start (os.Executable is the test binary).
+func TestMain(m *testing.M) {
+	proc.RunTrampolineIfAsked()
+	os.Exit(m.Run())
+}
