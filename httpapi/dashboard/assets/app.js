@@ -98,6 +98,10 @@
     }
     return {peer: m[1], addrs};
   }
+  function fmtRTT(sec) {
+    if (!(sec > 0)) return '';
+    return sec < 0.001 ? Math.round(sec * 1e6) + ' µs' : (sec * 1000).toFixed(1) + ' ms';
+  }
   function shortPeer(p) { return p.length > 20 ? p.slice(0, 12) + '…' + p.slice(-6) : p; }
 
   function toast(msg, ok) {
@@ -346,8 +350,7 @@
   async function act(name, verb, buttons) {
     for (const b of buttons || []) b.disabled = true;
     try {
-      const res = await api('POST', `/v1/services/${enc(name)}/${verb}`);
-      toast(`${verb} ${name}: ${res.outcome || 'done'}`, true);
+      await api('POST', `/v1/services/${enc(name)}/${verb}`);
     } catch (err) {
       toast(`${verb} ${name}: ${err.message}`);
     } finally {
@@ -381,13 +384,14 @@
   // Services: one table, rows kept and updated in place.
   function viewServices() {
     const main = mainEl();
-    const filter = h('input', {type: 'search', id: 'filter', placeholder: 'Filter by name or state…', spellcheck: 'false'});
+    const filter = h('input', {type: 'search', id: 'filter', placeholder: 'Filter by name or state  ( / )', spellcheck: 'false'});
     const chips = h('div', {class: 'chips'});
     const count = h('span', {class: 'count'});
     const tbody = h('tbody');
-    const table = h('table', {class: 'grid', id: 'services'},
+    const table = h('table', {class: 'grid fixed', id: 'services'},
+      h('colgroup', {}, h('col', {class: 'c-state'}), h('col'), h('col', {class: 'c-enabled'}), h('col', {class: 'c-when'}), h('col', {class: 'c-acts'})),
       h('thead', {}, h('tr', {}, h('th', {text: 'State'}), h('th', {text: 'Service'}), h('th', {text: 'Enabled'}),
-        h('th', {text: 'Changed'}), h('th', {class: 'acts', text: ''}))),
+        h('th', {text: 'Since'}), h('th', {class: 'acts', text: ''}))),
       tbody);
     main.replaceChildren(
       h('div', {class: 'toolbar'}, h('h1', {text: 'Services'}), filter, chips, count),
@@ -463,6 +467,20 @@
       drawChips();
       applyFilter();
     }
+    // Since when each service is in its state: its last state event in
+    // the last events of the history (the summary does not say).
+    async function loadSince() {
+      let r;
+      try { r = await api('GET', '/v1/history?limit=5000'); } catch (e) { return; }
+      for (const e of r.events || []) {
+        const sum = e.kind === 'state' && services.get(e.service);
+        if (sum && sum.state === e.state && (!sum.changed || new Date(sum.changed) < new Date(e.time))) sum.changed = e.time;
+      }
+      for (const [name, row] of rows) {
+        const sum = services.get(name);
+        if (sum && sum.changed) row.when.textContent = fmtTime(sum.changed);
+      }
+    }
     let chipTimer = 0;
     const unlisten = (name, sum) => {
       if (name === null) { rebuild(); return; }
@@ -478,6 +496,14 @@
     listeners.add(unlisten);
     onLeave(() => { listeners.delete(unlisten); clearTimeout(chipTimer); });
 
+    const slash = (ev) => {
+      if (ev.key === '/' && document.activeElement !== filter && !/INPUT|TEXTAREA/.test(document.activeElement.tagName)) {
+        ev.preventDefault();
+        filter.focus();
+      }
+    };
+    document.addEventListener('keydown', slash);
+    onLeave(() => document.removeEventListener('keydown', slash));
     filter.addEventListener('input', () => { sessionStorage.setItem('shepherd.filter', filter.value); applyFilter(); });
     chips.addEventListener('click', (ev) => {
       const c = ev.target.closest('.chip');
@@ -497,6 +523,7 @@
     ensureList().then(() => {
       $('#loading') && $('#loading').remove();
       rebuild();
+      loadSince();
     }).catch((err) => {
       $('#loading') && $('#loading').replaceWith(errorBox(err));
     });
@@ -511,7 +538,7 @@
       h('button', {type: 'button', class: 'act-' + v, dataset: {act: v}, text: v[0].toUpperCase() + v.slice(1)}));
     const facts = h('dl', {class: 'facts'});
     const graphBody = h('div', {class: 'body'});
-    const tlSvg = s('svg', {class: 'timeline', viewBox: '0 0 1000 64', preserveAspectRatio: 'none'});
+    const tlSvg = s('svg', {class: 'timeline', id: 'timeline'});
     const evBody = h('tbody');
     const logEl = h('div', {class: 'log', id: 'log'});
     const follow = h('input', {type: 'checkbox', id: 'follow', checked: true});
@@ -521,15 +548,18 @@
         h('div', {class: 'acts'}, buttons)),
       h('div', {class: 'cards'},
         h('section', {class: 'card'}, h('h2', {text: 'Status'}), h('div', {class: 'body'}, facts)),
-        h('section', {class: 'card'}, h('h2', {text: 'Requirements and dependents'}), graphBody),
+        h('div', {class: 'stack'},
+          h('section', {class: 'card'}, h('h2', {text: 'Requirements and dependents'}), graphBody),
+          h('section', {class: 'card'}, h('h2', {}, 'History', h('span', {class: 'spacer'}), h('span', {class: 'muted', id: 'tl-range'})),
+            h('div', {class: 'body'},
+              h('div', {class: 'legend'}, ...['running', 'starting', 'stopping', 'stopped', 'failed'].map((x) => h('span', {}, h('i', {class: x}), x)),
+                h('span', {}, h('i', {class: 'exit'}), 'exit'), h('span', {}, h('i', {class: 'exit bad'}), 'failed exit'),
+                h('span', {}, h('i', {class: 'respawn'}), 'respawn')),
+              tlSvg))),
         h('section', {class: 'card wide'}, h('h2', {}, 'Log', h('span', {class: 'spacer'}),
           h('label', {class: 'muted'}, follow, ' follow')), logEl),
-        h('section', {class: 'card wide'}, h('h2', {}, 'History', h('span', {class: 'spacer'}), h('span', {class: 'muted', id: 'tl-range'})),
-          h('div', {class: 'body'},
-            h('div', {class: 'legend'}, ...['running', 'starting', 'stopping', 'stopped', 'failed'].map((x) => h('span', {}, h('i', {class: x}), x)),
-              h('span', {}, h('i', {class: 'exit'}), 'exit'), h('span', {}, h('i', {class: 'respawn'}), 'respawn')),
-            tlSvg,
-            h('div', {class: 'events'}, h('table', {class: 'ev'}, evBody))))));
+        h('section', {class: 'card wide'}, h('h2', {text: 'Events'}),
+          h('div', {class: 'events'}, h('table', {class: 'ev'}, evBody)))));
 
     let status = null;
     let events = [];
@@ -564,7 +594,7 @@
         const e = x.last_exit;
         const how = e.unknown ? 'unknown (adopted)' : e.signal ? 'signal ' + e.signal : 'code ' + e.code;
         add('Last exit', `${how}, pid ${e.pid}, after ${fmtDur(e.runtime ? (typeof e.runtime === 'number' ? e.runtime : parseDur(e.runtime)) : 0)}` +
-          (e.at ? ', ' + fmtTime(e.at) : ''), e.success ? '' : 'error');
+          (e.at ? ', ' + fmtTime(e.at) : ''), e.success || /^SIG(TERM|INT|HUP)$/.test(e.signal || '') ? '' : 'error');
       }
       if (x.failing) add('Failing', (x.fail_reason || 'yes') + (x.failed_at ? ' (' + fmtTime(x.failed_at) + ')' : ''), 'error');
       add('Ready', x.ready ? x.ready + (x.status_text ? ': ' + x.status_text : '') : '');
@@ -580,6 +610,7 @@
       }
       if (x.actions && x.actions.length) add('Actions', x.actions.join(', '));
       facts.replaceChildren(...rows);
+      recolorGraph();
     }
 
     async function refreshStatus() {
@@ -682,7 +713,13 @@
         default: return [e.action, e.result, e.message, e.who].filter(Boolean).join(' ');
       }
     }
-    function badExit(e) { return e.kind === 'exit' && (e.signal || (e.exit_code !== undefined && e.exit_code !== 0)); }
+    // An exit that says something went wrong: a status other than 0, or
+    // a signal other than the ones a stop sends.
+    function badExit(e) {
+      if (e.kind !== 'exit') return false;
+      if (e.signal) return !/^SIG(TERM|INT|HUP)$/.test(e.signal);
+      return e.exit_code !== undefined && e.exit_code !== 0;
+    }
     function eventRow(e) {
       const cls = e.kind + (badExit(e) ? ' bad' : '');
       return h('tr', {class: cls}, h('td', {class: 'when', title: e.time, text: fmtTime(e.time)}), h('td', {class: 'kind', text: e.kind}),
@@ -695,12 +732,16 @@
       if (!events.length) evBody.append(h('tr', {}, h('td', {class: 'muted', text: 'No events yet.'})));
     }
     function drawTimeline() {
-      const W = 1000;
+      // Drawn at the width it has, so that its text is not stretched.
+      const W = Math.max(Math.round(tlSvg.getBoundingClientRect().width), 200);
+      tlSvg.setAttribute('viewBox', `0 0 ${W} 64`);
       tlSvg.replaceChildren();
       const now = Date.now();
       const times = events.map((e) => new Date(e.time).getTime()).filter((t) => t > 0);
-      const t0 = times.length ? Math.min(...times, now - 60000) : now - 3600000;
-      const span = Math.max(now - t0, 1000);
+      // From a little before the first event to now; ten seconds at least.
+      let span = times.length ? Math.max((now - Math.min(...times)) * 1.04, 10000) : 3600000;
+      const t0 = now - span;
+      span = Math.max(span, 1);
       const x = (t) => ((t - t0) / span) * (W - 2) + 1;
       $('#tl-range').textContent = times.length ? `${fmtTime(t0)} – now, ${events.length} events` : '';
       // State segments.
@@ -742,6 +783,9 @@
       tlTimer = setTimeout(() => { tlTimer = 0; drawTimeline(); drawEvents(); }, 150);
     }
     onLeave(() => clearTimeout(tlTimer));
+    const resized = new ResizeObserver(() => redrawHistorySoon());
+    resized.observe(tlSvg);
+    onLeave(() => resized.disconnect());
 
     async function loadHistory() {
       try {
@@ -830,7 +874,7 @@
       }
     });
     let statusTimer = 0;
-    const unlistenList = (nm) => { if (nm === null || nm !== name) recolorGraph(); };
+    const unlistenList = () => recolorGraph();
     listeners.add(unlistenList);
     onLeave(() => { unlisten(); listeners.delete(unlistenList); clearTimeout(statusTimer); });
 
@@ -957,11 +1001,13 @@
           const sum = services.get(p.name) || (p.status ? {state: p.status.state} : null);
           return h('tr', {dataset: {name: p.name}}, h('td', {class: 'name'}, h('a', {href: '#/service/' + enc(p.name), text: p.name})),
             h('td', {}, pill(stateOf(sum))),
-            h('td', {class: 'muted'}, p.status && p.status.remote_error ? redact(p.status.remote_error) : (p.rtt ? (p.rtt * 1000).toFixed(1) + ' ms' : '')));
+            p.status && p.status.remote_error
+              ? h('td', {class: 'err', text: redact(p.status.remote_error)})
+              : h('td', {class: 'muted num', text: fmtRTT(p.rtt)}));
         });
         cards.push(h('section', {class: 'card host' + (reachable ? '' : ' down'), dataset: {peer: host.peer}},
           h('h2', {}, h('span', {class: 'peer', title: host.peer, text: shortPeer(host.peer)}), h('span', {class: 'spacer'}),
-            rtt ? h('span', {class: 'muted', text: 'rtt ' + (rtt * 1000).toFixed(1) + ' ms'}) : null,
+            rtt ? h('span', {class: 'muted', text: 'rtt ' + fmtRTT(rtt)}) : null,
             pill(reachable ? 'running' : 'unreachable')),
           h('div', {class: 'body'},
             host.addrs.length ? h('div', {class: 'addrs', text: host.addrs.join('  ')}) : null,
@@ -1029,7 +1075,7 @@
           h('h3', {}, pill(g.ok ? 'running' : 'failed'), `${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}`,
             h('span', {class: 'muted', text: g.ok ? 'exit 0' : (g.r.error ? `${g.r.kind || 'error'}: ${g.r.error}` : 'exit ' + g.r.exit_code)})),
           h('div', {class: 'hostlist', text: g.hosts.sort().join(', ')}),
-          h('pre', {text: g.r.output || '(no output)'}))));
+          g.r.output ? h('pre', {text: g.r.output}) : h('div', {class: 'hostlist muted', text: 'no output'}))));
       for (const p of body.querySelectorAll('.group h3 .st')) p.textContent = p.classList.contains('running') ? 'ok' : 'failed';
     }).catch((err) => body.replaceChildren(errorBox(err)));
   }
