@@ -390,6 +390,23 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("the first group is %q, not the failures", first)
 	}
 	shot("run.png", "")
+
+	// Another token, on web only: the page shows web and nothing else.
+	webOnly := du.grant(t, wire.CapArgs{Service: "web", Actions: []string{"status", "start", "stop", "restart"}, HTTP: true})
+	run("forget the token", chromedp.Navigate(du.base+"/#/"), chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	if stored := eval("the token forgotten", `sessionStorage.getItem('shepherd.token')`); stored != nil {
+		t.Fatalf("sessionStorage still holds %v", stored)
+	}
+	run("type web's token", chromedp.SendKeys(chromedp.ID("token"), webOnly), chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+	poll("web alone listed", `document.querySelectorAll('#services tbody tr').length === 1 && !!document.querySelector('#services tr[data-name="web"]')`)
+	poll("its events live", `document.querySelector('#conn').classList.contains('live')`)
+	run("web's page", chromedp.Navigate(du.base+"/#/service/web"))
+	poll("its requirements from its status", `!!document.querySelector('#graph g.node[data-name="db"]') && document.querySelector('#log').dataset.following === '1'`)
+	run("the fleet", chromedp.Navigate(du.base+"/#/fleet"))
+	poll("the fleet refused", `document.querySelector('#main .error') && document.querySelector('#main .error').textContent.includes('admin capability')`)
+	if n := eval("no other service named", `['db-eu', 'svc-0001', 'flaky'].filter(n => document.body.textContent.includes(n)).length`); n != float64(0) {
+		t.Fatalf("the page names %v services that web's token does not cover", n)
+	}
 	check("the end")
 }
 

@@ -858,6 +858,8 @@
               let entry;
               try { entry = JSON.parse(m.data); } catch (x) { return; }
               batch.push(logLine(entry));
+              // A hidden tab draws no frame: keep only what will be shown.
+              if (batch.length > LOG_MAX) batch.splice(0, batch.length - LOG_MAX);
               if (!flush) flush = requestAnimationFrame(() => { flush = 0; addLines(batch.splice(0)); });
             },
           });
@@ -961,6 +963,9 @@
     main.replaceChildren(h('div', {class: 'toolbar'}, h('h1', {text: 'Fleet'}),
       h('span', {class: 'muted', text: 'remote services (proxies) by the daemon that exports them'})), body);
     let proxies = []; // {name, reachable, rtt, status}
+    // Statuses already read, with the reachability they were read at:
+    // read again only when it changed.
+    const known = new Map();
     const ctl = {left: false};
     onLeave(() => { ctl.left = true; });
 
@@ -985,11 +990,20 @@
       }
       proxies = [...by.values()].sort((a, b) => a.name.localeCompare(b.name));
       // Each proxy's status names its exporter (peer and addresses).
+      const todo = [];
+      for (const p of proxies) {
+        const k = known.get(p.name);
+        if (k && k.reachable === p.reachable) p.status = k.status;
+        else todo.push(p);
+      }
       let next = 0;
       async function worker() {
-        while (next < proxies.length && !ctl.left) {
-          const p = proxies[next++];
-          try { p.status = await api('GET', `/v1/services/${enc(p.name)}`); } catch (e) { p.error = e.message; }
+        while (next < todo.length && !ctl.left) {
+          const p = todo[next++];
+          try {
+            p.status = await api('GET', `/v1/services/${enc(p.name)}`);
+            known.set(p.name, {reachable: p.reachable, status: p.status});
+          } catch (e) { p.error = e.message; }
         }
       }
       await Promise.all([1, 2, 3, 4, 5, 6].map(worker));
