@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shepherd-go/shepherd/daemon"
@@ -345,6 +347,21 @@ func TestDashboardInChromium(t *testing.T) {
 	if st.State != wire.StateStopped {
 		t.Fatalf("the daemon says web is %s after the click on stop", st.State)
 	}
+
+	// The event stream dropped and resumed: what happened in between
+	// arrives (Last-Event-ID), with no reload of the list.
+	block := func(patterns ...*network.BlockPattern) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
+			return err
+		})
+	}
+	run("block the event stream", block(&network.BlockPattern{URLPattern: du.base + "/v1/events*", Block: true}), chromedp.Click(chromedp.ID("conn")))
+	poll("the stream down", `!document.querySelector('#conn').classList.contains('live')`)
+	du.call(t, wire.Request{Service: "api", Action: "stop"}, nil)
+	run("unblock the event stream", block())
+	poll("the stream back", `document.querySelector('#conn').classList.contains('live')`)
+	poll("api's stop seen after the resumption", `document.querySelector('#services tr[data-name="api"]').dataset.state === 'stopped'`)
 
 	// Its page: start it there, then a line it writes after the page
 	// opened appears in the followed log.

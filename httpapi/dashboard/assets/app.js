@@ -262,6 +262,13 @@
       }
     },
     on(f) { this.subs.add(f); return () => this.subs.delete(f); },
+    // reconnect drops the stream; the loop opens it again after the
+    // last event received.
+    reconnect() {
+      if (!this.running) { this.start(); return; }
+      this.backoff = 1000;
+      if (this.ctl) this.ctl.abort();
+    },
   };
 
   function conn(cls, text) {
@@ -1173,6 +1180,7 @@
       askToken();
     });
     feed.on(applyEvent);
+    $('#conn').addEventListener('click', () => { if (token) feed.reconnect(); });
     window.addEventListener('hashchange', route);
     if (token) $('#logout').hidden = false;
     route();
