@@ -249,7 +249,11 @@ func TestDashboardInChromium(t *testing.T) {
 		problems []string
 	)
 	messages := chromedp.Console(ctx)
+	consoleDone := make(chan struct{})
+	// The reader ends with the browser's context, before the test does.
+	defer func() { cancel(); <-consoleDone }()
 	go func() {
+		defer close(consoleDone)
 		for m, err := range messages {
 			if err != nil {
 				return
@@ -425,6 +429,16 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("the page names %v services that web's token does not cover", n)
 	}
 	check("the end")
+
+	// The CSP holds: a script injected inline does not run.
+	if ran := eval("an inline script", `(() => { const s = document.createElement('script'); s.textContent = 'window.__injected = 1'; document.body.append(s); return window.__injected === 1; })()`); ran != false {
+		t.Fatal("an inline script ran: the Content-Security-Policy does not hold")
+	}
+	waitFor(t, "the CSP's report of the refused script", 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(problems) > 0 && strings.Contains(strings.Join(problems, " "), "Content Security Policy")
+	})
 }
 
 // recordFleetRun stores a fleet run as herd fleet exec does.
