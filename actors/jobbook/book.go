@@ -336,8 +336,7 @@ func (b *Book) end(key string, r jobs.EndReport, who string) (jobs.Run, *wire.Er
 		// Its start was not reported (or is gone): the run is new.
 		run = jobs.Run{Job: key, Started: now.Add(-dur), Command: jobs.BoundArgv(r.Command), Reporter: who}
 	}
-	ended := now
-	run.Ended, run.Duration = &ended, dur
+	run.Ended, run.Duration = now, dur
 	run.ExitCode, run.Signal, run.TimedOut = r.ExitCode, jobs.CleanLine(r.Signal), r.TimedOut
 	run.Error = jobs.CleanLine(r.Error)
 	run.Output = jobs.BoundLines(r.Output)
@@ -396,13 +395,10 @@ func (b *Book) job(name string, s *jobs.Summary, now time.Time) jobs.Job {
 		if x.Missed(s.Ref, now) == 0 {
 			next = x.Deadline(s.Ref, 1)
 		}
-		j.NextExpected = &next
+		j.NextExpected = next
 	}
 	j.State = s.State(e, now)
-	if !s.Last.IsZero() {
-		last := s.Last
-		j.Last = &last
-	}
+	j.Last = s.Last
 	j.Result, j.Duration = s.Result, s.Duration
 	if s.LastID > 0 {
 		j.Runs = s.LastID - s.FirstID + 1

@@ -98,7 +98,7 @@ func (e Expect) Missed(ref, now time.Time) int {
 	if e.Every <= 0 || now.Before(e.Deadline(ref, 1)) {
 		return 0
 	}
-	return int(now.Sub(ref.Add(e.Grace))/e.Every)
+	return int(now.Sub(ref.Add(e.Grace)) / e.Every)
 }
 
 // Check decides, for a job last heard of at ref, whose late alert was

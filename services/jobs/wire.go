@@ -56,7 +56,7 @@ type Run struct {
 	ID       int           `json:"id"`
 	Job      string        `json:"job"`
 	Started  time.Time     `json:"started"`
-	Ended    *time.Time    `json:"ended,omitempty"`
+	Ended    time.Time     `json:"ended,omitzero"`
 	Result   string        `json:"result"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
 	ExitCode *int          `json:"exit_code,omitempty"`
@@ -74,12 +74,12 @@ type Run struct {
 type Job struct {
 	Name     string        `json:"name"`
 	State    string        `json:"state"`
-	Last     *time.Time    `json:"last,omitempty"`
+	Last     time.Time     `json:"last,omitzero"`
 	Result   string        `json:"result,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
 	// NextExpected is the deadline of the next report (with its grace),
 	// for a job with an expectation.
-	NextExpected *time.Time    `json:"next_expected,omitempty"`
+	NextExpected time.Time     `json:"next_expected,omitzero"`
 	Every        time.Duration `json:"every_ns,omitempty"`
 	Grace        time.Duration `json:"grace_ns,omitempty"`
 	Runs         int           `json:"runs"`

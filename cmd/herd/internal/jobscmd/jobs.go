@@ -45,8 +45,8 @@ func NewCmdJobs(f *cmdutil.Factory) *cobra.Command {
 
 const stamp = "2006-01-02 15:04:05"
 
-func when(t *time.Time) string {
-	if t == nil || t.IsZero() {
+func when(t time.Time) string {
+	if t.IsZero() {
 		return "-"
 	}
 	return t.Local().Format(stamp)
@@ -60,7 +60,7 @@ func dash(s string) string {
 }
 
 func duration(j jobs.Job) string {
-	if j.Last == nil {
+	if j.Last.IsZero() {
 		return "-"
 	}
 	return j.Duration.Round(time.Millisecond).String()
@@ -86,7 +86,7 @@ func printDetail(f *cmdutil.Factory, d jobs.Detail) {
 		fmt.Fprintf(f.Out, "  Expected every %s (grace %s), next by %s.\n", j.Every, j.Grace, when(j.NextExpected))
 	}
 	for _, r := range d.Runs {
-		fmt.Fprintf(f.Out, "\nRun %d, started %s: %s\n", r.ID, when(&r.Started), runResult(r))
+		fmt.Fprintf(f.Out, "\nRun %d, started %s: %s\n", r.ID, when(r.Started), runResult(r))
 		if len(r.Command) > 0 {
 			fmt.Fprintf(f.Out, "  Command: %s\n", strings.Join(r.Command, " "))
 		}

@@ -178,8 +178,12 @@ func run(f *cmdutil.Factory, o runOpts, argv []string) int {
 
 	fail := func(code int, err error) int {
 		end.Error, end.Duration = err.Error(), time.Since(started)
-		fmt.Fprintf(f.Err, "herd: error: job %s: %v\n", o.name, err)
 		rep.send(jobs.ActionEnd, end, nil)
+		if f.JSON {
+			f.PrintDoc(runDoc(st.Run, end))
+		} else {
+			fmt.Fprintf(f.Err, "herd: error: job %s: %v\n", o.name, err)
+		}
 		return code
 	}
 	path, err := proc.LookPath(argv[0], os.Getenv("PATH"))
@@ -227,6 +231,10 @@ func run(f *cmdutil.Factory, o runOpts, argv []string) int {
 	streams := []*output{
 		{mu: &mu, tail: tail, to: cmdutil.RawWriter(f.Out)},
 		{mu: &mu, tail: tail, to: cmdutil.RawWriter(f.Err)},
+	}
+	if f.JSON {
+		// stdout is the run's document alone: the command's goes to stderr.
+		streams[0].to = cmdutil.RawWriter(f.Err)
 	}
 	var dones []chan struct{}
 	for i, r := range []io.Reader{outR, er} {
@@ -294,17 +302,40 @@ wait:
 	rep.send(jobs.ActionEnd, end, nil)
 	if end.Failed() {
 		if o.onError {
+			outs := []io.Writer{cmdutil.RawWriter(f.Out), cmdutil.RawWriter(f.Err)}
+			if f.JSON {
+				outs[0] = outs[1]
+			}
 			for i, s := range spools {
 				s.Seek(0, io.SeekStart)
-				io.Copy([]io.Writer{cmdutil.RawWriter(f.Out), cmdutil.RawWriter(f.Err)}[i], s)
+				io.Copy(outs[i], s)
 			}
 		}
-		fmt.Fprintf(f.Err, "herd: job %s failed: %s\n", o.name, how(end))
+		if !f.JSON {
+			fmt.Fprintf(f.Err, "herd: job %s failed: %s\n", o.name, how(end))
+		}
 		if code == 0 {
 			code = cmdutil.ExitFailure
 		}
 	}
+	if f.JSON {
+		f.PrintDoc(runDoc(st.Run, end))
+	}
 	return code
+}
+
+// runDoc is what herd run --json prints: the run as herd saw it (its
+// number is 0 when the daemon did not record its start).
+func runDoc(id int, e jobs.EndReport) jobs.Run {
+	r := jobs.Run{ID: id, Job: e.Job, Started: e.Started, Ended: e.Started.Add(e.Duration), Result: jobs.ResultOK, Duration: e.Duration,
+		ExitCode: e.ExitCode, Signal: e.Signal, TimedOut: e.TimedOut, Error: e.Error, Command: e.Command, Output: e.Output}
+	if e.Failed() {
+		r.Result = jobs.ResultFailed
+	}
+	if r.Output == nil {
+		r.Output = []string{}
+	}
+	return r
 }
 
 // how says how a failed run ended.
