@@ -122,8 +122,10 @@ func (o *output) copy(r io.Reader, done chan<- struct{}) {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			o.to.Write(buf[:n])
+			// One writer at a time: with --json both streams go to
+			// herd's stderr.
 			o.mu.Lock()
+			o.to.Write(buf[:n])
 			o.feed(buf[:n])
 			o.mu.Unlock()
 		}
@@ -211,7 +213,15 @@ func run(f *cmdutil.Factory, o runOpts, argv []string) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	pid, outFD, h, err := proc.Start(proc.Spec{Path: path, Argv: argv, Env: os.Environ(), Stdin: os.Stdin, Stderr: ew})
+	stdin := os.Stdin
+	if _, err := stdin.Stat(); err != nil {
+		// No standard input at all (a closed fd 0): /dev/null.
+		if stdin, err = os.Open(os.DevNull); err != nil {
+			return fail(ExitCannotExec, err)
+		}
+		defer stdin.Close()
+	}
+	pid, outFD, h, err := proc.Start(proc.Spec{Path: path, Argv: argv, Env: os.Environ(), Stdin: stdin, Stderr: ew})
 	ew.Close()
 	if err != nil {
 		er.Close()
