@@ -150,3 +150,66 @@ func TestReportsNamespacesAndLate(t *testing.T) {
 		t.Fatal("a user made more jobs than the bound")
 	}
 }
+
+// TestWatcherRaisesLateOnItsTimer: the watcher, on the real clock, raises
+// a late alert at the deadline, and a report moves the deadline.
+func TestWatcherRaisesLateOnItsTimer(t *testing.T) {
+	st, err := history.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	var late []time.Time
+	b := New(Env{Store: st, Expect: []jobs.Expect{{Name: "tick", Every: 200 * time.Millisecond, Grace: 100 * time.Millisecond}},
+		Put: func(r history.Record) error { return st.Write(nil, []history.Record{r}, false) },
+		Record: func(e history.Event) {
+			if e.Outcome == jobs.OutcomeLate {
+				mu.Lock()
+				late = append(late, time.Now())
+				mu.Unlock()
+			}
+		}})
+	life, end := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer end()
+	begin := time.Now()
+	b.Watch(func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }, life)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(late) }
+	deadline := time.Now().Add(10 * time.Second)
+	for count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no late alert")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	first := late[0].Sub(begin)
+	mu.Unlock()
+	if first < 300*time.Millisecond {
+		t.Fatalf("late after %s, before its deadline", first)
+	}
+	zero := 0
+	b.Serve(context.Background(), req(jobs.ActionEnd, jobs.EndReport{Job: "tick", ExitCode: &zero}), Caller{Owner: true})
+	n := count()
+	var l jobs.List
+	json.Unmarshal(b.Serve(context.Background(), wire.Request{Action: jobs.ActionList}, Caller{Owner: true}).Result, &l)
+	if l.Jobs[0].State != jobs.StateOK {
+		t.Fatalf("after a report: %+v", l.Jobs[0])
+	}
+	// The next alert comes no sooner than a period and its grace later.
+	reported := time.Now()
+	for count() == n {
+		if time.Now().After(deadline) {
+			t.Fatal("no second late alert")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	again := late[n].Sub(reported)
+	mu.Unlock()
+	if again < 250*time.Millisecond {
+		t.Fatalf("late again %s after a report", again)
+	}
+}
