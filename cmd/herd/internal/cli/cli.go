@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -122,6 +123,9 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"timers", timercmd.NewCmdTimers},
+	{"trigger", timercmd.NewCmdTrigger},
+	{"schedule", timercmd.NewCmdSchedule},
 }
 
 func init() {
