@@ -254,7 +254,9 @@ func (r *registry) trackTransients(ctx actor.Context, specs []*services.Spec, re
 		st.transients.byName[s.Name] = t
 		if restored {
 			t.armed, _ = services.TransientEnd(sum.State, false, false)
-			r.transientUpdate(ctx, &service.SummaryUpdate{Summary: sum}, true)
+			// A job of herd schedule stopped and not done has not run yet.
+			waits := s.Timer != nil && sum.State == wire.StateStopped && !sum.Done
+			r.transientUpdate(ctx, &service.SummaryUpdate{Summary: sum}, !waits)
 		}
 	}
 }

@@ -124,8 +124,7 @@ func (b *Board) trigger(ctx context.Context, req wire.Request) wire.Reply {
 	e, ok := b.timers[name]
 	b.mu.Unlock()
 	if !ok {
-		return wire.ErrReply(req.ID, &wire.Error{Kind: wire.ServiceNotFound, Service: name,
-			Message: "service '" + name + "' has no timer (herd timers lists them; herd start runs any service)"})
+		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "service '%s' has no timer (herd timers lists them; herd start runs any service)", name))
 	}
 	ch := make(chan timing.Action, 1)
 	b.Send(e.pid, &Trigger{Reply: ch})

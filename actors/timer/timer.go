@@ -24,8 +24,9 @@ const RecordKind = "timer"
 
 // Run is what a timer keeps of its last firing and its last run.
 type Run struct {
-	// Due is the due time of the last firing of the timer (not of
-	// `herd trigger`): the next is counted from it.
+	// Due is the kept time of the last firing of the timer
+	// (timing.Plan.Keep; not of `herd trigger`): the next is counted
+	// from it.
 	Due time.Time `json:"due,omitzero"`
 	// Start, End, Result and Duration are the last run's, however it
 	// was started (the timer, herd trigger). Running: not ended yet.
@@ -45,6 +46,9 @@ type Env struct {
 		Record(kind, key string) ([]byte, error)
 	}
 	Logf func(format string, args ...any)
+	// Started is when the daemon first started, kept across re-execs: a
+	// last firing before it was made by a daemon that went down since.
+	Started time.Time
 	// Send sends from outside an actor (the time.Timer's goroutine).
 	Send func(pid *actor.PID, msg any)
 	// Board lists the timers; nil: none.
@@ -107,7 +111,11 @@ func (a *timerActor) Receive(ctx actor.Context) {
 		st.self = ctx.Self()
 		a.readRecord()
 		a.setSpec(st.spec)
-		a.plan(ctx, true)
+		mode := timing.Reexec
+		if !st.last.Due.After(st.env.Started) {
+			mode = timing.Boot
+		}
+		a.plan(ctx, mode)
 	case *fire:
 		if msg.gen != st.gen {
 			return
@@ -129,7 +137,7 @@ func (a *timerActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.setSpec(msg.Spec)
-		a.plan(ctx, false)
+		a.plan(ctx, timing.Fired)
 	case *actor.Stopping:
 		st.gen++
 		if st.timer != nil {
@@ -185,13 +193,10 @@ func (a *timerActor) lastDue() time.Time {
 }
 
 // plan decides the next firing and arms for it.
-func (a *timerActor) plan(ctx actor.Context, armed bool) {
+func (a *timerActor) plan(ctx actor.Context, mode timing.Mode) {
 	st := a.st
 	now := st.env.Now()
-	st.plan = timing.Next(*st.spec.Timer, st.cal, a.lastDue(), now, armed, st.env.Jitter())
-	if st.plan.CatchUp && !st.spec.Timer.At.IsZero() {
-		st.plan.CatchUp = false // a job whose time passed during a re-exec: simply due
-	}
+	st.plan = timing.Next(*st.spec.Timer, st.cal, a.lastDue(), now, mode, st.env.Jitter())
 	if st.plan.Never() {
 		st.gen++
 		if st.timer != nil {
@@ -218,7 +223,7 @@ func (a *timerActor) arm(ctx actor.Context, d time.Duration) {
 func (a *timerActor) onFire(ctx actor.Context, now time.Time) {
 	st := a.st
 	p := st.plan
-	st.last.Due = p.Due
+	st.last.Due = p.Keep
 	why := "timer"
 	if p.CatchUp {
 		why = fmt.Sprintf("timer (persistent: catching up the run due at %s, missed while the daemon was down)", p.Due.Format(time.DateTime))
@@ -228,7 +233,7 @@ func (a *timerActor) onFire(ctx actor.Context, now time.Time) {
 	if act != timing.Start {
 		a.keep(nil) // the due time, for the next firing
 	}
-	a.plan(ctx, false)
+	a.plan(ctx, timing.Fired)
 }
 
 // act carries a firing's action out.
@@ -297,6 +302,10 @@ func (a *timerActor) onReply(ctx actor.Context, r *service.PeerReply) {
 	if st.queued {
 		st.queued = false
 		a.start(ctx, now, "timer (queued)")
+	}
+	if !st.spec.Timer.At.IsZero() && st.plan.Never() && !st.running && st.env.Board != nil {
+		st.env.Board.remove(st.spec.Name, st.self) // a job that ran is listed no more
+		return
 	}
 	a.publish()
 }

@@ -5,11 +5,13 @@
 //
 // A timer fires at its calendar's next elapse (services/calendar) or
 // every interval after its last firing, plus a random delay in [0,
-// randomized-delay). A firing is judged by its due time (before the
-// delay), which history keeps: after a restart or a re-exec the timer
-// carries on from it. A persistent timer whose due time passed while
-// the daemon was down fires once as it is armed again (a catch-up),
-// however many firings were missed; a timer that is not persistent
-// skips them. A one-time job (`herd schedule`) fires once, at once if
-// its time passed while the daemon was being re-executed.
+// randomized-delay). What is kept of a firing (Plan.Keep, in history)
+// is its due time, or the time it was made when it was made late; the
+// next firing is counted from it, also after a restart or a re-exec.
+// A persistent timer whose due time passed while the daemon was down
+// fires once as the daemon starts again (a catch-up), however many
+// firings were missed; one that is not persistent skips them. A due
+// time that passed while the daemon re-executed itself is fired once at
+// once, persistent or not: the daemon was never down. A one-time job
+// (`herd schedule`) fires once, at once if its time passed.
 package timing

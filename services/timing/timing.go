@@ -12,30 +12,47 @@ type Plan struct {
 	// Due is the firing's scheduled time, before the random delay; At
 	// is when it fires. Zero: never again.
 	Due, At time.Time
+	// Keep is what to keep as the firing's time, from which the next
+	// is counted: Due, or for a firing made late (a catch-up, a due
+	// time passed during a re-exec or a suspend) the time it is made,
+	// so that the firings it stands for are not made again.
+	Keep time.Time
 	// CatchUp: a persistent timer's firing missed while the daemon was
-	// down, fired as it is armed again.
+	// down, fired as it starts again.
 	CatchUp bool
 }
 
 // Never reports whether the timer will not fire again.
 func (p Plan) Never() bool { return p.At.IsZero() }
 
+// Mode says why the next firing is planned.
+type Mode int
+
+const (
+	// Fired: the timer just fired (or its definition changed).
+	Fired Mode = iota
+	// Boot: the timer is armed by a daemon that starts, after having
+	// been down since the last firing (or never fired it): a persistent
+	// timer catches a missed firing up; another skips it.
+	Boot
+	// Reexec: the timer is armed again by the daemon that last fired it
+	// (a re-exec, a reload): a firing due meanwhile is made now.
+	Reexec
+)
+
 // Next decides when timer t fires next. cal is its parsed calendar (nil
-// for every and at); last is the due time of its last firing (zero:
-// none recorded); armed says the timer is being armed (the daemon
-// starts or was re-executed, the service was loaded), when a persistent
-// one catches up; jitter, in [0, 1), picks the random delay.
-func Next(t services.Timer, cal *calendar.Expr, last, now time.Time, armed bool, jitter float64) Plan {
+// for every and at); last is the kept time of its last firing
+// (Plan.Keep; zero: none); jitter, in [0, 1), picks the random delay.
+func Next(t services.Timer, cal *calendar.Expr, last, now time.Time, mode Mode, jitter float64) Plan {
 	var p Plan
+	late := false // a due time passed: fired now, once
 	switch {
 	case !t.At.IsZero():
 		if !last.IsZero() {
 			return Plan{} // it ran
 		}
 		p.Due = t.At
-		if !t.At.After(now) {
-			p.CatchUp = armed
-		}
+		late = !t.At.After(now)
 	case t.Every > 0:
 		if last.IsZero() {
 			p.Due = now.Add(t.Every)
@@ -45,14 +62,11 @@ func Next(t services.Timer, cal *calendar.Expr, last, now time.Time, armed bool,
 		if p.Due.After(now) {
 			break
 		}
-		switch {
-		case armed && t.Persistent:
-			p.CatchUp = true
-		case armed:
+		if mode == Boot && !t.Persistent {
 			p.Due = now.Add(t.Every) // missed while down: skipped
-		default:
-			p.Due = now // the daemon was late (a suspend): once, now
+			break
 		}
+		late, p.CatchUp = true, mode == Boot
 	case cal != nil:
 		ref := last
 		if ref.IsZero() {
@@ -60,11 +74,11 @@ func Next(t services.Timer, cal *calendar.Expr, last, now time.Time, armed bool,
 		}
 		due, ok := cal.Next(ref)
 		if ok && !due.After(now) {
-			if armed && t.Persistent {
-				p.Due, p.CatchUp = due, true
+			if mode == Reexec || mode == Boot && t.Persistent {
+				p.Due, late, p.CatchUp = due, true, mode == Boot
 				break
 			}
-			due, ok = cal.Next(now)
+			due, ok = cal.Next(now) // missed while down, or late: skipped
 		}
 		if !ok {
 			return Plan{}
@@ -73,9 +87,12 @@ func Next(t services.Timer, cal *calendar.Expr, last, now time.Time, armed bool,
 	default:
 		return Plan{}
 	}
-	p.At = p.Due
-	if p.CatchUp || p.At.Before(now) {
-		p.At = now
+	p.At, p.Keep = p.Due, p.Due
+	if late {
+		p.At, p.Keep = now, now
+	}
+	if !t.At.IsZero() {
+		p.Keep = t.At // a job's record says it ran by naming its time
 	}
 	if d := t.RandomizedDelay; d > 0 && jitter > 0 && jitter < 1 {
 		p.At = p.At.Add(time.Duration(jitter * float64(d)))

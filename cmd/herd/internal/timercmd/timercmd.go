@@ -135,10 +135,10 @@ func NewCmdSchedule(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule (at TIME | in DURATION) [--name NAME] [--user USER] -- COMMAND [ARG...]",
 		Short: "Run a command once, later, as a transient service (listed by herd timers until it ran)",
-		Args:  cobra.MinimumNArgs(3),
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			dash := cmd.ArgsLenAtDash()
-			if dash < 2 || dash == len(argv) {
+			if dash < 2 || dash == len(argv) || argv[0] != "at" && argv[0] != "in" {
 				return cmdutil.UsageError("schedule: expected at TIME or in DURATION, then -- and the command (herd schedule in 10m -- touch /tmp/x)")
 			}
 			at, err := ParseWhen(argv[0], strings.Join(argv[1:dash], " "), time.Now())
