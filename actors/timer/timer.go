@@ -136,8 +136,14 @@ func (a *timerActor) Receive(ctx actor.Context) {
 		if msg.Spec.Timer == nil {
 			return
 		}
+		same := *msg.Spec.Timer == *st.spec.Timer
 		a.setSpec(msg.Spec)
-		a.plan(ctx, timing.Fired)
+		if !same {
+			// A new schedule counts from now: what the old one fired
+			// says nothing of when the new one is due.
+			st.last.Due = time.Time{}
+			a.plan(ctx, timing.Fired)
+		}
 	case *actor.Stopping:
 		st.gen++
 		if st.timer != nil {
@@ -357,12 +363,24 @@ func Describe(t *services.Timer) string {
 	case !t.At.IsZero():
 		s = append(s, "at "+t.At.Local().Format(time.DateTime))
 	case t.Every > 0:
-		s = append(s, "every "+t.Every.String())
+		s = append(s, "every "+shortDuration(t.Every))
 	default:
 		s = append(s, t.Calendar)
 	}
 	if t.RandomizedDelay > 0 {
-		s = append(s, "(+ up to "+t.RandomizedDelay.String()+")")
+		s = append(s, "(+ up to "+shortDuration(t.RandomizedDelay)+")")
 	}
 	return strings.Join(s, " ")
+}
+
+// shortDuration is d as a configuration says it: 2h, 1h30m, 10m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -251,3 +251,34 @@ func TestBootSkipsWithoutPersistent(t *testing.T) {
 		return ti.Next.Equal(now.Add(time.Hour)) && ti.Result == "success" && ti.Last.Equal(now.Add(-3*time.Hour))
 	})
 }
+
+// TestReloadedTimer: a reload with the same timer keeps the next firing;
+// a new schedule counts from now.
+func TestReloadedTimer(t *testing.T) {
+	last, _ := json.Marshal(Run{Due: now.Add(-3 * time.Hour)})
+	h := newHarness(t, services.Timer{Every: time.Hour}, records{"job": last}, now.Add(-time.Minute))
+	h.onBoard(func(ti wire.TimerInfo) bool { return ti.Next.Equal(now.Add(time.Hour)) })
+	spec := &services.Spec{Name: "job", Command: []string{"other"}, OneShot: true, Timer: &services.Timer{Every: time.Hour}}
+	h.sys.Root.Send(h.timer, &service.ReplaceSpec{Spec: spec})
+	h.noPeer()
+	spec = &services.Spec{Name: "job", Command: []string{"other"}, OneShot: true, Timer: &services.Timer{Every: 2 * time.Hour}}
+	h.sys.Root.Send(h.timer, &service.ReplaceSpec{Spec: spec})
+	h.onBoard(func(ti wire.TimerInfo) bool { return ti.Next.Equal(now.Add(2*time.Hour)) && ti.Schedule == "every 2h" })
+	h.noPeer()
+}
+
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		timer services.Timer
+		want  string
+	}{
+		{services.Timer{Every: 10 * time.Minute}, "every 10m"},
+		{services.Timer{Every: 90 * time.Minute, RandomizedDelay: 5 * time.Minute}, "every 1h30m (+ up to 5m)"},
+		{services.Timer{Every: 1500 * time.Millisecond}, "every 1.5s"},
+		{services.Timer{Calendar: "Mon..Fri 02:30"}, "Mon..Fri 02:30"},
+	} {
+		if got := Describe(&tc.timer); got != tc.want {
+			t.Errorf("Describe(%+v) = %q, want %q", tc.timer, got, tc.want)
+		}
+	}
+}
