@@ -13,9 +13,11 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/actors/timer"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/jobbook"
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -76,6 +78,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		privileged = false
 		presented = &ref.Swiss
 	}
+	if req.Service == "" && jobbook.IsAction(req.Action) { // tracked jobs (actors/jobbook): a capability reports one job only
+		out.Send(a.d.jobs.Serve(ctx, req, jobbook.Caller{Owner: privileged, UID: peer.UID, Holder: caller, Who: who, Cap: presented}))
+		return
+	}
 	// The daemon's own business: its network identity and its fleet runs.
 	var serve func(wire.Request) wire.Reply
 	switch {
@@ -87,6 +93,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.fleetRuns.Serve
 	case monitors.Handles(req.Action):
 		serve = a.d.monitors.Serve
+	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
+		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}
 	if serve != nil {
 		if !privileged {
@@ -241,7 +249,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

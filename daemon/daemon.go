@@ -26,6 +26,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/actors/timer"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 
@@ -45,10 +46,11 @@ import (
 	"github.com/shepherd-go/shepherd/metrics"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/jobbook"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
-	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/httpapi"
+	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -160,6 +162,8 @@ type Daemon struct {
 
 	fleetRuns *fleetruns.Book
 	monitors  *monitors.Monitors // facts, monitors, query
+	jobs      *jobbook.Book
+	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -217,6 +221,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := d.startActors(ho, &undo); err != nil {
 		return nil, err
 	}
+	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, ConfigPath: d.opts.ConfigPath, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
 	d.serve(ho)
@@ -228,12 +233,12 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
 		return nil, err
 	}
-	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention,
-		Write: func(evs []history.Event, recs []history.Record) { d.system.Root.Send(d.historian, &historian.Record{Events: evs, Records: recs}) },
-		Run:   monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
+	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention, Root: d.system.Root, Historian: d.historian,
+		Run: monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
 	d.monitors.Start()
 	d.announce(ho, specs)
 	d.startHousekeeping()
+	d.jobs.Watch(d.goGo, d.life)
 	if ho == nil {
 		res := make(chan registry.RegisterResult, 1)
 		// What the user said (disable, scale) before the daemon ended,
@@ -423,6 +428,7 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		return err
 	}
 	ready := make(chan children, 1)
+	d.timers = &timer.Board{Send: d.system.Root.Send}
 	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(&shepherdState{
 		historianProps: historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, d.opts.HistoryRetention),
 		caretakerProps: caretakerProps, monitorProps: monitorProps,
@@ -437,6 +443,7 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		return c.err
 	}
 	d.historian, d.caretaker, d.monitor, d.registry = c.historian, c.caretaker, c.monitor, c.registry
+	d.timers.Registry = c.registry
 	if ho != nil {
 		// Before the reaper runs: the exits of children that ended during
 		// the handover, waiting as zombies, must find their owners.
@@ -817,6 +824,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath, SyslogPath: d.opts.SyslogSocket,
 		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff), Records: d.history,
+		Timers: d.timers.Factory(timer.Env{Historian: c.historian, Records: d.history, Logf: d.logf, Send: d.system.Root.Send, Started: d.started}),
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/historian"
 	"os"
 	"slices"
 	"strings"
@@ -32,7 +34,10 @@ type RunFunc func(ctx context.Context, argv []string) (out []byte, status string
 type Env struct {
 	Store *history.Store
 	// Write hands events and records to the daemon's history writer.
-	Write func(evs []history.Event, recs []history.Record)
+	// Default: a historian.Record sent to Historian from Root.
+	Write     func(evs []history.Event, recs []history.Record)
+	Root      *actor.RootContext
+	Historian *actor.PID
 	// Run runs a plugin's command through the process monitor.
 	Run RunFunc
 	// Go runs f on an accounted goroutine.
@@ -59,7 +64,7 @@ type Env struct {
 type Monitors struct {
 	env  Env
 	mons []config.Monitor
-	mu   sync.Mutex          // guards runs and raised
+	mu   sync.Mutex                  // guards runs and raised
 	runs map[string]*wire.MonitorRun // guarded by mu
 	// raised are the thresholds raised now, by monitor and threshold.
 	raised map[string]map[string]string // guarded by mu
@@ -100,6 +105,12 @@ func NewWith(env Env, mons []config.Monitor) *Monitors {
 	}
 	if env.Logf == nil {
 		env.Logf = func(string, ...any) {}
+	}
+	if env.Write == nil {
+		root, h := env.Root, env.Historian
+		env.Write = func(evs []history.Event, recs []history.Record) {
+			root.Send(h, &historian.Record{Events: evs, Records: recs})
+		}
 	}
 	m := &Monitors{env: env, mons: mons, runs: map[string]*wire.MonitorRun{}, raised: map[string]map[string]string{}}
 	for _, c := range mons {

@@ -526,6 +526,9 @@ type Event struct {
 	Action   string        `json:"action,omitempty"`
 	Result   string        `json:"result,omitempty"`
 	Message  string        `json:"message,omitempty"`
+	// Job and Outcome: a tracked job's event (kind job): ok, failed, late.
+	Job     string `json:"job,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Events is the result of `history` and `events` (and each frame of
@@ -598,6 +601,8 @@ type SpawnArgs struct {
 	Respawn bool     `json:"respawn,omitempty"`
 	Wait    bool     `json:"wait,omitempty"`
 	Command []string `json:"command"`
+	// At, for `schedule` (timers.go): the transient runs once then.
+	At time.Time `json:"at,omitzero"`
 }
 
 // SpawnResult answers `spawn`: the transient service made and, with

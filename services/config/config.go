@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/jobs"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,8 @@ type Config struct {
 	// HistoryRetention (top-level key history-retention) is how long the
 	// daemon keeps history events. Zero means the default (30 days).
 	HistoryRetention time.Duration
+	// Jobs (top-level key jobs) are the expectations of tracked jobs.
+	Jobs []jobs.Expect
 	// Monitors (top-level key monitors) sample facts (docs/monitors.md).
 	Monitors []Monitor
 }
@@ -67,6 +70,7 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 	}
 	cfg := &Config{Files: files}
 	var errs services.ErrorList
+	seenJobs := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -83,6 +87,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		} else if r != 0 {
 			cfg.HistoryRetention = r
 		}
+		j, e := parseJobs(f, data, seenJobs)
+		errs = append(errs, e...)
+		cfg.Jobs = append(cfg.Jobs, j...)
 	}
 	return cfg, errs, nil
 }
@@ -117,11 +124,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" || key == "monitors" {
-			return // see parseSettings, parseMonitors
+		if key == "history-retention" || key == "jobs" || key == "monitors" {
+			return // see parseSettings, parseJobs, parseMonitors
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'monitors' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'monitors' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
@@ -215,6 +222,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
 	var respawnSet, exitCodesNode, stderrNode, logNode *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
+	var timerNode, autoStartNode *yaml.Node
 	var act activationNodes
 	var ready readyKeys
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
@@ -281,7 +289,9 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "one-shot":
 			s.OneShot = p.boolean(key, v)
 		case "auto-start":
-			s.AutoStart = p.boolean(key, v)
+			s.AutoStart, autoStartNode = p.boolean(key, v), v
+		case "timer":
+			s.Timer, timerNode = p.timer(v), v
 		case "leftovers":
 			s.StopLeftovers = p.leftovers(key, v)
 		case "actions":
@@ -367,6 +377,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	if s.Remote != "" && len(s.Command) > 0 {
 		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
+	p.checkTimer(s, timerNode, autoStartNode)
 	fillDefaults(s, respawnSet != nil)
 	p.checkExitCodes(s, exitCodesNode)
 	p.checkStderrLogFile(s, stderrNode)

@@ -14,6 +14,8 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -123,6 +125,11 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"run", jobscmd.NewCmdRun},
+	{"jobs", jobscmd.NewCmdJobs},
+	{"timers", timercmd.NewCmdTimers},
+	{"trigger", timercmd.NewCmdTrigger},
+	{"schedule", timercmd.NewCmdSchedule},
 	{"facts", factscmd.NewCmdFacts},
 	{"monitors", factscmd.NewCmdMonitors},
 	{"query", factscmd.NewCmdQuery},
