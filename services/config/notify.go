@@ -1,0 +1,391 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/alerting"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Notify is the top-level notify: section: where alerts go
+// (docs/notifications.md). Only the owner's configuration defines it.
+type Notify struct {
+	Targets []NotifyTarget
+	Policy  alerting.Policy
+	// RetryMax is the longest wait between two tries of a delivery
+	// (retry-max, default 5m); MaxAge how long a delivery is tried before
+	// it is dropped (max-age, default 24h); OutboxSize how many
+	// deliveries may wait at once (outbox-size, default 1000).
+	RetryMax   time.Duration
+	MaxAge     time.Duration
+	OutboxSize int
+	// File is where it was defined.
+	File string
+}
+
+// NotifyTarget is one target. Secrets (Password, header values) are
+// never logged nor shown.
+type NotifyTarget struct {
+	Name      string
+	Type      string // webhook, slack, script or email
+	Cooldown  time.Duration
+	OnResolve bool
+	Timeout   time.Duration // of one try; default 10s
+	// webhook, slack
+	URL     string
+	Method  string            // webhook; default POST
+	Headers map[string]string // webhook
+	Body    string            // webhook: a text/template over the alert; default its JSON
+	// script
+	Command []string
+	// email
+	SMTP     string // host:port
+	From     string
+	To       []string
+	Username string
+	Password string // or read from PasswordFile at start
+	Subject  string // a text/template; default "[shepherd] STATUS: SUBJECT: CLASS"
+}
+
+// Target types.
+var notifyTypes = []string{"webhook", "slack", "script", "email"}
+
+// NotifyFuncs are the functions a template may call (the notifier
+// defines them; they are listed here so that a template is checked when
+// the configuration is read).
+var NotifyFuncs = template.FuncMap{
+	"json":  func(any) string { return "" },
+	"upper": strings.ToUpper,
+}
+
+// LoadNotify reads only the notify: section of the configuration at path
+// (a file or a directory); nil if there is none.
+func LoadNotify(path string) (*Notify, error) {
+	files, err := configFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	var out *Notify
+	var errs services.ErrorList
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read configuration: %w", err)
+		}
+		n, e := parseNotify(f, data)
+		errs = append(errs, e...)
+		out = mergeNotify(out, n, &errs)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// mergeNotify keeps the first notify: section; a second one is an error.
+func mergeNotify(have, n *Notify, errs *services.ErrorList) *Notify {
+	switch {
+	case n == nil:
+		return have
+	case have == nil:
+		return n
+	}
+	errs.Add(services.Pos{File: n.File, Line: 1, Col: 1}, "notify: defined again (first in %s): keep one notify: section", have.File)
+	return have
+}
+
+// parseNotify reads the notify: key of one file, if it has one.
+func parseNotify(file string, data []byte) (*Notify, services.ErrorList) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, nil // Parse reports these
+	}
+	var errs services.ErrorList
+	p := parser{file: file, errs: &errs}
+	root := doc.Content[0]
+	var n *Notify
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "notify" {
+			n = p.notify(root.Content[i+1])
+		}
+	}
+	return n, errs
+}
+
+func (p parser) notify(v *yaml.Node) *Notify {
+	n := &Notify{File: p.file, RetryMax: 5 * time.Minute, MaxAge: 24 * time.Hour, OutboxSize: 1000}
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "notify: expected a mapping with 'targets' and 'rules', got %s", kindName(v))
+		return n
+	}
+	var rulesNode *yaml.Node
+	p.eachKey(v, func(key string, k, val *yaml.Node) {
+		switch key {
+		case "targets":
+			if val.Kind != yaml.MappingNode {
+				p.errorf(val, "notify: targets: expected a mapping of NAME: {type: ...}, got %s", kindName(val))
+				return
+			}
+			p.eachKey(val, func(name string, kk, tv *yaml.Node) {
+				if t, ok := p.notifyTarget(name, kk, tv); ok {
+					n.Targets = append(n.Targets, t)
+				}
+			})
+		case "rules":
+			rulesNode = val
+		case "recover-after":
+			n.Policy.RecoverAfter = p.duration("notify: recover-after", val)
+		case "flap-count":
+			n.Policy.FlapCount = p.integer("notify: flap-count", val)
+		case "flap-window":
+			n.Policy.FlapWindow = p.duration("notify: flap-window", val)
+		case "retry-max":
+			if d := p.duration("notify: retry-max", val); d > 0 {
+				n.RetryMax = d
+			}
+		case "max-age":
+			if d := p.duration("notify: max-age", val); d > 0 {
+				n.MaxAge = d
+			}
+		case "outbox-size":
+			if n.OutboxSize = p.integer("notify: outbox-size", val); n.OutboxSize < 1 || n.OutboxSize > 100000 {
+				p.errorf(val, "notify: outbox-size: must be between 1 and 100000")
+				n.OutboxSize = 1000
+			}
+		default:
+			p.errorf(k, "notify: unknown key %q (expected targets, rules, recover-after, flap-count, flap-window, retry-max, max-age or outbox-size)", key)
+		}
+	})
+	for _, t := range n.Targets {
+		n.Policy.Targets = append(n.Policy.Targets, alerting.Target{Name: t.Name, Cooldown: t.Cooldown, OnResolve: t.OnResolve})
+	}
+	if rulesNode != nil {
+		n.Policy.Rules = p.notifyRules(rulesNode, n.Targets)
+	} else if len(n.Targets) > 0 {
+		p.errorf(v, "notify: no rules: no alert would go anywhere (add rules: [{on: [service-failed], to: [%s]}])", n.Targets[0].Name)
+	}
+	return n
+}
+
+func (p parser) notifyTarget(name string, k, v *yaml.Node) (NotifyTarget, bool) {
+	t := NotifyTarget{Name: name, Timeout: 10 * time.Second}
+	where := "notify: target " + name
+	if !validTargetName(name) {
+		p.errorf(k, "%s: a target name is letters, digits, '-' and '_'", where)
+	}
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "%s: expected a mapping with a 'type', got %s", where, kindName(v))
+		return t, false
+	}
+	var typeNode, bodyNode, subjectNode *yaml.Node
+	p.eachKey(v, func(key string, kk, val *yaml.Node) {
+		switch key {
+		case "type":
+			typeNode = val
+			t.Type = p.str(where+": type", val)
+		case "cooldown":
+			t.Cooldown = p.duration(where+": cooldown", val)
+		case "on-resolve":
+			t.OnResolve = p.boolean(where+": on-resolve", val)
+		case "timeout":
+			if t.Timeout = p.duration(where+": timeout", val); t.Timeout <= 0 {
+				t.Timeout = 10 * time.Second
+			}
+		case "url":
+			t.URL = p.str(where+": url", val)
+			if u, err := url.Parse(t.URL); t.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				p.errorf(val, "%s: url: expected an http:// or https:// URL", where)
+			}
+		case "method":
+			t.Method = strings.ToUpper(p.str(where+": method", val))
+			if !slices.Contains([]string{"POST", "PUT", "PATCH", "GET"}, t.Method) {
+				p.errorf(val, "%s: method: expected POST, PUT, PATCH or GET", where)
+			}
+		case "headers":
+			t.Headers = map[string]string{}
+			if val.Kind != yaml.MappingNode {
+				p.errorf(val, "%s: headers: expected a mapping of Name: value", where)
+				return
+			}
+			p.eachKey(val, func(h string, hk, hv *yaml.Node) {
+				if strings.ContainsAny(h, " :\r\n") || h == "" {
+					p.errorf(hk, "%s: headers: bad header name %q", where, h)
+				}
+				s := p.str(where+": headers: "+h, hv)
+				if strings.ContainsAny(s, "\r\n") {
+					p.errorf(hv, "%s: headers: %s: a value may not hold a line break", where, h)
+				}
+				t.Headers[h] = s
+			})
+		case "body":
+			bodyNode = val
+			t.Body = p.str(where+": body", val)
+		case "command":
+			t.Command = p.command(where+": command", val)
+		case "smtp":
+			t.SMTP = p.str(where+": smtp", val)
+			if _, port, err := net.SplitHostPort(t.SMTP); t.SMTP != "" && (err != nil || port == "") {
+				p.errorf(val, "%s: smtp: expected HOST:PORT (mail.example.com:587)", where)
+			}
+		case "from":
+			t.From = p.str(where+": from", val)
+		case "to":
+			if val.Kind == yaml.ScalarNode {
+				t.To = []string{p.str(where+": to", val)}
+			} else {
+				t.To = p.strs(where+": to", val)
+			}
+		case "username":
+			t.Username = p.str(where+": username", val)
+		case "password":
+			t.Password = p.str(where+": password", val)
+		case "password-file":
+			file := p.absPath(where+": password-file", val)
+			if file != "" {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					p.errorf(val, "%s: password-file: %v", where, err)
+				}
+				t.Password = strings.TrimRight(string(b), "\r\n")
+			}
+		case "subject":
+			subjectNode = val
+			t.Subject = p.str(where+": subject", val)
+		default:
+			p.errorf(kk, "%s: unknown key %q", where, key)
+		}
+	})
+	for _, s := range []struct {
+		n    *yaml.Node
+		text string
+	}{{bodyNode, t.Body}, {subjectNode, t.Subject}} {
+		if s.n != nil {
+			if _, err := template.New(name).Funcs(NotifyFuncs).Option("missingkey=error").Parse(s.text); err != nil {
+				p.errorf(s.n, "%s: bad template: %v", where, err)
+			}
+		}
+	}
+	need := func(ok bool, key, example string) {
+		if !ok {
+			p.errorf(v, "%s: a %s target needs %s (%s)", where, t.Type, key, example)
+		}
+	}
+	switch t.Type {
+	case "webhook", "slack":
+		need(t.URL != "", "url", "url: https://hooks.example.com/...")
+		if t.Method == "" {
+			t.Method = "POST"
+		}
+	case "script":
+		need(len(t.Command) > 0, "a command", "command: [/usr/local/bin/page-me]")
+		if len(t.Command) > 0 && !strings.HasPrefix(t.Command[0], "/") {
+			p.errorf(v, "%s: command: %q must be an absolute path", where, t.Command[0])
+		}
+	case "email":
+		need(t.SMTP != "", "smtp", "smtp: mail.example.com:587")
+		need(t.From != "", "from", "from: shepherd@example.com")
+		need(len(t.To) > 0, "to", "to: [ops@example.com]")
+		for _, a := range append([]string{t.From}, t.To...) {
+			if strings.ContainsAny(a, "\r\n<>,") {
+				p.errorf(v, "%s: bad address %q", where, a)
+			}
+		}
+	case "":
+		if typeNode == nil {
+			p.errorf(v, "%s: no type (expected one of %s)", where, strings.Join(notifyTypes, ", "))
+		}
+		return t, false
+	default:
+		p.errorf(typeNode, "%s: unknown type %q (expected one of %s)", where, t.Type, strings.Join(notifyTypes, ", "))
+		return t, false
+	}
+	return t, true
+}
+
+func (p parser) notifyRules(v *yaml.Node, targets []NotifyTarget) []alerting.Rule {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "notify: rules: expected a list, got %s", kindName(v))
+		return nil
+	}
+	var rules []alerting.Rule
+	for i, item := range v.Content {
+		where := fmt.Sprintf("notify: rule %d", i+1)
+		if item.Kind != yaml.MappingNode {
+			p.errorf(item, "%s: expected a mapping with 'on' and 'to', got %s", where, kindName(item))
+			continue
+		}
+		var r alerting.Rule
+		var toNode *yaml.Node
+		p.eachKey(item, func(key string, k, val *yaml.Node) {
+			list := func() []string {
+				if val.Kind == yaml.ScalarNode {
+					return []string{p.str(where+": "+key, val)}
+				}
+				return p.strs(where+": "+key, val)
+			}
+			switch key {
+			case "on":
+				for _, c := range list() {
+					if !slices.Contains(alerting.Classes, alerting.Class(c)) {
+						p.errorf(val, "%s: on: unknown alert %q (expected %s)", where, c, classNames())
+						continue
+					}
+					r.On = append(r.On, alerting.Class(c))
+				}
+			case "subjects", "services", "jobs":
+				for _, s := range list() {
+					if _, err := path.Match(s, ""); err != nil {
+						p.errorf(val, "%s: %s: bad pattern %q", where, key, s)
+					}
+					r.Subjects = append(r.Subjects, s)
+				}
+			case "to":
+				toNode = val
+				for _, name := range list() {
+					if !slices.ContainsFunc(targets, func(t NotifyTarget) bool { return t.Name == name }) {
+						p.errorf(val, "%s: to: no target %q in notify: targets", where, name)
+						continue
+					}
+					r.To = append(r.To, name)
+				}
+			default:
+				p.errorf(k, "%s: unknown key %q (expected on, subjects, to)", where, key)
+			}
+		})
+		if toNode == nil {
+			p.errorf(item, "%s: no 'to': which targets?", where)
+		}
+		rules = append(rules, r)
+	}
+	return rules
+}
+
+func classNames() string {
+	s := make([]string, len(alerting.Classes))
+	for i, c := range alerting.Classes {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+func validTargetName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
