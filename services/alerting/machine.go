@@ -102,11 +102,15 @@ type Effect interface{ effect() }
 // Notify: store Alert in the outbox, then deliver it to its target.
 type Notify struct{ Alert Alert }
 
-// Keep: store the incident (opened, told, closed).
+// Keep: store the incident (opened, told, settling, closed).
 type Keep struct{ Incident Incident }
+
+// Forget: delete a closed incident beyond MaxRecent from the store.
+type Forget struct{ ID string }
 
 func (Notify) effect() {}
 func (Keep) effect()   {}
+func (Forget) effect() {}
 
 // Machine holds the open incidents and what each target was told.
 type Machine struct {
@@ -133,8 +137,9 @@ func New(p Policy) *Machine {
 
 // Restore brings back incidents kept in the store: the open ones stay
 // open, the closed ones are recent, and what each target was told counts
-// for its cooldown.
-func (m *Machine) Restore(incs []Incident) {
+// for its cooldown. It returns the closed ones beyond MaxRecent, to be
+// forgotten.
+func (m *Machine) Restore(incs []Incident) []Effect {
 	sort.Slice(incs, func(i, j int) bool { return incs[i].Opened.Before(incs[j].Opened) })
 	for _, inc := range incs {
 		for t, at := range inc.Notified {
@@ -150,9 +155,14 @@ func (m *Machine) Restore(incs []Incident) {
 			m.recent = append(m.recent, inc)
 		}
 	}
+	var effs []Effect
 	if n := len(m.recent); n > MaxRecent {
+		for _, inc := range m.recent[:n-MaxRecent] {
+			effs = append(effs, Forget{inc.ID})
+		}
 		m.recent = m.recent[n-MaxRecent:]
 	}
+	return effs
 }
 
 // Open returns the open incidents, oldest first; Recent the closed ones
@@ -179,10 +189,11 @@ func (m *Machine) Step(now time.Time, o Observation) []Effect {
 		case inc == nil:
 			return nil
 		case o.Settle:
-			if inc.RunningSince.IsZero() {
-				inc.RunningSince = now
+			if !inc.RunningSince.IsZero() {
+				return nil
 			}
-			return nil
+			inc.RunningSince = now // kept: a restart must not forget it
+			return []Effect{Keep{cloneInc(*inc)}}
 		default:
 			return m.close(inc, now)
 		}
@@ -276,10 +287,11 @@ func (m *Machine) close(inc *Incident, now time.Time) []Effect {
 	inc.Closed = now
 	c := cloneInc(*inc)
 	m.recent = append(m.recent, c)
+	effs := []Effect{Keep{c}}
 	if len(m.recent) > MaxRecent {
+		effs = append(effs, Forget{m.recent[0].ID})
 		m.recent = m.recent[1:]
 	}
-	effs := []Effect{Keep{c}}
 	names := make([]string, 0, len(inc.Notified))
 	for t := range inc.Notified {
 		names = append(names, t)

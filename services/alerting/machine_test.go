@@ -30,6 +30,8 @@ func render(effs []Effect) string {
 				state = "closed"
 			}
 			parts = append(parts, fmt.Sprintf("keep %s %s x%d", e.Incident.ID, state, e.Incident.Failures))
+		case Forget:
+			parts = append(parts, "forget "+e.ID)
 		case Notify:
 			parts = append(parts, fmt.Sprintf("notify %s %s %s", e.Alert.Target, e.Alert.Status, e.Alert.Class))
 		}
@@ -71,13 +73,14 @@ var hookAll = Policy{
 func TestCrashLoopIsOneIncident(t *testing.T) {
 	run(t, hookAll, []step{
 		{0, "service web", "service-failed", false, "keep 1 open x1; notify hook firing service-failed"},
-		{time.Second, "service web", "ok~", false, ""},
+		{time.Second, "service web", "ok~", false, "keep 1 open x1"},
+		{1500 * time.Millisecond, "service web", "ok~", false, ""},
 		{2 * time.Second, "service web", "service-failed", false, ""},
-		{3 * time.Second, "service web", "ok~", false, ""},
+		{3 * time.Second, "service web", "ok~", false, "keep 1 open x2"},
 		// The third failure within the window: flapping, a class of its
 		// own, but the hook was told of this incident already.
 		{4 * time.Second, "service web", "service-failed", false, "keep 1 open x3"},
-		{5 * time.Second, "service web", "ok~", false, ""},
+		{5 * time.Second, "service web", "ok~", false, "keep 1 open x3"},
 		{14 * time.Second, "", "", true, ""},
 		{15 * time.Second, "", "", true, "keep 1 closed x3; notify hook resolved service-failed"},
 		{16 * time.Second, "", "", true, ""},
@@ -87,10 +90,10 @@ func TestCrashLoopIsOneIncident(t *testing.T) {
 func TestSettleIsInterruptedByAFailure(t *testing.T) {
 	run(t, hookAll, []step{
 		{0, "service web", "not-ready", false, "keep 1 open x1; notify hook firing not-ready"},
-		{time.Second, "service web", "ok~", false, ""},
+		{time.Second, "service web", "ok~", false, "keep 1 open x1"},
 		{5 * time.Second, "service web", "respawn-limit", false, "keep 1 open x2"},
 		{12 * time.Second, "", "", true, ""},
-		{20 * time.Second, "service web", "ok~", false, ""},
+		{20 * time.Second, "service web", "ok~", false, "keep 1 open x2"},
 		{30 * time.Second, "", "", true, "keep 1 closed x2; notify hook resolved not-ready"},
 	})
 }
@@ -160,6 +163,25 @@ func TestRestoreKeepsOpenIncidentsAndCooldowns(t *testing.T) {
 	}
 	if n := len(m.Open()); n != 1 {
 		t.Errorf("open: %d", n)
+	}
+}
+
+func TestRecentIsBounded(t *testing.T) {
+	m := New(hookAll)
+	var last []Effect
+	for i := range MaxRecent + 1 {
+		m.Step(t0, Observation{Subject: "job a", Class: JobFailed, Seq: uint64(i + 1)})
+		last = m.Step(t0, Observation{Subject: "job a"})
+	}
+	if got := render(last); !strings.Contains(got, "; forget 1;") || len(m.Recent()) != MaxRecent {
+		t.Errorf("%q, %d recent", got, len(m.Recent()))
+	}
+	var old []Incident
+	for i := range MaxRecent + 2 {
+		old = append(old, Incident{ID: fmt.Sprint(i), Subject: "job a", Opened: t0.Add(time.Duration(i)), Closed: t0.Add(time.Hour)})
+	}
+	if got := render(New(hookAll).Restore(old)); got != "forget 0; forget 1" {
+		t.Errorf("restore: %q", got)
 	}
 }
 
