@@ -42,6 +42,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
 	"github.com/shepherd-go/shepherd/metrics"
+	"github.com/shepherd-go/shepherd/notifier"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
@@ -157,6 +158,7 @@ type Daemon struct {
 	uid        int
 
 	fleetRuns *fleetruns.Book
+	notifier  *notifier.Notifier // notify: (docs/notifications.md)
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -216,6 +218,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
+	if d.notifier, err = notifier.Start(notifier.Env{ConfigPath: d.opts.ConfigPath, Store: d.history, System: d.system, Historian: d.historian, Monitor: d.monitor, Go: d.goGo, Logf: d.logf, Life: d.life}); err != nil {
+		return nil, err
+	}
 	d.serve(ho)
 	if len(d.opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {

@@ -377,3 +377,19 @@ func cloneInc(inc Incident) Incident {
 	}
 	return inc
 }
+
+// Listing answers `herd incidents`: the open incidents and the recent
+// closed ones, oldest first.
+type Listing struct {
+	Open   []Incident `json:"open"`
+	Recent []Incident `json:"recent"`
+	// Configured is false when the daemon has no notify: section (and
+	// keeps no incidents).
+	Configured bool `json:"configured"`
+}
+
+// TestResult answers `herd notify test TARGET`.
+type TestResult struct {
+	Target string `json:"target"`
+	Key    string `json:"key"`
+}
