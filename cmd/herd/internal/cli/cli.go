@@ -122,6 +122,8 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"notify", newCmdNotify},
+	{"incidents", newCmdIncidents},
 }
 
 func init() {
