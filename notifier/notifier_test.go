@@ -37,6 +37,8 @@ type got struct {
 	alert  alerting.Alert
 	header http.Header
 	body   string
+	method string
+	path   string
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -51,7 +53,7 @@ func newReceiver(t *testing.T) *receiver {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		r.got = append(r.got, got{a, req.Header.Clone(), string(b)})
+		r.got = append(r.got, got{a, req.Header.Clone(), string(b), req.Method, req.URL.Path})
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -181,6 +183,7 @@ func TestNotifications(t *testing.T) {
 	hook := newReceiver(t)
 	down := newReceiver(t)
 	down.fail = true
+	other := newReceiver(t)
 	mail, smtpAddr := startMailbox(t)
 	out := filepath.Join(dir, "script.out")
 	cfg := fmt.Sprintf(`services:
@@ -207,6 +210,14 @@ notify:
       to: [ops@example.com]
       username: shepherd
       password: SECRET-PW
+    chat:
+      type: slack
+      url: %[6]s/slack
+    tpl:
+      type: webhook
+      url: %[6]s/tpl
+      method: PUT
+      body: '{"msg": {{json .Message}}, "k": {{json .Key}}, "s": "{{upper .Status}}"}'
     page:
       type: script
       command: [/bin/sh, -c, 'cat > %[5]s; echo "$SHEPHERD_ALERT_STATUS $SHEPHERD_ALERT_KEY" > %[5]s.env']
@@ -214,7 +225,7 @@ notify:
     - on: [service-failed, flapping, respawn-limit]
       services: [crashy]
       to: [hook]
-`, dir, hook.srv.URL, down.srv.URL, smtpAddr, out)
+`, dir, hook.srv.URL, down.srv.URL, smtpAddr, out, other.srv.URL)
 	cfgPath := filepath.Join(dir, "services.yaml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	log := &logBuf{}
@@ -306,12 +317,34 @@ notify:
 		}
 	})
 
+	t.Run("SlackAndTemplate", func(t *testing.T) {
+		var res1, res2 alerting.TestResult
+		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"chat"}}, &res1); werr != nil {
+			t.Fatal(werr)
+		}
+		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"tpl"}}, &res2); werr != nil {
+			t.Fatal(werr)
+		}
+		g := other.all()
+		if len(g) != 2 {
+			t.Fatalf("got %+v", g)
+		}
+		var slack map[string]string
+		if json.Unmarshal([]byte(g[0].body), &slack) != nil || !strings.HasPrefix(slack["text"], "TEST from ") || slack["idempotency_key"] != res1.Key || g[0].path != "/slack" {
+			t.Errorf("slack: %s %q", g[0].path, g[0].body)
+		}
+		var tpl map[string]string
+		if json.Unmarshal([]byte(g[1].body), &tpl) != nil || tpl["k"] != res2.Key || tpl["s"] != "TEST" || g[1].method != "PUT" || g[1].header.Get("Idempotency-Key") != res2.Key {
+			t.Errorf("template: %s %q", g[1].method, g[1].body)
+		}
+	})
+
 	t.Run("FailureSaysWhyWithoutSecrets", func(t *testing.T) {
 		werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"down"}}, nil)
 		if werr == nil || !strings.Contains(werr.Message, "503") || strings.Contains(werr.Message, "SECRET") {
 			t.Errorf("error: %+v", werr)
 		}
-		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"nope"}}, nil); werr == nil || !strings.Contains(werr.Message, "targets: down, hook, mail, page") {
+		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"nope"}}, nil); werr == nil || !strings.Contains(werr.Message, "targets: chat, down, hook, mail, page, tpl") {
 			t.Errorf("unknown target: %+v", werr)
 		}
 	})

@@ -37,6 +37,7 @@ type Event struct {
 	ExitCode *int
 	Signal   string
 	Result   string
+	Outcome  string // a job's: ok, failed or late (else Result says it)
 	Message  string
 }
 
@@ -65,7 +66,7 @@ const MaxMessage = 1024
 //	kind respawn-limit                                -> service NAME: respawn-limit
 //	kind state, state running                         -> service NAME: success (settles)
 //	kind state, state unreachable                     -> proxy NAME: proxy-unreachable
-//	kind job, result failed / late / ok               -> job NAME: job-failed / job-late / success
+//	kind job, outcome failed / late / ok              -> job NAME: job-failed / job-late / success
 //	kind fleet-run, result failed / ok                -> fleet NAME: fleet-failed / success
 //
 // A one-shot service that succeeds goes from starting to stopped with
@@ -120,7 +121,11 @@ func Classify(e Event) (Observation, bool) {
 			return o, false
 		}
 		o.Subject = "job " + name
-		switch e.Result {
+		outcome := e.Outcome
+		if outcome == "" {
+			outcome = e.Result
+		}
+		switch outcome {
 		case "failed":
 			o.Class = JobFailed
 		case "late":

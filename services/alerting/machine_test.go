@@ -203,6 +203,7 @@ func TestClassify(t *testing.T) {
 		{Event{Kind: "job", Job: "backup", Result: "failed"}, "job backup job-failed"},
 		{Event{Kind: "job", Service: "backup", Result: "late"}, "job backup job-late"},
 		{Event{Kind: "job", Job: "backup", Result: "ok"}, "job backup ok"},
+		{Event{Kind: "job", Job: "backup", Outcome: "failed"}, "job backup job-failed"},
 		{Event{Kind: "job", Job: "backup", Result: "running"}, "-"},
 		{Event{Kind: "fleet-run", Result: "failed"}, "fleet fleet fleet-failed"},
 		{Event{Kind: "daemon-start"}, "-"},
