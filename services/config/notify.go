@@ -17,45 +17,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Notify is the top-level notify: section: where alerts go
-// (docs/notifications.md). Only the owner's configuration defines it.
-type Notify struct {
-	Targets []NotifyTarget
-	Policy  alerting.Policy
-	// RetryMax is the longest wait between two tries of a delivery
-	// (retry-max, default 5m); MaxAge how long a delivery is tried before
-	// it is dropped (max-age, default 24h); OutboxSize how many
-	// deliveries may wait at once (outbox-size, default 1000).
-	RetryMax   time.Duration
-	MaxAge     time.Duration
-	OutboxSize int
-	// File is where it was defined.
-	File string
-}
-
-// NotifyTarget is one target. Secrets (Password, header values) are
-// never logged nor shown.
-type NotifyTarget struct {
-	Name      string
-	Type      string // webhook, slack, script or email
-	Cooldown  time.Duration
-	OnResolve bool
-	Timeout   time.Duration // of one try; default 10s
-	// webhook, slack
-	URL     string
-	Method  string            // webhook; default POST
-	Headers map[string]string // webhook
-	Body    string            // webhook: a text/template over the alert; default its JSON
-	// script
-	Command []string
-	// email
-	SMTP     string // host:port
-	From     string
-	To       []string
-	Username string
-	Password string // or read from PasswordFile at start
-	Subject  string // a text/template; default "[shepherd] STATUS: SUBJECT: CLASS"
-}
+// Notify is the top-level notify: section (alerting.Settings), and
+// NotifyTarget one of its targets.
+type (
+	Notify       = alerting.Settings
+	NotifyTarget = alerting.TargetSettings
+)
 
 // Target types.
 var notifyTypes = []string{"webhook", "slack", "script", "email"}
@@ -180,7 +147,7 @@ func (p parser) notify(v *yaml.Node) *Notify {
 func (p parser) notifyTarget(name string, k, v *yaml.Node) (NotifyTarget, bool) {
 	t := NotifyTarget{Name: name, Timeout: 10 * time.Second}
 	where := "notify: target " + name
-	if !validTargetName(name) {
+	if !alerting.ValidTargetName(name) {
 		p.errorf(k, "%s: a target name is letters, digits, '-' and '_'", where)
 	}
 	if v.Kind != yaml.MappingNode {
@@ -337,7 +304,7 @@ func (p parser) notifyRules(v *yaml.Node, targets []NotifyTarget) []alerting.Rul
 			case "on":
 				for _, c := range list() {
 					if !slices.Contains(alerting.Classes, alerting.Class(c)) {
-						p.errorf(val, "%s: on: unknown alert %q (expected %s)", where, c, classNames())
+						p.errorf(val, "%s: on: unknown alert %q (expected %s)", where, c, alerting.ClassNames())
 						continue
 					}
 					r.On = append(r.On, alerting.Class(c))
@@ -368,24 +335,4 @@ func (p parser) notifyRules(v *yaml.Node, targets []NotifyTarget) []alerting.Rul
 		rules = append(rules, r)
 	}
 	return rules
-}
-
-func classNames() string {
-	s := make([]string, len(alerting.Classes))
-	for i, c := range alerting.Classes {
-		s[i] = string(c)
-	}
-	return strings.Join(s, ", ")
-}
-
-func validTargetName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }

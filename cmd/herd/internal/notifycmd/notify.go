@@ -1,4 +1,4 @@
-package cli
+package notifycmd
 
 import (
 	"fmt"
@@ -14,9 +14,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// herd notify test TARGET, herd incidents (docs/notifications.md).
+// NewCmdNotify and NewCmdIncidents are herd notify test and herd
+// incidents (docs/notifications.md).
 
-func newCmdNotify(f *cmdutil.Factory) *cobra.Command {
+func NewCmdNotify(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "notify",
 		Short: "Notifications: send a test alert to a target",
@@ -38,7 +39,7 @@ func newCmdNotify(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func newCmdIncidents(f *cmdutil.Factory) *cobra.Command {
+func NewCmdIncidents(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "incidents",
 		Short: "Open and recent incidents, and which targets were told",
