@@ -3,7 +3,6 @@ package notifier
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -381,5 +380,3 @@ func (n *Notifier) test(req wire.Request) wire.Reply {
 		return wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "the daemon is stopping"))
 	}
 }
-
-var errStopping = errors.New("the daemon is stopping")
