@@ -223,6 +223,9 @@ func (m *Machine) Step(now time.Time, o Observation) []Effect {
 		changed = true
 	}
 	inc.Failures++
+	if !inc.RunningSince.IsZero() {
+		changed = true // kept settling: a restart must not close it
+	}
 	inc.Last, inc.Message, inc.RunningSince = now, o.Message, time.Time{}
 	var effs []Effect
 	for _, c := range classes {

@@ -75,7 +75,9 @@ func TestCrashLoopIsOneIncident(t *testing.T) {
 		{0, "service web", "service-failed", false, "keep 1 open x1; notify hook firing service-failed"},
 		{time.Second, "service web", "ok~", false, "keep 1 open x1"},
 		{1500 * time.Millisecond, "service web", "ok~", false, ""},
-		{2 * time.Second, "service web", "service-failed", false, ""},
+		// A failure ends the settling: kept, so that a restart of the
+		// daemon does not close the incident.
+		{2 * time.Second, "service web", "service-failed", false, "keep 1 open x2"},
 		{3 * time.Second, "service web", "ok~", false, "keep 1 open x2"},
 		// The third failure within the window: flapping, a class of its
 		// own, but the hook was told of this incident already.
