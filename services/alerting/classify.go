@@ -49,6 +49,10 @@ type Observation struct {
 	Subject string // "service web", "job backup", "fleet web", "proxy db-a"
 	Class   Class  // "" for a success
 	Settle  bool
+	// State is a service's new state; with no Class and no Settle, the
+	// observation only notes it (a one-shot's success is its going from
+	// starting to stopped).
+	State   string
 	Message string
 	Seq     uint64
 }
@@ -65,6 +69,7 @@ const MaxMessage = 1024
 //	kind respawn (an unexpected exit, respawned)      -> service NAME: service-failed
 //	kind respawn-limit                                -> service NAME: respawn-limit
 //	kind state, state running                         -> service NAME: success (settles)
+//	kind state, state stopped right after starting    -> service NAME: success (a one-shot's)
 //	kind state, state unreachable                     -> proxy NAME: proxy-unreachable
 //	kind job, outcome failed / late / ok              -> job NAME: job-failed / job-late / success
 //	kind fleet-run, result failed / ok                -> fleet NAME: fleet-failed / success
@@ -79,7 +84,7 @@ func Classify(e Event) (Observation, bool) {
 		if e.Service == "" {
 			return o, false
 		}
-		o.Subject = "service " + e.Service
+		o.Subject, o.State = "service "+e.Service, e.State
 		switch e.State {
 		case "failed":
 			o.Class = ServiceFailed
@@ -95,9 +100,7 @@ func Classify(e Event) (Observation, bool) {
 		case "running":
 			o.Settle = true
 		case "unreachable":
-			o.Subject, o.Class = "proxy "+e.Service, ProxyUnreachable
-		default:
-			return o, false
+			o.Subject, o.Class, o.State = "proxy "+e.Service, ProxyUnreachable, ""
 		}
 	case "respawn":
 		if e.Service == "" {

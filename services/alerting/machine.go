@@ -119,6 +119,7 @@ type Machine struct {
 	recent []Incident
 	told   map[string]time.Time // target + "\x00" + subject: last told of an incident
 	flaps  map[string][]time.Time
+	states map[string]string // the last state of the services with an open incident
 }
 
 // New makes a machine for p, filling its defaults.
@@ -132,7 +133,7 @@ func New(p Policy) *Machine {
 	if p.FlapWindow <= 0 {
 		p.FlapWindow = DefaultFlapWindow
 	}
-	return &Machine{policy: p, open: map[string]*Incident{}, told: map[string]time.Time{}, flaps: map[string][]time.Time{}}
+	return &Machine{policy: p, open: map[string]*Incident{}, told: map[string]time.Time{}, flaps: map[string][]time.Time{}, states: map[string]string{}}
 }
 
 // Restore brings back incidents kept in the store: the open ones stay
@@ -185,8 +186,17 @@ func (m *Machine) Step(now time.Time, o Observation) []Effect {
 	}
 	if o.Class == "" {
 		inc := m.open[o.Subject]
+		prev := m.states[o.Subject]
+		if inc != nil && o.State != "" {
+			m.states[o.Subject] = o.State
+		}
 		switch {
 		case inc == nil:
+			return nil
+		case !o.Settle && o.State != "":
+			if o.State == "stopped" && prev == "starting" {
+				return m.close(inc, now) // a one-shot that succeeded
+			}
 			return nil
 		case o.Settle:
 			if !inc.RunningSince.IsZero() {
@@ -221,6 +231,9 @@ func (m *Machine) Step(now time.Time, o Observation) []Effect {
 		}
 		m.open[o.Subject] = inc
 		changed = true
+	}
+	if o.State != "" {
+		m.states[o.Subject] = o.State
 	}
 	inc.Failures++
 	if !inc.RunningSince.IsZero() {
@@ -287,6 +300,7 @@ func (m *Machine) NextWake() (time.Time, bool) {
 func (m *Machine) close(inc *Incident, now time.Time) []Effect {
 	delete(m.open, inc.Subject)
 	delete(m.flaps, inc.Subject)
+	delete(m.states, inc.Subject)
 	inc.Closed = now
 	c := cloneInc(*inc)
 	m.recent = append(m.recent, c)

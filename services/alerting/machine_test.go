@@ -49,10 +49,12 @@ func run(t *testing.T, p Policy, steps []step) {
 			effs = m.Tick(now)
 		} else {
 			o := Observation{Subject: s.subject, Seq: uint64(i + 1), Message: "m"}
-			switch s.class {
-			case "ok":
-			case "ok~":
-				o.Settle = true
+			switch {
+			case strings.HasPrefix(s.class, "="):
+				o.State = s.class[1:]
+			case s.class == "ok":
+			case s.class == "ok~":
+				o.Settle, o.State = true, "running"
 			default:
 				o.Class = Class(s.class)
 			}
@@ -97,6 +99,21 @@ func TestSettleIsInterruptedByAFailure(t *testing.T) {
 		{12 * time.Second, "", "", true, ""},
 		{20 * time.Second, "service web", "ok~", false, "keep 1 open x2"},
 		{30 * time.Second, "", "", true, "keep 1 closed x2; notify hook resolved not-ready"},
+	})
+}
+
+func TestOneShotSuccessCloses(t *testing.T) {
+	run(t, hookAll, []step{
+		{0, "service once", "=starting", false, ""},
+		{time.Second, "service once", "service-failed", false, "keep 2 open x1; notify hook firing service-failed"},
+		// Stopped by the user after it failed: not a success.
+		{2 * time.Second, "service once", "=stopping", false, ""},
+		{3 * time.Second, "service once", "=stopped", false, ""},
+		// Started again, and done: a success.
+		{4 * time.Second, "service once", "=starting", false, ""},
+		{5 * time.Second, "service once", "=stopped", false, "keep 2 closed x1; notify hook resolved service-failed"},
+		{6 * time.Second, "service once", "=starting", false, ""},
+		{7 * time.Second, "service once", "=stopped", false, ""},
 	})
 }
 
@@ -199,7 +216,8 @@ func TestClassify(t *testing.T) {
 		{Event{Kind: "respawn", Service: "web"}, "service web service-failed"},
 		{Event{Kind: "respawn-limit", Service: "web"}, "service web respawn-limit"},
 		{Event{Kind: "state", Service: "web", State: "running"}, "service web ok~"},
-		{Event{Kind: "state", Service: "web", State: "starting"}, "-"},
+		{Event{Kind: "state", Service: "web", State: "starting"}, "service web =starting"},
+		{Event{Kind: "state", Service: "web", State: "stopped"}, "service web =stopped"},
 		{Event{Kind: "state", Service: "db-a", State: "unreachable"}, "proxy db-a proxy-unreachable"},
 		{Event{Kind: "exit", Service: "web", ExitCode: &one}, "-"},
 		{Event{Kind: "job", Job: "backup", Result: "failed"}, "job backup job-failed"},
@@ -215,11 +233,14 @@ func TestClassify(t *testing.T) {
 		got := "-"
 		if ok {
 			cl := string(o.Class)
-			if cl == "" {
+			switch {
+			case cl != "":
+			case o.Settle:
+				cl = "ok~"
+			case o.State != "":
+				cl = "=" + o.State
+			default:
 				cl = "ok"
-				if o.Settle {
-					cl = "ok~"
-				}
 			}
 			got = o.Subject + " " + cl
 		}
