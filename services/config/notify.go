@@ -2,12 +2,14 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"text/template"
 	"time"
 
@@ -219,11 +221,11 @@ func (p parser) notifyTarget(name string, k, v *yaml.Node) (NotifyTarget, bool) 
 		case "password-file":
 			file := p.absPath(where+": password-file", val)
 			if file != "" {
-				b, err := os.ReadFile(file)
+				pw, err := readSecret(file)
 				if err != nil {
 					p.errorf(val, "%s: password-file: %v", where, err)
 				}
-				t.Password = strings.TrimRight(string(b), "\r\n")
+				t.Password = pw
 			}
 		case "subject":
 			subjectNode = val
@@ -335,4 +337,25 @@ func (p parser) notifyRules(v *yaml.Node, targets []NotifyTarget) []alerting.Rul
 		rules = append(rules, r)
 	}
 	return rules
+}
+
+// readSecret reads a password file: a regular file of at most 4 KiB
+// (not a FIFO or a device, which could hold the daemon's start forever).
+func readSecret(file string) (string, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", file)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > 4096 {
+		return "", fmt.Errorf("%s holds more than 4 KiB", file)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,37 @@ func TestNotifyErrors(t *testing.T) {
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func FuzzNotify(f *testing.F) {
+	f.Add([]byte("notify:\n  targets:\n    h: {type: webhook, url: 'http://x/', body: '{{json .Message}}'}\n  rules: [{on: [flapping], to: [h]}]\n"))
+	f.Add([]byte("notify:\n  targets:\n    m: {type: email, smtp: 'a:1', from: a, to: [b]}\n    s: {type: script, command: /bin/x}\n  rules: [{services: ['[', x], to: m}]\n"))
+	f.Add([]byte("notify: [1, {x: y}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, errs := parseNotify("f.yaml", data)
+		for _, e := range errs {
+			if e.Pos.Line < 1 || e.Pos.File != "f.yaml" {
+				t.Fatalf("error without a position: %v", e)
+			}
+		}
+	})
+}
+
+func TestPasswordFileMustBeASmallRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, make([]byte, 5000), 0o600)
+	for _, f := range []string{fifo, big, "/dev/zero"} {
+		file := filepath.Join(dir, "s.yaml")
+		os.WriteFile(file, []byte("notify:\n  targets:\n    m: {type: email, smtp: 'a:1', from: a, to: [b], password-file: "+f+"}\n  rules: [{to: [m]}]\n"), 0o644)
+		if _, err := LoadNotify(file); err == nil || !strings.Contains(err.Error(), "s.yaml:3:") {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }
