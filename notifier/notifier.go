@@ -210,14 +210,14 @@ func (n *Notifier) follow() {
 func (n *Notifier) judge(evs []history.Event) {
 	n.mu.Lock()
 	var effs []alerting.Effect
-	moved := false
+	moved, now := false, time.Now()
 	for _, e := range evs {
 		if e.Seq <= n.cursor {
 			continue
 		}
 		n.cursor, moved = e.Seq, true
-		if e.Kind == KindIncident || e.Kind == KindNotify {
-			continue
+		if e.Kind == KindIncident || e.Kind == KindNotify || now.Sub(e.Time) > n.cfg.MaxAge {
+			continue // ours, or too old to tell anyone (a notify: section added again)
 		}
 		if o, ok := alerting.Classify(eventOf(e)); ok {
 			effs = append(effs, n.m.Step(e.Time, o)...)
