@@ -48,16 +48,7 @@ func run(t *testing.T, p Policy, steps []step) {
 		if s.tick {
 			effs = m.Tick(now)
 		} else {
-			o := Observation{Subject: s.subject, Seq: uint64(i + 1), Message: "m"}
-			switch {
-			case strings.HasPrefix(s.class, "="):
-				o.State = s.class[1:]
-			case s.class == "ok":
-			case s.class == "ok~":
-				o.Settle, o.State = true, "running"
-			default:
-				o.Class = Class(s.class)
-			}
+			o := observe(s, i+1)
 			effs = m.Step(now, o)
 		}
 		if got := render(effs); got != s.want {
