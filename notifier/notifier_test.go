@@ -192,7 +192,7 @@ func TestNotifications(t *testing.T) {
     respawn-limit: unlimited
     respawn-delay: 50ms
 notify:
-  recover-after: 1s
+  recover-after: 3s
   retry-max: 100ms
   targets:
     hook:
