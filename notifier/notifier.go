@@ -239,12 +239,11 @@ func (n *Notifier) judge(evs []history.Event) {
 // cursorEvery: the cursor is kept at least every so many events.
 const cursorEvery = 5000
 
-// eventOf is what alerting reads of an event. Tracked jobs (issue 19,
-// branch h19-jobs) add Job and Outcome to history.Event: at the merge,
-// this sets Job: e.Job, Outcome: e.Outcome (docs/notifications.md).
+// eventOf is what alerting reads of an event (a tracked job's: Job
+// and Outcome, actors/jobbook).
 func eventOf(e history.Event) alerting.Event {
 	return alerting.Event{Seq: e.Seq, Time: e.Time, Service: e.Service, Kind: e.Kind, State: e.State,
-		ExitCode: e.ExitCode, Signal: e.Signal, Result: e.Result, Message: e.Message}
+		ExitCode: e.ExitCode, Signal: e.Signal, Result: e.Result, Message: e.Message, Job: e.Job, Outcome: e.Outcome}
 }
 
 // apply stores what the effects say, synced, in one batch with the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/jobs"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -26,6 +27,8 @@ type Config struct {
 	HistoryRetention time.Duration
 	// Notify (top-level key notify) is where alerts go; nil: nowhere.
 	Notify *Notify
+	// Jobs (top-level key jobs) are the expectations of tracked jobs.
+	Jobs []jobs.Expect
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -58,6 +61,7 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 	}
 	cfg := &Config{Files: files}
 	var errs services.ErrorList
+	seenJobs := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -74,6 +78,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		} else if r != 0 {
 			cfg.HistoryRetention = r
 		}
+		j, e := parseJobs(f, data, seenJobs)
+		errs = append(errs, e...)
+		cfg.Jobs = append(cfg.Jobs, j...)
 	}
 	return cfg, errs, nil
 }
@@ -127,11 +134,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" || key == "notify" {
-			return // see parseSettings, parseNotify
+		if key == "history-retention" || key == "jobs" || key == "notify" {
+			return // see parseSettings, parseJobs, parseNotify
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'notify' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {

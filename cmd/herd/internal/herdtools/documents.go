@@ -12,6 +12,7 @@ import (
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services/alerting"
+	"github.com/shepherd-go/shepherd/services/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -103,6 +104,9 @@ func Documents() map[string][]Document {
 		"action":             {action},
 		"notify test":        {doc[alerting.TestResult]("the test alert delivered")},
 		"incidents":          {doc[alerting.Listing]("the open and recent incidents")},
+		"run":                {doc[jobs.Run]("the run, once it ended (the command's output goes to stderr)")},
+		"jobs":               {doc[jobs.List]("the tracked jobs")},
+		"jobs show":          {doc[jobs.Detail]("one job and its runs")},
 		"spawn": {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),
