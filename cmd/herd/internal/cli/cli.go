@@ -15,6 +15,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/notifycmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -128,6 +129,9 @@ var builtins = []builtin{
 	{"incidents", notifycmd.NewCmdIncidents},
 	{"run", jobscmd.NewCmdRun},
 	{"jobs", jobscmd.NewCmdJobs},
+	{"timers", timercmd.NewCmdTimers},
+	{"trigger", timercmd.NewCmdTrigger},
+	{"schedule", timercmd.NewCmdSchedule},
 }
 
 func init() {

@@ -111,6 +111,9 @@ func Documents() map[string][]Document {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),
 		},
+		"timers":   {doc[wire.TimersResult]("the timer services and scheduled jobs")},
+		"trigger":  {doc[wire.TriggerResult]("what the firing did")},
+		"schedule": {doc[wire.ScheduleResult]("the transient scheduled")},
 	}
 }
 
