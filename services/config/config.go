@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/jobs"
+	"github.com/shepherd-go/shepherd/services/notifyconfig"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -70,7 +71,7 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		specs, e := Parse(f, data, acc)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
-		n, e := parseNotify(f, data)
+		n, e := notifyconfig.Parse(f, data)
 		errs = append(errs, e...)
 		cfg.Notify = mergeNotify(cfg.Notify, n, &errs)
 		if r, e := parseSettings(f, data); len(e) > 0 {
@@ -135,7 +136,7 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
 		if key == "history-retention" || key == "jobs" || key == "notify" {
-			return // see parseSettings, parseJobs, parseNotify
+			return // see parseSettings, parseJobs, notifyconfig.Parse
 		}
 		if key != "services" {
 			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify' or 'history-retention')", key)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services/alerting"
+	"github.com/shepherd-go/shepherd/services/notifyconfig"
 )
 
 func TestNotifySection(t *testing.T) {
@@ -113,7 +114,7 @@ func FuzzNotify(f *testing.F) {
 	f.Add([]byte("notify:\n  targets:\n    m: {type: email, smtp: 'a:1', from: a, to: [b]}\n    s: {type: script, command: /bin/x}\n  rules: [{services: ['[', x], to: m}]\n"))
 	f.Add([]byte("notify: [1, {x: y}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, errs := parseNotify("f.yaml", data)
+		_, errs := notifyconfig.Parse("f.yaml", data)
 		for _, e := range errs {
 			if e.Pos.Line < 1 || e.Pos.File != "f.yaml" {
 				t.Fatalf("error without a position: %v", e)
