@@ -36,6 +36,7 @@ func Commands(f *cmdutil.Factory) []*cobra.Command {
 	return []*cobra.Command{
 		fleetcmd.NewCmdHosts(f),
 		fleetcmd.NewCmdFleet(f),
+		fleetcmd.NewCmdRecipe(f),
 		newCmdConfig(f),
 		importcmd.NewCmdImport(f),
 	}
