@@ -16,6 +16,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services/config"
 	"github.com/spf13/cobra"
 )
 
@@ -350,13 +351,20 @@ func stepCommand(s fleet.Step, argvs map[string][]string, hosts []*fleet.Host) [
 		if i == 0 {
 			first = argvs[h.Name]
 		} else if !slices.Equal(first, argvs[h.Name]) {
-			return strings.Fields(s.Run)
+			return templateWords(s)
 		}
 	}
 	if first == nil {
-		return strings.Fields(s.Run)
+		return templateWords(s)
 	}
 	return first
+}
+
+func templateWords(s fleet.Step) []string {
+	if w, err := config.SplitWords(s.Run); err == nil && len(w) > 0 {
+		return w
+	}
+	return strings.Fields(s.Run)
 }
 
 func whenNote(w fleet.When, i int) string {
