@@ -41,6 +41,9 @@ type SSHAddr struct {
 	User string
 	Host string
 	Port int
+	// userSet and portSet: the address gave them; otherwise
+	// ~/.ssh/config's User and Port for Host apply (ResolveSSH).
+	userSet, portSet bool
 }
 
 func (a SSHAddr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
@@ -223,7 +226,7 @@ func (h *Host) parseAddress() error {
 		if err != nil || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
 			return fmt.Errorf("%q is not ssh://[user@]host[:port]", h.Address)
 		}
-		a := SSHAddr{Host: u.Hostname(), Port: 22, User: u.User.Username()}
+		a := SSHAddr{Host: u.Hostname(), Port: 22, User: u.User.Username(), userSet: u.User.Username() != "", portSet: u.Port() != ""}
 		if p := u.Port(); p != "" {
 			if a.Port, err = strconv.Atoi(p); err != nil || a.Port < 1 || a.Port > 65535 {
 				return fmt.Errorf("%q: bad port", h.Address)
