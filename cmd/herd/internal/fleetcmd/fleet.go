@@ -549,11 +549,8 @@ func printDiff(f *cmdutil.Factory, a, b wire.FleetRun) {
 	const rule = "---------------"
 	for _, c := range changes {
 		fmt.Fprintf(f.Out, "%s\n%s (%d)  %s -> %s\n%s\n", rule, fleet.Fold(c.Hosts), len(c.Hosts), c.From, c.To, rule)
-		for _, l := range c.Removed {
-			fmt.Fprintf(f.Out, "- %s\n", l)
-		}
-		for _, l := range c.Added {
-			fmt.Fprintf(f.Out, "+ %s\n", l)
+		if c.Diff != "" {
+			fmt.Fprintf(f.Out, "--- %s\n+++ %s\n%s", label(a), label(b), c.Diff)
 		}
 	}
 }
