@@ -52,8 +52,9 @@ func (a SSHAddr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(
 type Inventory struct {
 	File  string
 	Hosts []*Host
-	// Recipes are those of the file's recipes: section.
-	Recipes []*Recipe
+	// RecipeSection is the file's recipes: section, unparsed (package
+	// fleet/recipe parses it); nil when there is none.
+	RecipeSection *yaml.Node
 }
 
 // LoadInventory reads an inventory file; every problem is reported, as a
@@ -98,11 +99,7 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value == "recipes" {
-			rs, err := parseRecipes(file, v)
-			if err != nil {
-				errs = append(errs, asErrorList(err)...)
-			}
-			inv.Recipes = append(inv.Recipes, rs...)
+			inv.RecipeSection = v
 			continue
 		}
 		if k.Value != "hosts" {

@@ -61,3 +61,21 @@ func NextRound(start, now time.Time, interval time.Duration) time.Time {
 	}
 	return next
 }
+
+// ChangedHosts says which hosts answered differently in cur than in prev (the
+// same command's previous round or run): output, exit or error. A host
+// absent from prev has changed; nil prev (no earlier run): every host.
+func ChangedHosts(prev, cur []Result) map[string]bool {
+	before := map[string]Result{}
+	for _, r := range prev {
+		before[r.Host] = r
+	}
+	out := map[string]bool{}
+	for _, r := range cur {
+		p, ok := before[r.Host]
+		if !ok || p.Output != r.Output || p.ExitCode != r.ExitCode || p.Err != r.Err {
+			out[r.Host] = true
+		}
+	}
+	return out
+}

@@ -49,3 +49,15 @@ func TestWatchTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestChangedHosts(t *testing.T) {
+	prev := []Result{{Host: "a", Output: "1\n"}, {Host: "b", Output: "1\n"}, {Host: "c", ExitCode: 1}}
+	cur := []Result{{Host: "a", Output: "1\n"}, {Host: "b", Output: "2\n"}, {Host: "c"}, {Host: "d"}}
+	got := ChangedHosts(prev, cur)
+	if len(got) != 3 || !got["b"] || !got["c"] || !got["d"] {
+		t.Errorf("changed %v", got)
+	}
+	if got := ChangedHosts(nil, cur); len(got) != 4 {
+		t.Errorf("no previous run: %v", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/recipe"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services/config"
 	"github.com/spf13/cobra"
@@ -33,8 +34,8 @@ type RecipeDoc struct {
 	Description string        `json:"description"`
 	File        string        `json:"file"`
 	Line        int           `json:"line"`
-	Params      []fleet.Param `json:"params"`
-	Steps       []fleet.Step  `json:"steps"`
+	Params      []recipe.Param `json:"params"`
+	Steps       []recipe.Step  `json:"steps"`
 }
 
 // RecipesDoc is `herd recipe list --json`'s document.
@@ -59,7 +60,7 @@ type HostPlan struct {
 // PlannedStep is one rendered step.
 type PlannedStep struct {
 	Step    int        `json:"step"`
-	When    fleet.When `json:"when,omitempty"`
+	When    recipe.When `json:"when,omitempty"`
 	Command []string   `json:"command"`
 }
 
@@ -77,7 +78,7 @@ type RecipeRunDoc struct {
 // StepRun is how one step went: recorded as one fleet run.
 type StepRun struct {
 	Step int        `json:"step"`
-	When fleet.When `json:"when,omitempty"`
+	When recipe.When `json:"when,omitempty"`
 	// Command is the step rendered (the template, when hosts differ).
 	Command     []string       `json:"command"`
 	Run         int            `json:"run"`
@@ -91,17 +92,21 @@ type StepRun struct {
 func NewCmdRecipe(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "recipe", Short: "Named, parameterized multi-step fleet runs"}
 	var dir, inventory string
-	load := func() ([]*fleet.Recipe, error) {
-		rs, err := fleet.LoadRecipes(dir)
+	load := func() ([]*recipe.Recipe, error) {
+		rs, err := recipe.Load(dir)
 		if err != nil {
 			return nil, f.FailInvalid("invalid recipes in "+dir, err)
 		}
 		if inv, err := fleet.LoadInventory(inventory); err == nil {
-			rs = append(rs, inv.Recipes...)
+			more, err := recipe.ParseSection(inv.File, inv.RecipeSection)
+			if err != nil {
+				return nil, f.FailInvalid("invalid recipes in "+inventory, err)
+			}
+			rs = append(rs, more...)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, f.FailInvalid("invalid inventory "+inventory, err)
 		}
-		seen := map[string]*fleet.Recipe{}
+		seen := map[string]*recipe.Recipe{}
 		for _, r := range rs {
 			if o := seen[r.Name]; o != nil {
 				return nil, f.Fail(fmt.Sprintf("recipe %s is defined twice: %s:%d and %s:%d; rename one", r.Name, o.Pos.File, o.Pos.Line, r.Pos.File, r.Pos.Line))
@@ -110,7 +115,7 @@ func NewCmdRecipe(f *cmdutil.Factory) *cobra.Command {
 		}
 		return rs, nil
 	}
-	find := func(name string) (*fleet.Recipe, error) {
+	find := func(name string) (*recipe.Recipe, error) {
 		rs, err := load()
 		if err != nil {
 			return nil, err
@@ -191,7 +196,7 @@ func NewCmdRecipe(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func newCmdRecipeRun(f *cmdutil.Factory, find func(string) (*fleet.Recipe, error), inventory *string) *cobra.Command {
+func newCmdRecipeRun(f *cmdutil.Factory, find func(string) (*recipe.Recipe, error), inventory *string) *cobra.Command {
 	var o fleetOptions
 	var so sshOptions
 	var sets []string
@@ -256,7 +261,7 @@ answer to the step before differs from that step's last recorded run.
 			doc := RecipeRunDoc{Recipe: r.Name, Params: params, Steps: []StepRun{}, Failed: []string{}}
 			failed, lastFailed, changed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 			for i, s := range r.Steps {
-				run := fleet.StepHosts(s.When, hosts, failed, lastFailed, changed)
+				run := recipe.StepHosts(s.When, hosts, failed, lastFailed, changed)
 				command := stepCommand(s, argvs[i], run)
 				if !f.JSON {
 					head := fmt.Sprintf("== Step %d/%d: %s%s", i+1, len(r.Steps), whenNote(s.When, i), fleet.ShellQuote(command))
@@ -285,7 +290,7 @@ answer to the step before differs from that step's last recorded run.
 				}
 				// The next step runs where this one's answer changed:
 				// compare with this command's last recorded run.
-				if i+1 < len(r.Steps) && r.Steps[i+1].When == fleet.Changed {
+				if i+1 < len(r.Steps) && r.Steps[i+1].When == recipe.Changed {
 					var prev []fleet.Result
 					if last := lastRun(f, command); last != nil {
 						prev = fromWire(last.Results)
@@ -345,7 +350,7 @@ answer to the step before differs from that step's last recorded run.
 // stepCommand is what a step runs, for its record and its header: the
 // rendered command if every host runs the same one, else the template's
 // words.
-func stepCommand(s fleet.Step, argvs map[string][]string, hosts []*fleet.Host) []string {
+func stepCommand(s recipe.Step, argvs map[string][]string, hosts []*fleet.Host) []string {
 	var first []string
 	for i, h := range hosts {
 		if i == 0 {
@@ -360,24 +365,24 @@ func stepCommand(s fleet.Step, argvs map[string][]string, hosts []*fleet.Host) [
 	return first
 }
 
-func templateWords(s fleet.Step) []string {
+func templateWords(s recipe.Step) []string {
 	if w, err := config.SplitWords(s.Run); err == nil && len(w) > 0 {
 		return w
 	}
 	return strings.Fields(s.Run)
 }
 
-func whenNote(w fleet.When, i int) string {
+func whenNote(w recipe.When, i int) string {
 	switch w {
-	case fleet.Failed:
+	case recipe.Failed:
 		return fmt.Sprintf("[where step %d failed] ", i)
-	case fleet.Changed:
+	case recipe.Changed:
 		return fmt.Sprintf("[where step %d's answer changed] ", i)
 	}
 	return ""
 }
 
-func printPlan(f *cmdutil.Factory, r *fleet.Recipe, params map[string]string, hosts []*fleet.Host, argvs []map[string][]string) error {
+func printPlan(f *cmdutil.Factory, r *recipe.Recipe, params map[string]string, hosts []*fleet.Host, argvs []map[string][]string) error {
 	doc := RecipePlanDoc{Recipe: r.Name, Params: params}
 	for _, h := range hosts {
 		hp := HostPlan{Host: h.Name}
@@ -399,10 +404,10 @@ func printPlan(f *cmdutil.Factory, r *fleet.Recipe, params map[string]string, ho
 	return nil
 }
 
-func recipeDoc(r *fleet.Recipe) RecipeDoc {
+func recipeDoc(r *recipe.Recipe) RecipeDoc {
 	d := RecipeDoc{Name: r.Name, Description: r.Description, File: r.Pos.File, Line: r.Pos.Line, Params: r.Params, Steps: r.Steps}
 	if d.Params == nil {
-		d.Params = []fleet.Param{}
+		d.Params = []recipe.Param{}
 	}
 	return d
 }

@@ -1,4 +1,4 @@
-package fleet
+package recipe
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
 	"go.yaml.in/yaml/v3"
@@ -74,9 +75,9 @@ var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // reserved are the names a template gets from the host and the run.
 var reserved = []string{"Host", "Group", "Timestamp"}
 
-// LoadRecipes reads every *.yaml of dir (a recipe each, named by its
+// Load reads every *.yaml of dir (a recipe each, named by its
 // file); a missing dir is no recipe.
-func LoadRecipes(dir string) ([]*Recipe, error) {
+func Load(dir string) ([]*Recipe, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func LoadRecipes(dir string) ([]*Recipe, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recipe: %w", err)
 		}
-		r, err := ParseRecipe(f, strings.TrimSuffix(filepath.Base(f), ".yaml"), b)
+		r, err := Parse(f, strings.TrimSuffix(filepath.Base(f), ".yaml"), b)
 		if err != nil {
 			errs = append(errs, asErrorList(err)...)
 			continue
@@ -99,9 +100,9 @@ func LoadRecipes(dir string) ([]*Recipe, error) {
 	return out, errs.Err()
 }
 
-// ParseRecipe parses one recipe file; file names it in errors, which
+// Parse parses one recipe file; file names it in errors, which
 // are a services.ErrorList of file:line:col.
-func ParseRecipe(file, name string, data []byte) (*Recipe, error) {
+func Parse(file, name string, data []byte) (*Recipe, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
@@ -117,9 +118,12 @@ func ParseRecipe(file, name string, data []byte) (*Recipe, error) {
 	return r, nil
 }
 
-// parseRecipes parses an inventory's recipes: section, a mapping of
-// names to recipes.
-func parseRecipes(file string, n *yaml.Node) ([]*Recipe, error) {
+// ParseSection parses an inventory's recipes: section (its
+// RecipeSection), a mapping of names to recipes; nil n: none.
+func ParseSection(file string, n *yaml.Node) ([]*Recipe, error) {
+	if n == nil {
+		return nil, nil
+	}
 	var errs services.ErrorList
 	if n.Kind != yaml.MappingNode {
 		errs.Add(services.Pos{File: file, Line: n.Line, Col: n.Column}, "recipes: expected a mapping of recipe names to recipes")
@@ -304,7 +308,7 @@ func (r *Recipe) Bind(set map[string]string) (map[string]string, error) {
 // Render is step i's command for host h: the template with the params,
 // .Host, .Group (the host's first group, else its role tag) and
 // .Timestamp (the run's, UTC, 20060102-150405), split into words.
-func (r *Recipe) Render(i int, params map[string]string, h *Host, now time.Time) ([]string, error) {
+func (r *Recipe) Render(i int, params map[string]string, h *fleet.Host, now time.Time) ([]string, error) {
 	s := r.Steps[i]
 	data := map[string]any{}
 	for k, v := range params {
@@ -333,8 +337,8 @@ func (r *Recipe) Render(i int, params map[string]string, h *Host, now time.Time)
 // have failed a step so far (they stop there), lastFailed those that
 // failed the step before this one, changed those whose answer to the step
 // before differs from its last recorded run.
-func StepHosts(w When, hosts []*Host, failed, lastFailed, changed map[string]bool) []*Host {
-	var out []*Host
+func StepHosts(w When, hosts []*fleet.Host, failed, lastFailed, changed map[string]bool) []*fleet.Host {
+	var out []*fleet.Host
 	for _, h := range hosts {
 		var run bool
 		switch w {
@@ -347,24 +351,6 @@ func StepHosts(w When, hosts []*Host, failed, lastFailed, changed map[string]boo
 		}
 		if run {
 			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// ChangedHosts says which hosts answered differently in cur than in prev (the
-// same command's previous round or run): output, exit or error. A host
-// absent from prev has changed; nil prev (no earlier run): every host.
-func ChangedHosts(prev, cur []Result) map[string]bool {
-	before := map[string]Result{}
-	for _, r := range prev {
-		before[r.Host] = r
-	}
-	out := map[string]bool{}
-	for _, r := range cur {
-		p, ok := before[r.Host]
-		if !ok || p.Output != r.Output || p.ExitCode != r.ExitCode || p.Err != r.Err {
-			out[r.Host] = true
 		}
 	}
 	return out

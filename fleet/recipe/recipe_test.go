@@ -1,9 +1,11 @@
-package fleet
+package recipe
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shepherd-go/shepherd/fleet"
 )
 
 const restartRecipe = `description: restart a service, show its log where that failed
@@ -20,7 +22,7 @@ steps:
 `
 
 func TestRecipeParamsAndRendering(t *testing.T) {
-	r, err := ParseRecipe("restart.yaml", "restart", []byte(restartRecipe))
+	r, err := Parse("restart.yaml", "restart", []byte(restartRecipe))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func TestRecipeParamsAndRendering(t *testing.T) {
 	if err != nil || vals["lines"] != "20" || vals["note"] != "" {
 		t.Fatalf("bind: %v %v", vals, err)
 	}
-	h := &Host{Name: "web01", Groups: []string{"eu"}, Tags: map[string]string{"role": "web"}}
+	h := &fleet.Host{Name: "web01", Groups: []string{"eu"}, Tags: map[string]string{"role": "web"}}
 	now := time.Date(2026, 12, 4, 15, 4, 5, 0, time.UTC)
 	for i, want := range []string{
 		"[systemctl restart nginx]",
@@ -56,7 +58,7 @@ func TestRecipeParamsAndRendering(t *testing.T) {
 }
 
 func TestRecipeErrorsNameFileAndLine(t *testing.T) {
-	_, err := ParseRecipe("bad.yaml", "bad", []byte(`params:
+	_, err := Parse("bad.yaml", "bad", []byte(`params:
   Host: reserved
   ok: {required: yes please}
   both: {required: true, default: x}
@@ -78,26 +80,32 @@ steps:
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
 	}
-	_, err = ParseRecipe("f.yaml", "f", []byte("steps:\n  - \"@failed echo\"\n"))
+	_, err = Parse("f.yaml", "f", []byte("steps:\n  - \"@failed echo\"\n"))
 	if err == nil || !strings.Contains(err.Error(), "f.yaml:1:1: recipe f: the first step runs on every host") {
 		t.Errorf("first step @failed: %v", err)
 	}
-	_, err = ParseRecipe("y.yaml", "y", []byte("steps: [\n"))
+	_, err = Parse("y.yaml", "y", []byte("steps: [\n"))
 	if err == nil || !strings.HasPrefix(err.Error(), "y.yaml:") {
 		t.Errorf("bad YAML: %v", err)
 	}
-	inv := "hosts: {}\nrecipes:\n  up:\n    steps: [uptime]\n  broken:\n    steps: {a: b}\n"
-	if _, err := ParseInventory("inv.yaml", []byte(inv)); err == nil || !strings.Contains(err.Error(), "inv.yaml:6:12: recipe broken: steps: expected a list") {
+	section := func(text string) ([]*Recipe, error) {
+		inv, err := fleet.ParseInventory("inv.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ParseSection(inv.File, inv.RecipeSection)
+	}
+	if _, err := section("hosts: {}\nrecipes:\n  up:\n    steps: [uptime]\n  broken:\n    steps: {a: b}\n"); err == nil || !strings.Contains(err.Error(), "inv.yaml:6:12: recipe broken: steps: expected a list") {
 		t.Errorf("inventory recipes: %v", err)
 	}
-	good, err := ParseInventory("inv.yaml", []byte("hosts: {}\nrecipes:\n  up:\n    steps: [uptime]\n"))
-	if err != nil || len(good.Recipes) != 1 || good.Recipes[0].Name != "up" || good.Recipes[0].Pos.Line != 4 {
+	good, err := section("hosts: {}\nrecipes:\n  up:\n    steps: [uptime]\n")
+	if err != nil || len(good) != 1 || good[0].Name != "up" || good[0].Pos.Line != 4 {
 		t.Errorf("inventory recipes: %+v %v", good, err)
 	}
 }
 
 func TestStepHosts(t *testing.T) {
-	hosts := []*Host{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}
+	hosts := []*fleet.Host{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}
 	set := func(s string) map[string]bool {
 		m := map[string]bool{}
 		for _, n := range strings.Fields(s) {
@@ -123,14 +131,10 @@ func TestStepHosts(t *testing.T) {
 	}
 }
 
-func TestChangedHosts(t *testing.T) {
-	prev := []Result{{Host: "a", Output: "1\n"}, {Host: "b", Output: "1\n"}, {Host: "c", ExitCode: 1}}
-	cur := []Result{{Host: "a", Output: "1\n"}, {Host: "b", Output: "2\n"}, {Host: "c"}, {Host: "d"}}
-	got := ChangedHosts(prev, cur)
-	if len(got) != 3 || !got["b"] || !got["c"] || !got["d"] {
-		t.Errorf("changed %v", got)
+func names(hs []*fleet.Host) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.Name)
 	}
-	if got := ChangedHosts(nil, cur); len(got) != 4 {
-		t.Errorf("no previous run: %v", got)
-	}
+	return out
 }
