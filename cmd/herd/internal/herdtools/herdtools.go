@@ -59,7 +59,7 @@ func inventoryWords(path, flag string) []string {
 	var words []string
 	for _, h := range inv.Hosts {
 		switch flag {
-		case "host":
+		case "host", "exclude":
 			words = append(words, h.Name)
 		case "in":
 			words = append(words, h.Groups...)
@@ -67,6 +67,7 @@ func inventoryWords(path, flag string) []string {
 			for k, v := range h.Tags {
 				words = append(words, k+"="+v)
 			}
+			words = append(words, h.Labels...)
 		}
 	}
 	return words
