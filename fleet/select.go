@@ -75,7 +75,7 @@ func (s Selector) Check(inv *Inventory) error {
 		term := strings.TrimPrefix(t, "!")
 		k, _, kv := strings.Cut(term, "=")
 		if k == "" || strings.HasPrefix(term, "!") {
-			return fmt.Errorf("-t %q: expected KEY=VALUE, a tag NAME, or either after !", t)
+			return fmt.Errorf("-t %q: expected KEY=VALUE or a tag NAME, either after one '!' to negate it", t)
 		}
 		if !tags[term] {
 			what := "tag"
