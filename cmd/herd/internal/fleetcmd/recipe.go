@@ -30,10 +30,10 @@ func DefaultRecipes() string {
 // RecipeDoc is one recipe (herd recipe show --json; a recipe of herd
 // recipe list --json).
 type RecipeDoc struct {
-	Name        string        `json:"name"`
-	Description string        `json:"description"`
-	File        string        `json:"file"`
-	Line        int           `json:"line"`
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	File        string         `json:"file"`
+	Line        int            `json:"line"`
 	Params      []recipe.Param `json:"params"`
 	Steps       []recipe.Step  `json:"steps"`
 }
@@ -59,9 +59,9 @@ type HostPlan struct {
 
 // PlannedStep is one rendered step.
 type PlannedStep struct {
-	Step    int        `json:"step"`
+	Step    int         `json:"step"`
 	When    recipe.When `json:"when,omitempty"`
-	Command []string   `json:"command"`
+	Command []string    `json:"command"`
 }
 
 // RecipeRunDoc is `herd recipe run --json`'s document.
@@ -77,7 +77,7 @@ type RecipeRunDoc struct {
 
 // StepRun is how one step went: recorded as one fleet run.
 type StepRun struct {
-	Step int        `json:"step"`
+	Step int         `json:"step"`
 	When recipe.When `json:"when,omitempty"`
 	// Command is the step rendered (the template, when hosts differ).
 	Command     []string       `json:"command"`
