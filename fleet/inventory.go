@@ -124,6 +124,10 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 					continue
 				}
 			}
+			if len(inv.Hosts)+len(names) > maxExpand {
+				add(hk, "more than %d hosts in the inventory", maxExpand)
+				break
+			}
 			for _, name := range names {
 				h := &Host{Name: name, Tags: map[string]string{}, Pos: services.Pos{File: file, Line: hk.Line, Col: hk.Column}}
 				switch {

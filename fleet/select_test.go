@@ -138,3 +138,15 @@ func names(hs []*Host) []string {
 	}
 	return out
 }
+
+func TestInventoryIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("hosts:\n")
+	for i := range 3 {
+		fmt.Fprintf(&b, "  r%d-[1-50000]:\n    address: ssh://%%h\n", i)
+	}
+	_, err := ParseInventory("inv.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "inv.yaml:6:3: more than 100000 hosts in the inventory") {
+		t.Errorf("150000 hosts: %v", err)
+	}
+}
