@@ -260,6 +260,7 @@ answer to the step before differs from that step's last recorded run.
 			defer stop()
 			doc := RecipeRunDoc{Recipe: r.Name, Params: params, Steps: []StepRun{}, Failed: []string{}}
 			failed, lastFailed, changed := map[string]bool{}, map[string]bool{}, map[string]bool{}
+			warned := false
 			for i, s := range r.Steps {
 				run := recipe.StepHosts(s.When, hosts, failed, lastFailed, changed)
 				command := stepCommand(s, argvs[i], run)
@@ -303,6 +304,10 @@ answer to the step before differs from that step's last recorded run.
 				sr.Run = id
 				if recErr != nil {
 					sr.RecordError = recErr.Error()
+					if !f.JSON && !warned {
+						fmt.Fprintf(f.Err, "herd: warning: the steps are not recorded: %v\n", recErr)
+						warned = true
+					}
 				}
 				doc.Steps = append(doc.Steps, sr)
 				if !f.JSON {
