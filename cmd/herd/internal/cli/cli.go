@@ -15,6 +15,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/notifycmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -125,6 +126,8 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"notify", notifycmd.NewCmdNotify},
+	{"incidents", notifycmd.NewCmdIncidents},
 	{"run", jobscmd.NewCmdRun},
 	{"jobs", jobscmd.NewCmdJobs},
 	{"timers", timercmd.NewCmdTimers},

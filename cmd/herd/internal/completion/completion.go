@@ -170,7 +170,7 @@ func Add(root *cobra.Command, f *cmdutil.Factory, inventory InventoryWords) {
 			c.RegisterFlagCompletionFunc("signal", fixed(signalNames...))
 			c.RegisterFlagCompletionFunc("kill-whom", fixed("all", "main"))
 		}
-		for _, flag := range []string{"host", "in", "tag"} {
+		for _, flag := range []string{"host", "exclude", "in", "tag"} {
 			if inventory != nil && c.Flags().Lookup(flag) != nil && c.Flags().Lookup("inventory") != nil {
 				c.RegisterFlagCompletionFunc(flag, completeInventory(inventory, flag))
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/importcmd"
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services/alerting"
 	"github.com/shepherd-go/shepherd/services/jobs"
 	"github.com/spf13/cobra"
 )
@@ -85,7 +86,17 @@ func Documents() map[string][]Document {
 		"facts":         {doc[wire.Facts]("the latest facts")},
 		"monitors":      {doc[wire.Monitors]("each monitor's last run")},
 		"query":         {doc[wire.QueryResult]("the query's columns and rows")},
-		"hosts":         {doc[fleetcmd.HostsDoc]("the hosts selected")},
+		"hosts": {
+			doc[fleetcmd.HostsDoc]("the hosts selected"),
+			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),
+		},
+		"fleet watch": {line[fleetcmd.WatchRound]("one round")},
+		"recipe list": {doc[fleetcmd.RecipesDoc]("the recipes")},
+		"recipe show": {doc[fleetcmd.RecipeDoc]("one recipe")},
+		"recipe run": {
+			doc[fleetcmd.RecipeRunDoc]("how every step went"),
+			doc[fleetcmd.RecipePlanDoc]("the rendered steps per host (--dry-run)"),
+		},
 		"fleet exec": {
 			doc[fleetcmd.ExecDoc]("the run"),
 			line[fleet.Result]("one host's answer (--stream)"),
@@ -104,6 +115,8 @@ func Documents() map[string][]Document {
 		"import supervisord": {doc[importcmd.Report]("the services file made")},
 		"import systemd":     {doc[importcmd.Report]("the services file made")},
 		"action":             {action},
+		"notify test":        {doc[alerting.TestResult]("the test alert delivered")},
+		"incidents":          {doc[alerting.Listing]("the open and recent incidents")},
 		"run":                {doc[jobs.Run]("the run, once it ended (the command's output goes to stderr)")},
 		"jobs":               {doc[jobs.List]("the tracked jobs")},
 		"jobs show":          {doc[jobs.Detail]("one job and its runs")},
@@ -126,6 +139,7 @@ func Enums() map[reflect.Type][]string {
 	}
 	return map[reflect.Type][]string{
 		reflect.TypeFor[wire.ErrorKind](): kinds,
+		reflect.TypeFor[alerting.Class](): alertClasses(),
 		reflect.TypeFor[wire.Outcome](): {
 			string(wire.Started), string(wire.AlreadyRunning), string(wire.Stopped), string(wire.NotRunning),
 			string(wire.Enabled), string(wire.Disabled), string(wire.Done),
@@ -178,4 +192,12 @@ func SchemaFile(command string) string {
 		return "herd-error.json"
 	}
 	return "herd-" + strings.ReplaceAll(command, " ", "-") + ".json"
+}
+
+func alertClasses() []string {
+	out := make([]string, len(alerting.Classes))
+	for i, c := range alerting.Classes {
+		out[i] = string(c)
+	}
+	return out
 }
