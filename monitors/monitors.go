@@ -16,6 +16,7 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
 
 // KindAlert is the kind of the history events thresholds raise: Action
@@ -63,7 +64,7 @@ type Env struct {
 // Monitors runs the configured monitors.
 type Monitors struct {
 	env  Env
-	mons []config.Monitor
+	mons []monitorconfig.Monitor
 	mu   sync.Mutex                  // guards runs and raised
 	runs map[string]*wire.MonitorRun // guarded by mu
 	// raised are the thresholds raised now, by monitor and threshold.
@@ -81,7 +82,7 @@ func New(env Env, path string) *Monitors {
 }
 
 // NewWith prepares the given monitors.
-func NewWith(env Env, mons []config.Monitor) *Monitors {
+func NewWith(env Env, mons []monitorconfig.Monitor) *Monitors {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
@@ -134,7 +135,7 @@ func (m *Monitors) Start() {
 	}
 }
 
-func (m *Monitors) loop(c config.Monitor) {
+func (m *Monitors) loop(c monitorconfig.Monitor) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -149,7 +150,7 @@ func (m *Monitors) loop(c config.Monitor) {
 }
 
 // Sample runs one monitor once and writes what it learnt.
-func (m *Monitors) Sample(c config.Monitor) {
+func (m *Monitors) Sample(c monitorconfig.Monitor) {
 	ctx, cancel := context.WithTimeout(m.env.Life, c.Timeout)
 	defer cancel()
 	start := m.env.Now()
@@ -188,7 +189,7 @@ func (m *Monitors) Sample(c config.Monitor) {
 	slices.Sort(r.Alerts)
 }
 
-func (m *Monitors) sample(ctx context.Context, c config.Monitor, now time.Time) ([]facts.Fact, []facts.Problem, error) {
+func (m *Monitors) sample(ctx context.Context, c monitorconfig.Monitor, now time.Time) ([]facts.Fact, []facts.Problem, error) {
 	if len(c.Command) > 0 {
 		out, status, ok, err := m.env.Run(ctx, c.Command)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/history"
-	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
 
 var t0 = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
@@ -49,8 +49,8 @@ func TestParsers(t *testing.T) {
 }
 
 func TestThresholds(t *testing.T) {
-	th := func(s string) config.Threshold {
-		x, err := config.ParseThreshold(s)
+	th := func(s string) monitorconfig.Threshold {
+		x, err := monitorconfig.ParseThreshold(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,10 +111,10 @@ func (f *fakeEnv) env(t *testing.T, run RunFunc) Env {
 // A threshold raises one alert when crossed, and clears it once.
 func TestAlerts(t *testing.T) {
 	var f fakeEnv
-	th, _ := config.ParseThreshold("memory.available < 5%")
-	c := config.Monitor{Name: "memory", Interval: time.Minute, Timeout: time.Second, Thresholds: []config.Threshold{th}}
+	th, _ := monitorconfig.ParseThreshold("memory.available < 5%")
+	c := monitorconfig.Monitor{Name: "memory", Interval: time.Minute, Timeout: time.Second, Thresholds: []monitorconfig.Threshold{th}}
 	env := f.env(t, nil)
-	m := NewWith(env, []config.Monitor{c})
+	m := NewWith(env, []monitorconfig.Monitor{c})
 	m.Sample(c)
 	m.Sample(c)
 	if len(f.events) != 1 || f.events[0].Kind != KindAlert || f.events[0].Action != "raise" || f.events[0].Result != "memory.available < 5%" ||
@@ -142,9 +142,9 @@ func TestHangingPluginStallsNoOther(t *testing.T) {
 		return []byte(`{"v":1,"subject":"host","name":"x","value":1}` + "\n"), "exit 0", true, nil
 	}
 	env := f.env(t, run)
-	hang := config.Monitor{Name: "hang", Command: []string{"hang"}, Interval: time.Hour, Timeout: time.Hour}
-	good := config.Monitor{Name: "good", Command: []string{"good"}, Interval: time.Second, Timeout: time.Second}
-	m := NewWith(env, []config.Monitor{hang, good})
+	hang := monitorconfig.Monitor{Name: "hang", Command: []string{"hang"}, Interval: time.Hour, Timeout: time.Hour}
+	good := monitorconfig.Monitor{Name: "good", Command: []string{"good"}, Interval: time.Second, Timeout: time.Second}
+	m := NewWith(env, []monitorconfig.Monitor{hang, good})
 	m.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

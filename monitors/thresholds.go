@@ -7,7 +7,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/history"
-	"github.com/shepherd-go/shepherd/services/config"
+	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
 
 // Measure finds what a threshold compares in a sample: "disk.MOUNT" is
@@ -15,7 +15,7 @@ import (
 // NAME_pct of the host ("memory.available < 5%" reads
 // memory.available_pct); else the host's fact NAME. ok is false when the
 // sample does not hold it.
-func Measure(th config.Threshold, fs []facts.Fact) (value float64, subject string, ok bool) {
+func Measure(th monitorconfig.Threshold, fs []facts.Fact) (value float64, subject string, ok bool) {
 	subject, name := hostSubject, th.Name
 	if mount, isDisk := strings.CutPrefix(th.Name, "disk."); isDisk && (strings.HasPrefix(mount, "/")) {
 		subject, name = "mount:"+mount, "disk.used"
@@ -34,7 +34,7 @@ func Measure(th config.Threshold, fs []facts.Fact) (value float64, subject strin
 }
 
 // Crossed says whether value crosses the threshold.
-func Crossed(th config.Threshold, v float64) bool {
+func Crossed(th monitorconfig.Threshold, v float64) bool {
 	switch th.Op {
 	case "<":
 		return v < th.Value
@@ -54,7 +54,7 @@ func Crossed(th config.Threshold, v float64) bool {
 
 // thresholds compares a sample with the monitor's thresholds and returns
 // the alert events of the ones that changed.
-func (m *Monitors) thresholds(c config.Monitor, fs []facts.Fact) []history.Event {
+func (m *Monitors) thresholds(c monitorconfig.Monitor, fs []facts.Fact) []history.Event {
 	if len(c.Thresholds) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package config
+package monitorconfig
 
 import (
 	"fmt"
@@ -53,8 +53,9 @@ func ParseThreshold(s string) (Threshold, error) {
 	return Threshold{Text: strings.TrimSpace(s), Name: m[1], Op: m[2], Value: v, Percent: m[4] == "%"}, nil
 }
 
-// parseMonitors reads the monitors key of a file.
-func parseMonitors(file string, data []byte) ([]Monitor, services.ErrorList) {
+// Parse reads the monitors key of a file; services/config calls it for
+// each file of a configuration.
+func Parse(file string, data []byte) ([]Monitor, services.ErrorList) {
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, nil // Parse reports these
@@ -90,7 +91,7 @@ func parseMonitors(file string, data []byte) ([]Monitor, services.ErrorList) {
 }
 
 func (p parser) monitor(n *yaml.Node) (Monitor, bool) {
-	m := Monitor{Pos: p.pos(n), Interval: time.Minute}
+	m := Monitor{Pos: services.Pos{File: p.file, Line: n.Line, Col: n.Column}, Interval: time.Minute}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "monitors: expected a mapping with a 'name', got %s", kindName(n))
 		return m, false
@@ -157,16 +158,110 @@ func validMonitorName(s string) bool {
 	return s != ""
 }
 
-// LoadMonitors reads the monitors of a configuration file or directory
-// (as LoadPath reads them, which checked them at the daemon's start).
-// An empty path has none.
-func LoadMonitors(path string) ([]Monitor, error) {
-	if path == "" {
-		return nil, nil
+type parser struct {
+	file string
+	errs *services.ErrorList
+}
+
+func (p parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errs.Add(services.Pos{File: p.file, Line: n.Line, Col: n.Column}, format, args...)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
 	}
-	cfg, _, err := ParsePath(path, nil)
-	if err != nil {
-		return nil, err
+	return "nothing"
+}
+
+// eachKey calls f for every key of a mapping, reporting duplicate keys.
+func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "expected a key, got %s", kindName(k))
+			continue
+		}
+		if seen[k.Value] {
+			p.errorf(k, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		f(k.Value, k, v)
 	}
-	return cfg.Monitors, nil
+}
+
+func (p parser) scalar(key string, v *yaml.Node, want string) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.errorf(v, "%s: expected %s, got %s", key, want, kindName(v))
+		return false
+	}
+	return true
+}
+
+func (p parser) str(key string, v *yaml.Node) string {
+	if !p.scalar(key, v, "a string") {
+		return ""
+	}
+	return v.Value
+}
+
+func (p parser) strs(key string, v *yaml.Node) []string {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "%s: expected a list of strings, got %s", key, kindName(v))
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, e := range v.Content {
+		if s := p.str(key, e); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// command is a list, or a string split on blanks.
+func (p parser) command(key string, v *yaml.Node) []string {
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		return strings.Fields(v.Value)
+	}
+	return p.strs(key, v)
+}
+
+// duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
+// number of seconds, as services/config does.
+func (p parser) duration(key string, v *yaml.Node) time.Duration {
+	if !p.scalar(key, v, "a duration") {
+		return 0
+	}
+	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return time.Duration(days) * 24 * time.Hour
+		}
+	}
+	if v.Tag == "!!int" || v.Tag == "!!float" {
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || f < 0 || f > 1e9 {
+			p.errorf(v, "bad duration %q for %s", v.Value, key)
+			return 0
+		}
+		return time.Duration(f * float64(time.Second))
+	}
+	d, err := time.ParseDuration(v.Value)
+	if err != nil || d < 0 {
+		p.errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
+		return 0
+	}
+	return d
 }
