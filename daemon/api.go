@@ -19,6 +19,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -159,7 +160,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
+						Command: exectarget.Argv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -168,8 +169,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 					e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
 					if e.Kind == wire.PermissionDenied {
 						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, named)
-						if argv := execArgv(req); argv != nil {
-							e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
+						if argv := exectarget.Argv(req); argv != nil {
+							e = exectarget.Denied(argv)
 						}
 					}
 					return e
@@ -200,7 +201,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		out.Send(a.d.files.ServeRequest(req, who))
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
-		a.runExec(ctx, req, who, out)
+		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
 		return
 	case req.Action == "log" && slices.Contains(req.Args, "-f") && req.Service == "":
 		registry.FollowAll(ctx, a.d.system.Root, a.d.registry, req, out.Send)

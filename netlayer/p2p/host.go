@@ -56,6 +56,9 @@ type Config struct {
 	FDs    int
 	// Logf receives bans of peers and addresses. Optional.
 	Logf func(format string, args ...any)
+	// IdleAfter closes a connection that has carried no stream for
+	// that long (idle.go). Zero: DefaultIdleAfter.
+	IdleAfter time.Duration
 }
 
 // Host is a daemon's libp2p presence.
@@ -66,6 +69,7 @@ type Host struct {
 	ps    peerstore.Peerstore
 	rm    network.ResourceManager
 	gater *gater
+	idle  *idle
 
 	closing  sync.Once
 	closeErr error
@@ -180,6 +184,11 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	}
 	h.sw.Notify(&network.NotifyBundle{ConnectedF: h.connected, DisconnectedF: h.disconnected})
 	h.h.Start()
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = DefaultIdleAfter
+	}
+	h.idle = newIdle(cfg.IdleAfter)
+	go h.idle.run(h.sw)
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
 			return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
@@ -320,6 +329,7 @@ func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Con
 		return nil, errors.New("no network address known (the sturdyref has none)")
 	}
 	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
+	h.idle.touch(id)
 	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
 	if err != nil {
 		return nil, dialError(err)
@@ -411,6 +421,10 @@ func (h *Host) Close() error {
 
 func (h *Host) close() error {
 	var errs []error
+	if h.idle != nil {
+		close(h.idle.stop)
+		<-h.idle.done
+	}
 	switch {
 	case h.h != nil:
 		errs = append(errs, h.h.Close()) // and the swarm
