@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -154,7 +155,9 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 	// follow stream lasts as long as its client.
 	if !slices.Contains(req.Args, "-f") && !slices.Contains(req.Args, "--follow") {
 		limit := a.d.opts.RemoteCallTimeout
-		if _, timeout, err := exectarget.Args(req.Args); req.Action == "exec" && err == nil {
+		if _, timeout, err := exectarget.Args(relay.ExecArgs(req)); req.Action == relay.Action && err == nil {
+			limit += timeout
+		} else if _, timeout, err := exectarget.Args(req.Args); req.Action == "exec" && err == nil {
 			limit += timeout
 		}
 		var cancel context.CancelFunc
