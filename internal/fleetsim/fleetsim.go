@@ -109,7 +109,11 @@ func (s *Sim) Add(o Options) (*Exporter, error) {
 	e := &Exporter{Name: o.Name, sim: s, relay: o.Relay}
 	// Small resource bounds: the host is one of many in the process,
 	// and a real host would set what its machine allows.
-	h, srv, err := p2p.NewHostFor(p2p.Config{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Memory: 8 << 20, FDs: 64, Logf: s.logf},
+	cfg := p2p.Config{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Memory: 8 << 20, Conns: 32, FDs: 64, Logf: s.logf}
+	if o.Relay {
+		cfg.Memory, cfg.Conns, cfg.FDs = 256<<20, 4096, 4352
+	}
+	h, srv, err := p2p.NewHostFor(cfg,
 		local.HandlerFunc(func(ctx context.Context, p local.Peer, req wire.Request, out local.Responder) {
 			e.serve(ctx, p, req, out, o.Fanout)
 		}), s.wg.Go)

@@ -51,9 +51,15 @@ type Config struct {
 	// PSK, so it is left out).
 	PSK []byte
 	// Memory and FDs bound what all peers together may use. Zero: 64 MiB
-	// and 256 (libp2p's scaling gives 128 MiB for anything up to that).
+	// (libp2p's scaling gives 128 MiB for anything up to that) and
+	// Conns+256.
 	Memory int64
 	FDs    int
+	// Conns bounds the connections open at once, to and from peers
+	// (libp2p's scaling gives 128, which a fleet run to more hosts
+	// than that exhausts while its connections wait to be idle); the
+	// inbound ones of unknown peers keep their smaller share. Zero: 1024.
+	Conns int
 	// Logf receives bans of peers and addresses. Optional.
 	Logf func(format string, args ...any)
 	// IdleAfter closes a connection that has carried no stream for
@@ -84,8 +90,11 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Memory == 0 {
 		cfg.Memory = 64 << 20
 	}
+	if cfg.Conns == 0 {
+		cfg.Conns = 1024
+	}
 	if cfg.FDs == 0 {
-		cfg.FDs = 256
+		cfg.FDs = cfg.Conns + 256
 	}
 	limits := rcmgr.DefaultLimits
 	// One peer gets a few connections and streams of our protocol; the
@@ -95,7 +104,13 @@ func New(cfg Config) (*Host, error) {
 	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
 	// none.
-	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
+	// A fleet run dials many hosts at once (herd's --fanout, a relay's):
+	// connections being set up are transient, and libp2p's default (64)
+	// would refuse most of a large run's dials.
+	concrete := rcmgr.PartialLimitConfig{
+		System:    rcmgr.ResourceLimits{Conns: rcmgr.LimitVal(cfg.Conns), ConnsOutbound: rcmgr.LimitVal(cfg.Conns)},
+		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
+	}.Build(limits.Scale(cfg.Memory, cfg.FDs))
 	g := newGater()
 	if cfg.Logf != nil {
 		g.logf = cfg.Logf
