@@ -18,6 +18,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -203,6 +204,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
 		return
+	case req.Action == relay.Action && req.Service == relay.Target: // fleet/relay: this daemon relays a fleet run
+		relay.Serve(ctx, relay.Env{Dial: a.d.dialOut, CallTimeout: a.d.opts.RemoteCallTimeout}, req, exectarget.Args, out)
+		return
 	case req.Action == "log" && slices.Contains(req.Args, "-f") && req.Service == "":
 		registry.FollowAll(ctx, a.d.system.Root, a.d.registry, req, out.Send)
 		return
@@ -239,7 +243,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
+	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == relay.Target || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
@@ -308,8 +312,8 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 		}
 	}
 	switch {
-	case named == capability.ExecTarget && req.Action == "exec":
-		return capability.ExecTarget, "exec", named, nil
+	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && req.Action == relay.Action:
+		return named, req.Action, named, nil
 	case req.Action == "status" && named == "":
 		return "", "", "", nil
 	case named == "" || isRoot(named):

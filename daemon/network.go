@@ -74,6 +74,13 @@ func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.
 	return d.dialNet(ctx, ref.Peer, netAddrs)
 }
 
+// dialOut connects to ref's daemon over libp2p only: for a caller from
+// the network (a relayed fleet run), never to a unix socket.
+func (d *Daemon) dialOut(ctx context.Context, ref capability.Sturdyref) (*local.Client, error) {
+	_, netAddrs := splitAddrs(ref)
+	return d.dialNet(ctx, ref.Peer, netAddrs)
+}
+
 // dialNet opens a control stream to peer over libp2p.
 func (d *Daemon) dialNet(ctx context.Context, peer string, addrs []string) (*local.Client, error) {
 	h, err := d.network()

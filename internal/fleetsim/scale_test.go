@@ -104,6 +104,48 @@ func TestFleetScaleThroughRelays(t *testing.T) {
 		}
 	})
 
+	t.Run("a-real-shepherd-relays", func(t *testing.T) {
+		// The daemon serves relay-exec as the simulated relays do, behind
+		// a relay capability granted to the operator's daemon.
+		rs, err := launch.StartShepherd(ctx, bin, filepath.Join(dir, "real-relay"), "--listen", "/ip4/127.0.0.1/tcp/0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Stop()
+		id, err := op.Herd(ctx, "id")
+		if err != nil {
+			t.Fatalf("herd id: %v\n%s", err, id)
+		}
+		opPeer := strings.TrimSpace(strings.TrimPrefix(strings.Split(id, "\n")[0], "Peer ID:"))
+		ref, err := rs.Herd(ctx, "cap", "grant", "relay", "--actions", "relay-exec", "--to-peer", opPeer)
+		if err != nil {
+			t.Fatalf("herd cap grant relay: %v\n%s", err, ref)
+		}
+		real := []fleetsim.Entry{{Name: "realrelay", RelayRef: strings.TrimSpace(ref)}}
+		f := filepath.Join(dir, "inventory-real-relay.yaml")
+		if err := os.WriteFile(f, []byte(fleetsim.Inventory(hosts, real, true)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := op.Herd(ctx, "fleet", "exec", "--inventory", f, "-g", "sim", "--group", "--", "true")
+		if err != nil || len(groupHead.FindAllString(out, -1)) != 1 || !strings.Contains(out, all+"\n") {
+			t.Fatalf("want one group %q, got (%v):\n%s", all, err, tail(out))
+		}
+		// Without the relay capability (the operator's own exec
+		// capability presented instead), the relay refuses.
+		other, err := rs.Herd(ctx, "cap", "grant", "relay", "--actions", "relay-exec", "--to-peer", hosts[0].Peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		real[0].RelayRef = strings.TrimSpace(other)
+		if err := os.WriteFile(f, []byte(fleetsim.Inventory(hosts[:3], real, true)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err = op.Herd(ctx, "fleet", "exec", "--inventory", f, "-g", "sim", "--group", "--", "true")
+		if err == nil || !strings.Contains(out, "node[0001-0003] (3)  relay realrelay: permission denied") {
+			t.Fatalf("a relay capability bound to another peer: want a refusal, got (%v):\n%s", err, tail(out))
+		}
+	})
+
 	t.Run("relay-killed-mid-run", func(t *testing.T) {
 		// Each relay has about n/3 hosts: relay2's are node i with
 		// i mod 3 == 1 (0-based).
