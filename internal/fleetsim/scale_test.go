@@ -2,6 +2,8 @@ package fleetsim_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/internal/fleetsim"
 	"github.com/shepherd-go/shepherd/internal/fleetsim/launch"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 // scaleHosts is the simulated fleet of the scale test: 1000 by default
@@ -101,6 +107,29 @@ func TestFleetScaleThroughRelays(t *testing.T) {
 		want := fmt.Sprintf(`%s  permission denied: no exec capability allows "id"`, all)
 		if err == nil || !strings.Contains(out, want+"\n") {
 			t.Fatalf("want every host's refusal %q, got (%v):\n%s", want, err, tail(out))
+		}		// A rogue relay, calling a host itself with a sturdyref it was
+		// handed, is refused alike.
+		_, key, _ := ed25519.GenerateKey(rand.Reader)
+		rogue, err := p2p.New(p2p.Config{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rogue.Close()
+		ref, err := capability.ParseSturdyref(hosts[0].Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := rogue.Dial(ctx, ref.Peer, ref.Addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := local.NewClient(conn)
+		defer c.Close()
+		for _, relayed := range []bool{true, false} {
+			rep, err := c.Call(ctx, wire.Request{Action: "exec", Args: []string{"--", "id"}, Cap: hosts[0].Ref, Relayed: relayed})
+			if err != nil || rep.OK || rep.Error.Message != `permission denied: no exec capability allows "id"` {
+				t.Fatalf("a rogue relay's id (relayed %v): %v %+v", relayed, err, rep.Error)
+			}
 		}
 	})
 
