@@ -92,6 +92,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns.Serve
+	case req.Action == "incidents" || req.Action == "notify-test":
+		serve = a.d.notifier.Serve
 	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
 		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}

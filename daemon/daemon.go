@@ -43,6 +43,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
 	"github.com/shepherd-go/shepherd/metrics"
+	"github.com/shepherd-go/shepherd/notifier"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/jobbook"
@@ -159,6 +160,7 @@ type Daemon struct {
 	uid        int
 
 	fleetRuns *fleetruns.Book
+	notifier  *notifier.Notifier // notify: (docs/notifications.md)
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -221,6 +223,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, ConfigPath: d.opts.ConfigPath, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
+	if d.notifier, err = notifier.Start(notifier.Env{ConfigPath: d.opts.ConfigPath, Store: d.history, System: d.system, Historian: d.historian, Monitor: d.monitor, Go: d.goGo, Logf: d.logf, Life: d.life}); err != nil {
+		return nil, err
+	}
 	d.serve(ho)
 	if len(d.opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {
