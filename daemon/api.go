@@ -20,7 +20,9 @@ import (
 	"github.com/shepherd-go/shepherd/actors/jobbook"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -172,7 +174,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
+						Command: exectarget.Argv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -181,8 +183,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 					e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
 					if e.Kind == wire.PermissionDenied {
 						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, named)
-						if argv := execArgv(req); argv != nil {
-							e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
+						if argv := exectarget.Argv(req); argv != nil {
+							e = exectarget.Denied(argv)
 						}
 					}
 					return e
@@ -213,7 +215,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		out.Send(a.d.files.ServeRequest(req, who))
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
-		a.runExec(ctx, req, who, out)
+		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
+		return
+	case req.Action == relay.Action && req.Service == relay.Target: // fleet/relay: this daemon relays a fleet run
+		relay.Serve(ctx, relay.Env{Dial: a.d.dialOut, CallTimeout: a.d.opts.RemoteCallTimeout}, req, exectarget.Args, out)
 		return
 	case req.Action == "log" && slices.Contains(req.Args, "-f") && req.Service == "":
 		registry.FollowAll(ctx, a.d.system.Root, a.d.registry, req, out.Send)
@@ -251,7 +256,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == relay.Target || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
@@ -320,8 +325,8 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 		}
 	}
 	switch {
-	case named == capability.ExecTarget && req.Action == "exec":
-		return capability.ExecTarget, "exec", named, nil
+	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && req.Action == relay.Action:
+		return named, req.Action, named, nil
 	case req.Action == "status" && named == "":
 		return "", "", "", nil
 	case named == "" || isRoot(named):

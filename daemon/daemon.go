@@ -350,7 +350,7 @@ func (d *Daemon) openState(ho *handover, undo *[]func()) error {
 		return err
 	}
 	*undo = append(*undo, func() { d.history.Close() })
-	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord}
+	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }}
 	if ho == nil {
 		d.reportPreviousRun()
 	}
@@ -826,7 +826,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller, Cgroups: d.cgroups,
 			NotifyDir: d.notifyDir(),
 		},
-		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
+		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout, Historian: c.historian},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath, SyslogPath: d.opts.SyslogSocket,
 		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff), Records: d.history,
 		Timers: d.timers.Factory(timer.Env{Historian: c.historian, Records: d.history, Logf: d.logf, Send: d.system.Root.Send, Started: d.started}),

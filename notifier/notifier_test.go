@@ -184,6 +184,7 @@ func TestNotifications(t *testing.T) {
 	down := newReceiver(t)
 	down.fail = true
 	other := newReceiver(t)
+	fleet := newReceiver(t)
 	mail, smtpAddr := startMailbox(t)
 	out := filepath.Join(dir, "script.out")
 	cfg := fmt.Sprintf(`services:
@@ -191,6 +192,8 @@ func TestNotifications(t *testing.T) {
     command: [sh, -c, 'if [ -e %[1]s/OK ]; then exec sleep 1000; fi; sleep 0.05; exit 1']
     respawn-limit: unlimited
     respawn-delay: 50ms
+  - name: far
+    remote: "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix%[1]s/nobody"
 notify:
   recover-after: 3s
   retry-max: 100ms
@@ -218,6 +221,9 @@ notify:
       url: %[6]s/tpl
       method: PUT
       body: '{"msg": {{json .Message}}, "k": {{json .Key}}, "s": "{{upper .Status}}"}'
+    fl:
+      type: webhook
+      url: %[7]s/fleet
     page:
       type: script
       command: [/bin/sh, -c, 'cat > %[5]s; echo "$SHEPHERD_ALERT_STATUS $SHEPHERD_ALERT_KEY" > %[5]s.env']
@@ -225,7 +231,9 @@ notify:
     - on: [service-failed, flapping, respawn-limit]
       services: [crashy]
       to: [hook]
-`, dir, hook.srv.URL, down.srv.URL, smtpAddr, out, other.srv.URL)
+    - on: [fleet-failed, proxy-unreachable]
+      to: [fl]
+`, dir, hook.srv.URL, down.srv.URL, smtpAddr, out, other.srv.URL, fleet.srv.URL)
 	cfgPath := filepath.Join(dir, "services.yaml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	log := &logBuf{}
@@ -271,7 +279,13 @@ notify:
 		if werr := call(t, sock, wire.Request{Action: "incidents"}, &l); werr != nil {
 			t.Fatal(werr)
 		}
-		if len(l.Open) != 0 || len(l.Recent) != 1 || l.Recent[0].Failures < 10 || l.Recent[0].Notified["hook"].IsZero() {
+		// (The unreachable proxy's incident stays open: FleetRunAndProxy.)
+		for _, inc := range l.Open {
+			if inc.Subject == "service crashy" {
+				t.Errorf("crashy's incident still open: %+v", inc)
+			}
+		}
+		if len(l.Recent) != 1 || l.Recent[0].Failures < 10 || l.Recent[0].Notified["hook"].IsZero() {
 			t.Errorf("incidents: %+v", l)
 		}
 		// Incidents and deliveries are history events.
@@ -285,6 +299,28 @@ notify:
 		}
 		if kinds["incident open service-failed"] != 1 || kinds["incident close service-failed"] != 1 || kinds["notify hook delivered"] != 2 {
 			t.Errorf("events: %v", kinds)
+		}
+	})
+
+	// Fleet runs and proxies record history events of their own, which
+	// open incidents as a service's do: a run with a failing host, and
+	// a remote service whose exporter cannot be reached.
+	t.Run("FleetRunAndProxy", func(t *testing.T) {
+		run, _ := json.Marshal(wire.FleetRun{Command: []string{"systemctl", "is-active", "nginx"}, Summary: "1 ok, 1 failed",
+			Results: []wire.FleetHostResult{{Host: "a"}, {Host: "b", ExitCode: 3}}})
+		if werr := call(t, sock, wire.Request{Action: "fleet-record", Args: []string{string(run)}}, nil); werr != nil {
+			t.Fatal(werr)
+		}
+		subjects := func() map[string]int {
+			got := map[string]int{}
+			for _, g := range fleet.all() {
+				got[g.alert.Subject+" "+string(g.alert.Status)]++
+			}
+			return got
+		}
+		waitFor(t, "the fleet run's and the proxy's alerts", 20*time.Second, func() bool { return len(subjects()) == 2 })
+		if got := subjects(); got["fleet systemctl is-active nginx firing"] != 1 || got["proxy far firing"] != 1 {
+			t.Fatalf("alerts: %v", got)
 		}
 	})
 
@@ -344,7 +380,7 @@ notify:
 		if werr == nil || !strings.Contains(werr.Message, "503") || strings.Contains(werr.Message, "SECRET") {
 			t.Errorf("error: %+v", werr)
 		}
-		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"nope"}}, nil); werr == nil || !strings.Contains(werr.Message, "targets: chat, down, hook, mail, page, tpl") {
+		if werr := call(t, sock, wire.Request{Action: "notify-test", Args: []string{"nope"}}, nil); werr == nil || !strings.Contains(werr.Message, "targets: chat, down, fl, hook, mail, page, tpl") {
 			t.Errorf("unknown target: %+v", werr)
 		}
 	})

@@ -31,6 +31,7 @@ type Event struct {
 	Seq      uint64
 	Time     time.Time
 	Service  string
+	Command  []string // a fleet run's
 	Job      string
 	Kind     string
 	State    string
@@ -70,9 +71,9 @@ const MaxMessage = 1024
 //	kind respawn-limit                                -> service NAME: respawn-limit
 //	kind state, state running                         -> service NAME: success (settles)
 //	kind state, state stopped right after starting    -> service NAME: success (a one-shot's)
-//	kind state, state unreachable                     -> proxy NAME: proxy-unreachable
+//	kind proxy, state unreachable / other             -> proxy NAME: proxy-unreachable / success (settles)
 //	kind job, outcome failed / late / ok              -> job NAME: job-failed / job-late / success
-//	kind fleet-run, result failed / ok                -> fleet NAME: fleet-failed / success
+//	kind fleet-run, result failed / ok                -> fleet COMMAND: fleet-failed / success
 //
 // A one-shot service that succeeds goes from starting to stopped with
 // no failure: "state stopped" after "start" is not a success of its own,
@@ -99,8 +100,19 @@ func Classify(e Event) (Observation, bool) {
 			}
 		case "running":
 			o.Settle = true
-		case "unreachable":
-			o.Subject, o.Class, o.State = "proxy "+e.Service, ProxyUnreachable, ""
+		}
+	case "proxy":
+		if e.Service == "" {
+			return o, false
+		}
+		o.Subject, o.State = "proxy "+e.Service, ""
+		if e.State == "unreachable" {
+			o.Class = ProxyUnreachable
+		} else {
+			// Reachable again, whatever the remote service's state (its
+			// own daemon judges that); it must hold, as a connection
+			// that comes and goes is one outage.
+			o.Settle = true
 		}
 	case "respawn":
 		if e.Service == "" {
@@ -138,9 +150,11 @@ func Classify(e Event) (Observation, bool) {
 			return o, false
 		}
 	case "fleet-run":
-		name := e.Service
+		// One subject per command: the same command failing run after
+		// run is one incident.
+		name := Clean(strings.Join(e.Command, " "), 200)
 		if name == "" {
-			name = "fleet"
+			name = "run"
 		}
 		o.Subject = "fleet " + name
 		switch e.Result {
