@@ -243,7 +243,7 @@ const cursorEvery = 5000
 // and Outcome, actors/jobbook).
 func eventOf(e history.Event) alerting.Event {
 	return alerting.Event{Seq: e.Seq, Time: e.Time, Service: e.Service, Kind: e.Kind, State: e.State,
-		ExitCode: e.ExitCode, Signal: e.Signal, Result: e.Result, Message: e.Message, Job: e.Job, Outcome: e.Outcome, Command: e.Command}
+		ExitCode: e.ExitCode, Signal: e.Signal, Result: e.Result, Message: e.Message, Job: e.Job, Outcome: e.Outcome, Command: e.Command, Action: e.Action}
 }
 
 // apply stores what the effects say, synced, in one batch with the

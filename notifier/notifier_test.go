@@ -194,6 +194,10 @@ func TestNotifications(t *testing.T) {
     respawn-delay: 50ms
   - name: far
     remote: "ocapn://12D3KooWDMamLiofwqYYXmELadEK3f3RNnT4aXyxrCixUxvfQ4Hj.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?addr=/unix%[1]s/nobody"
+monitors:
+  - name: cpu
+    interval: 1h
+    thresholds: ["cpu.count >= 1"]
 notify:
   recover-after: 3s
   retry-max: 100ms
@@ -231,7 +235,7 @@ notify:
     - on: [service-failed, flapping, respawn-limit]
       services: [crashy]
       to: [hook]
-    - on: [fleet-failed, proxy-unreachable]
+    - on: [fleet-failed, proxy-unreachable, threshold]
       to: [fl]
 `, dir, hook.srv.URL, down.srv.URL, smtpAddr, out, other.srv.URL, fleet.srv.URL)
 	cfgPath := filepath.Join(dir, "services.yaml")
@@ -302,10 +306,11 @@ notify:
 		}
 	})
 
-	// Fleet runs and proxies record history events of their own, which
-	// open incidents as a service's do: a run with a failing host, and
-	// a remote service whose exporter cannot be reached.
-	t.Run("FleetRunAndProxy", func(t *testing.T) {
+	// Fleet runs, proxies and monitors record history events of their
+	// own, which open incidents as a service's do: a run with a failing
+	// host, a remote service whose exporter cannot be reached, and a
+	// threshold crossed (every host has a CPU).
+	t.Run("FleetRunProxyAndThreshold", func(t *testing.T) {
 		run, _ := json.Marshal(wire.FleetRun{Command: []string{"systemctl", "is-active", "nginx"}, Summary: "1 ok, 1 failed",
 			Results: []wire.FleetHostResult{{Host: "a"}, {Host: "b", ExitCode: 3}}})
 		if werr := call(t, sock, wire.Request{Action: "fleet-record", Args: []string{string(run)}}, nil); werr != nil {
@@ -318,8 +323,8 @@ notify:
 			}
 			return got
 		}
-		waitFor(t, "the fleet run's and the proxy's alerts", 20*time.Second, func() bool { return len(subjects()) == 2 })
-		if got := subjects(); got["fleet systemctl is-active nginx firing"] != 1 || got["proxy far firing"] != 1 {
+		waitFor(t, "the fleet run's, the proxy's and the threshold's alerts", 20*time.Second, func() bool { return len(subjects()) == 3 })
+		if got := subjects(); got["fleet systemctl is-active nginx firing"] != 1 || got["proxy far firing"] != 1 || got["threshold cpu.count >= 1 firing"] != 1 {
 			t.Fatalf("alerts: %v", got)
 		}
 	})

@@ -20,10 +20,11 @@ const (
 	JobLate          Class = "job-late"          // a tracked job did not report in time
 	FleetFailed      Class = "fleet-failed"      // a fleet run with failures
 	ProxyUnreachable Class = "proxy-unreachable" // a remote service's exporter is unreachable
+	Threshold        Class = "threshold"         // a monitor's threshold is crossed (docs/monitors.md)
 )
 
 // Classes lists every class, for the configuration's checks.
-var Classes = []Class{ServiceFailed, RespawnLimit, Flapping, NotReady, JobFailed, JobLate, FleetFailed, ProxyUnreachable}
+var Classes = []Class{ServiceFailed, RespawnLimit, Flapping, NotReady, JobFailed, JobLate, FleetFailed, ProxyUnreachable, Threshold}
 
 // Event is the part of a history event that alerting reads (the
 // notifier converts history.Event; Job is the name of a tracked job).
@@ -32,6 +33,7 @@ type Event struct {
 	Time     time.Time
 	Service  string
 	Command  []string // a fleet run's
+	Action   string   // a monitor alert's: raise or clear
 	Job      string
 	Kind     string
 	State    string
@@ -74,6 +76,7 @@ const MaxMessage = 1024
 //	kind proxy, state unreachable / other             -> proxy NAME: proxy-unreachable / success (settles)
 //	kind job, outcome failed / late / ok              -> job NAME: job-failed / job-late / success
 //	kind fleet-run, result failed / ok                -> fleet COMMAND: fleet-failed / success
+//	kind alert, action raise / clear                  -> threshold RESULT: threshold / success
 //
 // A one-shot service that succeeds goes from starting to stopped with
 // no failure: "state stopped" after "start" is not a success of its own,
@@ -161,6 +164,20 @@ func Classify(e Event) (Observation, bool) {
 		case "failed":
 			o.Class = FleetFailed
 		case "ok":
+		default:
+			return o, false
+		}
+	case "alert":
+		// A monitor's threshold (monitors/thresholds.go): the subject
+		// is the threshold as written, raised and cleared once each.
+		if e.Result == "" {
+			return o, false
+		}
+		o.Subject = "threshold " + Clean(e.Result, 200)
+		switch e.Action {
+		case "raise":
+			o.Class = Threshold
+		case "clear":
 		default:
 			return o, false
 		}

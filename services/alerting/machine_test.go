@@ -221,6 +221,9 @@ func TestClassify(t *testing.T) {
 		{Event{Kind: "fleet-run", Command: []string{"systemctl", "is-active", "nginx"}, Result: "failed"}, "fleet systemctl is-active nginx fleet-failed"},
 		{Event{Kind: "fleet-run", Command: []string{"systemctl", "is-active", "nginx"}, Result: "ok"}, "fleet systemctl is-active nginx ok"},
 		{Event{Kind: "fleet-run", Result: "failed"}, "fleet run fleet-failed"},
+		{Event{Kind: "alert", Action: "raise", Result: "disk./ > 90%"}, "threshold disk./ > 90% threshold"},
+		{Event{Kind: "alert", Action: "clear", Result: "disk./ > 90%"}, "threshold disk./ > 90% ok"},
+		{Event{Kind: "alert", Action: "raise"}, "-"},
 		{Event{Kind: "daemon-start"}, "-"},
 	}
 	for _, c := range cases {
