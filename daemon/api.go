@@ -238,7 +238,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
+	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

@@ -81,7 +81,13 @@ func noFilesCap(h *Host) Result {
 // shepherdCall is one request with the host's file capability, relayed
 // by the local daemon.
 func shepherdCall(ctx context.Context, c *local.Client, h *Host, action string, out any, args ...string) *Result {
-	rep, err := c.Call(ctx, wire.Request{Service: "files", Action: action, Args: args, Cap: h.Files})
+	return capCall(ctx, c, "files", h.Files, action, out, args...)
+}
+
+// capCall is one request to service with the capability ref, relayed by
+// the local daemon.
+func capCall(ctx context.Context, c *local.Client, service, ref, action string, out any, args ...string) *Result {
+	rep, err := c.Call(ctx, wire.Request{Service: service, Action: action, Args: args, Cap: ref})
 	if err != nil {
 		kind := string(wire.Unreachable)
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -28,6 +28,10 @@ type Host struct {
 	// and pull over libp2p); "" when the inventory gives none.
 	Files    string
 	FilesRef *capability.Sturdyref
+	// Read is the host's read capability (ocapn://..., for fleet diff,
+	// tail and snapshot over libp2p); "" when the inventory gives none.
+	Read    string
+	ReadRef *capability.Sturdyref
 
 	// Exactly one of Ref and SSH is set, from Address.
 	Ref *capability.Sturdyref
@@ -149,8 +153,16 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 						continue
 					}
 					h.FilesRef = &ref
+				case "read":
+					h.Read = fv.Value
+					ref, err := capability.ParseSturdyref(h.Read)
+					if err != nil {
+						add(fv, "host %s: read: %v (expected the ocapn:// read capability the host granted)", h.Name, err)
+						continue
+					}
+					h.ReadRef = &ref
 				default:
-					add(fk, "host %s: unknown key %q (expected address, files, tags, groups)", h.Name, fk.Value)
+					add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups)", h.Name, fk.Value)
 				}
 			}
 			if h.Address == "" {

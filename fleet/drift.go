@@ -1,0 +1,238 @@
+package fleet
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// File drift (herd fleet diff PATH): every host's copy of one file is
+// fetched, hashed, and kept once per distinct content; the result of a
+// fetch is the content's sha256 as its Output, so that GroupResults
+// groups the hosts whose copies are identical.
+
+// Copies keeps one copy of each distinct content fetched, by sha256.
+type Copies struct {
+	mu sync.Mutex
+	m  map[string][]byte // guarded by mu
+}
+
+// NewCopies makes an empty Copies.
+func NewCopies() *Copies { return &Copies{m: map[string][]byte{}} }
+
+// put keeps data under its sha256 (once) and returns the sha256.
+func (c *Copies) put(data []byte) string {
+	s := sha256.Sum256(data)
+	sum := hex.EncodeToString(s[:])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[sum]; !ok {
+		c.m[sum] = data
+	}
+	return sum
+}
+
+// Get is the content of sha256 sum.
+func (c *Copies) Get(sum string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[sum]
+	return b, ok
+}
+
+// fetched is the Result of a fetched copy: its sha256 as the output.
+func fetched(c *Copies, data []byte) Result {
+	return Result{Output: c.put(data), Bytes: int64(len(data))}
+}
+
+// tooLarge is the refusal of a copy larger than max.
+func tooLarge(p string, size, max int64) Result {
+	return failed("too-large", "%s is %d bytes, more than --max-size %d", p, size, max)
+}
+
+// ShepherdRead fetches p from hosts that run a shepherd, through their
+// read capabilities (service read), relayed by the local daemon at
+// socket, into copies; a copy larger than max is refused.
+func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Copies) Op {
+	return func(ctx context.Context, h *Host) Result {
+		if h.ReadRef == nil {
+			return failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		c, err := local.Dial(ctx, socket)
+		if err != nil {
+			return failed("unreachable", "the local shepherd relays fleet calls: %v", err)
+		}
+		defer c.Close()
+		var st wire.FileStat
+		if r := capCall(ctx, c, "read", h.Read, "file-stat", &st, "read", p); r != nil {
+			return *r
+		}
+		if !st.Exists {
+			return failed("not-found", "%s does not exist", p)
+		}
+		if st.Size > max {
+			return tooLarge(p, st.Size, max)
+		}
+		var buf bytes.Buffer
+		for int64(buf.Len()) < st.Size {
+			var d wire.FileData
+			if r := capCall(ctx, c, "read", h.Read, "file-read", &d, p, strconv.FormatInt(st.Size, 10),
+				strconv.Itoa(buf.Len()), strconv.Itoa(wire.FileReadChunk)); r != nil {
+				return *r
+			}
+			if len(d.Data) == 0 {
+				return failed("failed", "%s ended at %d bytes, not %d", p, buf.Len(), st.Size)
+			}
+			buf.Write(d.Data[:min(int64(len(d.Data)), st.Size-int64(buf.Len()))])
+		}
+		if st.SHA256 != "" {
+			if s := sha256.Sum256(buf.Bytes()); hex.EncodeToString(s[:]) != st.SHA256 {
+				return failed("failed", "%s changed while it was read; try again", p)
+			}
+		}
+		return fetched(copies, buf.Bytes())
+	}
+}
+
+// ReadFile fetches p from an SSH host (SFTP, as the SSH user) into
+// copies; a copy larger than max is refused.
+func (s *SSH) ReadFile(ctx context.Context, h *Host, p string, max int64, timeout time.Duration, copies *Copies) Result {
+	return s.sftpOp(ctx, h, timeout, func(cn *conn, c *sftp.Client) Result {
+		r, err := c.Open(p)
+		if err != nil {
+			kind := "failed"
+			if errors.Is(err, os.ErrNotExist) {
+				kind = "not-found"
+			}
+			return failed(kind, "%s: %s: %v", h.SSH, p, err)
+		}
+		defer r.Close()
+		st, err := r.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return failed("failed", "%s: %s is not a regular file", h.SSH, p)
+		}
+		if st.Size() > max {
+			return tooLarge(p, st.Size(), max)
+		}
+		data, err := io.ReadAll(io.LimitReader(r, max+1))
+		if err != nil {
+			return failed("failed", "%s: %s: %v", h.SSH, p, err)
+		}
+		if int64(len(data)) > max {
+			return tooLarge(p, int64(len(data)), max)
+		}
+		return fetched(copies, data)
+	})
+}
+
+// Drift is the comparison of the copies of one file.
+type Drift struct {
+	Path string `json:"path"`
+	// Majority is the largest group of identical copies (ties: the
+	// first host's in inventory order); nil when no host had the file.
+	Majority *Variant `json:"majority"`
+	// Outliers are the other groups of identical copies, largest first,
+	// each with its unified diff against the majority.
+	Outliers []Variant `json:"outliers"`
+	// Failed are the hosts whose copy could not be fetched.
+	Failed []Group `json:"failed"`
+	// Compared counts the copies fetched, Differ those unlike the
+	// majority's.
+	Compared int `json:"compared"`
+	Differ   int `json:"differ"`
+}
+
+// Variant is the hosts that have one content.
+type Variant struct {
+	Hosts  []string `json:"hosts"`
+	SHA256 string   `json:"sha256"`
+	Size   int64    `json:"size"`
+	// Diff is the unified diff from the majority's copy to this one
+	// (outliers only); "" for contents that are not text.
+	Diff   string `json:"diff,omitempty"`
+	Binary bool   `json:"binary,omitempty"`
+}
+
+// Compare groups the results of a fetch of path by content and diffs
+// each outlier against the majority.
+func Compare(path string, results []Result, copies *Copies) Drift {
+	d := Drift{Path: path, Outliers: []Variant{}, Failed: []Group{}}
+	var ok []Result
+	for _, r := range results {
+		if r.Err == "" {
+			ok = append(ok, r)
+		}
+	}
+	var failedRs []Result
+	for _, r := range results {
+		if r.Err != "" {
+			failedRs = append(failedRs, r)
+		}
+	}
+	d.Failed = append(d.Failed, GroupResults(failedRs)...)
+	order := map[string]int{}
+	byHash := map[string]*Variant{}
+	var variants []*Variant
+	for i, r := range ok {
+		v := byHash[r.Output]
+		if v == nil {
+			v = &Variant{SHA256: r.Output, Size: r.Bytes}
+			byHash[r.Output] = v
+			order[r.Output] = i
+			variants = append(variants, v)
+		}
+		v.Hosts = append(v.Hosts, r.Host)
+	}
+	d.Compared = len(ok)
+	if len(variants) == 0 {
+		return d
+	}
+	slices.SortStableFunc(variants, func(a, b *Variant) int {
+		return cmp.Or(cmp.Compare(len(b.Hosts), len(a.Hosts)), cmp.Compare(order[a.SHA256], order[b.SHA256]))
+	})
+	d.Majority = variants[0]
+	base, _ := copies.Get(d.Majority.SHA256)
+	from := fmt.Sprintf("%s (%s)", path, Fold(d.Majority.Hosts))
+	for _, v := range variants[1:] {
+		d.Differ += len(v.Hosts)
+		other, _ := copies.Get(v.SHA256)
+		if !IsText(base) || !IsText(other) {
+			v.Binary = true
+		} else {
+			v.Diff = UnifiedDiff(from, fmt.Sprintf("%s (%s)", path, Fold(v.Hosts)), base, other)
+		}
+		d.Outliers = append(d.Outliers, *v)
+	}
+	return d
+}
+
+// UnifiedDiff is the unified diff (3 lines of context) from a to b.
+func UnifiedDiff(fromName, toName string, a, b []byte) string {
+	s, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
+		FromFile: fromName, ToFile: toName, Context: 3,
+	})
+	return s
+}
+
+// IsText says whether b looks like text: no NUL byte in its first 8 KB.
+func IsText(b []byte) bool {
+	return !bytes.Contains(b[:min(len(b), 8192)], []byte{0})
+}
