@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,7 +148,7 @@ type Drift struct {
 	Path string `json:"path"`
 	// Majority is the largest group of identical copies (ties: the
 	// first host's in inventory order); nil when no host had the file.
-	Majority *Variant `json:"majority"`
+	Majority *Variant `json:"majority,omitempty"`
 	// Outliers are the other groups of identical copies, largest first,
 	// each with its unified diff against the majority.
 	Outliers []Variant `json:"outliers"`
@@ -226,7 +227,7 @@ func Compare(path string, results []Result, copies *Copies) Drift {
 // UnifiedDiff is the unified diff (3 lines of context) from a to b.
 func UnifiedDiff(fromName, toName string, a, b []byte) string {
 	s, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
+		A: splitLines(a), B: splitLines(b),
 		FromFile: fromName, ToFile: toName, Context: 3,
 	})
 	return s
@@ -235,4 +236,17 @@ func UnifiedDiff(fromName, toName string, a, b []byte) string {
 // IsText says whether b looks like text: no NUL byte in its first 8 KB.
 func IsText(b []byte) bool {
 	return !bytes.Contains(b[:min(len(b), 8192)], []byte{0})
+}
+
+// splitLines splits b into lines that keep their "\n" (difflib's own
+// SplitLines adds an empty line after a final newline); a last line
+// without one gets it, marked as diff(1) does.
+func splitLines(b []byte) []string {
+	lines := strings.SplitAfter(string(b), "\n")
+	if last := lines[len(lines)-1]; last == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] = last + "\n\\ No newline at end of file\n"
+	}
+	return lines
 }

@@ -91,7 +91,7 @@ func Documents() map[string][]Document {
 		"fleet ping":         {doc[fleetcmd.PingDoc]("who answers, in what time")},
 		"fleet history":      {doc[wire.FleetRuns]("the runs kept")},
 		"fleet show":         {doc[wire.FleetRun]("one run")},
-		"fleet diff":         {doc[fleetcmd.DiffDoc]("how two runs differ")},
+		"fleet diff":         {doc[fleetcmd.DiffDoc]("how two runs differ"), doc[fleetcmd.FileDiffDoc]("how a file differs across hosts (diff PATH)")},
 		"fleet export":       {doc[wire.FleetRun]("one run")},
 		"fleet bootstrap":    {doc[fleetcmd.BootstrapDoc]("the host bootstrapped")},
 		"config validate":    {doc[ValidateDoc]("what validation found")},
