@@ -84,6 +84,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns.Serve
+	case strings.HasPrefix(req.Action, "snapshot-"):
+		serve = a.d.snapshots.Serve
 	}
 	if serve != nil {
 		if !privileged {
@@ -198,6 +200,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return
 	case a.d.files.Handles(req):
 		out.Send(a.d.files.ServeRequest(req, who))
+		return
+	case req.Service == capability.ReadTarget && req.Action == capability.SnapshotAction:
+		a.serveSnapshot(ctx, req, out)
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		a.runExec(ctx, req, who, out)

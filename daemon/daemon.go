@@ -46,6 +46,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
+	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
 	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
@@ -157,6 +158,7 @@ type Daemon struct {
 	uid        int
 
 	fleetRuns *fleetruns.Book
+	snapshots *fleetsnapshots.Book // herd fleet snapshot
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -334,6 +336,7 @@ func (d *Daemon) openState(ho *handover, undo *[]func()) error {
 	}
 	*undo = append(*undo, func() { d.history.Close() })
 	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord}
+	d.snapshots = &fleetsnapshots.Book{Store: d.history, Put: d.putRecord}
 	if ho == nil {
 		d.reportPreviousRun()
 	}
