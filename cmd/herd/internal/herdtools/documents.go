@@ -100,6 +100,13 @@ func Documents() map[string][]Document {
 		"import supervisord": {doc[importcmd.Report]("the services file made")},
 		"import systemd":     {doc[importcmd.Report]("the services file made")},
 		"action":             {action},
+
+		// herd fleet snapshot (issue 20).
+		"fleet snapshot":        {doc[fleetcmd.SnapshotDoc]("the snapshot taken")},
+		"fleet snapshot list":   {doc[fleetcmd.SnapshotListDoc]("the snapshots kept")},
+		"fleet snapshot show":   {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
+		"fleet snapshot export": {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
+		"fleet snapshot diff":   {doc[fleetcmd.SnapshotDiffDoc]("what changed on each host")},
 		"spawn": {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),
