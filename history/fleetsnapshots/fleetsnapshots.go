@@ -130,6 +130,9 @@ func (b *Book) Serve(req wire.Request) wire.Reply {
 		if err != nil {
 			return fail(err)
 		}
+		if raw == nil && len(a) == 2 {
+			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "snapshot %s keeps no facts of host %s", a[0], a[1]))
+		}
 		if raw == nil {
 			return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "no snapshot %s (herd fleet snapshot list lists them)", a[0]))
 		}

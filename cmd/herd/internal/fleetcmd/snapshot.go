@@ -83,7 +83,9 @@ func newCmdFleetSnapshot(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return f.Fail("the snapshot could not be kept: " + err.Error())
 			}
-			json.Unmarshal(rep.Result, &head)
+			var made fleetsnapshots.Snapshot
+			json.Unmarshal(rep.Result, &made)
+			head.ID = made.ID
 			for _, name := range head.Hosts {
 				h, _ := facts.Get(name)
 				if _, err := f.QuietCall(wire.Request{Action: "snapshot-put", Args: []string{strconv.Itoa(head.ID), name, fleet.MarshalHost(h)}}, 10*time.Second); err != nil {
