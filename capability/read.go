@@ -23,14 +23,14 @@ const (
 var ReadActions = []string{ReadAction, SnapshotAction}
 
 // readAllowed is the read part of a grant's check: a snapshot needs the
-// snapshot action; a file request (file-stat, file-read: the protocol's
-// actions, with the right "read") needs the read action and a path the
+// snapshot action; a file request (file-stat, file-read, tail: the
+// protocol's actions, with the right "read") needs the read action and a path the
 // allow-list matches, within the size limit. Nothing else is allowed.
 func (g Grant) readAllowed(req Request) bool {
 	switch req.Action {
 	case SnapshotAction:
 		return slices.Contains(g.Actions, SnapshotAction)
-	case "file-stat", "file-read":
+	case "file-stat", "file-read", "tail":
 		return req.File.Right == ReadAction && slices.Contains(g.Actions, ReadAction) && g.fileAllowed(req.File)
 	}
 	return false

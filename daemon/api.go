@@ -161,7 +161,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
+						Command: execArgv(req), Args: customArgs(req), File: fileSubject(a.d.files, req), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -203,6 +203,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return
 	case req.Service == capability.ReadTarget && req.Action == capability.SnapshotAction:
 		a.serveSnapshot(ctx, req, out)
+		return
+	case req.Service == capability.ReadTarget && req.Action == tailAction:
+		tailServe(ctx, req, out.Send, authz)
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		a.runExec(ctx, req, who, out)

@@ -7,7 +7,10 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/internal/filexfer"
 	"github.com/shepherd-go/shepherd/internal/snapshot"
+	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -38,3 +41,15 @@ func (a *api) serveSnapshot(ctx context.Context, req wire.Request, out local.Res
 	}
 	out.Send(snapshot.Serve(ctx, req, run, status))
 }
+
+// fileSubject is what a request asks of a file or read capability: a
+// tail's path (internal/tail), or a file action's (filexfer).
+func fileSubject(files *filexfer.Server, req wire.Request) capability.FileSubject {
+	if req.Service == capability.ReadTarget && req.Action == tail.Action {
+		return capability.FileSubject{Right: capability.ReadAction, Path: tail.PathOf(req)}
+	}
+	return files.Subject(req)
+}
+
+// The read target's tail action (herd fleet tail; internal/tail).
+var tailServe, tailAction = tail.Serve, tail.Action

@@ -120,7 +120,7 @@ func TestChanges(t *testing.T) {
 			h.Services = []Service{{"web", "stopped"}, {"db", "running"}}
 			h.Units = nil
 		}), []string{"service web: running → stopped", "service db: new, running", "unit nginx.service: gone"}},
-		{"memory and cpus", mod(func(h *Host) { h.CPUs, h.MemTotal = 4, 4 << 30 }), []string{"cpus: 2 → 4", "memory: 2.0 GiB → 4.0 GiB"}},
+		{"memory and cpus", mod(func(h *Host) { h.CPUs, h.MemTotal = 4, 4<<30 }), []string{"cpus: 2 → 4", "memory: 2.0 GiB → 4.0 GiB"}},
 	} {
 		if got := Changes(base, tc.b); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
