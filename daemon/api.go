@@ -161,7 +161,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: fileSubject(a.d.files, req), Reply: ch}
+						Command: execArgv(req), Args: customArgs(req), File: tailSubject(req, a.d.files.Subject), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)

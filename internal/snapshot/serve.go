@@ -3,10 +3,13 @@ package snapshot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -50,4 +53,24 @@ func ServicesOf(raw json.RawMessage) []Service {
 	}
 	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// ExecRunner is a Runner that spawns through the daemon's exec runner
+// (spawn: its reaper, its environment; output bounded by
+// execrunner.MaxOutput) and kills the command when ctx ends (send).
+func ExecRunner(root *actor.RootContext, spawn func([]string, chan<- execrunner.Result) *actor.PID) Runner {
+	return func(ctx context.Context, argv []string) ([]byte, error) {
+		results := make(chan execrunner.Result, 1)
+		pid := spawn(argv, results)
+		select {
+		case res := <-results:
+			if res.Err == nil && res.Status.Code != 0 {
+				res.Err = fmt.Errorf("exit %d", res.Status.Code)
+			}
+			return res.Output, res.Err
+		case <-ctx.Done():
+			root.Send(pid, &execrunner.Kill{})
+			return nil, ctx.Err()
+		}
+	}
 }

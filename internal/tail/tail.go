@@ -286,3 +286,12 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// Subject is what a request asks of a file or read capability: a tail's
+// path (right read), or what files (filexfer's Subject) says.
+func Subject(req wire.Request, files func(wire.Request) capability.FileSubject) capability.FileSubject {
+	if req.Service == capability.ReadTarget && req.Action == Action {
+		return capability.FileSubject{Right: capability.ReadAction, Path: PathOf(req)}
+	}
+	return files(req)
+}
