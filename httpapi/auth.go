@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -31,38 +30,15 @@ type callerKey struct{}
 
 func callerOf(r *http.Request) *caller { return r.Context().Value(callerKey{}).(*caller) }
 
-// clientAddr is the IP of r's client: the throttle's unit.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// bearer is the token of r's Authorization header; present says whether
-// the header was there at all.
-func bearer(r *http.Request) (token string, present bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "", false
-	}
-	scheme, token, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", true
-	}
-	return strings.TrimSpace(token), true
-}
-
 // authenticate finds the capability r presents. Only whether it names a
 // capability of this daemon is decided here (and, for the admin
 // capability, whether the caretaker accepts it); what it allows is the
 // daemon's request handler's to check, as for `herd --cap`. It writes
 // the refusal itself and then returns nil.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *caller {
-	addr := clientAddr(r)
-	token, present := bearer(r)
-	if until := s.throttle.banned(addr, token); !until.IsZero() {
+	addr := httpguard.ClientAddr(r)
+	token, present := httpguard.Bearer(r)
+	if until := s.throttle.Banned(addr, token); !until.IsZero() {
 		w.Header().Set("Retry-After", fmt.Sprint(int(time.Until(until).Seconds())+1))
 		writeError(w, http.StatusTooManyRequests, wire.Errorf(wire.PermissionDenied,
 			"permission denied: too many bad capabilities from %s; try again later", addr))
@@ -136,8 +112,8 @@ func adminError(err error) *wire.Error {
 
 // refused counts a bad token against addr.
 func (s *Server) refused(addr string) {
-	if s.throttle.strike(addr) {
-		s.logf("http: %s shut out for %v: %d bad capabilities within %v", addr, banFor, strikes, strikeSpan)
+	if s.throttle.Strike(addr) {
+		s.logf("http: %s shut out for %v: %d bad capabilities within %v", addr, httpguard.BanFor, httpguard.Strikes, httpguard.StrikeSpan)
 	}
 }
 
@@ -172,7 +148,7 @@ func (s *Server) serve(ctx context.Context, c *caller, req wire.Request, out loc
 		if first {
 			first = false
 			if rep.OK {
-				s.throttle.accepted(c.token)
+				s.throttle.Accepted(c.token)
 			} else if rep.Error != nil && refusal(rep.Error.Kind) {
 				s.refused(c.addr)
 			}

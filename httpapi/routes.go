@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
@@ -95,6 +96,9 @@ func (s *Server) mux() http.Handler {
 				writeError(w, http.StatusBadRequest, err)
 				return
 			}
+			// A client that stops reading holds its handler for writeWait
+			// at most (streams move the deadline at each write).
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeWait))
 			rt.handle(s, w, r, callerOf(r))
 		})
 	}
@@ -407,6 +411,9 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) {
 			Events []json.RawMessage `json:"events"`
 		}
 		json.Unmarshal(rep.Result, &page)
+		// A long history goes out page by page: each page gets its own
+		// writeWait, as a stream's events do.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeWait))
 		for _, e := range page.Events {
 			if n > 0 {
 				io.WriteString(w, ",")

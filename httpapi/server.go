@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 )
 
@@ -105,7 +106,7 @@ type Server struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	closed   bool // guarded by mu
-	throttle *throttle
+	throttle *httpguard.Throttle
 	handler  http.Handler
 }
 
@@ -132,7 +133,7 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("--http %s: listens on %s: %w", cfg.Addr, a, ErrNotLoopback)
 	}
-	ln = &limitListener{Listener: ln, sem: make(chan struct{}, s.cfg.MaxConns)}
+	ln = httpguard.LimitListener(ln, s.cfg.MaxConns)
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
@@ -163,7 +164,7 @@ func newServer(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 256
 	}
-	s := &Server{cfg: cfg, throttle: newThrottle(cfg.Now)}
+	s := &Server{cfg: cfg, throttle: httpguard.NewThrottle(cfg.Now)}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.handler = s.mux()
 	s.srv = &http.Server{
@@ -210,34 +211,6 @@ func (s *Server) logf(format string, args ...any) {
 	if s.cfg.Logf != nil {
 		s.cfg.Logf(format, args...)
 	}
-}
-
-// limitListener accepts at most cap(sem) connections at once; the
-// others wait in the kernel's backlog.
-type limitListener struct {
-	net.Listener
-	sem chan struct{}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem })}, nil
-}
-
-type limitConn struct {
-	net.Conn
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.release()
-	return err
 }
 
 // logfWriter writes lines to a Logf.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/daemon"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/metrics"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -109,9 +110,18 @@ func (s *started) grant(t testing.TB, target string, actions ...string) string {
 // scrape gets /metrics with token (none if empty).
 func (s *started) scrape(t testing.TB, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.url, nil)
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		token = "Bearer " + token
+	}
+	return s.scrapeWith(t, token)
+}
+
+// scrapeWith scrapes with an Authorization header (none if empty).
+func (s *started) scrapeWith(t testing.TB, authorization string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url, nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -238,6 +248,30 @@ func TestNoCapabilityNoMetrics(t *testing.T) {
 	s.call(t, wire.Request{Action: "cap-revoke", Args: []string{string(b)}}, nil)
 	if code, body := s.scrape(t, alpha); code != http.StatusUnauthorized || strings.Contains(body, "alpha") {
 		t.Errorf("a revoked capability: %d\n%s", code, body)
+	}
+}
+
+// TestGuessersAreShutOut: the metrics listener answers bad tokens as the
+// API's does. A client that guesses is shut out for a while (429), a
+// token accepted before still passes from its address (every local user
+// shares 127.0.0.1), and the scheme's case does not matter.
+func TestGuessersAreShutOut(t *testing.T) {
+	s := startDaemon(t, threeServices, false)
+	all := s.grant(t, wire.RootService, "status")
+	if code, body := s.scrapeWith(t, "bearer "+all); code != http.StatusOK {
+		t.Fatalf("lower-case scheme: %d\n%s", code, body)
+	}
+	guess := "ocapn://12D3KooWLWPkU3g9kMo7LQj3YQZzWRXGKh9b4zUE8UjmBCVmiT6d.libp2p/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for i := range httpguard.Strikes {
+		if code, _ := s.scrape(t, guess); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i+1, code)
+		}
+	}
+	if code, body := s.scrape(t, guess); code != http.StatusTooManyRequests || strings.Contains(body, "alpha") {
+		t.Fatalf("after %d guesses: %d, want 429\n%s", httpguard.Strikes, code, body)
+	}
+	if code, _ := s.scrape(t, all); code != http.StatusOK {
+		t.Fatalf("a token accepted before, from a shut-out address: %d", code)
 	}
 }
 

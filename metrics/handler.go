@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 	"github.com/shepherd-go/shepherd/actors/caretaker"
+	"github.com/shepherd-go/shepherd/actors/service"
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -40,6 +42,8 @@ type HandlerOptions struct {
 	// Authorize checks a scrape's capability. Default: the caretaker's
 	// check (CaretakerAuthorizer), as for herd --cap on the socket.
 	Authorize Authorizer
+	// Now is the clock of the bad-token throttle. Default time.Now.
+	Now func() time.Time
 }
 
 // NewHandler returns the handler of /metrics over m's gathering.
@@ -47,12 +51,16 @@ func NewHandler(m *Metrics, o HandlerOptions) http.Handler {
 	if o.Authorize == nil {
 		o.Authorize = CaretakerAuthorizer(m.env)
 	}
-	return &handler{m: m, opts: o}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &handler{m: m, opts: o, throttle: httpguard.NewThrottle(o.Now)}
 }
 
 type handler struct {
-	m    *Metrics
-	opts HandlerOptions
+	m        *Metrics
+	opts     HandlerOptions
+	throttle *httpguard.Throttle
 }
 
 // newRuntime is the registry of the Go runtime's and the process's
@@ -71,12 +79,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	scope := Scope{All: true}
 	if !h.opts.Public {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		addr := httpguard.ClientAddr(r)
+		token, _ := httpguard.Bearer(r)
+		if until := h.throttle.Banned(addr, token); !until.IsZero() {
+			w.Header().Set("Retry-After", fmt.Sprint(int(time.Until(until).Seconds())+1))
+			http.Error(w, "too many bad capabilities from "+addr+"; try again later", http.StatusTooManyRequests)
+			return
+		}
 		var err error
-		if token = strings.TrimSpace(token); !ok || token == "" {
+		if token == "" {
 			err = ErrNoCapability
-		} else {
-			scope, err = h.opts.Authorize(r.Context(), token, "metrics scrape from "+r.RemoteAddr)
+		} else if scope, err = h.opts.Authorize(r.Context(), token, "metrics scrape from "+r.RemoteAddr); err == nil {
+			h.throttle.Accepted(token)
+		} else if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			// A guess, as on the API's listener; a daemon too busy to
+			// check is not the scraper's fault.
+			h.throttle.Strike(addr)
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shepherd"`)
@@ -123,7 +141,7 @@ func CaretakerAuthorizer(env Env) Authorizer {
 		if err != nil || ref.Peer != env.PeerID {
 			return Scope{}, refused
 		}
-		target, err := ask(ctx, env.Root, env.Caretaker, func(ch chan<- string) any { return &caretaker.TargetOf{Swiss: ref.Swiss, Reply: ch} })
+		target, err := service.Ask(ctx, env.Root.Send, env.Caretaker, func(ch chan<- string) any { return &caretaker.TargetOf{Swiss: ref.Swiss, Reply: ch} })
 		if err != nil {
 			return Scope{}, fmt.Errorf("capability not checked: %w", err)
 		}
@@ -132,7 +150,7 @@ func CaretakerAuthorizer(env Env) Authorizer {
 		}
 		daemon := target == wire.RootService || target == wire.RootAlias
 		check := func(action string) (error, error) {
-			return ask(ctx, env.Root, env.Caretaker, func(ch chan<- error) any {
+			return service.Ask(ctx, env.Root.Send, env.Caretaker, func(ch chan<- error) any {
 				return &caretaker.Authorize{Recheck: true, Holder: scraper, Who: who, Cap: &ref.Swiss, Target: target, Action: action, Reply: ch}
 			})
 		}
@@ -169,6 +187,10 @@ func ListenAddr(addr string) string {
 	return addr
 }
 
+// maxScrapers bounds the listener's open connections: a Prometheus or
+// two scrape it; a client holding hundreds open is hoarding.
+const maxScrapers = 64
+
 // serve listens on the options' address and serves /metrics there.
 func (m *Metrics) serve() error {
 	ln, err := net.Listen("tcp", ListenAddr(m.opts.Addr))
@@ -176,6 +198,7 @@ func (m *Metrics) serve() error {
 		return fmt.Errorf("--metrics %s: %w", m.opts.Addr, err)
 	}
 	m.addr = ln.Addr()
+	ln = httpguard.LimitListener(ln, maxScrapers)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", NewHandler(m, HandlerOptions{Public: m.opts.Public}))
 	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

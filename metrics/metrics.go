@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -262,21 +261,6 @@ type view struct {
 	failed []string
 }
 
-// errNoAnswer: an actor did not answer before the scrape's deadline.
-var errNoAnswer = errors.New("no answer in time")
-
-func ask[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, build func(chan<- T) any) (T, error) {
-	ch := make(chan T, 1)
-	root.Send(pid, build(ch))
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-ctx.Done():
-		var zero T
-		return zero, errNoAnswer
-	}
-}
-
 // gather asks every owner for its part: of the whole daemon, or (only)
 // of one service.
 func (m *Metrics) gather(ctx context.Context, only string) view {
@@ -284,7 +268,7 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 	defer cancel()
 	var v view
 	env := m.env
-	described, err := ask(ctx, env.Root, env.Registry, func(ch chan<- []registry.Described) any {
+	described, err := service.Ask(ctx, env.Root.Send, env.Registry, func(ch chan<- []registry.Described) any {
 		return &registry.Describe{Only: only, Reply: ch}
 	})
 	if err != nil {
@@ -304,7 +288,7 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 	}
 	// The history writer first: once it answers, the events it
 	// committed before are in the tally goroutine's channel.
-	writer, err := ask(ctx, env.Root, env.Historian, func(ch chan<- historian.WriterStats) any { return &historian.Stats{Reply: ch} })
+	writer, err := service.Ask(ctx, env.Root.Send, env.Historian, func(ch chan<- historian.WriterStats) any { return &historian.Stats{Reply: ch} })
 	if err != nil {
 		v.failed = append(v.failed, "history")
 	} else if only == "" {
@@ -355,7 +339,7 @@ func (m *Metrics) gather(ctx context.Context, only string) view {
 func (m *Metrics) readCgroups() map[string]cgroup.Stats {
 	ctx, cancel := context.WithTimeout(m.life, m.opts.Timeout)
 	defer cancel()
-	described, err := ask(ctx, m.env.Root, m.env.Registry, func(ch chan<- []registry.Described) any { return &registry.Describe{Reply: ch} })
+	described, err := service.Ask(ctx, m.env.Root.Send, m.env.Registry, func(ch chan<- []registry.Described) any { return &registry.Describe{Reply: ch} })
 	out := map[string]cgroup.Stats{}
 	if err != nil {
 		return out

@@ -1,4 +1,4 @@
-package httpapi
+package httpguard
 
 import (
 	"crypto/sha256"
@@ -7,22 +7,24 @@ import (
 )
 
 // The bad-token throttle, after netlayer/p2p's gater: an address that
-// presents strikes bad tokens (unreadable, unknown, revoked, expired, or
-// refused the request) within strikeSpan is shut out (429) for banFor.
+// presents Strikes bad tokens (unreadable, unknown, revoked, expired, or
+// refused the request) within StrikeSpan is shut out (429) for BanFor.
 // A token that the caretaker accepted within knownFor still passes from
 // a shut-out address, as a peer known by its capability does on libp2p:
 // on loopback every local user shares 127.0.0.1, and one of them
 // guessing must not lock the owner's dashboard out.
 const (
-	strikes    = 20
-	strikeSpan = time.Minute
-	banFor     = 10 * time.Minute
+	Strikes    = 20
+	StrikeSpan = time.Minute
+	BanFor     = 10 * time.Minute
 	knownFor   = 24 * time.Hour
 	// maxTracked bounds each table: past it, the oldest entries go.
 	maxTracked = 4096
 )
 
-type throttle struct {
+// Throttle counts bad tokens per address; its methods are safe for
+// concurrent use.
+type Throttle struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	times map[string][]time.Time // guarded by mu: strikes per address
@@ -30,15 +32,16 @@ type throttle struct {
 	known map[[32]byte]time.Time // guarded by mu: tokens accepted, by hash
 }
 
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, times: map[string][]time.Time{}, until: map[string]time.Time{}, known: map[[32]byte]time.Time{}}
+// NewThrottle returns an empty throttle on the clock now.
+func NewThrottle(now func() time.Time) *Throttle {
+	return &Throttle{now: now, times: map[string][]time.Time{}, until: map[string]time.Time{}, known: map[[32]byte]time.Time{}}
 }
 
 func tokenKey(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// banned says until when addr is shut out for a request presenting
+// Banned says until when addr is shut out for a request presenting
 // token (zero: it is not).
-func (t *throttle) banned(addr, token string) time.Time {
+func (t *Throttle) Banned(addr, token string) time.Time {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -53,16 +56,16 @@ func (t *throttle) banned(addr, token string) time.Time {
 	return until
 }
 
-// strike counts a bad token from addr; it reports whether addr is now
+// Strike counts a bad token from addr; it reports whether addr is now
 // shut out.
-func (t *throttle) strike(addr string) bool {
+func (t *Throttle) Strike(addr string) bool {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.times[addr]
 	kept := s[:0]
 	for _, at := range s {
-		if now.Sub(at) <= strikeSpan {
+		if now.Sub(at) <= StrikeSpan {
 			kept = append(kept, at)
 		}
 	}
@@ -70,17 +73,17 @@ func (t *throttle) strike(addr string) bool {
 	if len(t.times) >= maxTracked || len(t.until) >= maxTracked {
 		t.sweepLocked(now)
 	}
-	if len(kept) >= strikes {
+	if len(kept) >= Strikes {
 		delete(t.times, addr)
-		t.until[addr] = now.Add(banFor)
+		t.until[addr] = now.Add(BanFor)
 		return true
 	}
 	t.times[addr] = kept
 	return false
 }
 
-// accepted remembers a token the caretaker accepted.
-func (t *throttle) accepted(token string) {
+// Accepted remembers a token the caretaker accepted.
+func (t *Throttle) Accepted(token string) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -92,9 +95,9 @@ func (t *throttle) accepted(token string) {
 
 // sweepLocked forgets what has expired; if a table is still full, it is
 // emptied (an attacker filling it gains only a fresh start for everyone).
-func (t *throttle) sweepLocked(now time.Time) {
+func (t *Throttle) sweepLocked(now time.Time) {
 	for a, s := range t.times {
-		if len(s) == 0 || now.Sub(s[len(s)-1]) > strikeSpan {
+		if len(s) == 0 || now.Sub(s[len(s)-1]) > StrikeSpan {
 			delete(t.times, a)
 		}
 	}
