@@ -17,6 +17,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// TailLineDoc is `herd fleet tail --json`'s line: one line a host sent,
+// or a note about its stream (dropped, reconnected, refused).
+type TailLineDoc struct {
+	Host string `json:"host"`
+	Line string `json:"line,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
 // hostColours are the ANSI colours of host prefixes on a terminal.
 var hostColours = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
 
@@ -98,8 +106,8 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 					continue
 				}
 				if journal != "" {
-					fmt.Fprintf(f.Err, "herd: %s: --journal is followed over SSH only; this host runs a shepherd\n", h.Name)
 					failed.Add(1)
+					wg.Go(func() { emit(fleet.TailLine{Host: h.Name, Line: "--journal is followed over SSH only; this host runs a shepherd", Note: true}) })
 					continue
 				}
 				for _, p := range paths {
@@ -149,6 +157,14 @@ func printTail(f *cmdutil.Factory, hosts []*fleet.Host, lines <-chan fleet.TailL
 		}
 		if !ok {
 			return
+		}
+		if f.JSON {
+			d := TailLineDoc{Host: l.Host, Line: l.Line}
+			if l.Note {
+				d.Line, d.Note = "", l.Line
+			}
+			f.PrintDoc(d)
+			continue
 		}
 		if l.Note {
 			fmt.Fprintf(f.Err, "herd: %s: %s\n", l.Host, l.Line)

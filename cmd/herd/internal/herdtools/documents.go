@@ -107,7 +107,7 @@ func Documents() map[string][]Document {
 		"fleet snapshot show":   {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
 		"fleet snapshot export": {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
 		"fleet snapshot diff":   {doc[fleetcmd.SnapshotDiffDoc]("what changed on each host")},
-		"fleet tail":            {},
+		"fleet tail":            {line[fleetcmd.TailLineDoc]("one line of a host, or a note about its stream")},
 		"spawn": {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),
