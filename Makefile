@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test test-stress lint bench demo demo-local fuzz clean man completion install uninstall deb
+.PHONY: build test test-stress lint bench demo demo-local fuzz clean man completion install uninstall deb dashboard-img
 
 # Where the binaries go, and what `make man`, `make completion` and `make
 # deb` make (docs/packaging.md).
@@ -127,6 +127,11 @@ test-stress:
 	trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP; \
 	echo "stress-ng $(STRESS) (PID $$load) beside: $(GO) test -race -count=1 -timeout 25m ./..."; \
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+# The dashboard's screenshots in docs (docs/http.md, README): its browser
+# test in headless Chromium (apt-get install chromium) rewrites them.
+dashboard-img:
+	$(GO) test -count=1 -run TestDashboardInChromium ./httpapi/dashboard/ -update
 
 lint:
 	$(GO) vet ./...

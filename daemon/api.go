@@ -16,6 +16,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
+	"github.com/shepherd-go/shepherd/actors/jobbook"
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
@@ -74,6 +75,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		// relay) must get what the capability says, not root's rights.
 		privileged = false
 		presented = &ref.Swiss
+	}
+	if req.Service == "" && jobbook.IsAction(req.Action) { // tracked jobs (actors/jobbook): a capability reports one job only
+		out.Send(a.d.jobs.Serve(ctx, req, jobbook.Caller{Owner: privileged, UID: peer.UID, Holder: caller, Who: who, Cap: presented}))
+		return
 	}
 	// The daemon's own business: its network identity and its fleet runs.
 	var serve func(wire.Request) wire.Reply
@@ -246,7 +251,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

@@ -44,6 +44,7 @@ import (
 	"github.com/shepherd-go/shepherd/metrics"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/shepherd-go/shepherd/actors/jobbook"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
 	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
@@ -159,6 +160,7 @@ type Daemon struct {
 
 	fleetRuns *fleetruns.Book
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
+	jobs      *jobbook.Book
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -216,6 +218,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := d.startActors(ho, &undo); err != nil {
 		return nil, err
 	}
+	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, ConfigPath: d.opts.ConfigPath, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
 	d.serve(ho)
@@ -229,6 +232,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	d.announce(ho, specs)
 	d.startHousekeeping()
+	d.jobs.Watch(d.goGo, d.life)
 	if ho == nil {
 		res := make(chan registry.RegisterResult, 1)
 		// What the user said (disable, scale) before the daemon ended,

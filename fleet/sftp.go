@@ -10,9 +10,11 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 )
 
 // File operations on SSH hosts go over SFTP (OpenSSH's sftp subsystem)
@@ -58,13 +60,34 @@ func (s *SSH) sftpOp(ctx context.Context, h *Host, timeout time.Duration, fn fun
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The SFTP session is opened here rather than by sftp.NewClient, so
+	// that a timeout can cut it off on this side: an operation stuck on
+	// the host (fn takes no context), or the handshake itself, then fails
+	// at once, gives the connection's session slot back, and sends
+	// nothing more (a push that wakes up late renames nothing). Closing
+	// the session alone is not enough: sshd answers the close only once
+	// the stuck sftp server has exited.
+	var (
+		mu   sync.Mutex
+		stop func()
+		over bool
+	)
 	done := make(chan Result, 1)
 	go func() {
 		done <- cn.session(ctx, func() Result {
-			c, err := sftp.NewClient(cn.c, sftp.UseConcurrentWrites(true))
+			c, cut, err := sftpClient(cn.c, func(cut func()) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				stop = cut
+				return !over
+			})
 			if err != nil {
+				if ctx.Err() != nil {
+					return failed("timeout", "%s: timed out after %v", h.SSH, timeout)
+				}
 				return failed("unreachable", "%s: sftp: %v", h.SSH, err)
 			}
+			defer cut()
 			defer c.Close()
 			return fn(cn, c)
 		})
@@ -73,8 +96,62 @@ func (s *SSH) sftpOp(ctx context.Context, h *Host, timeout time.Duration, fn fun
 	case r := <-done:
 		return r
 	case <-ctx.Done():
+		mu.Lock()
+		over = true
+		if stop != nil {
+			stop()
+		}
+		mu.Unlock()
 		return failed("timeout", "%s: timed out after %v", h.SSH, timeout)
 	}
+}
+
+// errCutOff ends an SFTP session cut off by its timeout.
+var errCutOff = errors.New("cut off")
+
+// sftpClient starts the sftp subsystem in a new session on c. Before it
+// waits for the host, it hands cut (which ends the session on this side)
+// to register; if register says it is too late, it gives up.
+func sftpClient(c *ssh.Client, register func(cut func()) bool) (*sftp.Client, func(), error) {
+	sess, err := c.NewSession()
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, nil, err
+	}
+	r, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return nil, nil, err
+	}
+	// The client reads the host through a pipe that cut closes here,
+	// whatever the host does.
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, r)
+		pw.CloseWithError(err)
+	}()
+	cut := sync.OnceFunc(func() {
+		pw.CloseWithError(errCutOff)
+		sess.Close()
+	})
+	if !register(cut) {
+		cut()
+		return nil, nil, errCutOff
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		cut()
+		return nil, nil, err
+	}
+	client, err := sftp.NewClientPipe(pr, w, sftp.UseConcurrentWrites(true))
+	if err != nil {
+		cut()
+		return nil, nil, err
+	}
+	return client, cut, nil
 }
 
 // Push writes f to dest on an SSH host: unless dest already has f's

@@ -129,3 +129,42 @@ func TestShellQuote(t *testing.T) {
 		t.Errorf("ShellQuote = %s", got)
 	}
 }
+
+// TestStuckSFTPGivesItsSlotBack: an SFTP server that never answers
+// times the operation out, and the connection's session slot comes back
+// (at most 8 sessions share a connection): nine timed-out pushes in a
+// row leave a command on the same connection room to run.
+func TestStuckSFTPGivesItsSlotBack(t *testing.T) {
+	bin := needSSHD(t)
+	keys := t.TempDir()
+	user := filepath.Join(keys, "id_ed25519")
+	if err := testsshd.Keygen(user); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := testsshd.Start(bin, t.TempDir(), user+".pub", 0, testsshd.SFTPCommand("/bin/sleep 600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	s, err := NewSSH(SSHConfig{KnownHosts: filepath.Join(keys, "known_hosts"), Identities: []string{user}, AcceptNew: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := sshHosts([]*testsshd.Server{srv})[0]
+	src := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(src, []byte("x"), 0o644)
+	f, err := StatLocal(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 9 {
+		if r := s.Push(ctx, h, f, "/tmp/never", 300*time.Millisecond, false); r.Kind != "timeout" {
+			t.Fatalf("push %d: %+v, want a timeout", i+1, r)
+		}
+	}
+	if r := s.Exec(ctx, h, []string{"echo", "hi"}, 10*time.Second); r.Err != "" || r.Output != "hi\n" {
+		t.Fatalf("a command after nine stuck pushes: %+v", r)
+	}
+}

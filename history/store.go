@@ -44,6 +44,9 @@ const (
 	// (the disk was full): Message says how long, why, and how many
 	// events were dropped.
 	KindHistory = "history"
+	// KindJob is a tracked job's finished run or missed period (herd run,
+	// services/jobs): Job names it, Outcome is ok, failed or late.
+	KindJob = "job"
 )
 
 // Event is one thing that happened. Seq orders all events of a store and
@@ -68,6 +71,9 @@ type Event struct {
 	Action   string        `json:"action,omitempty"`
 	Result   string        `json:"result,omitempty"`
 	Message  string        `json:"message,omitempty"`
+	// Job and Outcome: a tracked job's event (kind job): ok, failed, late.
+	Job     string `json:"job,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Keys: every event is stored under three keys so that each query is one

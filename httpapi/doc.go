@@ -16,5 +16,7 @@
 // netlayer/p2p does for peers; bodies and headers are bounded. An
 // optional http.Handler serves /metrics (Config.Metrics). The routes are
 // one table (routes.go), from which both the mux and the OpenAPI document
-// (docs/openapi.json, checked by a test) are made.
+// (docs/openapi.json, checked by a test) are made. The dashboard's page
+// and files (package dashboard) are the only answers given without a
+// token: they hold no data, and fetch everything with the operator's.
 package httpapi

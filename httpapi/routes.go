@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shepherd-go/shepherd/httpapi/dashboard"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/services"
 )
@@ -79,6 +80,8 @@ func routes() []route {
 			Query:  []param{{"service", "string", "one service's events"}, {"since", "string", "start with the events since (a duration back or a time)"}, {"after", "integer", "start after this sequence number (as Last-Event-ID)"}},
 			Header: []param{{"Last-Event-ID", "integer", "the last event received: go on after it"}},
 			Result: wire.Event{}, Stream: true, Errors: []int{400, 403, 404, 503}, handle: (*Server).events},
+		route{Method: "GET", Path: "/v1/graph", Summary: "Every service and its requirements (herd graph): edges go from dependent to requirement (admin only).",
+			Result: wire.Graph{}, Errors: []int{403, 503}, handle: (*Server).graph},
 		route{Method: "GET", Path: "/v1/fleet/runs", Summary: "Past fleet runs, without their output (herd fleet history).",
 			Result: wire.FleetRuns{}, Errors: []int{403, 503}, handle: (*Server).fleetRuns},
 		route{Method: "GET", Path: "/v1/fleet/runs/{id}", Summary: "One fleet run with every host's output (herd fleet show ID).",
@@ -112,6 +115,11 @@ func (s *Server) mux() http.Handler {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		defer s.wg.Done()
+		if dashboard.Serves(r) {
+			// The page and its assets hold no data: no token (docs/http.md).
+			dashboard.Handler().ServeHTTP(w, r)
+			return
+		}
 		metrics := r.URL.Path == "/metrics" && s.cfg.Options.Metrics != nil
 		if metrics && s.cfg.Options.MetricsPublic {
 			s.cfg.Options.Metrics.ServeHTTP(w, r)
@@ -475,6 +483,17 @@ func withoutFlag(args []string, flag string) []string {
 		}
 	}
 	return args
+}
+
+func (s *Server) graph(w http.ResponseWriter, r *http.Request, c *caller) {
+	if !c.admin {
+		// The graph names every service.
+		writeError(w, http.StatusForbidden, wire.Errorf(wire.PermissionDenied, "permission denied: the graph shows every service: present the admin capability (herd cap grant daemon --to-http)"))
+		return
+	}
+	if rep, ok := s.call(w, r, c, wire.Request{Action: "graph"}); ok {
+		writeRaw(w, http.StatusOK, rep.Result)
+	}
 }
 
 func (s *Server) fleetRuns(w http.ResponseWriter, r *http.Request, c *caller) {

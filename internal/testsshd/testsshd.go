@@ -58,10 +58,25 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Option changes the server Start runs.
+type Option func(*options)
+
+type options struct {
+	sftp string
+}
+
+// SFTPCommand makes the sftp subsystem cmd (run by the user's shell)
+// instead of sshd's own: a test of a host whose SFTP server hangs.
+func SFTPCommand(cmd string) Option { return func(o *options) { o.sftp = cmd } }
+
 // Start runs sshd in dir (created) on port (0: a free one) with a new
 // host key, accepting the public key in userPub, and returns once it
 // listens.
-func Start(bin, dir, userPub string, port int) (*Server, error) {
+func Start(bin, dir, userPub string, port int, opts ...Option) (*Server, error) {
+	o := options{sftp: "internal-sftp"}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -109,8 +124,8 @@ MaxStartups 500
 MaxSessions 100
 SetEnv "HOME=%s"
 PermitUserRC no
-Subsystem sftp internal-sftp
-`, port, dir, auth, dir, home)), 0o600)
+Subsystem sftp %s
+`, port, dir, auth, dir, home, o.sftp)), 0o600)
 	s := &Server{Port: port, Dir: dir, cmd: exec.Command(bin, "-D", "-e", "-f", cfg)}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {

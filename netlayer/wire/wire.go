@@ -526,6 +526,9 @@ type Event struct {
 	Action   string        `json:"action,omitempty"`
 	Result   string        `json:"result,omitempty"`
 	Message  string        `json:"message,omitempty"`
+	// Job and Outcome: a tracked job's event (kind job): ok, failed, late.
+	Job     string `json:"job,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Events is the result of `history` and `events` (and each frame of

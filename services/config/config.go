@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/jobs"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,8 @@ type Config struct {
 	// HistoryRetention (top-level key history-retention) is how long the
 	// daemon keeps history events. Zero means the default (30 days).
 	HistoryRetention time.Duration
+	// Jobs (top-level key jobs) are the expectations of tracked jobs.
+	Jobs []jobs.Expect
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -65,6 +68,7 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 	}
 	cfg := &Config{Files: files}
 	var errs services.ErrorList
+	seenJobs := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -78,6 +82,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		} else if r != 0 {
 			cfg.HistoryRetention = r
 		}
+		j, e := parseJobs(f, data, seenJobs)
+		errs = append(errs, e...)
+		cfg.Jobs = append(cfg.Jobs, j...)
 	}
 	return cfg, errs, nil
 }
@@ -112,11 +119,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" {
-			return // see parseSettings
+		if key == "history-retention" || key == "jobs" {
+			return // see parseSettings, parseJobs
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -122,6 +123,8 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"run", jobscmd.NewCmdRun},
+	{"jobs", jobscmd.NewCmdJobs},
 }
 
 func init() {

@@ -11,6 +11,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/importcmd"
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -100,6 +101,9 @@ func Documents() map[string][]Document {
 		"import supervisord": {doc[importcmd.Report]("the services file made")},
 		"import systemd":     {doc[importcmd.Report]("the services file made")},
 		"action":             {action},
+		"run":                {doc[jobs.Run]("the run, once it ended (the command's output goes to stderr)")},
+		"jobs":               {doc[jobs.List]("the tracked jobs")},
+		"jobs show":          {doc[jobs.Detail]("one job and its runs")},
 
 		// herd fleet snapshot (issue 20).
 		"fleet snapshot":        {doc[fleetcmd.SnapshotDoc]("the snapshot taken")},
