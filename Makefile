@@ -156,6 +156,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzShepherd -fuzztime 30s ./importer/shepherd/
 	$(GO) test -run '^$$' -fuzz FuzzSupervisord -fuzztime 30s ./importer/supervisord/
 	$(GO) test -run '^$$' -fuzz FuzzSystemd -fuzztime 30s ./importer/systemd/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/calendar/
 
 bench: build
 	$(GO) run ./bench -bin bin

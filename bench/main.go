@@ -19,7 +19,9 @@
 //   - the HTTP API: GET /v1/services/NAME vs the socket's status, and
 //     the event stream while N services start;
 //   - a scrape of /metrics with N services vs a `status` request for
-//     them on the socket.
+//     them on the socket;
+//   - N timer services due in the same second vs a bare fork/exec loop
+//     of N `touch`, and the daemon's CPU while they wait.
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -45,7 +47,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -160,6 +162,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["metrics"] {
 		if err := metricsBench(bin, filepath.Join(dir, "metrics"), n, rounds); err != nil {
+			return err
+		}
+	}
+	if want["timers"] {
+		if err := timersBench(bin, filepath.Join(dir, "timers"), n); err != nil {
 			return err
 		}
 	}

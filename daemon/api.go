@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/actors/timer"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -91,6 +92,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.fleetRuns.Serve
 	case req.Service == "" && strings.HasPrefix(req.Action, "snapshot-"): // a service's own actions may be named so
 		serve = a.d.snapshots.Serve
+	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
+		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}
 	if serve != nil {
 		if !privileged {

@@ -82,6 +82,10 @@ services:
 		{"spawn", "", `{"command":["id"],"wait":true}`, "", false},
 		{"spawn", "", `{"command":["id"],"name":"x"}`, grant.Ref, false},
 		{"spawn", "web", `{"command":["id"]}`, own, true},
+		{"schedule", "", `{"command":["id"],"at":"2026-01-01T00:00:00Z"}`, "", false},
+		{"schedule", "", `{"command":["id"],"at":"2026-01-01T00:00:00Z"}`, grant.Ref, false},
+		{"trigger", "", "web", "", false},
+		{"timers", "", "", "", false},
 	} {
 		f.Add(seed.action, seed.service, seed.args, seed.cap, seed.relayed)
 	}

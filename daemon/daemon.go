@@ -26,6 +26,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
+	"github.com/shepherd-go/shepherd/actors/timer"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 
@@ -161,6 +162,7 @@ type Daemon struct {
 	fleetRuns *fleetruns.Book
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
 	jobs      *jobbook.Book
+	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
 	netMu     sync.Mutex
 	net       *p2p.Host // guarded by netMu; nil until listening or first dialing
@@ -423,6 +425,7 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		return err
 	}
 	ready := make(chan children, 1)
+	d.timers = &timer.Board{Send: d.system.Root.Send}
 	d.root, err = d.system.Root.SpawnNamed(newShepherdProps(&shepherdState{
 		historianProps: historian.NewProps(historian.Env{Go: d.goGo, Logf: d.logf}, d.history, d.opts.HistoryRetention),
 		caretakerProps: caretakerProps, monitorProps: monitorProps,
@@ -437,6 +440,7 @@ func (d *Daemon) startActors(ho *handover, undo *[]func()) error {
 		return c.err
 	}
 	d.historian, d.caretaker, d.monitor, d.registry = c.historian, c.caretaker, c.monitor, c.registry
+	d.timers.Registry = c.registry
 	if ho != nil {
 		// Before the reaper runs: the exits of children that ended during
 		// the handover, waiting as zombies, must find their owners.
@@ -817,6 +821,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath, SyslogPath: d.opts.SyslogSocket,
 		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff), Records: d.history,
+		Timers: d.timers.Factory(timer.Env{Historian: c.historian, Records: d.history, Logf: d.logf, Send: d.system.Root.Send, Started: d.started}),
 	}
 }
 

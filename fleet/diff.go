@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
 )
 
 // Change is how a set of hosts answered differently in two runs.
@@ -12,10 +14,12 @@ type Change struct {
 	Hosts []string `json:"hosts"`
 	// From and To are how the hosts ended: "ok", "exit 3",
 	// "unreachable: ...", "absent".
-	From    string   `json:"from"`
-	To      string   `json:"to"`
-	Removed []string `json:"removed"` // output lines only in the first run
-	Added   []string `json:"added"`   // output lines only in the second run
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Diff is a unified diff of the hosts' output from the first run to
+	// the second (its hunks, from "@@": no file header lines); "" when
+	// the output is the same and only the ending changed.
+	Diff string `json:"diff"`
 }
 
 // Diff compares two runs host by host; hosts that changed the same way
@@ -46,8 +50,8 @@ func Diff(a, b []Result) (changes []Change, same int) {
 			continue
 		}
 		c := Change{From: describe(x, inA), To: describe(y, inB)}
-		c.Removed, c.Added = lineDiff(x.Output, y.Output)
-		key := fmt.Sprintf("%s\x00%s\x00%q\x00%q", c.From, c.To, c.Removed, c.Added)
+		c.Diff = unifiedDiff(x.Output, y.Output)
+		key := c.From + "\x00" + c.To + "\x00" + c.Diff
 		i, ok := index[key]
 		if !ok {
 			i = len(changes)
@@ -74,38 +78,26 @@ func describe(r Result, present bool) string {
 	return "ok"
 }
 
-// lineDiff returns the lines of a not in b and of b not in a, in order
-// (a multiset difference: enough to see what a host says differently).
-func lineDiff(a, b string) (removed, added []string) {
-	la, lb := splitOutput(a), splitOutput(b)
-	count := map[string]int{}
-	for _, l := range lb {
-		count[l]++
+// unifiedDiff is the unified diff of two outputs, hunks only, three
+// lines of context (order matters: moved lines are a change).
+func unifiedDiff(a, b string) string {
+	if a == b {
+		return ""
 	}
-	for _, l := range la {
-		if count[l] > 0 {
-			count[l]--
-			continue
-		}
-		removed = append(removed, l)
-	}
-	count = map[string]int{}
-	for _, l := range la {
-		count[l]++
-	}
-	for _, l := range lb {
-		if count[l] > 0 {
-			count[l]--
-			continue
-		}
-		added = append(added, l)
-	}
-	return removed, added
+	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: diffLines(a), B: diffLines(b), Context: 3,
+	})
+	return text
 }
 
-func splitOutput(s string) []string {
-	if s == "" {
-		return nil
+// diffLines splits output into lines that each end in a newline (one is
+// added to an unterminated last line).
+func diffLines(s string) []string {
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
 	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return lines
 }

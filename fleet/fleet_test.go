@@ -53,8 +53,8 @@ func TestSelectors(t *testing.T) {
 	if a := inv.Hosts[0].SSH; a.User != "admin" || a.Port != 2222 || a.Host != "10.0.0.1" {
 		t.Errorf("web1's address: %+v", a)
 	}
-	if err := (Selector{Tags: []string{"env"}}).Check(inv); err == nil {
-		t.Error("-t env accepted")
+	if err := (Selector{Tags: []string{"colour"}}).Check(inv); err == nil || !strings.Contains(err.Error(), "no host of inv.yaml has the tag or tag key colour") {
+		t.Errorf("-t colour: %v", err)
 	}
 	if err := (Selector{Hosts: []string{"web9"}}).Check(inv); err == nil || !strings.Contains(err.Error(), "inv.yaml") {
 		t.Errorf("-H web9: %v", err)
@@ -71,7 +71,7 @@ func TestInventoryErrorsNameTheirPlace(t *testing.T) {
   bad/name:
     address: ocapn://nope
   nothing:
-    tags: [a]
+    tags: a
 `))
 	if err == nil {
 		t.Fatal("accepted")
@@ -84,7 +84,7 @@ func TestInventoryErrorsNameTheirPlace(t *testing.T) {
 		`inv.yaml:7:3: host name "bad/name"`,
 		`inv.yaml:8:14: host bad/name:`,
 		`inv.yaml:9:3: host nothing: address is required`,
-		`inv.yaml:10:11: host nothing: tags: expected a mapping`,
+		`inv.yaml:10:11: host nothing: tags: expected a mapping such as {role: web} or a list`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
@@ -140,7 +140,7 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("same %d, changes %+v", same, changes)
 	}
 	c := changes[0]
-	if Fold(c.Hosts) != "n[2-3]" || c.From != "ok" || c.To != "ok" || c.Removed[0] != "v1" || c.Added[0] != "v2" {
+	if Fold(c.Hosts) != "n[2-3]" || c.From != "ok" || c.To != "ok" || c.Diff != "@@ -1 +1 @@\n-v1\n+v2\n" {
 		t.Errorf("first change %+v", c)
 	}
 	var rest []string
@@ -149,6 +149,25 @@ func TestDiff(t *testing.T) {
 	}
 	if got := strings.Join(rest, " "); got != "gone:ok->absent n4:ok->unreachable new:absent->exit 1" {
 		t.Errorf("other changes %s", got)
+	}
+}
+
+func TestDiffIsAUnifiedDiffInOrder(t *testing.T) {
+	a := []Result{{Host: "n1", Output: "a\nb\nc\nd\ne\nf\ng\nh\n"}, {Host: "n2", Output: "x\ny\n"}}
+	b := []Result{{Host: "n1", Output: "a\nb\nc\nD\ne\nf\ng\nh\n"}, {Host: "n2", Output: "y\nx\n"}}
+	changes, same := Diff(a, b)
+	if same != 0 || len(changes) != 2 {
+		t.Fatalf("same %d, changes %+v", same, changes)
+	}
+	want := map[string]string{
+		"n1": "@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n",
+		// The same lines in another order: a change.
+		"n2": "@@ -1,2 +1,2 @@\n+y\n x\n-y\n",
+	}
+	for _, c := range changes {
+		if c.Diff != want[c.Hosts[0]] {
+			t.Errorf("%s: diff\n%s\nwant\n%s", c.Hosts[0], c.Diff, want[c.Hosts[0]])
+		}
 	}
 }
 

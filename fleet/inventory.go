@@ -22,8 +22,10 @@ type Host struct {
 	// address (ssh://user@host:port).
 	Address string
 	Tags    map[string]string
-	Groups  []string
-	Pos     services.Pos
+	// Labels are the flat tags (tags: [debian12, arm64]).
+	Labels []string
+	Groups []string
+	Pos    services.Pos
 	// Files is the host's file capability (ocapn://..., for fleet push
 	// and pull over libp2p); "" when the inventory gives none.
 	Files    string
@@ -43,6 +45,9 @@ type SSHAddr struct {
 	User string
 	Host string
 	Port int
+	// userSet and portSet: the address gave them; otherwise
+	// ~/.ssh/config's User and Port for Host apply (ResolveSSH).
+	userSet, portSet bool
 }
 
 func (a SSHAddr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
@@ -51,6 +56,9 @@ func (a SSHAddr) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(
 type Inventory struct {
 	File  string
 	Hosts []*Host
+	// RecipeSection is the file's recipes: section, unparsed (package
+	// fleet/recipe parses it); nil when there is none.
+	RecipeSection *yaml.Node
 }
 
 // LoadInventory reads an inventory file; every problem is reported, as a
@@ -63,7 +71,10 @@ func LoadInventory(path string) (*Inventory, error) {
 	return ParseInventory(path, b)
 }
 
-var hostName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var (
+	hostName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	tagWord  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
+)
 
 // ParseInventory parses an inventory; file names it in errors.
 func ParseInventory(file string, data []byte) (*Inventory, error) {
@@ -91,8 +102,12 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == "recipes" {
+			inv.RecipeSection = v
+			continue
+		}
 		if k.Value != "hosts" {
-			add(k, "unknown key %q (expected hosts)", k.Value)
+			add(k, "unknown key %q (expected hosts or recipes)", k.Value)
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
@@ -102,73 +117,106 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 		seen := map[string]bool{}
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			hk, hv := v.Content[j], v.Content[j+1]
-			h := &Host{Name: hk.Value, Tags: map[string]string{}, Pos: services.Pos{File: file, Line: hk.Line, Col: hk.Column}}
-			switch {
-			case !hostName.MatchString(h.Name):
-				add(hk, "host name %q: use letters, digits, '.', '_' and '-'", h.Name)
-			case seen[h.Name]:
-				add(hk, "host %s is listed twice", h.Name)
-			}
-			seen[h.Name] = true
-			if hv.Kind != yaml.MappingNode {
-				add(hv, "host %s: expected a mapping with address, tags, groups", h.Name)
-				continue
-			}
-			for m := 0; m+1 < len(hv.Content); m += 2 {
-				fk, fv := hv.Content[m], hv.Content[m+1]
-				switch fk.Value {
-				case "address":
-					h.Address = fv.Value
-					if h.Address == "" {
-						continue // reported as missing below
-					}
-					if err := h.parseAddress(); err != nil {
-						add(fv, "host %s: %v", h.Name, err)
-					}
-				case "tags":
-					if fv.Kind != yaml.MappingNode {
-						add(fv, "host %s: tags: expected a mapping such as {role: web}", h.Name)
-						continue
-					}
-					for t := 0; t+1 < len(fv.Content); t += 2 {
-						if fv.Content[t+1].Kind != yaml.ScalarNode {
-							add(fv.Content[t+1], "host %s: tag %s: expected a single value", h.Name, fv.Content[t].Value)
-							continue
-						}
-						h.Tags[fv.Content[t].Value] = fv.Content[t+1].Value
-					}
-				case "groups":
-					if fv.Kind != yaml.SequenceNode {
-						add(fv, "host %s: groups: expected a list such as [eu, web]", h.Name)
-						continue
-					}
-					for _, g := range fv.Content {
-						h.Groups = append(h.Groups, g.Value)
-					}
-				case "files":
-					h.Files = fv.Value
-					ref, err := capability.ParseSturdyref(h.Files)
-					if err != nil {
-						add(fv, "host %s: files: %v (expected the ocapn:// file capability the host granted)", h.Name, err)
-						continue
-					}
-					h.FilesRef = &ref
-				case "read":
-					h.Read = fv.Value
-					ref, err := capability.ParseSturdyref(h.Read)
-					if err != nil {
-						add(fv, "host %s: read: %v (expected the ocapn:// read capability the host granted)", h.Name, err)
-						continue
-					}
-					h.ReadRef = &ref
-				default:
-					add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups)", h.Name, fk.Value)
+			// A key may name many hosts: web[01-12], db[1-3,7]; each
+			// is then the same entry with %h in its address replaced
+			// by its name.
+			names := []string{hk.Value}
+			if strings.ContainsAny(hk.Value, "[,") {
+				var err error
+				if names, err = ExpandHosts(hk.Value); err != nil {
+					add(hk, "host names %v", err)
+					continue
 				}
 			}
-			if h.Address == "" {
-				add(hk, "host %s: address is required (an ocapn:// exec capability or ssh://user@host:port)", h.Name)
+			if len(inv.Hosts)+len(names) > maxExpand {
+				add(hk, "more than %d hosts in the inventory", maxExpand)
+				break
 			}
-			inv.Hosts = append(inv.Hosts, h)
+			for _, name := range names {
+				h := &Host{Name: name, Tags: map[string]string{}, Pos: services.Pos{File: file, Line: hk.Line, Col: hk.Column}}
+				switch {
+				case !hostName.MatchString(h.Name):
+					add(hk, "host name %q: use letters, digits, '.', '_' and '-' (or ranges such as web[01-12])", h.Name)
+				case seen[h.Name]:
+					add(hk, "host %s is listed twice", h.Name)
+				}
+				seen[h.Name] = true
+				if hv.Kind != yaml.MappingNode {
+					add(hv, "host %s: expected a mapping with address, tags, groups", h.Name)
+					continue
+				}
+				for m := 0; m+1 < len(hv.Content); m += 2 {
+					fk, fv := hv.Content[m], hv.Content[m+1]
+					switch fk.Value {
+					case "address":
+						h.Address = strings.ReplaceAll(fv.Value, "%h", h.Name)
+						if h.Address == "" {
+							continue // reported as missing below
+						}
+						if err := h.parseAddress(); err != nil {
+							add(fv, "host %s: %v", h.Name, err)
+						}
+					case "tags":
+						if fv.Kind == yaml.SequenceNode {
+							// Flat tags, [debian12, arm64]; key=value
+							// items are the mapping's tags.
+							for _, t := range fv.Content {
+								k, val, kv := strings.Cut(t.Value, "=")
+								switch {
+								case t.Kind != yaml.ScalarNode || !tagWord.MatchString(k) || kv && val == "":
+									add(t, "host %s: tags: expected words such as [debian12, arm64] or key=value", h.Name)
+								case kv:
+									h.Tags[k] = val
+								default:
+									h.Labels = append(h.Labels, k)
+								}
+							}
+							continue
+						}
+						if fv.Kind != yaml.MappingNode {
+							add(fv, "host %s: tags: expected a mapping such as {role: web} or a list such as [debian12, arm64]", h.Name)
+							continue
+						}
+						for t := 0; t+1 < len(fv.Content); t += 2 {
+							if fv.Content[t+1].Kind != yaml.ScalarNode {
+								add(fv.Content[t+1], "host %s: tag %s: expected a single value", h.Name, fv.Content[t].Value)
+								continue
+							}
+							h.Tags[fv.Content[t].Value] = fv.Content[t+1].Value
+						}
+					case "groups":
+						if fv.Kind != yaml.SequenceNode {
+							add(fv, "host %s: groups: expected a list such as [eu, web]", h.Name)
+							continue
+						}
+						for _, g := range fv.Content {
+							h.Groups = append(h.Groups, g.Value)
+						}
+					case "files":
+						h.Files = fv.Value
+						ref, err := capability.ParseSturdyref(h.Files)
+						if err != nil {
+							add(fv, "host %s: files: %v (expected the ocapn:// file capability the host granted)", h.Name, err)
+							continue
+						}
+						h.FilesRef = &ref
+					case "read":
+						h.Read = fv.Value
+						ref, err := capability.ParseSturdyref(h.Read)
+						if err != nil {
+							add(fv, "host %s: read: %v (expected the ocapn:// read capability the host granted)", h.Name, err)
+							continue
+						}
+						h.ReadRef = &ref
+					default:
+						add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups)", h.Name, fk.Value)
+					}
+				}
+				if h.Address == "" {
+					add(hk, "host %s: address is required (an ocapn:// exec capability or ssh://user@host:port)", h.Name)
+				}
+				inv.Hosts = append(inv.Hosts, h)
+			}
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -191,7 +239,7 @@ func (h *Host) parseAddress() error {
 		if err != nil || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
 			return fmt.Errorf("%q is not ssh://[user@]host[:port]", h.Address)
 		}
-		a := SSHAddr{Host: u.Hostname(), Port: 22, User: u.User.Username()}
+		a := SSHAddr{Host: u.Hostname(), Port: 22, User: u.User.Username(), userSet: u.User.Username() != "", portSet: u.Port() != ""}
 		if p := u.Port(); p != "" {
 			if a.Port, err = strconv.Atoi(p); err != nil || a.Port < 1 || a.Port > 65535 {
 				return fmt.Errorf("%q: bad port", h.Address)

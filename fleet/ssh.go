@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kevinburke/ssh_config"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -26,6 +27,10 @@ type SSHConfig struct {
 	// Identities are private key files. Default: the agent
 	// (SSH_AUTH_SOCK) and ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
 	Identities []string
+	// ConfigFile is the ssh_config(5) file whose Host entries apply
+	// (HostName, User, Port, IdentityFile, ProxyJump). Default
+	// ~/.ssh/config; a missing file is none.
+	ConfigFile string
 }
 
 // SSH runs commands over SSH, one connection per address and run.
@@ -37,6 +42,11 @@ type SSH struct {
 
 	connMu sync.Mutex
 	conns  map[string]*conn // guarded by connMu
+
+	sshConfig *ssh_config.Config // nil: none
+	home      string
+	keyMu     sync.Mutex
+	keys      map[string]ssh.Signer // IdentityFile keys; guarded by keyMu
 }
 
 // NewSSH loads the keys and the known hosts.
@@ -55,7 +65,14 @@ func NewSSH(cfg SSHConfig) (*SSH, error) {
 	if err != nil {
 		return nil, fmt.Errorf("known hosts %s: %w", cfg.KnownHosts, err)
 	}
-	s := &SSH{cfg: cfg, hosts: hosts}
+	if cfg.ConfigFile == "" {
+		cfg.ConfigFile = filepath.Join(home, ".ssh", "config")
+	}
+	sshConfig, err := LoadSSHConfig(cfg.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &SSH{cfg: cfg, hosts: hosts, sshConfig: sshConfig, home: home}
 	var signers []ssh.Signer
 	files := cfg.Identities
 	if len(files) == 0 {
@@ -85,7 +102,7 @@ func NewSSH(cfg SSHConfig) (*SSH, error) {
 	if len(signers) > 0 {
 		s.auth = append(s.auth, ssh.PublicKeys(signers...))
 	}
-	if len(s.auth) == 0 {
+	if len(s.auth) == 0 && sshConfig == nil {
 		return nil, errors.New("no SSH key: no agent (SSH_AUTH_SOCK) and no ~/.ssh/id_ed25519, id_ecdsa or id_rsa; give one with --identity")
 	}
 	return s, nil
@@ -134,10 +151,11 @@ func (s *SSH) checkHostKey(hostname string, remote net.Addr, key ssh.PublicKey) 
 const sessionsPerConn = 8
 
 // conn is one SSH connection, shared by every host name of the run that
-// has the same user and address.
+// has the same route (user, address and jump hosts).
 type conn struct {
 	once     sync.Once
 	c        *ssh.Client
+	jumps    []*ssh.Client // the jump hosts' connections, closed with c
 	err      error
 	sessions chan struct{}
 }
@@ -148,8 +166,12 @@ func (s *SSH) clientConfig(h *Host, dialTimeout time.Duration) *ssh.ClientConfig
 	return &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: dialTimeout}
 }
 
-func (s *SSH) conn(h *Host, cfg *ssh.ClientConfig) *conn {
-	key := h.SSH.User + "@" + h.SSH.String()
+func (s *SSH) conn(h *Host, dialTimeout time.Duration) *conn {
+	route, rerr := ResolveSSH(s.sshConfig, *h.SSH, s.home)
+	key := route.String()
+	if rerr != nil {
+		key = "error " + h.SSH.User + "@" + h.SSH.String()
+	}
 	s.connMu.Lock()
 	cn, ok := s.conns[key]
 	if !ok {
@@ -160,8 +182,106 @@ func (s *SSH) conn(h *Host, cfg *ssh.ClientConfig) *conn {
 		s.conns[key] = cn
 	}
 	s.connMu.Unlock()
-	cn.once.Do(func() { cn.c, cn.err = ssh.Dial("tcp", h.SSH.String(), cfg) })
+	cn.once.Do(func() {
+		if rerr != nil {
+			cn.err = rerr
+			return
+		}
+		cn.c, cn.jumps, cn.err = s.dial(route, dialTimeout)
+	})
 	return cn
+}
+
+// dial connects to route's last hop through the others (ProxyJump): each
+// hop's connection is a direct-tcpip channel of the one before.
+func (s *SSH) dial(route SSHRoute, dialTimeout time.Duration) (*ssh.Client, []*ssh.Client, error) {
+	var via []*ssh.Client
+	fail := func(err error) (*ssh.Client, []*ssh.Client, error) {
+		for _, c := range via {
+			c.Close()
+		}
+		return nil, nil, err
+	}
+	hops := route.Hops()
+	for i, hop := range hops {
+		cfg, err := s.hopConfig(hop, dialTimeout)
+		if err != nil {
+			return fail(err)
+		}
+		var c *ssh.Client
+		if i == 0 {
+			c, err = ssh.Dial("tcp", hop.Addr, cfg)
+		} else {
+			var nc net.Conn
+			if nc, err = via[i-1].Dial("tcp", hop.Addr); err == nil {
+				var sc ssh.Conn
+				var chans <-chan ssh.NewChannel
+				var reqs <-chan *ssh.Request
+				if sc, chans, reqs, err = ssh.NewClientConn(nc, hop.Addr, cfg); err == nil {
+					c = ssh.NewClient(sc, chans, reqs)
+				} else {
+					nc.Close()
+				}
+			}
+		}
+		if err != nil {
+			if i < len(hops)-1 {
+				err = fmt.Errorf("jump host %s@%s: %w", hop.User, hop.Addr, err)
+			}
+			return fail(err)
+		}
+		via = append(via, c)
+	}
+	return via[len(via)-1], via[:len(via)-1], nil
+}
+
+// hopConfig is how to log in to one hop: its user, our keys and its
+// IdentityFile keys, known_hosts.
+func (s *SSH) hopConfig(hop SSHRoute, dialTimeout time.Duration) (*ssh.ClientConfig, error) {
+	auth := s.auth
+	var signers []ssh.Signer
+	for _, f := range hop.Identities {
+		k, err := s.identity(f)
+		if err != nil {
+			return nil, err
+		}
+		if k != nil {
+			signers = append(signers, k)
+		}
+	}
+	if len(signers) > 0 {
+		auth = append([]ssh.AuthMethod{ssh.PublicKeys(signers...)}, auth...)
+	}
+	if len(auth) == 0 {
+		return nil, fmt.Errorf("no SSH key for %s@%s: no agent, no IdentityFile in %s, no ~/.ssh/id_*; give one with --identity", hop.User, hop.Addr, s.cfg.ConfigFile)
+	}
+	return &ssh.ClientConfig{User: hop.User, Auth: auth, HostKeyCallback: s.checkHostKey, Timeout: dialTimeout}, nil
+}
+
+// identity loads an IdentityFile key once; a missing file is skipped, as
+// ssh does.
+func (s *SSH) identity(path string) (ssh.Signer, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if k, ok := s.keys[path]; ok {
+		return k, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("IdentityFile %s: %w", path, err)
+	}
+	k, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("IdentityFile %s: %w", path, err)
+	}
+	if s.keys == nil {
+		s.keys = map[string]ssh.Signer{}
+	}
+	s.keys[path] = k
+	return k, nil
 }
 
 // Close ends the connections of the run.
@@ -171,6 +291,9 @@ func (s *SSH) Close() {
 	for _, cn := range s.conns {
 		if cn.c != nil {
 			cn.c.Close()
+		}
+		for i := len(cn.jumps) - 1; i >= 0; i-- {
+			cn.jumps[i].Close()
 		}
 	}
 	s.conns = nil
@@ -246,7 +369,7 @@ func (s *SSH) connect(ctx context.Context, h *Host, timeout time.Duration) (*con
 	}
 	dialed := make(chan *conn, 1)
 	go func() {
-		dialed <- s.conn(h, s.clientConfig(h, min(timeout, 10*time.Second)))
+		dialed <- s.conn(h, min(timeout, 10*time.Second))
 	}()
 	var cn *conn
 	dialTimer := time.NewTimer(timeout + 10*time.Second)

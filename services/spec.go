@@ -133,6 +133,10 @@ type Spec struct {
 	// once it stops (transient.go).
 	Transient bool `json:",omitempty"`
 
+	// Timer, when set, makes this a timer service (timer.go): a
+	// one-shot that runs each time its timer fires.
+	Timer *Timer `json:",omitempty"`
+
 	// Pos is where the service was defined, for messages.
 	Pos Pos
 }

@@ -176,6 +176,7 @@ func (r *registry) reload(ctx actor.Context, msg *ClientRequest, p *parsed) {
 			st.specs[s.Name] = s
 			r.setAliases(s)
 			ctx.Send(service.ControllerPID(ctx.Self(), s.Name), &service.ReplaceSpec{Spec: s})
+			r.retime(ctx, old, s)
 		}
 	}
 	for name, s := range st.specs {

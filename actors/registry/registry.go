@@ -128,6 +128,9 @@ type Env struct {
 	Records interface {
 		Record(kind, key string) ([]byte, error)
 	}
+	// Timers makes the timer actor of a timer service (timers.go).
+	// Nil: timers never fire.
+	Timers func(s *services.Spec, controller *actor.PID) *actor.Props
 }
 
 type registryState struct {
@@ -426,6 +429,7 @@ func (r *registry) add(ctx actor.Context, specs []*services.Spec, restored map[s
 		if _, err := r.spawnNamed(ctx, cs.Props(), "svc:"+s.Name); err != nil {
 			return names, r.undoAdd(ctx, s.Name, fmt.Errorf("spawn controller for %s: %w", s.Name, err))
 		}
+		r.addTimer(ctx, s)
 		names = append(names, s.Name)
 	}
 	r.trackTransients(ctx, specs, restored != nil)
@@ -831,6 +835,9 @@ func (r *registry) forget(ctx actor.Context, name string) {
 	delete(st.instancesOf, name)
 	r.forgetTransient(name)
 	ctx.Stop(service.ControllerPID(ctx.Self(), name))
+	if s := st.specs[name]; s != nil && s.Timer != nil {
+		ctx.Stop(TimerPID(ctx.Self(), name))
+	}
 	ctx.Stop(st.loggers[name])
 	// Its intent goes with it: a service of that name defined later
 	// starts enabled, a group with its file's number.

@@ -138,6 +138,9 @@ func (r *registry) spawn(ctx actor.Context, msg *Spawn) {
 			p.err = wire.Errorf(wire.InvalidConfig, "%v", err)
 			return
 		}
+		if !args.At.IsZero() {
+			services.Schedule(spec, args.At) // herd schedule: its timer starts it
+		}
 		if c := spec.Credentials; c != nil {
 			if err := services.CheckSpawnUser(uid, args.User, c.User.UID); err != nil {
 				p.err = wire.Errorf(wire.PermissionDenied, "%v", err)
@@ -181,6 +184,10 @@ func (r *registry) onSpawnParsed(ctx actor.Context, p *spawnParsed) {
 		Service: name, Kind: history.KindAction, Action: "spawn", Who: msg.Who, Command: p.spec.Command,
 		Message: "transient service: " + strings.Join(p.spec.Command, " "),
 	}}})
+	if p.spec.Timer != nil { // scheduled: its timer starts it (herd schedule)
+		msg.Started <- wire.OKReply(msg.ReqID, wire.ActionResult{Service: name, Outcome: wire.Stopped})
+		return
+	}
 	ctx.Send(service.ControllerPID(ctx.Self(), name), &service.Request{
 		Req: wire.Request{ID: msg.ReqID, Service: name, Action: "start"}, Who: msg.Who, Reply: msg.Started,
 	})
@@ -247,7 +254,9 @@ func (r *registry) trackTransients(ctx actor.Context, specs []*services.Spec, re
 		st.transients.byName[s.Name] = t
 		if restored {
 			t.armed, _ = services.TransientEnd(sum.State, false, false)
-			r.transientUpdate(ctx, &service.SummaryUpdate{Summary: sum}, true)
+			// A job of herd schedule stopped and not done has not run yet.
+			waits := s.Timer != nil && sum.State == wire.StateStopped && !sum.Done
+			r.transientUpdate(ctx, &service.SummaryUpdate{Summary: sum}, !waits)
 		}
 	}
 }

@@ -724,7 +724,8 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // startsshd PORTVAR KEYVAR: start a real sshd on loopback accepting a new
-// user key; set PORTVAR to its port and KEYVAR to the key's file. The
+// user key ($WORK/id_ed25519, made once: further servers accept it too);
+// set PORTVAR to its port and KEYVAR to the key's file. The
 // server stops when the script ends, and so does any shepherd a bootstrap
 // left in $WORK/remote.
 func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
@@ -735,9 +736,15 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("%v (CI installs openssh-server and runs as root)", err)
 	}
-	key := ts.MkAbs("id_ed25519")
-	ts.Check(testsshd.Keygen(key))
-	s, err := testsshd.Start(bin, ts.MkAbs("sshd"), key+".pub", 0)
+	// A second server (another PORTVAR) accepts the same key and lives
+	// in a directory of its own: sshd-PORTVAR.
+	key, dir := ts.MkAbs("id_ed25519"), ts.MkAbs("sshd")
+	if _, err := os.Stat(key); err != nil {
+		ts.Check(testsshd.Keygen(key))
+	} else if _, err := os.Stat(dir); err == nil {
+		dir = ts.MkAbs("sshd-" + args[0])
+	}
+	s, err := testsshd.Start(bin, dir, key+".pub", 0)
 	ts.Check(err)
 	ts.Defer(func() {
 		s.Stop()

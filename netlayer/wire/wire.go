@@ -601,6 +601,8 @@ type SpawnArgs struct {
 	Respawn bool     `json:"respawn,omitempty"`
 	Wait    bool     `json:"wait,omitempty"`
 	Command []string `json:"command"`
+	// At, for `schedule` (timers.go): the transient runs once then.
+	At time.Time `json:"at,omitzero"`
 }
 
 // SpawnResult answers `spawn`: the transient service made and, with

@@ -217,6 +217,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
 	var respawnSet, exitCodesNode, stderrNode, logNode *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
+	var timerNode, autoStartNode *yaml.Node
 	var act activationNodes
 	var ready readyKeys
 	p.eachKey(n, func(key string, k, v *yaml.Node) {
@@ -283,7 +284,9 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "one-shot":
 			s.OneShot = p.boolean(key, v)
 		case "auto-start":
-			s.AutoStart = p.boolean(key, v)
+			s.AutoStart, autoStartNode = p.boolean(key, v), v
+		case "timer":
+			s.Timer, timerNode = p.timer(v), v
 		case "leftovers":
 			s.StopLeftovers = p.leftovers(key, v)
 		case "actions":
@@ -369,6 +372,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	if s.Remote != "" && len(s.Command) > 0 {
 		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
+	p.checkTimer(s, timerNode, autoStartNode)
 	fillDefaults(s, respawnSet != nil)
 	p.checkExitCodes(s, exitCodesNode)
 	p.checkStderrLogFile(s, stderrNode)

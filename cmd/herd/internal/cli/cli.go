@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -125,6 +126,9 @@ var builtins = []builtin{
 	{"spawn", newCmdSpawn},
 	{"run", jobscmd.NewCmdRun},
 	{"jobs", jobscmd.NewCmdJobs},
+	{"timers", timercmd.NewCmdTimers},
+	{"trigger", timercmd.NewCmdTrigger},
+	{"schedule", timercmd.NewCmdSchedule},
 }
 
 func init() {

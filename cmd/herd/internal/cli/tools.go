@@ -28,6 +28,7 @@ const ToolsCallerEnv = "HERD_TOOLS_CALLER"
 var ToolsCommands = []struct{ Name, Short string }{
 	{"hosts", "The inventory's hosts a selector picks"},
 	{"fleet", "Run commands on many hosts, copy files to and from them"},
+	{"recipe", "Named, parameterized multi-step fleet runs"},
 	{"config", "Check configuration files"},
 	{"import", "Translate a GNU Shepherd, supervisord or systemd configuration into shepherd's"},
 }

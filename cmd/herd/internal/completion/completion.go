@@ -140,7 +140,7 @@ func Add(root *cobra.Command, f *cmdutil.Factory, inventory InventoryWords) {
 		case "herd status", "herd start", "herd stop", "herd restart", "herd enable", "herd disable",
 			"herd is-active", "herd is-failed", "herd is-enabled", "herd kill":
 			c.ValidArgsFunction = completeServices(f, -1)
-		case "herd log", "herd history", "herd unload", "herd scale", "herd reload", "herd cap grant":
+		case "herd log", "herd history", "herd unload", "herd scale", "herd reload", "herd cap grant", "herd trigger":
 			c.ValidArgsFunction = completeServices(f, 1)
 		case "herd doc":
 			c.ValidArgsFunction = completeDoc(f)
@@ -148,6 +148,15 @@ func Add(root *cobra.Command, f *cmdutil.Factory, inventory InventoryWords) {
 			c.ValidArgsFunction = completeAction(f)
 		case "herd events":
 			c.RegisterFlagCompletionFunc("service", completeServices(f, -1))
+		case "herd schedule":
+			c.RegisterFlagCompletionFunc("name", fixed())
+			c.RegisterFlagCompletionFunc("user", fixed())
+			c.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) == 0 {
+					return matching([]string{"at", "in"}, toComplete, nil), cobra.ShellCompDirectiveNoFileComp
+				}
+				return nil, cobra.ShellCompDirectiveDefault
+			}
 		case "herd spawn":
 			// A new name, and a user of the machine's: no word to offer;
 			// the command after -- completes as the shell's commands do.
@@ -161,7 +170,7 @@ func Add(root *cobra.Command, f *cmdutil.Factory, inventory InventoryWords) {
 			c.RegisterFlagCompletionFunc("signal", fixed(signalNames...))
 			c.RegisterFlagCompletionFunc("kill-whom", fixed("all", "main"))
 		}
-		for _, flag := range []string{"host", "in", "tag"} {
+		for _, flag := range []string{"host", "exclude", "in", "tag"} {
 			if inventory != nil && c.Flags().Lookup(flag) != nil && c.Flags().Lookup("inventory") != nil {
 				c.RegisterFlagCompletionFunc(flag, completeInventory(inventory, flag))
 			}

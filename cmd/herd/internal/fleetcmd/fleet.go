@@ -30,9 +30,10 @@ type fleetOptions struct {
 
 func (o *fleetOptions) flags(c *cobra.Command) {
 	c.Flags().StringVar(&o.inventory, "inventory", DefaultInventory(), "the inventory file")
-	c.Flags().StringArrayVarP(&o.sel.Groups, "in", "g", nil, "hosts in this group (repeat: in every one)")
-	c.Flags().StringArrayVarP(&o.sel.Tags, "tag", "t", nil, "hosts with KEY=VALUE, or without it: !KEY=VALUE")
-	c.Flags().StringArrayVarP(&o.sel.Hosts, "host", "H", nil, "this host (repeat for more)")
+	c.Flags().StringArrayVarP(&o.sel.Groups, "in", "g", nil, "hosts in this group, or not in it: !GROUP (repeat: every condition)")
+	c.Flags().StringArrayVarP(&o.sel.Tags, "tag", "t", nil, "hosts with every tag of a,b (KEY=VALUE or NAME), or without one: !TAG")
+	c.Flags().StringArrayVarP(&o.sel.Hosts, "host", "H", nil, "these hosts: web[01-12],db1 (repeat for more)")
+	c.Flags().StringArrayVarP(&o.sel.Exclude, "exclude", "x", nil, "not these hosts: web[03-04] (repeat for more)")
 }
 
 // DefaultInventory is the inventory file when --inventory is not given:
@@ -67,6 +68,12 @@ type HostsDoc struct {
 	Hosts []HostDoc `json:"hosts"`
 }
 
+// TagsDoc is `herd hosts --tags --json`'s document: every tag of the
+// selected hosts and how many have it, most common first.
+type TagsDoc struct {
+	Tags []fleet.TagCount `json:"tags"`
+}
+
 // HostDoc is one host of the inventory.
 type HostDoc struct {
 	Name string `json:"name"`
@@ -74,16 +81,19 @@ type HostDoc struct {
 	// ssh:// address.
 	Address string `json:"address"`
 	// Via is how herd reaches it: "shepherd" or "ssh".
-	Via    string            `json:"via"`
-	Tags   map[string]string `json:"tags"`
-	Groups []string          `json:"groups"`
+	Via  string            `json:"via"`
+	Tags map[string]string `json:"tags"`
+	// Labels are its flat tags (tags: [debian12, arm64]).
+	Labels []string `json:"labels"`
+	Groups []string `json:"groups"`
 }
 
 // NewCmdHosts builds `herd hosts`: the inventory's hosts a selector picks.
 func NewCmdHosts(f *cmdutil.Factory) *cobra.Command {
 	var o fleetOptions
+	var tags bool
 	c := &cobra.Command{
-		Use:   "hosts [-g GROUP] [-t KEY=VALUE] [-H HOST]",
+		Use:   "hosts [-g GROUP] [-t TAG] [-H HOSTS] [-x HOSTS] [--tags]",
 		Short: "The inventory's hosts a selector picks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,10 +101,20 @@ func NewCmdHosts(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if tags {
+				counts := fleet.CountTags(hosts)
+				if f.JSON {
+					return f.PrintDoc(TagsDoc{Tags: counts})
+				}
+				for _, c := range counts {
+					fmt.Fprintf(f.Out, "%-24s %d\n", c.Tag, c.Hosts)
+				}
+				return nil
+			}
 			if f.JSON {
 				var doc HostsDoc
 				for _, h := range hosts {
-					doc.Hosts = append(doc.Hosts, HostDoc{h.Name, h.Address, via(h), h.Tags, h.Groups})
+					doc.Hosts = append(doc.Hosts, HostDoc{h.Name, h.Address, via(h), h.Tags, append([]string{}, h.Labels...), h.Groups})
 				}
 				return f.PrintDoc(doc)
 			}
@@ -105,6 +125,7 @@ func NewCmdHosts(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	o.flags(c)
+	c.Flags().BoolVar(&tags, "tags", false, "list the selected hosts' tags, with how many hosts have each")
 	return c
 }
 
@@ -120,6 +141,7 @@ func describeHost(h *fleet.Host) string {
 	for _, k := range sortedKeys(h.Tags) {
 		parts = append(parts, k+"="+h.Tags[k])
 	}
+	parts = append(parts, h.Labels...)
 	if len(h.Groups) > 0 {
 		parts = append(parts, "groups: "+strings.Join(h.Groups, ","))
 	}
@@ -289,6 +311,7 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 	exec.Flags().StringVar(&knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
 	exec.Flags().BoolVar(&diffLast, "diff-last", false, "compare with the last run of the same command")
+	cmd.AddCommand(newCmdFleetWatch(f))
 	cmd.AddCommand(exec, newCmdFleetPush(f), newCmdFleetPull(f), newCmdFleetPing(f), newCmdFleetHistory(f), newCmdFleetShow(f), withFileDiff(f, newCmdFleetDiff(f)), newCmdFleetExport(f), newCmdFleetBootstrap(f), newCmdFleetSnapshot(f), newCmdFleetTail(f))
 	return cmd
 }
@@ -526,11 +549,8 @@ func printDiff(f *cmdutil.Factory, a, b wire.FleetRun) {
 	const rule = "---------------"
 	for _, c := range changes {
 		fmt.Fprintf(f.Out, "%s\n%s (%d)  %s -> %s\n%s\n", rule, fleet.Fold(c.Hosts), len(c.Hosts), c.From, c.To, rule)
-		for _, l := range c.Removed {
-			fmt.Fprintf(f.Out, "- %s\n", l)
-		}
-		for _, l := range c.Added {
-			fmt.Fprintf(f.Out, "+ %s\n", l)
+		if c.Diff != "" {
+			fmt.Fprintf(f.Out, "--- %s\n+++ %s\n%s", label(a), label(b), c.Diff)
 		}
 	}
 }

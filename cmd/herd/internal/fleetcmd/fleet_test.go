@@ -37,9 +37,13 @@ func TestNewCmdHosts(t *testing.T) {
 			wantOut: "web1             ssh      env=prod role=web groups: eu\ndb1              ssh      role=db\n"},
 		{name: "by tag", args: []string{"-t", "role=db"}, wantOut: "db1              ssh      role=db\n"},
 		{name: "by group", args: []string{"-g", "eu"}, wantOut: "web1             ssh      env=prod role=web groups: eu\n"},
-		{name: "no match", args: []string{"-g", "us"},
+		{name: "no match", args: []string{"-g", "eu", "-t", "role=db"},
 			wantErr: "herd: error: no host of " + inv + " matches\n", wantCode: cmdutil.ExitFailure},
-		{name: "bad selector", args: []string{"-t", "env"}, wantCode: cmdutil.ExitUsage},
+		{name: "unknown group", args: []string{"-g", "us"}, wantCode: cmdutil.ExitUsage},
+		{name: "unknown tag", args: []string{"-t", "colour"}, wantCode: cmdutil.ExitUsage},
+		{name: "excluded", args: []string{"-x", "web1"}, wantOut: "db1              ssh      role=db\n"},
+		{name: "range", args: []string{"-H", "web[1-1],db1", "-g", "!db"}, wantOut: "web1             ssh      env=prod role=web groups: eu\n"},
+		{name: "tags", args: []string{"--tags"}, wantOut: "env=prod                 1\nrole=db                  1\nrole=web                 1\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

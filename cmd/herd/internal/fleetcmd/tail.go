@@ -128,7 +128,16 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 			return nil
 		},
 	}
-	o.flags(c, time.Minute)
+	// The selector flags of runOptions, but --exclude is the lines'
+	// (as grep's); hosts are left out with -x/--exclude-host.
+	c.Flags().StringVar(&o.inventory, "inventory", DefaultInventory(), "the inventory file")
+	c.Flags().StringArrayVarP(&o.sel.Groups, "in", "g", nil, "hosts in this group, or not in it: !GROUP (repeat: every condition)")
+	c.Flags().StringArrayVarP(&o.sel.Tags, "tag", "t", nil, "hosts with every tag of a,b (KEY=VALUE or NAME), or without one: !TAG")
+	c.Flags().StringArrayVarP(&o.sel.Hosts, "host", "H", nil, "these hosts: web[01-12],db1 (repeat for more)")
+	c.Flags().StringArrayVarP(&o.sel.Exclude, "exclude-host", "x", nil, "not these hosts: web[03-04] (repeat for more)")
+	c.Flags().BoolVar(&o.acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
+	c.Flags().StringVar(&o.knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
+	c.Flags().StringArrayVar(&o.identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
 	c.Flags().StringVar(&a.Grep, "grep", "", "only the lines that match this regular expression (on the host; grep -E's on SSH hosts)")
 	c.Flags().StringVar(&a.Exclude, "exclude", "", "not the lines that match this regular expression (on the host)")
 	c.Flags().IntVarP(&a.Lines, "lines", "n", 10, "the last N lines of each file first")

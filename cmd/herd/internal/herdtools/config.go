@@ -7,6 +7,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/fleetcmd"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/recipe"
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/config"
 	"github.com/spf13/cobra"
@@ -86,6 +87,8 @@ func newCmdConfig(f *cmdutil.Factory) *cobra.Command {
 				n := 0
 				if err == nil {
 					n = len(inv.Hosts)
+					// Its recipes: section too, at file:line.
+					_, err = recipe.ParseSection(inv.File, inv.RecipeSection)
 				}
 				check(inventory, "inventory", n, err)
 			}

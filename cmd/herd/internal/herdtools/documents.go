@@ -82,7 +82,17 @@ func Documents() map[string][]Document {
 		"upgrade":       {doc[wire.UpgradeResult]("the daemon re-executed")},
 		"id":            {doc[wire.NetID]("the daemon's identity")},
 		"peers":         {doc[wire.Peers]("the connected daemons")},
-		"hosts":         {doc[fleetcmd.HostsDoc]("the hosts selected")},
+		"hosts": {
+			doc[fleetcmd.HostsDoc]("the hosts selected"),
+			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),
+		},
+		"fleet watch": {line[fleetcmd.WatchRound]("one round")},
+		"recipe list": {doc[fleetcmd.RecipesDoc]("the recipes")},
+		"recipe show": {doc[fleetcmd.RecipeDoc]("one recipe")},
+		"recipe run": {
+			doc[fleetcmd.RecipeRunDoc]("how every step went"),
+			doc[fleetcmd.RecipePlanDoc]("the rendered steps per host (--dry-run)"),
+		},
 		"fleet exec": {
 			doc[fleetcmd.ExecDoc]("the run"),
 			line[fleet.Result]("one host's answer (--stream)"),
@@ -116,6 +126,9 @@ func Documents() map[string][]Document {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),
 		},
+		"timers":   {doc[wire.TimersResult]("the timer services and scheduled jobs")},
+		"trigger":  {doc[wire.TriggerResult]("what the firing did")},
+		"schedule": {doc[wire.ScheduleResult]("the transient scheduled")},
 	}
 }
 

@@ -36,6 +36,7 @@ func Commands(f *cmdutil.Factory) []*cobra.Command {
 	return []*cobra.Command{
 		fleetcmd.NewCmdHosts(f),
 		fleetcmd.NewCmdFleet(f),
+		fleetcmd.NewCmdRecipe(f),
 		newCmdConfig(f),
 		importcmd.NewCmdImport(f),
 	}
@@ -58,7 +59,7 @@ func inventoryWords(path, flag string) []string {
 	var words []string
 	for _, h := range inv.Hosts {
 		switch flag {
-		case "host":
+		case "host", "exclude":
 			words = append(words, h.Name)
 		case "in":
 			words = append(words, h.Groups...)
@@ -66,6 +67,7 @@ func inventoryWords(path, flag string) []string {
 			for k, v := range h.Tags {
 				words = append(words, k+"="+v)
 			}
+			words = append(words, h.Labels...)
 		}
 	}
 	return words
