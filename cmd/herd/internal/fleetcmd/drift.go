@@ -11,6 +11,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/insight"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +19,7 @@ import (
 // one file on the selected hosts, grouped by content.
 type FileDiffDoc struct {
 	Selector string `json:"selector"`
-	fleet.Drift
+	insight.Drift
 }
 
 // majorityShown bounds the majority's copy printed in full (in lines).
@@ -90,16 +91,16 @@ func parseSize(s string) (int64, error) {
 }
 
 func fileDiff(f *cmdutil.Factory, o *runOptions, path string, limit int64, save string) error {
-	copies := fleet.NewCopies()
-	results, err := o.run(f, fleet.ShepherdRead(f.Socket, path, limit, o.timeout, copies), func(s *fleet.SSH) fleet.Op {
+	copies := insight.NewCopies()
+	results, err := o.run(f, insight.ShepherdRead(f.Socket, path, limit, o.timeout, copies), func(s *fleet.SSH) fleet.Op {
 		return func(ctx context.Context, h *fleet.Host) fleet.Result {
-			return s.ReadFile(ctx, h, path, limit, o.timeout, copies)
+			return insight.ReadFile(ctx, s, h, path, limit, o.timeout, copies)
 		}
 	})
 	if err != nil {
 		return err
 	}
-	d := fleet.Compare(path, results, copies)
+	d := insight.Compare(path, results, copies)
 	if save != "" {
 		for _, r := range results {
 			if r.Err != "" {
@@ -128,13 +129,13 @@ func fileDiff(f *cmdutil.Factory, o *runOptions, path string, limit int64, save 
 	return nil
 }
 
-func printDrift(f *cmdutil.Factory, d fleet.Drift, copies *fleet.Copies) {
+func printDrift(f *cmdutil.Factory, d insight.Drift, copies *insight.Copies) {
 	const rule = "---------------"
 	if m := d.Majority; m != nil {
 		fmt.Fprintf(f.Out, "%s\n%s (%d)  majority: sha256 %s, %d bytes\n%s\n", rule, fleet.Fold(m.Hosts), len(m.Hosts), m.SHA256[:12], m.Size, rule)
 		data, _ := copies.Get(m.SHA256)
 		switch lines := strings.Count(string(data), "\n"); {
-		case !fleet.IsText(data):
+		case !insight.IsText(data):
 			fmt.Fprintln(f.Out, "(not text)")
 		case lines > majorityShown:
 			fmt.Fprintf(f.Out, "(%d lines, not shown; --save DIR keeps every copy)\n", lines)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/insight"
 	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
 	"github.com/shepherd-go/shepherd/internal/snapshot"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -63,9 +64,11 @@ func newCmdFleetSnapshot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Keep every selected host's facts (OS, disks, packages, services, units) in history; list, show, diff and export them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			facts := fleet.NewFacts()
-			results, err := o.run(f, fleet.ShepherdSnapshot(f.Socket, o.timeout, facts), func(s *fleet.SSH) fleet.Op {
-				return func(ctx context.Context, h *fleet.Host) fleet.Result { return s.Snapshot(ctx, h, o.timeout, facts) }
+			facts := insight.NewFacts()
+			results, err := o.run(f, insight.ShepherdSnapshot(f.Socket, o.timeout, facts), func(s *fleet.SSH) fleet.Op {
+				return func(ctx context.Context, h *fleet.Host) fleet.Result {
+					return insight.SSHSnapshot(ctx, s, h, o.timeout, facts)
+				}
 			})
 			if err != nil {
 				return err
@@ -88,7 +91,7 @@ func newCmdFleetSnapshot(f *cmdutil.Factory) *cobra.Command {
 			head.ID = made.ID
 			for _, name := range head.Hosts {
 				h, _ := facts.Get(name)
-				if _, err := f.QuietCall(wire.Request{Action: "snapshot-put", Args: []string{strconv.Itoa(head.ID), name, fleet.MarshalHost(h)}}, 10*time.Second); err != nil {
+				if _, err := f.QuietCall(wire.Request{Action: "snapshot-put", Args: []string{strconv.Itoa(head.ID), name, insight.MarshalHost(h)}}, 10*time.Second); err != nil {
 					return f.Fail(fmt.Sprintf("host %s's facts could not be kept: %v", name, err))
 				}
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/insight"
 	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/spf13/cobra"
 )
@@ -77,8 +78,8 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lines := make(chan fleet.TailLine, 1024)
-			emit := func(l fleet.TailLine) {
+			lines := make(chan insight.TailLine, 1024)
+			emit := func(l insight.TailLine) {
 				select {
 				case lines <- l:
 				case <-ctx.Done():
@@ -88,7 +89,7 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 			var failed atomic.Int32
 			follow := func(h *fleet.Host, open func(context.Context, bool, func()) error) {
 				wg.Go(func() {
-					if fleet.Follow(ctx, h.Name, open, emit) != nil {
+					if insight.Follow(ctx, h.Name, open, emit) != nil {
 						failed.Add(1)
 					}
 				})
@@ -100,20 +101,22 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 						if !first {
 							b.Lines = 0
 						}
-						return fleet.SSHTailCommand(paths, journal, b, since)
+						return insight.SSHTailCommand(paths, journal, b, since)
 					}
-					follow(h, s.Tail(h, cmdOf, emit))
+					follow(h, insight.SSHTail(s, h, cmdOf, emit))
 					continue
 				}
 				if journal != "" {
 					failed.Add(1)
-					wg.Go(func() { emit(fleet.TailLine{Host: h.Name, Line: "--journal is followed over SSH only; this host runs a shepherd", Note: true}) })
+					wg.Go(func() {
+						emit(insight.TailLine{Host: h.Name, Line: "--journal is followed over SSH only; this host runs a shepherd", Note: true})
+					})
 					continue
 				}
 				for _, p := range paths {
 					b := a
 					b.Path = p
-					follow(h, fleet.ShepherdTail(f.Socket, h, b, emit))
+					follow(h, insight.ShepherdTail(f.Socket, h, b, emit))
 				}
 			}
 			go func() {
@@ -150,14 +153,14 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 // printTail prints lines as they come, each prefixed by its host (in a
 // colour of its own on a terminal), notes on stderr, until lines is
 // closed or done (Ctrl-C).
-func printTail(f *cmdutil.Factory, hosts []*fleet.Host, lines <-chan fleet.TailLine, done <-chan struct{}) {
+func printTail(f *cmdutil.Factory, hosts []*fleet.Host, lines <-chan insight.TailLine, done <-chan struct{}) {
 	colour := map[string]string{}
 	for i, h := range hosts {
 		colour[h.Name] = hostColours[i%len(hostColours)]
 	}
 	tty := cmdutil.IsTerminal(f.Out)
 	for {
-		var l fleet.TailLine
+		var l insight.TailLine
 		var ok bool
 		select {
 		case l, ok = <-lines:

@@ -1,4 +1,4 @@
-package fleet
+package insight
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"github.com/pmezard/go-difflib/difflib"
+	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -57,36 +58,36 @@ func (c *Copies) Get(sum string) ([]byte, bool) {
 }
 
 // fetched is the Result of a fetched copy: its sha256 as the output.
-func fetched(c *Copies, data []byte) Result {
-	return Result{Output: c.put(data), Bytes: int64(len(data))}
+func fetched(c *Copies, data []byte) fleet.Result {
+	return fleet.Result{Output: c.put(data), Bytes: int64(len(data))}
 }
 
 // tooLarge is the refusal of a copy larger than max.
-func tooLarge(p string, size, max int64) Result {
-	return failed("too-large", "%s is %d bytes, more than --max-size %d", p, size, max)
+func tooLarge(p string, size, max int64) fleet.Result {
+	return fleet.Failed("too-large", "%s is %d bytes, more than --max-size %d", p, size, max)
 }
 
 // ShepherdRead fetches p from hosts that run a shepherd, through their
 // read capabilities (service read), relayed by the local daemon at
 // socket, into copies; a copy larger than max is refused.
-func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Copies) Op {
-	return func(ctx context.Context, h *Host) Result {
+func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Copies) fleet.Op {
+	return func(ctx context.Context, h *fleet.Host) fleet.Result {
 		if h.ReadRef == nil {
-			return failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)
+			return fleet.Failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := local.Dial(ctx, socket)
 		if err != nil {
-			return failed("unreachable", "the local shepherd relays fleet calls: %v", err)
+			return fleet.Failed("unreachable", "the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
 		var st wire.FileStat
-		if r := capCall(ctx, c, "read", h.Read, "file-stat", &st, "read", p); r != nil {
+		if r := fleet.CapCall(ctx, c, "read", h.Read, "file-stat", &st, "read", p); r != nil {
 			return *r
 		}
 		if !st.Exists {
-			return failed("not-found", "%s does not exist", p)
+			return fleet.Failed("not-found", "%s does not exist", p)
 		}
 		if st.Size > max {
 			return tooLarge(p, st.Size, max)
@@ -94,18 +95,18 @@ func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Co
 		var buf bytes.Buffer
 		for int64(buf.Len()) < st.Size {
 			var d wire.FileData
-			if r := capCall(ctx, c, "read", h.Read, "file-read", &d, p, strconv.FormatInt(st.Size, 10),
+			if r := fleet.CapCall(ctx, c, "read", h.Read, "file-read", &d, p, strconv.FormatInt(st.Size, 10),
 				strconv.Itoa(buf.Len()), strconv.Itoa(wire.FileReadChunk)); r != nil {
 				return *r
 			}
 			if len(d.Data) == 0 {
-				return failed("failed", "%s ended at %d bytes, not %d", p, buf.Len(), st.Size)
+				return fleet.Failed("failed", "%s ended at %d bytes, not %d", p, buf.Len(), st.Size)
 			}
 			buf.Write(d.Data[:min(int64(len(d.Data)), st.Size-int64(buf.Len()))])
 		}
 		if st.SHA256 != "" {
 			if s := sha256.Sum256(buf.Bytes()); hex.EncodeToString(s[:]) != st.SHA256 {
-				return failed("failed", "%s changed while it was read; try again", p)
+				return fleet.Failed("failed", "%s changed while it was read; try again", p)
 			}
 		}
 		return fetched(copies, buf.Bytes())
@@ -114,27 +115,27 @@ func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Co
 
 // ReadFile fetches p from an SSH host (SFTP, as the SSH user) into
 // copies; a copy larger than max is refused.
-func (s *SSH) ReadFile(ctx context.Context, h *Host, p string, max int64, timeout time.Duration, copies *Copies) Result {
-	return s.sftpOp(ctx, h, timeout, func(cn *conn, c *sftp.Client) Result {
+func ReadFile(ctx context.Context, s *fleet.SSH, h *fleet.Host, p string, max int64, timeout time.Duration, copies *Copies) fleet.Result {
+	return s.SFTP(ctx, h, timeout, func(c *sftp.Client) fleet.Result {
 		r, err := c.Open(p)
 		if err != nil {
 			kind := "failed"
 			if errors.Is(err, os.ErrNotExist) {
 				kind = "not-found"
 			}
-			return failed(kind, "%s: %s: %v", h.SSH, p, err)
+			return fleet.Failed(kind, "%s: %s: %v", h.SSH, p, err)
 		}
 		defer r.Close()
 		st, err := r.Stat()
 		if err != nil || !st.Mode().IsRegular() {
-			return failed("failed", "%s: %s is not a regular file", h.SSH, p)
+			return fleet.Failed("failed", "%s: %s is not a regular file", h.SSH, p)
 		}
 		if st.Size() > max {
 			return tooLarge(p, st.Size(), max)
 		}
 		data, err := io.ReadAll(io.LimitReader(r, max+1))
 		if err != nil {
-			return failed("failed", "%s: %s: %v", h.SSH, p, err)
+			return fleet.Failed("failed", "%s: %s: %v", h.SSH, p, err)
 		}
 		if int64(len(data)) > max {
 			return tooLarge(p, int64(len(data)), max)
@@ -153,7 +154,7 @@ type Drift struct {
 	// each with its unified diff against the majority.
 	Outliers []Variant `json:"outliers"`
 	// Failed are the hosts whose copy could not be fetched.
-	Failed []Group `json:"failed"`
+	Failed []fleet.Group `json:"failed"`
 	// Compared counts the copies fetched, Differ those unlike the
 	// majority's.
 	Compared int `json:"compared"`
@@ -173,21 +174,21 @@ type Variant struct {
 
 // Compare groups the results of a fetch of path by content and diffs
 // each outlier against the majority.
-func Compare(path string, results []Result, copies *Copies) Drift {
-	d := Drift{Path: path, Outliers: []Variant{}, Failed: []Group{}}
-	var ok []Result
+func Compare(path string, results []fleet.Result, copies *Copies) Drift {
+	d := Drift{Path: path, Outliers: []Variant{}, Failed: []fleet.Group{}}
+	var ok []fleet.Result
 	for _, r := range results {
 		if r.Err == "" {
 			ok = append(ok, r)
 		}
 	}
-	var failedRs []Result
+	var failedRs []fleet.Result
 	for _, r := range results {
 		if r.Err != "" {
 			failedRs = append(failedRs, r)
 		}
 	}
-	d.Failed = append(d.Failed, GroupResults(failedRs)...)
+	d.Failed = append(d.Failed, fleet.GroupResults(failedRs)...)
 	order := map[string]int{}
 	byHash := map[string]*Variant{}
 	var variants []*Variant
@@ -210,14 +211,14 @@ func Compare(path string, results []Result, copies *Copies) Drift {
 	})
 	d.Majority = variants[0]
 	base, _ := copies.Get(d.Majority.SHA256)
-	from := fmt.Sprintf("%s (%s)", path, Fold(d.Majority.Hosts))
+	from := fmt.Sprintf("%s (%s)", path, fleet.Fold(d.Majority.Hosts))
 	for _, v := range variants[1:] {
 		d.Differ += len(v.Hosts)
 		other, _ := copies.Get(v.SHA256)
 		if !IsText(base) || !IsText(other) {
 			v.Binary = true
 		} else {
-			v.Diff = UnifiedDiff(from, fmt.Sprintf("%s (%s)", path, Fold(v.Hosts)), base, other)
+			v.Diff = UnifiedDiff(from, fmt.Sprintf("%s (%s)", path, fleet.Fold(v.Hosts)), base, other)
 		}
 		d.Outliers = append(d.Outliers, *v)
 	}

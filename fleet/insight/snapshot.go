@@ -1,4 +1,4 @@
-package fleet
+package insight
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/internal/snapshot"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 )
@@ -21,11 +22,11 @@ type Facts struct {
 // NewFacts makes an empty Facts.
 func NewFacts() *Facts { return &Facts{m: map[string]snapshot.Host{}} }
 
-func (f *Facts) put(h snapshot.Host) Result {
+func (f *Facts) put(h snapshot.Host) fleet.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.m[h.Host] = h
-	return Result{Output: "snapshot taken\n"}
+	return fleet.Result{Output: "snapshot taken\n"}
 }
 
 // Get is host's snapshot.
@@ -38,20 +39,20 @@ func (f *Facts) Get(host string) (snapshot.Host, bool) {
 
 // ShepherdSnapshot takes the snapshot of hosts that run a shepherd,
 // through the snapshot action of their read capabilities.
-func ShepherdSnapshot(socket string, timeout time.Duration, facts *Facts) Op {
-	return func(ctx context.Context, h *Host) Result {
+func ShepherdSnapshot(socket string, timeout time.Duration, facts *Facts) fleet.Op {
+	return func(ctx context.Context, h *fleet.Host) fleet.Result {
 		if h.ReadRef == nil {
-			return failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --actions snapshot)", h.Name)
+			return fleet.Failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --actions snapshot)", h.Name)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := local.Dial(ctx, socket)
 		if err != nil {
-			return failed("unreachable", "the local shepherd relays fleet calls: %v", err)
+			return fleet.Failed("unreachable", "the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
 		var s snapshot.Host
-		if r := capCall(ctx, c, "read", h.Read, "snapshot", &s); r != nil {
+		if r := fleet.CapCall(ctx, c, "read", h.Read, "snapshot", &s); r != nil {
 			return *r
 		}
 		s.Host = h.Name
@@ -61,7 +62,7 @@ func ShepherdSnapshot(socket string, timeout time.Duration, facts *Facts) Op {
 
 // Snapshot takes the snapshot of an SSH host: the same fixed script, as
 // the SSH user.
-func (s *SSH) Snapshot(ctx context.Context, h *Host, timeout time.Duration, facts *Facts) Result {
+func SSHSnapshot(ctx context.Context, s *fleet.SSH, h *fleet.Host, timeout time.Duration, facts *Facts) fleet.Result {
 	r := s.Exec(ctx, h, []string{"sh", "-c", snapshot.Script}, timeout)
 	if r.Status() != "ok" {
 		if r.Err == "" {

@@ -1,4 +1,4 @@
-package fleet
+package insight
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -74,7 +75,7 @@ func Follow(ctx context.Context, host string, open func(ctx context.Context, fir
 
 // ShepherdTail is the stream of one file of a shepherd host, through
 // its read capability's tail action (filtered on the host).
-func ShepherdTail(socket string, h *Host, a tail.Args, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
+func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
 	return func(ctx context.Context, first bool, delivered func()) error {
 		if h.ReadRef == nil {
 			return errFinal{fmt.Errorf("no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)}
@@ -122,31 +123,25 @@ func SSHTailCommand(paths []string, journal string, a tail.Args, since string) s
 		if since != "" {
 			argv = append(argv, "--since", since)
 		}
-		cmd = ShellQuote(argv)
+		cmd = fleet.ShellQuote(argv)
 	} else {
-		cmd = ShellQuote(append([]string{"tail", "-q", "-n", strconv.Itoa(a.Lines), "-F", "--"}, paths...)) + " 2>/dev/null"
+		cmd = fleet.ShellQuote(append([]string{"tail", "-q", "-n", strconv.Itoa(a.Lines), "-F", "--"}, paths...)) + " 2>/dev/null"
 	}
 	if a.Grep != "" {
-		cmd += " | grep --line-buffered -E -e " + ShellQuote([]string{a.Grep})
+		cmd += " | grep --line-buffered -E -e " + fleet.ShellQuote([]string{a.Grep})
 	}
 	if a.Exclude != "" {
-		cmd += " | grep --line-buffered -v -E -e " + ShellQuote([]string{a.Exclude})
+		cmd += " | grep --line-buffered -v -E -e " + fleet.ShellQuote([]string{a.Exclude})
 	}
 	return cmd
 }
 
-// Tail is the stream of a command's output lines on an SSH host
+// SSHTail is the stream of a command's output lines on an SSH host
 // (SSHTailCommand), each cut at tail.MaxLine bytes.
-func (s *SSH) Tail(h *Host, command func(first bool) string, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
+func SSHTail(s *fleet.SSH, h *fleet.Host, command func(first bool) string, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
 	return func(ctx context.Context, first bool, delivered func()) error {
-		cn, res := s.connect(ctx, h, 20*time.Second)
-		if cn == nil {
-			s.forget(h)
-			return errors.New(res.Err)
-		}
-		sess, err := cn.c.NewSession()
+		sess, err := s.Session(ctx, h, 20*time.Second)
 		if err != nil {
-			s.forget(h)
 			return err
 		}
 		defer sess.Close()
@@ -155,7 +150,7 @@ func (s *SSH) Tail(h *Host, command func(first bool) string, emit func(TailLine)
 			return err
 		}
 		if err := sess.Start(command(first)); err != nil {
-			s.forget(h)
+			s.Forget(h)
 			return err
 		}
 		stop := context.AfterFunc(ctx, func() {
@@ -180,28 +175,11 @@ func (s *SSH) Tail(h *Host, command func(first bool) string, emit func(TailLine)
 			}
 			if err != nil {
 				if errors.Is(err, io.EOF) {
-					s.forget(h)
+					s.Forget(h)
 					return sess.Wait()
 				}
 				return err
 			}
 		}
-	}
-}
-
-// forget drops the run's connection to h (it broke), so that the next
-// try dials again.
-func (s *SSH) forget(h *Host) {
-	if h.SSH == nil {
-		return
-	}
-	key := h.SSH.User + "@" + h.SSH.String()
-	s.connMu.Lock()
-	defer s.connMu.Unlock()
-	if cn, ok := s.conns[key]; ok {
-		if cn.c != nil {
-			cn.c.Close()
-		}
-		delete(s.conns, key)
 	}
 }
