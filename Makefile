@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test test-stress lint bench demo demo-local fuzz clean man completion install uninstall deb dashboard-img
+.PHONY: build test test-stress lint bench bench-scale demo demo-local fuzz clean man completion install uninstall deb dashboard-img
 
 # Where the binaries go, and what `make man`, `make completion` and `make
 # deb` make (docs/packaging.md).
@@ -158,7 +158,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSystemd -fuzztime 30s ./importer/systemd/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/calendar/
 
+# Fleet scale (issue 22, docs/scale.md): fleet exec over 10 to 1000
+# simulated exporters, directly and through relays, and clush over SSH.
+bench-scale: build
+	$(GO) build -o $(BIN)/ ./cmd/fleetsim
+	$(GO) run ./bench -bin $(BIN) -only scale
+
 bench: build
+	$(GO) build -o $(BIN)/ ./cmd/fleetsim
 	$(GO) run ./bench -bin bin
 	@echo
 	@echo "history writer (1000 senders, synced events) vs raw pebble in the same run:"

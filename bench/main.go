@@ -47,7 +47,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
@@ -147,6 +147,11 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["exec"] {
 		if err := fleetExecBench(bin, filepath.Join(dir, "exec"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	if want["scale"] {
+		if err := scaleBench(bin, filepath.Join(dir, "scale"), min(rounds, 3)); err != nil {
 			return err
 		}
 	}

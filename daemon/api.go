@@ -20,7 +20,9 @@ import (
 	"github.com/shepherd-go/shepherd/actors/jobbook"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -92,6 +94,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.fleetRuns.Serve
 	case req.Service == "" && strings.HasPrefix(req.Action, "snapshot-"): // a service's own actions may be named so
 		serve = a.d.snapshots.Serve
+	case req.Action == "incidents" || req.Action == "notify-test":
+		serve = a.d.notifier.Serve
 	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
 		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}
@@ -169,7 +173,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: execArgv(req), Args: customArgs(req), File: tailSubject(req, a.d.files.Subject), Reply: ch}
+						Command: exectarget.Argv(req), Args: customArgs(req), File: tailSubject(req, a.d.files.Subject), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -178,8 +182,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 					e := wire.Errorf(caretaker.ErrorKind(err), "%v", err)
 					if e.Kind == wire.PermissionDenied {
 						e.Message = fmt.Sprintf("permission denied: no capability for '%s' on '%s'", req.Action, named)
-						if argv := execArgv(req); argv != nil {
-							e.Message = fmt.Sprintf("permission denied: no exec capability allows %q", strings.Join(argv, " "))
+						if argv := exectarget.Argv(req); argv != nil {
+							e = exectarget.Denied(argv)
 						}
 					}
 					return e
@@ -216,7 +220,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		tailServe(ctx, req, out.Send, authz)
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
-		a.runExec(ctx, req, who, out)
+		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
+		return
+	case req.Action == relay.Action && req.Service == relay.Target: // fleet/relay: this daemon relays a fleet run
+		relay.Serve(ctx, relay.Env{Dial: a.d.dialOut, CallTimeout: a.d.opts.RemoteCallTimeout}, req, exectarget.Args, out)
 		return
 	case req.Action == "log" && slices.Contains(req.Args, "-f") && req.Service == "":
 		registry.FollowAll(ctx, a.d.system.Root, a.d.registry, req, out.Send)
@@ -254,7 +261,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Service == relay.Target || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
@@ -323,8 +330,8 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 		}
 	}
 	switch {
-	case named == capability.ExecTarget && req.Action == "exec":
-		return capability.ExecTarget, "exec", named, nil
+	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && req.Action == relay.Action:
+		return named, req.Action, named, nil
 	case req.Action == "status" && named == "":
 		return "", "", "", nil
 	case named == "" || isRoot(named):

@@ -43,6 +43,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
 	"github.com/shepherd-go/shepherd/metrics"
+	"github.com/shepherd-go/shepherd/notifier"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/jobbook"
@@ -161,6 +162,7 @@ type Daemon struct {
 
 	fleetRuns *fleetruns.Book
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
+	notifier  *notifier.Notifier   // notify: (docs/notifications.md)
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -223,6 +225,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, ConfigPath: d.opts.ConfigPath, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
+	if d.notifier, err = notifier.Start(notifier.Env{ConfigPath: d.opts.ConfigPath, Store: d.history, System: d.system, Historian: d.historian, Monitor: d.monitor, Go: d.goGo, Logf: d.logf, Life: d.life}); err != nil {
+		return nil, err
+	}
 	d.serve(ho)
 	if len(d.opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {
@@ -341,7 +346,7 @@ func (d *Daemon) openState(ho *handover, undo *[]func()) error {
 		return err
 	}
 	*undo = append(*undo, func() { d.history.Close() })
-	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord}
+	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }}
 	d.snapshots = &fleetsnapshots.Book{Store: d.history, Put: d.putRecord}
 	if ho == nil {
 		d.reportPreviousRun()
@@ -818,7 +823,7 @@ func (d *Daemon) registryEnv(c children) registry.Env {
 			History: d.history, BaseEnv: d.baseEnv, UID: d.uid, Send: d.system.Root.Send, Poller: d.poller, Cgroups: d.cgroups,
 			NotifyDir: d.notifyDir(),
 		},
-		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout},
+		Proxy:    proxy.Env{Go: d.goGo, Logf: d.logf, Dial: d.dialRef, Ping: d.pingRef, CallTimeout: d.opts.RemoteCallTimeout, Historian: c.historian},
 		Accounts: d.accounts, LogPath: d.logPath, ConfigPath: d.opts.ConfigPath, SyslogPath: d.opts.SyslogSocket,
 		Cgroups: cgroup.SupportOf(d.cgroups, d.cgroupOff), Records: d.history,
 		Timers: d.timers.Factory(timer.Env{Historian: c.historian, Records: d.history, Logf: d.logf, Send: d.system.Root.Send, Started: d.started}),

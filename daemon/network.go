@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 
 	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/fleet/relay"
+	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -18,22 +19,14 @@ import (
 // protocol there with the same handler as the unix socket; callers are
 // named by their peer ID and hold only what capabilities give them.
 func (d *Daemon) startNetwork() error {
-	h, err := p2p.New(p2p.Config{Key: d.key, Listen: d.opts.Listen, PSK: d.opts.PSK, Logf: d.logf})
+	h, srv, err := p2p.NewHostFor(p2p.Config{Key: d.key, Listen: d.opts.Listen, PSK: d.opts.PSK, Logf: d.logf}, &api{d: d}, d.goGo)
 	if err != nil {
 		return err
-	}
-	ln, err := h.Listen()
-	if err != nil {
-		h.Close()
-		return fmt.Errorf("libp2p: %w", err)
 	}
 	d.netMu.Lock()
 	d.net = h
 	d.netMu.Unlock()
-	d.netServer = &local.Server{Handler: &api{d: d}, Logf: d.logf, Identify: func(c net.Conn) (local.Peer, error) {
-		return local.Peer{Remote: c.RemoteAddr().String()}, nil
-	}}
-	d.goGo(func() { d.netServer.Serve(ln) })
+	d.netServer = srv
 	d.logf("libp2p: peer %s listening on %s", d.peerID, strings.Join(h.Addrs(), " "))
 	return nil
 }
@@ -78,6 +71,13 @@ func (d *Daemon) dialRef(ctx context.Context, ref capability.Sturdyref) (*local.
 		}
 		return local.Dial(ctx, socket)
 	}
+	return d.dialNet(ctx, ref.Peer, netAddrs)
+}
+
+// dialOut connects to ref's daemon over libp2p only: for a caller from
+// the network (a relayed fleet run), never to a unix socket.
+func (d *Daemon) dialOut(ctx context.Context, ref capability.Sturdyref) (*local.Client, error) {
+	_, netAddrs := splitAddrs(ref)
 	return d.dialNet(ctx, ref.Peer, netAddrs)
 }
 
@@ -162,7 +162,9 @@ func (a *api) forward(ctx context.Context, req wire.Request, ref capability.Stur
 	// follow stream lasts as long as its client.
 	if !slices.Contains(req.Args, "-f") && !slices.Contains(req.Args, "--follow") {
 		limit := a.d.opts.RemoteCallTimeout
-		if _, timeout, err := execArgs(req.Args); req.Action == "exec" && err == nil {
+		if _, timeout, err := exectarget.Args(relay.ExecArgs(req)); req.Action == relay.Action && err == nil {
+			limit += timeout
+		} else if _, timeout, err := exectarget.Args(req.Args); req.Action == "exec" && err == nil {
 			limit += timeout
 		}
 		var cancel context.CancelFunc

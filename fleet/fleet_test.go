@@ -193,3 +193,25 @@ func FuzzParseInventory(f *testing.F) {
 		}
 	})
 }
+
+func TestInventoryVia(t *testing.T) {
+	const relayRef = "ocapn://12D3KooWCweZpwBMEdH22AjEvgYMRMiQDyME9D5cjcd2Yfup6gPX.libp2p/s/Tg3KCl7BQIuUaIUjNdpApOXRnAr3Oz31XnL2Fwr0NLQ?addr=/ip4/127.0.0.1/tcp/1"
+	const hostRef = "ocapn://12D3KooWCweZpwBMEdH22AjEvgYMRMiQDyME9D5cjcd2Yfup6gPX.libp2p/s/3UaDaQjBbK9eaXQozPR_SeOWlDM0Nr9N0sBsRDmsbnk?addr=/ip4/127.0.0.1/tcp/2"
+	inv, err := ParseInventory("inv.yaml", []byte("hosts:\n  r1:\n    address: "+relayRef+"\n  h1:\n    address: "+hostRef+"\n    via: r1\n  h2:\n    address: "+hostRef+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1, h2 := inv.Hosts[1], inv.Hosts[2]; h1.Relay != inv.Hosts[0] || h1.Via != "r1" || h2.Relay != nil {
+		t.Fatalf("h1 via %q relay %v, h2 relay %v", h1.Via, h1.Relay, h2.Relay)
+	}
+	for _, tc := range []struct{ inv, want string }{
+		{"hosts:\n  h1:\n    address: " + hostRef + "\n    via: nope\n", `inv.yaml:4:10: host h1: via: no host "nope" in the inventory`},
+		{"hosts:\n  r1:\n    address: ssh://root@r1\n  h1:\n    address: " + hostRef + "\n    via: r1\n", "host h1: via: relay r1 needs an ocapn:// address"},
+		{"hosts:\n  r0:\n    address: " + relayRef + "\n  r1:\n    address: " + relayRef + "\n    via: r0\n  h1:\n    address: " + hostRef + "\n    via: r1\n", "relay r1 is itself behind relay r0"},
+		{"hosts:\n  r1:\n    address: " + relayRef + "\n  h1:\n    address: ssh://root@h1\n    via: r1\n", "host h1: via: a host behind a relay needs an ocapn:// address"},
+	} {
+		if _, err := ParseInventory("inv.yaml", []byte(tc.inv)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.inv, err, tc.want)
+		}
+	}
+}

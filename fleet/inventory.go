@@ -30,10 +30,14 @@ type Host struct {
 	// and pull over libp2p); "" when the inventory gives none.
 	Files    string
 	FilesRef *capability.Sturdyref
-	// Read is the host's read capability (ocapn://..., for fleet diff,
-	// tail and snapshot over libp2p); "" when the inventory gives none.
-	Read    string
-	ReadRef *capability.Sturdyref
+	Read     string // its read capability (fleet diff PATH, tail, snapshot)
+	ReadRef  *capability.Sturdyref
+
+	// Via names the relay shepherd the host is reached through (the
+	// inventory's via: key), and Relay is that relay's host entry: its
+	// address is the relay capability (fleet/relay). "": direct.
+	Via   string
+	Relay *Host
 
 	// Exactly one of Ref and SSH is set, from Address.
 	Ref *capability.Sturdyref
@@ -80,6 +84,7 @@ var (
 func ParseInventory(file string, data []byte) (*Inventory, error) {
 	inv := &Inventory{File: file}
 	var errs services.ErrorList
+	viaAt := map[*Host]*yaml.Node{}
 	add := func(n *yaml.Node, format string, args ...any) {
 		errs = append(errs, &services.ConfigError{Pos: services.Pos{File: file, Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -201,15 +206,16 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 						}
 						h.FilesRef = &ref
 					case "read":
-						h.Read = fv.Value
-						ref, err := capability.ParseSturdyref(h.Read)
-						if err != nil {
+						if ref, err := capability.ParseSturdyref(fv.Value); err != nil {
 							add(fv, "host %s: read: %v (expected the ocapn:// read capability the host granted)", h.Name, err)
-							continue
+						} else {
+							h.Read, h.ReadRef = fv.Value, &ref
 						}
-						h.ReadRef = &ref
+					case "via":
+						h.Via = fv.Value
+						viaAt[h] = fv
 					default:
-						add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups)", h.Name, fk.Value)
+						add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups, via)", h.Name, fk.Value)
 					}
 				}
 				if h.Address == "" {
@@ -219,10 +225,39 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 			}
 		}
 	}
+	resolveVia(inv, viaAt, add)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return inv, nil
+}
+
+// resolveVia points every host with a via: key at its relay's entry: a
+// host of the inventory with an ocapn:// address (its relay capability),
+// itself reached directly (a relay behind a relay is not supported yet).
+func resolveVia(inv *Inventory, viaAt map[*Host]*yaml.Node, add func(*yaml.Node, string, ...any)) {
+	byName := map[string]*Host{}
+	for _, h := range inv.Hosts {
+		byName[h.Name] = h
+	}
+	for _, h := range inv.Hosts {
+		if h.Via == "" {
+			continue
+		}
+		r := byName[h.Via]
+		switch {
+		case r == nil:
+			add(viaAt[h], "host %s: via: no host %q in the inventory (name the relay's entry, whose address is its relay capability)", h.Name, h.Via)
+		case r.Ref == nil:
+			add(viaAt[h], "host %s: via: relay %s needs an ocapn:// address (its relay capability), not %q", h.Name, r.Name, r.Address)
+		case r.Via != "":
+			add(viaAt[h], "host %s: via: relay %s is itself behind relay %s; a relay must be reached directly", h.Name, r.Name, r.Via)
+		case h.Ref == nil:
+			add(viaAt[h], "host %s: via: a host behind a relay needs an ocapn:// address (its exec capability)", h.Name)
+		default:
+			h.Relay = r
+		}
+	}
 }
 
 func (h *Host) parseAddress() error {

@@ -47,6 +47,12 @@ const (
 	// KindJob is a tracked job's finished run or missed period (herd run,
 	// services/jobs): Job names it, Outcome is ok, failed or late.
 	KindJob = "job"
+	// KindProxy: a remote service's mirrored state changed on this
+	// daemon (State, and Message the error when unreachable).
+	KindProxy = "proxy"
+	// KindFleetRun: a fleet run was recorded (Command, Result ok or
+	// failed, Message its number and summary).
+	KindFleetRun = "fleet-run"
 )
 
 // Event is one thing that happened. Seq orders all events of a store and

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shepherd-go/shepherd/actors/historian"
 	"github.com/shepherd-go/shepherd/actors/service"
 	"github.com/shepherd-go/shepherd/services/lifecycle"
 
@@ -66,6 +67,10 @@ type Env struct {
 	Ping func(ctx context.Context, ref capability.Sturdyref) error
 	// CallTimeout bounds every call to the exporter.
 	CallTimeout time.Duration
+	// Historian, if set, records each change of the mirrored state (an
+	// event of kind proxy): the history of a remote service on this
+	// daemon, and the source of proxy-unreachable notifications.
+	Historian *actor.PID
 }
 
 // NewProps makes the proxy of a `remote:` service.
@@ -364,6 +369,13 @@ func (p *proxy) changed(ctx actor.Context, before string) {
 		text += ": " + st.seen.Err
 	}
 	st.env.Logf("service %s %s", st.spec.Name, text)
+	if st.env.Historian != nil {
+		e := history.Event{Time: st.since, Service: st.spec.Name, Kind: history.KindProxy, State: st.seen.State}
+		if st.seen.State == wire.StateUnreachable {
+			e.Message = st.seen.Err
+		}
+		ctx.Send(st.env.Historian, &historian.Record{Events: []history.Event{e}})
+	}
 	ctx.Send(st.env.Registry, &service.SummaryUpdate{Summary: p.summary(), Transitions: []wire.LogEntry{{Time: st.since, Service: st.spec.Name, Text: text}}})
 }
 

@@ -53,6 +53,7 @@ func TestMain(m *testing.M) {
 		"sockhold":   sockHoldMain,
 		"httpsay":    httpSayMain,
 		"syslogsink": syslogSinkMain,
+		"hookrecv":   hookRecvMain,
 	})
 }
 

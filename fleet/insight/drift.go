@@ -6,17 +6,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pkg/sftp"
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -64,7 +60,7 @@ func fetched(c *Copies, data []byte) fleet.Result {
 
 // tooLarge is the refusal of a copy larger than max.
 func tooLarge(p string, size, max int64) fleet.Result {
-	return fleet.Failed("too-large", "%s is %d bytes, more than --max-size %d", p, size, max)
+	return failed("too-large", "%s is %d bytes, more than --max-size %d", p, size, max)
 }
 
 // ShepherdRead fetches p from hosts that run a shepherd, through their
@@ -73,13 +69,13 @@ func tooLarge(p string, size, max int64) fleet.Result {
 func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Copies) fleet.Op {
 	return func(ctx context.Context, h *fleet.Host) fleet.Result {
 		if h.ReadRef == nil {
-			return fleet.Failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)
+			return failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := local.Dial(ctx, socket)
 		if err != nil {
-			return fleet.Failed("unreachable", "the local shepherd relays fleet calls: %v", err)
+			return failed("unreachable", "the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
 		var st wire.FileStat
@@ -87,7 +83,7 @@ func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Co
 			return *r
 		}
 		if !st.Exists {
-			return fleet.Failed("not-found", "%s does not exist", p)
+			return failed("not-found", "%s does not exist", p)
 		}
 		if st.Size > max {
 			return tooLarge(p, st.Size, max)
@@ -100,48 +96,37 @@ func ShepherdRead(socket, p string, max int64, timeout time.Duration, copies *Co
 				return *r
 			}
 			if len(d.Data) == 0 {
-				return fleet.Failed("failed", "%s ended at %d bytes, not %d", p, buf.Len(), st.Size)
+				return failed("failed", "%s ended at %d bytes, not %d", p, buf.Len(), st.Size)
 			}
 			buf.Write(d.Data[:min(int64(len(d.Data)), st.Size-int64(buf.Len()))])
 		}
 		if st.SHA256 != "" {
 			if s := sha256.Sum256(buf.Bytes()); hex.EncodeToString(s[:]) != st.SHA256 {
-				return fleet.Failed("failed", "%s changed while it was read; try again", p)
+				return failed("failed", "%s changed while it was read; try again", p)
 			}
 		}
 		return fetched(copies, buf.Bytes())
 	}
 }
 
-// ReadFile fetches p from an SSH host (SFTP, as the SSH user) into
-// copies; a copy larger than max is refused.
+// ReadFile fetches p from an SSH host (head -c, as the SSH user: at most
+// max+1 bytes cross) into copies; a copy larger than max is refused.
 func ReadFile(ctx context.Context, s *fleet.SSH, h *fleet.Host, p string, max int64, timeout time.Duration, copies *Copies) fleet.Result {
-	return s.SFTP(ctx, h, timeout, func(c *sftp.Client) fleet.Result {
-		r, err := c.Open(p)
-		if err != nil {
-			kind := "failed"
-			if errors.Is(err, os.ErrNotExist) {
-				kind = "not-found"
-			}
-			return fleet.Failed(kind, "%s: %s: %v", h.SSH, p, err)
-		}
-		defer r.Close()
-		st, err := r.Stat()
-		if err != nil || !st.Mode().IsRegular() {
-			return fleet.Failed("failed", "%s: %s is not a regular file", h.SSH, p)
-		}
-		if st.Size() > max {
-			return tooLarge(p, st.Size(), max)
-		}
-		data, err := io.ReadAll(io.LimitReader(r, max+1))
-		if err != nil {
-			return fleet.Failed("failed", "%s: %s: %v", h.SSH, p, err)
-		}
-		if int64(len(data)) > max {
-			return tooLarge(p, int64(len(data)), max)
-		}
-		return fetched(copies, data)
-	})
+	r := s.Exec(ctx, h, []string{"sh", "-c", `test -f "$1" && exec head -c "$2" -- "$1"`, "sh", p, strconv.FormatInt(max+1, 10)}, timeout)
+	switch {
+	case r.Err != "":
+		return r
+	case r.ExitCode != 0:
+		return failed("not-found", "%s: %s is not a regular file there (or not readable)", h.SSH, p)
+	case int64(len(r.Output)) > max:
+		return tooLarge(p, int64(len(r.Output)), max)
+	}
+	return fetched(copies, []byte(r.Output))
+}
+
+// failed is a Result for a host that could not do it.
+func failed(kind, format string, args ...any) fleet.Result {
+	return fleet.Result{ExitCode: -1, Kind: kind, Err: fmt.Sprintf(format, args...)}
 }
 
 // Drift is the comparison of the copies of one file.

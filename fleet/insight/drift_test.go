@@ -1,10 +1,11 @@
 package insight
 
 import (
-	"github.com/shepherd-go/shepherd/fleet"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shepherd-go/shepherd/fleet"
 )
 
 func TestCompare(t *testing.T) {

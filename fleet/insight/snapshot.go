@@ -42,13 +42,13 @@ func (f *Facts) Get(host string) (snapshot.Host, bool) {
 func ShepherdSnapshot(socket string, timeout time.Duration, facts *Facts) fleet.Op {
 	return func(ctx context.Context, h *fleet.Host) fleet.Result {
 		if h.ReadRef == nil {
-			return fleet.Failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --actions snapshot)", h.Name)
+			return failed("no-capability", "no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --actions snapshot)", h.Name)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := local.Dial(ctx, socket)
 		if err != nil {
-			return fleet.Failed("unreachable", "the local shepherd relays fleet calls: %v", err)
+			return failed("unreachable", "the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
 		var s snapshot.Host

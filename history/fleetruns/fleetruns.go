@@ -24,7 +24,10 @@ func Key(id int) string { return fmt.Sprintf("%012d", id) }
 type Book struct {
 	Store *history.Store
 	Put   func(history.Record) error
-	mu    sync.Mutex // numbers runs one at a time
+	// Record, if set, adds an event to the history (not waiting): each
+	// run's, for notifications of runs with failures.
+	Record func(history.Event)
+	mu     sync.Mutex // numbers runs one at a time
 }
 
 // Serve answers one of the three requests.
@@ -55,6 +58,9 @@ func (b *Book) Serve(req wire.Request) wire.Reply {
 		raw, _ = json.Marshal(run)
 		if err := b.Put(history.Record{Kind: Kind, Key: Key(run.ID), Value: raw}); err != nil {
 			return fail(err)
+		}
+		if b.Record != nil {
+			b.Record(RunEvent(run))
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})
 	case "fleet-runs":
@@ -90,4 +96,25 @@ func (b *Book) Serve(req wire.Request) wire.Reply {
 		}
 		return wire.OKReply(req.ID, run)
 	}
+}
+
+// maxEventCommand bounds the command line an event carries: a run's
+// command is the operator's, but may be long.
+const maxEventCommand = 32
+
+// RunEvent is the history event of a recorded run: failed when a host
+// did not answer 0 (whatever the reason), else ok.
+func RunEvent(run wire.FleetRun) history.Event {
+	result := "ok"
+	for _, r := range run.Results {
+		if r.ExitCode != 0 || r.Kind != "" {
+			result = "failed"
+			break
+		}
+	}
+	msg := fmt.Sprintf("fleet run #%d: %s", run.ID, run.Summary)
+	if run.Selector != "" {
+		msg += " (" + run.Selector + ")"
+	}
+	return history.Event{Time: run.Time, Kind: history.KindFleetRun, Command: run.Command[:min(len(run.Command), maxEventCommand)], Result: result, Message: msg}
 }

@@ -51,11 +51,20 @@ type Config struct {
 	// PSK, so it is left out).
 	PSK []byte
 	// Memory and FDs bound what all peers together may use. Zero: 64 MiB
-	// and 256 (libp2p's scaling gives 128 MiB for anything up to that).
+	// (libp2p's scaling gives 128 MiB for anything up to that) and
+	// Conns+256.
 	Memory int64
 	FDs    int
+	// Conns bounds the connections open at once, to and from peers
+	// (libp2p's scaling gives 128, which a fleet run to more hosts
+	// than that exhausts while its connections wait to be idle); the
+	// inbound ones of unknown peers keep their smaller share. Zero: 1024.
+	Conns int
 	// Logf receives bans of peers and addresses. Optional.
 	Logf func(format string, args ...any)
+	// IdleAfter closes a connection that has carried no stream for
+	// that long (idle.go). Zero: DefaultIdleAfter.
+	IdleAfter time.Duration
 }
 
 // Host is a daemon's libp2p presence.
@@ -66,6 +75,7 @@ type Host struct {
 	ps    peerstore.Peerstore
 	rm    network.ResourceManager
 	gater *gater
+	idle  *idle
 
 	closing  sync.Once
 	closeErr error
@@ -80,8 +90,11 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Memory == 0 {
 		cfg.Memory = 64 << 20
 	}
+	if cfg.Conns == 0 {
+		cfg.Conns = 1024
+	}
 	if cfg.FDs == 0 {
-		cfg.FDs = 256
+		cfg.FDs = cfg.Conns + 256
 	}
 	limits := rcmgr.DefaultLimits
 	// One peer gets a few connections and streams of our protocol; the
@@ -91,7 +104,13 @@ func New(cfg Config) (*Host, error) {
 	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
 	// none.
-	concrete := rcmgr.PartialLimitConfig{Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024}}.Build(limits.Scale(cfg.Memory, cfg.FDs))
+	// A fleet run dials many hosts at once (herd's --fanout, a relay's):
+	// connections being set up are transient, and libp2p's default (64)
+	// would refuse most of a large run's dials.
+	concrete := rcmgr.PartialLimitConfig{
+		System:    rcmgr.ResourceLimits{Conns: rcmgr.LimitVal(cfg.Conns), ConnsOutbound: rcmgr.LimitVal(cfg.Conns)},
+		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
+	}.Build(limits.Scale(cfg.Memory, cfg.FDs))
 	g := newGater()
 	if cfg.Logf != nil {
 		g.logf = cfg.Logf
@@ -180,6 +199,11 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	}
 	h.sw.Notify(&network.NotifyBundle{ConnectedF: h.connected, DisconnectedF: h.disconnected})
 	h.h.Start()
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = DefaultIdleAfter
+	}
+	h.idle = newIdle(cfg.IdleAfter)
+	go h.idle.run(h.sw)
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
 			return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
@@ -320,6 +344,7 @@ func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Con
 		return nil, errors.New("no network address known (the sturdyref has none)")
 	}
 	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
+	h.idle.touch(id)
 	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
 	if err != nil {
 		return nil, dialError(err)
@@ -411,6 +436,10 @@ func (h *Host) Close() error {
 
 func (h *Host) close() error {
 	var errs []error
+	if h.idle != nil {
+		close(h.idle.stop)
+		<-h.idle.done
+	}
 	switch {
 	case h.h != nil:
 		errs = append(errs, h.h.Close()) // and the swarm

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/jobs"
+	"github.com/shepherd-go/shepherd/services/notifyconfig"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -25,6 +26,8 @@ type Config struct {
 	// HistoryRetention (top-level key history-retention) is how long the
 	// daemon keeps history events. Zero means the default (30 days).
 	HistoryRetention time.Duration
+	// Notify (top-level key notify) is where alerts go; nil: nowhere.
+	Notify *Notify
 	// Jobs (top-level key jobs) are the expectations of tracked jobs.
 	Jobs []jobs.Expect
 }
@@ -53,18 +56,9 @@ func LoadPath(path string, acc Accounts) (*Config, error) {
 // that could be read, every problem found in them, and an error only when
 // a file cannot be read at all. acc is as for LoadPath.
 func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
-	st, err := os.Stat(path)
+	files, err := configFiles(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read configuration: %w", err)
-	}
-	files := []string{path}
-	if st.IsDir() {
-		files = nil
-		for _, pat := range []string{"*.yaml", "*.yml"} {
-			m, _ := filepath.Glob(filepath.Join(path, pat))
-			files = append(files, m...)
-		}
-		slices.Sort(files)
+		return nil, nil, err
 	}
 	cfg := &Config{Files: files}
 	var errs services.ErrorList
@@ -77,6 +71,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		specs, e := Parse(f, data, acc)
 		errs = append(errs, e...)
 		cfg.Services = append(cfg.Services, specs...)
+		n, e := notifyconfig.Parse(f, data)
+		errs = append(errs, e...)
+		cfg.Notify = mergeNotify(cfg.Notify, n, &errs)
 		if r, e := parseSettings(f, data); len(e) > 0 {
 			errs = append(errs, e...)
 		} else if r != 0 {
@@ -87,6 +84,25 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		cfg.Jobs = append(cfg.Jobs, j...)
 	}
 	return cfg, errs, nil
+}
+
+// configFiles is path, or the *.yaml and *.yml files of directory path
+// in lexical order.
+func configFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	files := []string{path}
+	if st.IsDir() {
+		files = nil
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(path, pat))
+			files = append(files, m...)
+		}
+		slices.Sort(files)
+	}
+	return files, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -119,11 +135,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" || key == "jobs" {
-			return // see parseSettings, parseJobs
+		if key == "history-retention" || key == "jobs" || key == "notify" {
+			return // see parseSettings, parseJobs, notifyconfig.Parse
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {

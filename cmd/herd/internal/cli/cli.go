@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/notifycmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
 	"github.com/shepherd-go/shepherd/internal/version"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -124,6 +125,8 @@ var builtins = []builtin{
 	{"action", newCmdAction},
 	{"kill", newCmdKill},
 	{"spawn", newCmdSpawn},
+	{"notify", notifycmd.NewCmdNotify},
+	{"incidents", notifycmd.NewCmdIncidents},
 	{"run", jobscmd.NewCmdRun},
 	{"jobs", jobscmd.NewCmdJobs},
 	{"timers", timercmd.NewCmdTimers},

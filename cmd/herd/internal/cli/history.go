@@ -122,6 +122,8 @@ func FormatEvents(evs []wire.Event, all, header bool) string {
 			event = e.Kind + " " + e.Action
 		case "capability":
 			event = "cap " + e.Action
+		case "proxy":
+			event = "proxy " + e.State
 		}
 		pid, exit, runtime := "", "", ""
 		if e.PID > 0 {

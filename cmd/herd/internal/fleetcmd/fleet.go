@@ -249,7 +249,7 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			results := fleet.Run(ctx, hosts, argv, fanout, timeout, execOn, each)
+			results := fleet.RunVia(ctx, hosts, argv, fanout, timeout, execOn, fleet.ShepherdRelayExec(f.Socket), each)
 			if sshExec != nil {
 				sshExec.Close()
 			}

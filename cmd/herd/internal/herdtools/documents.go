@@ -11,6 +11,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/importcmd"
 	"github.com/shepherd-go/shepherd/fleet"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/services/alerting"
 	"github.com/shepherd-go/shepherd/services/jobs"
 	"github.com/spf13/cobra"
 )
@@ -111,6 +112,8 @@ func Documents() map[string][]Document {
 		"import supervisord": {doc[importcmd.Report]("the services file made")},
 		"import systemd":     {doc[importcmd.Report]("the services file made")},
 		"action":             {action},
+		"notify test":        {doc[alerting.TestResult]("the test alert delivered")},
+		"incidents":          {doc[alerting.Listing]("the open and recent incidents")},
 		"run":                {doc[jobs.Run]("the run, once it ended (the command's output goes to stderr)")},
 		"jobs":               {doc[jobs.List]("the tracked jobs")},
 		"jobs show":          {doc[jobs.Detail]("one job and its runs")},
@@ -141,6 +144,7 @@ func Enums() map[reflect.Type][]string {
 	}
 	return map[reflect.Type][]string{
 		reflect.TypeFor[wire.ErrorKind](): kinds,
+		reflect.TypeFor[alerting.Class](): alertClasses(),
 		reflect.TypeFor[wire.Outcome](): {
 			string(wire.Started), string(wire.AlreadyRunning), string(wire.Stopped), string(wire.NotRunning),
 			string(wire.Enabled), string(wire.Disabled), string(wire.Done),
@@ -193,4 +197,12 @@ func SchemaFile(command string) string {
 		return "herd-error.json"
 	}
 	return "herd-" + strings.ReplaceAll(command, " ", "-") + ".json"
+}
+
+func alertClasses() []string {
+	out := make([]string, len(alerting.Classes))
+	for i, c := range alerting.Classes {
+		out[i] = string(c)
+	}
+	return out
 }
