@@ -32,6 +32,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
+	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/activation"
@@ -51,6 +52,7 @@ import (
 	"github.com/shepherd-go/shepherd/history/fleetruns"
 	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
 	"github.com/shepherd-go/shepherd/httpapi"
+	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -163,6 +165,7 @@ type Daemon struct {
 	fleetRuns *fleetruns.Book
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
 	notifier  *notifier.Notifier   // notify: (docs/notifications.md)
+	monitors  *monitors.Monitors   // facts, monitors, query
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -237,6 +240,9 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
 		return nil, err
 	}
+	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention, Root: d.system.Root, Historian: d.historian,
+		Run: monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
+	d.monitors.Start()
 	d.announce(ho, specs)
 	d.startHousekeeping()
 	d.jobs.Watch(d.goGo, d.life)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/jobs"
+	"github.com/shepherd-go/shepherd/services/monitorconfig"
 	"github.com/shepherd-go/shepherd/services/notifyconfig"
 
 	"go.yaml.in/yaml/v3"
@@ -30,6 +31,8 @@ type Config struct {
 	Notify *Notify
 	// Jobs (top-level key jobs) are the expectations of tracked jobs.
 	Jobs []jobs.Expect
+	// Monitors (top-level key monitors) sample facts (docs/monitors.md).
+	Monitors []monitorconfig.Monitor
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -74,6 +77,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		n, e := notifyconfig.Parse(f, data)
 		errs = append(errs, e...)
 		cfg.Notify = mergeNotify(cfg.Notify, n, &errs)
+		mons, e := monitorconfig.Parse(f, data)
+		errs = append(errs, e...)
+		cfg.Monitors = append(cfg.Monitors, mons...)
 		if r, e := parseSettings(f, data); len(e) > 0 {
 			errs = append(errs, e...)
 		} else if r != 0 {
@@ -135,11 +141,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.eachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" || key == "jobs" || key == "notify" {
-			return // see parseSettings, parseJobs, notifyconfig.Parse
+		if key == "history-retention" || key == "jobs" || key == "notify" || key == "monitors" {
+			return // see parseSettings, parseJobs, notifyconfig.Parse, monitorconfig.Parse
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify' or 'history-retention')", key)
+			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify', 'monitors' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
@@ -955,4 +961,18 @@ func SplitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// LoadMonitors reads the monitors of a configuration file or directory
+// (as LoadPath reads them, which checked them at the daemon's start).
+// An empty path has none.
+func LoadMonitors(path string) ([]monitorconfig.Monitor, error) {
+	if path == "" {
+		return nil, nil
+	}
+	cfg, _, err := ParsePath(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Monitors, nil
 }

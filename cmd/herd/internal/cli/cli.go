@@ -13,6 +13,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/completion"
+	"github.com/shepherd-go/shepherd/cmd/herd/internal/factscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/jobscmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/notifycmd"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/timercmd"
@@ -132,6 +133,9 @@ var builtins = []builtin{
 	{"timers", timercmd.NewCmdTimers},
 	{"trigger", timercmd.NewCmdTrigger},
 	{"schedule", timercmd.NewCmdSchedule},
+	{"facts", factscmd.NewCmdFacts},
+	{"monitors", factscmd.NewCmdMonitors},
+	{"query", factscmd.NewCmdQuery},
 }
 
 func init() {

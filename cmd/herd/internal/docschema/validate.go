@@ -186,6 +186,10 @@ func (vd *validator) check(s *Schema, v any, at string) error {
 		if _, ok := v.(bool); !ok {
 			return fmt.Errorf("%s: %s, want true or false", where, kind(v))
 		}
+	case "null": // a query's empty cell
+		if v != nil {
+			return fmt.Errorf("%s: %s, want null", where, kind(v))
+		}
 	default:
 		return fmt.Errorf("%s: unsupported type %q in the schema", where, s.Type)
 	}

@@ -83,6 +83,9 @@ func Documents() map[string][]Document {
 		"upgrade":       {doc[wire.UpgradeResult]("the daemon re-executed")},
 		"id":            {doc[wire.NetID]("the daemon's identity")},
 		"peers":         {doc[wire.Peers]("the connected daemons")},
+		"facts":         {doc[wire.Facts]("the latest facts")},
+		"monitors":      {doc[wire.Monitors]("each monitor's last run")},
+		"query":         {doc[wire.QueryResult]("the query's columns and rows")},
 		"hosts": {
 			doc[fleetcmd.HostsDoc]("the hosts selected"),
 			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),

@@ -44,6 +44,7 @@ func generateSchemas(t *testing.T) map[string][]byte {
 		Custom: map[reflect.Type]*docschema.Schema{
 			reflect.TypeFor[wire.Duration](): {Type: "string", Description: "a Go duration: 1.5s, 2m3s, 150ms",
 				Pattern: `^(0s|-?([0-9]+(\.[0-9]+)?(h|m|s|ms|us|µs|ns))+)$`},
+			reflect.TypeFor[wire.Scalar](): {OneOf: []*docschema.Schema{{Type: "number"}, {Type: "string"}, {Type: "null"}}},
 		},
 	}
 	errorDoc := docschema.Variant{Title: "error", Type: reflect.TypeFor[cmdutil.ErrorDoc]()}
