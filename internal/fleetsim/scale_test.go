@@ -187,8 +187,10 @@ func TestFleetScaleThroughRelays(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Mid-run: the hosts' commands are running.
-		for children(sim.PID()) < n/3 {
+		// Mid-run: commands are running. (Not "a third of them at once":
+		// each relay runs 128 at a time, and on a loaded machine the
+		// first of a wave may end before the last starts.)
+		for children(sim.PID()) < 1 {
 			if rctx.Err() != nil {
 				t.Fatalf("the commands never ran; herd says:\n%s", out.String())
 			}
@@ -218,8 +220,11 @@ func TestFleetScaleThroughRelays(t *testing.T) {
 				ok = c
 			}
 		}
-		if lost != behind2 || ok != n-behind2 {
-			t.Fatalf("want %d unreachable behind relay2 and %d ok, got:\n%s", behind2, n-behind2, tail(out.String()))
+		// relay2's hosts whose answers it had streamed back before it
+		// died are ok; every other one of its hosts is unreachable, and
+		// every host behind the other relays is ok.
+		if lost < 1 || lost > behind2 || ok+lost != n {
+			t.Fatalf("want between 1 and %d unreachable behind relay2 and the rest of %d ok, got:\n%s", behind2, n, tail(out.String()))
 		}
 		t.Logf("relay2 killed: run ended in %v, %d hosts ok, %d unreachable", took.Round(time.Millisecond), ok, lost)
 	})
