@@ -90,7 +90,7 @@ func page(s *history.Store, cur Cursor) (*Page, error) {
 		n, size = n+1, size+b
 		return true
 	}
-	err := s.Each(history.Query{AfterSeq: cur.Seq, First: MaxItems}, func(e history.Event) error {
+	err := s.Each(history.Query{AfterSeq: cur.Seq, BySeq: true, First: MaxItems}, func(e history.Event) error {
 		b, _ := json.Marshal(e)
 		if len(b) > maxEvent {
 			e.Message, e.Command = shorten(e.Message, 4096), nil
