@@ -125,7 +125,7 @@ func page(s *history.Store, cur Cursor) (*Page, error) {
 		if !room(len(v)) {
 			return errFull
 		}
-		p.Facts = append(p.Facts, json.RawMessage(v))
+		p.Facts = append(p.Facts, json.RawMessage(bytes.Clone(v))) // v is the iterator's, valid in the call only
 		p.Next.Fact = k
 		return nil
 	})
