@@ -138,6 +138,9 @@ func (g Grant) allows(req Request) bool {
 	if g.Target == FilesTarget && req.Target == FilesTarget {
 		return slices.Contains(g.Actions, req.File.Right) && g.fileAllowed(req.File)
 	}
+	if g.Target == ReadTarget || req.Target == ReadTarget {
+		return g.Target == req.Target && g.readAllowed(req)
+	}
 	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
 		return false
 	}
@@ -239,6 +242,13 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 		}
 		child.Expires = a.Expires
 	}
+	if parent.Target == ReadTarget && a.Allow != nil {
+		// A read grant's --allow is its path allow-list.
+		if a.Paths != nil {
+			return Grant{}, fmt.Errorf("capability: a read capability takes its paths as --allow, not --path")
+		}
+		a.Paths, a.Allow = a.Allow, nil
+	}
 	if a.Allow != nil {
 		if parent.Target != ExecTarget {
 			return Grant{}, fmt.Errorf("capability: --allow applies to exec capabilities only")
@@ -251,8 +261,8 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 		child.Allow = slices.Clone(a.Allow)
 	}
 	if a.Paths != nil || a.MaxSize != 0 {
-		if parent.Target != FilesTarget {
-			return Grant{}, fmt.Errorf("capability: --path and --max-size apply to file capabilities only")
+		if parent.Target != FilesTarget && parent.Target != ReadTarget {
+			return Grant{}, fmt.Errorf("capability: --path and --max-size apply to file and read capabilities only")
 		}
 	}
 	for _, p := range a.Paths {

@@ -94,6 +94,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = func(r wire.Request) wire.Reply { return p2p.PingReply(r, a.d.network, a.d.opts.RemoteCallTimeout) }
 	case strings.HasPrefix(req.Action, "fleet-"):
 		serve = a.d.fleetRuns.Serve
+	case req.Service == "" && strings.HasPrefix(req.Action, "snapshot-"): // a service's own actions may be named so
+		serve = a.d.snapshots.Serve
 	case req.Action == "incidents" || req.Action == "notify-test":
 		serve = a.d.notifier.Serve
 	case monitors.Handles(req.Action):
@@ -175,7 +177,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				checks++
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: checks > 1, Holder: caller, Who: who, Cap: presented, Target: target, Action: action,
-						Command: exectarget.Argv(req), Args: customArgs(req), File: a.d.files.Subject(req), Reply: ch}
+						Command: exectarget.Argv(req), Args: customArgs(req), File: tailSubject(req, a.d.files.Subject), Reply: ch}
 				})
 				if aerr != nil {
 					return wire.Errorf(wire.Timeout, "%v", aerr)
@@ -217,6 +219,12 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		return
 	case a.d.files.Handles(req):
 		out.Send(a.d.files.ServeRequest(req, who))
+		return
+	case req.Service == capability.ReadTarget && req.Action == capability.SnapshotAction:
+		a.serveSnapshot(ctx, req, out)
+		return
+	case req.Service == capability.ReadTarget && req.Action == tailAction:
+		tailServe(ctx, req, out.Send, authz)
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
@@ -260,7 +268,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == relay.Target || args.Service == capability.FactsTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Service == relay.Target || args.Service == capability.FactsTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })

@@ -51,6 +51,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/jobbook"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
+	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
 	"github.com/shepherd-go/shepherd/httpapi"
 	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -163,8 +164,9 @@ type Daemon struct {
 	uid        int
 
 	fleetRuns *fleetruns.Book
-	notifier  *notifier.Notifier // notify: (docs/notifications.md)
-	monitors  *monitors.Monitors // facts, monitors, query
+	snapshots *fleetsnapshots.Book // herd fleet snapshot
+	notifier  *notifier.Notifier   // notify: (docs/notifications.md)
+	monitors  *monitors.Monitors   // facts, monitors, query
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -353,6 +355,7 @@ func (d *Daemon) openState(ho *handover, undo *[]func()) error {
 	}
 	*undo = append(*undo, func() { d.history.Close() })
 	d.fleetRuns = &fleetruns.Book{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }}
+	d.snapshots = &fleetsnapshots.Book{Store: d.history, Put: d.putRecord}
 	if ho == nil {
 		d.reportPreviousRun()
 	}

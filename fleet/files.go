@@ -78,10 +78,10 @@ func noFilesCap(h *Host) Result {
 	return failed("no-capability", "no file capability: give host %s a files: key in the inventory (the host grants it with herd cap grant files --path ...)", h.Name)
 }
 
-// shepherdCall is one request with the host's file capability, relayed
-// by the local daemon.
-func shepherdCall(ctx context.Context, c *local.Client, h *Host, action string, out any, args ...string) *Result {
-	rep, err := c.Call(ctx, wire.Request{Service: "files", Action: action, Args: args, Cap: h.Files})
+// CapCall is one request to service with the capability ref, relayed by
+// the local daemon.
+func CapCall(ctx context.Context, c *local.Client, service, ref, action string, out any, args ...string) *Result {
+	rep, err := c.Call(ctx, wire.Request{Service: service, Action: action, Args: args, Cap: ref})
 	if err != nil {
 		kind := string(wire.Unreachable)
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -118,7 +118,7 @@ func ShepherdPush(socket string, f LocalFile, dest string, timeout time.Duration
 		}
 		defer c.Close()
 		var st wire.FileStat
-		if r := shepherdCall(ctx, c, h, "file-stat", &st, "write", dest); r != nil {
+		if r := CapCall(ctx, c, "files", h.Files, "file-stat", &st, "write", dest); r != nil {
 			return *r
 		}
 		if !force && st.Exists && st.SHA256 == f.SHA256 && os.FileMode(st.Mode) == f.Mode {
@@ -138,7 +138,7 @@ func ShepherdPush(socket string, f LocalFile, dest string, timeout time.Duration
 				return failed("local", "%s changed while it was pushed: %v", f.Path, err)
 			}
 			var w wire.FileWritten
-			if r := shepherdCall(ctx, c, h, "file-write", &w, dest, mode, size, f.SHA256, strconv.FormatInt(sent, 10),
+			if r := CapCall(ctx, c, "files", h.Files, "file-write", &w, dest, mode, size, f.SHA256, strconv.FormatInt(sent, 10),
 				base64.StdEncoding.EncodeToString(buf[:n])); r != nil {
 				return *r
 			}
@@ -175,7 +175,7 @@ func ShepherdPull(socket, src, destDir string, timeout time.Duration) Op {
 		}
 		defer c.Close()
 		var st wire.FileStat
-		if r := shepherdCall(ctx, c, h, "file-stat", &st, "read", src); r != nil {
+		if r := CapCall(ctx, c, "files", h.Files, "file-stat", &st, "read", src); r != nil {
 			return *r
 		}
 		if !st.Exists {
@@ -189,7 +189,7 @@ func ShepherdPull(socket, src, destDir string, timeout time.Duration) Op {
 		err = writeLocal(dest, os.FileMode(st.Mode), st.SHA256, func(w io.Writer) error {
 			for got < st.Size {
 				var d wire.FileData
-				if r := shepherdCall(ctx, c, h, "file-read", &d, src, strconv.FormatInt(st.Size, 10), strconv.FormatInt(got, 10),
+				if r := CapCall(ctx, c, "files", h.Files, "file-read", &d, src, strconv.FormatInt(st.Size, 10), strconv.FormatInt(got, 10),
 					strconv.Itoa(wire.FileReadChunk)); r != nil {
 					return errors.New(r.Err)
 				}

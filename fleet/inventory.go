@@ -30,6 +30,8 @@ type Host struct {
 	// and pull over libp2p); "" when the inventory gives none.
 	Files    string
 	FilesRef *capability.Sturdyref
+	Read     string // its read capability (fleet diff PATH, tail, snapshot)
+	ReadRef  *capability.Sturdyref
 
 	// Via names the relay shepherd the host is reached through (the
 	// inventory's via: key), and Relay is that relay's host entry: its
@@ -203,11 +205,17 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 							continue
 						}
 						h.FilesRef = &ref
+					case "read":
+						if ref, err := capability.ParseSturdyref(fv.Value); err != nil {
+							add(fv, "host %s: read: %v (expected the ocapn:// read capability the host granted)", h.Name, err)
+						} else {
+							h.Read, h.ReadRef = fv.Value, &ref
+						}
 					case "via":
 						h.Via = fv.Value
 						viaAt[h] = fv
 					default:
-						add(fk, "host %s: unknown key %q (expected address, files, tags, groups, via)", h.Name, fk.Value)
+						add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups, via)", h.Name, fk.Value)
 					}
 				}
 				if h.Address == "" {

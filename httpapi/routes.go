@@ -299,7 +299,10 @@ func (s *Server) custom(w http.ResponseWriter, r *http.Request, c *caller) {
 	case action == "" || len(action) > 128 || strings.ContainsAny(action, " \t\n/"):
 		writeError(w, http.StatusBadRequest, wire.Errorf(wire.BadRequest, "%q is not an action name", action))
 		return
-	case slices.Contains(notCustom, action) || strings.HasPrefix(action, "cap-") || strings.HasPrefix(action, "fleet-"):
+	case slices.Contains(notCustom, action) || strings.HasPrefix(action, "cap-") || strings.HasPrefix(action, "fleet-") ||
+		r.PathValue("name") == "read" && (action == "tail" || action == "snapshot"):
+		// The read target's tail and snapshot (herd fleet tail and
+		// snapshot) are served over the socket and libp2p only.
 		writeError(w, http.StatusBadRequest, wire.Errorf(wire.BadRequest,
 			"%q is not a custom action: .../actions/ACTION runs a service's own actions (start, stop, restart, enable and disable have routes of their own)", action))
 		return

@@ -341,7 +341,16 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 				a.Actions = []string{"exec"}
 			}
 		}
-		if a.Service == capability.FilesTarget {
+		if a.Service == capability.ReadTarget {
+			// A read grant's --allow is its path allow-list.
+			a.Paths, a.Allow = append(a.Paths, a.Allow...), nil
+			if len(a.Actions) == 0 {
+				a.Actions = []string{capability.ReadAction}
+			}
+			if err := capability.CheckReadGrant(a.Actions, a.Paths); err != nil {
+				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+			}
+		} else if a.Service == capability.FilesTarget {
 			if err := checkFileGrant(a); err != nil {
 				return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 			}

@@ -1,4 +1,5 @@
-// Package filexfer is the host side of herd fleet push and pull: the
+// Package filexfer is the host side of herd fleet push and pull (and of
+// the reads of herd fleet diff, service read): the
 // file-stat, file-write and file-read actions of a file capability
 // (capability.FilesTarget), after the caretaker checked the capability
 // for the path and the size.

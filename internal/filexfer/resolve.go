@@ -72,3 +72,30 @@ func walkBeneath(dirfd int, rel string, flags int, mode uint32) (int, error) {
 	defer unix.Close(fd)
 	return unix.Openat(fd, comps[len(comps)-1], flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 }
+
+// OpenRead opens the regular file p (absolute, clean) for reading as
+// file-read does: resolved from the root without following a symlink
+// anywhere, not a file with other names (hard links); every refusal is
+// the same error, whatever its reason (herd fleet tail, service read).
+func OpenRead(p string) (*os.File, error) {
+	rel, ok := relative("/", p)
+	if !ok {
+		return nil, errRefused
+	}
+	f, err := openBeneath("/", rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, errRefused
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || linked(st) {
+		f.Close()
+		return nil, errRefused
+	}
+	return f, nil
+}
+
+// IsRefused says whether err is a refusal of OpenRead.
+func IsRefused(err error) bool { return errors.Is(err, errRefused) }

@@ -144,7 +144,11 @@ type upload struct {
 
 // Refused is the one answer to a path the caller may not use.
 func Refused(req wire.Request) *wire.Error {
-	return wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, capability.FilesTarget)
+	target := capability.FilesTarget
+	if req.Service == capability.ReadTarget {
+		target = capability.ReadTarget
+	}
+	return wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, target)
 }
 
 // Serve answers one file request whose capability the caller checked
@@ -184,7 +188,11 @@ func (s *Server) serve(req wire.Request, r Request, base, who string) wire.Reply
 		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s %s: %v", r.Action, r.Path, err))
 	}
 	if r.Action == "file-read" && r.Offset+r.Length >= r.Size {
-		s.Audit(history.Event{Kind: history.KindAction, Service: capability.FilesTarget, Who: who, Action: "read " + r.Path, Result: fmt.Sprintf("%d bytes", r.Size)})
+		target := capability.FilesTarget
+		if req.Service == capability.ReadTarget {
+			target = capability.ReadTarget
+		}
+		s.Audit(history.Event{Kind: history.KindAction, Service: target, Who: who, Action: "read " + r.Path, Result: fmt.Sprintf("%d bytes", r.Size)})
 	}
 	return wire.OKReply(req.ID, res)
 }
@@ -478,8 +486,13 @@ func (s *Server) Close() {
 	}
 }
 
-// Handles says whether req is a file request (service files).
+// Handles says whether req is a file request: service files, or a read
+// of service read (capability.ReadTarget: file-stat and file-read only,
+// never a write; the capability check asks the right "read" of both).
 func (s *Server) Handles(req wire.Request) bool {
+	if req.Service == capability.ReadTarget {
+		return req.Action == "file-stat" || req.Action == "file-read"
+	}
 	return req.Service == capability.FilesTarget && IsFileAction(req.Action)
 }
 
@@ -504,6 +517,9 @@ func (s *Server) ServeRequest(req wire.Request, who string) wire.Reply {
 	r, err := Parse(req)
 	if err != nil {
 		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
+	}
+	if req.Service == capability.ReadTarget && r.Right != capability.ReadAction {
+		return wire.ErrReply(req.ID, Refused(req))
 	}
 	return s.Serve(req, r, who)
 }

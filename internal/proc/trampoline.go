@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,6 +69,12 @@ func RunTrampolineIfAsked() {
 }
 
 func trampoline(argv []string) error {
+	// Nice and I/O priority belong to a thread on Linux, not to the
+	// process, and execve keeps only the thread that calls it: the
+	// goroutine must not move to another thread between setting them and
+	// exec, or the command starts with nice 0 (process.txtar saw it once
+	// under load).
+	runtime.LockOSThread()
 	var s Settings
 	if err := json.Unmarshal([]byte(os.Getenv(settingsEnv)), &s); err != nil {
 		return fmt.Errorf("bad settings: %w", err)

@@ -20,7 +20,7 @@ import (
 // usable here is checked with the daemon's cgroups
 // (services.CheckCgroupLimits), not by the parser.
 func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
-	if !p.scalar(key, v, "a value") {
+	if !p.Scalar(key, v, "a value") {
 		return
 	}
 	l := &s.Cgroup
@@ -32,7 +32,7 @@ func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
 		if !unlimited {
 			var ok bool
 			if n, ok = parseBytes(val); !ok || n <= 0 {
-				p.errorf(v, "%s: %q is not a size such as 512M, 2G or max", key, v.Value)
+				p.Errorf(v, "%s: %q is not a size such as 512M, 2G or max", key, v.Value)
 				return
 			}
 		}
@@ -44,7 +44,7 @@ func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
 	case "cpu-weight", "io-weight":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 1 || n > 10000 {
-			p.errorf(v, "%s: %q is not a weight from 1 to 10000 (the default is 100)", key, v.Value)
+			p.Errorf(v, "%s: %q is not a weight from 1 to 10000 (the default is 100)", key, v.Value)
 			return
 		}
 		if key == "cpu-weight" {
@@ -60,7 +60,7 @@ func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
 		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
 		// The kernel takes a quota of at least 1ms per period.
 		if !ok || err != nil || f < 1 || f > 100000 {
-			p.errorf(v, "cpu-max: %q is not a share of one CPU such as 50%% or 200%% (at least 1%%), or max", v.Value)
+			p.Errorf(v, "cpu-max: %q is not a share of one CPU such as 50%% or 200%% (at least 1%%), or max", v.Value)
 			return
 		}
 		l.CPUMaxPeriod = 100 * time.Millisecond
@@ -71,7 +71,7 @@ func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
 		}
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n < 1 {
-			p.errorf(v, "pids-max: %q is not a number of tasks (at least 1) or max", v.Value)
+			p.Errorf(v, "pids-max: %q is not a number of tasks (at least 1) or max", v.Value)
 			return
 		}
 		l.PidsMax = n
@@ -82,7 +82,7 @@ func (p parser) cgroupLimit(s *services.Spec, key string, k, v *yaml.Node) {
 	if l.Pos == nil {
 		l.Pos = map[string]services.Pos{}
 	}
-	l.Pos[key] = p.pos(k)
+	l.Pos[key] = p.Pos(k)
 }
 
 // parseBytes reads 4096, 512K, 64M, 2G, 1T (binary units; KiB, MB and

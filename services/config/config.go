@@ -15,6 +15,7 @@ import (
 	"github.com/shepherd-go/shepherd/services/jobs"
 	"github.com/shepherd-go/shepherd/services/monitorconfig"
 	"github.com/shepherd-go/shepherd/services/notifyconfig"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -138,23 +139,23 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	if acc == nil {
 		acc = noAccounts{}
 	}
-	p := parser{file: file, errs: &errs, accounts: acc}
+	p := parser{Parser: yamlnode.Parser{File: file, Errs: &errs}, accounts: acc}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		errs.Add(p.pos(root), "expected a mapping with a 'services' list, got %s", kindName(root))
+		errs.Add(p.Pos(root), "expected a mapping with a 'services' list, got %s", yamlnode.KindName(root))
 		return nil, errs
 	}
 	var specs []*services.Spec
-	p.eachKey(root, func(key string, k, v *yaml.Node) {
+	p.EachKey(root, func(key string, k, v *yaml.Node) {
 		if key == "history-retention" || key == "jobs" || key == "notify" || key == "monitors" || key == "collect" {
 			return // see parseSettings, parseJobs, notifyconfig.Parse, monitorconfig.Parse and ParseCollect
 		}
 		if key != "services" {
-			errs.Add(p.pos(k), "unknown key %q (expected 'services', 'jobs', 'notify', 'monitors', 'collect' or 'history-retention')", key)
+			errs.Add(p.Pos(k), "unknown key %q (expected 'services', 'jobs', 'notify', 'monitors', 'collect' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
-			errs.Add(p.pos(v), "services: expected a list, got %s", kindName(v))
+			errs.Add(p.Pos(v), "services: expected a list, got %s", yamlnode.KindName(v))
 			return
 		}
 		for _, item := range v.Content {
@@ -173,14 +174,14 @@ func parseSettings(file string, data []byte) (time.Duration, services.ErrorList)
 		return 0, nil // Parse reports these
 	}
 	var errs services.ErrorList
-	p := parser{file: file, errs: &errs}
+	p := parser{Parser: yamlnode.Parser{File: file, Errs: &errs}}
 	var retention time.Duration
 	root := doc.Content[0]
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "history-retention" {
 			v := root.Content[i+1]
 			if retention = p.duration("history-retention", v); retention == 0 && len(errs) == 0 {
-				p.errorf(v, "history-retention: must be more than 0")
+				p.Errorf(v, "history-retention: must be more than 0")
 			}
 		}
 	}
@@ -188,86 +189,42 @@ func parseSettings(file string, data []byte) (time.Duration, services.ErrorList)
 }
 
 type parser struct {
-	file     string
-	errs     *services.ErrorList
+	yamlnode.Parser
 	accounts Accounts
-}
-
-func (p parser) pos(n *yaml.Node) services.Pos {
-	return services.Pos{File: p.file, Line: n.Line, Col: n.Column}
-}
-
-func (p parser) errorf(n *yaml.Node, format string, args ...any) {
-	p.errs.Add(p.pos(n), format, args...)
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
-}
-
-// eachKey calls f for every key of a mapping, reporting duplicate keys.
-func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "expected a key, got %s", kindName(k))
-			continue
-		}
-		if seen[k.Value] {
-			p.errorf(k, "duplicate key %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		f(k.Value, k, v)
-	}
 }
 
 func (p parser) service(n *yaml.Node) *services.Spec {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "a service must be a mapping, got %s", kindName(n))
+		p.Errorf(n, "a service must be a mapping, got %s", yamlnode.KindName(n))
 		return nil
 	}
-	s := &services.Spec{Pos: p.pos(n), AutoStart: true}
+	s := &services.Spec{Pos: p.Pos(n), AutoStart: true}
 	var respawnSet, exitCodesNode, stderrNode, logNode *yaml.Node
 	var userNode, groupNode, groupsNode *yaml.Node
 	var timerNode, autoStartNode *yaml.Node
 	var act activationNodes
 	var ready readyKeys
-	p.eachKey(n, func(key string, k, v *yaml.Node) {
+	p.EachKey(n, func(key string, k, v *yaml.Node) {
 		if act.set(key, v) {
 			return // see listen.go
 		}
 		switch key {
 		case "name":
-			s.Name = p.str(key, v)
+			s.Name = p.Str(key, v)
 		case "provides":
-			s.Provides = p.strs(key, v)
+			s.Provides = p.Strs(key, v)
 		case "requires":
-			s.Requires = p.strs(key, v)
+			s.Requires = p.Strs(key, v)
 		case "after":
-			s.After = p.strs(key, v)
+			s.After = p.Strs(key, v)
 		case "wants":
-			s.Wants = p.strs(key, v)
+			s.Wants = p.Strs(key, v)
 		case "conflicts":
-			s.Conflicts = p.strs(key, v)
+			s.Conflicts = p.Strs(key, v)
 		case "documentation":
-			s.Documentation = p.str(key, v)
+			s.Documentation = p.Str(key, v)
 		case "command":
-			s.Command = p.command(key, v)
+			s.Command = p.Command(key, v)
 		case "environment":
 			s.Environment = p.env(v)
 		case "environment-file":
@@ -297,21 +254,21 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "respawn-cooldown":
 			s.RespawnCooldown = p.duration(key, v)
 		case "respawn-backoff":
-			switch b := p.str(key, v); b {
+			switch b := p.Str(key, v); b {
 			case "exponential":
 				s.RespawnBackoff = true
 			case "none", "":
 			default:
-				p.errorf(v, "respawn-backoff: expected 'exponential' or 'none', got %q", b)
+				p.Errorf(v, "respawn-backoff: expected 'exponential' or 'none', got %q", b)
 			}
 		case "stop-signal":
 			s.StopSignal = p.signal(v)
 		case "stop-timeout":
 			s.StopTimeout = p.duration(key, v)
 		case "one-shot":
-			s.OneShot = p.boolean(key, v)
+			s.OneShot = p.Boolean(key, v)
 		case "auto-start":
-			s.AutoStart, autoStartNode = p.boolean(key, v), v
+			s.AutoStart, autoStartNode = p.Boolean(key, v), v
 		case "timer":
 			s.Timer, timerNode = p.timer(v), v
 		case "leftovers":
@@ -325,9 +282,9 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "supplementary-groups":
 			groupsNode = v
 		case "remote":
-			s.Remote = p.str(key, v)
+			s.Remote = p.Str(key, v)
 			if s.Remote != "" && !strings.HasPrefix(s.Remote, "ocapn://") {
-				p.errorf(v, "remote: %q is not a sturdyref (ocapn://...)", s.Remote)
+				p.Errorf(v, "remote: %q is not a sturdyref (ocapn://...)", s.Remote)
 			}
 		case "pid-file":
 			s.PIDFile = p.absPath(key, v)
@@ -342,11 +299,11 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "nice":
 			n := p.integer(key, v)
 			if n < -20 || n > 19 {
-				p.errorf(v, "nice: %d is outside -20..19", n)
+				p.Errorf(v, "nice: %d is outside -20..19", n)
 			}
 			s.Nice = &n
 		case "io-class":
-			switch c := p.str(key, v); c {
+			switch c := p.Str(key, v); c {
 			case "realtime":
 				s.IOClass = 1
 			case "best-effort":
@@ -354,11 +311,11 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			case "idle":
 				s.IOClass = 3
 			default:
-				p.errorf(v, "io-class: expected realtime, best-effort or idle, got %q", c)
+				p.Errorf(v, "io-class: expected realtime, best-effort or idle, got %q", c)
 			}
 		case "io-priority":
 			if s.IOPriority = p.integer(key, v); s.IOPriority < 0 || s.IOPriority > 7 {
-				p.errorf(v, "io-priority: %d is outside 0..7", s.IOPriority)
+				p.Errorf(v, "io-priority: %d is outside 0..7", s.IOPriority)
 			}
 		case "on-exit", "on-failure", "on-respawn-limit":
 			if h, ok := p.hook(key, v); ok {
@@ -371,12 +328,12 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 			p.cgroupLimit(s, key, k, v)
 		case "instances":
 			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
-				p.errorf(v, "instances: must be at least 1, got %d", s.Instances)
+				p.Errorf(v, "instances: must be at least 1, got %d", s.Instances)
 			}
 		case "ready", "min-uptime", "start-timeout", "watchdog":
 			ready.parse(p, s, key, v)
 		default:
-			p.errorf(k, "unknown key %q", key)
+			p.Errorf(k, "unknown key %q", key)
 		}
 	})
 	s.Credentials = p.credentials(userNode, groupNode, groupsNode)
@@ -384,20 +341,20 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		s.IOClass = 2 // a priority alone is best-effort's, as ionice does
 	}
 	if s.Name == "" {
-		p.errorf(n, "service has no name")
+		p.Errorf(n, "service has no name")
 		return nil
 	}
 	if strings.ContainsAny(s.Name, " \t\n/") || strings.HasPrefix(s.Name, "-") {
-		p.errorf(n, "service name %q: must not contain spaces or '/', nor start with '-'", s.Name)
+		p.Errorf(n, "service name %q: must not contain spaces or '/', nor start with '-'", s.Name)
 	}
 	if s.Name == "shepherd" || s.Name == "root" {
-		p.errorf(n, "service name %q is reserved for the daemon itself", s.Name)
+		p.Errorf(n, "service name %q is reserved for the daemon itself", s.Name)
 	}
 	if s.Instances > 0 && (len(s.Command) == 0 || s.OneShot || s.PIDFile != "" || s.Remote != "") {
-		p.errorf(n, "service %s: instances need a command, and no one-shot, pid-file or remote", s.Name)
+		p.Errorf(n, "service %s: instances need a command, and no one-shot, pid-file or remote", s.Name)
 	}
 	if s.Remote != "" && len(s.Command) > 0 {
-		p.errorf(n, "service %s: a remote service has no command of its own", s.Name)
+		p.Errorf(n, "service %s: a remote service has no command of its own", s.Name)
 	}
 	p.checkTimer(s, timerNode, autoStartNode)
 	fillDefaults(s, respawnSet != nil)
@@ -409,10 +366,10 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 	ready.check(p, s, n)
 	if s.OneShot {
 		if len(s.Command) == 0 {
-			p.errorf(n, "service %s: a one-shot service needs a command", s.Name)
+			p.Errorf(n, "service %s: a one-shot service needs a command", s.Name)
 		}
 		if respawnSet != nil && s.Respawn {
-			p.errorf(respawnSet, "service %s: a one-shot service cannot be respawned", s.Name)
+			p.Errorf(respawnSet, "service %s: a one-shot service cannot be respawned", s.Name)
 		}
 	}
 	return s
@@ -445,59 +402,22 @@ func fillDefaults(s *services.Spec, respawnSet bool) {
 	}
 }
 
-func (p parser) scalar(key string, v *yaml.Node, want string) bool {
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		p.errorf(v, "%s: expected %s, got %s", key, want, kindName(v))
-		return false
-	}
-	return true
-}
-
-func (p parser) str(key string, v *yaml.Node) string {
-	if !p.scalar(key, v, "a string") {
-		return ""
-	}
-	return v.Value
-}
-
-func (p parser) strs(key string, v *yaml.Node) []string {
-	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, "%s: expected a list of strings, got %s", key, kindName(v))
-		return nil
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, e := range v.Content {
-		if s := p.str(key, e); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func (p parser) boolean(key string, v *yaml.Node) bool {
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-		p.errorf(v, "%s: expected true or false, got %s", key, kindName(v))
-		return false
-	}
-	return v.Value == "true"
-}
-
 func (p parser) integer(key string, v *yaml.Node) int {
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		p.errorf(v, "%s: expected a whole number, got %s", key, kindName(v))
+		p.Errorf(v, "%s: expected a whole number, got %s", key, yamlnode.KindName(v))
 		return 0
 	}
 	i, err := strconv.Atoi(v.Value)
 	if err != nil {
-		p.errorf(v, "%s: expected a whole number, got %q", key, v.Value)
+		p.Errorf(v, "%s: expected a whole number, got %q", key, v.Value)
 	}
 	return i
 }
 
 func (p parser) absPath(key string, v *yaml.Node) string {
-	s := p.str(key, v)
+	s := p.Str(key, v)
 	if s != "" && !filepath.IsAbs(s) {
-		p.errorf(v, "%s: %q must be an absolute path", key, s)
+		p.Errorf(v, "%s: %q must be an absolute path", key, s)
 	}
 	return s
 }
@@ -505,7 +425,7 @@ func (p parser) absPath(key string, v *yaml.Node) string {
 // duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
 // number of seconds.
 func (p parser) duration(key string, v *yaml.Node) time.Duration {
-	if !p.scalar(key, v, "a duration") {
+	if !p.Scalar(key, v, "a duration") {
 		return 0
 	}
 	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
@@ -516,26 +436,26 @@ func (p parser) duration(key string, v *yaml.Node) time.Duration {
 	if v.Tag == "!!int" || v.Tag == "!!float" {
 		f, err := strconv.ParseFloat(v.Value, 64)
 		if err != nil || f < 0 || f > 1e9 {
-			p.errorf(v, "bad duration %q for %s", v.Value, key)
+			p.Errorf(v, "bad duration %q for %s", v.Value, key)
 			return 0
 		}
 		return time.Duration(f * float64(time.Second))
 	}
 	d, err := time.ParseDuration(v.Value)
 	if err != nil || d < 0 {
-		p.errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
+		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
 		return 0
 	}
 	return d
 }
 
 func (p parser) signal(v *yaml.Node) syscall.Signal {
-	if !p.scalar("stop-signal", v, "a signal") {
+	if !p.Scalar("stop-signal", v, "a signal") {
 		return 0
 	}
 	if n, err := strconv.Atoi(v.Value); err == nil {
 		if n < 1 || n > 64 {
-			p.errorf(v, "bad signal %q", v.Value)
+			p.Errorf(v, "bad signal %q", v.Value)
 			return 0
 		}
 		return syscall.Signal(n)
@@ -546,35 +466,24 @@ func (p parser) signal(v *yaml.Node) syscall.Signal {
 	}
 	sig := unix.SignalNum(name)
 	if sig == 0 {
-		p.errorf(v, "bad signal %q", v.Value)
+		p.Errorf(v, "bad signal %q", v.Value)
 	}
 	return sig
 }
 
-func (p parser) command(key string, v *yaml.Node) []string {
-	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		words, err := SplitWords(v.Value)
-		if err != nil {
-			p.errorf(v, "%s: %v", key, err)
-		}
-		return words
-	}
-	return p.strs(key, v)
-}
-
 func (p parser) env(v *yaml.Node) map[string]string {
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "environment: expected a mapping of NAME: value, got %s", kindName(v))
+		p.Errorf(v, "environment: expected a mapping of NAME: value, got %s", yamlnode.KindName(v))
 		return nil
 	}
 	env := map[string]string{}
-	p.eachKey(v, func(key string, k, val *yaml.Node) {
+	p.EachKey(v, func(key string, k, val *yaml.Node) {
 		if key == "" || strings.Contains(key, "=") {
-			p.errorf(k, "environment: bad variable name %q", key)
+			p.Errorf(k, "environment: bad variable name %q", key)
 			return
 		}
 		if val.Kind != yaml.ScalarNode {
-			p.errorf(val, "environment: %s: expected a value, got %s", key, kindName(val))
+			p.Errorf(val, "environment: %s: expected a value, got %s", key, yamlnode.KindName(val))
 			return
 		}
 		env[key] = val.Value
@@ -587,38 +496,38 @@ func (p parser) respawnLimit(v *yaml.Node) services.RespawnLimit {
 		return services.RespawnLimit{Unlimited: true}
 	}
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "respawn-limit: expected 'unlimited' or {count: N, seconds: S}, got %s", kindName(v))
+		p.Errorf(v, "respawn-limit: expected 'unlimited' or {count: N, seconds: S}, got %s", yamlnode.KindName(v))
 		return services.RespawnLimit{}
 	}
 	var lim services.RespawnLimit
 	var hasCount, hasSeconds, bad bool
-	p.eachKey(v, func(key string, k, val *yaml.Node) {
+	p.EachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "count":
 			hasCount = true
 			lim.Count = p.integer("respawn-limit count", val)
 			if lim.Count < 0 {
-				p.errorf(val, "respawn-limit count: must be 0 or more, got %d (for no limit: respawn-limit: unlimited)", lim.Count)
+				p.Errorf(val, "respawn-limit count: must be 0 or more, got %d (for no limit: respawn-limit: unlimited)", lim.Count)
 				bad = true
 			}
 		case "seconds":
 			hasSeconds = true
 			lim.Window = p.duration("respawn-limit seconds", val)
 			if lim.Window <= 0 {
-				p.errorf(val, "respawn-limit seconds: must be more than 0")
+				p.Errorf(val, "respawn-limit seconds: must be more than 0")
 				bad = true
 			}
 		default:
-			p.errorf(k, "respawn-limit: unknown key %q (expected count and seconds)", key)
+			p.Errorf(k, "respawn-limit: unknown key %q (expected count and seconds)", key)
 		}
 	})
 	switch {
 	case !hasCount && !hasSeconds:
-		p.errorf(v, "respawn-limit: needs both count and seconds")
+		p.Errorf(v, "respawn-limit: needs both count and seconds")
 	case !hasCount:
-		p.errorf(v, "respawn-limit: count is missing (needs both count and seconds)")
+		p.Errorf(v, "respawn-limit: count is missing (needs both count and seconds)")
 	case !hasSeconds:
-		p.errorf(v, "respawn-limit: seconds is missing (needs both count and seconds)")
+		p.Errorf(v, "respawn-limit: seconds is missing (needs both count and seconds)")
 	}
 	if bad || !hasCount || !hasSeconds {
 		return services.RespawnLimit{}
@@ -634,10 +543,10 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *service
 	}
 	c := &services.Credentials{}
 	if userNode != nil {
-		name := p.str("user", userNode)
+		name := p.Str("user", userNode)
 		a, err := p.accounts.LookupUser(name)
 		if err != nil {
-			p.errorf(userNode, "user: %v", err)
+			p.Errorf(userNode, "user: %v", err)
 		}
 		c.User, c.GID = a, a.GID
 	} else {
@@ -649,10 +558,10 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *service
 		c.User, c.GID = a, a.GID
 	}
 	group := func(key string, v *yaml.Node) (uint32, bool) {
-		name := p.str(key, v)
+		name := p.Str(key, v)
 		gid, err := p.accounts.LookupGroup(name)
 		if err != nil {
-			p.errorf(v, "%s: %v", key, err)
+			p.Errorf(v, "%s: %v", key, err)
 			return 0, false
 		}
 		return gid, true
@@ -664,7 +573,7 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *service
 	}
 	if groupsNode != nil {
 		if groupsNode.Kind != yaml.SequenceNode {
-			p.errorf(groupsNode, "supplementary-groups: expected a list of groups, got %s", kindName(groupsNode))
+			p.Errorf(groupsNode, "supplementary-groups: expected a list of groups, got %s", yamlnode.KindName(groupsNode))
 		} else {
 			for _, g := range groupsNode.Content {
 				if gid, ok := group("supplementary-groups", g); ok {
@@ -679,32 +588,32 @@ func (p parser) credentials(userNode, groupNode, groupsNode *yaml.Node) *service
 // logRotate reads {size: 10MB, keep: 5}.
 func (p parser) logRotate(v *yaml.Node) services.LogRotate {
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "log-rotate: expected {size: 10MB, keep: 5}, got %s", kindName(v))
+		p.Errorf(v, "log-rotate: expected {size: 10MB, keep: 5}, got %s", yamlnode.KindName(v))
 		return services.LogRotate{}
 	}
 	r := services.LogRotate{Keep: 5}
 	sized := false
-	p.eachKey(v, func(key string, k, val *yaml.Node) {
+	p.EachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "size":
 			r.Size, sized = p.size(val), true
 		case "keep":
 			if r.Keep = p.integer("log-rotate keep", val); r.Keep < 1 {
-				p.errorf(val, "log-rotate keep: must be at least 1")
+				p.Errorf(val, "log-rotate keep: must be at least 1")
 			}
 		default:
-			p.errorf(k, "log-rotate: unknown key %q (expected size and keep)", key)
+			p.Errorf(k, "log-rotate: unknown key %q (expected size and keep)", key)
 		}
 	})
 	if !sized {
-		p.errorf(v, "log-rotate: needs a size")
+		p.Errorf(v, "log-rotate: needs a size")
 	}
 	return r
 }
 
 // size reads a byte count: 4096, "512K", "10MB", "1GiB" (binary units).
 func (p parser) size(v *yaml.Node) int64 {
-	if !p.scalar("log-rotate size", v, "a size") {
+	if !p.Scalar("log-rotate size", v, "a size") {
 		return 0
 	}
 	s := strings.ToUpper(strings.TrimSpace(v.Value))
@@ -720,7 +629,7 @@ func (p parser) size(v *yaml.Node) int64 {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		p.errorf(v, "log-rotate size: %q is not a size such as 10MB", v.Value)
+		p.Errorf(v, "log-rotate size: %q is not a size such as 10MB", v.Value)
 		return 0
 	}
 	return n * mult
@@ -728,12 +637,12 @@ func (p parser) size(v *yaml.Node) int64 {
 
 // umask accepts "0022" or 022 (octal, as umask(1) prints it).
 func (p parser) umask(v *yaml.Node) *uint32 {
-	if !p.scalar("umask", v, "an octal mode") {
+	if !p.Scalar("umask", v, "an octal mode") {
 		return nil
 	}
 	m, err := strconv.ParseUint(v.Value, 8, 32)
 	if err != nil || m > 0o777 {
-		p.errorf(v, "umask: %q is not an octal mode such as \"0022\"", v.Value)
+		p.Errorf(v, "umask: %q is not an octal mode such as \"0022\"", v.Value)
 		return nil
 	}
 	u := uint32(m)
@@ -752,7 +661,7 @@ var rlimits = map[string]int{
 // limits reads {name: N | unlimited | {soft: N, hard: M}}.
 func (p parser) limits(v *yaml.Node) []services.Limit {
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "limits: expected a mapping such as {nofile: 4096}, got %s", kindName(v))
+		p.Errorf(v, "limits: expected a mapping such as {nofile: 4096}, got %s", yamlnode.KindName(v))
 		return nil
 	}
 	var out []services.Limit
@@ -761,41 +670,41 @@ func (p parser) limits(v *yaml.Node) []services.Limit {
 			return unix.RLIM_INFINITY, true
 		}
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-			p.errorf(n, "limits: %s: expected a number or unlimited, got %s", key, kindName(n))
+			p.Errorf(n, "limits: %s: expected a number or unlimited, got %s", key, yamlnode.KindName(n))
 			return 0, false
 		}
 		x, err := strconv.ParseUint(n.Value, 10, 64)
 		if err != nil {
-			p.errorf(n, "limits: %s: expected a non-negative number, got %q", key, n.Value)
+			p.Errorf(n, "limits: %s: expected a non-negative number, got %q", key, n.Value)
 			return 0, false
 		}
 		return x, true
 	}
-	p.eachKey(v, func(name string, k, val *yaml.Node) {
+	p.EachKey(v, func(name string, k, val *yaml.Node) {
 		res, ok := rlimits[name]
 		if !ok {
-			p.errorf(k, "limits: unknown resource %q", name)
+			p.Errorf(k, "limits: unknown resource %q", name)
 			return
 		}
 		l := services.Limit{Name: name, Resource: res}
 		if val.Kind == yaml.MappingNode {
 			soft, hard := false, false
-			p.eachKey(val, func(key string, kk, vv *yaml.Node) {
+			p.EachKey(val, func(key string, kk, vv *yaml.Node) {
 				switch key {
 				case "soft":
 					l.Soft, soft = value(name+" soft", vv)
 				case "hard":
 					l.Hard, hard = value(name+" hard", vv)
 				default:
-					p.errorf(kk, "limits: %s: unknown key %q (expected soft and hard)", name, key)
+					p.Errorf(kk, "limits: %s: unknown key %q (expected soft and hard)", name, key)
 				}
 			})
 			if !soft || !hard {
-				p.errorf(val, "limits: %s: needs both soft and hard", name)
+				p.Errorf(val, "limits: %s: needs both soft and hard", name)
 				return
 			}
 			if l.Soft > l.Hard {
-				p.errorf(val, "limits: %s: soft limit above the hard one", name)
+				p.Errorf(val, "limits: %s: soft limit above the hard one", name)
 				return
 			}
 		} else {
@@ -815,28 +724,28 @@ func (p parser) limits(v *yaml.Node) []services.Limit {
 func (p parser) hook(key string, v *yaml.Node) (services.Hook, bool) {
 	h := services.Hook{Timeout: 10 * time.Second}
 	if v.Kind != yaml.MappingNode {
-		h.Command = p.command(key, v)
+		h.Command = p.Command(key, v)
 		return h, len(h.Command) > 0
 	}
-	p.eachKey(v, func(k string, kn, vn *yaml.Node) {
+	p.EachKey(v, func(k string, kn, vn *yaml.Node) {
 		switch k {
 		case "command":
-			h.Command = p.command(key+" command", vn)
+			h.Command = p.Command(key+" command", vn)
 		case "url":
-			h.URL = p.str(key+" url", vn)
+			h.URL = p.Str(key+" url", vn)
 			if h.URL != "" && !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") {
-				p.errorf(vn, "%s url: %q must start with http:// or https://", key, h.URL)
+				p.Errorf(vn, "%s url: %q must start with http:// or https://", key, h.URL)
 			}
 		case "timeout":
 			if h.Timeout = p.duration(key+" timeout", vn); h.Timeout == 0 {
 				h.Timeout = 10 * time.Second
 			}
 		default:
-			p.errorf(kn, "%s: unknown key %q (expected command or url, and timeout)", key, k)
+			p.Errorf(kn, "%s: unknown key %q (expected command or url, and timeout)", key, k)
 		}
 	})
 	if (len(h.Command) == 0) == (h.URL == "") {
-		p.errorf(v, "%s: needs either a command or a url", key)
+		p.Errorf(v, "%s: needs either a command or a url", key)
 		return h, false
 	}
 	return h, true
@@ -844,34 +753,34 @@ func (p parser) hook(key string, v *yaml.Node) (services.Hook, bool) {
 
 func (p parser) actions(v *yaml.Node) []services.Action {
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "actions: expected a mapping of action names, got %s", kindName(v))
+		p.Errorf(v, "actions: expected a mapping of action names, got %s", yamlnode.KindName(v))
 		return nil
 	}
 	var out []services.Action
-	p.eachKey(v, func(name string, k, val *yaml.Node) {
+	p.EachKey(v, func(name string, k, val *yaml.Node) {
 		if slices.Contains(services.BuiltinActions, name) {
-			p.errorf(k, "action %q: the name is a built-in action", name)
+			p.Errorf(k, "action %q: the name is a built-in action", name)
 			return
 		}
 		if val.Kind != yaml.MappingNode {
-			p.errorf(val, "action %s: expected a mapping with a command, got %s", name, kindName(val))
+			p.Errorf(val, "action %s: expected a mapping with a command, got %s", name, yamlnode.KindName(val))
 			return
 		}
 		a := services.Action{Name: name}
-		p.eachKey(val, func(key string, kk, vv *yaml.Node) {
+		p.EachKey(val, func(key string, kk, vv *yaml.Node) {
 			switch key {
 			case "command":
-				a.Command = p.command("action "+name+" command", vv)
+				a.Command = p.Command("action "+name+" command", vv)
 			case "documentation":
-				a.Documentation = p.str("action "+name+" documentation", vv)
+				a.Documentation = p.Str("action "+name+" documentation", vv)
 			case "args":
 				a.Args = p.actionArgs(name, vv)
 			default:
-				p.errorf(kk, "action %s: unknown key %q", name, key)
+				p.Errorf(kk, "action %s: unknown key %q", name, key)
 			}
 		})
 		if len(a.Command) == 0 {
-			p.errorf(val, "action %s: needs a command", name)
+			p.Errorf(val, "action %s: needs a command", name)
 			return
 		}
 		out = append(out, a)
@@ -885,38 +794,38 @@ func (p parser) actions(v *yaml.Node) []services.Action {
 // /etc/shadow).
 func (p parser) actionArgs(action string, v *yaml.Node) []services.ActionArg {
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, "action %s args: expected a list of {name, pattern}, got %s", action, kindName(v))
+		p.Errorf(v, "action %s args: expected a list of {name, pattern}, got %s", action, yamlnode.KindName(v))
 		return nil
 	}
 	var out []services.ActionArg
 	for _, item := range v.Content {
 		if item.Kind != yaml.MappingNode {
-			p.errorf(item, "action %s args: expected {name: NAME, pattern: REGEXP}, got %s", action, kindName(item))
+			p.Errorf(item, "action %s args: expected {name: NAME, pattern: REGEXP}, got %s", action, yamlnode.KindName(item))
 			continue
 		}
 		var a services.ActionArg
-		p.eachKey(item, func(key string, k, val *yaml.Node) {
+		p.EachKey(item, func(key string, k, val *yaml.Node) {
 			switch key {
 			case "name":
-				a.Name = p.str("action "+action+" args name", val)
+				a.Name = p.Str("action "+action+" args name", val)
 			case "pattern":
-				a.Pattern = p.str("action "+action+" args pattern", val)
+				a.Pattern = p.Str("action "+action+" args pattern", val)
 				if _, err := a.Compile(); err != nil {
-					p.errorf(val, "action %s argument %s: pattern %q is not a regular expression: %v", action, a.Name, a.Pattern, err)
+					p.Errorf(val, "action %s argument %s: pattern %q is not a regular expression: %v", action, a.Name, a.Pattern, err)
 				}
 			case "documentation":
-				a.Documentation = p.str("action "+action+" args documentation", val)
+				a.Documentation = p.Str("action "+action+" args documentation", val)
 			default:
-				p.errorf(k, "action %s args: unknown key %q (name, pattern, documentation)", action, key)
+				p.Errorf(k, "action %s args: unknown key %q (name, pattern, documentation)", action, key)
 			}
 		})
 		switch {
 		case !validArgName(a.Name):
-			p.errorf(item, "action %s args: name %q must be a word of lower-case letters, digits and dashes", action, a.Name)
+			p.Errorf(item, "action %s args: name %q must be a word of lower-case letters, digits and dashes", action, a.Name)
 		case a.Pattern == "":
-			p.errorf(item, "action %s argument %s: needs a pattern (a regular expression the whole argument must match)", action, a.Name)
+			p.Errorf(item, "action %s argument %s: needs a pattern (a regular expression the whole argument must match)", action, a.Name)
 		case slices.ContainsFunc(out, func(o services.ActionArg) bool { return o.Name == a.Name }):
-			p.errorf(item, "action %s: argument %s is declared twice", action, a.Name)
+			p.Errorf(item, "action %s: argument %s is declared twice", action, a.Name)
 		default:
 			out = append(out, a)
 		}
@@ -929,43 +838,6 @@ func validArgName(n string) bool {
 		return false
 	}
 	return strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
-}
-
-// SplitWords splits a command line on blanks, honouring single and double
-// quotes (no other shell syntax).
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // LoadMonitors reads the monitors of a configuration file or directory
@@ -981,3 +853,7 @@ func LoadMonitors(path string) ([]monitorconfig.Monitor, error) {
 	}
 	return cfg.Monitors, nil
 }
+
+// SplitWords splits a command line on blanks, honouring single and double
+// quotes (no other shell syntax).
+func SplitWords(s string) ([]string, error) { return yamlnode.SplitWords(s) }

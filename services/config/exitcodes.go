@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
@@ -18,18 +19,18 @@ func (p parser) exitCodes(v *yaml.Node) services.ExitCodes {
 	const want = "a list of exit codes (0..255) and signal names, such as [0, 143, SIGTERM]"
 	var out services.ExitCodes
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, "exit-codes: expected %s, got %s", want, kindName(v))
+		p.Errorf(v, "exit-codes: expected %s, got %s", want, yamlnode.KindName(v))
 		return out
 	}
 	for _, e := range v.Content {
 		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
-			p.errorf(e, "exit-codes: expected an exit code or a signal name, got %s", kindName(e))
+			p.Errorf(e, "exit-codes: expected an exit code or a signal name, got %s", yamlnode.KindName(e))
 			continue
 		}
 		if e.Tag == "!!int" {
 			c, err := strconv.Atoi(e.Value)
 			if err != nil || c < 0 || c > 255 {
-				p.errorf(e, "exit-codes: %s is not an exit code 0..255", e.Value)
+				p.Errorf(e, "exit-codes: %s is not an exit code 0..255", e.Value)
 				continue
 			}
 			if !slices.Contains(out.Codes, c) {
@@ -43,7 +44,7 @@ func (p parser) exitCodes(v *yaml.Node) services.ExitCodes {
 		}
 		sig := unix.SignalNum(name)
 		if sig == 0 {
-			p.errorf(e, "exit-codes: %q is neither an exit code 0..255 nor a signal name such as SIGTERM", e.Value)
+			p.Errorf(e, "exit-codes: %q is neither an exit code 0..255 nor a signal name such as SIGTERM", e.Value)
 			continue
 		}
 		if !slices.Contains(out.Signals, sig) {
@@ -60,7 +61,7 @@ func (p parser) respawn(v *yaml.Node) (respawn, onFailure bool) {
 		return true, true
 	}
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-		p.errorf(v, "respawn: expected true, false or on-failure, got %s", kindName(v))
+		p.Errorf(v, "respawn: expected true, false or on-failure, got %s", yamlnode.KindName(v))
 		return false, false
 	}
 	return v.Value == "true", false
@@ -73,6 +74,6 @@ func (p parser) checkExitCodes(s *services.Spec, v *yaml.Node) {
 		return
 	}
 	if len(s.Command) == 0 {
-		p.errorf(v, "service %s: exit-codes needs a command (it says which exits of the process are a success)", s.Name)
+		p.Errorf(v, "service %s: exit-codes needs a command (it says which exits of the process are a success)", s.Name)
 	}
 }

@@ -30,7 +30,7 @@ func (p parser) checkInstanceRefs(s *services.Spec, n *yaml.Node) {
 			switch v.Kind {
 			case yaml.ScalarNode:
 				if !isKey && strings.Contains(v.Value, services.InstanceRef) {
-					p.errorf(v, "service %s: %s in %s is replaced by the number of an instance, and %s has no instances (add instances: N, or write something else)", s.Name, services.InstanceRef, k.Value, s.Name)
+					p.Errorf(v, "service %s: %s in %s is replaced by the number of an instance, and %s has no instances (add instances: N, or write something else)", s.Name, services.InstanceRef, k.Value, s.Name)
 				}
 			case yaml.SequenceNode:
 				for _, c := range v.Content {

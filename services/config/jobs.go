@@ -6,6 +6,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/jobs"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,7 +19,7 @@ func parseJobs(file string, data []byte, seen map[string]bool) ([]jobs.Expect, s
 		return nil, nil // Parse reports these
 	}
 	var errs services.ErrorList
-	p := parser{file: file, errs: &errs}
+	p := parser{Parser: yamlnode.Parser{File: file, Errs: &errs}}
 	var out []jobs.Expect
 	root := doc.Content[0]
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -27,7 +28,7 @@ func parseJobs(file string, data []byte, seen map[string]bool) ([]jobs.Expect, s
 		}
 		v := root.Content[i+1]
 		if v.Kind != yaml.SequenceNode {
-			p.errorf(v, "jobs: expected a list, got %s", kindName(v))
+			p.Errorf(v, "jobs: expected a list, got %s", yamlnode.KindName(v))
 			continue
 		}
 		for _, item := range v.Content {
@@ -41,56 +42,56 @@ func parseJobs(file string, data []byte, seen map[string]bool) ([]jobs.Expect, s
 
 func (p parser) job(n *yaml.Node, seen map[string]bool) (jobs.Expect, bool) {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "jobs: expected a mapping such as {name: backup, expect: {every: 24h, grace: 1h}}, got %s", kindName(n))
+		p.Errorf(n, "jobs: expected a mapping such as {name: backup, expect: {every: 24h, grace: 1h}}, got %s", yamlnode.KindName(n))
 		return jobs.Expect{}, false
 	}
 	var e jobs.Expect
 	var nameNode, expectNode *yaml.Node
-	p.eachKey(n, func(key string, k, v *yaml.Node) {
+	p.EachKey(n, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
 			nameNode = v
-			e.Name = p.str("name", v)
+			e.Name = p.Str("name", v)
 		case "expect":
 			expectNode = v
 			if v.Kind != yaml.MappingNode {
-				p.errorf(v, "expect: expected a mapping such as {every: 24h, grace: 1h}, got %s", kindName(v))
+				p.Errorf(v, "expect: expected a mapping such as {every: 24h, grace: 1h}, got %s", yamlnode.KindName(v))
 				return
 			}
-			p.eachKey(v, func(key string, k, v *yaml.Node) {
+			p.EachKey(v, func(key string, k, v *yaml.Node) {
 				switch key {
 				case "every":
 					if e.Every = p.duration("every", v); e.Every == 0 {
-						p.errorf(v, "every: must be more than 0")
+						p.Errorf(v, "every: must be more than 0")
 					}
 				case "grace":
 					e.Grace = p.duration("grace", v)
 				default:
-					p.errorf(k, "unknown key %q in expect (expected 'every' or 'grace')", key)
+					p.Errorf(k, "unknown key %q in expect (expected 'every' or 'grace')", key)
 				}
 			})
 		default:
-			p.errorf(k, "unknown key %q in a job (expected 'name' or 'expect')", key)
+			p.Errorf(k, "unknown key %q in a job (expected 'name' or 'expect')", key)
 		}
 	})
 	switch {
 	case nameNode == nil:
-		p.errorf(n, "a job needs a name")
+		p.Errorf(n, "a job needs a name")
 		return e, false
 	case e.Name == "":
 		return e, false
 	}
 	if err := jobs.CheckName(e.Name); err != nil {
-		p.errorf(nameNode, "%v", err)
+		p.Errorf(nameNode, "%v", err)
 		return e, false
 	}
 	if seen[e.Name] {
-		p.errorf(nameNode, "duplicate job %q", e.Name)
+		p.Errorf(nameNode, "duplicate job %q", e.Name)
 		return e, false
 	}
 	seen[e.Name] = true
 	if expectNode == nil {
-		p.errorf(n, "job %s: expect is missing (expect: {every: 24h, grace: 1h}); a job without one needs no entry", e.Name)
+		p.Errorf(n, "job %s: expect is missing (expect: {every: 24h, grace: 1h}); a job without one needs no entry", e.Name)
 		return e, false
 	}
 	return e, e.Every > 0

@@ -7,7 +7,7 @@ import "go.yaml.in/yaml/v3"
 // ended without stopping them, left running (adoption.Decide).
 // It returns whether they are to be stopped.
 func (p parser) leftovers(key string, v *yaml.Node) bool {
-	switch s := p.str(key, v); s {
+	switch s := p.Str(key, v); s {
 	case "adopt":
 		return false
 	case "stop":
@@ -15,7 +15,7 @@ func (p parser) leftovers(key string, v *yaml.Node) bool {
 	case "":
 		return false // p.str said what is wrong
 	default:
-		p.errorf(v, "%s: expected adopt or stop, got %q", key, s)
+		p.Errorf(v, "%s: expected adopt or stop, got %q", key, s)
 		return false
 	}
 }

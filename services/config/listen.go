@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,7 +42,7 @@ func (p parser) activation(n *yaml.Node, s *services.Spec, a activationNodes) {
 			name string
 		}{{a.style, "socket-activation"}, {a.start, "start"}, {a.maxConns, "max-connections"}} {
 			if k.v != nil {
-				p.errorf(k.v, "service %s: %s needs a listen list (the sockets to activate the service by)", s.Name, k.name)
+				p.Errorf(k.v, "service %s: %s needs a listen list (the sockets to activate the service by)", s.Name, k.name)
 			}
 		}
 		return
@@ -49,30 +50,30 @@ func (p parser) activation(n *yaml.Node, s *services.Spec, a activationNodes) {
 	s.Listen = p.endpoints(s.Name, a.listen)
 	s.Activation.Style = services.ActivationSystemd
 	if a.style != nil {
-		switch st := p.str("socket-activation", a.style); st {
+		switch st := p.Str("socket-activation", a.style); st {
 		case "systemd", "inetd":
 			s.Activation.Style = services.ActivationStyle(st)
 		default:
-			p.errorf(a.style, "socket-activation: expected systemd (the sockets passed to one process, LISTEN_FDS) or inetd (one process per connection), got %q", st)
+			p.Errorf(a.style, "socket-activation: expected systemd (the sockets passed to one process, LISTEN_FDS) or inetd (one process per connection), got %q", st)
 		}
 	}
 	if a.start != nil {
-		switch st := p.str("start", a.start); st {
+		switch st := p.Str("start", a.start); st {
 		case "immediately":
 		case "on-connection":
 			if s.Activation.Style == services.ActivationInetd {
-				p.errorf(a.start, "start: on-connection is for socket-activation: systemd; an inetd-style service starts a process for each connection anyway")
+				p.Errorf(a.start, "start: on-connection is for socket-activation: systemd; an inetd-style service starts a process for each connection anyway")
 			}
 			s.Activation.OnConnection = true
 		default:
-			p.errorf(a.start, "start: expected immediately or on-connection, got %q", st)
+			p.Errorf(a.start, "start: expected immediately or on-connection, got %q", st)
 		}
 	}
 	if a.maxConns != nil {
 		if s.Activation.Style != services.ActivationInetd {
-			p.errorf(a.maxConns, "max-connections is for socket-activation: inetd")
+			p.Errorf(a.maxConns, "max-connections is for socket-activation: inetd")
 		} else if s.Activation.MaxConnections = p.integer("max-connections", a.maxConns); s.Activation.MaxConnections < 1 {
-			p.errorf(a.maxConns, "max-connections: must be at least 1, got %s", a.maxConns.Value)
+			p.Errorf(a.maxConns, "max-connections: must be at least 1, got %s", a.maxConns.Value)
 		}
 	}
 	if s.Activation.Style == services.ActivationInetd && s.Activation.MaxConnections == 0 {
@@ -80,22 +81,22 @@ func (p parser) activation(n *yaml.Node, s *services.Spec, a activationNodes) {
 	}
 	switch {
 	case len(s.Command) == 0:
-		p.errorf(a.listen, "service %s: listen needs a command (the program the sockets are for)", s.Name)
+		p.Errorf(a.listen, "service %s: listen needs a command (the program the sockets are for)", s.Name)
 	case s.Instances > 0 || s.OneShot || s.PIDFile != "" || s.Remote != "":
-		p.errorf(a.listen, "service %s: listen is not for a service with instances, one-shot, pid-file or remote", s.Name)
+		p.Errorf(a.listen, "service %s: listen is not for a service with instances, one-shot, pid-file or remote", s.Name)
 	}
 }
 
 // endpoints reads the `listen` list.
 func (p parser) endpoints(service string, v *yaml.Node) []services.Endpoint {
 	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		p.errorf(v, "listen: expected a list of endpoints such as [{tcp: 127.0.0.1:8080}, {unix: /run/app.sock}], got %s", kindName(v))
+		p.Errorf(v, "listen: expected a list of endpoints such as [{tcp: 127.0.0.1:8080}, {unix: /run/app.sock}], got %s", yamlnode.KindName(v))
 		return nil
 	}
 	var out []services.Endpoint
 	for _, item := range v.Content {
 		if item.Kind != yaml.MappingNode {
-			p.errorf(item, "listen: expected {tcp: HOST:PORT} or {unix: PATH}, got %s", kindName(item))
+			p.Errorf(item, "listen: expected {tcp: HOST:PORT} or {unix: PATH}, got %s", yamlnode.KindName(item))
 			continue
 		}
 		if e, ok := p.endpoint(service, item); ok {
@@ -109,27 +110,27 @@ func (p parser) endpoint(service string, item *yaml.Node) (services.Endpoint, bo
 	e := services.Endpoint{Backlog: services.DefaultBacklog, Name: service}
 	ok := true
 	bad := func(n *yaml.Node, format string, args ...any) {
-		p.errorf(n, format, args...)
+		p.Errorf(n, format, args...)
 		ok = false
 	}
 	var unixOnly []*yaml.Node
 	var mode *yaml.Node
-	p.eachKey(item, func(key string, k, val *yaml.Node) {
+	p.EachKey(item, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "tcp":
-			if e.TCP = p.str("listen tcp", val); e.TCP != "" {
+			if e.TCP = p.Str("listen tcp", val); e.TCP != "" {
 				if err := services.ValidateTCP(e.TCP); err != nil {
 					bad(val, "listen tcp: %v", err)
 				}
 			}
 		case "unix":
-			if e.Unix = p.str("listen unix", val); e.Unix != "" {
+			if e.Unix = p.Str("listen unix", val); e.Unix != "" {
 				if err := services.ValidateUnixPath(e.Unix); err != nil {
 					bad(val, "listen unix: %v", err)
 				}
 			}
 		case "name":
-			if e.Name = p.str("listen name", val); e.Name != "" {
+			if e.Name = p.Str("listen name", val); e.Name != "" {
 				if err := services.ValidateFDName(e.Name); err != nil {
 					bad(val, "listen name: %v", err)
 				}
@@ -143,14 +144,14 @@ func (p parser) endpoint(service string, item *yaml.Node) (services.Endpoint, bo
 			unixOnly = append(unixOnly, k)
 		case "owner":
 			unixOnly = append(unixOnly, k)
-			a, err := p.accounts.LookupUser(p.str("listen owner", val))
+			a, err := p.accounts.LookupUser(p.Str("listen owner", val))
 			if err != nil {
 				bad(val, "listen owner: %v", err)
 			}
 			e.Owner = &a.UID
 		case "group":
 			unixOnly = append(unixOnly, k)
-			gid, err := p.accounts.LookupGroup(p.str("listen group", val))
+			gid, err := p.accounts.LookupGroup(p.Str("listen group", val))
 			if err != nil {
 				bad(val, "listen group: %v", err)
 			}
@@ -169,7 +170,7 @@ func (p parser) endpoint(service string, item *yaml.Node) (services.Endpoint, bo
 	} else {
 		e.Mode = services.DefaultSocketMode
 		if mode != nil {
-			m, err := strconv.ParseUint(strings.TrimSpace(p.str("listen mode", mode)), 8, 32)
+			m, err := strconv.ParseUint(strings.TrimSpace(p.Str("listen mode", mode)), 8, 32)
 			if err != nil || m > 0o777 {
 				bad(mode, "listen mode: %q is not an octal mode such as \"0660\"", mode.Value)
 			}
@@ -193,7 +194,7 @@ func (p parser) envFiles(v *yaml.Node) []services.EnvironmentFile {
 	}
 	var out []services.EnvironmentFile
 	for _, item := range items {
-		path := p.str("environment-file", item)
+		path := p.Str("environment-file", item)
 		if path == "" {
 			continue
 		}
@@ -202,7 +203,7 @@ func (p parser) envFiles(v *yaml.Node) []services.EnvironmentFile {
 			f.Path, f.Optional = rest, true
 		}
 		if !strings.HasPrefix(f.Path, "/") {
-			p.errorf(item, "environment-file: %q must be an absolute path (with \"-\" before it for a file that may be missing)", path)
+			p.Errorf(item, "environment-file: %q must be an absolute path (with \"-\" before it for a file that may be missing)", path)
 			continue
 		}
 		out = append(out, f)

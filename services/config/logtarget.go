@@ -8,14 +8,14 @@ import (
 
 // logTarget reads `log: file | syslog | both`.
 func (p parser) logTarget(v *yaml.Node) services.LogTarget {
-	switch t := p.str("log", v); t {
+	switch t := p.Str("log", v); t {
 	case "file", "":
 	case "syslog":
 		return services.LogSyslog
 	case "both":
 		return services.LogBoth
 	default:
-		p.errorf(v, "log: expected file, syslog or both, got %q", t)
+		p.Errorf(v, "log: expected file, syslog or both, got %q", t)
 	}
 	return services.LogFile
 }
@@ -31,7 +31,7 @@ func (p parser) checkLogTarget(s *services.Spec, v *yaml.Node) {
 		set bool
 	}{{"log-file", s.LogFile != ""}, {"stderr-log-file", s.StderrLogFile != ""}, {"log-rotate", s.LogRotate.Size > 0}} {
 		if k.set {
-			p.errorf(v, "service %s: log: syslog writes no file, and %s is set: say log: both to keep the files too, or remove %s", s.Name, k.key, k.key)
+			p.Errorf(v, "service %s: log: syslog writes no file, and %s is set: say log: both to keep the files too, or remove %s", s.Name, k.key, k.key)
 		}
 	}
 }

@@ -15,9 +15,9 @@ func (p parser) checkStderrLogFile(s *services.Spec, v *yaml.Node) {
 		return
 	}
 	if len(s.Command) == 0 {
-		p.errorf(v, "service %s: stderr-log-file needs a command (it is where the process's stderr goes)", s.Name)
+		p.Errorf(v, "service %s: stderr-log-file needs a command (it is where the process's stderr goes)", s.Name)
 	}
 	if s.LogFile != "" && filepath.Clean(s.LogFile) == filepath.Clean(s.StderrLogFile) {
-		p.errorf(v, "service %s: stderr-log-file is the log-file; without stderr-log-file, stderr goes to the log-file with stdout", s.Name)
+		p.Errorf(v, "service %s: stderr-log-file is the log-file; without stderr-log-file, stderr goes to the log-file with stdout", s.Name)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/services"
 	"github.com/shepherd-go/shepherd/services/calendar"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -12,45 +13,45 @@ import (
 // or an interval (every), with randomized-delay, persistent and overlap.
 func (p parser) timer(v *yaml.Node) *services.Timer {
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "timer: expected a mapping (calendar: daily, or every: 10m), got %s", kindName(v))
+		p.Errorf(v, "timer: expected a mapping (calendar: daily, or every: 10m), got %s", yamlnode.KindName(v))
 		return nil
 	}
 	t := &services.Timer{Overlap: services.OverlapSkip}
 	var calNode, everyNode *yaml.Node
-	p.eachKey(v, func(key string, k, val *yaml.Node) {
+	p.EachKey(v, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "calendar":
 			calNode = val
-			if t.Calendar = p.str("timer calendar", val); t.Calendar != "" {
+			if t.Calendar = p.Str("timer calendar", val); t.Calendar != "" {
 				if _, err := calendar.Parse(t.Calendar, time.Local); err != nil {
-					p.errorf(val, "timer calendar: %v", err)
+					p.Errorf(val, "timer calendar: %v", err)
 				}
 			}
 		case "every":
 			everyNode = val
 			if t.Every = p.duration("timer every", val); t.Every < time.Second && val.Kind == yaml.ScalarNode {
-				p.errorf(val, "timer every: must be at least 1s, got %s", val.Value)
+				p.Errorf(val, "timer every: must be at least 1s, got %s", val.Value)
 			}
 		case "randomized-delay":
 			t.RandomizedDelay = p.duration("timer randomized-delay", val)
 		case "persistent":
-			t.Persistent = p.boolean("timer persistent", val)
+			t.Persistent = p.Boolean("timer persistent", val)
 		case "overlap":
-			switch o := services.Overlap(p.str("timer overlap", val)); o {
+			switch o := services.Overlap(p.Str("timer overlap", val)); o {
 			case services.OverlapSkip, services.OverlapQueue, services.OverlapKill:
 				t.Overlap = o
 			default:
-				p.errorf(val, "timer overlap: expected skip, queue or kill, got %q", val.Value)
+				p.Errorf(val, "timer overlap: expected skip, queue or kill, got %q", val.Value)
 			}
 		default:
-			p.errorf(k, "timer: unknown key %q (expected calendar, every, randomized-delay, persistent, overlap)", key)
+			p.Errorf(k, "timer: unknown key %q (expected calendar, every, randomized-delay, persistent, overlap)", key)
 		}
 	})
 	switch {
 	case calNode == nil && everyNode == nil:
-		p.errorf(v, "timer: needs calendar (e.g. daily, Mon..Fri 02:30) or every (e.g. 10m)")
+		p.Errorf(v, "timer: needs calendar (e.g. daily, Mon..Fri 02:30) or every (e.g. 10m)")
 	case calNode != nil && everyNode != nil:
-		p.errorf(everyNode, "timer: calendar and every cannot be used together; choose one")
+		p.Errorf(everyNode, "timer: calendar and every cannot be used together; choose one")
 	}
 	return t
 }
@@ -62,10 +63,10 @@ func (p parser) checkTimer(s *services.Spec, timerNode, autoStartNode *yaml.Node
 		return
 	}
 	if len(s.Command) == 0 || s.Remote != "" || s.Instances > 0 {
-		p.errorf(timerNode, "service %s: a timer service needs a command, and no remote nor instances", s.Name)
+		p.Errorf(timerNode, "service %s: a timer service needs a command, and no remote nor instances", s.Name)
 	}
 	if autoStartNode != nil && s.AutoStart {
-		p.errorf(autoStartNode, "service %s: a timer service is started by its timer, not at the daemon's start; remove auto-start (persistent: true runs a missed run at start)", s.Name)
+		p.Errorf(autoStartNode, "service %s: a timer service is started by its timer, not at the daemon's start; remove auto-start (persistent: true runs a missed run at start)", s.Name)
 	}
 	s.OneShot, s.AutoStart = true, false
 }

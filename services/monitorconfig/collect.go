@@ -5,6 +5,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -29,7 +30,7 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 		return nil, nil // Parse reports these
 	}
 	var errs services.ErrorList
-	p := parser{file: file, errs: &errs}
+	p := parser{Parser: yamlnode.Parser{File: file, Errs: &errs}}
 	root := doc.Content[0]
 	var out []CollectHost
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -38,11 +39,11 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 		}
 		v := root.Content[i+1]
 		if v.Kind != yaml.SequenceNode {
-			p.errorf(v, "collect: expected a list of hosts (host, ref, interval), got %s", kindName(v))
+			p.Errorf(v, "collect: expected a list of hosts (host, ref, interval), got %s", yamlnode.KindName(v))
 			continue
 		}
 		if len(v.Content) > MaxCollectHosts {
-			p.errorf(v, "collect: %d hosts (at most %d)", len(v.Content), MaxCollectHosts)
+			p.Errorf(v, "collect: %d hosts (at most %d)", len(v.Content), MaxCollectHosts)
 			continue
 		}
 		seen := map[string]bool{}
@@ -52,7 +53,7 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 				continue
 			}
 			if seen[h.Name] {
-				p.errorf(item, "collect: host %q is listed twice", h.Name)
+				p.Errorf(item, "collect: host %q is listed twice", h.Name)
 				continue
 			}
 			seen[h.Name] = true
@@ -63,37 +64,37 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 }
 
 func (p parser) collectHost(n *yaml.Node) (CollectHost, bool) {
-	h := CollectHost{Pos: services.Pos{File: p.file, Line: n.Line, Col: n.Column}, Interval: time.Minute}
+	h := CollectHost{Pos: services.Pos{File: p.File, Line: n.Line, Col: n.Column}, Interval: time.Minute}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "collect: expected a mapping with a 'host' and a 'ref', got %s", kindName(n))
+		p.Errorf(n, "collect: expected a mapping with a 'host' and a 'ref', got %s", yamlnode.KindName(n))
 		return h, false
 	}
-	before := len(*p.errs)
-	p.eachKey(n, func(key string, k, v *yaml.Node) {
+	before := len(*p.Errs)
+	p.EachKey(n, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "host":
-			h.Name = p.str("host", v)
+			h.Name = p.Str("host", v)
 		case "ref":
-			h.Ref = p.str("ref", v)
+			h.Ref = p.Str("ref", v)
 			if _, err := capability.ParseSturdyref(h.Ref); h.Ref != "" && err != nil {
-				p.errorf(v, "collect: host %s: ref: %v (paste what herd cap grant facts printed)", h.Name, err)
+				p.Errorf(v, "collect: host %s: ref: %v (paste what herd cap grant facts printed)", h.Name, err)
 			}
 		case "interval":
 			h.Interval = p.duration("interval", v)
 		default:
-			p.errorf(k, "collect: unknown key %q (expected host, ref, interval)", key)
+			p.Errorf(k, "collect: unknown key %q (expected host, ref, interval)", key)
 		}
 	})
 	switch {
 	case h.Name == "":
-		p.errorf(n, "collect: an entry needs a host (the name the host gets in queries)")
+		p.Errorf(n, "collect: an entry needs a host (the name the host gets in queries)")
 	case !validMonitorName(h.Name) || len(h.Name) > 128:
-		p.errorf(n, "collect: host %q: a name is at most 128 letters, digits, '-', '_' and '.'", h.Name)
+		p.Errorf(n, "collect: host %q: a name is at most 128 letters, digits, '-', '_' and '.'", h.Name)
 	case h.Ref == "":
-		p.errorf(n, "collect: host %s needs a ref (herd cap grant facts --actions read --to-peer THIS_DAEMON on it)", h.Name)
+		p.Errorf(n, "collect: host %s needs a ref (herd cap grant facts --actions read --to-peer THIS_DAEMON on it)", h.Name)
 	}
 	if h.Interval < time.Second {
-		p.errorf(n, "collect: host %s: interval %s is less than 1s", h.Name, h.Interval)
+		p.Errorf(n, "collect: host %s: interval %s is less than 1s", h.Name, h.Interval)
 	}
-	return h, len(*p.errs) == before
+	return h, len(*p.Errs) == before
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/services"
+	"github.com/shepherd-go/shepherd/services/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -61,7 +62,7 @@ func Parse(file string, data []byte) ([]Monitor, services.ErrorList) {
 		return nil, nil // Parse reports these
 	}
 	var errs services.ErrorList
-	p := parser{file: file, errs: &errs}
+	p := parser{Parser: yamlnode.Parser{File: file, Errs: &errs}}
 	root := doc.Content[0]
 	var out []Monitor
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -70,7 +71,7 @@ func Parse(file string, data []byte) ([]Monitor, services.ErrorList) {
 		}
 		v := root.Content[i+1]
 		if v.Kind != yaml.SequenceNode {
-			p.errorf(v, "monitors: expected a list, got %s", kindName(v))
+			p.Errorf(v, "monitors: expected a list, got %s", yamlnode.KindName(v))
 			continue
 		}
 		seen := map[string]bool{}
@@ -80,7 +81,7 @@ func Parse(file string, data []byte) ([]Monitor, services.ErrorList) {
 				continue
 			}
 			if seen[m.Name] {
-				p.errorf(item, "monitors: %q is listed twice", m.Name)
+				p.Errorf(item, "monitors: %q is listed twice", m.Name)
 				continue
 			}
 			seen[m.Name] = true
@@ -91,53 +92,53 @@ func Parse(file string, data []byte) ([]Monitor, services.ErrorList) {
 }
 
 func (p parser) monitor(n *yaml.Node) (Monitor, bool) {
-	m := Monitor{Pos: services.Pos{File: p.file, Line: n.Line, Col: n.Column}, Interval: time.Minute}
+	m := Monitor{Pos: services.Pos{File: p.File, Line: n.Line, Col: n.Column}, Interval: time.Minute}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "monitors: expected a mapping with a 'name', got %s", kindName(n))
+		p.Errorf(n, "monitors: expected a mapping with a 'name', got %s", yamlnode.KindName(n))
 		return m, false
 	}
-	before := len(*p.errs)
+	before := len(*p.Errs)
 	var timeout *yaml.Node
-	p.eachKey(n, func(key string, k, v *yaml.Node) {
+	p.EachKey(n, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
-			m.Name = p.str("name", v)
+			m.Name = p.Str("name", v)
 		case "command":
-			m.Command = p.command("command", v)
+			m.Command = p.Command("command", v)
 		case "interval":
 			m.Interval = p.duration("interval", v)
 		case "timeout":
 			m.Timeout, timeout = p.duration("timeout", v), v
 		case "thresholds":
-			for _, s := range p.strs("thresholds", v) {
+			for _, s := range p.Strs("thresholds", v) {
 				th, err := ParseThreshold(s)
 				if err != nil {
-					p.errorf(v, "monitor %s: %v", m.Name, err)
+					p.Errorf(v, "monitor %s: %v", m.Name, err)
 					continue
 				}
 				m.Thresholds = append(m.Thresholds, th)
 			}
 		default:
-			p.errorf(k, "monitors: unknown key %q (expected name, command, interval, timeout, thresholds)", key)
+			p.Errorf(k, "monitors: unknown key %q (expected name, command, interval, timeout, thresholds)", key)
 		}
 	})
 	switch {
 	case m.Name == "":
-		p.errorf(n, "monitors: a monitor needs a name")
+		p.Errorf(n, "monitors: a monitor needs a name")
 	case len(m.Command) == 0 && !isBuiltinMonitor(m.Name):
-		p.errorf(n, "monitor %q: no command, and no built-in monitor has that name (built in: %s)", m.Name, strings.Join(BuiltinMonitors, ", "))
+		p.Errorf(n, "monitor %q: no command, and no built-in monitor has that name (built in: %s)", m.Name, strings.Join(BuiltinMonitors, ", "))
 	case !validMonitorName(m.Name):
-		p.errorf(n, "monitor %q: a name is letters, digits, '-', '_' and '.'", m.Name)
+		p.Errorf(n, "monitor %q: a name is letters, digits, '-', '_' and '.'", m.Name)
 	}
 	if m.Interval < time.Second {
-		p.errorf(n, "monitor %s: interval %s is less than 1s", m.Name, m.Interval)
+		p.Errorf(n, "monitor %s: interval %s is less than 1s", m.Name, m.Interval)
 	}
 	if m.Timeout == 0 {
 		m.Timeout = min(10*time.Second, m.Interval)
 	} else if m.Timeout > m.Interval {
-		p.errorf(timeout, "monitor %s: timeout %s is longer than the interval %s", m.Name, m.Timeout, m.Interval)
+		p.Errorf(timeout, "monitor %s: timeout %s is longer than the interval %s", m.Name, m.Timeout, m.Interval)
 	}
-	return m, len(*p.errs) == before
+	return m, len(*p.Errs) == before
 }
 
 func isBuiltinMonitor(name string) bool {
@@ -158,91 +159,12 @@ func validMonitorName(s string) bool {
 	return s != ""
 }
 
-type parser struct {
-	file string
-	errs *services.ErrorList
-}
-
-func (p parser) errorf(n *yaml.Node, format string, args ...any) {
-	p.errs.Add(services.Pos{File: p.file, Line: n.Line, Col: n.Column}, format, args...)
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
-}
-
-// eachKey calls f for every key of a mapping, reporting duplicate keys.
-func (p parser) eachKey(m *yaml.Node, f func(key string, k, v *yaml.Node)) {
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "expected a key, got %s", kindName(k))
-			continue
-		}
-		if seen[k.Value] {
-			p.errorf(k, "duplicate key %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		f(k.Value, k, v)
-	}
-}
-
-func (p parser) scalar(key string, v *yaml.Node, want string) bool {
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		p.errorf(v, "%s: expected %s, got %s", key, want, kindName(v))
-		return false
-	}
-	return true
-}
-
-func (p parser) str(key string, v *yaml.Node) string {
-	if !p.scalar(key, v, "a string") {
-		return ""
-	}
-	return v.Value
-}
-
-func (p parser) strs(key string, v *yaml.Node) []string {
-	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, "%s: expected a list of strings, got %s", key, kindName(v))
-		return nil
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, e := range v.Content {
-		if s := p.str(key, e); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// command is a list, or a string split on blanks.
-func (p parser) command(key string, v *yaml.Node) []string {
-	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		return strings.Fields(v.Value)
-	}
-	return p.strs(key, v)
-}
+type parser struct{ yamlnode.Parser }
 
 // duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
 // number of seconds, as services/config does.
 func (p parser) duration(key string, v *yaml.Node) time.Duration {
-	if !p.scalar(key, v, "a duration") {
+	if !p.Scalar(key, v, "a duration") {
 		return 0
 	}
 	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
@@ -253,14 +175,14 @@ func (p parser) duration(key string, v *yaml.Node) time.Duration {
 	if v.Tag == "!!int" || v.Tag == "!!float" {
 		f, err := strconv.ParseFloat(v.Value, 64)
 		if err != nil || f < 0 || f > 1e9 {
-			p.errorf(v, "bad duration %q for %s", v.Value, key)
+			p.Errorf(v, "bad duration %q for %s", v.Value, key)
 			return 0
 		}
 		return time.Duration(f * float64(time.Second))
 	}
 	d, err := time.ParseDuration(v.Value)
 	if err != nil || d < 0 {
-		p.errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
+		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
 		return 0
 	}
 	return d

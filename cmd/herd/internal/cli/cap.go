@@ -22,7 +22,7 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Service = args[0]
-			if len(o.Actions) == 0 && o.Service != "exec" && !o.Admin() {
+			if len(o.Actions) == 0 && o.Service != "exec" && o.Service != "read" && !o.Admin() {
 				return cmdutil.UsageError("cap grant: --actions is required")
 			}
 			var err error
@@ -60,7 +60,7 @@ func newCmdCap(f *cmdutil.Factory) *cobra.Command {
 		c.Flags().StringVar(&o.Peer, "to-peer", "", "the daemon (libp2p peer ID, see herd id) that may use it")
 		c.Flags().StringVar(&o.Expires, "expires", "", "lifetime, such as 24h")
 		c.Flags().BoolVar(&o.HTTP, "to-http", false, "for clients of the daemon's HTTP API (shepherd --http) only; 'herd cap grant daemon --to-http' makes its admin capability")
-		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'")
+		c.Flags().StringArrayVar(&o.Allow, "allow", nil, "exec capabilities: an allowed command line, or a prefix ending in ' *'; read capabilities: a path pattern such as '/etc/nginx/**'")
 		c.Flags().StringArrayVar(&o.Paths, "path", nil, "file capabilities (herd cap grant files): a path pattern such as /srv/app/** or /etc/motd; repeat")
 		c.Flags().StringVar(&maxSize, "max-size", "", "file capabilities: the largest file, such as 20M (default 64M)")
 	}

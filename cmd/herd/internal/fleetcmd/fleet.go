@@ -312,7 +312,7 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
 	exec.Flags().BoolVar(&diffLast, "diff-last", false, "compare with the last run of the same command")
 	cmd.AddCommand(newCmdFleetWatch(f))
-	cmd.AddCommand(exec, newCmdFleetPush(f), newCmdFleetPull(f), newCmdFleetPing(f), newCmdFleetHistory(f), newCmdFleetShow(f), newCmdFleetDiff(f), newCmdFleetExport(f), newCmdFleetBootstrap(f))
+	cmd.AddCommand(exec, newCmdFleetPush(f), newCmdFleetPull(f), newCmdFleetPing(f), newCmdFleetHistory(f), newCmdFleetShow(f), withFileDiff(f, newCmdFleetDiff(f)), newCmdFleetExport(f), newCmdFleetBootstrap(f), newCmdFleetSnapshot(f), newCmdFleetTail(f))
 	return cmd
 }
 

@@ -106,7 +106,7 @@ func Documents() map[string][]Document {
 		"fleet ping":         {doc[fleetcmd.PingDoc]("who answers, in what time")},
 		"fleet history":      {doc[wire.FleetRuns]("the runs kept")},
 		"fleet show":         {doc[wire.FleetRun]("one run")},
-		"fleet diff":         {doc[fleetcmd.DiffDoc]("how two runs differ")},
+		"fleet diff":         {doc[fleetcmd.DiffDoc]("how two runs differ"), doc[fleetcmd.FileDiffDoc]("how a file differs across hosts (diff PATH)")},
 		"fleet export":       {doc[wire.FleetRun]("one run")},
 		"fleet bootstrap":    {doc[fleetcmd.BootstrapDoc]("the host bootstrapped")},
 		"config validate":    {doc[ValidateDoc]("what validation found")},
@@ -120,6 +120,14 @@ func Documents() map[string][]Document {
 		"run":                {doc[jobs.Run]("the run, once it ended (the command's output goes to stderr)")},
 		"jobs":               {doc[jobs.List]("the tracked jobs")},
 		"jobs show":          {doc[jobs.Detail]("one job and its runs")},
+
+		// herd fleet snapshot (issue 20).
+		"fleet snapshot":        {doc[fleetcmd.SnapshotDoc]("the snapshot taken")},
+		"fleet snapshot list":   {doc[fleetcmd.SnapshotListDoc]("the snapshots kept")},
+		"fleet snapshot show":   {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
+		"fleet snapshot export": {doc[fleetcmd.SnapshotShowDoc]("one snapshot, every host's facts")},
+		"fleet snapshot diff":   {doc[fleetcmd.SnapshotDiffDoc]("what changed on each host")},
+		"fleet tail":            {line[fleetcmd.TailLineDoc]("one line of a host, or a note about its stream")},
 		"spawn": {
 			doc[wire.SpawnResult]("the transient made; with --wait, how it ended (a JSON line, last)"),
 			line[wire.LogEntry]("one output line (--wait)"),

@@ -1,0 +1,185 @@
+package insight
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/internal/tail"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"golang.org/x/crypto/ssh"
+)
+
+// TailLine is one line a host sent, or a note about its stream (Note:
+// dropped, retrying, back).
+type TailLine struct {
+	Host string
+	Line string
+	Note bool
+}
+
+// Backoff bounds the waits between a dropped stream and its next try.
+var (
+	BackoffMin = 500 * time.Millisecond
+	BackoffMax = 30 * time.Second
+)
+
+// errFinal is a stream error not worth a retry (refused, malformed).
+type errFinal struct{ error }
+
+// Follow runs open (a stream of one host) until ctx ends, reporting
+// through emit a drop and opening it again with a doubling backoff
+// (reset once a stream delivered); first says whether it is the first
+// open (later ones ask for no backlog, so that no line comes twice). A
+// refusal ends it, and is returned; the end of ctx returns nil.
+func Follow(ctx context.Context, host string, open func(ctx context.Context, first bool, delivered func()) error, emit func(TailLine)) error {
+	wait := BackoffMin
+	for first := true; ; first = false {
+		got := false
+		err := open(ctx, first, func() {
+			if !got && !first {
+				emit(TailLine{Host: host, Line: "reconnected", Note: true})
+			}
+			got = true
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		var fin errFinal
+		if errors.As(err, &fin) {
+			emit(TailLine{Host: host, Line: fin.Error(), Note: true})
+			return fin
+		}
+		if got {
+			wait = BackoffMin
+		}
+		if err == nil {
+			err = errors.New("the stream ended")
+		}
+		emit(TailLine{Host: host, Line: fmt.Sprintf("dropped: %v; retrying in %v", err, wait), Note: true})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, BackoffMax)
+	}
+}
+
+// ShepherdTail is the stream of one file of a shepherd host, through
+// its read capability's tail action (filtered on the host).
+func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
+	return func(ctx context.Context, first bool, delivered func()) error {
+		if h.ReadRef == nil {
+			return errFinal{fmt.Errorf("no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)}
+		}
+		if !first {
+			a.Lines = 0
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := local.Dial(dctx, socket)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("the local shepherd relays fleet calls: %v", err)
+		}
+		defer c.Close()
+		return c.Stream(ctx, wire.Request{Service: "read", Action: tail.Action, Args: a.Encode(), Cap: h.Read}, func(r wire.Reply) error {
+			if !r.OK {
+				if r.Error.Kind == wire.PermissionDenied || r.Error.Kind == wire.BadRequest {
+					return errFinal{errors.New(r.Error.Message)}
+				}
+				return errors.New(r.Error.Message)
+			}
+			var l tail.Lines
+			if err := json.Unmarshal(r.Result, &l); err != nil {
+				return err
+			}
+			delivered()
+			if l.Note != "" {
+				emit(TailLine{Host: h.Name, Line: l.Note, Note: true})
+			}
+			for _, line := range l.Lines {
+				emit(TailLine{Host: h.Name, Line: line})
+			}
+			return nil
+		})
+	}
+}
+
+// SSHTailCommand is the command line that follows paths (or, with
+// journal set, a systemd unit's journal) on an SSH host, filtered there
+// by grep -E (POSIX extended expressions, not Go's).
+func SSHTailCommand(paths []string, journal string, a tail.Args, since string) string {
+	var cmd string
+	if journal != "" {
+		argv := []string{"journalctl", "--no-pager", "-o", "short-iso", "-f", "-n", strconv.Itoa(a.Lines), "-u", journal}
+		if since != "" {
+			argv = append(argv, "--since", since)
+		}
+		cmd = fleet.ShellQuote(argv)
+	} else {
+		cmd = fleet.ShellQuote(append([]string{"tail", "-q", "-n", strconv.Itoa(a.Lines), "-F", "--"}, paths...)) + " 2>/dev/null"
+	}
+	if a.Grep != "" {
+		cmd += " | grep --line-buffered -E -e " + fleet.ShellQuote([]string{a.Grep})
+	}
+	if a.Exclude != "" {
+		cmd += " | grep --line-buffered -v -E -e " + fleet.ShellQuote([]string{a.Exclude})
+	}
+	return cmd
+}
+
+// SSHTail is the stream of a command's output lines on an SSH host
+// (SSHTailCommand), each cut at tail.MaxLine bytes.
+func SSHTail(s *fleet.SSH, h *fleet.Host, command func(first bool) string, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
+	return func(ctx context.Context, first bool, delivered func()) error {
+		sess, err := s.Session(ctx, h, 20*time.Second)
+		if err != nil {
+			return err
+		}
+		defer sess.Close()
+		out, err := sess.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := sess.Start(command(first)); err != nil {
+			s.Forget(h)
+			return err
+		}
+		stop := context.AfterFunc(ctx, func() {
+			sess.Signal(ssh.SIGKILL)
+			sess.Close()
+		})
+		defer stop()
+		delivered()
+		r := bufio.NewReaderSize(out, tail.MaxLine)
+		for {
+			line, err := r.ReadSlice('\n')
+			if len(line) > 0 {
+				l := string(line)
+				if line[len(line)-1] == '\n' {
+					l = l[:len(l)-1]
+				}
+				emit(TailLine{Host: h.Name, Line: l})
+				// A longer line: drop its rest.
+				for errors.Is(err, bufio.ErrBufferFull) {
+					_, err = r.ReadSlice('\n')
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					s.Forget(h)
+					return sess.Wait()
+				}
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,297 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/internal/filexfer"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+)
+
+// Action is the read target's tail action.
+const Action = "tail"
+
+// Bounds.
+const (
+	MaxPattern = 1024      // bytes of a --grep or --exclude
+	MaxLines   = 10000     // --lines
+	MaxLine    = 4096      // bytes of a line; longer ones are cut
+	maxChunk   = 256 << 10 // read at once
+	maxBack    = 1 << 20   // read back for --lines
+	maxBatch   = 512       // lines per reply
+)
+
+// Poll is how often a followed file is looked at.
+var Poll = 200 * time.Millisecond
+
+// Args are a tail request's.
+type Args struct {
+	Path    string
+	Grep    string
+	Exclude string
+	Lines   int
+}
+
+// Encode is the request's Args: --follow first (a relaying daemon
+// gives a follow stream no deadline).
+func (a Args) Encode() []string {
+	out := []string{"--follow", "--path", a.Path, "--lines", strconv.Itoa(a.Lines)}
+	if a.Grep != "" {
+		out = append(out, "--grep", a.Grep)
+	}
+	if a.Exclude != "" {
+		out = append(out, "--exclude", a.Exclude)
+	}
+	return out
+}
+
+// Parse reads a tail request's Args.
+func Parse(args []string) (Args, error) {
+	var a Args
+	if len(args) == 0 || args[0] != "--follow" {
+		return a, errors.New("tail: expected --follow first")
+	}
+	seen := map[string]bool{}
+	for i := 1; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			return a, fmt.Errorf("tail: %s needs a value", args[i])
+		}
+		if seen[args[i]] {
+			return a, fmt.Errorf("tail: %s given twice", args[i])
+		}
+		seen[args[i]] = true
+		v := args[i+1]
+		switch args[i] {
+		case "--path":
+			a.Path = v
+		case "--grep":
+			a.Grep = v
+		case "--exclude":
+			a.Exclude = v
+		case "--lines":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > MaxLines {
+				return a, fmt.Errorf("tail: --lines %q: expected 0 to %d", v, MaxLines)
+			}
+			a.Lines = n
+		default:
+			return a, fmt.Errorf("tail: unknown argument %q", args[i])
+		}
+	}
+	if a.Path == "" {
+		return a, errors.New("tail: --path is required")
+	}
+	_, err := NewFilter(a.Grep, a.Exclude)
+	return a, err
+}
+
+// PathOf is the file a tail request reads ("" for a malformed one), for
+// the capability check.
+func PathOf(req wire.Request) string {
+	a, err := Parse(req.Args)
+	if err != nil {
+		return ""
+	}
+	return a.Path
+}
+
+// Filter keeps the lines that match grep (when set) and not exclude.
+type Filter struct{ grep, exclude *regexp.Regexp }
+
+// NewFilter compiles the patterns, each at most MaxPattern bytes.
+func NewFilter(grep, exclude string) (Filter, error) {
+	var f Filter
+	for _, p := range []struct {
+		flag, re string
+		to       **regexp.Regexp
+	}{{"--grep", grep, &f.grep}, {"--exclude", exclude, &f.exclude}} {
+		if p.re == "" {
+			continue
+		}
+		if len(p.re) > MaxPattern {
+			return f, fmt.Errorf("%s: a pattern of %d bytes; at most %d", p.flag, len(p.re), MaxPattern)
+		}
+		re, err := regexp.Compile(p.re)
+		if err != nil {
+			return f, fmt.Errorf("%s: %v", p.flag, err)
+		}
+		*p.to = re
+	}
+	return f, nil
+}
+
+// Keep says whether line passes the filter.
+func (f Filter) Keep(line string) bool {
+	return (f.grep == nil || f.grep.MatchString(line)) && (f.exclude == nil || !f.exclude.MatchString(line))
+}
+
+// Lines is one reply of the stream: lines in order, and a note (the
+// file was truncated, rotated, or is gone).
+type Lines struct {
+	Lines []string `json:"lines"`
+	Note  string   `json:"note,omitempty"`
+}
+
+// splitter cuts a byte stream into lines of at most MaxLine bytes.
+type splitter struct{ partial []byte }
+
+// feed adds b and returns the complete lines (a line longer than
+// MaxLine is cut there, the rest dropped up to its end).
+func (s *splitter) feed(b []byte, out []string) []string {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			room := MaxLine - len(s.partial)
+			s.partial = append(s.partial, b[:min(len(b), max(room, 0))]...)
+			return out
+		}
+		room := MaxLine - len(s.partial)
+		s.partial = append(s.partial, b[:min(i, max(room, 0))]...)
+		out = append(out, string(s.partial))
+		s.partial = s.partial[:0]
+		b = b[i+1:]
+	}
+	return out
+}
+
+// lastLines is up to n complete lines before offset end of f (reading
+// back at most maxBack bytes).
+func lastLines(f *os.File, end int64, n int) []string {
+	if n == 0 || end == 0 {
+		return nil
+	}
+	start := max(0, end-maxBack)
+	buf := make([]byte, end-start)
+	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return nil
+	}
+	if start > 0 {
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf = buf[i+1:]
+		}
+	}
+	var s splitter
+	lines := s.feed(buf, nil)
+	return lines[max(0, len(lines)-n):]
+}
+
+// Serve streams the lines of a tail request whose capability the caller
+// checked; authz (nil: none) is asked again before every reply, so that
+// a revocation ends the stream.
+func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, authz func() *wire.Error) {
+	a, err := Parse(req.Args)
+	if err != nil {
+		send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
+		return
+	}
+	filter, _ := NewFilter(a.Grep, a.Exclude)
+	refused := wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, capability.ReadTarget)
+	f, err := filexfer.OpenRead(a.Path)
+	switch {
+	case filexfer.IsRefused(err):
+		send(wire.ErrReply(req.ID, refused))
+		return
+	case err != nil:
+		send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s: %v", a.Path, err)))
+		return
+	}
+	defer func() { f.Close() }()
+	st, _ := f.Stat()
+	offset := st.Size()
+	reply := func(l Lines) bool {
+		if authz != nil {
+			if werr := authz(); werr != nil {
+				send(wire.ErrReply(req.ID, werr))
+				return false
+			}
+		}
+		raw, _ := json.Marshal(l)
+		return send(wire.Reply{ID: req.ID, OK: true, More: true, Result: raw})
+	}
+	var keep []string
+	for _, l := range lastLines(f, offset, a.Lines) {
+		if filter.Keep(l) {
+			keep = append(keep, l)
+		}
+	}
+	if !reply(Lines{Lines: nonNil(keep)}) {
+		return
+	}
+	var sp splitter
+	buf := make([]byte, maxChunk)
+	tick := time.NewTicker(Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		note := ""
+		// Rotated (another file at the path) or truncated: start over.
+		if nf, err := filexfer.OpenRead(a.Path); err == nil {
+			if cur, _ := f.Stat(); !os.SameFile(cur, mustStat(nf)) {
+				f.Close()
+				f, offset, note = nf, 0, a.Path+" was replaced; following the new file"
+				sp = splitter{}
+			} else {
+				nf.Close()
+			}
+		}
+		if cur, err := f.Stat(); err == nil && cur.Size() < offset {
+			offset, note = 0, a.Path+" was truncated"
+			sp = splitter{}
+		}
+		var lines []string
+		for len(lines) < maxBatch {
+			n, err := f.ReadAt(buf, offset)
+			if n > 0 {
+				offset += int64(n)
+				for _, l := range sp.feed(buf[:n], nil) {
+					if filter.Keep(l) {
+						lines = append(lines, l)
+					}
+				}
+			}
+			if n < len(buf) || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, syscall.EAGAIN) {
+				break
+			}
+		}
+		if len(lines) > 0 || note != "" {
+			if !reply(Lines{Lines: nonNil(lines), Note: note}) {
+				return
+			}
+		}
+	}
+}
+
+func mustStat(f *os.File) os.FileInfo {
+	st, _ := f.Stat()
+	return st
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Subject is what a request asks of a file or read capability: a tail's
+// path (right read), or what files (filexfer's Subject) says.
+func Subject(req wire.Request, files func(wire.Request) capability.FileSubject) capability.FileSubject {
+	if req.Service == capability.ReadTarget && req.Action == Action {
+		return capability.FileSubject{Right: capability.ReadAction, Path: PathOf(req)}
+	}
+	return files(req)
+}
