@@ -184,3 +184,56 @@ func TestParseCollect(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredDeletesOneHostsOldPulls: retention deletes a host's pulled
+// events and samples older than the limit, in bounded batches, and
+// nothing of another host's.
+func TestExpiredDeletesOneHostsOldPulls(t *testing.T) {
+	s := openStore(t)
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, host := range []string{"h1", "h10"} {
+		p := &Page{}
+		for i := range 10 {
+			p.Events = append(p.Events, history.Event{Seq: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Hour), Kind: "exit"})
+			b, _ := facts.Encode(facts.Fact{Subject: "host", Name: "load.1", Num: 1, IsNum: true, Time: t0.Add(time.Duration(i) * time.Hour)})
+			p.Facts = append(p.Facts, json.RawMessage(b))
+		}
+		p.Next.Seq = 10
+		recs, err := Records(host, Cursor{}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(nil, recs, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := t0.Add(4 * time.Hour) // events and samples 0..3 go
+	dels, err := Expired(s, "h1", before, 3)
+	if err != nil || len(dels) != 3 {
+		t.Fatalf("%d deletions, %v", len(dels), err)
+	}
+	for {
+		dels, err := Expired(s, "h1", before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dels) == 0 {
+			break
+		}
+		for _, d := range dels {
+			if !strings.HasPrefix(d.Key, "h1\x00") {
+				t.Fatalf("deletes %q", d.Key)
+			}
+		}
+		if err := s.Write(nil, dels, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(kind, host string) (n int) {
+		s.EachRecord(kind, host+"\x00", host+"\x01", func(string, []byte) error { n++; return nil })
+		return n
+	}
+	if e, f, e10, f10 := count(query.KindHostEvent, "h1"), count(facts.KindSample, "h1"), count(query.KindHostEvent, "h10"), count(facts.KindSample, "h10"); e != 6 || f != 6 || e10 != 10 || f10 != 10 {
+		t.Fatalf("left: h1 %d events %d samples, h10 %d events %d samples", e, f, e10, f10)
+	}
+}

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -45,6 +46,9 @@ type Env struct {
 	Logf func(format string, args ...any)
 	// CallTimeout bounds one pull (dial and page). Default 30s.
 	CallTimeout time.Duration
+	// Retention is how long what was pulled is kept (by the time of each
+	// event and sample). Default 30 days.
+	Retention time.Duration
 }
 
 // Start reads the collect list of the configuration at path and pulls
@@ -79,6 +83,9 @@ func StartHosts(env Env, hosts []monitorconfig.CollectHost) {
 			}
 		}
 	}
+	if env.Retention <= 0 {
+		env.Retention = 30 * 24 * time.Hour
+	}
 	for _, h := range hosts {
 		env.Go(func() { loop(env, h) })
 	}
@@ -91,6 +98,7 @@ func loop(env Env, h monitorconfig.CollectHost) {
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var retained time.Time
 	for {
 		select {
 		case <-env.Life.Done():
@@ -100,9 +108,47 @@ func loop(env Env, h monitorconfig.CollectHost) {
 		if cur, err = Round(env, h, cur); err != nil {
 			env.Logf("collect: host %s: %v (next try in %s)", h.Name, err, h.Interval)
 		}
+		if now := time.Now(); now.Sub(retained) >= time.Hour {
+			retained = now
+			for range 100 { // bounded batches, at most 100 a round
+				dels, err := Expired(env.Store, h.Name, now.Add(-env.Retention), 5000)
+				if err != nil {
+					env.Logf("collect: host %s: retention: %v", h.Name, err)
+				}
+				if len(dels) == 0 {
+					break
+				}
+				env.Write(dels)
+			}
+		}
 		t.Reset(h.Interval)
 	}
 }
+
+// Expired returns the deletions of what was pulled of host before
+// before, at most limit: fact samples by time, and events from the
+// oldest sequence on while they are older (sequences follow time, but
+// for a clock set back, whose older events wait for the next ones).
+func Expired(s *history.Store, host string, before time.Time, limit int) ([]history.Record, error) {
+	dels, err := facts.Reader{Store: s}.Expired(host, before, limit)
+	if err != nil || len(dels) >= limit {
+		return dels, err
+	}
+	err = s.EachRecord(query.KindHostEvent, host+"\x00", host+"\x01", func(k string, v []byte) error {
+		var e history.Event
+		if len(dels) >= limit || json.Unmarshal(v, &e) == nil && !e.Time.Before(before) {
+			return errStop
+		}
+		dels = append(dels, history.Record{Kind: query.KindHostEvent, Key: k})
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return dels, err
+}
+
+var errStop = errors.New("stop")
 
 // LoadCursor is the cursor kept of host (the zero one if none).
 func LoadCursor(s *history.Store, host string) (Cursor, error) {
