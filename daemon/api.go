@@ -20,6 +20,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/jobbook"
 
 	"github.com/shepherd-go/shepherd/capability"
+	factpull "github.com/shepherd-go/shepherd/facts/collect"
 	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
@@ -213,6 +214,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		})
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "%v", err)))
 		return
+	case req.Action == factpull.Action && req.Service == capability.FactsTarget:
+		out.Send(factpull.Serve(a.d.history, req))
+		return
 	case a.d.files.Handles(req):
 		out.Send(a.d.files.ServeRequest(req, who))
 		return
@@ -264,7 +268,7 @@ func (a *api) canonicalGrant(ctx context.Context, req wire.Request) (wire.Reques
 	if len(req.Args) != 1 || json.Unmarshal([]byte(req.Args[0]), &args) != nil {
 		return req, wire.Errorf(wire.BadRequest, "cap-grant: malformed arguments")
 	}
-	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Service == relay.Target || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
+	if _, job := capability.JobOf(args.Service); job || args.Service == capability.ExecTarget || args.Service == capability.FilesTarget || args.Service == capability.ReadTarget || args.Service == relay.Target || args.Service == capability.FactsTarget || args.Admin() || isRoot(args.Service) { // the daemon's own: metrics, HTTP, jobs, relays
 		return req, nil
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: args.Service, Reply: ch} })
@@ -335,6 +339,11 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 	switch {
 	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && req.Action == relay.Action:
 		return named, req.Action, named, nil
+	case named == capability.FactsTarget: // facts/collect: one read-only request
+		if req.Action != factpull.Action {
+			return "", "", named, wire.Errorf(wire.PermissionDenied, "permission denied: a facts capability allows '%s' only", factpull.Action)
+		}
+		return named, capability.FactsRead, named, nil
 	case req.Action == "status" && named == "":
 		return "", "", "", nil
 	case named == "" || isRoot(named):

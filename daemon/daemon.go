@@ -23,6 +23,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
+	factpull "github.com/shepherd-go/shepherd/facts/collect"
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
@@ -243,6 +244,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention, Root: d.system.Root, Historian: d.historian,
 		Run: monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
 	d.monitors.Start()
+	factpull.Start(factpull.Env{Store: d.history, Root: d.system.Root, Historian: d.historian, Dial: d.dialOut, Go: d.goGo, Life: d.life, Logf: d.logf, CallTimeout: d.opts.RemoteCallTimeout, Retention: d.opts.HistoryRetention}, d.opts.ConfigPath)
 	d.announce(ho, specs)
 	d.startHousekeeping()
 	d.jobs.Watch(d.goGo, d.life)

@@ -307,6 +307,9 @@ type Query struct {
 	// First keeps the first First events of the selection (a page that
 	// starts at AfterSeq).
 	First int
+	// BySeq walks all events in sequence order, as AfterSeq does (a
+	// collector's pull from sequence 0).
+	BySeq bool
 }
 
 // Scan returns the events the query selects, oldest first.
@@ -337,7 +340,7 @@ func (s *Store) Each(q Query, fn func(Event) error) error {
 		base = append(base, 0)
 		lower = u64(append([]byte{}, base...), uint64(max(q.Since.UnixNano(), 0)))
 		upper = append(append([]byte{}, base[:len(base)-1]...), 1)
-	case q.AfterSeq > 0:
+	case q.AfterSeq > 0 || q.BySeq:
 		lower, upper = seqKey(q.AfterSeq+1), []byte{prefixSeq + 1}
 	default:
 		lower = u64([]byte{prefixTime}, uint64(max(q.Since.UnixNano(), 0)))

@@ -366,6 +366,9 @@ func (c *caretaker) serveNow(ctx actor.Context, msg *Command) wire.Reply {
 		if err := capability.CheckJobGrant(a.Service, a.Actions); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
 		}
+		if err := capability.CheckFactsGrant(a.Service, a.Actions); err != nil {
+			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))
+		}
 		g := capability.Grant{Target: a.Service, Actions: a.Actions, Allow: a.Allow, Args: a.Args, Paths: a.Paths, MaxSize: a.MaxSize, Created: now}
 		if err := c.fill(&g, a, now); err != nil {
 			return wire.ErrReply(id, wire.Errorf(wire.BadRequest, "%v", err))

@@ -34,6 +34,8 @@ type Config struct {
 	Jobs []jobs.Expect
 	// Monitors (top-level key monitors) sample facts (docs/monitors.md).
 	Monitors []monitorconfig.Monitor
+	// Collect (top-level key collect) are the hosts pulled (facts/collect).
+	Collect []monitorconfig.CollectHost
 }
 
 // LoadPath reads a services file, or every *.yaml and *.yml file of a
@@ -81,6 +83,9 @@ func ParsePath(path string, acc Accounts) (*Config, services.ErrorList, error) {
 		mons, e := monitorconfig.Parse(f, data)
 		errs = append(errs, e...)
 		cfg.Monitors = append(cfg.Monitors, mons...)
+		coll, e := monitorconfig.ParseCollect(f, data)
+		errs = append(errs, e...)
+		cfg.Collect = append(cfg.Collect, coll...)
 		if r, e := parseSettings(f, data); len(e) > 0 {
 			errs = append(errs, e...)
 		} else if r != 0 {
@@ -142,11 +147,11 @@ func Parse(file string, data []byte, acc Accounts) ([]*services.Spec, services.E
 	}
 	var specs []*services.Spec
 	p.EachKey(root, func(key string, k, v *yaml.Node) {
-		if key == "history-retention" || key == "jobs" || key == "notify" || key == "monitors" {
-			return // see parseSettings, parseJobs, notifyconfig.Parse, monitorconfig.Parse
+		if key == "history-retention" || key == "jobs" || key == "notify" || key == "monitors" || key == "collect" {
+			return // see parseSettings, parseJobs, notifyconfig.Parse, monitorconfig.Parse and ParseCollect
 		}
 		if key != "services" {
-			errs.Add(p.Pos(k), "unknown key %q (expected 'services', 'jobs', 'notify', 'monitors' or 'history-retention')", key)
+			errs.Add(p.Pos(k), "unknown key %q (expected 'services', 'jobs', 'notify', 'monitors', 'collect' or 'history-retention')", key)
 			return
 		}
 		if v.Kind != yaml.SequenceNode {
