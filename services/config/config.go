@@ -180,7 +180,7 @@ func parseSettings(file string, data []byte) (time.Duration, services.ErrorList)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "history-retention" {
 			v := root.Content[i+1]
-			if retention = p.duration("history-retention", v); retention == 0 && len(errs) == 0 {
+			if retention = p.Duration("history-retention", v); retention == 0 && len(errs) == 0 {
 				p.Errorf(v, "history-retention: must be more than 0")
 			}
 		}
@@ -230,15 +230,15 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "environment-file":
 			s.EnvironmentFiles = p.envFiles(v)
 		case "directory":
-			s.Directory = p.absPath(key, v)
+			s.Directory = p.AbsPath(key, v)
 		case "log-file":
-			s.LogFile = p.absPath(key, v)
+			s.LogFile = p.AbsPath(key, v)
 		case "log":
 			logNode = v
 			s.Log = p.logTarget(v)
 		case "stderr-log-file":
 			stderrNode = v
-			s.StderrLogFile = p.absPath(key, v)
+			s.StderrLogFile = p.AbsPath(key, v)
 		case "respawn":
 			s.Respawn, s.RespawnOnFailure = p.respawn(v)
 			respawnSet = k
@@ -248,11 +248,11 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "respawn-limit":
 			s.RespawnLimit = p.respawnLimit(v)
 		case "respawn-delay":
-			s.RespawnDelay = p.duration(key, v)
+			s.RespawnDelay = p.Duration(key, v)
 		case "respawn-max-delay":
-			s.RespawnMaxDelay = p.duration(key, v)
+			s.RespawnMaxDelay = p.Duration(key, v)
 		case "respawn-cooldown":
-			s.RespawnCooldown = p.duration(key, v)
+			s.RespawnCooldown = p.Duration(key, v)
 		case "respawn-backoff":
 			switch b := p.Str(key, v); b {
 			case "exponential":
@@ -264,7 +264,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "stop-signal":
 			s.StopSignal = p.signal(v)
 		case "stop-timeout":
-			s.StopTimeout = p.duration(key, v)
+			s.StopTimeout = p.Duration(key, v)
 		case "one-shot":
 			s.OneShot = p.Boolean(key, v)
 		case "auto-start":
@@ -287,9 +287,9 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 				p.Errorf(v, "remote: %q is not a sturdyref (ocapn://...)", s.Remote)
 			}
 		case "pid-file":
-			s.PIDFile = p.absPath(key, v)
+			s.PIDFile = p.AbsPath(key, v)
 		case "pid-file-timeout":
-			s.PIDFileTimeout = p.duration(key, v)
+			s.PIDFileTimeout = p.Duration(key, v)
 		case "log-rotate":
 			s.LogRotate = p.logRotate(v)
 		case "umask":
@@ -297,7 +297,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "limits":
 			s.Limits = p.limits(v)
 		case "nice":
-			n := p.integer(key, v)
+			n := p.Integer(key, v)
 			if n < -20 || n > 19 {
 				p.Errorf(v, "nice: %d is outside -20..19", n)
 			}
@@ -314,7 +314,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 				p.Errorf(v, "io-class: expected realtime, best-effort or idle, got %q", c)
 			}
 		case "io-priority":
-			if s.IOPriority = p.integer(key, v); s.IOPriority < 0 || s.IOPriority > 7 {
+			if s.IOPriority = p.Integer(key, v); s.IOPriority < 0 || s.IOPriority > 7 {
 				p.Errorf(v, "io-priority: %d is outside 0..7", s.IOPriority)
 			}
 		case "on-exit", "on-failure", "on-respawn-limit":
@@ -327,7 +327,7 @@ func (p parser) service(n *yaml.Node) *services.Spec {
 		case "memory-max", "memory-high", "cpu-weight", "cpu-max", "pids-max", "io-weight":
 			p.cgroupLimit(s, key, k, v)
 		case "instances":
-			if s.Instances = p.integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+			if s.Instances = p.Integer(key, v); s.Instances < 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
 				p.Errorf(v, "instances: must be at least 1, got %d", s.Instances)
 			}
 		case "ready", "min-uptime", "start-timeout", "watchdog":
@@ -402,53 +402,6 @@ func fillDefaults(s *services.Spec, respawnSet bool) {
 	}
 }
 
-func (p parser) integer(key string, v *yaml.Node) int {
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		p.Errorf(v, "%s: expected a whole number, got %s", key, yamlnode.KindName(v))
-		return 0
-	}
-	i, err := strconv.Atoi(v.Value)
-	if err != nil {
-		p.Errorf(v, "%s: expected a whole number, got %q", key, v.Value)
-	}
-	return i
-}
-
-func (p parser) absPath(key string, v *yaml.Node) string {
-	s := p.Str(key, v)
-	if s != "" && !filepath.IsAbs(s) {
-		p.Errorf(v, "%s: %q must be an absolute path", key, s)
-	}
-	return s
-}
-
-// duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
-// number of seconds.
-func (p parser) duration(key string, v *yaml.Node) time.Duration {
-	if !p.Scalar(key, v, "a duration") {
-		return 0
-	}
-	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return time.Duration(days) * 24 * time.Hour
-		}
-	}
-	if v.Tag == "!!int" || v.Tag == "!!float" {
-		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil || f < 0 || f > 1e9 {
-			p.Errorf(v, "bad duration %q for %s", v.Value, key)
-			return 0
-		}
-		return time.Duration(f * float64(time.Second))
-	}
-	d, err := time.ParseDuration(v.Value)
-	if err != nil || d < 0 {
-		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
-		return 0
-	}
-	return d
-}
-
 func (p parser) signal(v *yaml.Node) syscall.Signal {
 	if !p.Scalar("stop-signal", v, "a signal") {
 		return 0
@@ -505,14 +458,14 @@ func (p parser) respawnLimit(v *yaml.Node) services.RespawnLimit {
 		switch key {
 		case "count":
 			hasCount = true
-			lim.Count = p.integer("respawn-limit count", val)
+			lim.Count = p.Integer("respawn-limit count", val)
 			if lim.Count < 0 {
 				p.Errorf(val, "respawn-limit count: must be 0 or more, got %d (for no limit: respawn-limit: unlimited)", lim.Count)
 				bad = true
 			}
 		case "seconds":
 			hasSeconds = true
-			lim.Window = p.duration("respawn-limit seconds", val)
+			lim.Window = p.Duration("respawn-limit seconds", val)
 			if lim.Window <= 0 {
 				p.Errorf(val, "respawn-limit seconds: must be more than 0")
 				bad = true
@@ -598,7 +551,7 @@ func (p parser) logRotate(v *yaml.Node) services.LogRotate {
 		case "size":
 			r.Size, sized = p.size(val), true
 		case "keep":
-			if r.Keep = p.integer("log-rotate keep", val); r.Keep < 1 {
+			if r.Keep = p.Integer("log-rotate keep", val); r.Keep < 1 {
 				p.Errorf(val, "log-rotate keep: must be at least 1")
 			}
 		default:
@@ -737,7 +690,7 @@ func (p parser) hook(key string, v *yaml.Node) (services.Hook, bool) {
 				p.Errorf(vn, "%s url: %q must start with http:// or https://", key, h.URL)
 			}
 		case "timeout":
-			if h.Timeout = p.duration(key+" timeout", vn); h.Timeout == 0 {
+			if h.Timeout = p.Duration(key+" timeout", vn); h.Timeout == 0 {
 				h.Timeout = 10 * time.Second
 			}
 		default:

@@ -61,11 +61,11 @@ func (p parser) job(n *yaml.Node, seen map[string]bool) (jobs.Expect, bool) {
 			p.EachKey(v, func(key string, k, v *yaml.Node) {
 				switch key {
 				case "every":
-					if e.Every = p.duration("every", v); e.Every == 0 {
+					if e.Every = p.Duration("every", v); e.Every == 0 {
 						p.Errorf(v, "every: must be more than 0")
 					}
 				case "grace":
-					e.Grace = p.duration("grace", v)
+					e.Grace = p.Duration("grace", v)
 				default:
 					p.Errorf(k, "unknown key %q in expect (expected 'every' or 'grace')", key)
 				}

@@ -72,7 +72,7 @@ func (p parser) activation(n *yaml.Node, s *services.Spec, a activationNodes) {
 	if a.maxConns != nil {
 		if s.Activation.Style != services.ActivationInetd {
 			p.Errorf(a.maxConns, "max-connections is for socket-activation: inetd")
-		} else if s.Activation.MaxConnections = p.integer("max-connections", a.maxConns); s.Activation.MaxConnections < 1 {
+		} else if s.Activation.MaxConnections = p.Integer("max-connections", a.maxConns); s.Activation.MaxConnections < 1 {
 			p.Errorf(a.maxConns, "max-connections: must be at least 1, got %s", a.maxConns.Value)
 		}
 	}
@@ -136,7 +136,7 @@ func (p parser) endpoint(service string, item *yaml.Node) (services.Endpoint, bo
 				}
 			}
 		case "backlog":
-			if e.Backlog = p.integer("listen backlog", val); e.Backlog < 1 || e.Backlog > 65535 {
+			if e.Backlog = p.Integer("listen backlog", val); e.Backlog < 1 || e.Backlog > 65535 {
 				bad(val, "listen backlog: must be 1 to 65535, got %d", e.Backlog)
 			}
 		case "mode":

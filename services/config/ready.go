@@ -31,18 +31,18 @@ func (r *readyKeys) parse(p parser, s *services.Spec, key string, v *yaml.Node) 
 		s.Ready = p.readiness(v)
 	case "min-uptime":
 		r.minUptime = v
-		if s.MinUptime = p.duration(key, v); s.MinUptime == 0 && v.Kind == yaml.ScalarNode {
+		if s.MinUptime = p.Duration(key, v); s.MinUptime == 0 && v.Kind == yaml.ScalarNode {
 			r.minUptime = nil // 0: none
 		}
 	case "start-timeout":
 		r.startTimeout = v
-		if s.StartTimeout = p.duration(key, v); s.StartTimeout == 0 && v.Kind == yaml.ScalarNode {
+		if s.StartTimeout = p.Duration(key, v); s.StartTimeout == 0 && v.Kind == yaml.ScalarNode {
 			p.Errorf(v, "start-timeout: must be more than 0 (without it: %v)", services.DefaultStartTimeout)
 			r.startTimeout = nil
 		}
 	case "watchdog":
 		r.watchdog = v
-		if s.Watchdog = p.duration(key, v); s.Watchdog == 0 && v.Kind == yaml.ScalarNode {
+		if s.Watchdog = p.Duration(key, v); s.Watchdog == 0 && v.Kind == yaml.ScalarNode {
 			r.watchdog = nil // 0: none
 		}
 	}
@@ -71,7 +71,7 @@ func (p parser) readiness(v *yaml.Node) *services.Readiness {
 		switch key {
 		case "fd":
 			kinds = append(kinds, key)
-			r.FD = p.integer("ready fd", val)
+			r.FD = p.Integer("ready fd", val)
 			if r.FD < 3 || r.FD > maxNotifyFD {
 				p.Errorf(val, "ready fd: %d is not a descriptor 3..%d (0, 1 and 2 are stdin, stdout and stderr)", r.FD, maxNotifyFD)
 				r.FD = 3
@@ -99,12 +99,12 @@ func (p parser) readiness(v *yaml.Node) *services.Readiness {
 			}
 		case "interval":
 			timing = k
-			if r.Interval = p.duration("ready interval", val); r.Interval == 0 && val.Kind == yaml.ScalarNode {
+			if r.Interval = p.Duration("ready interval", val); r.Interval == 0 && val.Kind == yaml.ScalarNode {
 				p.Errorf(val, "ready interval: must be more than 0")
 			}
 		case "timeout":
 			timing = k
-			if r.Timeout = p.duration("ready timeout", val); r.Timeout == 0 && val.Kind == yaml.ScalarNode {
+			if r.Timeout = p.Duration("ready timeout", val); r.Timeout == 0 && val.Kind == yaml.ScalarNode {
 				p.Errorf(val, "ready timeout: must be more than 0")
 			}
 		case "notify":

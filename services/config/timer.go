@@ -29,11 +29,11 @@ func (p parser) timer(v *yaml.Node) *services.Timer {
 			}
 		case "every":
 			everyNode = val
-			if t.Every = p.duration("timer every", val); t.Every < time.Second && val.Kind == yaml.ScalarNode {
+			if t.Every = p.Duration("timer every", val); t.Every < time.Second && val.Kind == yaml.ScalarNode {
 				p.Errorf(val, "timer every: must be at least 1s, got %s", val.Value)
 			}
 		case "randomized-delay":
-			t.RandomizedDelay = p.duration("timer randomized-delay", val)
+			t.RandomizedDelay = p.Duration("timer randomized-delay", val)
 		case "persistent":
 			t.Persistent = p.Boolean("timer persistent", val)
 		case "overlap":

@@ -80,7 +80,7 @@ func (p parser) collectHost(n *yaml.Node) (CollectHost, bool) {
 				p.Errorf(v, "collect: host %s: ref: %v (paste what herd cap grant facts printed)", h.Name, err)
 			}
 		case "interval":
-			h.Interval = p.duration("interval", v)
+			h.Interval = p.Duration("interval", v)
 		default:
 			p.Errorf(k, "collect: unknown key %q (expected host, ref, interval)", key)
 		}

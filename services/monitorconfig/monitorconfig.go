@@ -106,9 +106,9 @@ func (p parser) monitor(n *yaml.Node) (Monitor, bool) {
 		case "command":
 			m.Command = p.Command("command", v)
 		case "interval":
-			m.Interval = p.duration("interval", v)
+			m.Interval = p.Duration("interval", v)
 		case "timeout":
-			m.Timeout, timeout = p.duration("timeout", v), v
+			m.Timeout, timeout = p.Duration("timeout", v), v
 		case "thresholds":
 			for _, s := range p.Strs("thresholds", v) {
 				th, err := ParseThreshold(s)
@@ -160,30 +160,3 @@ func validMonitorName(s string) bool {
 }
 
 type parser struct{ yamlnode.Parser }
-
-// duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
-// number of seconds, as services/config does.
-func (p parser) duration(key string, v *yaml.Node) time.Duration {
-	if !p.Scalar(key, v, "a duration") {
-		return 0
-	}
-	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return time.Duration(days) * 24 * time.Hour
-		}
-	}
-	if v.Tag == "!!int" || v.Tag == "!!float" {
-		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil || f < 0 || f > 1e9 {
-			p.Errorf(v, "bad duration %q for %s", v.Value, key)
-			return 0
-		}
-		return time.Duration(f * float64(time.Second))
-	}
-	d, err := time.ParseDuration(v.Value)
-	if err != nil || d < 0 {
-		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
-		return 0
-	}
-	return d
-}

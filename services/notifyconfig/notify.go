@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/template"
@@ -73,21 +72,21 @@ func (p parser) notify(v *yaml.Node) *alerting.Settings {
 		case "rules":
 			rulesNode = val
 		case "recover-after":
-			n.Policy.RecoverAfter = p.duration("notify: recover-after", val)
+			n.Policy.RecoverAfter = p.Duration("notify: recover-after", val)
 		case "flap-count":
-			n.Policy.FlapCount = p.integer("notify: flap-count", val)
+			n.Policy.FlapCount = p.Integer("notify: flap-count", val)
 		case "flap-window":
-			n.Policy.FlapWindow = p.duration("notify: flap-window", val)
+			n.Policy.FlapWindow = p.Duration("notify: flap-window", val)
 		case "retry-max":
-			if d := p.duration("notify: retry-max", val); d > 0 {
+			if d := p.Duration("notify: retry-max", val); d > 0 {
 				n.RetryMax = d
 			}
 		case "max-age":
-			if d := p.duration("notify: max-age", val); d > 0 {
+			if d := p.Duration("notify: max-age", val); d > 0 {
 				n.MaxAge = d
 			}
 		case "outbox-size":
-			if n.OutboxSize = p.integer("notify: outbox-size", val); n.OutboxSize < 1 || n.OutboxSize > 100000 {
+			if n.OutboxSize = p.Integer("notify: outbox-size", val); n.OutboxSize < 1 || n.OutboxSize > 100000 {
 				p.Errorf(val, "notify: outbox-size: must be between 1 and 100000")
 				n.OutboxSize = 1000
 			}
@@ -123,11 +122,11 @@ func (p parser) notifyTarget(name string, k, v *yaml.Node) (alerting.TargetSetti
 			typeNode = val
 			t.Type = p.Str(where+": type", val)
 		case "cooldown":
-			t.Cooldown = p.duration(where+": cooldown", val)
+			t.Cooldown = p.Duration(where+": cooldown", val)
 		case "on-resolve":
 			t.OnResolve = p.Boolean(where+": on-resolve", val)
 		case "timeout":
-			if t.Timeout = p.duration(where+": timeout", val); t.Timeout <= 0 {
+			if t.Timeout = p.Duration(where+": timeout", val); t.Timeout <= 0 {
 				t.Timeout = 10 * time.Second
 			}
 		case "url":
@@ -179,7 +178,7 @@ func (p parser) notifyTarget(name string, k, v *yaml.Node) (alerting.TargetSetti
 		case "password":
 			t.Password = p.Str(where+": password", val)
 		case "password-file":
-			file := p.absPath(where+": password-file", val)
+			file := p.AbsPath(where+": password-file", val)
 			if file != "" {
 				pw, err := readSecret(file)
 				if err != nil {
@@ -321,50 +320,3 @@ func readSecret(file string) (string, error) {
 }
 
 type parser struct{ yamlnode.Parser }
-
-func (p parser) integer(key string, v *yaml.Node) int {
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		p.Errorf(v, "%s: expected a whole number, got %s", key, yamlnode.KindName(v))
-		return 0
-	}
-	i, err := strconv.Atoi(v.Value)
-	if err != nil {
-		p.Errorf(v, "%s: expected a whole number, got %q", key, v.Value)
-	}
-	return i
-}
-
-func (p parser) absPath(key string, v *yaml.Node) string {
-	s := p.Str(key, v)
-	if s != "" && !strings.HasPrefix(s, "/") {
-		p.Errorf(v, "%s: %q must be an absolute path", key, s)
-	}
-	return s
-}
-
-// duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
-// number of seconds, as services/config does.
-func (p parser) duration(key string, v *yaml.Node) time.Duration {
-	if !p.Scalar(key, v, "a duration") {
-		return 0
-	}
-	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return time.Duration(days) * 24 * time.Hour
-		}
-	}
-	if v.Tag == "!!int" || v.Tag == "!!float" {
-		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil || f < 0 || f > 1e9 {
-			p.Errorf(v, "bad duration %q for %s", v.Value, key)
-			return 0
-		}
-		return time.Duration(f * float64(time.Second))
-	}
-	d, err := time.ParseDuration(v.Value)
-	if err != nil || d < 0 {
-		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
-		return 0
-	}
-	return d
-}

@@ -2,7 +2,10 @@ package yamlnode
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shepherd-go/shepherd/services"
 	"go.yaml.in/yaml/v3"
@@ -148,4 +151,53 @@ func SplitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// Integer is key's whole number.
+func (p Parser) Integer(key string, v *yaml.Node) int {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		p.Errorf(v, "%s: expected a whole number, got %s", key, KindName(v))
+		return 0
+	}
+	i, err := strconv.Atoi(v.Value)
+	if err != nil {
+		p.Errorf(v, "%s: expected a whole number, got %q", key, v.Value)
+	}
+	return i
+}
+
+// AbsPath is key's absolute path.
+func (p Parser) AbsPath(key string, v *yaml.Node) string {
+	s := p.Str(key, v)
+	if s != "" && !filepath.IsAbs(s) {
+		p.Errorf(v, "%s: %q must be an absolute path", key, s)
+	}
+	return s
+}
+
+// Duration accepts Go durations ("100ms", "1h30m"), days ("30d") or a
+// number of seconds.
+func (p Parser) Duration(key string, v *yaml.Node) time.Duration {
+	if !p.Scalar(key, v, "a duration") {
+		return 0
+	}
+	if n, ok := strings.CutSuffix(v.Value, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return time.Duration(days) * 24 * time.Hour
+		}
+	}
+	if v.Tag == "!!int" || v.Tag == "!!float" {
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || f < 0 || f > 1e9 {
+			p.Errorf(v, "bad duration %q for %s", v.Value, key)
+			return 0
+		}
+		return time.Duration(f * float64(time.Second))
+	}
+	d, err := time.ParseDuration(v.Value)
+	if err != nil || d < 0 {
+		p.Errorf(v, "bad duration %q for %s (examples: 100ms, 5s, 2m)", v.Value, key)
+		return 0
+	}
+	return d
 }
