@@ -47,8 +47,9 @@ const (
 	// KindJob is a tracked job's finished run or missed period (herd run,
 	// services/jobs): Job names it, Outcome is ok, failed or late.
 	KindJob = "job"
-	// KindProxy: a remote service's mirrored state changed on this
-	// daemon (State, and Message the error when unreachable).
+	// KindProxy: a remote service's exporter was lost (State
+	// unreachable, Message the error) or reached again (State the
+	// mirrored one).
 	KindProxy = "proxy"
 	// KindFleetRun: a fleet run was recorded (Command, Result ok or
 	// failed, Message its number and summary).

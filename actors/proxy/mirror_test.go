@@ -89,3 +89,20 @@ func TestAnsweredReadsStateOrOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyReachabilityIsRecorded(t *testing.T) {
+	for _, c := range []struct {
+		before, after string
+		want          bool
+	}{
+		{wire.StateStopped, wire.StateUnreachable, true},
+		{wire.StateUnreachable, wire.StateRunning, true},
+		{wire.StateRunning, wire.StateStopped, false},
+		{wire.StateStopped, wire.StateRunning, false},
+		{wire.StateUnreachable, wire.StateUnreachable, false},
+	} {
+		if got := reachabilityChanged(c.before, c.after); got != c.want {
+			t.Errorf("%s -> %s: %v, want %v", c.before, c.after, got, c.want)
+		}
+	}
+}

@@ -67,9 +67,9 @@ type Env struct {
 	Ping func(ctx context.Context, ref capability.Sturdyref) error
 	// CallTimeout bounds every call to the exporter.
 	CallTimeout time.Duration
-	// Historian, if set, records each change of the mirrored state (an
-	// event of kind proxy): the history of a remote service on this
-	// daemon, and the source of proxy-unreachable notifications.
+	// Historian, if set, records each time the exporter is lost or
+	// reached again (an event of kind proxy, with the mirrored state):
+	// the source of proxy-unreachable notifications.
 	Historian *actor.PID
 }
 
@@ -369,7 +369,7 @@ func (p *proxy) changed(ctx actor.Context, before string) {
 		text += ": " + st.seen.Err
 	}
 	st.env.Logf("service %s %s", st.spec.Name, text)
-	if st.env.Historian != nil {
+	if st.env.Historian != nil && reachabilityChanged(before, st.seen.State) {
 		e := history.Event{Time: st.since, Service: st.spec.Name, Kind: history.KindProxy, State: st.seen.State}
 		if st.seen.State == wire.StateUnreachable {
 			e.Message = st.seen.Err
@@ -468,4 +468,13 @@ func (p *proxy) localReply(req wire.Request, rep wire.Reply, err error) wire.Rep
 	}
 	return wire.ErrReply(req.ID, &wire.Error{Kind: wire.Unreachable, Service: name,
 		Message: fmt.Sprintf("service %s: the exporter's answer to %s is malformed", name, req.Action)})
+}
+
+// reachabilityChanged says whether a change of the mirrored state from
+// before to after lost the exporter or reached it again: only those are
+// recorded, as the remote service's own changes are in its daemon's
+// history, and an exporter that flips its state in every frame must not
+// fill ours.
+func reachabilityChanged(before, after string) bool {
+	return (before == wire.StateUnreachable) != (after == wire.StateUnreachable)
 }
