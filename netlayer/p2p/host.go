@@ -76,6 +76,7 @@ type Host struct {
 	rm    network.ResourceManager
 	gater *gater
 	idle  *idle
+	kept  *kept
 
 	closing  sync.Once
 	closeErr error
@@ -107,10 +108,17 @@ func New(cfg Config) (*Host, error) {
 	// A fleet run dials many hosts at once (herd's --fanout, a relay's):
 	// connections being set up are transient, and libp2p's default (64)
 	// would refuse most of a large run's dials.
+	// Control streams kept between calls (kept.go), one per connection
+	// at most, have a memory budget of their own: yamux counts a
+	// stream's receive window (256 KiB) against the host's memory.
+	scaled := limits.Scale(cfg.Memory, cfg.FDs)
+	system := scaled.ToPartialLimitConfig().System
+	system.Conns, system.ConnsOutbound = rcmgr.LimitVal(cfg.Conns), rcmgr.LimitVal(cfg.Conns)
+	system.Memory += rcmgr.LimitVal64(cfg.Conns) * keptWindow
 	concrete := rcmgr.PartialLimitConfig{
-		System:    rcmgr.ResourceLimits{Conns: rcmgr.LimitVal(cfg.Conns), ConnsOutbound: rcmgr.LimitVal(cfg.Conns)},
+		System:    system,
 		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
-	}.Build(limits.Scale(cfg.Memory, cfg.FDs))
+	}.Build(scaled)
 	g := newGater()
 	if cfg.Logf != nil {
 		g.logf = cfg.Logf
@@ -204,6 +212,8 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	}
 	h.idle = newIdle(cfg.IdleAfter)
 	go h.idle.run(h.sw)
+	h.kept = newKept(cfg.Conns)
+	go h.kept.run()
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
 			return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
@@ -439,6 +449,10 @@ func (h *Host) close() error {
 	if h.idle != nil {
 		close(h.idle.stop)
 		<-h.idle.done
+	}
+	if h.kept != nil {
+		close(h.kept.stop)
+		<-h.kept.done
 	}
 	switch {
 	case h.h != nil:
