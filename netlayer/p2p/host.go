@@ -105,9 +105,9 @@ func New(cfg Config) (*Host, error) {
 	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
 	// none.
-	// A fleet run dials many hosts at once (herd's --fanout, a relay's):
-	// connections being set up are transient, and libp2p's default (64)
-	// would refuse most of a large run's dials.
+	// A fleet run dials many hosts at once (herd's --fanout, 256 by
+	// default, a relay's, 256): connections being set up are transient,
+	// and libp2p's default (64) would refuse most of a large run's dials.
 	// Control streams kept between calls (kept.go), one per connection
 	// at most, have a memory budget of their own: yamux counts a
 	// stream's receive window (256 KiB) against the host's memory.
@@ -117,7 +117,7 @@ func New(cfg Config) (*Host, error) {
 	system.Memory += rcmgr.LimitVal64(cfg.Conns) * keptWindow
 	concrete := rcmgr.PartialLimitConfig{
 		System:    system,
-		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
+		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 512, Conns: 576},
 	}.Build(scaled)
 	g := newGater()
 	if cfg.Logf != nil {

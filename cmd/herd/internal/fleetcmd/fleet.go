@@ -215,6 +215,7 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 					}
 				}
 			}
+			fanout := fanoutFor(hosts, fanout)
 			viaShepherd := fleet.ShepherdExec(f.Socket)
 			execOn := func(ctx context.Context, h *fleet.Host, argv []string, timeout time.Duration) fleet.Result {
 				if h.SSH != nil {
@@ -306,7 +307,7 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 	exec.Flags().BoolVar(&group, "group", false, "group hosts with identical output (default when the output is not a terminal)")
 	exec.Flags().BoolVar(&stream, "stream", false, "print each host's lines as HOST: line as it finishes (default on a terminal)")
 	exec.Flags().DurationVar(&timeout, "timeout", time.Minute, "per-host time limit")
-	exec.Flags().IntVar(&fanout, "fanout", 64, "hosts run at once")
+	exec.Flags().IntVar(&fanout, "fanout", 0, fmt.Sprintf("hosts run at once (default %d, or %d when any host is reached over SSH)", ShepherdFanout, SSHFanout))
 	exec.Flags().BoolVar(&acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
 	exec.Flags().StringVar(&knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
@@ -637,4 +638,28 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Default fan-outs of fleet exec (docs/scale.md). Shepherd hosts all go
+// on one connection to the local daemon, which keeps a libp2p connection
+// and a control stream per host: 256 at once keep two cores busy with
+// 1000 hosts (64 left them waiting), within the daemon's 512 connections
+// being set up at once and its stream memory. SSH sessions are
+// processes' worth of handshakes each, and sshd refuses many at once.
+const (
+	ShepherdFanout = 256
+	SSHFanout      = 64
+)
+
+// fanoutFor is the fan-out asked for, or else the default for hosts.
+func fanoutFor(hosts []*fleet.Host, asked int) int {
+	if asked > 0 {
+		return asked
+	}
+	for _, h := range hosts {
+		if h.SSH != nil {
+			return SSHFanout
+		}
+	}
+	return ShepherdFanout
 }
