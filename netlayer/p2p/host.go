@@ -77,6 +77,7 @@ type Host struct {
 	gater *gater
 	idle  *idle
 	kept  *kept
+	dials chan struct{} // connections being set up by Dial (maxDials)
 
 	closing  sync.Once
 	closeErr error
@@ -105,9 +106,10 @@ func New(cfg Config) (*Host, error) {
 	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
 	// none.
-	// A fleet run dials many hosts at once (herd's --fanout, 256 by
-	// default, a relay's, 256): connections being set up are transient,
-	// and libp2p's default (64) would refuse most of a large run's dials.
+	// A fleet run dials many hosts at once (herd's --fanout, a relay's;
+	// Dial sets up maxDials at once): connections being set up are
+	// transient, and libp2p's default (64) would refuse most of a large
+	// run's dials.
 	// Control streams kept between calls (kept.go), one per connection
 	// at most, have a memory budget of their own: yamux counts a
 	// stream's receive window (256 KiB) against the host's memory.
@@ -117,7 +119,7 @@ func New(cfg Config) (*Host, error) {
 	system.Memory += rcmgr.LimitVal64(cfg.Conns) * keptWindow
 	concrete := rcmgr.PartialLimitConfig{
 		System:    system,
-		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 512, Conns: 576},
+		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
 	}.Build(scaled)
 	g := newGater()
 	if cfg.Logf != nil {
@@ -213,6 +215,7 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	h.idle = newIdle(cfg.IdleAfter)
 	go h.idle.run(h.sw)
 	h.kept = newKept(cfg.Conns)
+	h.dials = make(chan struct{}, maxDials)
 	go h.kept.run()
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
@@ -355,6 +358,18 @@ func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Con
 	}
 	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
 	h.idle.touch(id)
+	if h.h.Network().Connectedness(id) != network.Connected {
+		// A handshake costs both sides milliseconds of CPU: a run's
+		// fan-out in handshakes at once slows every one of them past
+		// its deadline on a busy machine. Calls on connections made
+		// are not held back.
+		select {
+		case h.dials <- struct{}{}:
+			defer func() { <-h.dials }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting to connect: %w", ctx.Err())
+		}
+	}
 	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
 	if err != nil {
 		return nil, dialError(err)

@@ -26,6 +26,8 @@ const (
 	// stream (its initial receive window): the host's memory limit grows
 	// by that for each stream it may keep (Config.Conns at most).
 	keptWindow = 256 << 10
+	// maxDials bounds the connections Dial sets up at once.
+	maxDials = 64
 )
 
 type kept struct {

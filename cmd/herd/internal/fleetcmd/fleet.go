@@ -643,8 +643,8 @@ func sortedKeys(m map[string]string) []string {
 // Default fan-outs of fleet exec (docs/scale.md). Shepherd hosts all go
 // on one connection to the local daemon, which keeps a libp2p connection
 // and a control stream per host: 256 at once keep two cores busy with
-// 1000 hosts (64 left them waiting), within the daemon's 512 connections
-// being set up at once and its stream memory. SSH sessions are
+// 1000 hosts (64 left them waiting); the daemon sets up 64 connections
+// at once whatever the fan-out (a cold run). SSH sessions are
 // processes' worth of handshakes each, and sshd refuses many at once.
 const (
 	ShepherdFanout = 256
