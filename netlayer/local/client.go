@@ -122,7 +122,7 @@ func (c *Client) Call(ctx context.Context, req wire.Request) (wire.Reply, error)
 // false) or until fn returns an error. ctx cancellation closes the stream.
 func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Reply) error) error {
 	c.done = false
-	reused := c.reused
+	reused := c.reused && c.redial != nil
 	c.reused = false
 	c.next++
 	req.ID = c.next
@@ -135,7 +135,10 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer func() { stop() }()
 	if err := wire.Encode(c.c, req); err != nil {
-		if reused && c.again(ctx, &stop) {
+		if reused {
+			if err := c.again(ctx, &stop); err != nil {
+				return err // what a new connection's dial says
+			}
 			return c.Stream(ctx, req, fn)
 		}
 		if r, ok := c.refusal(ctx); ok {
@@ -148,7 +151,10 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 		if err != nil {
 			// A kept stream the far end closed before it read the
 			// request (an idle timeout, a restart) did not run it.
-			if reused && first && errors.Is(err, io.EOF) && c.again(ctx, &stop) {
+			if reused && first && errors.Is(err, io.EOF) {
+				if err := c.again(ctx, &stop); err != nil {
+					return err
+				}
 				return c.Stream(ctx, req, fn)
 			}
 			return c.ctxErr(ctx, fmt.Errorf("read reply: %w", err))
@@ -161,9 +167,12 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 		if r.ID != req.ID && r.ID != 0 {
 			continue
 		}
-		if r.ID == 0 && reused && first && c.again(ctx, &stop) {
+		if r.ID == 0 && reused && first {
 			// The far end's farewell to a kept stream (its idle
 			// timeout), not an answer: the request was not read.
+			if err := c.again(ctx, &stop); err != nil {
+				return err
+			}
 			return c.Stream(ctx, req, fn)
 		}
 		if err := fn(r); err != nil {
@@ -177,20 +186,21 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 }
 
 // again replaces a kept connection found closed by a new one, for the
-// request to be sent once more.
-func (c *Client) again(ctx context.Context, stop *func() bool) bool {
-	if c.redial == nil || ctx.Err() != nil {
-		return false
+// request to be sent once more; its error is the new connection's (the
+// far end is gone: what a call to it says now).
+func (c *Client) again(ctx context.Context, stop *func() bool) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	(*stop)()
 	nc, err := c.redial(ctx)
 	if err != nil {
-		return false
+		return err
 	}
 	c.c.Close()
 	c.c, c.dec = nc, wire.NewDecoder(nc)
 	*stop = func() bool { return true }
-	return true
+	return nil
 }
 
 // refusal reads the error frame of a daemon that refused the connection
