@@ -467,6 +467,7 @@ func tailBench(bin, dir string) error {
 	wsRSS, _ := vmRSS(ws.cmd.Process.Pid, "VmHWM")
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
+	herdCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	mu.Lock()
 	defer mu.Unlock()
 	got, bad, lost := 0, 0, 0
@@ -481,8 +482,8 @@ func tailBench(bin, dir string) error {
 	all := last.Sub(t0)
 	fmt.Printf("%-28s %8.0f lines/s received, written %.0f lines/s (%d hosts x %d lines/s for %d s, 64-byte lines): ratio %.3f; the last line %.0f ms after the writers ended\n",
 		"fleet tail, 20 hosts", float64(got)/all.Seconds(), float64(written)/wrote.Seconds(), hosts, rate, secs, float64(got)/all.Seconds()/(float64(written)/wrote.Seconds()), ms(last.Sub(t0.Add(wrote))))
-	fmt.Printf("%-28s %8d lost     of %d written, %d received, %d out of order; herd peak RSS %.1f MiB, workstation daemon %.1f MiB; CPU: hosts %.0f ms, workstation daemon %.0f ms\n",
-		"  lines lost", lost, written, got, bad, float64(herdRSS)/1024, float64(wsRSS)/1024, ms(hostsCPU), ms(wsCPU))
+	fmt.Printf("%-28s %8d lost     of %d written, %d received, %d out of order; herd peak RSS %.1f MiB, workstation daemon %.1f MiB; CPU: hosts %.0f ms, workstation daemon %.0f ms, herd %.0f ms\n",
+		"  lines lost", lost, written, got, bad, float64(herdRSS)/1024, float64(wsRSS)/1024, ms(hostsCPU), ms(wsCPU), ms(herdCPU))
 	if lost != 0 || bad != 0 || got != written {
 		return fmt.Errorf("fleet tail lost lines: %d written, %d received, %d missing, %d out of order (first: %s)\nherd's stderr:\n%s", written, got, lost, bad, firstBad, tailOf(stderr.Bytes(), 2000))
 	}
