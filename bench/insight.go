@@ -117,6 +117,24 @@ func nsFleet(bin, dir, mnt string, n int, allow string) (ws *daemon, hosts []*da
 	return
 }
 
+// loadAvg is the 1-minute load average, from /proc/loadavg: the machine
+// is shared, and a ratio measured under load says so.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+// idleCPU is what ds use doing nothing for d (libp2p's own traffic,
+// timers): the part of a run's CPU that is not the run's.
+func idleCPU(d time.Duration, ds ...*daemon) time.Duration {
+	c0 := cpuTime(ds...)
+	time.Sleep(d)
+	return cpuTime(ds...) - c0
+}
+
 func canNamespace() bool {
 	if os.Geteuid() != 0 {
 		return false
@@ -193,8 +211,10 @@ func diffBench(bin, dir string, rounds int) error {
 	if err := herdDiff(); err != nil { // connections made
 		return err
 	}
+	idle := idleCPU(5*time.Second, hs...)
 	w0, h0 := cpuTime(ws), cpuTime(hs...)
 	herdCPU = 0
+	t0 := time.Now()
 	var ours []time.Duration
 	for range rounds {
 		t0 := time.Now()
@@ -204,17 +224,19 @@ func diffBench(bin, dir string, rounds int) error {
 		ours = append(ours, time.Since(t0))
 	}
 	wsCPU, hostsCPU := (cpuTime(ws)-w0)/time.Duration(rounds), (cpuTime(hs...)-h0)/time.Duration(rounds)
+	hostsIdle := time.Duration(float64(idle) / 5 * time.Since(t0).Seconds() / float64(rounds))
+	load := loadAvg()
 
 	clush, err := clushCat(filepath.Join(dir, "ssh"), path, hosts, rounds)
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%-28s %8.1f ms   %d hosts x %d KiB, 2 differ (libp2p read capabilities, fanout 100); CPU a run: herd %.0f ms, workstation daemon %.0f ms, hosts %.0f ms",
-		"fleet diff 1 MB, 100 hosts", ms(mid(ours)), hosts, size>>10, ms(herdCPU)/float64(rounds), ms(wsCPU), ms(hostsCPU))
+	line := fmt.Sprintf("%-28s %8.1f ms   %d hosts x %d KiB, 2 differ (libp2p read capabilities, fanout 100); CPU a run: herd %.0f ms, workstation daemon %.0f ms, hosts %.0f ms (of which %.0f ms they take idle); load average %s",
+		"fleet diff 1 MB, 100 hosts", ms(mid(ours)), hosts, size>>10, ms(herdCPU)/float64(rounds), ms(wsCPU), ms(hostsCPU), ms(hostsIdle), load)
 	fmt.Println(line)
 	if clush > 0 {
-		fmt.Printf("%-28s %8.1f ms   clush -b -f 100 cat over 100 SSH sessions (5 sshd on loopback); herd / clush = %.2fx (target <= 1x)\n",
-			"  clush -b cat, 100 SSH", ms(clush), float64(mid(ours))/float64(clush))
+		fmt.Printf("%-28s %8.1f ms   clush -b -f 100 cat over 100 SSH sessions (5 sshd on loopback); herd / clush = %.2fx (target <= 1x); load average %s\n",
+			"  clush -b cat, 100 SSH", ms(clush), float64(mid(ours))/float64(clush), loadAvg())
 	}
 	return nil
 }
@@ -466,6 +488,7 @@ func tailBench(bin, dir string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	hostsCPU, wsCPU := cpuTime(hs...)-h0, cpuTime(ws)-w0
+	load := loadAvg()
 	herdRSS, _ := vmRSS(cmd.Process.Pid, "VmHWM")
 	wsRSS, _ := vmRSS(ws.cmd.Process.Pid, "VmHWM")
 	cmd.Process.Signal(syscall.SIGINT)
@@ -483,8 +506,8 @@ func tailBench(bin, dir string) error {
 		lost += rate*secs - c.next
 	}
 	all := last.Sub(t0)
-	fmt.Printf("%-28s %8.0f lines/s received, written %.0f lines/s (%d hosts x %d lines/s for %d s, 64-byte lines): ratio %.3f; the last line %.0f ms after the writers ended\n",
-		"fleet tail, 20 hosts", float64(got)/all.Seconds(), float64(written)/wrote.Seconds(), hosts, rate, secs, float64(got)/all.Seconds()/(float64(written)/wrote.Seconds()), ms(last.Sub(t0.Add(wrote))))
+	fmt.Printf("%-28s %8.0f lines/s received, written %.0f lines/s (%d hosts x %d lines/s for %d s, 64-byte lines): ratio %.3f; the last line %.0f ms after the writers ended; load average %s\n",
+		"fleet tail, 20 hosts", float64(got)/all.Seconds(), float64(written)/wrote.Seconds(), hosts, rate, secs, float64(got)/all.Seconds()/(float64(written)/wrote.Seconds()), ms(last.Sub(t0.Add(wrote))), load)
 	fmt.Printf("%-28s %8d lost     of %d written, %d received, %d out of order; herd peak RSS %.1f MiB, workstation daemon %.1f MiB; CPU: hosts %.0f ms, workstation daemon %.0f ms, herd %.0f ms\n",
 		"  lines lost", lost, written, got, bad, float64(herdRSS)/1024, float64(wsRSS)/1024, ms(hostsCPU), ms(wsCPU), ms(herdCPU))
 	if lost != 0 || bad != 0 || got != written {
