@@ -231,28 +231,38 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 	buf := make([]byte, maxChunk)
 	tick := time.NewTicker(Poll)
 	defer tick.Stop()
+	// more: the last read filled the buffer, so the file may hold more
+	// already; it is read again at once, not at the next tick (a file
+	// written faster than a chunk a tick would fall behind for ever).
+	// note waits for the next reply.
+	more, note := false, ""
 	for {
-		select {
-		case <-ctx.Done():
+		if !more {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		} else if ctx.Err() != nil {
 			return
-		case <-tick.C:
 		}
-		note := ""
-		// Rotated (another file at the path) or truncated: start over.
+		// Rotated (another file at the path): the old file is read to
+		// its end first (what was written to it before the rename),
+		// then the new one from its start. Truncated: start over.
+		var next *os.File
 		if nf, err := filexfer.OpenRead(a.Path); err == nil {
 			if cur, _ := f.Stat(); !os.SameFile(cur, mustStat(nf)) {
-				f.Close()
-				f, offset, note = nf, 0, a.Path+" was replaced; following the new file"
-				sp = splitter{}
+				next = nf
 			} else {
 				nf.Close()
 			}
 		}
-		if cur, err := f.Stat(); err == nil && cur.Size() < offset {
+		if cur, err := f.Stat(); next == nil && err == nil && cur.Size() < offset {
 			offset, note = 0, a.Path+" was truncated"
 			sp = splitter{}
 		}
 		var lines []string
+		more = false
 		for len(lines) < maxBatch {
 			n, err := f.ReadAt(buf, offset)
 			if n > 0 {
@@ -263,6 +273,7 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 					}
 				}
 			}
+			more = n == len(buf)
 			if n < len(buf) || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, syscall.EAGAIN) {
 				break
 			}
@@ -271,6 +282,16 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 			if !reply(Lines{Lines: nonNil(lines), Note: note}) {
 				return
 			}
+			note = ""
+		}
+		if next != nil {
+			if more {
+				next.Close() // the old file first
+				continue
+			}
+			f.Close()
+			f, offset, sp = next, 0, splitter{}
+			more, note = true, a.Path+" was replaced; following the new file"
 		}
 	}
 }
