@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -124,5 +125,75 @@ func TestServeFastWriterLosesNoLine(t *testing.T) {
 	}
 	if len(notes) != 1 || notes[0] != p+" was replaced; following the new file" {
 		t.Fatalf("notes %q, want one about the rotation", notes)
+	}
+}
+
+// A stream that comes back with the file and offset of its last reply
+// gets the lines written meanwhile, none twice; another file at the path
+// (rotated meanwhile) is followed from its start, with a note.
+func TestServeResumes(t *testing.T) {
+	old := Poll
+	Poll = 10 * time.Millisecond
+	defer func() { Poll = old }()
+	p := filepath.Join(t.TempDir(), "app.log")
+	os.WriteFile(p, []byte("one\ntwo\n"), 0o644)
+	stream := func(a Args) (chan Lines, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := make(chan Lines, 100)
+		go Serve(ctx, wire.Request{Service: "read", Action: Action, Args: a.Encode()}, func(r wire.Reply) bool {
+			var l Lines
+			if !r.OK || json.Unmarshal(r.Result, &l) != nil {
+				t.Errorf("reply %+v", r)
+				return false
+			}
+			ch <- l
+			return true
+		}, nil)
+		return ch, cancel
+	}
+	next := func(ch chan Lines) Lines {
+		t.Helper()
+		for {
+			select {
+			case l := <-ch:
+				if len(l.Lines) > 0 || l.Note != "" {
+					return l
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no lines within 10 s")
+			}
+		}
+	}
+	ch, cancel := stream(Args{Path: p, Lines: 1})
+	first := next(ch)
+	if !slices.Equal(first.Lines, []string{"two"}) || first.File == "" || first.Offset != 8 {
+		t.Fatalf("backlog %+v", first)
+	}
+	cancel() // the stream drops; lines come meanwhile, one cut
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("three\nfour\nfi")
+	ch, cancel = stream(Args{Path: p, Lines: 10, File: first.File, From: first.Offset})
+	l := next(ch)
+	if !slices.Equal(l.Lines, []string{"three", "four"}) || l.Offset != 19 {
+		t.Fatalf("resumed: %+v, want three, four up to 19", l)
+	}
+	f.WriteString("ve\n")
+	f.Close()
+	if l = next(ch); !slices.Equal(l.Lines, []string{"five"}) || l.Offset != 24 {
+		t.Fatalf("then %+v", l)
+	}
+	cancel()
+	os.Rename(p, p+".1")
+	os.WriteFile(p, []byte("new one\n"), 0o644)
+	ch, cancel = stream(Args{Path: p, File: l.File, From: l.Offset})
+	defer cancel()
+	if l = next(ch); l.Note != p+" was replaced while the stream was down; following the new file from its start" {
+		t.Fatalf("rotated meanwhile: %+v", l)
+	}
+	if len(l.Lines) == 0 {
+		l = next(ch)
+	}
+	if !slices.Equal(l.Lines, []string{"new one"}) {
+		t.Fatalf("the new file: %+v", l)
 	}
 }

@@ -23,12 +23,15 @@ const Action = "tail"
 
 // Bounds.
 const (
-	MaxPattern = 1024      // bytes of a --grep or --exclude
-	MaxLines   = 10000     // --lines
-	MaxLine    = 4096      // bytes of a line; longer ones are cut
-	maxChunk   = 256 << 10 // read at once
-	maxBack    = 1 << 20   // read back for --lines
-	maxBatch   = 512       // lines per reply
+	MaxPattern = 1024  // bytes of a --grep or --exclude
+	MaxLines   = 10000 // --lines
+	MaxLine    = 4096  // bytes of a line; longer ones are cut
+	// maxChunk is read at once, and its lines make one reply: under
+	// wire.PartBudget even with every byte escaped (\u0000, 6 bytes), so
+	// that a reply is never cut into parts, each of which would carry
+	// the offset of the whole.
+	maxChunk = 64 << 10
+	maxBack  = 1 << 20 // read back for --lines
 )
 
 // Poll is how often a followed file is looked at.
@@ -40,6 +43,11 @@ type Args struct {
 	Grep    string
 	Exclude string
 	Lines   int
+	// Resume, when File is set: a stream that dropped comes back where
+	// it was, at byte From of the file File (Lines.File, Lines.Offset of
+	// its last reply), so that the lines written meanwhile come too.
+	File string
+	From int64
 }
 
 // Encode is the request's Args: --follow first (a relaying daemon
@@ -51,6 +59,9 @@ func (a Args) Encode() []string {
 	}
 	if a.Exclude != "" {
 		out = append(out, "--exclude", a.Exclude)
+	}
+	if a.File != "" {
+		out = append(out, "--file", a.File, "--from", strconv.FormatInt(a.From, 10))
 	}
 	return out
 }
@@ -84,6 +95,14 @@ func Parse(args []string) (Args, error) {
 				return a, fmt.Errorf("tail: --lines %q: expected 0 to %d", v, MaxLines)
 			}
 			a.Lines = n
+		case "--file":
+			a.File = v
+		case "--from":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return a, fmt.Errorf("tail: --from %q: expected an offset", v)
+			}
+			a.From = n
 		default:
 			return a, fmt.Errorf("tail: unknown argument %q", args[i])
 		}
@@ -140,10 +159,31 @@ func (f Filter) Keep(line string) bool {
 type Lines struct {
 	Lines []string `json:"lines"`
 	Note  string   `json:"note,omitempty"`
+	// File names the file followed (device and inode), Offset the byte
+	// after the last complete line read: where a stream that drops
+	// resumes (Args.File, Args.From).
+	File   string `json:"file,omitempty"`
+	Offset int64  `json:"offset"`
+}
+
+// fileID is f's device and inode, "" if unknown.
+func fileID(f *os.File) string {
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%d", sys.Dev, sys.Ino)
+	}
+	return ""
 }
 
 // splitter cuts a byte stream into lines of at most MaxLine bytes.
-type splitter struct{ partial []byte }
+type splitter struct {
+	partial []byte
+	// since counts the bytes fed since the last newline.
+	since int64
+}
 
 // feed adds b and returns the complete lines (a line longer than
 // MaxLine is cut there, the rest dropped up to its end).
@@ -153,8 +193,10 @@ func (s *splitter) feed(b []byte, out []string) []string {
 		if i < 0 {
 			room := MaxLine - len(s.partial)
 			s.partial = append(s.partial, b[:min(len(b), max(room, 0))]...)
+			s.since += int64(len(b))
 			return out
 		}
+		s.since = 0
 		room := MaxLine - len(s.partial)
 		s.partial = append(s.partial, b[:min(i, max(room, 0))]...)
 		out = append(out, string(s.partial))
@@ -208,7 +250,20 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 	defer func() { f.Close() }()
 	st, _ := f.Stat()
 	offset := st.Size()
+	resumed := ""
+	if a.File != "" {
+		switch {
+		case a.File != fileID(f):
+			offset, resumed = 0, a.Path+" was replaced while the stream was down; following the new file from its start"
+		case a.From > offset:
+			offset, resumed = 0, a.Path+" was truncated while the stream was down"
+		default:
+			offset = a.From
+		}
+	}
+	var sp splitter
 	reply := func(l Lines) bool {
+		l.File, l.Offset = fileID(f), offset-sp.since
 		if authz != nil {
 			if werr := authz(); werr != nil {
 				send(wire.ErrReply(req.ID, werr))
@@ -224,10 +279,12 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 			keep = append(keep, l)
 		}
 	}
-	if !reply(Lines{Lines: nonNil(keep)}) {
+	if a.File != "" {
+		keep = nil // resumed: the lines from From, none before
+	}
+	if !reply(Lines{Lines: nonNil(keep), Note: resumed}) {
 		return
 	}
-	var sp splitter
 	buf := make([]byte, maxChunk)
 	tick := time.NewTicker(Poll)
 	defer tick.Stop()
@@ -262,22 +319,16 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 			sp = splitter{}
 		}
 		var lines []string
-		more = false
-		for len(lines) < maxBatch {
-			n, err := f.ReadAt(buf, offset)
-			if n > 0 {
-				offset += int64(n)
-				for _, l := range sp.feed(buf[:n], nil) {
-					if filter.Keep(l) {
-						lines = append(lines, l)
-					}
+		n, _ := f.ReadAt(buf, offset)
+		if n > 0 {
+			offset += int64(n)
+			for _, l := range sp.feed(buf[:n], nil) {
+				if filter.Keep(l) {
+					lines = append(lines, l)
 				}
 			}
-			more = n == len(buf)
-			if n < len(buf) || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, syscall.EAGAIN) {
-				break
-			}
 		}
+		more = n == len(buf)
 		if len(lines) > 0 || note != "" {
 			if !reply(Lines{Lines: nonNil(lines), Note: note}) {
 				return
