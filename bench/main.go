@@ -25,7 +25,7 @@
 //   - `herd fleet diff` of a 1 MB file over 100 shepherds vs `clush -b
 //     cat FILE` over 100 SSH sessions, and `herd fleet tail` of 20 hosts
 //     writing 10,000 lines a second each, every line accounted for
-//     (bench/insight.go).
+//     (bench/insightbench).
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -45,6 +45,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/bench/insightbench"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
@@ -54,10 +55,11 @@ import (
 var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "diff", "tail"}
 
 func main() {
-	if len(os.Args) == 6 && os.Args[1] == writerArg { // section tail's writer of one host
+	if len(os.Args) == 7 && os.Args[1] == insightbench.WriterArg { // section tail's writer of one host
 		rate, _ := strconv.Atoi(os.Args[4])
-		secs, _ := strconv.Atoi(os.Args[5])
-		if err := tailWriter(os.Args[2], os.Args[3], rate, time.Duration(secs)*time.Second); err != nil {
+		size, _ := strconv.Atoi(os.Args[5])
+		secs, _ := strconv.Atoi(os.Args[6])
+		if err := insightbench.Writer(os.Args[2], os.Args[3], rate, size, time.Duration(secs)*time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: tail writer:", err)
 			os.Exit(1)
 		}
@@ -184,12 +186,17 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 		}
 	}
 	if want["diff"] {
-		if err := diffBench(bin, filepath.Join(dir, "diff"), min(rounds, 5)); err != nil {
+		if err := insightbench.Diff(bin, filepath.Join(dir, "diff"), min(rounds, 5)); err != nil {
 			return err
 		}
 	}
 	if want["tail"] {
-		if err := tailBench(bin, filepath.Join(dir, "tail")); err != nil {
+		// Issue 20's case; then 4 hosts writing 2.5 MB/s each, more
+		// than a host read a poll before (it fell behind for ever).
+		if err := insightbench.Tail(bin, filepath.Join(dir, "tail"), 20, 10000, 64, 5); err != nil {
+			return err
+		}
+		if err := insightbench.Tail(bin, filepath.Join(dir, "tail-long"), 4, 10000, 256, 5); err != nil {
 			return err
 		}
 	}

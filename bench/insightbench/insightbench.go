@@ -1,4 +1,4 @@
-package main
+package insightbench
 
 import (
 	"bufio"
@@ -17,12 +17,6 @@ import (
 	"github.com/shepherd-go/shepherd/internal/testsshd"
 )
 
-// Issue 20's fleet insight benchmarks: `herd fleet diff` of a 1 MB file
-// over 100 shepherds on loopback against `clush -b cat FILE` over real
-// sshd in the same run (section diff), and `herd fleet tail` of 20
-// hosts each appending 10,000 lines a second, every line accounted for
-// (section tail).
-//
 // Every host is a real shepherd daemon in a mount namespace of its own
 // (unshare, root only), in which its directory's root/ is bound on one
 // common path: the same PATH is a different file on each host, as on a
@@ -157,10 +151,10 @@ func bigFile(size, k int) []byte {
 	return b.Bytes()
 }
 
-// diffBench: herd fleet diff of a 1 MB file on 100 shepherds (two of
+// Diff: herd fleet diff of a 1 MB file on 100 shepherds (two of
 // them with one line changed, each a different one) against clush -b
 // cat FILE over 100 SSH sessions (5 sshd on loopback), in the same run.
-func diffBench(bin, dir string, rounds int) error {
+func Diff(bin, dir string, rounds int) error {
 	const hosts, size = 100, 1 << 20
 	if !canNamespace() {
 		fmt.Println("fleet diff: skipped (the hosts need mount namespaces: run as root, with unshare)")
@@ -311,14 +305,14 @@ func tailOf(b []byte, n int) []byte {
 // rate for a bounded time; herd fleet tail follows them all and the
 // bench checks, per host, that every sequence number came, in order.
 
-// writerArg is the first argument of the bench re-executed as one
+// WriterArg is the first argument of the bench re-executed as one
 // host's writer.
-const writerArg = "tail-writer"
+const WriterArg = "tail-writer"
 
-// tailWriter appends rate lines a second to path for d, in 100 batches a
-// second (one write each), each line "HOST SEQ" padded to 64 bytes;
+// Writer appends rate lines a second to path for d, in 100 batches a
+// second (one write each), each line "HOST SEQ" padded to size bytes;
 // it prints the count written.
-func tailWriter(path, host string, rate int, d time.Duration) error {
+func Writer(path, host string, rate, size int, d time.Duration) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -327,7 +321,7 @@ func tailWriter(path, host string, rate int, d time.Duration) error {
 	const tick = 10 * time.Millisecond
 	per := rate * int(tick) / int(time.Second)
 	total := rate * int(d/time.Second)
-	pad := strings.Repeat("x", 64)
+	pad := strings.Repeat("x", size)
 	var buf []byte
 	start := time.Now()
 	seq := 0
@@ -338,7 +332,7 @@ func tailWriter(path, host string, rate int, d time.Duration) error {
 		for ; seq < due; seq++ {
 			start := len(buf)
 			buf = fmt.Appendf(buf, "%s %07d ", host, seq)
-			buf = append(buf, pad[:max(0, 63-(len(buf)-start))]...)
+			buf = append(buf, pad[:max(0, size-1-(len(buf)-start))]...)
 			buf = append(buf, '\n')
 		}
 		if len(buf) > 0 {
@@ -352,10 +346,9 @@ func tailWriter(path, host string, rate int, d time.Duration) error {
 	return nil
 }
 
-// tailBench: herd fleet tail of 20 hosts, each with a writer appending
-// 10,000 lines a second for 5 s; every line must come, in order.
-func tailBench(bin, dir string) error {
-	const hosts, rate, secs = 20, 10000, 5
+// Tail: herd fleet tail of hosts, each with a writer appending rate
+// lines of size bytes a second for secs; every line must come, in order.
+func Tail(bin, dir string, hosts, rate, size, secs int) error {
 	if !canNamespace() {
 		fmt.Println("fleet tail: skipped (the hosts need mount namespaces: run as root, with unshare)")
 		return nil
@@ -452,7 +445,7 @@ func tailBench(bin, dir string) error {
 	writers := make([]*exec.Cmd, hosts)
 	outs := make([]bytes.Buffer, hosts)
 	for i := range hosts {
-		writers[i] = exec.Command(self, writerArg, files[i], fmt.Sprintf("h%03d", i+1), strconv.Itoa(rate), strconv.Itoa(secs))
+		writers[i] = exec.Command(self, WriterArg, files[i], fmt.Sprintf("h%03d", i+1), strconv.Itoa(rate), strconv.Itoa(size), strconv.Itoa(secs))
 		writers[i].Stdout = &outs[i]
 		writers[i].Stderr = os.Stderr
 		if err := writers[i].Start(); err != nil {
@@ -506,8 +499,8 @@ func tailBench(bin, dir string) error {
 		lost += rate*secs - c.next
 	}
 	all := last.Sub(t0)
-	fmt.Printf("%-28s %8.0f lines/s received, written %.0f lines/s (%d hosts x %d lines/s for %d s, 64-byte lines): ratio %.3f; the last line %.0f ms after the writers ended; load average %s\n",
-		"fleet tail, 20 hosts", float64(got)/all.Seconds(), float64(written)/wrote.Seconds(), hosts, rate, secs, float64(got)/all.Seconds()/(float64(written)/wrote.Seconds()), ms(last.Sub(t0.Add(wrote))), load)
+	fmt.Printf("%-28s %8.0f lines/s received, written %.0f lines/s (%d hosts x %d lines/s for %d s, %d-byte lines): ratio %.3f; the last line %.0f ms after the writers ended; load average %s\n",
+		fmt.Sprintf("fleet tail, %d hosts", hosts), float64(got)/all.Seconds(), float64(written)/wrote.Seconds(), hosts, rate, secs, size, float64(got)/all.Seconds()/(float64(written)/wrote.Seconds()), ms(last.Sub(t0.Add(wrote))), load)
 	fmt.Printf("%-28s %8d lost     of %d written, %d received, %d out of order; herd peak RSS %.1f MiB, workstation daemon %.1f MiB; CPU: hosts %.0f ms, workstation daemon %.0f ms, herd %.0f ms\n",
 		"  lines lost", lost, written, got, bad, float64(herdRSS)/1024, float64(wsRSS)/1024, ms(hostsCPU), ms(wsCPU), ms(herdCPU))
 	if lost != 0 || bad != 0 || got != written {
