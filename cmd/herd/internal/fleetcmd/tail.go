@@ -160,7 +160,8 @@ func printTail(f *cmdutil.Factory, hosts []*fleet.Host, lines <-chan insight.Tai
 		colour[h.Name] = hostColours[i%len(hostColours)]
 	}
 	tty := cmdutil.IsTerminal(f.Out)
-	// Into a pipe or a file, lines are written in blocks: whatever has
+	// Into a pipe or a file, lines (and --json's documents) are written
+	// in blocks: whatever has
 	// come, flushed as soon as no more is waiting (a write a line took
 	// more CPU than the rest of herd at 200,000 lines a second).
 	out := bufio.NewWriterSize(f.Out, 64<<10)
@@ -184,7 +185,11 @@ func printTail(f *cmdutil.Factory, hosts []*fleet.Host, lines <-chan insight.Tai
 			if l.Note {
 				d.Line, d.Note = "", l.Line
 			}
-			f.PrintDoc(d)
+			if b, err := cmdutil.MarshalDoc(d); err == nil && !tty {
+				out.Write(b) // as the text lines: in blocks
+			} else {
+				f.PrintDoc(d)
+			}
 			continue
 		}
 		if l.Note {
