@@ -104,12 +104,14 @@ func StartHosts(env Env, hosts []monitorconfig.CollectHost) *Collector {
 	if env.Retention <= 0 {
 		env.Retention = 30 * 24 * time.Hour
 	}
-	c := &Collector{env: env, hosts: hosts, status: map[string]*wire.CollectHost{}}
-	for _, h := range hosts {
+	c := &Collector{env: env, hosts: slices.Clone(hosts), status: map[string]*wire.CollectHost{}}
+	for i, h := range c.hosts {
 		if h.PageSize <= 0 || h.PageSize > MaxItems {
-			h.PageSize = MaxItems
+			c.hosts[i].PageSize = MaxItems
 		}
-		c.status[h.Name] = &wire.CollectHost{Host: h.Name, Interval: h.Interval, PageSize: h.PageSize}
+		c.status[h.Name] = &wire.CollectHost{Host: h.Name, Interval: h.Interval, PageSize: c.hosts[i].PageSize}
+	}
+	for _, h := range c.hosts { // the map is whole before a loop reads it
 		env.Go(func() { c.loop(h) })
 	}
 	return c
