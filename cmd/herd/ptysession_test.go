@@ -33,7 +33,8 @@ import (
 //
 // Lines starting with # are comments. What PROG printed, its control
 // sequences (CSI) and carriage returns taken out, becomes the command's
-// stdout. The environment is the script's PATH, HOME and XDG_* variables.
+// stdout. The environment is the script's PATH, HOME, SOCK and XDG_*
+// variables.
 func cmdPtySession(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: ptysession STEPS PROG [ARG...]")
@@ -50,7 +51,7 @@ func cmdPtySession(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.Command(path, args[2:]...)
 	cmd.Dir = ts.MkAbs(".")
 	cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "HOME="+ts.Getenv("HOME"), "GORACE=atexit_sleep_ms=0")
-	for _, v := range []string{"XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"} {
+	for _, v := range []string{"SOCK", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"} {
 		if val := ts.Getenv(v); val != "" {
 			cmd.Env = append(cmd.Env, v+"="+val)
 		}
@@ -59,7 +60,12 @@ func cmdPtySession(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	defer master.Close()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	ended := make(chan struct{}) // closed once PROG has exited
+	go func() {
+		err := cmd.Wait()
+		close(ended)
+		exited <- err
+	}()
 	finished := false
 	defer func() {
 		if !finished {
@@ -122,7 +128,15 @@ func cmdPtySession(ts *testscript.TestScript, neg bool, args []string) {
 				if time.Now().After(end) {
 					ts.Fatalf("%s: not printed within %v; since the last match: %q", where, wait, t[seen:])
 				}
-				time.Sleep(20 * time.Millisecond)
+				select {
+				case <-ended:
+					// What it printed last may still be on its way.
+					time.Sleep(100 * time.Millisecond)
+					if t := text(); !re.MatchString(t[seen:]) {
+						ts.Fatalf("%s: %s exited; since the last match: %q", where, args[1], t[seen:])
+					}
+				case <-time.After(20 * time.Millisecond):
+				}
 			}
 		case "send":
 			b, err := unescape(arg)

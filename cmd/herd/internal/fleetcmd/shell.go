@@ -37,7 +37,7 @@ exits with the status of the last line. No --json: use fleet exec.`,
 				return err
 			}
 			code := fleetshell.Run(fleetshell.Config{
-				In: f.In, Out: f.Out, Err: f.Err, Term: cmdutil.RawWriter(f.Out),
+				In: f.In, Out: f.Out, Err: f.Err, Term: cmdutil.RawWriter(f.Out), TermErr: cmdutil.RawWriter(f.Err),
 				Inventory: inv, Hosts: hosts, Selector: o.sel.String(), History: history,
 				Exec: func(ctx context.Context, hosts []*fleet.Host, argv []string, selector string) (fleetshell.Ran, error) {
 					ran, err := runExec(ctx, f, hosts, argv, selector, &so, execOutput{group: !stream, stream: stream, earlier: true})

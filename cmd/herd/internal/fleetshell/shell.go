@@ -36,12 +36,13 @@ type Exec func(ctx context.Context, hosts []*fleet.Host, argv []string, selector
 // Config is a shell's world.
 type Config struct {
 	// In is read line by line; Out and Err take the shell's own texts.
-	// Term is Out's stream with nothing in between, for the line
-	// editor. The shell is interactive (a prompt, line editing, history)
-	// when In and Term are terminals.
-	In       io.Reader
-	Out, Err io.Writer
-	Term     io.Writer
+	// Term and TermErr are Out's and Err's streams with nothing in
+	// between, for the line editor. The shell is interactive (a prompt,
+	// line editing, history) when In is a terminal and Term or TermErr
+	// is one (the editor writes to the first that is).
+	In            io.Reader
+	Out, Err      io.Writer
+	Term, TermErr io.Writer
 	// Inventory and Hosts: the hosts the shell runs on (its selector's),
 	// which every line's selectors narrow; Selector is that selector as
 	// flags, for the runs' records.
@@ -62,7 +63,11 @@ type Config struct {
 func Run(cfg Config) int {
 	s := &shell{cfg: cfg, words: WordsOf(cfg.Hosts), quitting: make(chan struct{})}
 	inFile, _ := cfg.In.(*os.File)
-	s.interactive = inFile != nil && isTTY(inFile) && isTTY(cfg.Term)
+	term := cfg.Term
+	if !isTTY(term) {
+		term = cfg.TermErr
+	}
+	s.interactive = inFile != nil && isTTY(inFile) && isTTY(term)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -72,7 +77,7 @@ func Run(cfg Config) int {
 	go s.signals(sigs, done)
 
 	if s.interactive {
-		return s.interactiveLoop(inFile)
+		return s.interactiveLoop(inFile, term)
 	}
 	return s.scriptLoop()
 }
@@ -121,7 +126,7 @@ func (s *shell) quitRequested() bool {
 	return s.quit
 }
 
-func (s *shell) interactiveLoop(in *os.File) int {
+func (s *shell) interactiveLoop(in *os.File, term io.Writer) int {
 	var hist *History
 	if s.cfg.History != "" {
 		var err error
@@ -142,7 +147,7 @@ func (s *shell) interactiveLoop(in *os.File) int {
 		DisableAutoSaveHistory: true,
 		HistorySearchFold:      true,
 		Stdin:                  readline.NewCancelableStdin(in),
-		Stdout:                 s.cfg.Term,
+		Stdout:                 term,
 		Stderr:                 s.cfg.Err,
 		FuncIsTerminal:         func() bool { return true },
 		FuncMakeRaw:            raw.enter,
@@ -162,7 +167,7 @@ func (s *shell) interactiveLoop(in *os.File) int {
 			rl.SaveHistory(l)
 		}
 	}
-	fmt.Fprintf(s.cfg.Out, "herd fleet shell: %d hosts (%s). :help for help, Ctrl-D to leave.\n", len(s.cfg.Hosts), foldHosts(s.cfg.Hosts))
+	fmt.Fprintf(term, "herd fleet shell: %d hosts (%s). :help for help, Ctrl-D to leave.\n", len(s.cfg.Hosts), foldHosts(s.cfg.Hosts))
 	for {
 		text, err := rl.Readline()
 		if s.quitRequested() {
