@@ -36,7 +36,7 @@ func WordsOf(hosts []*fleet.Host) Words {
 // trailing blank when nothing more can follow), and the length in runes
 // of the word typed so far. Selectors complete where selectors may
 // stand: at the start of the line, after other selectors, or after
-// :hosts; a builtin at the start. Nothing else completes (commands run
+// :hosts or :use; a builtin at the start. Nothing else completes (commands run
 // on the hosts, whose files herd does not know).
 func Complete(line []rune, pos int, w Words) (cands []string, wordLen int) {
 	if pos > len(line) {
@@ -52,7 +52,7 @@ func Complete(line []rune, pos int, w Words) (cands []string, wordLen int) {
 		return filter(cands, word), len([]rune(word))
 	}
 	for i, b := range before {
-		if !strings.HasPrefix(b, "@") && !(i == 0 && b == ":hosts") {
+		if !strings.HasPrefix(b, "@") && !(i == 0 && (b == ":hosts" || b == ":use")) {
 			return nil, 0
 		}
 	}

@@ -42,7 +42,9 @@ func TestComplete(t *testing.T) {
 		{line: "@failed @d", pos: -1, want: []string{"@differs "}, n: 2},
 		{line: ":hosts @c", pos: -1, want: []string{"@changed "}, n: 2},
 		// Builtins at the start only.
-		{line: ":", pos: -1, want: []string{":hosts ", ":last ", ":help ", ":quit "}, n: 1},
+		{line: ":", pos: -1, want: []string{":hosts ", ":use ", ":last ", ":help ", ":quit "}, n: 1},
+		{line: ":u", pos: -1, want: []string{":use "}, n: 2},
+		{line: ":use @tag:e", pos: -1, want: []string{"@tag:env=prod "}, n: 6},
 		{line: ":h", pos: -1, want: []string{":hosts ", ":help "}, n: 2},
 		{line: "@failed :h", pos: -1, want: nil},
 		// Nothing after the command starts.

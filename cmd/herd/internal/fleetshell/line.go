@@ -49,11 +49,11 @@ var keywords = []struct {
 }
 
 // Builtins are the shell's own commands (and exit and quit, alone).
-var Builtins = []string{":hosts", ":last", ":help", ":quit"}
+var Builtins = []string{":hosts", ":use", ":last", ":help", ":quit"}
 
 // Line is one line of input, parsed.
 type Line struct {
-	// Builtin is a shell command (":hosts", ":help", ":last", ":quit"),
+	// Builtin is a shell command (":hosts", ":use", ":help", ":last", ":quit"),
 	// "" for a command to run; an empty line has neither.
 	Builtin string
 	// Sels are the selectors the line starts with (and those of :hosts).
@@ -68,7 +68,8 @@ func (l Line) Empty() bool { return l.Builtin == "" && len(l.Argv) == 0 && len(l
 // Parse reads a line: [SELECTOR...] [--] CMD [ARG...], where CMD's words
 // are split on blanks, honouring single and double quotes (no other
 // shell syntax: write sh -c '...' for pipes); or a builtin, ":hosts
-// [SELECTOR...]", ":last", ":help", ":quit" (also exit and quit).
+// [SELECTOR...]", ":use [SELECTOR...]", ":last", ":help", ":quit" (also
+// exit and quit).
 func Parse(text string) (Line, error) {
 	text = strings.TrimSpace(text)
 	switch text {
@@ -94,7 +95,7 @@ func Parse(text string) (Line, error) {
 		}
 		l.Builtin = name
 		words = words[1:]
-		if name != ":hosts" && len(words) > 0 {
+		if name != ":hosts" && name != ":use" && len(words) > 0 {
 			return Line{}, fmt.Errorf("%s takes no argument", name)
 		}
 	}

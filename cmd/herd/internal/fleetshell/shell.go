@@ -61,7 +61,7 @@ type Config struct {
 // SIGHUP); reading a script, the status of its last line that ran or
 // failed (0 when every host answered 0, 1 otherwise), 1 when interrupted.
 func Run(cfg Config) int {
-	s := &shell{cfg: cfg, words: WordsOf(cfg.Hosts), quitting: make(chan struct{})}
+	s := &shell{cfg: cfg, words: WordsOf(cfg.Hosts), hosts: cfg.Hosts, quitting: make(chan struct{})}
 	inFile, _ := cfg.In.(*os.File)
 	term := cfg.Term
 	if !isTTY(term) {
@@ -88,6 +88,10 @@ type shell struct {
 	words       Words
 	last        *Last
 	status      int
+	// hosts are those lines run on: the shell's, or those :use chose
+	// among them (use: its selectors, for the runs' records).
+	hosts []*fleet.Host
+	use   []Sel
 
 	mu         sync.Mutex
 	cancelLine context.CancelFunc // set while a line runs
@@ -141,7 +145,7 @@ func (s *shell) interactiveLoop(in *os.File, term io.Writer) int {
 	}
 	raw := &rawMode{fd: int(in.Fd())}
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt:                 fmt.Sprintf("fleet(%d)> ", len(s.cfg.Hosts)),
+		Prompt:                 prompt(s.hosts),
 		AutoComplete:           completer{s.words},
 		HistoryLimit:           limit,
 		DisableAutoSaveHistory: true,
@@ -287,10 +291,29 @@ func (s *shell) do(text string) bool {
 	if l.Empty() {
 		return false
 	}
-	hosts, err := Resolve(l.Sels, s.cfg.Hosts, s.cfg.Inventory, s.last)
+	base := s.hosts
+	if l.Builtin == ":use" {
+		base = s.cfg.Hosts
+	}
+	hosts, err := Resolve(l.Sels, base, s.cfg.Inventory, s.last)
 	if err != nil {
 		fmt.Fprintf(s.cfg.Err, "herd: error: %v\n", err)
 		s.status = 1
+		return false
+	}
+	if l.Builtin == ":use" {
+		if len(hosts) == 0 {
+			fmt.Fprintf(s.cfg.Err, "herd: error: :use: %s; the lines still run on %s (%d)\n",
+				strings.TrimSuffix(strings.TrimPrefix(Describe(l.Sels, s.last), "No host to run on: "), "."), foldHosts(s.hosts), len(s.hosts))
+			s.status = 1
+			return false
+		}
+		s.hosts, s.use = hosts, l.Sels
+		if s.rl != nil {
+			s.rl.SetPrompt(prompt(hosts))
+		}
+		fmt.Fprintf(s.cfg.Out, "The lines now run on %s (%d).\n", foldHosts(hosts), len(hosts))
+		s.status = 0
 		return false
 	}
 	if l.Builtin == ":hosts" {
@@ -326,6 +349,13 @@ func (s *shell) run(l Line, hosts []*fleet.Host) int {
 	sel := []string{"shell"}
 	if s.cfg.Selector != "" {
 		sel = append(sel, s.cfg.Selector)
+	}
+	if len(s.use) > 0 {
+		sel = append(sel, ":use")
+		for _, x := range s.use {
+			sel = append(sel, x.String())
+		}
+		sel = append(sel, ";")
 	}
 	for _, x := range l.Sels {
 		sel = append(sel, x.String())
@@ -375,6 +405,9 @@ func (s *shell) printLast() {
 	}
 }
 
+// prompt is the prompt when lines run on hosts.
+func prompt(hosts []*fleet.Host) string { return fmt.Sprintf("fleet(%d)> ", len(hosts)) }
+
 func foldHosts(hosts []*fleet.Host) string {
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
@@ -397,6 +430,8 @@ Selectors narrow the hosts for the line (all of them must hold):
   @exclude:HOSTS   as -x
 Shell commands:
   :hosts [SELECTOR...]   the hosts a line would run on
+  :use [SELECTOR...]     from now on, run the lines on the shell's hosts
+                         these select (none: on all of them again)
   :last                  what @failed, @changed and @differs select now
   :help                  this text
   :quit, exit, Ctrl-D    leave

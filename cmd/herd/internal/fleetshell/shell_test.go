@@ -92,6 +92,19 @@ func TestScriptRunsLinesOnTheirHosts(t *testing.T) {
 		ran:    []string{"check on db1,web[1-3] [shell -g x]"},
 		out:    "web[1-2] (2)\nLast line: check, on 4 hosts.\n  @failed: db1,web2 (2)\n  @changed (its first recorded run: every host): db1,web[1-3] (4)\n  @differs: web[1,3] (2)\n", // a tie: the first group by name stays
 	}, {
+		name:   ":use narrows every line after it, until :use alone",
+		script: ":use @group:eu\ncheck\n@failed fix\n:use @tag:role=db\ncheck\n:use @host:web9\n:use\ncheck\n",
+		ran: []string{"check on web[1-2] [shell -g x :use @group:eu ;]", "fix on web2 [shell -g x :use @group:eu ; @failed]",
+			"check on db1 [shell -g x :use @tag:role=db ;]", "check on db1,web[1-3] [shell -g x]"},
+		out:    "The lines now run on web[1-2] (2).\n",
+		errOut: "herd: error: @host:web9: no such host in inv.yaml",
+		code:   1,
+	}, {
+		name:   ":use that selects nothing is refused",
+		script: "version\n:use @failed\nversion\n",
+		ran:    []string{"version on db1,web[1-3] [shell -g x]", "version on db1,web[1-3] [shell -g x]"},
+		errOut: "herd: error: :use: @failed selects none of this shell's hosts (no host failed version); the lines still run on db1,web[1-3] (4)",
+	}, {
 		name:   "@failed before any line",
 		script: "@failed x\n",
 		errOut: "herd: error: @failed: no line has run yet in this shell",
