@@ -277,7 +277,7 @@ answer to the step before differs from that step's last recorded run.
 					continue
 				}
 				perHost := argvs[i]
-				results := fleet.Run(ctx, run, nil, so.fanout, so.timeout, func(ctx context.Context, h *fleet.Host, _ []string, t time.Duration) fleet.Result {
+				results := fleet.Run(ctx, run, nil, so.fanoutFor(run), so.timeout, func(ctx context.Context, h *fleet.Host, _ []string, t time.Duration) fleet.Result {
 					return execOn(ctx, h, perHost[h.Name], t)
 				}, nil)
 				if ctx.Err() != nil {

@@ -2,6 +2,7 @@ package fleetcmd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
@@ -21,7 +22,7 @@ type sshOptions struct {
 
 func (o *sshOptions) flags(c *cobra.Command) {
 	c.Flags().DurationVar(&o.timeout, "timeout", time.Minute, "per-host time limit")
-	c.Flags().IntVar(&o.fanout, "fanout", 64, "hosts run at once")
+	c.Flags().IntVar(&o.fanout, "fanout", 0, fmt.Sprintf("hosts run at once (default %d, or %d when any host is reached over SSH)", ShepherdFanout, SSHFanout))
 	c.Flags().BoolVar(&o.acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
 	c.Flags().StringVar(&o.knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	c.Flags().StringArrayVar(&o.identities, "identity", nil, "ssh: a private key file (default: the agent, ~/.ssh/config's IdentityFile and ~/.ssh/id_*)")
@@ -52,4 +53,29 @@ func (o *sshOptions) transport(f *cmdutil.Factory, hosts []*fleet.Host) (fleet.E
 		}
 	}
 	return execOn, closeFn, nil
+}
+
+// Default fan-outs (docs/scale.md). Shepherd hosts all go on one
+// connection to the local daemon, which keeps a libp2p connection and a
+// control stream per host: 256 at once keep two cores busy with 1000
+// hosts (64 left them waiting); the daemon sets up 64 connections at
+// once whatever the fan-out (a cold run). SSH sessions are handshakes
+// and sessions of their own, and sshd refuses many at once.
+const (
+	ShepherdFanout = 256
+	SSHFanout      = 64
+)
+
+// fanoutFor is the fan-out asked for (--fanout), or else the default
+// for hosts.
+func (o *sshOptions) fanoutFor(hosts []*fleet.Host) int {
+	if o.fanout > 0 {
+		return o.fanout
+	}
+	for _, h := range hosts {
+		if h.SSH != nil {
+			return SSHFanout
+		}
+	}
+	return ShepherdFanout
 }

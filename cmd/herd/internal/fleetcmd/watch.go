@@ -69,7 +69,7 @@ kept in the fleet-run history (herd fleet history). Ctrl-C ends the watch
 			warned := false
 			for round := 1; count == 0 || round <= count; round++ {
 				start := time.Now()
-				results := fleet.Run(ctx, hosts, argv, so.fanout, so.timeout, execOn, nil)
+				results := fleet.Run(ctx, hosts, argv, so.fanoutFor(hosts), so.timeout, execOn, nil)
 				// Connections are not kept between rounds: a host
 				// that restarted is dialled again.
 				closeConns()
