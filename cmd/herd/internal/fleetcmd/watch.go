@@ -69,7 +69,7 @@ kept in the fleet-run history (herd fleet history). Ctrl-C ends the watch
 			warned := false
 			for round := 1; count == 0 || round <= count; round++ {
 				start := time.Now()
-				results := fleet.Run(ctx, hosts, argv, so.fanout, so.timeout, execOn, nil)
+				results := runOn(ctx, f.Socket, hosts, func(*fleet.Host) []string { return argv }, so.fanout, so.timeout, execOn)
 				// Connections are not kept between rounds: a host
 				// that restarted is dialled again.
 				closeConns()
