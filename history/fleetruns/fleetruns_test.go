@@ -17,7 +17,7 @@ func TestChangeEvent(t *testing.T) {
 		want string // "-": no event
 	}{
 		{wire.FleetRun{ID: 3, Command: []string{"uptime"}, Changed: []string{"web1"}}, "-"}, // not a watch's
-		{wire.FleetRun{ID: 3, Command: []string{"uptime"}, Watch: true}, "-"},              // nothing changed
+		{wire.FleetRun{ID: 3, Command: []string{"uptime"}, Watch: true}, "-"},               // nothing changed
 		{wire.FleetRun{ID: 3, Command: []string{"uptime"}, Watch: true, Changed: []string{"web1"}, Selector: "-g web"},
 			"fleet watch round (run #3): 1 host changed: web1 (-g web)"},
 		{wire.FleetRun{ID: 4, Command: []string{"uptime"}, Watch: true, Changed: many},
