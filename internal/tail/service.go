@@ -97,9 +97,10 @@ func ParseLog(args []string) (LogArgs, error) {
 func (a LogArgs) Filtered() bool { return a.Grep != "" || a.Exclude != "" || a.Since > 0 }
 
 // Backlog is how many recent lines to read for the first reply: with a
-// filter, all that are kept (the last Lines that pass come of them).
+// filter, all that are kept (the last Lines that pass come of them);
+// none for none (a stream opened again).
 func (a LogArgs) Backlog() int {
-	if a.Filtered() {
+	if a.Filtered() && a.Lines > 0 {
 		return MaxLines
 	}
 	return a.Lines

@@ -65,4 +65,7 @@ func TestLogArgsPickAndLive(t *testing.T) {
 	if a.Backlog() != MaxLines {
 		t.Errorf("a filtered backlog reads %d lines", a.Backlog())
 	}
+	if a, _ := ParseLog([]string{"-n", "0", "--grep", "x"}); a.Backlog() != 0 {
+		t.Errorf("-n 0 reads %d lines", a.Backlog())
+	}
 }
