@@ -303,13 +303,19 @@ func (s *Sections) stop(name string) {
 }
 
 // sync returns once the history writer committed what was sent to it
-// before (a synced empty batch: it keeps the order of what it is sent).
+// before: it keeps the order of what it is sent, and commits nothing for
+// an empty batch, so the barrier deletes a key that is never written.
 func (s *Sections) sync() {
 	done := make(chan struct{})
-	s.env.System.Root.Send(s.env.Historian, &historian.Record{Sync: true, Done: done})
+	barrier := history.Record{Kind: "reload-barrier", Key: "none"} // nil value: a deletion
+	s.env.System.Root.Send(s.env.Historian, &historian.Record{Records: []history.Record{barrier}, Sync: true, Done: done})
+	t := time.NewTimer(s.env.StopWait)
+	defer t.Stop()
 	select {
 	case <-done:
 	case <-s.env.Life.Done():
+	case <-t.C:
+		s.env.Logf("reload: the history writer did not commit within %v; starting the sections anyway", s.env.StopWait)
 	}
 }
 
