@@ -93,10 +93,11 @@ type instance struct {
 // called from any goroutine.
 type Sections struct {
 	env Env
-	// mu serializes Start and Reload. guards conf and inst.
-	mu   sync.Mutex
-	conf read                 // guarded by mu
-	inst map[string]*instance // guarded by mu
+	// mu serializes Start and Reload; it guards conf, inst and started.
+	mu      sync.Mutex
+	conf    read                 // guarded by mu
+	inst    map[string]*instance // guarded by mu
+	started bool                 // guarded by mu; a reload before it re-applies nothing (Start reads the file after)
 
 	notifier atomic.Pointer[notifier.Notifier]
 	monitors atomic.Pointer[monitors.Monitors]
@@ -130,7 +131,7 @@ func (s *Sections) Start() error {
 	if err != nil {
 		s.env.Logf("configuration sections: %v; starting what could be read", err)
 	}
-	s.conf = r
+	s.conf, s.started = r, true
 	for _, name := range order {
 		if err := s.start(name, r, nil); err != nil {
 			return err
@@ -146,6 +147,9 @@ func (s *Sections) Start() error {
 func (s *Sections) Reload() ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.started { // Start, about to run, reads the file anew
+		return []string{}, nil
+	}
 	r, err := s.read()
 	if err != nil {
 		return nil, err
