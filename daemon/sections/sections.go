@@ -99,8 +99,9 @@ type Sections struct {
 	inst    map[string]*instance // guarded by mu
 	started bool                 // guarded by mu; a reload before it re-applies nothing (Start reads the file after)
 
-	notifier atomic.Pointer[notifier.Notifier]
-	monitors atomic.Pointer[monitors.Monitors]
+	notifier  atomic.Pointer[notifier.Notifier]
+	monitors  atomic.Pointer[monitors.Monitors]
+	collector atomic.Pointer[collect.Collector]
 	// base answers facts and query, which no section changes, so that a
 	// query is not cut short by a reload of the monitors.
 	base *monitors.Monitors
@@ -202,13 +203,15 @@ func (s *Sections) Amend(rep wire.Reply) wire.Reply {
 	return wire.OKReply(rep.ID, res)
 }
 
-// Handles says whether Serve answers action.
-func Handles(action string) bool {
-	return action == "incidents" || action == "notify-test" || monitors.Handles(action)
+// Handles says whether Serve answers req.
+func Handles(req wire.Request) bool {
+	return req.Action == "incidents" || req.Action == "notify-test" || monitors.Handles(req.Action) ||
+		req.Action == collect.StatusAction && req.Service == ""
 }
 
 // Serve answers incidents and notify-test (the notifier), monitors (the
-// monitors running now), facts and query.
+// monitors running now), collect-status (the collector), facts and
+// query.
 func (s *Sections) Serve(req wire.Request) wire.Reply {
 	switch req.Action {
 	case "incidents", "notify-test":
@@ -218,6 +221,10 @@ func (s *Sections) Serve(req wire.Request) wire.Reply {
 	case "monitors":
 		if m := s.monitors.Load(); m != nil {
 			return m.Serve(req)
+		}
+	case collect.StatusAction:
+		if c := s.collector.Load(); c != nil {
+			return c.Serve(req)
 		}
 	default:
 		return s.base.Serve(req)
@@ -351,10 +358,8 @@ func (s *Sections) start(name string, r read, old *monitors.Monitors) error {
 		m.Start()
 		s.monitors.Store(m)
 	case Collect:
-		if len(r.collect) > 0 {
-			collect.StartHosts(collect.Env{Store: s.env.Store, Root: s.env.System.Root, Historian: s.env.Historian, Dial: s.env.Dial,
-				Go: goF, Life: ctx, Logf: s.env.Logf, CallTimeout: s.env.CallTimeout, Retention: s.env.Retention}, r.collect)
-		}
+		s.collector.Store(collect.StartHosts(collect.Env{Store: s.env.Store, Root: s.env.System.Root, Historian: s.env.Historian, Dial: s.env.Dial,
+			Go: goF, Life: ctx, Logf: s.env.Logf, CallTimeout: s.env.CallTimeout, Retention: s.env.Retention}, r.collect))
 	}
 	return nil
 }

@@ -86,6 +86,7 @@ func Documents() map[string][]Document {
 		"facts":         {doc[wire.Facts]("the latest facts")},
 		"monitors":      {doc[wire.Monitors]("each monitor's last run")},
 		"query":         {doc[wire.QueryResult]("the query's columns and rows")},
+		"collect":       {doc[wire.CollectStatus]("each collected host's cursor, counts, last pull and last error")},
 		"hosts": {
 			doc[fleetcmd.HostsDoc]("the hosts selected"),
 			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),
