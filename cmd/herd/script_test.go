@@ -162,6 +162,7 @@ func TestScripts(t *testing.T) {
 			"startsshd":     cmdStartSSHD,
 			"holdconns":     cmdHoldConns,
 			"pty":           cmdPty,
+			"ptysession":    cmdPtySession,
 			"mounttmpfs":    cmdMountTmpfs,
 			"countprocs":    cmdCountProcs,
 			"crashcycles":   cmdCrashCycles,

@@ -92,6 +92,8 @@ func Documents() map[string][]Document {
 			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),
 		},
 		"fleet watch": {line[fleetcmd.WatchRound]("one round")},
+		// A prompt: no --json mode (a usage error says so).
+		"fleet shell": {},
 		"recipe list": {doc[fleetcmd.RecipesDoc]("the recipes")},
 		"recipe show": {doc[fleetcmd.RecipeDoc]("one recipe")},
 		"recipe run": {
