@@ -3,8 +3,8 @@ package sections
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,17 +169,11 @@ func (s *Sections) Reload() ([]string, error) {
 	// before the new ones read it (a cursor, an outbox's deletion).
 	s.sync()
 	oldMonitors := s.monitors.Load()
-	var errs []error
 	for _, name := range redone {
-		if err := s.start(name, r, oldMonitors); err != nil {
-			errs = append(errs, err)
-		}
+		_ = s.start(name, r, oldMonitors) // only the daemon's start fails (start logs a reload's failure)
 	}
 	s.conf = r
-	s.env.Logf("reload: re-applied the configuration's %v", redone)
-	if len(errs) > 0 {
-		return redone, fmt.Errorf("%v", errs)
-	}
+	s.env.Logf("reload: applied the changed sections: %s", strings.Join(redone, ", "))
 	return redone, nil
 }
 
