@@ -25,6 +25,7 @@ import (
 	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
+	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -352,7 +353,7 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 			"permission denied: no capability for '%s' on the whole daemon (name a service you hold a capability on)", req.Action)
 	case req.Action == "unload":
 		return "", "", named, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, named)
-	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
+	case req.Action == "history" || req.Action == "events" || req.Action == "doc" || req.Action == "status": // log is a right of its own (capability.HoldsAction)
 		action = "status"
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: named, Reply: ch} })
@@ -463,7 +464,7 @@ func (a *api) visibleOnly(ctx context.Context, h capability.Holder, reply wire.R
 // followLog streams a service's output: the last N lines, then every new
 // line until the client goes away.
 func (a *api) followLog(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
-	n, err := registry.LogLinesArg(req.Args)
+	la, err := tail.ParseLog(req.Args) // -n, and fleet tail's host-side --grep, --exclude, --since
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
 		return
@@ -483,11 +484,11 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	root := a.d.system.Root
 	root.Send(r.Logger, &logger.FollowLog{Ch: ch})
 	defer root.Send(r.Logger, &logger.UnfollowLog{Ch: ch})
-	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &logger.RecentLines{N: n, Reply: c} })
+	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &logger.RecentLines{N: la.Backlog(), Reply: c} })
 	if err != nil {
 		return
 	}
-	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, backlog)})}) {
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, la.Pick(backlog, time.Now(), tail.Stamp))})}) {
 		return
 	}
 	for {
@@ -505,7 +506,11 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 					return
 				}
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, logger.SplitLines(chunk))})}) {
+			lines := la.Live(logger.SplitLines(chunk))
+			if len(lines) == 0 {
+				continue
+			}
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, lines)})}) {
 				return
 			}
 		}

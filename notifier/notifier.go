@@ -269,6 +269,9 @@ func (n *Notifier) apply(effs []alerting.Effect, withCursor bool) {
 			b, _ := json.Marshal(inc)
 			recs = append(recs, history.Record{Kind: KindIncident, Key: inc.ID, Value: b})
 			switch {
+			case !inc.Closed.IsZero() && inc.Class.Point():
+				delete(n.open, inc.ID)
+				evs = append(evs, incidentEvent(inc, "close", fmt.Sprintf("incident %s closed: %s: a change is reported once", inc.ID, inc.Subject)))
 			case !inc.Closed.IsZero():
 				delete(n.open, inc.ID)
 				evs = append(evs, incidentEvent(inc, "close", fmt.Sprintf("incident %s closed: %s recovered after %d failures", inc.ID, inc.Subject, inc.Failures)))

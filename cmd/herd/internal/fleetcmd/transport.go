@@ -2,6 +2,8 @@ package fleetcmd
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
@@ -52,4 +54,52 @@ func (o *sshOptions) transport(f *cmdutil.Factory, hosts []*fleet.Host) (fleet.E
 		}
 	}
 	return execOn, closeFn, nil
+}
+
+// runOn runs a command on every host, each its own (argvOf: a recipe's
+// step is rendered per host), as fleet exec does: direct hosts through
+// execOn, at most fanout at a time, and the hosts behind a relay (via:)
+// through it, one relayed call per relay and command line. Results come
+// back in host order.
+func runOn(ctx context.Context, socket string, hosts []*fleet.Host, argvOf func(*fleet.Host) []string, fanout int, timeout time.Duration, execOn fleet.Exec) []fleet.Result {
+	var direct []*fleet.Host
+	var lines []string
+	behind := map[string][]*fleet.Host{}
+	for _, h := range hosts {
+		if h.Relay == nil {
+			direct = append(direct, h)
+			continue
+		}
+		k := strings.Join(argvOf(h), "\x00")
+		if behind[k] == nil {
+			lines = append(lines, k)
+		}
+		behind[k] = append(behind[k], h)
+	}
+	got := make(map[string]fleet.Result, len(hosts))
+	var mu sync.Mutex
+	keep := func(rs []fleet.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rs {
+			got[r.Host] = r
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		keep(fleet.Run(ctx, direct, nil, fanout, timeout, func(ctx context.Context, h *fleet.Host, _ []string, t time.Duration) fleet.Result {
+			return execOn(ctx, h, argvOf(h), t)
+		}, nil))
+	})
+	viaRelay := fleet.ShepherdRelayExec(socket)
+	for _, k := range lines {
+		hs := behind[k]
+		wg.Go(func() { keep(fleet.RunVia(ctx, hs, argvOf(hs[0]), fanout, timeout, execOn, viaRelay, nil)) })
+	}
+	wg.Wait()
+	out := make([]fleet.Result, len(hosts))
+	for i, h := range hosts {
+		out[i] = got[h.Name]
+	}
+	return out
 }
