@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
 	"github.com/shepherd-go/shepherd/actors/timer"
+	"github.com/shepherd-go/shepherd/daemon/sections"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -25,7 +26,6 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
 	"github.com/shepherd-go/shepherd/internal/tail"
-	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -97,12 +97,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.fleetRuns.Serve
 	case req.Service == "" && strings.HasPrefix(req.Action, "snapshot-"): // a service's own actions may be named so
 		serve = a.d.snapshots.Serve
-	case req.Action == "incidents" || req.Action == "notify-test":
-		serve = a.d.notifier.Serve
-	case monitors.Handles(req.Action):
-		serve = a.d.monitors.Serve
-	case req.Action == factpull.StatusAction && req.Service == "":
-		serve = a.d.collector.Serve
+	case sections.Handles(req): // notify, monitors, collect-status; facts and query
+		serve = a.d.sections.Serve
 	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
 		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}
@@ -250,6 +246,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	})
 	if err != nil {
 		return // the connection is gone
+	}
+	if req.Action == "reload" && req.Service == "" {
+		reply = a.d.sections.Amend(reply)
 	}
 	if req.Action == "status" && req.Service != "" && reply.OK {
 		reply = boundRecent(reply)

@@ -483,6 +483,10 @@ type ReloadResult struct {
 	Added   []string `json:"added"`
 	Removed []string `json:"removed"`
 	Changed []string `json:"changed"`
+	// Sections are the configuration's sections beside the services
+	// (notify, jobs, monitors, collect) that changed and were applied
+	// again; the others were not touched.
+	Sections []string `json:"sections"`
 }
 
 // LoadResult is the result of `load`.
