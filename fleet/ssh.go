@@ -329,8 +329,13 @@ func (s *SSH) Exec(ctx context.Context, h *Host, argv []string, timeout time.Dur
 		err error
 	}
 	ch := make(chan done, 1)
+	// The session's stdin stays open until it closes: HangupGuard ends
+	// the command's processes at that EOF.
+	if _, err := sess.StdinPipe(); err != nil {
+		return fail("unreachable", err)
+	}
 	go func() {
-		out, err := sess.CombinedOutput(ShellQuote(argv))
+		out, err := sess.CombinedOutput(HangupGuard(ShellQuote(argv)))
 		ch <- done{out, err}
 	}()
 	select {
@@ -385,6 +390,22 @@ func (s *SSH) connect(ctx context.Context, h *Host, timeout time.Duration) (*con
 		return nil, fail(kind, cn.err)
 	}
 	return cn, Result{}
+}
+
+// HangupGuard wraps cmd for an SSH session whose stdin the caller keeps
+// open and never writes (Session.StdinPipe), so that every process cmd
+// starts ends when the session does. Without a terminal, sshd neither
+// hangs up the command nor passes a signal beyond the shell it started:
+// a pipeline such as `tail -F FILE | grep RE` outlived every Ctrl-C of
+// herd fleet tail, and a compound command its --timeout. sshd starts
+// each command in a process group of its own (setsid), so the watcher
+// below ends the whole group at stdin's EOF, which comes when the
+// session closes, the client goes away or the connection drops.
+func HangupGuard(cmd string) string {
+	script := "exec 3<&0\n(" + cmd + "\n) </dev/null &\nj=$!\n" +
+		"(read _ <&3; kill -TERM 0) >/dev/null 2>&1 &\nw=$!\n" +
+		"wait $j; s=$?; kill $w 2>/dev/null; exit $s"
+	return ShellQuote([]string{"sh", "-c", script})
 }
 
 // ShellQuote joins argv into one POSIX shell command line.

@@ -155,7 +155,10 @@ func SSHTail(s *fleet.SSH, h *fleet.Host, command func(first bool) string, emit 
 		if err != nil {
 			return err
 		}
-		if err := sess.Start(command(first)); err != nil {
+		if _, err := sess.StdinPipe(); err != nil { // see fleet.HangupGuard
+			return err
+		}
+		if err := sess.Start(fleet.HangupGuard(command(first))); err != nil {
 			s.Forget(h)
 			return err
 		}
