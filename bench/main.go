@@ -21,7 +21,9 @@
 //   - a scrape of /metrics with N services vs a `status` request for
 //     them on the socket;
 //   - N timer services due in the same second vs a bare fork/exec loop
-//     of N `touch`, and the daemon's CPU while they wait.
+//     of N `touch`, and the daemon's CPU while they wait;
+//   - collecting 30 days of facts of 50 hosts over libp2p, and the seed
+//     query over them (bench/factsbench).
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -41,18 +43,21 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/bench/factsbench"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "facts"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
 	n := flag.Int("n", 1000, "number of services")
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
+	flag.IntVar(&factsOpts.Hosts, "facts-hosts", 50, "section facts: hosts collected")
+	flag.IntVar(&factsOpts.Days, "facts-days", 30, "section facts: days of history per host")
 	only := flag.String("only", strings.Join(sections, ","), "comma-separated sections to run: "+strings.Join(sections, ", "))
 	flag.Parse()
 	want := map[string]bool{}
@@ -68,6 +73,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// factsOpts are section facts' (bench/factsbench).
+var factsOpts factsbench.Options
 
 type bench struct {
 	bin, dir, sock string
@@ -153,6 +161,12 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	if want["scale"] {
 		if err := scaleBench(bin, filepath.Join(dir, "scale"), min(rounds, 3)); err != nil {
 			return err
+		}
+	}
+	if want["facts"] {
+		factsOpts.Dir, factsOpts.Rounds, factsOpts.Out = filepath.Join(dir, "facts"), min(rounds, 7), os.Stdout
+		if err := factsbench.Run(factsOpts); err != nil {
+			return fmt.Errorf("facts: %w", err)
 		}
 	}
 	if want["push"] {

@@ -1,0 +1,348 @@
+package factsbench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shepherd-go/shepherd/capability"
+	"github.com/shepherd-go/shepherd/facts"
+	"github.com/shepherd-go/shepherd/facts/collect"
+	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/p2p"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/query"
+	"github.com/shepherd-go/shepherd/services/monitorconfig"
+)
+
+// Options of a run.
+type Options struct {
+	Dir    string // where the stores go (a fresh directory)
+	Hosts  int    // default 50
+	Days   int    // default 30
+	Rounds int    // query repetitions, default 7
+	// Parallel bounds the hosts generated and pulled at once. Default 4.
+	Parallel int
+	Out      io.Writer
+}
+
+// The seed question and its three companions, as docs/query.md writes
+// them (and query's tests run them).
+var Queries = []struct{ Name, SQL string }{
+	{"seed question", `SELECT DISTINCT e.host, e.service
+FROM events e
+JOIN hosts h ON h.host = e.host
+JOIN packages p ON p.host = e.host AND p.name = 'nginx' AND (p.upstream = '1.22' OR p.upstream LIKE '1.22.%')
+WHERE e.kind IN ('exit', 'failed-start') AND e.time >= ago('30d')
+  AND h.mem_total < 4 * 1024 * 1024 * 1024
+ORDER BY e.host, e.service`},
+	{"disk / > 90% + failed", `SELECT DISTINCT d.host FROM disks d JOIN services s ON s.host = d.host
+WHERE d.mount = '/' AND d.used_pct > 90 AND s.state = 'failed' ORDER BY d.host`},
+	{"> 5 restarts this week", `SELECT host, service, count(*) AS restarts FROM events
+WHERE kind = 'respawn' AND time >= ago('7d')
+GROUP BY host, service HAVING count(*) > 5 ORDER BY host, service`},
+	{"minority package versions", `WITH counts AS (SELECT name, version, count(*) AS n FROM packages GROUP BY name, version),
+majority AS (SELECT name, version FROM counts c WHERE n = (SELECT max(n) FROM counts WHERE name = c.name))
+SELECT p.host, p.name, p.version FROM packages p
+WHERE p.name IN (SELECT name FROM majority) AND p.version NOT IN (SELECT version FROM majority m WHERE m.name = p.name)
+ORDER BY p.host, p.name`},
+}
+
+// Target is the seed query's.
+const Target = 200 * time.Millisecond
+
+// Run runs the section and prints what it measured.
+func Run(o Options) error {
+	if o.Hosts <= 0 {
+		o.Hosts = 50
+	}
+	if o.Days <= 0 {
+		o.Days = 30
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 7
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	out := o.Out
+	end := time.Now().UTC().Truncate(time.Hour)
+	fmt.Fprintf(out, "facts: %d hosts, %d days of history, one sample a minute of 11 facts, %d packages daily\n", o.Hosts, o.Days, numPackages)
+
+	// 1. The hosts' stores.
+	t0 := time.Now()
+	stores := make([]*history.Store, o.Hosts)
+	defer func() {
+		for _, s := range stores {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}()
+	var samples, events atomic.Int64
+	err := parallel(o.Hosts, o.Parallel, func(i int) error {
+		s, err := history.Open(filepath.Join(o.Dir, "hosts", hostProfile(i).name))
+		if err != nil {
+			return err
+		}
+		stores[i] = s
+		n, e, err := generate(s, i, end, o.Days)
+		samples.Add(int64(n))
+		events.Add(int64(e))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	gen := time.Since(t0)
+	fmt.Fprintf(out, "  %-34s %9.1f s    %d samples, %d events, %.0f samples/s, stores %s\n", "seeding the hosts' stores", gen.Seconds(),
+		samples.Load(), events.Load(), float64(samples.Load())/gen.Seconds(), size(filepath.Join(o.Dir, "hosts")))
+
+	// 2. Exporters: one libp2p host per store serving facts-pull.
+	exps := make([]*exporter, o.Hosts)
+	defer func() {
+		for _, e := range exps {
+			if e != nil {
+				e.close()
+			}
+		}
+	}()
+	for i := range o.Hosts {
+		if exps[i], err = newExporter(stores[i]); err != nil {
+			return fmt.Errorf("exporter %d: %w", i, err)
+		}
+	}
+	coll, err := history.Open(filepath.Join(o.Dir, "collector"))
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	ch, err := newHost()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+
+	// 3. The collection, every host at once (o.Parallel at a time).
+	var bytesIn, pages atomic.Int64
+	t0 = time.Now()
+	life, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := collect.Env{
+		Store: coll,
+		Write: func(recs []history.Record) {
+			pages.Add(1)
+			if err := coll.Write(nil, recs, true); err != nil {
+				fmt.Fprintf(out, "  collector write: %v\n", err)
+			}
+		},
+		Dial: func(ctx context.Context, ref capability.Sturdyref) (*local.Client, error) {
+			c, err := ch.Dial(ctx, ref.Peer, ref.Addrs)
+			if err != nil {
+				return nil, err
+			}
+			return local.NewClient(&counted{Conn: c, n: &bytesIn}), nil
+		},
+		Go:   func(f func()) { go f() },
+		Life: life,
+		Logf: func(f string, a ...any) { fmt.Fprintf(out, "  "+f+"\n", a...) },
+	}
+	err = parallel(o.Hosts, o.Parallel, func(i int) error {
+		h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
+		var cur collect.Cursor
+		for {
+			next, err := collect.Round(env, h, cur)
+			if err != nil {
+				return fmt.Errorf("host %s: %w", h.Name, err)
+			}
+			if next == cur {
+				return nil
+			}
+			cur = next
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	took := time.Since(t0)
+	fmt.Fprintf(out, "  %-34s %9.1f s    %d pages, %.1f MiB received, %.0f samples/s, store %s\n", "collecting over libp2p", took.Seconds(),
+		pages.Load(), float64(bytesIn.Load())/(1<<20), float64(samples.Load())/took.Seconds(), size(filepath.Join(o.Dir, "collector")))
+	// A second round finds nothing new: the cursors hold.
+	t0 = time.Now()
+	before := pages.Load()
+	err = parallel(o.Hosts, o.Parallel, func(i int) error {
+		h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
+		cur, err := collect.LoadCursor(coll, h.Name)
+		if err != nil {
+			return err
+		}
+		_, err = collect.Round(env, h, cur)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("second round: %w", err)
+	}
+	fmt.Fprintf(out, "  %-34s %9.1f ms   %d pages with nothing new\n", "a round with nothing new", ms(time.Since(t0)), pages.Load()-before)
+
+	// 4. The queries on the collector's store, as herd query runs them.
+	now := end
+	for _, q := range Queries {
+		var res *query.Result
+		var ds []time.Duration
+		for range o.Rounds {
+			t := time.Now()
+			in, err := query.FromStore(coll, "collector", now)
+			if err == nil {
+				res, err = query.Run(context.Background(), in, q.SQL, query.Options{MaxRows: 100000})
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", q.Name, err)
+			}
+			ds = append(ds, time.Since(t))
+		}
+		note := ""
+		if q.Name == "seed question" {
+			note = fmt.Sprintf(" (target < %s: %s)", Target, verdict(median(ds) < Target))
+		}
+		fmt.Fprintf(out, "  %-34s %9.1f ms   median of %d, %d rows%s\n", "query: "+q.Name, ms(median(ds)), o.Rounds, len(res.Rows), note)
+	}
+	// The baseline: one plain scan of every sample the collector holds.
+	t0 = time.Now()
+	n := 0
+	err = coll.EachRecord(facts.KindSample, "", "", func(string, []byte) error { n++; return nil })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  %-34s %9.1f ms   %d samples, keys and values untouched\n", "baseline: pebble scan of samples", ms(time.Since(t0)), n)
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// parallel runs f(0..n-1), at most k at once, and returns the first
+// error.
+func parallel(n, k int, f func(int) error) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	sem := make(chan struct{}, k)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+func size(dir string) string {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+func newHost() (*p2p.Host, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return p2p.New(p2p.Config{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Memory: 64 << 20, Conns: 128, FDs: 256})
+}
+
+// exporter is a host's network side for facts-pull: the daemon's
+// routing (daemon/api.go) reduced to the one capability it grants.
+type exporter struct {
+	host  *p2p.Host
+	srv   *local.Server
+	swiss capability.Swiss
+	ref   string
+}
+
+func newExporter(s *history.Store) (*exporter, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	e := &exporter{}
+	if e.swiss, err = capability.NewSwiss(); err != nil {
+		return nil, err
+	}
+	cfg := p2p.Config{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Memory: 32 << 20, Conns: 32, FDs: 64}
+	e.host, e.srv, err = p2p.NewHostFor(cfg, local.HandlerFunc(func(ctx context.Context, p local.Peer, req wire.Request, out local.Responder) {
+		ref, err := capability.ParseSturdyref(req.Cap)
+		if err != nil || req.Action != collect.Action || req.Service != capability.FactsTarget ||
+			subtle.ConstantTimeCompare(ref.Swiss[:], e.swiss[:]) != 1 {
+			out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.PermissionDenied, "permission denied")))
+			return
+		}
+		out.Send(collect.Serve(s, req))
+	}), func(f func()) { go f() })
+	if err != nil {
+		return nil, err
+	}
+	var addrs []string
+	for _, a := range e.host.Addrs() {
+		if !strings.HasPrefix(a, "/unix") {
+			addrs = append(addrs, a)
+		}
+	}
+	e.ref = capability.Sturdyref{Peer: e.host.ID(), Swiss: e.swiss, Addrs: addrs}.String()
+	return e, nil
+}
+
+func (e *exporter) close() {
+	e.srv.Close()
+	e.host.Close()
+}
+
+// counted counts the bytes read from a connection.
+type counted struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *counted) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
