@@ -155,9 +155,10 @@ func Run(o Options) error {
 			}
 			return local.NewClient(&counted{Conn: c, n: &bytesIn}), nil
 		},
-		Go:   func(f func()) { go f() },
-		Life: life,
-		Logf: func(f string, a ...any) { fmt.Fprintf(out, "  "+f+"\n", a...) },
+		Go:          func(f func()) { go f() },
+		Life:        life,
+		CallTimeout: 30 * time.Second,
+		Logf:        func(f string, a ...any) { fmt.Fprintf(out, "  "+f+"\n", a...) },
 	}
 	err = parallel(o.Hosts, o.Parallel, func(i int) error {
 		h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
