@@ -53,7 +53,8 @@ func (m *Monitors) Serve(req wire.Request) wire.Reply {
 			}
 			opts.MaxRows = n
 		}
-		in, err := query.FromStore(m.env.Store, m.env.Host, m.env.Now())
+		m.queriesOnce.Do(func() { m.queries = query.NewCache(m.env.Store, m.env.Host) })
+		in, err := m.queries.Input(m.env.Now(), 0)
 		if err != nil {
 			return bad("query: %v", err)
 		}
