@@ -58,6 +58,8 @@ func main() {
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
 	flag.IntVar(&factsOpts.Hosts, "facts-hosts", 50, "section facts: hosts collected")
 	flag.IntVar(&factsOpts.Days, "facts-days", 30, "section facts: days of history per host")
+	flag.DurationVar(&factsOpts.Budget, "facts-budget", 0, "section facts: stop collecting after this long and query what was collected (0: no limit)")
+	flag.StringVar(&factsReuse, "facts-reuse", "", "section facts: query the stores a run kept in this directory (BENCH_KEEP=1) instead of making them")
 	only := flag.String("only", strings.Join(sections, ","), "comma-separated sections to run: "+strings.Join(sections, ", "))
 	flag.Parse()
 	want := map[string]bool{}
@@ -75,7 +77,10 @@ func main() {
 }
 
 // factsOpts are section facts' (bench/factsbench).
-var factsOpts factsbench.Options
+var (
+	factsOpts  factsbench.Options
+	factsReuse string
+)
 
 type bench struct {
 	bin, dir, sock string
@@ -165,6 +170,9 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["facts"] {
 		factsOpts.Dir, factsOpts.Rounds, factsOpts.Out = filepath.Join(dir, "facts"), min(rounds, 7), os.Stdout
+		if factsOpts.Reuse = factsReuse != ""; factsOpts.Reuse {
+			factsOpts.Dir = factsReuse
+		}
 		if err := factsbench.Run(factsOpts); err != nil {
 			return fmt.Errorf("facts: %w", err)
 		}
