@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,15 +69,17 @@ func NewCache(s *history.Store, local string) *Cache {
 // host local, and the hosts a collector pulled from. It reads the store
 // whole; a daemon keeps a Cache instead.
 func FromStore(s *history.Store, local string, now time.Time) (Input, error) {
-	return NewCache(s, local).Input(now, 0)
+	return NewCache(s, local).Input(context.Background(), now, 0)
 }
 
 var errStop = errors.New("stop")
 
 // Input brings the cache up to date with the store and returns a
 // snapshot of it as the input of a query at now. maxInput bounds the
-// rows derived of one host's events (0: the default of Options).
-func (c *Cache) Input(now time.Time, maxInput int) (Input, error) {
+// rows derived of one host's events (0: the default of Options). When
+// ctx ends first, what was walked so far stays walked: the next query
+// goes on from there.
+func (c *Cache) Input(ctx context.Context, now time.Time, maxInput int) (Input, error) {
 	if maxInput <= 0 {
 		maxInput = 2_000_000
 	}
@@ -121,7 +124,7 @@ func (c *Cache) Input(now time.Time, maxInput int) (Input, error) {
 		}
 	}
 	for _, h := range names {
-		wk, err := c.walk(h, maxInput)
+		wk, err := c.walk(ctx, h, maxInput)
 		if err != nil {
 			return in, fmt.Errorf("query: read the history of %s: %w", h, err)
 		}
@@ -170,7 +173,7 @@ func (c *Cache) refreshLatest() (map[string][]facts.Fact, error) {
 }
 
 // walk brings host h's walk up to date.
-func (c *Cache) walk(h string, maxInput int) (*walked, error) {
+func (c *Cache) walk(ctx context.Context, h string, maxInput int) (*walked, error) {
 	first, err := c.firstEvent(h)
 	if err != nil {
 		return nil, err
@@ -184,6 +187,9 @@ func (c *Cache) walk(h string, maxInput int) (*walked, error) {
 		return wk, nil
 	}
 	step := func(e history.Event) error {
+		if wk.events%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		wk.w.Step(e)
 		wk.lastEvent = e.Time
 		wk.events++
@@ -199,8 +205,11 @@ func (c *Cache) walk(h string, maxInput int) (*walked, error) {
 			fmt.Sscanf(wk.next, "%x", &after)
 		}
 		err = c.s.Each(history.Query{AfterSeq: after, BySeq: true}, func(e history.Event) error {
+			if err := step(e); err != nil {
+				return err
+			}
 			wk.next = fmt.Sprintf("%016x", e.Seq)
-			return step(e)
+			return nil
 		})
 		return wk, err
 	}
@@ -209,12 +218,14 @@ func (c *Cache) walk(h string, maxInput int) (*walked, error) {
 		from = wk.next + "\x00" // the key right after the last walked
 	}
 	err = c.s.EachRecord(KindHostEvent, from, h+"\x01", func(k string, v []byte) error {
-		wk.next = k
 		var e history.Event
-		if json.Unmarshal(v, &e) != nil {
-			return nil
+		if json.Unmarshal(v, &e) == nil {
+			if err := step(e); err != nil {
+				return err
+			}
 		}
-		return step(e)
+		wk.next = k
+		return nil
 	})
 	return wk, err
 }

@@ -258,7 +258,7 @@ func queries(o Options, stores []*history.Store, exps []*exporter, coll *history
 		return query.Run(context.Background(), in, sql, query.Options{MaxRows: 100000})
 	}
 	t0 := time.Now()
-	in, err := cache.Input(now, 0)
+	in, err := cache.Input(context.Background(), now, 0)
 	res, err := run(in, err, Queries[0].SQL)
 	if err != nil {
 		return fmt.Errorf("%s: %w", Queries[0].Name, err)
@@ -292,7 +292,7 @@ func queries(o Options, stores []*history.Store, exps []*exporter, coll *history
 				return fmt.Errorf("pull a minute more: %w", err)
 			}
 			t := time.Now()
-			in, err := cache.Input(now, 0)
+			in, err := cache.Input(context.Background(), now, 0)
 			res, err := run(in, err, q.SQL)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.Name, err)
