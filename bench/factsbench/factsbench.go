@@ -185,36 +185,47 @@ func Run(o Options) error {
 		CallTimeout: 30 * time.Second,
 		Logf:        func(f string, a ...any) { fmt.Fprintf(out, "  "+f+"\n", a...) },
 	}
-	complete := atomic.Bool{}
-	complete.Store(true)
-	err = parallel(o.Hosts, o.Parallel, func(i int) error {
-		h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
-		cur, err := collect.LoadCursor(coll, h.Name)
-		if err != nil {
-			return err
+	// Passes over every host, a round of at most 10 pages each, as the
+	// collector's loops take turns, until no host has more (or the
+	// budget is spent: every host had its first rounds by then).
+	env.MaxPages = 10
+	done := make([]bool, o.Hosts)
+	complete := false
+	for !complete {
+		if o.Budget > 0 && time.Since(t0) > o.Budget {
+			break
 		}
-		for {
-			if o.Budget > 0 && time.Since(t0) > o.Budget {
-				complete.Store(false)
+		var left atomic.Int64
+		err = parallel(o.Hosts, o.Parallel, func(i int) error {
+			if done[i] {
 				return nil
+			}
+			h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
+			cur, err := collect.LoadCursor(coll, h.Name)
+			if err != nil {
+				return err
 			}
 			next, err := collect.Round(env, h, cur)
 			if err != nil {
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
-			if next == cur {
-				return nil
+			if done[i] = next == cur; !done[i] {
+				left.Add(1)
 			}
-			cur = next
+			return nil
+		})
+		if err != nil {
+			break
 		}
-	})
+		complete = left.Load() == 0
+	}
 	if err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
 	took := time.Since(t0)
 	fmt.Fprintf(out, "  %-34s %9.1f s    %d pages, %d samples, %.1f MiB received, %.0f samples/s, store %s\n", "collecting over libp2p", took.Seconds(),
 		pages.Load(), pulled.Load(), float64(bytesIn.Load())/(1<<20), float64(pulled.Load())/took.Seconds(), size(filepath.Join(o.Dir, "collector")))
-	if !complete.Load() {
+	if !complete {
 		all := int64(o.Hosts) * int64(o.Days) * (1440*11 + 24*2 + numPackages)
 		fmt.Fprintf(out, "  %-34s %9.1f s    at that rate for the %d samples of the hosts (budget %s reached: the queries run on every event and latest value, the samples pulled so far)\n",
 			"collection, extrapolated", float64(all)/(float64(pulled.Load())/took.Seconds()), all, o.Budget)

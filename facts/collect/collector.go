@@ -49,6 +49,8 @@ type Env struct {
 	// Retention is how long what was pulled is kept (by the time of each
 	// event and sample). Default 30 days.
 	Retention time.Duration
+	// MaxPages bounds the pages of one round of one host. Default 100.
+	MaxPages int
 }
 
 // Start reads the collect list of the configuration at path and pulls
@@ -177,7 +179,11 @@ func Round(env Env, h monitorconfig.CollectHost, cur Cursor) (Cursor, error) {
 		return cur, fmt.Errorf("unreachable: %v", err)
 	}
 	defer c.Close()
-	for range maxPages {
+	pagesLeft := maxPages
+	if env.MaxPages > 0 {
+		pagesLeft = env.MaxPages
+	}
+	for range pagesLeft {
 		pctx, pcancel := context.WithTimeout(env.Life, env.CallTimeout)
 		reply, err := c.Call(pctx, Request(h.Ref, cur))
 		pcancel()
