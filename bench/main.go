@@ -58,7 +58,7 @@ func main() {
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
 	flag.IntVar(&factsOpts.Hosts, "facts-hosts", 50, "section facts: hosts collected")
 	flag.IntVar(&factsOpts.Days, "facts-days", 30, "section facts: days of history per host")
-	flag.DurationVar(&factsOpts.Budget, "facts-budget", 0, "section facts: stop collecting after this long and query what was collected (0: no limit)")
+	flag.DurationVar(&factsOpts.Budget, "facts-budget", 0, "section facts: stop collecting after this long and query what was collected (0: no limit, negative: no collection, with -facts-reuse)")
 	flag.StringVar(&factsReuse, "facts-reuse", "", "section facts: query the stores a run kept in this directory (BENCH_KEEP=1) instead of making them")
 	only := flag.String("only", strings.Join(sections, ","), "comma-separated sections to run: "+strings.Join(sections, ", "))
 	flag.Parse()
