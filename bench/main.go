@@ -23,7 +23,11 @@
 //   - N timer services due in the same second vs a bare fork/exec loop
 //     of N `touch`, and the daemon's CPU while they wait;
 //   - collecting 30 days of facts of 50 hosts over libp2p, and the seed
-//     query over them (bench/factsbench).
+//     query over them (bench/factsbench);
+//   - `herd fleet diff` of a 1 MB file over 100 shepherds vs `clush -b
+//     cat FILE` over 100 SSH sessions, and `herd fleet tail` of 20 hosts
+//     writing 10,000 lines a second each, every line accounted for
+//     (bench/insightbench).
 //
 // Run it with `make bench`, or `go run ./bench -bin bin -n 1000 -only log`.
 package main
@@ -44,15 +48,26 @@ import (
 	"time"
 
 	"github.com/shepherd-go/shepherd/bench/factsbench"
+	"github.com/shepherd-go/shepherd/bench/insightbench"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "facts"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "diff", "tail", "facts"}
 
 func main() {
+	if len(os.Args) == 7 && os.Args[1] == insightbench.WriterArg { // section tail's writer of one host
+		rate, _ := strconv.Atoi(os.Args[4])
+		size, _ := strconv.Atoi(os.Args[5])
+		secs, _ := strconv.Atoi(os.Args[6])
+		if err := insightbench.Writer(os.Args[2], os.Args[3], rate, size, time.Duration(secs)*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: tail writer:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
 	n := flag.Int("n", 1000, "number of services")
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
@@ -189,6 +204,21 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	}
 	if want["metrics"] {
 		if err := metricsBench(bin, filepath.Join(dir, "metrics"), n, rounds); err != nil {
+			return err
+		}
+	}
+	if want["diff"] {
+		if err := insightbench.Diff(bin, filepath.Join(dir, "diff"), min(rounds, 5)); err != nil {
+			return err
+		}
+	}
+	if want["tail"] {
+		// Issue 20's case; then 4 hosts writing 2.5 MB/s each, more
+		// than a host read a poll before (it fell behind for ever).
+		if err := insightbench.Tail(bin, filepath.Join(dir, "tail"), 20, 10000, 64, 5); err != nil {
+			return err
+		}
+		if err := insightbench.Tail(bin, filepath.Join(dir, "tail-long"), 4, 10000, 256, 5); err != nil {
 			return err
 		}
 	}

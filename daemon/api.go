@@ -100,6 +100,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.notifier.Serve
 	case monitors.Handles(req.Action):
 		serve = a.d.monitors.Serve
+	case req.Action == factpull.StatusAction && req.Service == "":
+		serve = a.d.collector.Serve
 	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
 		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}

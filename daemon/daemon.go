@@ -167,6 +167,7 @@ type Daemon struct {
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
 	notifier  *notifier.Notifier   // notify: (docs/notifications.md)
 	monitors  *monitors.Monitors   // facts, monitors, query
+	collector *factpull.Collector  // collect-status (herd collect)
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -244,7 +245,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention, Root: d.system.Root, Historian: d.historian,
 		Run: monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
 	d.monitors.Start()
-	factpull.Start(factpull.Env{Store: d.history, Root: d.system.Root, Historian: d.historian, Dial: d.dialOut, Go: d.goGo, Life: d.life, Logf: d.logf, CallTimeout: d.opts.RemoteCallTimeout, Retention: d.opts.HistoryRetention}, d.opts.ConfigPath)
+	d.collector = factpull.Start(factpull.Env{Store: d.history, Root: d.system.Root, Historian: d.historian, Dial: d.dialOut, Go: d.goGo, Life: d.life, Logf: d.logf, CallTimeout: d.opts.RemoteCallTimeout, Retention: d.opts.HistoryRetention}, d.opts.ConfigPath)
 	d.announce(ho, specs)
 	d.startHousekeeping()
 	d.jobs.Watch(d.goGo, d.life)

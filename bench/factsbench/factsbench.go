@@ -190,6 +190,7 @@ func Run(o Options) error {
 	// collector's loops take turns, until no host has more (or the
 	// budget is spent: every host had its first rounds by then).
 	env.MaxPages = 10
+	collector := collect.StartHosts(env, nil) // no loops: the bench takes the turns
 	done := make([]bool, o.Hosts)
 	complete := false
 	for !complete {
@@ -202,15 +203,15 @@ func Run(o Options) error {
 				return nil
 			}
 			h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
-			cur, err := collect.LoadCursor(coll, h.Name)
+			cur, err := collect.LoadState(coll, h.Name)
 			if err != nil {
 				return err
 			}
-			next, err := collect.Round(env, h, cur)
+			next, err := collector.Round(h, cur)
 			if err != nil {
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
-			if done[i] = next == cur; !done[i] {
+			if done[i] = next.Cursor == cur.Cursor; !done[i] {
 				left.Add(1)
 			}
 			return nil
@@ -228,24 +229,24 @@ func Run(o Options) error {
 		pages.Load(), pulled.Load(), float64(bytesIn.Load())/(1<<20), float64(pulled.Load())/took.Seconds(), size(filepath.Join(o.Dir, "collector")))
 	if !complete && pulled.Load() == 0 {
 		fmt.Fprintf(out, "  (no collection: the queries run on what the collector kept)\n")
-		return queries(o, stores, exps, coll, env, end, false)
+		return queries(o, stores, exps, coll, collector, end, false)
 	}
 	if !complete {
 		all := int64(o.Hosts) * int64(o.Days) * (1440*11 + 24*2 + numPackages)
 		fmt.Fprintf(out, "  %-34s %9.1f s    at that rate for the %d samples of the hosts (budget %s reached: the queries run on every event and latest value, the samples pulled so far)\n",
 			"collection, extrapolated", float64(all)/(float64(pulled.Load())/took.Seconds()), all, o.Budget)
-		return queries(o, stores, exps, coll, env, end, false)
+		return queries(o, stores, exps, coll, collector, end, false)
 	}
 	// A second round finds nothing new: the cursors hold.
 	t0 = time.Now()
 	before := pages.Load()
 	err = parallel(o.Hosts, o.Parallel, func(i int) error {
 		h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
-		cur, err := collect.LoadCursor(coll, h.Name)
+		cur, err := collect.LoadState(coll, h.Name)
 		if err != nil {
 			return err
 		}
-		_, err = collect.Round(env, h, cur)
+		_, err = collector.Round(h, cur)
 		return err
 	})
 	if err != nil {
@@ -254,7 +255,7 @@ func Run(o Options) error {
 	fmt.Fprintf(out, "  %-34s %9.1f ms   %d pages with nothing new\n", "a round with nothing new", ms(time.Since(t0)), pages.Load()-before)
 
 	// 4. The queries on the collector's store, as herd query runs them.
-	return queries(o, stores, exps, coll, env, end, true)
+	return queries(o, stores, exps, coll, collector, end, true)
 }
 
 // queries times the seed query and its companions on the collector's
@@ -263,7 +264,7 @@ func Run(o Options) error {
 // every minute has), and reading the store whole each time
 // (query.FromStore); then the baseline, a plain pebble scan of every
 // sample.
-func queries(o Options, stores []*history.Store, exps []*exporter, coll *history.Store, env collect.Env, end time.Time, pull bool) error {
+func queries(o Options, stores []*history.Store, exps []*exporter, coll *history.Store, collector *collect.Collector, end time.Time, pull bool) error {
 	out := o.Out
 	now := end
 	cache := query.NewCache(coll, "collector")
@@ -293,9 +294,9 @@ func queries(o Options, stores []*history.Store, exps []*exporter, coll *history
 				return err
 			}
 			h := monitorconfig.CollectHost{Name: hostProfile(i).name, Ref: exps[i].ref, Interval: time.Minute}
-			cur, err := collect.LoadCursor(coll, h.Name)
+			cur, err := collect.LoadState(coll, h.Name)
 			if err == nil {
-				_, err = collect.Round(env, h, cur)
+				_, err = collector.Round(h, cur)
 			}
 			return err
 		})

@@ -164,8 +164,9 @@ func TestServeRefusesBadCursors(t *testing.T) {
 // TestParseCollect: the collect list of a configuration.
 func TestParseCollect(t *testing.T) {
 	ref := capability.Sturdyref{Peer: "12D3KooWCs4QZ2ZCtCyE7CDDL7ZyD1DHqLJSFVe2GmxuX6Lsg5ho", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}.String()
-	hs, errs := monitorconfig.ParseCollect("c.yaml", []byte("collect:\n  - host: web1\n    ref: "+ref+"\n  - host: web2\n    ref: "+ref+"\n    interval: 5s\n"))
-	if len(errs) != 0 || len(hs) != 2 || hs[0].Interval != time.Minute || hs[1].Interval != 5*time.Second || hs[0].Pos.Line != 2 {
+	hs, errs := monitorconfig.ParseCollect("c.yaml", []byte("collect:\n  - host: web1\n    ref: "+ref+"\n  - host: web2\n    ref: "+ref+"\n    interval: 5s\n    page-size: 50\n"))
+	if len(errs) != 0 || len(hs) != 2 || hs[0].Interval != time.Minute || hs[1].Interval != 5*time.Second || hs[0].Pos.Line != 2 ||
+		hs[0].PageSize != MaxItems || hs[1].PageSize != 50 {
 		t.Fatalf("%+v %v", hs, errs)
 	}
 	for _, c := range []struct{ yaml, want string }{
@@ -176,6 +177,9 @@ func TestParseCollect(t *testing.T) {
 		{"collect:\n  - host: web1\n    ref: nope", "ref:"},
 		{"collect:\n  - host: web1\n    ref: " + ref + "\n    interval: 10ms", "less than 1s"},
 		{"collect:\n  - host: web1\n    ref: " + ref + "\n    port: 1", "unknown key"},
+		{"collect:\n  - host: web1\n    ref: " + ref + "\n    page-size: 0", "page-size 0: expected 1 to 1000"},
+		{"collect:\n  - host: web1\n    ref: " + ref + "\n    page-size: 1001", "page-size 1001"},
+		{"collect:\n  - host: web1\n    ref: " + ref + "\n    page-size: many", "page-size: expected a whole number"},
 		{"collect:\n  - host: web1\n    ref: " + ref + "\n  - host: web1\n    ref: " + ref, "listed twice"},
 	} {
 		_, errs := monitorconfig.ParseCollect("c.yaml", []byte(c.yaml))

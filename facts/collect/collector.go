@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,15 +15,21 @@ import (
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/local"
+	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/shepherd-go/shepherd/query"
 	"github.com/shepherd-go/shepherd/services/config"
 	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
 
 // KindCursor is the record kind of a collector's cursor of each host:
-// key the host's name, value the Cursor as JSON. It is written in the
-// batch of the events and facts it counts.
+// key the host's name, value the host's State as JSON (its Cursor's
+// fields and counts). It is written in the batch of the events and facts
+// it counts.
 const KindCursor = "collect-cursor"
+
+// StatusAction is the request for the collector's status (herd collect),
+// the daemon owner's.
+const StatusAction = "collect-status"
 
 // maxPages bounds the pages of one round of one host; the rest waits for
 // the next round.
@@ -53,21 +60,32 @@ type Env struct {
 	MaxPages int
 }
 
+// Collector pulls the hosts of a daemon's collect: list and says how it
+// goes (Serve). A daemon with no collect: list has one with no hosts.
+type Collector struct {
+	env   Env
+	hosts []monitorconfig.CollectHost
+	mu    sync.Mutex
+	// status is each host's, by name; a host's pull loop updates its
+	// own entry, Serve copies them.
+	status map[string]*wire.CollectHost // guarded by mu
+}
+
 // Start reads the collect list of the configuration at path and pulls
 // each host on its own goroutine until env.Life ends.
-func Start(env Env, path string) {
+func Start(env Env, path string) *Collector {
 	if path == "" {
-		return
+		return StartHosts(env, nil)
 	}
 	cfg, _, err := config.ParsePath(path, nil)
-	if err != nil || len(cfg.Collect) == 0 {
-		return // the daemon's start reported a bad configuration
+	if err != nil {
+		return StartHosts(env, nil) // the daemon's start reported a bad configuration
 	}
-	StartHosts(env, cfg.Collect)
+	return StartHosts(env, cfg.Collect)
 }
 
 // StartHosts pulls the given hosts.
-func StartHosts(env Env, hosts []monitorconfig.CollectHost) {
+func StartHosts(env Env, hosts []monitorconfig.CollectHost) *Collector {
 	if env.CallTimeout <= 0 {
 		env.CallTimeout = 30 * time.Second
 	}
@@ -88,16 +106,74 @@ func StartHosts(env Env, hosts []monitorconfig.CollectHost) {
 	if env.Retention <= 0 {
 		env.Retention = 30 * 24 * time.Hour
 	}
-	for _, h := range hosts {
-		env.Go(func() { loop(env, h) })
+	c := &Collector{env: env, hosts: slices.Clone(hosts), status: map[string]*wire.CollectHost{}}
+	for i, h := range c.hosts {
+		if h.PageSize <= 0 || h.PageSize > MaxItems {
+			c.hosts[i].PageSize = MaxItems
+		}
+		c.status[h.Name] = &wire.CollectHost{Host: h.Name, Interval: h.Interval, PageSize: c.hosts[i].PageSize}
+	}
+	for _, h := range c.hosts { // the map is whole before a loop reads it
+		env.Go(func() { c.loop(h) })
+	}
+	return c
+}
+
+// Status is how the pulls of each host go, in the collect list's order.
+func (c *Collector) Status() wire.CollectStatus {
+	out := wire.CollectStatus{Hosts: []wire.CollectHost{}}
+	if c == nil {
+		return out
+	}
+	out.Configured = len(c.hosts) > 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, h := range c.hosts {
+		st := *c.status[h.Name]
+		if st.Behind != nil {
+			b := *st.Behind
+			st.Behind = &b
+		}
+		out.Hosts = append(out.Hosts, st)
+	}
+	return out
+}
+
+// Serve answers StatusAction (the daemon routes it here for its owner).
+func (c *Collector) Serve(req wire.Request) wire.Reply {
+	if req.Action != StatusAction || len(req.Args) > 0 {
+		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s: no arguments", StatusAction))
+	}
+	return wire.OKReply(req.ID, c.Status())
+}
+
+// update changes host's status.
+func (c *Collector) update(host string, f func(*wire.CollectHost)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.status[host]; st != nil {
+		f(st)
 	}
 }
 
-func loop(env Env, h monitorconfig.CollectHost) {
-	cur, err := LoadCursor(env.Store, h.Name)
+// stored sets what host's status says of its stored state.
+func (c *Collector) stored(host string, st State) {
+	c.update(host, func(x *wire.CollectHost) {
+		x.Seq, x.Head, x.Events, x.Facts, x.LastSuccess, x.Behind = st.Seq, st.Head, st.Events, st.Facts, st.Stored, nil
+		if st.Head > 0 && st.Head >= st.Seq {
+			b := st.Head - st.Seq
+			x.Behind = &b
+		}
+	})
+}
+
+func (c *Collector) loop(h monitorconfig.CollectHost) {
+	env := c.env
+	cur, err := LoadState(env.Store, h.Name)
 	if err != nil {
 		env.Logf("collect: host %s: %v; pulling from the start", h.Name, err)
 	}
+	c.stored(h.Name, cur)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var retained time.Time
@@ -107,7 +183,18 @@ func loop(env Env, h monitorconfig.CollectHost) {
 			return
 		case <-t.C:
 		}
-		if cur, err = Round(env, h, cur); err != nil {
+		c.update(h.Name, func(x *wire.CollectHost) { x.Pulling, x.LastPull, x.Rounds = true, time.Now(), x.Rounds+1 })
+		cur, err = c.round(h, cur)
+		c.update(h.Name, func(x *wire.CollectHost) {
+			x.Pulling = false
+			if err == nil {
+				x.Failures = 0
+				return
+			}
+			x.Failures++
+			x.Error, x.ErrorTime = err.Error(), time.Now()
+		})
+		if err != nil {
 			env.Logf("collect: host %s: %v (next try in %s)", h.Name, err, h.Interval)
 		}
 		if now := time.Now(); now.Sub(retained) >= time.Hour {
@@ -152,40 +239,68 @@ func Expired(s *history.Store, host string, before time.Time, limit int) ([]hist
 
 var errStop = errors.New("stop")
 
-// LoadCursor is the cursor kept of host (the zero one if none).
-func LoadCursor(s *history.Store, host string) (Cursor, error) {
-	var cur Cursor
-	b, err := s.Record(KindCursor, host)
-	if err != nil || b == nil {
-		return cur, err
-	}
-	if err := json.Unmarshal(b, &cur); err != nil {
-		return Cursor{}, fmt.Errorf("bad cursor record: %v", err)
-	}
-	return cur, nil
+// State is what a collector keeps of a host, in its cursor record: the
+// cursor, the host's last sequence as of the last page (Head), the
+// events and samples stored in all, and when the last page was.
+type State struct {
+	Cursor
+	Head   uint64    `json:"head,omitempty"`
+	Events uint64    `json:"events,omitempty"`
+	Facts  uint64    `json:"facts,omitempty"`
+	Stored time.Time `json:"stored,omitzero"`
 }
 
-// Round pulls host's pages after cur until it has no more (or maxPages)
-// and returns the cursor of what is now in the store.
-func Round(env Env, h monitorconfig.CollectHost, cur Cursor) (Cursor, error) {
+// LoadState is the state kept of host (the zero one if none).
+func LoadState(s *history.Store, host string) (State, error) {
+	var st State
+	b, err := s.Record(KindCursor, host)
+	if err != nil || b == nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, fmt.Errorf("bad cursor record: %v", err)
+	}
+	return st, nil
+}
+
+// LoadCursor is the cursor kept of host (the zero one if none).
+func LoadCursor(s *history.Store, host string) (Cursor, error) {
+	st, err := LoadState(s, host)
+	return st.Cursor, err
+}
+
+// Round is one round of host h after cur, as the host's loop pulls it
+// (bench/factsbench pulls its hosts in turns through it); h need not be
+// in the collect list.
+func (c *Collector) Round(h monitorconfig.CollectHost, cur State) (State, error) {
+	if h.PageSize <= 0 || h.PageSize > MaxItems {
+		h.PageSize = MaxItems
+	}
+	return c.round(h, cur)
+}
+
+// round pulls host's pages after cur until it has no more (or maxPages)
+// and returns the state of what is now in the store.
+func (c *Collector) round(h monitorconfig.CollectHost, cur State) (State, error) {
+	env := c.env
 	ref, err := capability.ParseSturdyref(h.Ref)
 	if err != nil {
 		return cur, fmt.Errorf("ref: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(env.Life, env.CallTimeout)
 	defer cancel()
-	c, err := env.Dial(ctx, ref)
+	conn, err := env.Dial(ctx, ref)
 	if err != nil {
 		return cur, fmt.Errorf("unreachable: %v", err)
 	}
-	defer c.Close()
+	defer conn.Close()
 	pagesLeft := maxPages
 	if env.MaxPages > 0 {
 		pagesLeft = env.MaxPages
 	}
 	for range pagesLeft {
 		pctx, pcancel := context.WithTimeout(env.Life, env.CallTimeout)
-		reply, err := c.Call(pctx, Request(h.Ref, cur))
+		reply, err := conn.Call(pctx, RequestPage(h.Ref, cur.Cursor, h.PageSize))
 		pcancel()
 		switch {
 		case err != nil:
@@ -199,16 +314,20 @@ func Round(env Env, h monitorconfig.CollectHost, cur Cursor) (Cursor, error) {
 		if err := json.Unmarshal(reply.Result, &p); err != nil {
 			return cur, fmt.Errorf("bad page: %v", err)
 		}
-		recs, err := Records(h.Name, cur, &p)
+		recs, next, err := StateRecords(h.Name, cur, &p, time.Now())
 		if err != nil {
 			return cur, fmt.Errorf("bad page: %v", err)
 		}
 		env.Write(recs)
-		stored, err := LoadCursor(env.Store, h.Name)
-		if err != nil || stored != p.Next {
+		stored, err := LoadState(env.Store, h.Name)
+		if err != nil || stored.Cursor != next.Cursor || stored.Events != next.Events || stored.Facts != next.Facts {
 			return cur, fmt.Errorf("the history did not take the page (%v); it is pulled again", err)
 		}
-		cur = p.Next
+		cur = next
+		c.stored(h.Name, cur)
+		if p.Head > 0 && p.Head < cur.Seq {
+			return cur, fmt.Errorf("the host's last event is %d, before the cursor's %d: its history was wiped or replaced, and its new events are not pulled (see docs/query.md)", p.Head, cur.Seq)
+		}
 		if !p.More {
 			return cur, nil
 		}
@@ -221,24 +340,32 @@ func Round(env Env, h monitorconfig.CollectHost, cur Cursor) (Cursor, error) {
 // their host set, and the host's new cursor, for one batch. Every key
 // starts with the configured host name, never one the page gives.
 func Records(host string, cur Cursor, p *Page) ([]history.Record, error) {
+	recs, _, err := StateRecords(host, State{Cursor: cur}, p, time.Time{})
+	return recs, err
+}
+
+// StateRecords is Records after the state st, stored at now: the last
+// record is the host's next state (its cursor and counts), returned.
+func StateRecords(host string, st State, p *Page, now time.Time) ([]history.Record, State, error) {
+	cur := st.Cursor
 	switch {
 	case len(p.Events)+len(p.Facts) > MaxItems:
-		return nil, fmt.Errorf("%d items (at most %d)", len(p.Events)+len(p.Facts), MaxItems)
+		return nil, st, fmt.Errorf("%d items (at most %d)", len(p.Events)+len(p.Facts), MaxItems)
 	case p.Next.Check() != nil:
-		return nil, fmt.Errorf("bad next cursor")
+		return nil, st, fmt.Errorf("bad next cursor")
 	case p.Next.Seq < cur.Seq || p.Next.Fact < cur.Fact:
-		return nil, fmt.Errorf("the next cursor goes back")
+		return nil, st, fmt.Errorf("the next cursor goes back")
 	}
 	recs := make([]history.Record, 0, len(p.Events)+2*len(p.Facts)+1)
 	last := cur.Seq
 	for _, e := range p.Events {
 		if e.Seq <= last || e.Seq > p.Next.Seq || e.Kind == "" {
-			return nil, fmt.Errorf("event %d out of order or without a kind", e.Seq)
+			return nil, st, fmt.Errorf("event %d out of order or without a kind", e.Seq)
 		}
 		last = e.Seq
 		b, err := json.Marshal(e)
 		if err != nil {
-			return nil, err
+			return nil, st, err
 		}
 		recs = append(recs, history.Record{Kind: query.KindHostEvent, Key: query.HostEventKey(host, e.Seq), Value: b})
 	}
@@ -246,14 +373,15 @@ func Records(host string, cur Cursor, p *Page) ([]history.Record, error) {
 	for i, raw := range p.Facts {
 		f, err := facts.Decode(raw, time.Time{})
 		if err != nil {
-			return nil, fmt.Errorf("fact %d: %v", i, err)
+			return nil, st, fmt.Errorf("fact %d: %v", i, err)
 		}
 		f.Host = host
 		fs = append(fs, f)
 	}
 	slices.SortStableFunc(fs, func(a, b facts.Fact) int { return a.Time.Compare(b.Time) })
 	recs = append(recs, facts.Records(fs)...)
-	b, _ := json.Marshal(p.Next)
+	next := State{Cursor: p.Next, Head: p.Head, Events: st.Events + uint64(len(p.Events)), Facts: st.Facts + uint64(len(fs)), Stored: now.UTC().Round(0)}
+	b, _ := json.Marshal(next)
 	recs = append(recs, history.Record{Kind: KindCursor, Key: host, Value: b})
-	return recs, nil
+	return recs, next, nil
 }

@@ -74,14 +74,19 @@ func Follow(ctx context.Context, host string, open func(ctx context.Context, fir
 }
 
 // ShepherdTail is the stream of one file of a shepherd host, through
-// its read capability's tail action (filtered on the host).
+// its read capability's tail action (filtered on the host). A stream
+// that comes back resumes after the last line it delivered (the host's
+// file and offset), so that the lines written while it was down come
+// too, and none twice.
 func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
+	var file string // the host's file followed, and the offset after its last line
+	var offset int64
 	return func(ctx context.Context, first bool, delivered func()) error {
 		if h.ReadRef == nil {
 			return errFinal{fmt.Errorf("no read capability: give host %s a read: key in the inventory (the host grants it with herd cap grant read --allow PATTERN)", h.Name)}
 		}
 		if !first {
-			a.Lines = 0
+			a.Lines, a.File, a.From = 0, file, offset
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		c, err := local.Dial(dctx, socket)
@@ -102,6 +107,7 @@ func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)
 				return err
 			}
 			delivered()
+			file, offset = l.File, l.Offset
 			if l.Note != "" {
 				emit(TailLine{Host: h.Name, Line: l.Note, Note: true})
 			}

@@ -23,12 +23,15 @@ const Action = "tail"
 
 // Bounds.
 const (
-	MaxPattern = 1024      // bytes of a --grep or --exclude
-	MaxLines   = 10000     // --lines
-	MaxLine    = 4096      // bytes of a line; longer ones are cut
-	maxChunk   = 256 << 10 // read at once
-	maxBack    = 1 << 20   // read back for --lines
-	maxBatch   = 512       // lines per reply
+	MaxPattern = 1024  // bytes of a --grep or --exclude
+	MaxLines   = 10000 // --lines
+	MaxLine    = 4096  // bytes of a line; longer ones are cut
+	// maxChunk is read at once, and its lines make one reply: under
+	// wire.PartBudget even with every byte escaped (\u0000, 6 bytes), so
+	// that a reply is never cut into parts, each of which would carry
+	// the offset of the whole.
+	maxChunk = 64 << 10
+	maxBack  = 1 << 20 // read back for --lines
 )
 
 // Poll is how often a followed file is looked at.
@@ -40,6 +43,11 @@ type Args struct {
 	Grep    string
 	Exclude string
 	Lines   int
+	// Resume, when File is set: a stream that dropped comes back where
+	// it was, at byte From of the file File (Lines.File, Lines.Offset of
+	// its last reply), so that the lines written meanwhile come too.
+	File string
+	From int64
 }
 
 // Encode is the request's Args: --follow first (a relaying daemon
@@ -51,6 +59,9 @@ func (a Args) Encode() []string {
 	}
 	if a.Exclude != "" {
 		out = append(out, "--exclude", a.Exclude)
+	}
+	if a.File != "" {
+		out = append(out, "--file", a.File, "--from", strconv.FormatInt(a.From, 10))
 	}
 	return out
 }
@@ -84,6 +95,14 @@ func Parse(args []string) (Args, error) {
 				return a, fmt.Errorf("tail: --lines %q: expected 0 to %d", v, MaxLines)
 			}
 			a.Lines = n
+		case "--file":
+			a.File = v
+		case "--from":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return a, fmt.Errorf("tail: --from %q: expected an offset", v)
+			}
+			a.From = n
 		default:
 			return a, fmt.Errorf("tail: unknown argument %q", args[i])
 		}
@@ -140,10 +159,31 @@ func (f Filter) Keep(line string) bool {
 type Lines struct {
 	Lines []string `json:"lines"`
 	Note  string   `json:"note,omitempty"`
+	// File names the file followed (device and inode), Offset the byte
+	// after the last complete line read: where a stream that drops
+	// resumes (Args.File, Args.From).
+	File   string `json:"file,omitempty"`
+	Offset int64  `json:"offset"`
+}
+
+// fileID is f's device and inode, "" if unknown.
+func fileID(f *os.File) string {
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%d", sys.Dev, sys.Ino)
+	}
+	return ""
 }
 
 // splitter cuts a byte stream into lines of at most MaxLine bytes.
-type splitter struct{ partial []byte }
+type splitter struct {
+	partial []byte
+	// since counts the bytes fed since the last newline.
+	since int64
+}
 
 // feed adds b and returns the complete lines (a line longer than
 // MaxLine is cut there, the rest dropped up to its end).
@@ -153,8 +193,10 @@ func (s *splitter) feed(b []byte, out []string) []string {
 		if i < 0 {
 			room := MaxLine - len(s.partial)
 			s.partial = append(s.partial, b[:min(len(b), max(room, 0))]...)
+			s.since += int64(len(b))
 			return out
 		}
+		s.since = 0
 		room := MaxLine - len(s.partial)
 		s.partial = append(s.partial, b[:min(i, max(room, 0))]...)
 		out = append(out, string(s.partial))
@@ -208,7 +250,20 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 	defer func() { f.Close() }()
 	st, _ := f.Stat()
 	offset := st.Size()
+	resumed := ""
+	if a.File != "" {
+		switch {
+		case a.File != fileID(f):
+			offset, resumed = 0, a.Path+" was replaced while the stream was down; following the new file from its start"
+		case a.From > offset:
+			offset, resumed = 0, a.Path+" was truncated while the stream was down"
+		default:
+			offset = a.From
+		}
+	}
+	var sp splitter
 	reply := func(l Lines) bool {
+		l.File, l.Offset = fileID(f), offset-sp.since
 		if authz != nil {
 			if werr := authz(); werr != nil {
 				send(wire.ErrReply(req.ID, werr))
@@ -224,53 +279,70 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 			keep = append(keep, l)
 		}
 	}
-	if !reply(Lines{Lines: nonNil(keep)}) {
+	if a.File != "" {
+		keep = nil // resumed: the lines from From, none before
+	}
+	if !reply(Lines{Lines: nonNil(keep), Note: resumed}) {
 		return
 	}
-	var sp splitter
 	buf := make([]byte, maxChunk)
 	tick := time.NewTicker(Poll)
 	defer tick.Stop()
+	// more: the last read filled the buffer, so the file may hold more
+	// already; it is read again at once, not at the next tick (a file
+	// written faster than a chunk a tick would fall behind for ever).
+	// note waits for the next reply.
+	more, note := false, ""
 	for {
-		select {
-		case <-ctx.Done():
+		if !more {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		} else if ctx.Err() != nil {
 			return
-		case <-tick.C:
 		}
-		note := ""
-		// Rotated (another file at the path) or truncated: start over.
+		// Rotated (another file at the path): the old file is read to
+		// its end first (what was written to it before the rename),
+		// then the new one from its start. Truncated: start over.
+		var next *os.File
 		if nf, err := filexfer.OpenRead(a.Path); err == nil {
 			if cur, _ := f.Stat(); !os.SameFile(cur, mustStat(nf)) {
-				f.Close()
-				f, offset, note = nf, 0, a.Path+" was replaced; following the new file"
-				sp = splitter{}
+				next = nf
 			} else {
 				nf.Close()
 			}
 		}
-		if cur, err := f.Stat(); err == nil && cur.Size() < offset {
+		if cur, err := f.Stat(); next == nil && err == nil && cur.Size() < offset {
 			offset, note = 0, a.Path+" was truncated"
 			sp = splitter{}
 		}
 		var lines []string
-		for len(lines) < maxBatch {
-			n, err := f.ReadAt(buf, offset)
-			if n > 0 {
-				offset += int64(n)
-				for _, l := range sp.feed(buf[:n], nil) {
-					if filter.Keep(l) {
-						lines = append(lines, l)
-					}
+		n, _ := f.ReadAt(buf, offset)
+		if n > 0 {
+			offset += int64(n)
+			for _, l := range sp.feed(buf[:n], nil) {
+				if filter.Keep(l) {
+					lines = append(lines, l)
 				}
 			}
-			if n < len(buf) || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, syscall.EAGAIN) {
-				break
-			}
 		}
+		more = n == len(buf)
 		if len(lines) > 0 || note != "" {
 			if !reply(Lines{Lines: nonNil(lines), Note: note}) {
 				return
 			}
+			note = ""
+		}
+		if next != nil {
+			if more {
+				next.Close() // the old file first
+				continue
+			}
+			f.Close()
+			f, offset, sp = next, 0, splitter{}
+			more, note = true, a.Path+" was replaced; following the new file"
 		}
 	}
 }

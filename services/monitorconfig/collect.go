@@ -18,10 +18,19 @@ type CollectHost struct {
 	Ref  string
 	// Interval between pulls. Default 1m; at least 1s.
 	Interval time.Duration
+	// PageSize is the most events and fact samples the host sends in
+	// one page (page-size). Default and most MaxPageSize; at least 1.
+	// Smaller pages are more requests, each a smaller frame and a
+	// smaller batch on the collector.
+	PageSize int
 }
 
 // MaxCollectHosts bounds the collect list.
 const MaxCollectHosts = 10000
+
+// MaxPageSize is the most items of a page (facts/collect.MaxItems, the
+// protocol's bound; a test checks they agree).
+const MaxPageSize = 1000
 
 // ParseCollect reads the collect key of a file.
 func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) {
@@ -39,7 +48,7 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 		}
 		v := root.Content[i+1]
 		if v.Kind != yaml.SequenceNode {
-			p.Errorf(v, "collect: expected a list of hosts (host, ref, interval), got %s", yamlnode.KindName(v))
+			p.Errorf(v, "collect: expected a list of hosts (host, ref, interval, page-size), got %s", yamlnode.KindName(v))
 			continue
 		}
 		if len(v.Content) > MaxCollectHosts {
@@ -64,7 +73,7 @@ func ParseCollect(file string, data []byte) ([]CollectHost, services.ErrorList) 
 }
 
 func (p parser) collectHost(n *yaml.Node) (CollectHost, bool) {
-	h := CollectHost{Pos: services.Pos{File: p.File, Line: n.Line, Col: n.Column}, Interval: time.Minute}
+	h := CollectHost{Pos: services.Pos{File: p.File, Line: n.Line, Col: n.Column}, Interval: time.Minute, PageSize: MaxPageSize}
 	if n.Kind != yaml.MappingNode {
 		p.Errorf(n, "collect: expected a mapping with a 'host' and a 'ref', got %s", yamlnode.KindName(n))
 		return h, false
@@ -81,8 +90,13 @@ func (p parser) collectHost(n *yaml.Node) (CollectHost, bool) {
 			}
 		case "interval":
 			h.Interval = p.Duration("interval", v)
+		case "page-size":
+			n := len(*p.Errs)
+			if h.PageSize = p.Integer("page-size", v); len(*p.Errs) == n && (h.PageSize < 1 || h.PageSize > MaxPageSize) {
+				p.Errorf(v, "collect: host %s: page-size %d: expected 1 to %d events and samples a page", h.Name, h.PageSize, MaxPageSize)
+			}
 		default:
-			p.Errorf(k, "collect: unknown key %q (expected host, ref, interval)", key)
+			p.Errorf(k, "collect: unknown key %q (expected host, ref, interval, page-size)", key)
 		}
 	})
 	switch {

@@ -136,6 +136,7 @@ var builtins = []builtin{
 	{"facts", factscmd.NewCmdFacts},
 	{"monitors", factscmd.NewCmdMonitors},
 	{"query", factscmd.NewCmdQuery},
+	{"collect", factscmd.NewCmdCollect},
 }
 
 func init() {

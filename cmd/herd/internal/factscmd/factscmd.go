@@ -2,6 +2,7 @@ package factscmd
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -134,4 +135,57 @@ func NewCmdQuery(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "the most rows to return (default 1000, at most 100000)")
 	return cmd
+}
+
+// NewCmdCollect is herd collect: how a collector's pulls go.
+func NewCmdCollect(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "collect",
+		Short: "How the pulls of each host of the collect: list go: cursor, lag, counts, last pull, last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out wire.CollectStatus
+			if done, err := f.Call(wire.Request{Action: "collect-status"}, "", &out); done || err != nil {
+				return err
+			}
+			printCollect(f.Out, out, time.Now())
+			return nil
+		},
+	}
+}
+
+func printCollect(w io.Writer, out wire.CollectStatus, now time.Time) {
+	if !out.Configured {
+		fmt.Fprintln(w, "No collection is configured: this daemon pulls no host (add a collect: list to the configuration; see docs/query.md#collecting-a-fleet).")
+		return
+	}
+	when := func(t time.Time) string {
+		switch {
+		case t.IsZero():
+			return "never"
+		case t.Local().YearDay() == now.Local().YearDay() && t.Year() == now.Year():
+			return t.Local().Format(time.TimeOnly)
+		}
+		return t.Local().Format(time.DateTime)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tEVERY\tCURSOR\tBEHIND\tEVENTS\tFACTS\tLAST-PULL\tLAST-SUCCESS\tSTATUS")
+	for _, h := range out.Hosts {
+		behind := "-"
+		if h.Behind != nil {
+			behind = strconv.FormatUint(*h.Behind, 10)
+		}
+		status := "ok"
+		switch {
+		case h.Failures > 0:
+			status = fmt.Sprintf("failing (%d in a row): %s", h.Failures, h.Error)
+		case h.Pulling:
+			status = "pulling"
+		case h.Rounds == 0:
+			status = "not pulled yet"
+		}
+		status = strings.NewReplacer("\t", " ", "\n", " ").Replace(status)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", h.Host, h.Interval, h.Seq, behind, h.Events, h.Facts, when(h.LastPull), when(h.LastSuccess), status)
+	}
+	tw.Flush()
 }

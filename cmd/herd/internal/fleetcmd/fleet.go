@@ -49,18 +49,24 @@ func DefaultInventory() string {
 
 // selectHosts loads the inventory and applies the selector.
 func selectHosts(f *cmdutil.Factory, o *fleetOptions) ([]*fleet.Host, error) {
+	_, hosts, err := selectInventory(f, o)
+	return hosts, err
+}
+
+// selectInventory is selectHosts, with the inventory.
+func selectInventory(f *cmdutil.Factory, o *fleetOptions) (*fleet.Inventory, []*fleet.Host, error) {
 	inv, err := fleet.LoadInventory(o.inventory)
 	if err != nil {
-		return nil, f.FailInvalid("invalid inventory "+o.inventory, err)
+		return nil, nil, f.FailInvalid("invalid inventory "+o.inventory, err)
 	}
 	if err := o.sel.Check(inv); err != nil {
-		return nil, cmdutil.UsageError(err.Error())
+		return nil, nil, cmdutil.UsageError(err.Error())
 	}
 	hosts := o.sel.Select(inv)
 	if len(hosts) == 0 {
-		return nil, f.Fail("no host of " + o.inventory + " matches")
+		return nil, nil, f.Fail("no host of " + o.inventory + " matches")
 	}
-	return hosts, nil
+	return inv, hosts, nil
 }
 
 // HostsDoc is `herd hosts --json`'s document.
@@ -192,12 +198,8 @@ type BootstrapDoc struct {
 func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "fleet", Short: "Run commands on many hosts, copy files to and from them"}
 	var o fleetOptions
-	var group, stream, acceptNew bool
-	var timeout time.Duration
-	var fanout int
-	var knownHosts string
-	var identities []string
-	var diffLast bool
+	var so sshOptions
+	var out execOutput
 	exec := &cobra.Command{
 		Use:   "exec [-g GROUP] [-t KEY=VALUE] [-H HOST] -- CMD [ARG...]",
 		Short: "Run a command on every selected host; group identical answers",
@@ -207,94 +209,17 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sshExec *fleet.SSH
-			for _, h := range hosts {
-				if h.SSH != nil && sshExec == nil {
-					if sshExec, err = fleet.NewSSH(fleet.SSHConfig{KnownHosts: knownHosts, AcceptNew: acceptNew, Identities: identities}); err != nil {
-						return f.Fail(err.Error())
-					}
-				}
-			}
-			viaShepherd := fleet.ShepherdExec(f.Socket)
-			execOn := func(ctx context.Context, h *fleet.Host, argv []string, timeout time.Duration) fleet.Result {
-				if h.SSH != nil {
-					return sshExec.Exec(ctx, h, argv, timeout)
-				}
-				return viaShepherd(ctx, h, argv, timeout)
-			}
-			if !group && !stream {
-				group = !cmdutil.IsTerminal(f.Out)
-			}
-			progress := cmdutil.IsTerminal(f.Err) && !f.JSON
-			// --json --stream: a JSON line per host as it finishes.
-			jsonLines := f.JSON && stream
-			done, failed := 0, 0
-			each := func(r fleet.Result) {
-				done++
-				if r.Status() != "ok" {
-					failed++
-				}
-				if progress {
-					fmt.Fprintf(cmdutil.RawWriter(f.Err), "\r\033[K%d/%d done, %d failed", done, len(hosts), failed)
-				}
-				if jsonLines {
-					f.PrintDoc(r)
-				}
-				if !group && !f.JSON {
-					if progress {
-						fmt.Fprint(cmdutil.RawWriter(f.Err), "\r\033[K")
-					}
-					printStreamed(f, r)
-				}
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			results := fleet.RunVia(ctx, hosts, argv, fanout, timeout, execOn, fleet.ShepherdRelayExec(f.Socket), each)
-			if sshExec != nil {
-				sshExec.Close()
+			out := out
+			if !out.group && !out.stream {
+				out.group = !cmdutil.IsTerminal(f.Out)
 			}
-			if progress {
-				fmt.Fprint(cmdutil.RawWriter(f.Err), "\r\033[K")
+			ran, err := runExec(ctx, f, hosts, argv, o.sel.String(), &so, out)
+			if err != nil {
+				return err
 			}
-			groups := fleet.GroupResults(results)
-			summary := fleet.Summary(results)
-			run := wire.FleetRun{Time: time.Now(), Command: argv, Selector: o.sel.String(), Summary: summary, Results: toWire(results)}
-			var previous *wire.FleetRun
-			if diffLast {
-				previous = lastRun(f, argv)
-			}
-			id, recErr := recordRun(f, run)
-			if f.JSON {
-				doc := ExecDoc{Run: id, Command: argv, Selector: o.sel.String(), Results: results, Groups: groups, Summary: summary}
-				if recErr != nil {
-					doc.RecordError = recErr.Error()
-				}
-				if previous != nil {
-					d := diffDoc(*previous, run)
-					d.ToRun = id
-					doc.Diff = &d
-				}
-				if err := f.PrintDoc(doc); err != nil {
-					return f.Fail(err.Error())
-				}
-			} else {
-				if group {
-					printGroups(f, groups)
-				}
-				if id > 0 {
-					summary += fmt.Sprintf(" (run %d)", id)
-				}
-				fmt.Fprintln(f.Out, summary)
-				if previous != nil {
-					printDiff(f, *previous, run)
-				} else if diffLast {
-					fmt.Fprintln(f.Out, "No earlier run of this command to compare with.")
-				}
-			}
-			if recErr != nil && !f.JSON {
-				fmt.Fprintf(f.Err, "herd: warning: the run was not recorded: %v\n", recErr)
-			}
-			for _, r := range results {
+			for _, r := range ran.results {
 				if r.Status() != "ok" {
 					return cmdutil.Failure{Code: cmdutil.ExitFailure}
 				}
@@ -303,16 +228,12 @@ func NewCmdFleet(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	o.flags(exec)
-	exec.Flags().BoolVar(&group, "group", false, "group hosts with identical output (default when the output is not a terminal)")
-	exec.Flags().BoolVar(&stream, "stream", false, "print each host's lines as HOST: line as it finishes (default on a terminal)")
-	exec.Flags().DurationVar(&timeout, "timeout", time.Minute, "per-host time limit")
-	exec.Flags().IntVar(&fanout, "fanout", 64, "hosts run at once")
-	exec.Flags().BoolVar(&acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
-	exec.Flags().StringVar(&knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
-	exec.Flags().StringArrayVar(&identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
-	exec.Flags().BoolVar(&diffLast, "diff-last", false, "compare with the last run of the same command")
+	so.flags(exec)
+	exec.Flags().BoolVar(&out.group, "group", false, "group hosts with identical output (default when the output is not a terminal)")
+	exec.Flags().BoolVar(&out.stream, "stream", false, "print each host's lines as HOST: line as it finishes (default on a terminal)")
+	exec.Flags().BoolVar(&out.diffLast, "diff-last", false, "compare with the last run of the same command")
 	cmd.AddCommand(newCmdFleetWatch(f))
-	cmd.AddCommand(exec, newCmdFleetPush(f), newCmdFleetPull(f), newCmdFleetPing(f), newCmdFleetHistory(f), newCmdFleetShow(f), withFileDiff(f, newCmdFleetDiff(f)), newCmdFleetExport(f), newCmdFleetBootstrap(f), newCmdFleetSnapshot(f), newCmdFleetTail(f))
+	cmd.AddCommand(exec, newCmdFleetPush(f), newCmdFleetPull(f), newCmdFleetPing(f), newCmdFleetHistory(f), newCmdFleetShow(f), withFileDiff(f, newCmdFleetDiff(f)), newCmdFleetExport(f), newCmdFleetBootstrap(f), newCmdFleetSnapshot(f), newCmdFleetTail(f), newCmdFleetShell(f))
 	return cmd
 }
 

@@ -61,6 +61,7 @@ func run(dir, ver string) error {
 func herdCommand() *cobra.Command {
 	os.Setenv("XDG_CONFIG_HOME", "$XDG_CONFIG_HOME")
 	os.Setenv("XDG_RUNTIME_DIR", "$XDG_RUNTIME_DIR")
+	os.Setenv("XDG_STATE_HOME", "$XDG_STATE_HOME")
 	root := herdtools.NewRootCmd(&cmdutil.Factory{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard})
 	root.DisableAutoGenTag = true
 	root.Long = root.Short + `.

@@ -86,11 +86,14 @@ func Documents() map[string][]Document {
 		"facts":         {doc[wire.Facts]("the latest facts")},
 		"monitors":      {doc[wire.Monitors]("each monitor's last run")},
 		"query":         {doc[wire.QueryResult]("the query's columns and rows")},
+		"collect":       {doc[wire.CollectStatus]("each collected host's cursor, counts, last pull and last error")},
 		"hosts": {
 			doc[fleetcmd.HostsDoc]("the hosts selected"),
 			doc[fleetcmd.TagsDoc]("the tags of the hosts selected (--tags)"),
 		},
 		"fleet watch": {line[fleetcmd.WatchRound]("one round")},
+		// A prompt: no --json mode (a usage error says so).
+		"fleet shell": {},
 		"recipe list": {doc[fleetcmd.RecipesDoc]("the recipes")},
 		"recipe show": {doc[fleetcmd.RecipeDoc]("one recipe")},
 		"recipe run": {
