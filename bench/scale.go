@@ -73,7 +73,7 @@ func scaleRow(ctx context.Context, bin, dir string, sim *launch.Proc, hosts []fl
 	var herdCPU time.Duration // herd's own, over the warm runs
 	run := func() (time.Duration, error) {
 		t0 := time.Now()
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "herd"), "-s", op.Socket, "fleet", "exec", "--inventory", inv, "-g", "sim", "--group", "--fanout", "64", "--", "true")
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "herd"), "-s", op.Socket, "fleet", "exec", "--inventory", inv, "-g", "sim", "--group", "--", "true")
 		b, err := cmd.CombinedOutput()
 		out := string(b)
 		if err != nil || !strings.Contains(out, fmt.Sprintf("(%d)\n", len(hosts))) {

@@ -273,3 +273,32 @@ func TestRedact(t *testing.T) {
 		t.Errorf("a parse error quotes the swiss number: %v", err)
 	}
 }
+
+// log is a right of its own; status holds it too (it did before).
+func TestLogRight(t *testing.T) {
+	now := time.Now()
+	lookup := func(Swiss) (Grant, bool) { return Grant{}, false }
+	for _, c := range []struct {
+		actions []string
+		action  string
+		ok      bool
+	}{
+		{[]string{"log"}, "log", true},
+		{[]string{"status"}, "log", true},
+		{[]string{"start", "stop"}, "log", false},
+		{[]string{"log"}, "status", false},
+	} {
+		g := Grant{Target: "web", Actions: c.actions}
+		err := Check(g, lookup, Request{Target: "web", Action: c.action}, now)
+		if (err == nil) != c.ok {
+			t.Errorf("%v holds %s: %v", c.actions, c.action, err)
+		}
+	}
+	parent := Grant{Target: "web", Actions: []string{"status", "start"}}
+	if _, err := Attenuate(parent, Attenuation{Actions: []string{"log"}}, Swiss{}, now); err != nil {
+		t.Errorf("log from status: %v", err)
+	}
+	if _, err := Attenuate(Grant{Target: "web", Actions: []string{"log"}}, Attenuation{Actions: []string{"status"}}, Swiss{}, now); err == nil {
+		t.Error("status from log: allowed")
+	}
+}

@@ -141,7 +141,7 @@ func (g Grant) allows(req Request) bool {
 	if g.Target == ReadTarget || req.Target == ReadTarget {
 		return g.Target == req.Target && g.readAllowed(req)
 	}
-	if g.Target != req.Target || !slices.Contains(g.Actions, req.Action) {
+	if g.Target != req.Target || !HoldsAction(g.Actions, req.Action) {
 		return false
 	}
 	if g.Target == ExecTarget {
@@ -151,6 +151,17 @@ func (g Grant) allows(req Request) bool {
 		return false // a file grant answers file requests only
 	}
 	return g.argsAllowed(req)
+}
+
+// LogAction is the right to read a service's own output (herd log NAME
+// -n/-f, herd fleet tail --service NAME); status holds it too, as it did
+// before log was a right of its own.
+const LogAction = "log"
+
+// HoldsAction says whether a grant of actions allows action: one it
+// lists, or log where it lists status.
+func HoldsAction(actions []string, action string) bool {
+	return slices.Contains(actions, action) || action == LogAction && slices.Contains(actions, "status")
 }
 
 // argsAllowed reports whether a custom action's arguments fit the
@@ -230,7 +241,7 @@ func Attenuate(parent Grant, a Attenuation, swiss Swiss, now time.Time) (Grant, 
 	}
 	if a.Actions != nil {
 		for _, act := range a.Actions {
-			if !slices.Contains(parent.Actions, act) {
+			if !HoldsAction(parent.Actions, act) {
 				return Grant{}, fmt.Errorf("%w: action %q is not in the parent's (%s)", ErrWidens, act, strings.Join(parent.Actions, ","))
 			}
 		}

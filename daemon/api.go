@@ -14,6 +14,7 @@ import (
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
 	"github.com/shepherd-go/shepherd/actors/timer"
+	"github.com/shepherd-go/shepherd/daemon/sections"
 
 	"github.com/shepherd-go/shepherd/actors/caretaker"
 	"github.com/shepherd-go/shepherd/actors/historian"
@@ -24,7 +25,7 @@ import (
 	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/internal/exectarget"
-	"github.com/shepherd-go/shepherd/monitors"
+	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -96,12 +97,8 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		serve = a.d.fleetRuns.Serve
 	case req.Service == "" && strings.HasPrefix(req.Action, "snapshot-"): // a service's own actions may be named so
 		serve = a.d.snapshots.Serve
-	case req.Action == "incidents" || req.Action == "notify-test":
-		serve = a.d.notifier.Serve
-	case monitors.Handles(req.Action):
-		serve = a.d.monitors.Serve
-	case req.Action == factpull.StatusAction && req.Service == "":
-		serve = a.d.collector.Serve
+	case sections.Handles(req): // notify, monitors, collect-status; facts and query
+		serve = a.d.sections.Serve
 	case timer.Handles(req): // timers, trigger, schedule (actors/timer)
 		serve = func(r wire.Request) wire.Reply { return a.d.timers.Serve(ctx, r, who) }
 	}
@@ -250,6 +247,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	if err != nil {
 		return // the connection is gone
 	}
+	if req.Action == "reload" && req.Service == "" {
+		reply = a.d.sections.Amend(reply)
+	}
 	if req.Action == "status" && req.Service != "" && reply.OK {
 		reply = boundRecent(reply)
 	}
@@ -353,7 +353,7 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 			"permission denied: no capability for '%s' on the whole daemon (name a service you hold a capability on)", req.Action)
 	case req.Action == "unload":
 		return "", "", named, wire.Errorf(wire.PermissionDenied, "permission denied: no capability for '%s' on '%s'", req.Action, named)
-	case req.Action == "history" || req.Action == "events" || req.Action == "log" || req.Action == "doc" || req.Action == "status":
+	case req.Action == "history" || req.Action == "events" || req.Action == "doc" || req.Action == "status": // log is a right of its own (capability.HoldsAction)
 		action = "status"
 	}
 	r, err := ask(ctx, a.d, a.d.registry, func(ch chan<- registry.Resolved) any { return &registry.Resolve{Name: named, Reply: ch} })
@@ -464,7 +464,7 @@ func (a *api) visibleOnly(ctx context.Context, h capability.Holder, reply wire.R
 // followLog streams a service's output: the last N lines, then every new
 // line until the client goes away.
 func (a *api) followLog(ctx context.Context, req wire.Request, out local.Responder, authz func() *wire.Error) {
-	n, err := registry.LogLinesArg(req.Args)
+	la, err := tail.ParseLog(req.Args) // -n, and fleet tail's host-side --grep, --exclude, --since
 	if err != nil {
 		out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
 		return
@@ -484,11 +484,11 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 	root := a.d.system.Root
 	root.Send(r.Logger, &logger.FollowLog{Ch: ch})
 	defer root.Send(r.Logger, &logger.UnfollowLog{Ch: ch})
-	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &logger.RecentLines{N: n, Reply: c} })
+	backlog, err := ask(ctx, a.d, r.Logger, func(c chan<- []string) any { return &logger.RecentLines{N: la.Backlog(), Reply: c} })
 	if err != nil {
 		return
 	}
-	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, backlog)})}) {
+	if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, la.Pick(backlog, time.Now(), tail.Stamp))})}) {
 		return
 	}
 	for {
@@ -506,7 +506,11 @@ func (a *api) followLog(ctx context.Context, req wire.Request, out local.Respond
 					return
 				}
 			}
-			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, logger.SplitLines(chunk))})}) {
+			lines := la.Live(logger.SplitLines(chunk))
+			if len(lines) == 0 {
+				continue
+			}
+			if !out.Send(wire.Reply{ID: req.ID, OK: true, More: true, Result: mustJSON(wire.LogResult{Entries: registry.OutputEntries(r.Name, lines)})}) {
 				return
 			}
 		}

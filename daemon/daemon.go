@@ -19,11 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/daemon/sections"
 	"github.com/shepherd-go/shepherd/services/config"
 
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
-	factpull "github.com/shepherd-go/shepherd/facts/collect"
 
 	"github.com/shepherd-go/shepherd/actors/proxy"
 	"github.com/shepherd-go/shepherd/actors/service"
@@ -33,7 +33,6 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/monitor"
 
-	"github.com/shepherd-go/shepherd/actors/execrunner"
 	"github.com/shepherd-go/shepherd/actors/historian"
 
 	"github.com/shepherd-go/shepherd/internal/activation"
@@ -45,7 +44,6 @@ import (
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/statedir"
 	"github.com/shepherd-go/shepherd/metrics"
-	"github.com/shepherd-go/shepherd/notifier"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/actors/jobbook"
@@ -53,7 +51,6 @@ import (
 	"github.com/shepherd-go/shepherd/history/fleetruns"
 	"github.com/shepherd-go/shepherd/history/fleetsnapshots"
 	"github.com/shepherd-go/shepherd/httpapi"
-	"github.com/shepherd-go/shepherd/monitors"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/p2p"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -165,9 +162,7 @@ type Daemon struct {
 
 	fleetRuns *fleetruns.Book
 	snapshots *fleetsnapshots.Book // herd fleet snapshot
-	notifier  *notifier.Notifier   // notify: (docs/notifications.md)
-	monitors  *monitors.Monitors   // facts, monitors, query
-	collector *factpull.Collector  // collect-status (herd collect)
+	sections  *sections.Sections   // notify, jobs, monitors, collect; facts and query
 	jobs      *jobbook.Book
 	timers    *timer.Board // herd timers, trigger, schedule
 	key       ed25519.PrivateKey
@@ -227,12 +222,11 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if err := d.startActors(ho, &undo); err != nil {
 		return nil, err
 	}
-	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, ConfigPath: d.opts.ConfigPath, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
+	d.jobs = jobbook.New(jobbook.Env{Store: d.history, Put: d.putRecord, Record: func(e history.Event) { d.record(false, e) }, Logf: d.logf, Root: d.system.Root, Caretaker: d.caretaker})
 	// From here on the daemon runs: Shutdown stops whatever has started.
 	undo = []func(){d.Shutdown}
-	if d.notifier, err = notifier.Start(notifier.Env{ConfigPath: d.opts.ConfigPath, Store: d.history, System: d.system, Historian: d.historian, Monitor: d.monitor, Go: d.goGo, Logf: d.logf, Life: d.life}); err != nil {
-		return nil, err
-	}
+	d.sections = sections.New(sections.Env{ConfigPath: d.opts.ConfigPath, Accounts: d.accounts, Store: d.history, System: d.system, Historian: d.historian, Monitor: d.monitor, Go: d.goGo, Life: d.life, Logf: d.logf, Jobs: d.jobs,
+		Environ: proc.Environ(d.baseEnv), Dial: d.dialOut, CallTimeout: d.opts.RemoteCallTimeout, Retention: d.opts.HistoryRetention})
 	d.serve(ho)
 	if len(d.opts.Listen) > 0 {
 		if err := d.startNetwork(); err != nil {
@@ -242,13 +236,11 @@ func Start(opts Options) (_ *Daemon, err error) {
 	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
 		return nil, err
 	}
-	d.monitors = monitors.New(monitors.Env{Store: d.history, Go: d.goGo, Life: d.life, Logf: d.logf, Retention: d.opts.HistoryRetention, Root: d.system.Root, Historian: d.historian,
-		Run: monitors.ExecRunner(d.system.Root, execrunner.Env{Monitor: d.monitor, Go: d.goGo, Environ: proc.Environ(d.baseEnv)}, d.life)}, d.opts.ConfigPath)
-	d.monitors.Start()
-	d.collector = factpull.Start(factpull.Env{Store: d.history, Root: d.system.Root, Historian: d.historian, Dial: d.dialOut, Go: d.goGo, Life: d.life, Logf: d.logf, CallTimeout: d.opts.RemoteCallTimeout, Retention: d.opts.HistoryRetention}, d.opts.ConfigPath)
+	if err := d.sections.Start(); err != nil { // notify, jobs, monitors, collect
+		return nil, err
+	}
 	d.announce(ho, specs)
 	d.startHousekeeping()
-	d.jobs.Watch(d.goGo, d.life)
 	if ho == nil {
 		res := make(chan registry.RegisterResult, 1)
 		// What the user said (disable, scale) before the daemon ended,
@@ -729,7 +721,7 @@ func (d *Daemon) Reload() (wire.ReloadResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if !rep.OK {
+	if rep = d.sections.Amend(rep); !rep.OK {
 		return res, rep.Error
 	}
 	return res, json.Unmarshal(rep.Result, &res)

@@ -81,17 +81,13 @@ func (d *Daemon) dialOut(ctx context.Context, ref capability.Sturdyref) (*local.
 	return d.dialNet(ctx, ref.Peer, netAddrs)
 }
 
-// dialNet opens a control stream to peer over libp2p.
+// dialNet opens a control stream to peer over libp2p, or reuses one.
 func (d *Daemon) dialNet(ctx context.Context, peer string, addrs []string) (*local.Client, error) {
 	h, err := d.network()
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.Dial(ctx, peer, addrs)
-	if err != nil {
-		return nil, err
-	}
-	return local.NewClient(c), nil
+	return h.Client(ctx, peer, addrs) // a kept stream if there is one
 }
 
 // splitAddrs sorts a sturdyref's address hints: its unix socket (the

@@ -215,3 +215,22 @@ func TestInventoryVia(t *testing.T) {
 		}
 	}
 }
+
+func TestInventoryServices(t *testing.T) {
+	const ref = "ocapn://12D3KooWCweZpwBMEdH22AjEvgYMRMiQDyME9D5cjcd2Yfup6gPX.libp2p/s/3UaDaQjBbK9eaXQozPR_SeOWlDM0Nr9N0sBsRDmsbnk?addr=/ip4/127.0.0.1/tcp/2"
+	inv, err := ParseInventory("inv.yaml", []byte("hosts:\n  h1:\n    address: "+ref+"\n    services: {web: \""+ref+"\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.Hosts[0].Services["web"]; got != ref {
+		t.Fatalf("services: %v", inv.Hosts[0].Services)
+	}
+	for _, tc := range []struct{ inv, want string }{
+		{"hosts:\n  h1:\n    address: " + ref + "\n    services: [web]\n", "inv.yaml:4:15: host h1: services: expected a mapping of service names to capabilities"},
+		{"hosts:\n  h1:\n    address: " + ref + "\n    services: {web: nope}\n", "inv.yaml:4:21: host h1: services: web: "},
+	} {
+		if _, err := ParseInventory("inv.yaml", []byte(tc.inv)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.inv, err, tc.want)
+		}
+	}
+}

@@ -32,6 +32,10 @@ type Host struct {
 	FilesRef *capability.Sturdyref
 	Read     string // its read capability (fleet diff PATH, tail, snapshot)
 	ReadRef  *capability.Sturdyref
+	// Services are its capabilities on its shepherd's services, by
+	// service name (the services: key): fleet tail --service NAME reads
+	// the log of NAME through Services[NAME], which holds log.
+	Services map[string]string
 
 	// Via names the relay shepherd the host is reached through (the
 	// inventory's via: key), and Relay is that relay's host entry: its
@@ -211,11 +215,13 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 						} else {
 							h.Read, h.ReadRef = fv.Value, &ref
 						}
+					case "services":
+						h.Services = parseServices(h.Name, fv, add)
 					case "via":
 						h.Via = fv.Value
 						viaAt[h] = fv
 					default:
-						add(fk, "host %s: unknown key %q (expected address, files, read, tags, groups, via)", h.Name, fk.Value)
+						add(fk, "host %s: unknown key %q (expected address, files, read, services, tags, groups, via)", h.Name, fk.Value)
 					}
 				}
 				if h.Address == "" {
@@ -230,6 +236,25 @@ func ParseInventory(file string, data []byte) (*Inventory, error) {
 		return nil, err
 	}
 	return inv, nil
+}
+
+// parseServices reads a host's services: key, a mapping of service
+// names to the capabilities the host granted on them.
+func parseServices(host string, v *yaml.Node, add func(*yaml.Node, string, ...any)) map[string]string {
+	if v.Kind != yaml.MappingNode {
+		add(v, "host %s: services: expected a mapping of service names to capabilities, such as {web: ocapn://...}", host)
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, ref := v.Content[i], v.Content[i+1]
+		if _, err := capability.ParseSturdyref(ref.Value); err != nil {
+			add(ref, "host %s: services: %s: %v (expected the ocapn:// capability the host granted on the service: herd cap grant %s --actions log --to-peer YOURS)", host, k.Value, err, k.Value)
+			continue
+		}
+		out[k.Value] = ref.Value
+	}
+	return out
 }
 
 // resolveVia points every host with a via: key at its relay's entry: a

@@ -12,21 +12,19 @@ import (
 
 // ShepherdExec runs commands on hosts that run a shepherd, through their
 // exec capabilities, relayed by the local daemon at socket (which speaks
-// libp2p; herd does not).
+// libp2p; herd does not), all on one connection (local.Mux).
 func ShepherdExec(socket string) Exec {
+	mux := local.NewMux(socket)
 	return func(ctx context.Context, h *Host, argv []string, timeout time.Duration) Result {
 		// The exporter kills the command at timeout; this bounds an
 		// exporter that does not answer.
 		ctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 		defer cancel()
-		c, err := local.Dial(ctx, socket)
-		if err != nil {
-			return Result{ExitCode: -1, Kind: "unreachable", Err: "the local shepherd relays fleet calls: " + err.Error()}
-		}
-		defer c.Close()
 		args := append([]string{"--timeout", timeout.String(), "--"}, argv...)
-		rep, err := c.Call(ctx, wire.Request{Action: "exec", Args: args, Cap: h.Address})
-		if err != nil {
+		rep, err := mux.Call(ctx, wire.Request{Action: "exec", Args: args, Cap: h.Address})
+		if _, ok := errors.AsType[*local.DialError](err); ok {
+			return Result{ExitCode: -1, Kind: "unreachable", Err: "the local shepherd relays fleet calls: " + err.Error()}
+		} else if err != nil {
 			kind := string(wire.Unreachable)
 			if errors.Is(err, context.DeadlineExceeded) {
 				kind = string(wire.Timeout)

@@ -160,12 +160,6 @@ type conn struct {
 	sessions chan struct{}
 }
 
-// clientConfig is how to log in to h: its user, our keys, known_hosts;
-// dialTimeout 0 means no limit.
-func (s *SSH) clientConfig(h *Host, dialTimeout time.Duration) *ssh.ClientConfig {
-	return &ssh.ClientConfig{User: h.SSH.User, Auth: s.auth, HostKeyCallback: s.checkHostKey, Timeout: dialTimeout}
-}
-
 func (s *SSH) conn(h *Host, dialTimeout time.Duration) *conn {
 	route, rerr := ResolveSSH(s.sshConfig, *h.SSH, s.home)
 	key := route.String()

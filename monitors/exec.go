@@ -29,7 +29,7 @@ func ExecRunner(root *actor.RootContext, env execrunner.Env, life context.Contex
 				out, _, _, err := finish(res)
 				return out, "killed at its timeout", false, err
 			case <-life.Done():
-				return nil, "killed: the daemon stops", false, nil
+				return nil, "killed: its monitor stopped (a reload, or the daemon stops)", false, nil
 			case <-t.C:
 				return nil, fmt.Sprintf("killed at its timeout, and still not ended %s later", killWait), false, nil
 			}

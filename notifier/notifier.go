@@ -33,8 +33,11 @@ const MaxWorkers = 4
 // Env is what the notifier needs of the daemon.
 type Env struct {
 	// ConfigPath is the daemon's configuration; its notify: section is
-	// read at Start.
+	// read at Start, unless Config is set.
 	ConfigPath string
+	// Config, when not nil, is the notify: section, read by the caller
+	// (daemon/sections); ConfigPath is then not read.
+	Config *config.Notify
 	Store      *history.Store
 	System     *actor.ActorSystem
 	// Historian is the history writer (the store's only writer);
@@ -69,7 +72,9 @@ type Notifier struct {
 func Start(env Env) (*Notifier, error) {
 	n := &Notifier{env: env, targets: map[string]config.NotifyTarget{}, open: map[string]bool{}, retryMin: time.Second}
 	n.host, _ = os.Hostname()
-	if env.ConfigPath != "" {
+	if env.Config != nil {
+		n.cfg = env.Config
+	} else if env.ConfigPath != "" {
 		cfg, err := config.LoadNotify(env.ConfigPath)
 		if err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
@@ -264,6 +269,9 @@ func (n *Notifier) apply(effs []alerting.Effect, withCursor bool) {
 			b, _ := json.Marshal(inc)
 			recs = append(recs, history.Record{Kind: KindIncident, Key: inc.ID, Value: b})
 			switch {
+			case !inc.Closed.IsZero() && inc.Class.Point():
+				delete(n.open, inc.ID)
+				evs = append(evs, incidentEvent(inc, "close", fmt.Sprintf("incident %s closed: %s: a change is reported once", inc.ID, inc.Subject)))
 			case !inc.Closed.IsZero():
 				delete(n.open, inc.ID)
 				evs = append(evs, incidentEvent(inc, "close", fmt.Sprintf("incident %s closed: %s recovered after %d failures", inc.ID, inc.Subject, inc.Failures)))

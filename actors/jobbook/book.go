@@ -497,10 +497,25 @@ func (b *Book) Tick() time.Time {
 	return next
 }
 
+// SetExpect replaces the jobs' expectations (a reload changed the jobs
+// key). The summaries stay: a job newly expected is expected from now
+// on, or from its last report. Watch again to follow the new ones.
+func (b *Book) SetExpect(es []jobs.Expect) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expect = map[string]jobs.Expect{}
+	for _, e := range es {
+		b.expect[e.Name] = e
+	}
+}
+
 // Watch runs the watcher of expectations until life ends: one timer,
 // set for the next deadline, and woken by every report.
 func (b *Book) Watch(goGo func(func()), life context.Context) {
-	if len(b.expect) == 0 {
+	b.mu.Lock()
+	none := len(b.expect) == 0
+	b.mu.Unlock()
+	if none {
 		return
 	}
 	goGo(func() {

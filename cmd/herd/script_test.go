@@ -731,7 +731,7 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 // user key ($WORK/id_ed25519, made once: further servers accept it too);
 // set PORTVAR to its port and KEYVAR to the key's file. The
 // server stops when the script ends, and so does any shepherd a bootstrap
-// left in $WORK/remote.
+// left in $WORK/remote*.
 func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: startsshd PORTVAR KEYVAR")
@@ -752,9 +752,12 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Defer(func() {
 		s.Stop()
-		if b, err := os.ReadFile(ts.MkAbs("remote/pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				syscall.Kill(pid, syscall.SIGTERM)
+		pids, _ := filepath.Glob(ts.MkAbs("remote*/pid"))
+		for _, f := range pids {
+			if b, err := os.ReadFile(f); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+					syscall.Kill(pid, syscall.SIGTERM)
+				}
 			}
 		}
 	})

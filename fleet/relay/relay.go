@@ -23,8 +23,10 @@ const (
 	// MaxHosts bounds the hosts of one request (their sturdyrefs fit in
 	// a frame, wire.MaxFrame).
 	MaxHosts = 2500
-	// DefaultFanout is how many hosts a relay calls at once.
-	DefaultFanout = 128
+	// DefaultFanout is how many hosts a relay calls at once: with kept
+	// connections and streams, 256 keep a relay's cores busy
+	// (docs/scale.md).
+	DefaultFanout = 256
 	// flushEvery and flushBytes decide when a batch goes back: what
 	// came within flushEvery, or sooner once it is this big.
 	flushEvery = 100 * time.Millisecond

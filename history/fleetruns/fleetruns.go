@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,9 @@ func (b *Book) Serve(req wire.Request) wire.Reply {
 		}
 		if b.Record != nil {
 			b.Record(RunEvent(run))
+			if ev, ok := ChangeEvent(run); ok {
+				b.Record(ev)
+			}
 		}
 		return wire.OKReply(req.ID, wire.FleetRun{ID: run.ID})
 	case "fleet-runs":
@@ -117,4 +121,29 @@ func RunEvent(run wire.FleetRun) history.Event {
 		msg += " (" + run.Selector + ")"
 	}
 	return history.Event{Time: run.Time, Kind: history.KindFleetRun, Command: run.Command[:min(len(run.Command), maxEventCommand)], Result: result, Message: msg}
+}
+
+// maxEventHosts bounds the hosts a change event names.
+const maxEventHosts = 10
+
+// ChangeEvent is the history event of a watch round in which hosts'
+// answers changed (result changed, which alerting classes
+// fleet-changed); ok is false for any other run.
+func ChangeEvent(run wire.FleetRun) (history.Event, bool) {
+	if !run.Watch || len(run.Changed) == 0 {
+		return history.Event{}, false
+	}
+	names := strings.Join(run.Changed[:min(len(run.Changed), maxEventHosts)], ", ")
+	if n := len(run.Changed) - maxEventHosts; n > 0 {
+		names += fmt.Sprintf(" and %d more", n)
+	}
+	noun := "hosts"
+	if len(run.Changed) == 1 {
+		noun = "host"
+	}
+	msg := fmt.Sprintf("fleet watch round (run #%d): %d %s changed: %s", run.ID, len(run.Changed), noun, names)
+	if run.Selector != "" {
+		msg += " (" + run.Selector + ")"
+	}
+	return history.Event{Time: run.Time, Kind: history.KindFleetRun, Command: run.Command[:min(len(run.Command), maxEventCommand)], Result: "changed", Message: msg}, true
 }

@@ -258,11 +258,7 @@ func (e *Exporter) dial(ctx context.Context, ref capability.Sturdyref) (*local.C
 			addrs = append(addrs, a)
 		}
 	}
-	c, err := e.host.Dial(ctx, ref.Peer, addrs)
-	if err != nil {
-		return nil, err
-	}
-	return local.NewClient(c), nil
+	return e.host.Client(ctx, ref.Peer, addrs)
 }
 
 // memStore is an exporter's grants, in memory.

@@ -134,21 +134,34 @@ func TestServeFastWriterLosesNoLine(t *testing.T) {
 func TestServeResumes(t *testing.T) {
 	old := Poll
 	Poll = 10 * time.Millisecond
-	defer func() { Poll = old }()
+	// Poll goes back once every stream has returned (they read it).
+	var streams sync.WaitGroup
+	defer func() {
+		streams.Wait()
+		Poll = old
+	}()
 	p := filepath.Join(t.TempDir(), "app.log")
 	os.WriteFile(p, []byte("one\ntwo\n"), 0o644)
 	stream := func(a Args) (chan Lines, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ch := make(chan Lines, 100)
-		go Serve(ctx, wire.Request{Service: "read", Action: Action, Args: a.Encode()}, func(r wire.Reply) bool {
-			var l Lines
-			if !r.OK || json.Unmarshal(r.Result, &l) != nil {
-				t.Errorf("reply %+v", r)
-				return false
-			}
-			ch <- l
-			return true
-		}, nil)
+		streams.Add(1)
+		go func() {
+			defer streams.Done()
+			Serve(ctx, wire.Request{Service: "read", Action: Action, Args: a.Encode()}, func(r wire.Reply) bool {
+				var l Lines
+				if !r.OK || json.Unmarshal(r.Result, &l) != nil {
+					t.Errorf("reply %+v", r)
+					return false
+				}
+				select {
+				case ch <- l:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}, nil)
+		}()
 		return ch, cancel
 	}
 	next := func(ch chan Lines) Lines {

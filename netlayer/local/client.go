@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -18,7 +19,26 @@ type Client struct {
 	c    net.Conn
 	dec  *wire.Decoder
 	next uint64
+	// Kept streams (Keep): done says the last call read its last reply
+	// without error, so Close hands the client to reuse instead; a
+	// client reused sends its request again on a connection made anew
+	// by redial if the old one turns out closed by the far end before
+	// the request went.
+	reuse  func(*Client)
+	redial func(context.Context) (net.Conn, error)
+	done   bool
+	reused bool
 }
+
+// Keep makes c reusable: once a call ended cleanly, Close hands it to
+// reuse rather than closing it; redial makes a new connection when a
+// reused one turns out closed (netlayer/p2p's kept control streams).
+func (c *Client) Keep(reuse func(*Client), redial func(context.Context) (net.Conn, error)) {
+	c.reuse, c.redial = reuse, redial
+}
+
+// Reused marks c as taken again from where Close put it.
+func (c *Client) Reused() { c.reused = true }
 
 // Dial connects to the daemon's socket. Errors read like the C library's,
 // prefixed with the socket path: "/run/shepherd/socket: No such file or directory".
@@ -54,8 +74,19 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// Close closes the connection.
-func (c *Client) Close() error { return c.c.Close() }
+// Close closes the connection, or hands a kept one whose last call
+// ended cleanly back to be reused.
+func (c *Client) Close() error {
+	if c.reuse != nil && c.done {
+		c.done = false
+		c.reuse(c)
+		return nil
+	}
+	return c.c.Close()
+}
+
+// CloseConn closes the connection, kept or not.
+func (c *Client) CloseConn() error { return c.c.Close() }
 
 // ErrNotSent marks a failure to write a request: the daemon did not get
 // it, so it may be sent again on another connection.
@@ -90,6 +121,9 @@ func (c *Client) Call(ctx context.Context, req wire.Request) (wire.Reply, error)
 // Stream sends req and calls fn for every reply until the last one (More
 // false) or until fn returns an error. ctx cancellation closes the stream.
 func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Reply) error) error {
+	c.done = false
+	reused := c.reused && c.redial != nil
+	c.reused = false
 	c.next++
 	req.ID = c.next
 	if dl, ok := ctx.Deadline(); ok {
@@ -97,17 +131,32 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 	} else {
 		c.c.SetDeadline(time.Time{})
 	}
-	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	conn := c.c
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer func() { stop() }()
 	if err := wire.Encode(c.c, req); err != nil {
+		if reused {
+			if err := c.again(ctx, &stop); err != nil {
+				return err // what a new connection's dial says
+			}
+			return c.Stream(ctx, req, fn)
+		}
 		if r, ok := c.refusal(ctx); ok {
 			return fn(r)
 		}
 		return c.ctxErr(ctx, fmt.Errorf("send request: %w: %w", ErrNotSent, err))
 	}
-	for {
+	for first := true; ; first = false {
 		frame, err := c.dec.Next()
 		if err != nil {
+			// A kept stream the far end closed before it read the
+			// request (an idle timeout, a restart) did not run it.
+			if reused && first && errors.Is(err, io.EOF) {
+				if err := c.again(ctx, &stop); err != nil {
+					return err
+				}
+				return c.Stream(ctx, req, fn)
+			}
 			return c.ctxErr(ctx, fmt.Errorf("read reply: %w", err))
 		}
 		var r wire.Reply
@@ -118,13 +167,40 @@ func (c *Client) Stream(ctx context.Context, req wire.Request, fn func(wire.Repl
 		if r.ID != req.ID && r.ID != 0 {
 			continue
 		}
+		if r.ID == 0 && reused && first {
+			// The far end's farewell to a kept stream (its idle
+			// timeout), not an answer: the request was not read.
+			if err := c.again(ctx, &stop); err != nil {
+				return err
+			}
+			return c.Stream(ctx, req, fn)
+		}
 		if err := fn(r); err != nil {
 			return err
 		}
 		if !r.More {
+			c.done = stop() // false: ctx ended meanwhile, the deadline is spoilt
 			return nil
 		}
 	}
+}
+
+// again replaces a kept connection found closed by a new one, for the
+// request to be sent once more; its error is the new connection's (the
+// far end is gone: what a call to it says now).
+func (c *Client) again(ctx context.Context, stop *func() bool) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	(*stop)()
+	nc, err := c.redial(ctx)
+	if err != nil {
+		return err
+	}
+	c.c.Close()
+	c.c, c.dec = nc, wire.NewDecoder(nc)
+	*stop = func() bool { return true }
+	return nil
 }
 
 // refusal reads the error frame of a daemon that refused the connection

@@ -76,6 +76,8 @@ type Host struct {
 	rm    network.ResourceManager
 	gater *gater
 	idle  *idle
+	kept  *kept
+	dials chan struct{} // connections being set up by Dial (maxDials)
 
 	closing  sync.Once
 	closeErr error
@@ -104,13 +106,21 @@ func New(cfg Config) (*Host, error) {
 	// default (128 inbound) is all that unknown peers may hold
 	// (unknownConns*unknownPeerStreams), which would leave known peers
 	// none.
-	// A fleet run dials many hosts at once (herd's --fanout, a relay's):
-	// connections being set up are transient, and libp2p's default (64)
-	// would refuse most of a large run's dials.
+	// A fleet run dials many hosts at once (herd's --fanout, a relay's;
+	// Dial sets up maxDials at once): connections being set up are
+	// transient, and libp2p's default (64) would refuse most of a large
+	// run's dials.
+	// Control streams kept between calls (kept.go), one per connection
+	// at most, have a memory budget of their own: yamux counts a
+	// stream's receive window (256 KiB) against the host's memory.
+	scaled := limits.Scale(cfg.Memory, cfg.FDs)
+	system := scaled.ToPartialLimitConfig().System
+	system.Conns, system.ConnsOutbound = rcmgr.LimitVal(cfg.Conns), rcmgr.LimitVal(cfg.Conns)
+	system.Memory += rcmgr.LimitVal64(cfg.Conns) * keptWindow
 	concrete := rcmgr.PartialLimitConfig{
-		System:    rcmgr.ResourceLimits{Conns: rcmgr.LimitVal(cfg.Conns), ConnsOutbound: rcmgr.LimitVal(cfg.Conns)},
+		System:    system,
 		Transient: rcmgr.ResourceLimits{StreamsInbound: 512, Streams: 1024, ConnsOutbound: 256, Conns: 320},
-	}.Build(limits.Scale(cfg.Memory, cfg.FDs))
+	}.Build(scaled)
 	g := newGater()
 	if cfg.Logf != nil {
 		g.logf = cfg.Logf
@@ -204,6 +214,9 @@ func assemble(key crypto.PrivKey, rm network.ResourceManager, g *gater, cfg Conf
 	}
 	h.idle = newIdle(cfg.IdleAfter)
 	go h.idle.run(h.sw)
+	h.kept = newKept(cfg.Conns)
+	h.dials = make(chan struct{}, maxDials)
+	go h.kept.run()
 	if len(listen) > 0 {
 		if err := h.sw.Listen(listen...); err != nil {
 			return nil, fmt.Errorf("libp2p: listen on %s: %w", strings.Join(cfg.Listen, ", "), err)
@@ -345,6 +358,18 @@ func (h *Host) Dial(ctx context.Context, peerID string, addrs []string) (net.Con
 	}
 	h.h.Peerstore().AddAddrs(id, mas, 10*time.Minute)
 	h.idle.touch(id)
+	if h.h.Network().Connectedness(id) != network.Connected {
+		// A handshake costs both sides milliseconds of CPU: a run's
+		// fan-out in handshakes at once slows every one of them past
+		// its deadline on a busy machine. Calls on connections made
+		// are not held back.
+		select {
+		case h.dials <- struct{}{}:
+			defer func() { <-h.dials }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting to connect: %w", ctx.Err())
+		}
+	}
 	c, err := gostream.Dial(ctx, h.h, id, ProtocolID)
 	if err != nil {
 		return nil, dialError(err)
@@ -439,6 +464,10 @@ func (h *Host) close() error {
 	if h.idle != nil {
 		close(h.idle.stop)
 		<-h.idle.done
+	}
+	if h.kept != nil {
+		close(h.kept.stop)
+		<-h.kept.done
 	}
 	switch {
 	case h.h != nil:

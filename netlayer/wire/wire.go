@@ -378,6 +378,11 @@ type FleetRun struct {
 	Selector string            `json:"selector,omitempty"`
 	Summary  string            `json:"summary"`
 	Results  []FleetHostResult `json:"results,omitempty"`
+	// Watch marks a round of herd fleet watch, and Changed are the hosts
+	// whose answer differs from the round before: a round with a change
+	// is an event of its own (result changed), for notifications.
+	Watch   bool     `json:"watch,omitempty"`
+	Changed []string `json:"changed,omitempty"`
 }
 
 // FleetHostResult is how the command ended on one host.
@@ -478,6 +483,10 @@ type ReloadResult struct {
 	Added   []string `json:"added"`
 	Removed []string `json:"removed"`
 	Changed []string `json:"changed"`
+	// Sections are the configuration's sections beside the services
+	// (notify, jobs, monitors, collect) that changed and were applied
+	// again; the others were not touched.
+	Sections []string `json:"sections"`
 }
 
 // LoadResult is the result of `load`.

@@ -19,12 +19,13 @@ const (
 	JobFailed        Class = "job-failed"        // a tracked job ended with an error
 	JobLate          Class = "job-late"          // a tracked job did not report in time
 	FleetFailed      Class = "fleet-failed"      // a fleet run with failures
+	FleetChanged     Class = "fleet-changed"     // a fleet watch round in which a host's answer changed
 	ProxyUnreachable Class = "proxy-unreachable" // a remote service's exporter is unreachable
 	Threshold        Class = "threshold"         // a monitor's threshold is crossed (docs/monitors.md)
 )
 
 // Classes lists every class, for the configuration's checks.
-var Classes = []Class{ServiceFailed, RespawnLimit, Flapping, NotReady, JobFailed, JobLate, FleetFailed, ProxyUnreachable, Threshold}
+var Classes = []Class{ServiceFailed, RespawnLimit, Flapping, NotReady, JobFailed, JobLate, FleetFailed, FleetChanged, ProxyUnreachable, Threshold}
 
 // Event is the part of a history event that alerting reads (the
 // notifier converts history.Event; Job is the name of a tracked job).
@@ -76,6 +77,7 @@ const MaxMessage = 1024
 //	kind proxy, state unreachable / other             -> proxy NAME: proxy-unreachable / success (settles)
 //	kind job, outcome failed / late / ok              -> job NAME: job-failed / job-late / success
 //	kind fleet-run, result failed / ok                -> fleet COMMAND: fleet-failed / success
+//	kind fleet-run, result changed (a watch round)    -> watch COMMAND: fleet-changed (a point)
 //	kind alert, action raise / clear                  -> threshold RESULT: threshold / success
 //
 // A one-shot service that succeeds goes from starting to stopped with
@@ -161,6 +163,11 @@ func Classify(e Event) (Observation, bool) {
 		}
 		o.Subject = "fleet " + name
 		switch e.Result {
+		case "changed":
+			// A change is news of its own, not a failure of the
+			// command: another subject, an incident that opens and
+			// closes at once (Point).
+			o.Subject, o.Class = "watch "+name, FleetChanged
 		case "failed":
 			o.Class = FleetFailed
 		case "ok":
@@ -186,6 +193,12 @@ func Classify(e Event) (Observation, bool) {
 	}
 	return o, true
 }
+
+// Point says whether an incident of class c opens and closes at once:
+// it reports a change, after which nothing is to recover, so that each
+// change is one alert (a target's cooldown still holds back a second one
+// within it) and no resolved message follows.
+func (c Class) Point() bool { return c == FleetChanged }
 
 // Clean makes text from a service, a peer or a process safe to carry:
 // valid UTF-8, no control characters but newline and tab, at most max

@@ -269,6 +269,9 @@ func (m *Machine) Step(now time.Time, o Observation) []Effect {
 	if changed {
 		effs = append([]Effect{Keep{cloneInc(*inc)}}, effs...)
 	}
+	if o.Class.Point() {
+		effs = append(effs, m.close(inc, now)...)
+	}
 	return effs
 }
 
@@ -315,7 +318,7 @@ func (m *Machine) close(inc *Incident, now time.Time) []Effect {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if t, ok := m.target(name); ok && t.OnResolve {
+		if t, ok := m.target(name); ok && t.OnResolve && !inc.Class.Point() {
 			effs = append(effs, Notify{alertOf(inc, name, Resolved, now)})
 		}
 	}

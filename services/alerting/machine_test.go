@@ -118,6 +118,20 @@ func TestJobsCloseAtOnce(t *testing.T) {
 	})
 }
 
+// A change seen by fleet watch is a point: each one alerts once and its
+// incident closes at once, with no resolved message; a success of the
+// subject is nothing, and the command's failures are another subject.
+func TestChangesArePoints(t *testing.T) {
+	run(t, hookAll, []step{
+		{0, "watch cat /etc/motd", "fleet-changed", false, "keep 1 open x1; notify hook firing fleet-changed; keep 1 closed x1"},
+		{time.Second, "watch cat /etc/motd", "ok", false, ""},
+		{2 * time.Second, "fleet cat /etc/motd", "fleet-failed", false, "keep 3 open x1; notify hook firing fleet-failed"},
+		{3 * time.Second, "watch cat /etc/motd", "fleet-changed", false, "keep 4 open x1; notify hook firing fleet-changed; keep 4 closed x1"},
+		{20 * time.Second, "", "", true, ""},
+		{21 * time.Second, "fleet cat /etc/motd", "ok", false, "keep 3 closed x1; notify hook resolved fleet-failed"},
+	})
+}
+
 func TestCooldownPerTargetAndSubject(t *testing.T) {
 	p := Policy{
 		Targets: []Target{{Name: "hook", Cooldown: time.Hour, OnResolve: true}, {Name: "mail"}},
@@ -221,6 +235,7 @@ func TestClassify(t *testing.T) {
 		{Event{Kind: "fleet-run", Command: []string{"systemctl", "is-active", "nginx"}, Result: "failed"}, "fleet systemctl is-active nginx fleet-failed"},
 		{Event{Kind: "fleet-run", Command: []string{"systemctl", "is-active", "nginx"}, Result: "ok"}, "fleet systemctl is-active nginx ok"},
 		{Event{Kind: "fleet-run", Result: "failed"}, "fleet run fleet-failed"},
+		{Event{Kind: "fleet-run", Command: []string{"cat", "/etc/motd"}, Result: "changed"}, "watch cat /etc/motd fleet-changed"},
 		{Event{Kind: "alert", Action: "raise", Result: "disk./ > 90%"}, "threshold disk./ > 90% threshold"},
 		{Event{Kind: "alert", Action: "clear", Result: "disk./ > 90%"}, "threshold disk./ > 90% ok"},
 		{Event{Kind: "alert", Action: "raise"}, "-"},

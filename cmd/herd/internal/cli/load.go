@@ -74,6 +74,9 @@ func newCmdReload(f *cmdutil.Factory) *cobra.Command {
 			for _, n := range res.Changed {
 				f.Say("Service %s will be replaced when it next starts.", n)
 			}
+			for _, n := range res.Sections { // notify, jobs, monitors, collect
+				f.Say("Applied the changed %s: section.", n)
+			}
 			f.Say("Configuration reloaded.")
 			return nil
 		},

@@ -32,7 +32,7 @@ type execRan struct {
 }
 
 // runExec runs argv on hosts as herd fleet exec does: every host at
-// once (so.fanout at a time), printed as out and f.JSON say, recorded in
+// once (so.fanoutFor at a time), printed as out and f.JSON say, recorded in
 // the daemon's fleet-run history under selector. ctx ends the run early:
 // a host that has not answered by then is reported as failed. The error
 // is one already printed (or to print), never a host's failure.
@@ -63,7 +63,7 @@ func runExec(ctx context.Context, f *cmdutil.Factory, hosts []*fleet.Host, argv 
 			printStreamed(f, r)
 		}
 	}
-	results := fleet.RunVia(ctx, hosts, argv, so.fanout, so.timeout, execOn, fleet.ShepherdRelayExec(f.Socket), each)
+	results := fleet.RunVia(ctx, hosts, argv, so.fanoutFor(hosts), so.timeout, execOn, fleet.ShepherdRelayExec(f.Socket), each)
 	closeConns()
 	if progress {
 		fmt.Fprint(cmdutil.RawWriter(f.Err), "\r\033[K")

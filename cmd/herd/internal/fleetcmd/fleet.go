@@ -17,6 +17,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cmdutil"
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/bootstrap"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"github.com/spf13/cobra"
 )
@@ -287,9 +288,10 @@ func newCmdFleetBootstrap(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return f.Fail(err.Error())
 			}
+			defer s.Close()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			ref, err := s.Bootstrap(ctx, host, fleet.Bootstrap{
+			ref, err := bootstrap.Run(ctx, s, host, bootstrap.Options{
 				Shepherd: filepath.Join(binDir, "shepherd"), Herd: filepath.Join(binDir, "herd"),
 				Dir: dir, Listen: listen, Allow: allow, Peer: id.PeerID,
 			})
@@ -317,7 +319,7 @@ func newCmdFleetBootstrap(f *cmdutil.Factory) *cobra.Command {
 	c.Flags().StringVar(&binDir, "binaries", "", "directory holding the shepherd and herd to install (default: herd's own)")
 	c.Flags().BoolVar(&acceptNew, "accept-new", false, "trust and record the host's key if unknown")
 	c.Flags().StringVar(&knownHosts, "known-hosts", "", "the known_hosts file (default ~/.ssh/known_hosts)")
-	c.Flags().StringArrayVar(&identities, "identity", nil, "a private key file (default: the agent and ~/.ssh/id_*)")
+	c.Flags().StringArrayVar(&identities, "identity", nil, "a private key file (default: the agent, ~/.ssh/config's IdentityFile and ~/.ssh/id_*)")
 	return c
 }
 

@@ -277,9 +277,7 @@ answer to the step before differs from that step's last recorded run.
 					continue
 				}
 				perHost := argvs[i]
-				results := fleet.Run(ctx, run, nil, so.fanout, so.timeout, func(ctx context.Context, h *fleet.Host, _ []string, t time.Duration) fleet.Result {
-					return execOn(ctx, h, perHost[h.Name], t)
-				}, nil)
+				results := runOn(ctx, f.Socket, run, func(h *fleet.Host) []string { return perHost[h.Name] }, so.fanoutFor(run), so.timeout, execOn)
 				if ctx.Err() != nil {
 					return f.Fail(fmt.Sprintf("recipe %s: interrupted during step %d", r.Name, i+1))
 				}

@@ -34,19 +34,20 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 	var o runOptions
 	var a tail.Args
 	var since, service, journal string
+	var logArgs tail.LogArgs
 	c := &cobra.Command{
-		Use:   "tail [-g GROUP] [-t KEY=VALUE] [-H HOST] PATH... [--grep RE] [--exclude RE] [--lines N] | tail --journal UNIT [--since 5m]",
-		Short: "Follow files (or a unit's journal) on every selected host, lines prefixed by host, filtered on the host",
+		Use:   "tail [-g GROUP] [-t KEY=VALUE] [-H HOST] PATH... [--grep RE] [--exclude RE] [--lines N] | tail --journal UNIT [--since 5m] | tail --service NAME [--since 5m]",
+		Short: "Follow files (a unit's journal, a shepherd service's log) on every selected host, lines prefixed by host, filtered on the host",
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			switch {
-			case service != "":
-				return cmdutil.UsageError("fleet tail: --service is not available yet; follow the service's log file by PATH, or use herd log -f on the host")
+			case service != "" && (journal != "" || len(paths) > 0):
+				return cmdutil.UsageError("fleet tail: PATH..., --journal UNIT or --service NAME: one of them")
 			case journal != "" && len(paths) > 0:
 				return cmdutil.UsageError("fleet tail: PATH... or --journal UNIT, not both")
-			case journal == "" && len(paths) == 0:
-				return cmdutil.UsageError("fleet tail: expected at least one absolute PATH (or --journal UNIT)")
-			case since != "" && journal == "":
-				return cmdutil.UsageError("fleet tail: --since applies to --journal (a file's lines carry no time herd can read)")
+			case journal == "" && service == "" && len(paths) == 0:
+				return cmdutil.UsageError("fleet tail: expected at least one absolute PATH (or --journal UNIT, or --service NAME)")
+			case since != "" && journal == "" && service == "":
+				return cmdutil.UsageError("fleet tail: --since applies to --journal and --service (a file's lines carry no time herd can read)")
 			}
 			for _, p := range paths {
 				if len(p) == 0 || p[0] != '/' {
@@ -64,8 +65,12 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 				if err != nil || d <= 0 {
 					return cmdutil.UsageError("fleet tail: --since: expected a duration such as 5m")
 				}
+				// A service's host reads it as a duration by its own
+				// clock; journalctl takes a local time.
+				logArgs.Since = max(d.Truncate(time.Second), time.Second)
 				since = time.Now().Add(-d).Format("2006-01-02 15:04:05")
 			}
+			logArgs.Lines, logArgs.Grep, logArgs.Exclude = a.Lines, a.Grep, a.Exclude
 			hosts, err := selectHosts(f, &o.fleetOptions)
 			if err != nil {
 				return err
@@ -96,6 +101,17 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 				})
 			}
 			for _, h := range hosts {
+				if service != "" {
+					if h.SSH != nil {
+						failed.Add(1)
+						wg.Go(func() {
+							emit(insight.TailLine{Host: h.Name, Line: "--service follows a shepherd service's log through a capability; this host is reached over SSH: follow the log file by PATH instead", Note: true})
+						})
+						continue
+					}
+					follow(h, insight.ServiceLog(f.Socket, h, service, logArgs, emit))
+					continue
+				}
 				if h.SSH != nil {
 					cmdOf := func(first bool) string {
 						b := a
@@ -145,8 +161,8 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 	c.Flags().StringVar(&a.Grep, "grep", "", "only the lines that match this regular expression (on the host; grep -E's on SSH hosts)")
 	c.Flags().StringVar(&a.Exclude, "exclude", "", "not the lines that match this regular expression (on the host)")
 	c.Flags().IntVarP(&a.Lines, "lines", "n", 10, "the last N lines of each file first")
-	c.Flags().StringVar(&since, "since", "", "--journal: from this long ago, such as 5m")
-	c.Flags().StringVar(&service, "service", "", "a shepherd service's own log (not available yet)")
+	c.Flags().StringVar(&since, "since", "", "--journal, --service: from this long ago, such as 5m")
+	c.Flags().StringVar(&service, "service", "", "a shepherd service's own log, through the host's capability on it (the inventory's services: key; it must hold log)")
 	c.Flags().StringVar(&journal, "journal", "", "a systemd unit's journal (journalctl, over SSH)")
 	return c
 }

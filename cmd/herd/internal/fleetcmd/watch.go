@@ -69,7 +69,7 @@ kept in the fleet-run history (herd fleet history). Ctrl-C ends the watch
 			warned := false
 			for round := 1; count == 0 || round <= count; round++ {
 				start := time.Now()
-				results := fleet.Run(ctx, hosts, argv, so.fanout, so.timeout, execOn, nil)
+				results := runOn(ctx, f.Socket, hosts, func(*fleet.Host) []string { return argv }, so.fanoutFor(hosts), so.timeout, execOn)
 				// Connections are not kept between rounds: a host
 				// that restarted is dialled again.
 				closeConns()
@@ -82,14 +82,18 @@ kept in the fleet-run history (herd fleet history). Ctrl-C ends the watch
 				}
 				prev = results
 				summary := fleet.Summary(results)
-				id, recErr := recordRun(f, wire.FleetRun{Time: start, Command: argv, Selector: o.sel.String(), Summary: summary, Results: toWire(results)})
-				doc := WatchRound{Round: round, Run: id, Time: start.UTC(), Command: argv, Selector: o.sel.String(), Results: results,
+				doc := WatchRound{Round: round, Time: start.UTC(), Command: argv, Selector: o.sel.String(), Results: results,
 					Groups: fleet.GroupRound(results, changed), Changed: []string{}, Summary: summary}
 				for _, r := range results {
 					if changed[r.Host] {
 						doc.Changed = append(doc.Changed, r.Host)
 					}
 				}
+				// Marked as a watch's, with its changes: the daemon's
+				// notifications can alert on them (fleet-changed).
+				id, recErr := recordRun(f, wire.FleetRun{Time: start, Command: argv, Selector: o.sel.String(), Summary: summary, Results: toWire(results),
+					Watch: true, Changed: doc.Changed})
+				doc.Run = id
 				if recErr != nil {
 					doc.RecordError = recErr.Error()
 				}
