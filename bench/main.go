@@ -22,6 +22,8 @@
 //     them on the socket;
 //   - N timer services due in the same second vs a bare fork/exec loop
 //     of N `touch`, and the daemon's CPU while they wait;
+//   - collecting 30 days of facts of 50 hosts over libp2p, and the seed
+//     query over them (bench/factsbench);
 //   - `herd fleet diff` of a 1 MB file over 100 shepherds vs `clush -b
 //     cat FILE` over 100 SSH sessions, and `herd fleet tail` of 20 hosts
 //     writing 10,000 lines a second each, every line accounted for
@@ -45,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/bench/factsbench"
 	"github.com/shepherd-go/shepherd/bench/insightbench"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -52,7 +55,7 @@ import (
 
 // sections are the parts of the bench, in the order they run; -only
 // picks some of them.
-var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "diff", "tail"}
+var sections = []string{"start", "cgroup", "status", "respawn", "log", "activation", "fleet", "exec", "push", "http", "metrics", "timers", "scale", "diff", "tail", "facts"}
 
 func main() {
 	if len(os.Args) == 7 && os.Args[1] == insightbench.WriterArg { // section tail's writer of one host
@@ -68,6 +71,10 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding the shepherd and herd binaries")
 	n := flag.Int("n", 1000, "number of services")
 	rounds := flag.Int("rounds", 30, "repetitions of the latency measurements")
+	flag.IntVar(&factsOpts.Hosts, "facts-hosts", 50, "section facts: hosts collected")
+	flag.IntVar(&factsOpts.Days, "facts-days", 30, "section facts: days of history per host")
+	flag.DurationVar(&factsOpts.Budget, "facts-budget", 0, "section facts: stop collecting after this long and query what was collected (0: no limit, negative: no collection, with -facts-reuse)")
+	flag.StringVar(&factsReuse, "facts-reuse", "", "section facts: query the stores a run kept in this directory (BENCH_KEEP=1) instead of making them")
 	only := flag.String("only", strings.Join(sections, ","), "comma-separated sections to run: "+strings.Join(sections, ", "))
 	flag.Parse()
 	want := map[string]bool{}
@@ -83,6 +90,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// factsOpts are section facts' (bench/factsbench).
+var (
+	factsOpts  factsbench.Options
+	factsReuse string
+)
 
 type bench struct {
 	bin, dir, sock string
@@ -168,6 +181,15 @@ func run(bin string, n, rounds int, want map[string]bool) error {
 	if want["scale"] {
 		if err := scaleBench(bin, filepath.Join(dir, "scale"), min(rounds, 3)); err != nil {
 			return err
+		}
+	}
+	if want["facts"] {
+		factsOpts.Dir, factsOpts.Rounds, factsOpts.Out = filepath.Join(dir, "facts"), min(rounds, 7), os.Stdout
+		if factsOpts.Reuse = factsReuse != ""; factsOpts.Reuse {
+			factsOpts.Dir = factsReuse
+		}
+		if err := factsbench.Run(factsOpts); err != nil {
+			return fmt.Errorf("facts: %w", err)
 		}
 	}
 	if want["push"] {

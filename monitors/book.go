@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -53,8 +54,16 @@ func (m *Monitors) Serve(req wire.Request) wire.Reply {
 			}
 			opts.MaxRows = n
 		}
-		in, err := query.FromStore(m.env.Store, m.env.Host, m.env.Now())
+		m.queriesOnce.Do(func() { m.queries = query.NewCache(m.env.Store, m.env.Host) })
+		// Bounded as the query is (query.Options' default): a cold
+		// cache's walk goes on at the next query from where it stopped.
+		ictx, cancel := context.WithTimeout(m.env.Life, 10*time.Second)
+		in, err := m.queries.Input(ictx, m.env.Now(), 0)
+		cancel()
 		if err != nil {
+			if ictx.Err() != nil {
+				return wire.ErrReply(req.ID, wire.Errorf(wire.Timeout, "query: reading the history took more than 10s; what was read is kept, try again"))
+			}
 			return bad("query: %v", err)
 		}
 		res, err := query.Run(m.env.Life, in, req.Args[0], opts)

@@ -15,6 +15,7 @@ import (
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
+	"github.com/shepherd-go/shepherd/query"
 	"github.com/shepherd-go/shepherd/services/config"
 	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
@@ -69,6 +70,10 @@ type Monitors struct {
 	runs map[string]*wire.MonitorRun // guarded by mu
 	// raised are the thresholds raised now, by monitor and threshold.
 	raised map[string]map[string]string // guarded by mu
+	// queries keeps what herd query's tables are built from between
+	// queries (query.Cache), made at the first.
+	queriesOnce sync.Once
+	queries     *query.Cache
 }
 
 // New prepares the monitors of the configuration at path (an error is

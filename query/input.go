@@ -1,7 +1,6 @@
 package query
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +26,17 @@ type Host struct {
 	Events func(fn func(history.Event) error) error
 	// Facts are the latest values of the host's facts.
 	Facts []facts.Fact
+	// Derived, when set, is what walking Events gives, already walked
+	// (a Cache's); Events is then not called.
+	Derived *Derived
+}
+
+// Derived is what a host's events give the tables.
+type Derived struct {
+	Interruptions []Interruption
+	States        map[string]stateAt
+	// LastEvent is the time of the last event.
+	LastEvent time.Time
 }
 
 // Input is what a query runs over.
@@ -34,59 +44,6 @@ type Input struct {
 	// Now is the time of the query: ago() counts from it.
 	Now   time.Time
 	Hosts []Host
-}
-
-// FromStore is the input of a daemon's store: its own events and facts as
-// host local, and the hosts a collector pulled from.
-func FromStore(s *history.Store, local string, now time.Time) (Input, error) {
-	in := Input{Now: now}
-	latest, err := facts.Reader{Store: s}.Latest("")
-	if err != nil {
-		return in, err
-	}
-	byHost := map[string][]facts.Fact{}
-	for _, f := range latest {
-		h := f.Host
-		if h == "" {
-			h = local
-		}
-		f.Host = h
-		byHost[h] = append(byHost[h], f)
-	}
-	in.Hosts = append(in.Hosts, Host{Name: local, Facts: byHost[local], Events: func(fn func(history.Event) error) error {
-		return s.Each(history.Query{}, fn)
-	}})
-	seen := map[string]bool{local: true}
-	var names []string
-	err = s.EachRecord(KindHostEvent, "", "", func(k string, _ []byte) error {
-		h, _, _ := strings.Cut(k, "\x00")
-		if !seen[h] {
-			seen[h] = true
-			names = append(names, h)
-		}
-		return nil
-	})
-	if err != nil {
-		return in, err
-	}
-	for h := range byHost {
-		if !seen[h] {
-			seen[h] = true
-			names = append(names, h)
-		}
-	}
-	for _, h := range names {
-		in.Hosts = append(in.Hosts, Host{Name: h, Facts: byHost[h], Events: func(fn func(history.Event) error) error {
-			return s.EachRecord(KindHostEvent, h+"\x00", h+"\x01", func(_ string, v []byte) error {
-				var e history.Event
-				if json.Unmarshal(v, &e) != nil {
-					return nil
-				}
-				return fn(e)
-			})
-		}})
-	}
-	return in, nil
 }
 
 // Upstream is a package version without its epoch and distribution

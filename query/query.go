@@ -99,7 +99,7 @@ func ParseAgo(s string) (time.Duration, error) {
 type connector struct{ d *sqlite.Driver }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(":memory:") }
-func (c connector) Driver() driver.Driver                      { return c.d }
+func (c connector) Driver() driver.Driver                        { return c.d }
 
 // Run builds the tables from in and runs one SELECT over them. It never
 // touches a file: the database is in memory, private to the call, and
@@ -135,7 +135,7 @@ func Run(ctx context.Context, in Input, query string, opts Options) (*Result, er
 		return nil, fmt.Errorf("query: open the in-memory database: %w", err)
 	}
 	defer conn.Close()
-	if err := build(ctx, conn, in, opts.MaxInput); err != nil {
+	if err := build(ctx, conn, in, opts.MaxInput, Tables(query)); err != nil {
 		return nil, timedOut(ctx, err, opts)
 	}
 	// The tables are built: from now on, reads only.
@@ -210,83 +210,105 @@ func timedOut(ctx context.Context, err error, opts Options) error {
 	return err
 }
 
-// build fills the tables in one transaction.
-func build(ctx context.Context, conn *sql.Conn, in Input, maxInput int) error {
-	if _, err := conn.ExecContext(ctx, Schema); err != nil {
+// tableRE finds the tables a query names.
+var tableRE = regexp.MustCompile(`(?i)\b(hosts|services|events|facts|packages|disks)\b`)
+
+// Tables are the tables query names (a name inside a string or a
+// column's counts too: the table is built for nothing, never missed).
+func Tables(query string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range tableRE.FindAllString(stripComments(query), -1) {
+		out[strings.ToLower(m)] = true
+	}
+	return out
+}
+
+// rowsOf collects a table's rows before they go in, many to a statement.
+type rowsOf struct {
+	table string
+	cols  int
+	rows  [][]any
+}
+
+// insertChunk is how many rows one INSERT statement carries.
+const insertChunk = 256
+
+// build fills the tables the query names (all of them with want nil) in
+// one transaction; the others stay empty.
+func build(ctx context.Context, conn *sql.Conn, in Input, maxInput int, want map[string]bool) error {
+	// The indexes are made once the rows are in: sorting them once is
+	// cheaper than keeping them sorted row by row.
+	i := strings.Index(Schema, "CREATE INDEX")
+	tables, indexes := Schema[:i], Schema[i:]
+	if _, err := conn.ExecContext(ctx, tables); err != nil {
 		return fmt.Errorf("query: schema: %w", err)
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt := func(q string) *sql.Stmt {
-		if err != nil {
+	wants := func(t string) bool { return want == nil || want[t] }
+	hostsT := &rowsOf{table: "hosts", cols: 10}
+	svcT := &rowsOf{table: "services", cols: 4}
+	evT := &rowsOf{table: "events", cols: 7}
+	factT := &rowsOf{table: "facts", cols: 7}
+	pkgT := &rowsOf{table: "packages", cols: 4}
+	diskT := &rowsOf{table: "disks", cols: 5}
+	n := 0
+	add := func(t *rowsOf, row ...any) error {
+		if !wants(t.table) {
 			return nil
 		}
-		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
-		return s
-	}
-	insHost := stmt(`INSERT INTO hosts VALUES (?,?,?,?,?,?,?,?,?,?)`)
-	insSvc := stmt(`INSERT INTO services VALUES (?,?,?,?)`)
-	insEv := stmt(`INSERT INTO events VALUES (?,?,?,?,?,?,?)`)
-	insFact := stmt(`INSERT INTO facts VALUES (?,?,?,?,?,?,?)`)
-	insPkg := stmt(`INSERT OR REPLACE INTO packages VALUES (?,?,?,?)`)
-	insDisk := stmt(`INSERT OR REPLACE INTO disks VALUES (?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("query: prepare: %w", err)
-	}
-	n := 0
-	count := func() error {
 		if n++; n > maxInput {
 			return fmt.Errorf("%w: more than %d rows in the tables; shorten the history's retention or query a collector of fewer hosts", ErrTooLarge, maxInput)
 		}
+		t.rows = append(t.rows, row)
 		return nil
 	}
 	ts := func(t time.Time) string { return t.UTC().Format(TimeFormat) }
+	needEvents := wants("events") || wants("services") || wants("hosts")
 	for _, h := range in.Hosts {
-		w := NewWalker()
-		var lastSeen time.Time
-		if h.Events != nil {
-			err := h.Events(func(e history.Event) error {
-				if err := ctx.Err(); err != nil {
+		d := h.Derived
+		if d == nil && needEvents {
+			w := NewWalker()
+			d = &Derived{}
+			if h.Events != nil {
+				err := h.Events(func(e history.Event) error {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					w.Step(e)
+					d.LastEvent = e.Time
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("query: read the history of %s: %w", h.Name, err)
+				}
+			}
+			d.Interruptions, d.States = w.Out, w.States()
+		} else if d == nil {
+			d = &Derived{}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lastSeen := d.LastEvent
+		if wants("events") {
+			for _, it := range d.Interruptions {
+				var code any
+				if it.ExitCode != nil {
+					code = *it.ExitCode
+				}
+				if err := add(evT, h.Name, it.Service, ts(it.Time), it.Kind, code, nullIf(it.Signal), nullIf(it.Message)); err != nil {
 					return err
 				}
-				w.Step(e)
-				lastSeen = e.Time
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("query: read the history of %s: %w", h.Name, err)
 			}
 		}
-		for _, it := range w.Out {
-			if err := count(); err != nil {
-				return err
-			}
-			var code any
-			if it.ExitCode != nil {
-				code = *it.ExitCode
-			}
-			if _, err := insEv.ExecContext(ctx, h.Name, it.Service, ts(it.Time), it.Kind, code, nullIf(it.Signal), nullIf(it.Message)); err != nil {
-				return err
-			}
-		}
-		for svc, st := range w.States() {
-			if err := count(); err != nil {
-				return err
-			}
-			if _, err := insSvc.ExecContext(ctx, h.Name, svc, st.State, ts(st.Since)); err != nil {
+		for svc, st := range d.States {
+			if err := add(svcT, h.Name, svc, st.State, ts(st.Since)); err != nil {
 				return err
 			}
 		}
 		host := map[string]any{}
 		disks := map[string][3]any{}
+		pkgs := map[string]int{}
 		for _, f := range h.Facts {
-			if err := count(); err != nil {
-				return err
-			}
 			if f.Time.After(lastSeen) {
 				lastSeen = f.Time
 			}
@@ -294,15 +316,20 @@ func build(ctx context.Context, conn *sql.Conn, in Input, maxInput int) error {
 			if f.IsNum {
 				num = f.Num
 			}
-			if _, err := insFact.ExecContext(ctx, h.Name, f.Subject, f.Name, f.Value(), num, nullIf(f.Unit), ts(f.Time)); err != nil {
+			if err := add(factT, h.Name, f.Subject, f.Name, f.Value(), num, nullIf(f.Unit), ts(f.Time)); err != nil {
 				return err
 			}
 			switch {
 			case f.Subject == "host":
 				host[f.Name] = factValue(f)
-			case strings.HasPrefix(f.Subject, "package:") && f.Name == "version":
+			case strings.HasPrefix(f.Subject, "package:") && f.Name == "version" && wants("packages"):
 				name := strings.TrimPrefix(f.Subject, "package:")
-				if _, err := insPkg.ExecContext(ctx, h.Name, name, f.Text, Upstream(f.Text)); err != nil {
+				if i, ok := pkgs[name]; ok { // the primary key (host, name): the last one wins
+					pkgT.rows[i][2], pkgT.rows[i][3] = f.Text, Upstream(f.Text)
+					continue
+				}
+				pkgs[name] = len(pkgT.rows)
+				if err := add(pkgT, h.Name, name, f.Text, Upstream(f.Text)); err != nil {
 					return err
 				}
 			case strings.HasPrefix(f.Subject, "mount:") && f.IsNum:
@@ -320,7 +347,7 @@ func build(ctx context.Context, conn *sql.Conn, in Input, maxInput int) error {
 			}
 		}
 		for m, v := range disks {
-			if _, err := insDisk.ExecContext(ctx, h.Name, m, v[0], v[1], v[2]); err != nil {
+			if err := add(diskT, h.Name, m, v[0], v[1], v[2]); err != nil {
 				return err
 			}
 		}
@@ -328,13 +355,59 @@ func build(ctx context.Context, conn *sql.Conn, in Input, maxInput int) error {
 		if !lastSeen.IsZero() {
 			last = ts(lastSeen)
 		}
-		_, err := insHost.ExecContext(ctx, h.Name, asInt(host["memory.total"]), asInt(host["memory.available"]), host["memory.available_pct"],
+		err := add(hostsT, h.Name, asInt(host["memory.total"]), asInt(host["memory.available"]), host["memory.available_pct"],
 			asInt(host["cpu.count"]), host["load.1"], asInt(host["uptime"]), host["kernel"], host["os"], last)
 		if err != nil {
-			return fmt.Errorf("query: host %s: %w", h.Name, err)
+			return err
 		}
 	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []*rowsOf{hostsT, svcT, evT, factT, pkgT, diskT} {
+		if err := insert(ctx, tx, t); err != nil {
+			return fmt.Errorf("query: fill %s: %w", t.table, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, indexes); err != nil {
+		return fmt.Errorf("query: schema: %w", err)
+	}
 	return tx.Commit()
+}
+
+// insert puts t's rows in, insertChunk to a statement.
+func insert(ctx context.Context, tx *sql.Tx, t *rowsOf) error {
+	one := "(?" + strings.Repeat(",?", t.cols-1) + ")"
+	var full *sql.Stmt
+	args := make([]any, 0, insertChunk*t.cols)
+	for rows := t.rows; len(rows) > 0; {
+		k := min(len(rows), insertChunk)
+		args = args[:0]
+		for _, r := range rows[:k] {
+			args = append(args, r...)
+		}
+		q := "INSERT OR REPLACE INTO " + t.table + " VALUES " + one + strings.Repeat(","+one, k-1)
+		var err error
+		switch {
+		case k < insertChunk:
+			_, err = tx.ExecContext(ctx, q, args...)
+		default:
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			return err
+		}
+		rows = rows[k:]
+	}
+	return nil
 }
 
 func factValue(f facts.Fact) any {

@@ -56,6 +56,8 @@ type Env struct {
 	// Retention is how long what was pulled is kept (by the time of each
 	// event and sample). Default 30 days.
 	Retention time.Duration
+	// MaxPages bounds the pages of one round of one host. Default 100.
+	MaxPages int
 }
 
 // Collector pulls the hosts of a daemon's collect: list and says how it
@@ -267,6 +269,16 @@ func LoadCursor(s *history.Store, host string) (Cursor, error) {
 	return st.Cursor, err
 }
 
+// Round is one round of host h after cur, as the host's loop pulls it
+// (bench/factsbench pulls its hosts in turns through it); h need not be
+// in the collect list.
+func (c *Collector) Round(h monitorconfig.CollectHost, cur State) (State, error) {
+	if h.PageSize <= 0 || h.PageSize > MaxItems {
+		h.PageSize = MaxItems
+	}
+	return c.round(h, cur)
+}
+
 // round pulls host's pages after cur until it has no more (or maxPages)
 // and returns the state of what is now in the store.
 func (c *Collector) round(h monitorconfig.CollectHost, cur State) (State, error) {
@@ -282,7 +294,11 @@ func (c *Collector) round(h monitorconfig.CollectHost, cur State) (State, error)
 		return cur, fmt.Errorf("unreachable: %v", err)
 	}
 	defer conn.Close()
-	for range maxPages {
+	pagesLeft := maxPages
+	if env.MaxPages > 0 {
+		pagesLeft = env.MaxPages
+	}
+	for range pagesLeft {
 		pctx, pcancel := context.WithTimeout(env.Life, env.CallTimeout)
 		reply, err := conn.Call(pctx, RequestPage(h.Ref, cur.Cursor, h.PageSize))
 		pcancel()
