@@ -91,7 +91,7 @@ func TestLookupsOffTheMailbox(t *testing.T) {
 	if rep := answer(t, loaded); !rep.OK || !strings.Contains(string(rep.Result), `"loaded":["batch"]`) {
 		t.Fatalf("load: %+v", rep)
 	}
-	if rep := answer(t, reloaded); !rep.OK || string(rep.Result) != `{"added":null,"removed":null,"changed":null}` {
+	if rep := answer(t, reloaded); !rep.OK || string(rep.Result) != `{"added":null,"removed":null,"changed":null,"sections":null}` {
 		t.Fatalf("reload: %s %+v", rep.Result, rep.Error)
 	}
 	h.run(`
@@ -141,7 +141,7 @@ func TestReloadKeepsImports(t *testing.T) {
 	h := newHarness(t, map[string]string{"services.yaml": "services:\n  - name: db\n    " + sleeper + "\n"})
 	h.run(`
 		ok cap-import web ` + testRef + `
-		ok reload => {"added":null,"removed":null,"changed":null}
+		ok reload => {"added":null,"removed":null,"changed":null,"sections":null}
 		services db web
 	`)
 }

@@ -130,12 +130,12 @@ services:
 			state pool.5 running
 			pid pool.1 ONE
 			pid pool.5 FIVE
-			ok reload => {"added":null,"removed":null,"changed":null}
+			ok reload => {"added":null,"removed":null,"changed":null,"sections":null}
 			services pool pool.1 pool.2 pool.3 pool.4 pool.5
 			pid pool.5 =FIVE
 			# The file's number changed: it applies.
 			cp v2.yaml services.yaml
-			ok reload => {"added":null,"removed":null,"changed":null}
+			ok reload => {"added":null,"removed":null,"changed":null,"sections":null}
 			services pool pool.1 pool.2
 			dead FIVE
 			pid pool.1 =ONE
@@ -177,7 +177,7 @@ services:
 			pid change CHANGE
 			pid gone GONE
 			cp v2.yaml services.yaml
-			ok reload => {"added":["new"],"removed":["gone"],"changed":["change"]}
+			ok reload => {"added":["new"],"removed":["gone"],"changed":["change"],"sections":null}
 			services change keep new
 			state new running
 			dead GONE
@@ -248,7 +248,7 @@ services:
 			state extra running
 			# What was loaded is part of the configuration: a reload
 			# reads it again and changes nothing.
-			ok reload => {"added":null,"removed":null,"changed":null}
+			ok reload => {"added":null,"removed":null,"changed":null,"sections":null}
 			services db extra
 		`,
 	}, {
@@ -320,7 +320,7 @@ func TestHandoverCarriesScale(t *testing.T) {
 		}
 		h.run(`
 			services pool pool.1 pool.2 pool.3 pool.4 pool.5
-			ok reload => {"added":null,"removed":null,"changed":null}
+			ok reload => {"added":null,"removed":null,"changed":null,"sections":null}
 			services pool pool.1 pool.2 pool.3 pool.4 pool.5
 		`)
 	})
