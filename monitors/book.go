@@ -54,7 +54,7 @@ func (m *Monitors) Serve(req wire.Request) wire.Reply {
 			}
 			opts.MaxRows = n
 		}
-		m.queriesOnce.Do(func() { m.queries = query.NewCache(m.env.Store, m.env.Host) })
+		m.queriesOnce.Do(m.newQueries)
 		// Bounded as the query is (query.Options' default): a cold
 		// cache's walk goes on at the next query from where it stopped.
 		ictx, cancel := context.WithTimeout(m.env.Life, 10*time.Second)

@@ -2,6 +2,7 @@ package monitors
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/facts"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/query"
 	"github.com/shepherd-go/shepherd/services/monitorconfig"
 )
 
@@ -159,5 +161,41 @@ func TestHangingPluginStallsNoOther(t *testing.T) {
 			t.Fatalf("good did not sample twice: %+v", rs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A collector's query cache is walked in the background: once warm, a
+// query needs no walk (an Input whose time is already up succeeds),
+// which it does not before.
+func TestWarmQueriesWalksTheHistory(t *testing.T) {
+	var f fakeEnv
+	env := f.env(t, nil)
+	var recs []history.Record
+	for i := uint64(1); i <= 3000; i++ {
+		v, _ := json.Marshal(history.Event{Seq: i, Service: "web", Kind: history.KindExit, Time: t0})
+		recs = append(recs, history.Record{Kind: query.KindHostEvent, Key: query.HostEventKey("h1", i), Value: v})
+	}
+	if err := env.Store.Write(nil, recs, false); err != nil {
+		t.Fatal(err)
+	}
+	m := NewWith(env, nil)
+	m.queriesOnce.Do(m.newQueries)
+	up, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.queries.Input(up, t0, 0); err == nil {
+		t.Fatal("a cold cache answered without walking")
+	}
+	m.WarmQueries()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		in, err := m.queries.Input(up, t0, 0)
+		if err == nil {
+			if len(in.Hosts) != 2 { // the local host and h1
+				t.Fatalf("warm cache holds %d hosts, want 2", len(in.Hosts))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cache is not warm after 30 s: %v", err)
+		}
 	}
 }

@@ -138,6 +138,9 @@ func (s *Sections) Start() error {
 			return err
 		}
 	}
+	if len(r.collect) > 0 {
+		s.base.WarmQueries() // a collector is asked questions
+	}
 	return nil
 }
 
