@@ -4,60 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/shepherd-go/shepherd/bench/benchkit"
 )
 
-// daemon is one shepherd process of the fleet benchmark.
-type daemon struct {
-	cmd  *exec.Cmd
-	dir  string
-	sock string
-}
+// daemon is one shepherd process of a benchmark (bench/benchkit).
+type daemon = benchkit.Daemon
 
-func startNamed(bin, dir, config string, args ...string) (*daemon, error) {
-	d := &daemon{dir: dir, sock: filepath.Join(dir, "run", "socket")}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(dir, "services.yaml")
-	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
-		return nil, err
-	}
-	pid := filepath.Join(dir, "pid")
-	d.cmd = exec.Command(filepath.Join(bin, "shepherd"), append([]string{"-c", cfg, "-s", d.sock,
-		"--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log")}, args...)...)
-	// Should the bench be killed, its daemons go too.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := d.cmd.Start(); err != nil {
-		return nil, err
-	}
-	for range 800 {
-		if _, err := os.Stat(pid); err == nil {
-			return d, nil
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("shepherd in %s did not start within 20 s", dir)
-}
-
-func (d *daemon) herd(bin string, args ...string) (string, error) {
-	out, err := exec.Command(filepath.Join(bin, "herd"), append([]string{"-s", d.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("herd %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
-func (d *daemon) stop() {
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.cmd.Wait()
-}
+var startNamed = benchkit.StartNamed
 
 // startFleet starts a workstation daemon (listening nowhere) and n
 // daemons listening on loopback with config, all at once. stop ends them
@@ -67,14 +26,14 @@ func startFleet(bin, dir string, n int, config string) (ws *daemon, wsPeer strin
 	stop = func() {
 		for _, h := range append([]*daemon{ws}, hosts...) {
 			if h != nil {
-				h.stop()
+				h.Stop()
 			}
 		}
 	}
 	if ws, err = startNamed(bin, filepath.Join(dir, "ws"), "services: []\n"); err != nil {
 		return
 	}
-	out, err := ws.herd(bin, "id")
+	out, err := ws.Herd(bin, "id")
 	if err != nil {
 		return
 	}
@@ -105,7 +64,7 @@ func fleetBench(bin, dir string, rounds int) error {
 	fleet.WriteString("services:\n")
 	names := make([]string, hosts)
 	for i, e := range exporters {
-		ref, err := e.herd(bin, "cap", "grant", "web", "--actions", "start,stop,status", "--to-peer", wsPeer)
+		ref, err := e.Herd(bin, "cap", "grant", "web", "--actions", "start,stop,status", "--to-peer", wsPeer)
 		if err != nil {
 			return err
 		}
@@ -119,17 +78,17 @@ func fleetBench(bin, dir string, rounds int) error {
 	if err := os.WriteFile(fleetFile, []byte(fleet.String()), 0o644); err != nil {
 		return err
 	}
-	if _, err := ws.herd(bin, "load", fleetFile); err != nil {
+	if _, err := ws.Herd(bin, "load", fleetFile); err != nil {
 		return err
 	}
 
 	// Alternated, so that both see the same machine.
 	startStop := func(d *daemon, name string) (time.Duration, error) {
 		t0 := time.Now()
-		if _, err := d.herd(bin, "start", name); err != nil {
+		if _, err := d.Herd(bin, "start", name); err != nil {
 			return 0, err
 		}
-		if _, err := d.herd(bin, "stop", name); err != nil {
+		if _, err := d.Herd(bin, "stop", name); err != nil {
 			return 0, err
 		}
 		return time.Since(t0), nil
@@ -157,16 +116,16 @@ func fleetBench(bin, dir string, rounds int) error {
 		for range max(rounds/3, 3) {
 			w0, e0 := cpuTime(ws), cpuTime(exporters...)
 			t0 := time.Now()
-			if _, err := ws.herd(bin, "start", fmt.Sprintf("fleet-%d", n)); err != nil {
+			if _, err := ws.Herd(bin, "start", fmt.Sprintf("fleet-%d", n)); err != nil {
 				return err
 			}
 			ds = append(ds, time.Since(t0))
 			cpuWS, cpuEx = cpuWS+cpuTime(ws)-w0, cpuEx+cpuTime(exporters...)-e0
 			// Stopping the members is not measured.
-			ws.herd(bin, "stop", fmt.Sprintf("fleet-%d", n))
+			ws.Herd(bin, "stop", fmt.Sprintf("fleet-%d", n))
 			var wg sync.WaitGroup
 			for _, name := range names[:n] {
-				wg.Go(func() { ws.herd(bin, "stop", name) })
+				wg.Go(func() { ws.Herd(bin, "stop", name) })
 			}
 			wg.Wait()
 		}
@@ -195,19 +154,4 @@ func fleetBench(bin, dir string, rounds int) error {
 
 // cpuTime is the user+system time the daemons have used (their services
 // excluded).
-func cpuTime(ds ...*daemon) time.Duration {
-	var total time.Duration
-	for _, d := range ds {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		var u, sys int64
-		fmt.Sscan(f[11], &u)
-		fmt.Sscan(f[12], &sys)
-		total += time.Duration(u+sys) * 10 * time.Millisecond // USER_HZ = 100
-	}
-	return total
-}
+var cpuTime = benchkit.CPUTime

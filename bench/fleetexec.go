@@ -25,7 +25,7 @@ func fleetExecBench(bin, dir string, rounds int) error {
 	var inv strings.Builder
 	inv.WriteString("hosts:\n")
 	for i, h := range hosts {
-		ref, err := h.herd(bin, "cap", "grant", "exec", "--allow", "true", "--to-peer", wsPeer)
+		ref, err := h.Herd(bin, "cap", "grant", "exec", "--allow", "true", "--to-peer", wsPeer)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func fleetExecBench(bin, dir string, rounds int) error {
 		}
 	}
 	herdExec := func(args ...string) func() error {
-		full := append([]string{"-s", ws.sock, "fleet", "exec", "--inventory", invFile, "--known-hosts", filepath.Join(dir, "herd_known_hosts"), "--identity", key, "--accept-new"}, args...)
+		full := append([]string{"-s", ws.Sock, "fleet", "exec", "--inventory", invFile, "--known-hosts", filepath.Join(dir, "herd_known_hosts"), "--identity", key, "--accept-new"}, args...)
 		full = append(full, "--", "true")
 		return func() error {
 			out, err := exec.Command(filepath.Join(bin, "herd"), full...).CombinedOutput()

@@ -38,7 +38,7 @@ func fleetPushBench(bin, dir string, rounds int) error {
 	var inv strings.Builder
 	inv.WriteString("hosts:\n")
 	for i, h := range hosts {
-		ref, err := h.herd(bin, "cap", "grant", "files", "--actions", "write", "--path", dest+"/**", "--max-size", "20M", "--to-peer", wsPeer)
+		ref, err := h.Herd(bin, "cap", "grant", "files", "--actions", "write", "--path", dest+"/**", "--max-size", "20M", "--to-peer", wsPeer)
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func fleetPushBench(bin, dir string, rounds int) error {
 		return err
 	}
 	herdPush := func(prefix string, args ...string) func() error {
-		full := []string{"-s", ws.sock, "fleet", "push", "--inventory", invFile, "--known-hosts", filepath.Join(dir, "herd_known_hosts"), "--identity", key, "--accept-new"}
+		full := []string{"-s", ws.Sock, "fleet", "push", "--inventory", invFile, "--known-hosts", filepath.Join(dir, "herd_known_hosts"), "--identity", key, "--accept-new"}
 		for i := 1; i <= 20; i++ {
 			full = append(full, "-H", fmt.Sprintf("%s%02d", prefix, i))
 		}

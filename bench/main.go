@@ -47,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shepherd-go/shepherd/bench/benchkit"
 	"github.com/shepherd-go/shepherd/bench/factsbench"
 	"github.com/shepherd-go/shepherd/bench/insightbench"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -296,13 +297,10 @@ func report(what string, got, base time.Duration, target float64) {
 	fmt.Printf("%-28s %8.3f s    bare loop %.3f s, ratio %.2fx%s\n", what, got.Seconds(), base.Seconds(), float64(got)/float64(base), t)
 }
 
-func mid(ds []time.Duration) time.Duration {
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	return ds[len(ds)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+var (
+	mid = benchkit.Mid
+	ms  = benchkit.MS
+)
 
 func (b *bench) writeConfig(n int) error {
 	var sb strings.Builder
@@ -431,18 +429,7 @@ func bareLoop(n int) (start, stop time.Duration, err error) {
 }
 
 // vmRSS reads a field of /proc/PID/status in kB (VmRSS, RssAnon, ...).
-func vmRSS(pid int, field string) (int, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0, fmt.Errorf("no %s for %d", field, pid)
-}
+var vmRSS = benchkit.VMRSS
 
 // respawnLatency kills the victim service and measures how long, beyond
 // its respawn delay, until a new process runs, polling the socket.

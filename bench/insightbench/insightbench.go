@@ -25,7 +25,7 @@ import (
 // startInNS starts a shepherd like startNamed, in a mount namespace in
 // which dir/root is bound on mnt.
 func startInNS(bin, dir, mnt string) (*daemon, error) {
-	d := &daemon{dir: dir, sock: filepath.Join(dir, "run", "socket")}
+	d := &daemon{Dir: dir, Sock: filepath.Join(dir, "run", "socket")}
 	if err := os.MkdirAll(filepath.Join(dir, "root"), 0o755); err != nil {
 		return nil, err
 	}
@@ -35,24 +35,24 @@ func startInNS(bin, dir, mnt string) (*daemon, error) {
 	}
 	pid := filepath.Join(dir, "pid")
 	// unshare execs sh, which execs the shepherd: one PID throughout.
-	d.cmd = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && shift && exec "$@"`,
-		filepath.Join(dir, "root"), mnt, filepath.Join(bin, "shepherd"), "-c", cfg, "-s", d.sock,
+	d.Cmd = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && shift && exec "$@"`,
+		filepath.Join(dir, "root"), mnt, filepath.Join(bin, "shepherd"), "-c", cfg, "-s", d.Sock,
 		"--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log"), "--listen", "/ip4/127.0.0.1/tcp/0")
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := d.cmd.Start(); err != nil {
+	d.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := d.Cmd.Start(); err != nil {
 		return nil, err
 	}
 	for range 2400 {
 		if _, err := os.Stat(pid); err == nil {
 			return d, nil
 		}
-		if d.cmd.ProcessState != nil {
+		if d.Cmd.ProcessState != nil {
 			break
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	d.cmd.Process.Kill()
-	d.cmd.Wait()
+	d.Cmd.Process.Kill()
+	d.Cmd.Wait()
 	return nil, fmt.Errorf("shepherd in %s (mount namespace) did not start within 60 s", dir)
 }
 
@@ -65,7 +65,7 @@ func nsFleet(bin, dir, mnt string, n int, allow string) (ws *daemon, hosts []*da
 		var wg sync.WaitGroup
 		for _, h := range append([]*daemon{ws}, hosts...) {
 			if h != nil {
-				wg.Go(h.stop)
+				wg.Go(h.Stop)
 			}
 		}
 		wg.Wait()
@@ -76,7 +76,7 @@ func nsFleet(bin, dir, mnt string, n int, allow string) (ws *daemon, hosts []*da
 	if ws, err = startNamed(bin, filepath.Join(dir, "ws"), "services: []\n"); err != nil {
 		return
 	}
-	out, err := ws.herd(bin, "id")
+	out, err := ws.Herd(bin, "id")
 	if err != nil {
 		return
 	}
@@ -93,7 +93,7 @@ func nsFleet(bin, dir, mnt string, n int, allow string) (ws *daemon, hosts []*da
 				return
 			}
 			var ref string
-			ref, errs[i] = hosts[i].herd(bin, "cap", "grant", "read", "--allow", allow, "--to-peer", wsPeer)
+			ref, errs[i] = hosts[i].Herd(bin, "cap", "grant", "read", "--allow", allow, "--to-peer", wsPeer)
 			refs[i] = strings.TrimSpace(ref)
 		})
 	}
@@ -175,10 +175,10 @@ func Diff(bin, dir string, rounds int) error {
 		case 74:
 			data = bigFile(size, 15000)
 		}
-		if err := os.MkdirAll(filepath.Join(h.dir, "root", "etc"), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(h.Dir, "root", "etc"), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(h.dir, "root", "etc", "big.conf"), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(h.Dir, "root", "etc", "big.conf"), data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -192,7 +192,7 @@ func Diff(bin, dir string, rounds int) error {
 	}
 	var herdCPU time.Duration
 	herdDiff := func() error {
-		cmd := exec.Command(filepath.Join(bin, "herd"), "-s", ws.sock, "fleet", "diff", "--inventory", inv, "--fanout", "100", path)
+		cmd := exec.Command(filepath.Join(bin, "herd"), "-s", ws.Sock, "fleet", "diff", "--inventory", inv, "--fanout", "100", path)
 		out, err := cmd.CombinedOutput()
 		herdCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		// Exit 1: copies differ, as they should.
@@ -361,7 +361,7 @@ func Tail(bin, dir string, hosts, rate, size, secs int) error {
 	}
 	files := make([]string, hosts)
 	for i, h := range hs {
-		files[i] = filepath.Join(h.dir, "root", "log", "app.log")
+		files[i] = filepath.Join(h.Dir, "root", "log", "app.log")
 		if err := os.MkdirAll(filepath.Dir(files[i]), 0o755); err != nil {
 			return err
 		}
@@ -369,7 +369,7 @@ func Tail(bin, dir string, hosts, rate, size, secs int) error {
 			return err
 		}
 	}
-	cmd := exec.Command(filepath.Join(bin, "herd"), "-s", ws.sock, "fleet", "tail", "--inventory", inv, "--lines", "1", filepath.Join(mnt, "log", "app.log"))
+	cmd := exec.Command(filepath.Join(bin, "herd"), "-s", ws.Sock, "fleet", "tail", "--inventory", inv, "--lines", "1", filepath.Join(mnt, "log", "app.log"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -483,7 +483,7 @@ func Tail(bin, dir string, hosts, rate, size, secs int) error {
 	hostsCPU, wsCPU := cpuTime(hs...)-h0, cpuTime(ws)-w0
 	load := loadAvg()
 	herdRSS, _ := vmRSS(cmd.Process.Pid, "VmHWM")
-	wsRSS, _ := vmRSS(ws.cmd.Process.Pid, "VmHWM")
+	wsRSS, _ := vmRSS(ws.Cmd.Process.Pid, "VmHWM")
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
 	herdCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
