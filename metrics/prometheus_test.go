@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shepherd-go/shepherd/internal/freeport"
 )
 
 // lookBin finds a program of Debian's prometheus package, or skips.
@@ -44,12 +45,11 @@ func runWithInput(t testing.TB, input, name string, args ...string) (string, err
 // freePort returns a loopback port free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // prometheus runs a real Prometheus on loopback that scrapes target

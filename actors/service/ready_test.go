@@ -17,6 +17,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/shepherd-go/shepherd/history"
+	"github.com/shepherd-go/shepherd/internal/freeport"
 	"github.com/shepherd-go/shepherd/internal/notify"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"golang.org/x/sys/unix"
@@ -384,12 +385,11 @@ func TestRespawnGoesThroughReadiness(t *testing.T) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func dialOnce(port int) error {

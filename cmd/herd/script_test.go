@@ -23,6 +23,7 @@ import (
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/cli"
 	"github.com/shepherd-go/shepherd/cmd/herd/internal/herdtools"
 	"github.com/shepherd-go/shepherd/cmd/internal/shepherdcli"
+	"github.com/shepherd-go/shepherd/internal/freeport"
 	"github.com/shepherd-go/shepherd/internal/proc"
 	"github.com/shepherd-go/shepherd/internal/testsshd"
 	"github.com/shepherd-go/shepherd/netlayer/local"
@@ -593,10 +594,8 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: freeport VAR")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get()
 	ts.Check(err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	ts.Setenv(args[0], strconv.Itoa(port))
 }
 

@@ -8,12 +8,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/shepherd-go/shepherd/internal/freeport"
 )
 
 // Server is one running sshd.
@@ -49,14 +50,7 @@ func Keygen(path string) error {
 }
 
 // FreePort is a loopback TCP port free at the moment.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return freeport.Get() }
 
 // Option changes the server Start runs.
 type Option func(*options)
