@@ -134,6 +134,7 @@ dashboard-img:
 	$(GO) test -count=1 -run TestDashboardInChromium ./httpapi/dashboard/ -update
 
 lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 

@@ -38,8 +38,8 @@ type Env struct {
 	// Config, when not nil, is the notify: section, read by the caller
 	// (daemon/sections); ConfigPath is then not read.
 	Config *config.Notify
-	Store      *history.Store
-	System     *actor.ActorSystem
+	Store  *history.Store
+	System *actor.ActorSystem
 	// Historian is the history writer (the store's only writer);
 	// Monitor starts scripts.
 	Historian, Monitor *actor.PID

@@ -34,7 +34,7 @@ type List struct {
 }
 
 // Key is the store key of snapshot id; HostKey that of one host's facts.
-func Key(id int) string              { return fmt.Sprintf("%012d", id) }
+func Key(id int) string               { return fmt.Sprintf("%012d", id) }
 func HostKey(id int, h string) string { return Key(id) + "/" + h }
 
 // Book serves snapshot-new, snapshot-put, snapshot-list, snapshot-get

@@ -107,7 +107,8 @@ func TestFleetScaleThroughRelays(t *testing.T) {
 		want := fmt.Sprintf(`%s  permission denied: no exec capability allows "id"`, all)
 		if err == nil || !strings.Contains(out, want+"\n") {
 			t.Fatalf("want every host's refusal %q, got (%v):\n%s", want, err, tail(out))
-		}		// A rogue relay, calling a host itself with a sturdyref it was
+		}
+		// A rogue relay, calling a host itself with a sturdyref it was
 		// handed, is refused alike.
 		_, key, _ := ed25519.GenerateKey(rand.Reader)
 		rogue, err := p2p.New(p2p.Config{Key: key})

@@ -29,7 +29,9 @@ func TestLogArgsRoundTrip(t *testing.T) {
 
 func TestLogArgsPickAndLive(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.Local)
-	at := func(d time.Duration, text string) string { return now.Add(-d).Format("2006-01-02 15:04:05") + " " + text }
+	at := func(d time.Duration, text string) string {
+		return now.Add(-d).Format("2006-01-02 15:04:05") + " " + text
+	}
 	backlog := []string{
 		at(time.Hour, "ERROR old"),
 		at(10*time.Minute, "INFO a"),
