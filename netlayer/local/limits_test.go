@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -41,6 +42,118 @@ func TestAdmit(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAdmitRequest(t *testing.T) {
+	l := limits{requests: 10, requestsPerPeer: 4}
+	counts := func(total int, peers map[string]int) connCounts {
+		return connCounts{requests: total, requestsPerPeer: peers}
+	}
+	tests := []struct {
+		name       string
+		c          connCounts
+		privileged bool
+		key        string
+		want       string // "" admitted, else part of the refusal
+	}{
+		{"first", counts(0, map[string]int{}), false, "uid 1000", ""},
+		{"under its limit", counts(3, map[string]int{"uid 1000": 3}), false, "uid 1000", ""},
+		{"at its limit", counts(4, map[string]int{"uid 1000": 4}), false, "uid 1000", "too many requests in flight from uid 1000 (limit 4)"},
+		{"another uid", counts(4, map[string]int{"uid 1000": 4}), false, "uid 1001", ""},
+		{"unprivileged share full", counts(10, map[string]int{"peer A": 4, "peer B": 4, "peer C": 2}), false, "peer D", "too many requests in flight from unprivileged callers (limit 10)"},
+		{"privileged over everything", counts(10, map[string]int{"uid 1": 4}), true, "uid 0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, why := l.admitRequest(tt.c, tt.privileged, tt.key)
+			if ok != (tt.want == "") || !strings.Contains(why, tt.want) {
+				t.Fatalf("admitRequest = %v %q, want %q", ok, why, tt.want)
+			}
+		})
+	}
+}
+
+// A caller that pipelines thousands of requests that do not end on one
+// connection gets its share in flight and a clear refusal for the rest,
+// on the same connection, which goes on; the daemon never holds more
+// than the bounds, and root is served throughout.
+func TestRequestFloodIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	hold := HandlerFunc(func(ctx context.Context, peer Peer, req wire.Request, out Responder) {
+		if req.Action == "hold" {
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			mu.Unlock()
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+		}
+		out.Send(wire.Reply{ID: req.ID, OK: true})
+	})
+	s := &Server{Handler: hold, MaxRequestsPerPeer: 100, MaxRequests: 150}
+	path, dial := peersByName(t, s)
+	raw := func(uid int) (net.Conn, *bufio.Reader) {
+		c, err := net.DialUnix("unix", &net.UnixAddr{Name: filepath.Join(filepath.Dir(filepath.Dir(path)), fmt.Sprintf("uid%d.raw", uid)), Net: "unix"},
+			&net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		return c, bufio.NewReaderSize(c, 1<<16)
+	}
+	// flood sends n held requests on one connection and reads the
+	// refusals, which come at once; the admitted ones are still held.
+	flood := func(uid, n, admitted int, why string) (net.Conn, *bufio.Reader) {
+		c, r := raw(uid)
+		go func() {
+			w := bufio.NewWriter(c)
+			for i := 1; i <= n; i++ {
+				fmt.Fprintf(w, `{"id":%d,"action":"hold"}`+"\n", i)
+			}
+			w.Flush()
+		}()
+		for range n - admitted {
+			rep := readReply(t, r)
+			if rep.OK || rep.Error.Kind != wire.BadRequest || rep.Error.Message != why {
+				t.Fatalf("uid %d: got %+v, want the refusal %q", uid, rep, why)
+			}
+		}
+		return c, r
+	}
+	_, alice := flood(1000, 3000, 100, "too many requests in flight from uid 1000 (limit 100); wait for some to end and try again")
+	_, bob := flood(1001, 200, 50, "too many requests in flight from unprivileged callers (limit 150); try again later")
+	// Root is not counted.
+	if got := ping(t, dial(0, 0)); got != "ok" {
+		t.Fatalf("root during the flood: %q", got)
+	}
+	held := func() int { mu.Lock(); defer mu.Unlock(); return inFlight }
+	waitUntil(t, "the 150 admitted requests (alice's 100, bob's 50) to reach the handler", func() bool { return held() == 150 })
+	close(release)
+	for range 100 {
+		if rep := readReply(t, alice); !rep.OK {
+			t.Fatalf("alice's held request: %+v", rep)
+		}
+	}
+	for range 50 {
+		if rep := readReply(t, bob); !rep.OK {
+			t.Fatalf("bob's held request: %+v", rep)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most > 150 {
+		t.Fatalf("%d requests were in flight at once, past the bound of 150", most)
+	}
+	// The counts come back down: alice is served again.
+	waitUntil(t, "alice's requests to be counted as ended", func() bool { return ping(t, dial(1000, 1)) == "ok" })
 }
 
 // peersByName serves on a real socket and names each caller by the name

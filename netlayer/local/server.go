@@ -198,6 +198,14 @@ type Server struct {
 	// ReservedConns of the MaxConns are kept for privileged callers.
 	// Default DefaultReservedConns (never more than MaxConns/2).
 	ReservedConns int
+	// MaxRequestsPerPeer bounds the requests one unprivileged caller has
+	// in flight over all its connections; one more is answered with a
+	// bad-request error and the connection goes on. Default
+	// DefaultMaxRequestsPerPeer.
+	MaxRequestsPerPeer int
+	// MaxRequests bounds the requests in flight of all unprivileged
+	// callers together. Default DefaultMaxRequests.
+	MaxRequests int
 	// Privileged says whether a caller is exempt from the per-caller
 	// limit and may use the reserved connections. Default: nobody.
 	Privileged func(Peer) bool
@@ -289,7 +297,8 @@ func (s *Server) logf(format string, args ...any) {
 }
 
 func (s *Server) limits() limits {
-	l := limits{max: s.MaxConns, perPeer: s.MaxConnsPerPeer, reserved: s.ReservedConns}
+	l := limits{max: s.MaxConns, perPeer: s.MaxConnsPerPeer, reserved: s.ReservedConns,
+		requests: s.MaxRequests, requestsPerPeer: s.MaxRequestsPerPeer}
 	if l.max <= 0 {
 		l.max = DefaultMaxConns
 	}
@@ -300,6 +309,12 @@ func (s *Server) limits() limits {
 		l.reserved = DefaultReservedConns
 	}
 	l.reserved = min(l.reserved, l.max/2)
+	if l.requests <= 0 {
+		l.requests = DefaultMaxRequests
+	}
+	if l.requestsPerPeer <= 0 {
+		l.requestsPerPeer = DefaultMaxRequestsPerPeer
+	}
 	return l
 }
 
@@ -311,6 +326,7 @@ func (s *Server) initLocked() {
 	}
 	s.conns = make(map[*conn]struct{})
 	s.counts.perPeer = make(map[string]int)
+	s.counts.requestsPerPeer = make(map[string]int)
 	s.slotFreed = make(chan struct{}, 1)
 	s.changed = make(chan struct{}, 1)
 	s.done = make(chan struct{})
@@ -700,12 +716,23 @@ func (s *Server) notServed(cn *conn) bool {
 	return s.paused != nil && !cn.transferable
 }
 
-// dispatch serves req in a goroutine of its own.
+// dispatch serves req in a goroutine of its own, or refuses it when its
+// caller has too many in flight.
 func (s *Server) dispatch(cn *conn, req wire.Request) {
+	s.mu.Lock()
+	if ok, why := s.limits().admitRequest(s.counts, cn.privileged, cn.key); !ok {
+		s.noteRefusalLocked(why)
+		s.mu.Unlock()
+		cn.out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%s", why)))
+		return
+	}
 	r := &request{req: req}
 	r.ctx, r.cancel = context.WithCancelCause(cn.ctx)
-	s.mu.Lock()
 	cn.reqs[r] = struct{}{}
+	if !cn.privileged {
+		s.counts.requests++
+		s.counts.requestsPerPeer[cn.key]++
+	}
 	s.mu.Unlock()
 	cn.inflight.Add(1)
 	go func() {
@@ -727,6 +754,12 @@ func (s *Server) dispatch(cn *conn, req wire.Request) {
 		delete(cn.reqs, r)
 		if len(cn.reqs) == 0 {
 			cn.idleSince = time.Now()
+		}
+		if !cn.privileged {
+			s.counts.requests--
+			if s.counts.requestsPerPeer[cn.key]--; s.counts.requestsPerPeer[cn.key] <= 0 {
+				delete(s.counts.requestsPerPeer, cn.key)
+			}
 		}
 		s.mu.Unlock()
 		s.notifyChanged()
