@@ -149,6 +149,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	// batch, so a revocation ends them at once. Nil: the root capability.
 	// scope is the one service an unprivileged caller may see.
 	var authz func() *wire.Error
+	// hashable says whether file-stat may read a file of n bytes for its
+	// checksum: only one the capability would let the caller read or
+	// write. Nil: the root capability.
+	var hashable func(n int64) bool
 	scope := ""
 	if !privileged {
 		if presented != nil && req.Service == "" {
@@ -193,6 +197,14 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				}
 				return nil
 			}
+			hashable = func(n int64) bool {
+				file := a.d.files.Subject(req)
+				file.Size = n
+				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
+					return &caretaker.Authorize{Recheck: true, Holder: caller, Who: who, Cap: presented, Target: target, Action: action, File: file, Reply: ch}
+				})
+				return aerr == nil && err == nil
+			}
 			if werr := authz(); werr != nil {
 				if werr.Kind == wire.PermissionDenied {
 					a.refusedRemote(peer)
@@ -217,7 +229,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		out.Send(factpull.Serve(a.d.history, req))
 		return
 	case a.d.files.Handles(req):
-		out.Send(a.d.files.ServeRequest(req, who))
+		out.Send(a.d.files.ServeRequest(req, who, hashable))
 		return
 	case req.Service == capability.ReadTarget && req.Action == capability.SnapshotAction:
 		a.serveSnapshot(ctx, req, out)

@@ -24,7 +24,7 @@ func TestReadTarget(t *testing.T) {
 			t.Errorf("Handles(%s %s) = %v", c.service, c.action, got)
 		}
 	}
-	rep := s.ServeRequest(wire.Request{Service: "read", Action: "file-stat", Args: []string{"write", "/etc/motd"}}, "test")
+	rep := s.ServeRequest(wire.Request{Service: "read", Action: "file-stat", Args: []string{"write", "/etc/motd"}}, "test", nil)
 	if rep.OK || rep.Error.Kind != wire.PermissionDenied || !strings.Contains(rep.Error.Message, "on 'read'") {
 		t.Errorf("a write stat on read: %+v", rep.Error)
 	}

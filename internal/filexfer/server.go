@@ -101,12 +101,19 @@ func Parse(req wire.Request) (Request, error) {
 
 // Limits bound what uploads in progress hold.
 const (
-	// maxUploads is how many files may be half-written at once.
-	maxUploads = 64
+	// maxUploads is how many files may be half-written at once, and
+	// maxUploadsPerCaller how many of them one caller's: one holder of a
+	// files capability cannot take every slot from the others.
+	maxUploads          = 64
+	maxUploadsPerCaller = 16
 	// uploadIdle is how long an upload waits for its next chunk before
 	// it is dropped and its temporary file removed.
 	uploadIdle = time.Minute
-	// maxHashed bounds the files file-stat reads for a checksum.
+	// maxHashed bounds the files file-stat reads for a checksum. A file
+	// larger than capability.DefaultMaxSize is read only when the
+	// caller's capability would let it read or write that many bytes:
+	// a checksum it could not use would cost the host a read of the
+	// whole file on every call.
 	maxHashed = 4 << 30
 )
 
@@ -140,6 +147,7 @@ type upload struct {
 	owner    *unix.Stat_t // the file replaced, kept when root
 	last     time.Time
 	gone     bool
+	who      string // the caller, as the history names it
 }
 
 // Refused is the one answer to a path the caller may not use.
@@ -158,12 +166,15 @@ func Refused(req wire.Request) *wire.Error {
 // capability matched the path as written, so the file must be exactly
 // there (a pattern must name real directories, /run rather than
 // /var/run).
-func (s *Server) Serve(req wire.Request, r Request, who string) wire.Reply {
-	return s.serve(req, r, "/", who)
+//
+// hashable says whether file-stat may read a file of n bytes (more than
+// capability.DefaultMaxSize) for its checksum; nil: any up to maxHashed.
+func (s *Server) Serve(req wire.Request, r Request, who string, hashable func(n int64) bool) wire.Reply {
+	return s.serve(req, r, "/", who, hashable)
 }
 
 // serve resolves r.Path beneath base (tests use a directory of theirs).
-func (s *Server) serve(req wire.Request, r Request, base, who string) wire.Reply {
+func (s *Server) serve(req wire.Request, r Request, base, who string, hashable func(int64) bool) wire.Reply {
 	rel, ok := relative(base, r.Path)
 	if !ok {
 		return wire.ErrReply(req.ID, Refused(req))
@@ -172,7 +183,7 @@ func (s *Server) serve(req wire.Request, r Request, base, who string) wire.Reply
 	var err error
 	switch r.Action {
 	case "file-stat":
-		res, err = s.stat(base, rel)
+		res, err = s.stat(base, rel, hashable)
 	case "file-read":
 		res, err = s.read(base, rel, r)
 	case "file-write":
@@ -212,7 +223,7 @@ func relative(base, p string) (string, bool) {
 	return p[len(base)+1:], true
 }
 
-func (s *Server) stat(base, rel string) (wire.FileStat, error) {
+func (s *Server) stat(base, rel string, hashable func(int64) bool) (wire.FileStat, error) {
 	f, err := openBeneath(base, rel, unix.O_RDONLY|unix.O_NONBLOCK, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return wire.FileStat{}, nil
@@ -229,7 +240,8 @@ func (s *Server) stat(base, rel string) (wire.FileStat, error) {
 		return wire.FileStat{}, errRefused
 	}
 	out := wire.FileStat{Exists: true, Size: st.Size(), Mode: uint32(st.Mode().Perm())}
-	if st.Size() <= maxHashed {
+	n := st.Size()
+	if n <= capability.DefaultMaxSize || n <= maxHashed && (hashable == nil || hashable(n)) {
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
 			return wire.FileStat{}, err
@@ -283,7 +295,7 @@ func (s *Server) write(base, rel string, r Request, who string) (wire.FileWritte
 		return wire.FileWritten{}, errors.New("DATA is not base64")
 	}
 	key := who + "\x00" + r.Path + "\x00" + r.SHA256 + "\x00" + strconv.FormatInt(r.Size, 10)
-	u, err := s.upload(key, base, rel, r)
+	u, err := s.upload(key, base, rel, r, who)
 	if err != nil {
 		return wire.FileWritten{}, err
 	}
@@ -325,7 +337,7 @@ func (s *Server) write(base, rel string, r Request, who string) (wire.FileWritte
 
 // upload finds the upload of key, or at offset 0 starts it (replacing
 // one that started before).
-func (s *Server) upload(key, base, rel string, r Request) (*upload, error) {
+func (s *Server) upload(key, base, rel string, r Request, who string) (*upload, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked()
@@ -348,7 +360,16 @@ func (s *Server) upload(key, base, rel string, r Request) (*upload, error) {
 	if len(s.uploads) >= maxUploads {
 		return nil, wire.Errorf(wire.Timeout, "%d files are being written here already; try again later", maxUploads)
 	}
-	u, err := start(base, rel, r)
+	mine := 0
+	for _, o := range s.uploads {
+		if o.who == who {
+			mine++
+		}
+	}
+	if mine >= maxUploadsPerCaller {
+		return nil, wire.Errorf(wire.Timeout, "%d files of yours are being written here already; try again once they end", maxUploadsPerCaller)
+	}
+	u, err := start(base, rel, r, who)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +380,7 @@ func (s *Server) upload(key, base, rel string, r Request) (*upload, error) {
 
 // start opens the file's directory beneath base and a new temporary
 // file in it.
-func start(base, rel string, r Request) (*upload, error) {
+func start(base, rel string, r Request, who string) (*upload, error) {
 	dirRel, name := path.Split(rel)
 	var dir *os.File
 	var err error
@@ -374,7 +395,7 @@ func start(base, rel string, r Request) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{dir: dir, name: name, h: sha256.New(), size: r.Size, sum: r.SHA256, mode: r.Mode}
+	u := &upload{dir: dir, name: name, h: sha256.New(), size: r.Size, sum: r.SHA256, mode: r.Mode, who: who}
 	var st unix.Stat_t
 	switch err := unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); {
 	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG:
@@ -512,8 +533,8 @@ func (s *Server) Subject(req wire.Request) capability.FileSubject {
 }
 
 // ServeRequest parses and serves a file request whose capability the
-// daemon checked (Subject).
-func (s *Server) ServeRequest(req wire.Request, who string) wire.Reply {
+// daemon checked (Subject); hashable is Serve's.
+func (s *Server) ServeRequest(req wire.Request, who string, hashable func(n int64) bool) wire.Reply {
 	r, err := Parse(req)
 	if err != nil {
 		return wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err))
@@ -521,5 +542,5 @@ func (s *Server) ServeRequest(req wire.Request, who string) wire.Reply {
 	if req.Service == capability.ReadTarget && r.Right != capability.ReadAction {
 		return wire.ErrReply(req.ID, Refused(req))
 	}
-	return s.Serve(req, r, who)
+	return s.Serve(req, r, who, hashable)
 }

@@ -6,14 +6,17 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shepherd-go/shepherd/capability"
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 	"golang.org/x/sys/unix"
@@ -33,7 +36,7 @@ func call(t *testing.T, s *Server, action string, args ...string) wire.Reply {
 	if err != nil {
 		t.Fatalf("%s %q: %v", action, args, err)
 	}
-	return s.Serve(req, r, "uid 0")
+	return s.Serve(req, r, "uid 0", nil)
 }
 
 // push sends data in chunks of n bytes and returns the last reply.
@@ -146,7 +149,7 @@ func TestRefusals(t *testing.T) {
 	} {
 		req := wire.Request{ID: 1, Action: "file-write", Args: []string{p, "0644", "4", strings.Repeat("00", 32), "0", "ZXZpbA=="}}
 		r, _ := Parse(req)
-		rep := s.Serve(req, r, "uid 0")
+		rep := s.Serve(req, r, "uid 0", nil)
 		if rep.OK || rep.Error.Message != want {
 			t.Errorf("%s: %+v", name, rep.Error)
 		}
@@ -297,7 +300,7 @@ func TestConcurrentRestartsOfOneUpload(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					if rep := s.Serve(req, r, "uid 0"); !rep.OK {
+					if rep := s.Serve(req, r, "uid 0", nil); !rep.OK {
 						break
 					}
 				}
@@ -311,5 +314,81 @@ func TestConcurrentRestartsOfOneUpload(t *testing.T) {
 	s.Close()
 	if l := leftovers(t, dir); len(l) > 0 {
 		t.Fatalf("left behind: %v", l)
+	}
+}
+
+// file-stat reads a file for its checksum only when the caller could use
+// it: up to capability.DefaultMaxSize always, beyond it only when
+// hashable (the caller's capability, asked with the real size) says so.
+func TestStatHashesOnlyWhatTheCallerMayTransfer(t *testing.T) {
+	s, _ := newTestServer(t)
+	dir := t.TempDir()
+	small, big := filepath.Join(dir, "small"), filepath.Join(dir, "big")
+	if err := os.WriteFile(small, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := capability.DefaultMaxSize + 1
+	if err := f.Truncate(size); err != nil { // sparse: nothing is written
+		t.Fatal(err)
+	}
+	f.Close()
+	stat := func(p string, hashable func(int64) bool) wire.FileStat {
+		t.Helper()
+		req := wire.Request{ID: 1, Service: "files", Action: "file-stat", Args: []string{"read", p}}
+		r, err := Parse(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := s.Serve(req, r, "uid 1000", hashable)
+		var st wire.FileStat
+		if !rep.OK || json.Unmarshal(rep.Result, &st) != nil {
+			t.Fatalf("file-stat %s: %+v", p, rep)
+		}
+		return st
+	}
+	var asked []int64
+	no := func(n int64) bool { asked = append(asked, n); return false }
+	if st := stat(small, no); st.SHA256 != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" || len(asked) != 0 {
+		t.Fatalf("a small file: %+v, asked %v", st, asked)
+	}
+	if st := stat(big, no); st.SHA256 != "" || st.Size != size || !slices.Equal(asked, []int64{size}) {
+		t.Fatalf("a file past what the caller may read: %+v, asked %v; want its size and no checksum, and one question with its size", st, asked)
+	}
+	if st := stat(big, func(int64) bool { return true }); len(st.SHA256) != 64 {
+		t.Fatalf("a file the caller may read whole: %+v, want its checksum", st)
+	}
+}
+
+// One caller's half-written files take at most maxUploadsPerCaller of
+// the slots: another caller can still push.
+func TestUploadsPerCallerAreBounded(t *testing.T) {
+	s, _ := newTestServer(t)
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("x"), 2*wire.FileChunk)
+	sum := sha256.Sum256(data)
+	begin := func(who string, i int) wire.Reply {
+		req := wire.Request{ID: 1, Service: "files", Action: "file-write", Args: []string{filepath.Join(dir, fmt.Sprintf("%s-%d", who, i)), "0644",
+			strconv.Itoa(len(data)), hex.EncodeToString(sum[:]), "0", base64.StdEncoding.EncodeToString(data[:wire.FileChunk])}}
+		r, err := Parse(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Serve(req, r, who, nil)
+	}
+	for i := range maxUploadsPerCaller {
+		if rep := begin("mallory", i); !rep.OK {
+			t.Fatalf("mallory's upload %d: %+v", i, rep)
+		}
+	}
+	rep := begin("mallory", maxUploadsPerCaller)
+	if rep.OK || rep.Error.Message != "16 files of yours are being written here already; try again once they end" {
+		t.Fatalf("mallory's upload past the bound: %+v", rep)
+	}
+	if rep := begin("alice", 0); !rep.OK {
+		t.Fatalf("alice, while mallory holds his share: %+v", rep)
 	}
 }
