@@ -115,6 +115,8 @@ type caretakerState struct {
 	// refusalGen numbers its windows, for their timers.
 	refusals   refusalLimiter
 	refusalGen uint64
+	// uses decides which allowed uses are recorded (uses.go).
+	uses useLimiter
 }
 
 // FlushRefusals ends a window of refusals (Gen, from its timer) or, with
@@ -129,7 +131,7 @@ type caretaker struct{ st *caretakerState }
 
 // NewProps makes the caretaker, with the grants env.Store holds.
 func NewProps(env Env) (*actor.Props, error) {
-	st := &caretakerState{env: env, grants: map[capability.Swiss]capability.Grant{}, refusals: refusalLimiter{window: RefusalWindow}}
+	st := &caretakerState{env: env, grants: map[capability.Swiss]capability.Grant{}, refusals: refusalLimiter{window: RefusalWindow}, uses: useLimiter{window: UseWindow}}
 	recs, err := env.Store.Records(GrantRecordKind)
 	if err != nil {
 		return nil, err
@@ -161,7 +163,9 @@ func (c *caretaker) Receive(ctx actor.Context) {
 		case err != nil:
 			c.auditBy(ctx, msg.Who, "refuse", msg.Target, msg.Action, err.Error())
 		case !msg.Recheck:
-			c.auditBy(ctx, msg.Who, "use", msg.Target, msg.Action, "allowed")
+			if record, result := st.uses.use(msg.Who, msg.Target, msg.Action, time.Now()); record {
+				c.auditBy(ctx, msg.Who, "use", msg.Target, msg.Action, result)
+			}
 		}
 		msg.Reply <- err
 	case *VisibleTo:
