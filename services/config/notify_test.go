@@ -74,6 +74,10 @@ func TestNotifyErrors(t *testing.T) {
       type: webhook
       url: ftp://x
       body: '{{.Nope'
+    quoted:
+      type: webhook
+      url: https://hooks.example.com/x
+      body: '{"text": "{{.Subject}}: {{.Message}}", "host": "{{.Host}}"}'
     bad name:
       type: pager
     mail:
@@ -94,14 +98,15 @@ func TestNotifyErrors(t *testing.T) {
 	for _, want := range []string{
 		"s.yaml:5:12: notify: target hook: url: expected an http:// or https:// URL",
 		"s.yaml:6:13: notify: target hook: bad template",
-		"s.yaml:7:5: notify: target bad name: a target name is letters",
-		`s.yaml:8:13: notify: target bad name: unknown type "pager"`,
-		"s.yaml:11:13: notify: target mail: smtp: expected HOST:PORT",
-		"s.yaml:10:7: notify: target mail: a email target needs from",
-		`s.yaml:13:7: notify: target sh: command: "page" must be an absolute path`,
-		`s.yaml:16:11: notify: rule 1: on: unknown alert "service-exploded"`,
-		`s.yaml:17:11: notify: rule 1: to: no target "nobody"`,
-		`s.yaml:18:3: notify: unknown key "colour"`,
+		`s.yaml:10:13: notify: target quoted: body: {{.Subject}} inside a JSON string is not escaped: a quote or a newline in it (a service's output) breaks the JSON or adds fields; write {{json .Subject}} in place of the whole string`,
+		"s.yaml:11:5: notify: target bad name: a target name is letters",
+		`s.yaml:12:13: notify: target bad name: unknown type "pager"`,
+		"s.yaml:15:13: notify: target mail: smtp: expected HOST:PORT",
+		"s.yaml:14:7: notify: target mail: a email target needs from",
+		`s.yaml:17:7: notify: target sh: command: "page" must be an absolute path`,
+		`s.yaml:20:11: notify: rule 1: on: unknown alert "service-exploded"`,
+		`s.yaml:21:11: notify: rule 1: to: no target "nobody"`,
+		`s.yaml:22:3: notify: unknown key "colour"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -1,6 +1,7 @@
 package notifyconfig
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/shepherd-go/shepherd/services"
@@ -198,8 +200,13 @@ func (p parser) notifyTarget(name string, k, v *yaml.Node) (alerting.TargetSetti
 		text string
 	}{{bodyNode, t.Body}, {subjectNode, t.Subject}} {
 		if s.n != nil {
-			if _, err := template.New(name).Funcs(Funcs).Option("missingkey=error").Parse(s.text); err != nil {
+			tpl, err := template.New(name).Funcs(Funcs).Option("missingkey=error").Parse(s.text)
+			if err != nil {
 				p.Errorf(s.n, "%s: bad template: %v", where, err)
+			} else if s.n == bodyNode && strings.HasPrefix(strings.TrimSpace(s.text), "{") {
+				if field := quotedField(tpl.Root); field != "" {
+					p.Errorf(s.n, "%s: body: {{%s}} inside a JSON string is not escaped: a quote or a newline in it (a service's output) breaks the JSON or adds fields; write {{json %s}} in place of the whole string", where, field, field)
+				}
 			}
 		}
 	}
@@ -320,3 +327,60 @@ func readSecret(file string) (string, error) {
 }
 
 type parser struct{ yamlnode.Parser }
+
+// freeText are the alert's fields whose text comes from outside the
+// configuration (a service's output, a name in an observation); the
+// others are from closed sets or the owner's configuration.
+var freeText = map[string]bool{".Message": true, ".Subject": true}
+
+// quotedField finds, in a template of a JSON body, a field put inside a
+// JSON string as it is, as in "{{.Message}}" or "{{.Subject}}: ...": the
+// text that lands there is not escaped. It returns the field ("" when
+// there is none). Branches of if, range and with are read in the order
+// they are written, which is how a JSON body is laid out in practice.
+func quotedField(list *parse.ListNode) string {
+	inString := false
+	var walk func(*parse.ListNode) string
+	walk = func(list *parse.ListNode) string {
+		if list == nil {
+			return ""
+		}
+		for _, n := range list.Nodes {
+			switch n := n.(type) {
+			case *parse.TextNode:
+				escaped := false
+				for _, c := range n.Text {
+					switch {
+					case escaped:
+						escaped = false
+					case c == '\\' && inString:
+						escaped = true
+					case c == '"':
+						inString = !inString
+					}
+				}
+			case *parse.ActionNode:
+				if !inString || len(n.Pipe.Cmds) != 1 || len(n.Pipe.Cmds[0].Args) != 1 {
+					continue
+				}
+				if f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode); ok && freeText[f.String()] {
+					return f.String()
+				}
+			case *parse.IfNode:
+				if f := cmp.Or(walk(n.List), walk(n.ElseList)); f != "" {
+					return f
+				}
+			case *parse.RangeNode:
+				if f := cmp.Or(walk(n.List), walk(n.ElseList)); f != "" {
+					return f
+				}
+			case *parse.WithNode:
+				if f := cmp.Or(walk(n.List), walk(n.ElseList)); f != "" {
+					return f
+				}
+			}
+		}
+		return ""
+	}
+	return walk(list)
+}
