@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 // unprivileged caller may hold only DefaultMaxConnsPerPeer connections).
 //
 // A request whose context ends is forgotten here (its late replies are
-// dropped) but not cancelled at the daemon, which bounds it by its own
-// deadline; closing the Mux cancels everything in flight. The connection
+// dropped) and cancelled at the daemon with a cancel frame, so a host a
+// fleet run gave up on is not worked on until the daemon's own deadline;
+// closing the Mux cancels everything in flight. The connection
 // is made on the first call, and made again when it broke or sat idle
 // for muxIdle (before the daemon's idle timeout can close it under a
 // request just sent).
@@ -214,7 +216,25 @@ func (m *Mux) call(ctx context.Context, req wire.Request) (wire.Reply, error) {
 			}
 			return r, nil
 		case <-ctx.Done():
+			m.cancel(c, id)
 			return wire.Reply{}, ctx.Err()
 		}
 	}
+}
+
+// cancel asks the daemon to end request id on c, without waiting: the
+// daemon's answer, and the request's own, are dropped by read.
+func (m *Mux) cancel(c *muxConn, id uint64) {
+	m.mu.Lock()
+	m.next++
+	frame := wire.Request{ID: m.next, Action: CancelAction, Args: []string{strconv.FormatUint(id, 10)}}
+	m.mu.Unlock()
+	go func() {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		c.c.SetWriteDeadline(time.Now().Add(muxWriteTimeout))
+		if wire.Encode(c.c, frame) != nil {
+			c.c.Close() // a part of a frame may have gone
+		}
+	}()
 }

@@ -140,3 +140,72 @@ func jsonInto(rep wire.Reply, v any) error {
 	}
 	return json.Unmarshal(rep.Result, v)
 }
+
+// A call whose context ends is cancelled at the daemon at once (its
+// handler's context ends, with the client's cancel as the cause), and
+// the connection goes on serving the other calls.
+func TestMuxCancelsAtTheDaemon(t *testing.T) {
+	causes, arrived := make(chan error, 1), make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, _ Peer, req wire.Request, out Responder) {
+		if req.Action == "hang" {
+			close(arrived)
+			<-ctx.Done()
+			causes <- context.Cause(ctx)
+			return
+		}
+		out.Send(wire.OKReply(req.ID, "ok"))
+	})
+	path, conns := countConns(t, h, 0)
+	m := NewMux(path)
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Call(ctx, wire.Request{Action: "hang"})
+		done <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the daemon")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled call returned %v", err)
+	}
+	select {
+	case cause := <-causes:
+		if !errors.Is(cause, errCancelled) {
+			t.Fatalf("the daemon's request ended with %v, want the client's cancel", cause)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon went on with a request its client gave up on")
+	}
+	rep, err := m.Call(context.Background(), wire.Request{Action: "status"})
+	if err != nil || !rep.OK || conns.Load() != 1 {
+		t.Fatalf("after the cancel: %+v %v, %d connections (want 1)", rep, err, conns.Load())
+	}
+}
+
+// A cancel names one request of its own connection; anything else is a
+// bad request, and a cancel of a request that ended is answered ok.
+func TestCancelFrames(t *testing.T) {
+	path := serve(t, echo, time.Minute)
+	c, r := rawConn(t, path)
+	for _, tt := range []struct{ frame, want string }{
+		{`{"id":1,"action":"cancel"}`, "bad-request"},
+		{`{"id":2,"action":"cancel","args":["x"]}`, "bad-request"},
+		{`{"id":3,"action":"cancel","args":["1","2"]}`, "bad-request"},
+		{`{"id":4,"action":"cancel","args":["99"]}`, "ok"},
+	} {
+		c.Write([]byte(tt.frame + "\n"))
+		rep := readReply(t, r)
+		got := "ok"
+		if !rep.OK {
+			got = string(rep.Error.Kind)
+		}
+		if got != tt.want {
+			t.Fatalf("%s: %+v, want %s", tt.frame, rep, tt.want)
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -660,6 +662,10 @@ func (s *Server) serveConn(cn *conn) {
 			out.Send(wire.ErrReply(req.ID, reexecNotServed()))
 			continue
 		}
+		if req.Action == CancelAction && req.Service == "" {
+			s.cancelRequest(cn, req)
+			continue
+		}
 		s.dispatch(cn, req)
 	}
 	cn.cancel()
@@ -714,6 +720,33 @@ func (s *Server) notServed(cn *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.paused != nil && !cn.transferable
+}
+
+// CancelAction ends a request in flight on the same connection: its one
+// argument is that request's ID (docs/protocol.md). A client that gave up
+// on a request sends it, so the daemon stops working on it at once.
+const CancelAction = "cancel"
+
+// errCancelled is the cause of a request's end that its client cancelled.
+var errCancelled = errors.New("cancelled by the client")
+
+// cancelRequest serves a cancel: it ends the request of cn with that ID,
+// if it is still in flight, and answers ok either way (the request may
+// have ended as the cancel crossed its reply).
+func (s *Server) cancelRequest(cn *conn, req wire.Request) {
+	id, err := strconv.ParseUint(strings.Join(req.Args, " "), 10, 64)
+	if len(req.Args) != 1 || err != nil || id == 0 {
+		cn.out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "cancel: expected the ID of a request in flight on this connection")))
+		return
+	}
+	s.mu.Lock()
+	for r := range cn.reqs {
+		if r.req.ID == id {
+			r.cancel(errCancelled)
+		}
+	}
+	s.mu.Unlock()
+	cn.out.Send(wire.OKReply(req.ID, nil))
 }
 
 // dispatch serves req in a goroutine of its own, or refuses it when its
