@@ -233,6 +233,17 @@ func Start(opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
+	var httpLn net.Listener
+	if ho != nil {
+		if d.opts.Metrics.Listener, err = inheritedTCP(ho.MetricsFD, "--metrics"); err != nil {
+			return nil, err
+		}
+		if d.opts.HTTP.Enabled() {
+			if httpLn, err = inheritedTCP(ho.HTTPFD, "--http"); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if d.metrics, err = metrics.Start(d.opts.Metrics, metrics.Env{Root: d.system.Root, Registry: d.registry, Historian: d.historian, Caretaker: d.caretaker, Store: d.history, Cgroups: d.cgroups, PeerID: d.peerID, Go: d.goGo, Logf: d.logf}); err != nil {
 		return nil, err
 	}
@@ -256,7 +267,7 @@ func Start(opts Options) (_ *Daemon, err error) {
 		d.opts.HTTP.Metrics = metrics.NewHandler(d.metrics, metrics.HandlerOptions{Public: true})
 	}
 	if d.http, err = httpapi.Start(httpapi.Config{Options: d.opts.HTTP, Handler: &api{d}, Root: d.system.Root,
-		Caretaker: d.caretaker, PeerID: d.peerID, Owner: uint32(d.uid), Logf: d.logf}); err != nil {
+		Caretaker: d.caretaker, PeerID: d.peerID, Owner: uint32(d.uid), Logf: d.logf, Listener: httpLn}); err != nil {
 		return nil, err
 	}
 	// The PID file says the daemon is ready: its services are known, so

@@ -78,14 +78,18 @@ const reexecTestGate = "SHEPHERD_TEST_REEXEC_GATE"
 const reexecQuiesce = 10 * time.Second
 
 type handover struct {
-	FirstStarted time.Time        `json:"first_started"`
-	Reexecs      int              `json:"reexecs"`
-	Orphans      int              `json:"orphans"`
-	Retention    time.Duration    `json:"retention"`
-	ListenerFD   int              `json:"listener_fd"`
-	StateLockFD  int              `json:"state_lock_fd"`
-	Files        []string         `json:"files"`
-	Specs        []*services.Spec `json:"specs"`
+	FirstStarted time.Time     `json:"first_started"`
+	Reexecs      int           `json:"reexecs"`
+	Orphans      int           `json:"orphans"`
+	Retention    time.Duration `json:"retention"`
+	ListenerFD   int           `json:"listener_fd"`
+	// HTTPFD and MetricsFD are the listening sockets of --http and
+	// --metrics (0: none, or a binary that did not hand them over).
+	HTTPFD      int              `json:"http_fd,omitempty"`
+	MetricsFD   int              `json:"metrics_fd,omitempty"`
+	StateLockFD int              `json:"state_lock_fd"`
+	Files       []string         `json:"files"`
+	Specs       []*services.Spec `json:"specs"`
 	// Declared are the file's numbers of instances of the groups that
 	// were scaled to others (registry.Handover).
 	Declared map[string]int           `json:"declared,omitempty"`
@@ -181,7 +185,11 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var conns []local.HandedConn
+	var reattaches []func() // the HTTP listeners taken for the handover
 	undo := func(err error) error {
+		for _, r := range reattaches {
+			r()
+		}
 		d.resumeServers()
 		d.pump.Resume(d.goGo)
 		d.thawAll(reg.Controlled)
@@ -227,6 +235,40 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		return undo(fmt.Errorf("control socket: %w", err))
 	}
 	defer lnFile.Close()
+	// The HTTP API's and the metrics' listening sockets: they stop
+	// accepting, the requests in flight end, and a client or a scrape
+	// that connects meanwhile waits in the backlog for the new binary
+	// rather than being refused.
+	var tcpFiles []*os.File
+	defer func() {
+		for _, f := range tcpFiles {
+			f.Close()
+		}
+	}()
+	detach := func(what string, detach func() (*os.File, error), reattach func(*os.File) error) (int, error) {
+		f, err := detach()
+		if err != nil || f == nil {
+			if err != nil {
+				err = fmt.Errorf("%s listener: %w", what, err)
+			}
+			return 0, err
+		}
+		tcpFiles = append(tcpFiles, f)
+		reattaches = append(reattaches, func() {
+			if err := reattach(f); err != nil {
+				d.logf("%s: cannot serve again after the failed re-exec: %v", what, err)
+			}
+		})
+		return fdOf(f), nil
+	}
+	httpFD, err := detach("--http", d.http.Detach, d.http.Reattach)
+	if err != nil {
+		return undo(err)
+	}
+	metricsFD, err := detach("--metrics", d.metrics.Detach, d.metrics.Reattach)
+	if err != nil {
+		return undo(err)
+	}
 	if conns, err = d.server.Handover(); err != nil {
 		return undo(fmt.Errorf("control socket: %w", err))
 	}
@@ -238,10 +280,13 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
 		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Declared: reg.Declared, Services: saved,
-		Recent: handedRecent,
+		Recent: handedRecent, HTTPFD: httpFD, MetricsFD: metricsFD,
 	}
 	ho.LockFD = d.socketLock.Fd()
 	inherit := []int{ho.ListenerFD, ho.LockFD, ho.StateLockFD}
+	for _, f := range tcpFiles {
+		inherit = append(inherit, fdOf(f))
+	}
 	for _, c := range conns {
 		ho.Conns = append(ho.Conns, savedConn{FD: fdOf(c.File), Buffered: c.Buffered})
 		inherit = append(inherit, fdOf(c.File))
@@ -495,4 +540,23 @@ func inheritedSocketLock(ho *handover, socket string) (*local.SocketLock, error)
 		return nil, fmt.Errorf("re-exec handover: %w", err)
 	}
 	return l, nil
+}
+
+// inheritedTCP is the TCP listening socket a re-exec handed over at fd
+// (what: --http or --metrics), or nil when none was.
+func inheritedTCP(fd int, what string) (net.Listener, error) {
+	if fd <= 0 {
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(fd), what)
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("re-exec handover: %s listener: %w", what, err)
+	}
+	if _, ok := ln.(*net.TCPListener); !ok {
+		ln.Close()
+		return nil, fmt.Errorf("re-exec handover: %s: fd %d is not a TCP socket", what, fd)
+	}
+	return ln, nil
 }

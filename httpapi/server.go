@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -94,18 +95,25 @@ type Config struct {
 	Now func() time.Time
 	// MaxConns bounds open connections. Default 256.
 	MaxConns int
+	// Listener, when set, is the listening socket a re-exec handed over
+	// (the old binary's, on Addr): it is served instead of a new one, so
+	// no client is refused while the daemon re-executes.
+	Listener net.Listener
 }
 
 // Server is a running HTTP API.
 type Server struct {
 	cfg      Config
 	srv      *http.Server
-	ln       net.Listener
+	tls      *tls.Config // nil: plain HTTP (loopback only)
 	base     context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	mu       sync.Mutex
-	closed   bool // guarded by mu
+	closed   bool               // guarded by mu
+	ln       net.Listener       // guarded by mu: what srv serves
+	lim      *httpguard.Limited // guarded by mu: ln, or under its TLS
+	detached bool               // guarded by mu: a re-exec took the socket
 	throttle *httpguard.Throttle
 	handler  http.Handler
 }
@@ -123,9 +131,11 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http %s: %w", cfg.Addr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("--http %s: %w", cfg.Addr, err)
+		}
 	}
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && cfg.CertFile == "" && !a.IP.IsLoopback() {
 		// "localhost" resolved to something else: refuse rather than
@@ -133,25 +143,70 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("--http %s: listens on %s: %w", cfg.Addr, a, ErrNotLoopback)
 	}
-	ln = httpguard.LimitListener(ln, s.cfg.MaxConns)
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("--http-tls-cert %s, --http-tls-key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	}
-	s.ln = ln
+	s.serveOn(ln)
+	s.logf("HTTP API on %s://%s", map[bool]string{false: "http", true: "https"}[cfg.CertFile != ""], ln.Addr())
+	return s, nil
+}
+
+// serveOn serves the API on ln (a TCP listener), bounded and under TLS
+// when asked.
+func (s *Server) serveOn(ln net.Listener) {
+	lim := httpguard.LimitListener(ln, s.cfg.MaxConns)
+	served := net.Listener(lim)
+	if s.tls != nil {
+		served = tls.NewListener(lim, s.tls)
+	}
+	s.mu.Lock()
+	s.ln, s.lim, s.detached = served, lim, false
+	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		err := s.srv.Serve(served)
+		s.mu.Lock()
+		detached := s.detached
+		s.mu.Unlock()
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !detached {
 			s.logf("http: %v", err)
 		}
 	}()
-	s.logf("HTTP API on %s://%s", map[bool]string{false: "http", true: "https"}[cfg.CertFile != ""], ln.Addr())
-	return s, nil
+}
+
+// handoverGrace is how long a re-exec waits for the HTTP requests in
+// flight (a stream is cut at the exec; its client reconnects).
+const handoverGrace = time.Second
+
+// Detach gives the listening socket up for a re-exec (httpguard.Detach):
+// nil, nil for a nil Server. Reattach serves it again, should the
+// re-exec fail.
+func (s *Server) Detach() (*os.File, error) {
+	if s == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	s.detached = true
+	lim := s.lim
+	s.mu.Unlock()
+	return httpguard.Detach(s.srv, lim, handoverGrace)
+}
+
+// Reattach serves the socket Detach gave up again (f: the caller closes
+// it).
+func (s *Server) Reattach(f *os.File) error {
+	ln, err := httpguard.Reattach(s.srv, f)
+	if err != nil {
+		return err
+	}
+	s.serveOn(ln)
+	return nil
 }
 
 func newServer(cfg Config) (*Server, error) {
@@ -186,6 +241,8 @@ func (s *Server) Addr() net.Addr {
 	if s == nil {
 		return nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.ln.Addr()
 }
 

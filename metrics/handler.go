@@ -193,25 +193,35 @@ const maxScrapers = 64
 
 // serve listens on the options' address and serves /metrics there.
 func (m *Metrics) serve() error {
-	ln, err := net.Listen("tcp", ListenAddr(m.opts.Addr))
-	if err != nil {
-		return fmt.Errorf("--metrics %s: %w", m.opts.Addr, err)
+	ln := m.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", ListenAddr(m.opts.Addr)); err != nil {
+			return fmt.Errorf("--metrics %s: %w", m.opts.Addr, err)
+		}
 	}
 	m.addr = ln.Addr()
-	ln = httpguard.LimitListener(ln, maxScrapers)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", NewHandler(m, HandlerOptions{Public: m.opts.Public}))
 	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
-	srv := m.server
-	m.env.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.env.Logf("metrics: %v", err)
-		}
-	})
+	m.serveOn(ln)
 	if tcp, ok := m.addr.(*net.TCPAddr); ok && m.opts.Public && !tcp.IP.IsLoopback() {
 		m.env.Logf("metrics: --metrics-public on %s, not loopback: anyone who reaches it reads the names and states of every service", m.addr)
 	}
 	m.env.Logf("metrics on http://%s/metrics%s", m.addr, map[bool]string{true: " (public)", false: " (capability needed)"}[m.opts.Public])
 	return nil
+}
+
+// serveOn serves /metrics on ln (a TCP listener), bounded.
+func (m *Metrics) serveOn(ln net.Listener) {
+	lim := httpguard.LimitListener(ln, maxScrapers)
+	m.lim = lim
+	m.detached.Store(false)
+	srv := m.server
+	m.env.Go(func() {
+		if err := srv.Serve(lim); err != nil && !errors.Is(err, http.ErrServerClosed) && !m.detached.Load() {
+			m.env.Logf("metrics: %v", err)
+		}
+	})
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,6 +19,7 @@ import (
 	"github.com/shepherd-go/shepherd/history"
 	"github.com/shepherd-go/shepherd/history/fleetruns"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
 )
 
@@ -36,6 +39,10 @@ type Options struct {
 	// read (in the background, when a scrape comes): their CPU time and
 	// memory are this old at most, plus one scrape. Default 10s.
 	UsageInterval time.Duration
+	// Listener, when set, is the listening socket a re-exec handed over
+	// (the old binary's, on Addr): it is served instead of a new one, so
+	// no scrape is refused while the daemon re-executes.
+	Listener net.Listener
 }
 
 // Env is what the metrics need of the daemon: whom to ask, and how.
@@ -69,6 +76,10 @@ type Metrics struct {
 	// runtime gathers the Go runtime's and the process's metrics.
 	runtime *prometheus.Registry
 	addr    net.Addr
+	// lim is the listener served (nil: none); detached, that a re-exec
+	// took its socket.
+	lim      *httpguard.Limited
+	detached atomic.Bool
 }
 
 // Start starts gathering, and serving on o.Addr if it is set. Stop ends
@@ -91,7 +102,12 @@ func Start(o Options, env Env) (*Metrics, error) {
 			}
 		}
 	}
-	env.Go(func() { m.tallyLoop(last) })
+	// Subscribed before Start returns, so before the daemon starts any
+	// service: a start whose events the historian wrote before a later
+	// subscription would be missing from the tallies for good.
+	events := make(chan []history.Event, followBuffer)
+	env.Root.Send(env.Historian, &historian.Subscribe{Ch: events})
+	env.Go(func() { m.tallyLoop(last, events) })
 	if o.Addr == "" {
 		return m, nil
 	}
@@ -152,14 +168,13 @@ const followBuffer = 4096
 // tallyLoop owns the Tallies: it follows the committed history events
 // and, when asked, reads the fleet runs recorded since the last it read
 // (after fleet run number last).
-func (m *Metrics) tallyLoop(last int) {
+func (m *Metrics) tallyLoop(last int, events chan []history.Event) {
 	t := NewTallies()
 	subscribe := func() chan []history.Event {
 		ch := make(chan []history.Event, followBuffer)
 		m.env.Root.Send(m.env.Historian, &historian.Subscribe{Ch: ch})
 		return ch
 	}
-	events := subscribe()
 	// The cgroups are read in the background, every UsageInterval and
 	// not before a scrape wants them: 1000 services are 2000 files, 30
 	// ms on a small machine, which no scrape should wait for.
@@ -350,4 +365,29 @@ func (m *Metrics) readCgroups() map[string]cgroup.Stats {
 		}
 	}
 	return out
+}
+
+// handoverGrace is how long a re-exec waits for the scrapes in flight.
+const handoverGrace = time.Second
+
+// Detach gives the listening socket up for a re-exec (httpguard.Detach):
+// nil, nil when the metrics are served nowhere. Reattach serves it
+// again, should the re-exec fail.
+func (m *Metrics) Detach() (*os.File, error) {
+	if m == nil || m.lim == nil {
+		return nil, nil
+	}
+	m.detached.Store(true)
+	return httpguard.Detach(m.server, m.lim, handoverGrace)
+}
+
+// Reattach serves the socket Detach gave up again (f: the caller closes
+// it).
+func (m *Metrics) Reattach(f *os.File) error {
+	ln, err := httpguard.Reattach(m.server, f)
+	if err != nil {
+		return err
+	}
+	m.serveOn(ln)
+	return nil
 }

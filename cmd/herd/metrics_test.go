@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -50,4 +53,48 @@ func get(ts *testscript.TestScript, args []string) ([]byte, bool) {
 	ts.Check(err)
 	ts.Stderr().Write([]byte(resp.Status + "\n"))
 	return b, resp.StatusCode == http.StatusOK
+}
+
+// scrapeLoopMain is the program `scrapeloop URL TOKEN READY STOP`: it
+// GETs URL again and again, each time on a new connection, until the
+// file STOP exists; READY is made after the first answer. It prints how
+// many scrapes were answered and how many failed (the first failure
+// too), and exits 1 if any failed: a re-exec must refuse no scrape.
+func scrapeLoopMain() {
+	if len(os.Args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: scrapeloop URL TOKEN READY STOP")
+		os.Exit(2)
+	}
+	url, token, ready, stop := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	ok, failed, first := 0, 0, ""
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+		if _, err := os.Stat(stop); err == nil {
+			break
+		}
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+		resp, err := client.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = errors.New(resp.Status)
+			}
+		}
+		if err != nil {
+			if failed++; first == "" {
+				first = err.Error()
+			}
+			continue
+		}
+		if ok++; ok == 1 {
+			os.WriteFile(ready, nil, 0o644)
+		}
+	}
+	fmt.Printf("%d scrapes answered, %d failed\n", ok, failed)
+	if failed > 0 || ok == 0 {
+		fmt.Printf("first failure: %s\n", first)
+		os.Exit(1)
+	}
 }

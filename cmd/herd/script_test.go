@@ -55,6 +55,7 @@ func TestMain(m *testing.M) {
 		"httpsay":    httpSayMain,
 		"syslogsink": syslogSinkMain,
 		"hookrecv":   hookRecvMain,
+		"scrapeloop": scrapeLoopMain,
 	})
 }
 
