@@ -158,6 +158,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSupervisord -fuzztime 30s ./importer/supervisord/
 	$(GO) test -run '^$$' -fuzz FuzzSystemd -fuzztime 30s ./importer/systemd/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./services/calendar/
+	$(GO) test -run '^$$' -fuzz FuzzParseStream -fuzztime 30s ./fleet/relay/
 
 # Fleet scale (issue 22, docs/scale.md): fleet exec over 10 to 1000
 # simulated exporters, directly and through relays, and clush over SSH.

@@ -240,6 +240,9 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		exectarget.Run(ctx, a.d.execEnv(), req, who, out)
 		return
+	case req.Action == relay.StreamAction && req.Service == relay.Target: // fleet/relay: this daemon follows a stream for fleet tail
+		relay.ServeStream(ctx, relay.Env{Dial: a.d.dialOut, CallTimeout: a.d.opts.RemoteCallTimeout}, req, authz, out)
+		return
 	case req.Action == relay.Action && req.Service == relay.Target: // fleet/relay: this daemon relays a fleet run
 		relay.Serve(ctx, relay.Env{Dial: a.d.dialOut, CallTimeout: a.d.opts.RemoteCallTimeout}, req, exectarget.Args, out)
 		return
@@ -351,7 +354,7 @@ func (a *api) gate(ctx context.Context, req wire.Request) (target, action, named
 		}
 	}
 	switch {
-	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && req.Action == relay.Action:
+	case named == capability.ExecTarget && req.Action == "exec", named == relay.Target && (req.Action == relay.Action || req.Action == relay.StreamAction):
 		return named, req.Action, named, nil
 	case named == capability.FactsTarget: // facts/collect: one read-only request
 		if req.Action != factpull.Action {

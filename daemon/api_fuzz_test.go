@@ -86,6 +86,8 @@ services:
 		{"schedule", "", `{"command":["id"],"at":"2026-01-01T00:00:00Z"}`, grant.Ref, false},
 		{"trigger", "", "web", "", false},
 		{"timers", "", "", "", false},
+		{"relay-stream", "relay", "--follow\x00{\"name\":\"h\",\"ref\":\"" + grant.Ref + "\"}\x00{\"action\":\"log\",\"args\":[\"-f\"]}", "", false},
+		{"relay-stream", "relay", "--follow\x00{\"name\":\"h\",\"ref\":\"" + grant.Ref + "\"}\x00{\"action\":\"log\",\"args\":[\"-f\"]}", grant.Ref, false},
 	} {
 		f.Add(seed.action, seed.service, seed.args, seed.cap, seed.relayed)
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -38,12 +40,14 @@ func ServiceLog(socket string, h *fleet.Host, service string, a tail.LogArgs, em
 			return fmt.Errorf("the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
-		return c.Stream(ctx, wire.Request{Action: "log", Args: b.Encode(), Cap: ref}, func(r wire.Reply) error {
+		err = c.Stream(ctx, hostStream(h, ref, wire.Request{Action: "log", Args: b.Encode()}), func(r wire.Reply) error {
 			if !r.OK {
-				switch r.Error.Kind {
-				case wire.PermissionDenied:
+				switch {
+				case r.Error.Kind == wire.PermissionDenied && h.Relay != nil && strings.Contains(r.Error.Message, relay.StreamAction):
+					return errFinal{errors.New(relayHint(h, r.Error.Message))}
+				case r.Error.Kind == wire.PermissionDenied:
 					return errFinal{fmt.Errorf("%s (the capability in services: %s must hold log: herd cap grant %s --actions log on the host)", r.Error.Message, service, service)}
-				case wire.BadRequest, wire.ServiceNotFound, wire.CapabilityRevoked, wire.CapabilityExpired:
+				case r.Error.Kind == wire.BadRequest, r.Error.Kind == wire.ServiceNotFound, r.Error.Kind == wire.CapabilityRevoked, r.Error.Kind == wire.CapabilityExpired:
 					return errFinal{errors.New(r.Error.Message)}
 				}
 				return errors.New(r.Error.Message)
@@ -62,5 +66,6 @@ func ServiceLog(socket string, h *fleet.Host, service string, a tail.LogArgs, em
 			}
 			return nil
 		})
+		return viaRelay(h, err)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shepherd-go/shepherd/fleet"
+	"github.com/shepherd-go/shepherd/fleet/relay"
 	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
@@ -95,10 +97,10 @@ func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)
 			return fmt.Errorf("the local shepherd relays fleet calls: %v", err)
 		}
 		defer c.Close()
-		return c.Stream(ctx, wire.Request{Service: "read", Action: tail.Action, Args: a.Encode(), Cap: h.Read}, func(r wire.Reply) error {
+		err = c.Stream(ctx, hostStream(h, h.Read, wire.Request{Service: "read", Action: tail.Action, Args: a.Encode()}), func(r wire.Reply) error {
 			if !r.OK {
 				if r.Error.Kind == wire.PermissionDenied || r.Error.Kind == wire.BadRequest {
-					return errFinal{errors.New(r.Error.Message)}
+					return errFinal{errors.New(relayHint(h, r.Error.Message))}
 				}
 				return errors.New(r.Error.Message)
 			}
@@ -116,7 +118,37 @@ func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)
 			}
 			return nil
 		})
+		return viaRelay(h, err)
 	}
+}
+
+// hostStream is the request of one host's stream: inner presenting ref
+// to the host, or, for a host behind a relay, a relay-stream asking the
+// relay to follow it (fleet/relay).
+func hostStream(h *fleet.Host, ref string, inner wire.Request) wire.Request {
+	if h.Relay == nil {
+		inner.Cap = ref
+		return inner
+	}
+	return wire.Request{Service: relay.Target, Action: relay.StreamAction,
+		Args: relay.StreamArgs(relay.Host{Name: h.Name, Ref: ref}, inner), Cap: h.Relay.Address}
+}
+
+// relayHint adds to a refusal of a relay's what to do about it.
+func relayHint(h *fleet.Host, msg string) string {
+	if h.Relay != nil && strings.Contains(msg, relay.StreamAction) {
+		msg += fmt.Sprintf(" (host %s is behind relay %s: the relay's capability in the inventory must hold relay-stream; on the relay: herd cap grant relay --actions relay-exec,relay-stream --to-peer YOURS)", h.Name, h.Relay.Name)
+	}
+	return msg
+}
+
+// viaRelay names the relay in a failure of a host behind one.
+func viaRelay(h *fleet.Host, err error) error {
+	var fin errFinal
+	if err == nil || h.Relay == nil || errors.As(err, &fin) {
+		return err
+	}
+	return fmt.Errorf("relay %s: %w", h.Relay.Name, err)
 }
 
 // SSHTailCommand is the command line that follows paths (or, with

@@ -101,13 +101,6 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 				})
 			}
 			for _, h := range hosts {
-				if h.Relay != nil {
-					// Relays forward exec runs, not streams (yet): say so
-					// once, then try the host's own addresses.
-					wg.Go(func() {
-						emit(insight.TailLine{Host: h.Name, Line: fmt.Sprintf("behind relay %s (via:): fleet tail does not go through relays; following it directly, at the addresses of its capability", h.Relay.Name), Note: true})
-					})
-				}
 				if service != "" {
 					if h.SSH != nil {
 						failed.Add(1)
