@@ -99,7 +99,8 @@ func ShepherdTail(socket string, h *fleet.Host, a tail.Args, emit func(TailLine)
 		defer c.Close()
 		err = c.Stream(ctx, hostStream(h, h.Read, wire.Request{Service: "read", Action: tail.Action, Args: a.Encode()}), func(r wire.Reply) error {
 			if !r.OK {
-				if r.Error.Kind == wire.PermissionDenied || r.Error.Kind == wire.BadRequest {
+				switch r.Error.Kind {
+				case wire.PermissionDenied, wire.BadRequest, wire.CapabilityRevoked, wire.CapabilityExpired:
 					return errFinal{errors.New(relayHint(h, r.Error.Message))}
 				}
 				return errors.New(r.Error.Message)

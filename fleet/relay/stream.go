@@ -95,7 +95,7 @@ func ServeStream(ctx context.Context, env Env, req wire.Request, authz func() *w
 	err = c.Stream(ctx, inner, func(r wire.Reply) error {
 		if authz != nil {
 			if werr := authz(); werr != nil {
-				out.Send(wire.ErrReply(req.ID, werr))
+				out.Send(wire.ErrReply(req.ID, &wire.Error{Kind: werr.Kind, Message: "the relay's capability: " + werr.Message}))
 				return context.Canceled
 			}
 		}
