@@ -151,8 +151,10 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 	var authz func() *wire.Error
 	// hashable says whether file-stat may read a file of n bytes for its
 	// checksum: only one the capability would let the caller read or
-	// write. Nil: the root capability.
+	// write. Nil: the root capability. mayRead says whether a tail may
+	// read another file (a copytruncate copy) for the caller.
 	var hashable func(n int64) bool
+	mayRead := func(string) bool { return true }
 	scope := ""
 	if !privileged {
 		if presented != nil && req.Service == "" {
@@ -197,13 +199,23 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 				}
 				return nil
 			}
-			hashable = func(n int64) bool {
-				file := a.d.files.Subject(req)
-				file.Size = n
+			// allowed asks the caretaker about another file than the
+			// request's, without an audit event.
+			allowed := func(file capability.FileSubject) bool {
 				err, aerr := ask(ctx, a.d, a.d.caretaker, func(ch chan<- error) any {
 					return &caretaker.Authorize{Recheck: true, Holder: caller, Who: who, Cap: presented, Target: target, Action: action, File: file, Reply: ch}
 				})
 				return aerr == nil && err == nil
+			}
+			hashable = func(n int64) bool {
+				file := a.d.files.Subject(req)
+				file.Size = n
+				return allowed(file)
+			}
+			mayRead = func(p string) bool {
+				file := tailSubject(req, a.d.files.Subject)
+				file.Path = p
+				return allowed(file)
 			}
 			if werr := authz(); werr != nil {
 				if werr.Kind == wire.PermissionDenied {
@@ -235,7 +247,7 @@ func (a *api) ServeRequest(ctx context.Context, peer local.Peer, req wire.Reques
 		a.serveSnapshot(ctx, req, out)
 		return
 	case req.Service == capability.ReadTarget && req.Action == tailAction:
-		tailServe(ctx, req, out.Send, authz)
+		tailServe(ctx, req, out.Send, authz, mayRead)
 		return
 	case req.Action == "exec" && (req.Service == "" || req.Service == capability.ExecTarget):
 		exectarget.Run(ctx, a.d.execEnv(), req, who, out)

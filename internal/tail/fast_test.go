@@ -59,7 +59,7 @@ func TestServeFastWriterLosesNoLine(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Serve(ctx, wire.Request{Service: "read", Action: Action, Args: Args{Path: p}.Encode()}, send, nil)
+		Serve(ctx, wire.Request{Service: "read", Action: Action, Args: Args{Path: p}.Encode()}, send, nil, nil)
 	}()
 	<-first // the stream is open: every line from here on
 
@@ -160,7 +160,7 @@ func TestServeResumes(t *testing.T) {
 				case <-ctx.Done():
 					return false
 				}
-			}, nil)
+			}, nil, nil)
 		}()
 		return ch, cancel
 	}

@@ -32,7 +32,16 @@ const (
 	// the offset of the whole.
 	maxChunk = 64 << 10
 	maxBack  = 1 << 20 // read back for --lines
+	// maxCopied bounds what is read from a copytruncate copy: the lines
+	// written between the last read and the copy (a poll's worth).
+	maxCopied = 4 << 20
+	// recentBytes are kept of what was read last, to know the copy.
+	recentBytes = 256
 )
+
+// CopySuffix names the copy that logrotate's copytruncate makes of a
+// file before it truncates it (its default, without dateext).
+const CopySuffix = ".1"
 
 // Poll is how often a followed file is looked at.
 var Poll = 200 * time.Millisecond
@@ -229,8 +238,11 @@ func lastLines(f *os.File, end int64, n int) []string {
 
 // Serve streams the lines of a tail request whose capability the caller
 // checked; authz (nil: none) is asked again before every reply, so that
-// a revocation ends the stream.
-func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, authz func() *wire.Error) {
+// a revocation ends the stream. mayRead says whether the caller may read
+// another path (nil: none): a file truncated under the stream is looked
+// for as its copytruncate copy (PATH.1), whose lines written since the
+// last read are read from there first, when the caller may read it.
+func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, authz func() *wire.Error, mayRead func(path string) bool) {
 	a, err := Parse(req.Args)
 	if err != nil {
 		send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "%v", err)))
@@ -262,6 +274,19 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 		}
 	}
 	var sp splitter
+	// recent is the end of what was read of f, up to offset: the copy of
+	// a file truncated under the stream holds these same bytes there.
+	var recent []byte
+	remember := func(b []byte) {
+		recent = append(recent, b[max(0, len(b)-recentBytes):]...)
+		recent = recent[max(0, len(recent)-recentBytes):]
+	}
+	if offset > 0 {
+		b := make([]byte, min(offset, recentBytes))
+		if _, err := f.ReadAt(b, offset-int64(len(b))); err == nil {
+			remember(b)
+		}
+	}
 	reply := func(l Lines) bool {
 		l.File, l.Offset = fileID(f), offset-sp.since
 		if authz != nil {
@@ -314,14 +339,23 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 				nf.Close()
 			}
 		}
-		if cur, err := f.Stat(); next == nil && err == nil && cur.Size() < offset {
-			offset, note = 0, a.Path+" was truncated"
-			sp = splitter{}
-		}
 		var lines []string
+		if cur, err := f.Stat(); next == nil && err == nil && cur.Size() < offset {
+			note = a.Path + " was truncated"
+			if rest, ok := copied(a.Path+CopySuffix, offset, recent, mayRead); ok {
+				note += "; its lines since the last read came from its copy " + a.Path + CopySuffix
+				for _, l := range sp.feed(rest, nil) {
+					if filter.Keep(l) {
+						lines = append(lines, l)
+					}
+				}
+			}
+			offset, sp, recent = 0, splitter{}, recent[:0]
+		}
 		n, _ := f.ReadAt(buf, offset)
 		if n > 0 {
 			offset += int64(n)
+			remember(buf[:n])
 			for _, l := range sp.feed(buf[:n], nil) {
 				if filter.Keep(l) {
 					lines = append(lines, l)
@@ -341,10 +375,40 @@ func Serve(ctx context.Context, req wire.Request, send func(wire.Reply) bool, au
 				continue
 			}
 			f.Close()
-			f, offset, sp = next, 0, splitter{}
+			f, offset, sp, recent = next, 0, splitter{}, recent[:0]
 			more, note = true, a.Path+" was replaced; following the new file"
 		}
 	}
+}
+
+// copied is what the copy of a file truncated under the stream holds
+// past offset (up to maxCopied): the file at path, if the caller may
+// read it, is the copy when it is at least offset long and holds the
+// bytes last read (recent) just before offset. Anything else is not
+// read: false.
+func copied(path string, offset int64, recent []byte, mayRead func(string) bool) ([]byte, bool) {
+	if len(recent) == 0 || mayRead == nil || !mayRead(path) {
+		return nil, false
+	}
+	f, err := filexfer.OpenRead(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < offset {
+		return nil, false
+	}
+	at := make([]byte, len(recent))
+	if _, err := f.ReadAt(at, offset-int64(len(recent))); err != nil || !bytes.Equal(at, recent) {
+		return nil, false
+	}
+	rest := make([]byte, min(st.Size()-offset, maxCopied))
+	n, err := f.ReadAt(rest, offset)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, false
+	}
+	return rest[:n], true
 }
 
 func mustStat(f *os.File) os.FileInfo {

@@ -98,7 +98,7 @@ func TestServe(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Serve(ctx, wire.Request{Service: "read", Action: Action, Args: Args{Path: p, Grep: "ERROR", Lines: 1}.Encode()}, send, nil)
+		Serve(ctx, wire.Request{Service: "read", Action: Action, Args: Args{Path: p, Grep: "ERROR", Lines: 1}.Encode()}, send, nil, nil)
 	}()
 	wait := func(want ...string) {
 		t.Helper()
@@ -130,4 +130,134 @@ func TestServe(t *testing.T) {
 	wait("ERROR c", "ERROR e", "ERROR f", "note: was truncated", "ERROR g", "note: was replaced; following the new file", "ERROR h")
 	cancel()
 	<-done
+}
+
+// logrotate's copytruncate copies the file, then truncates it: the lines
+// written since the stream's last read are in the copy only. They come
+// from there (once), when the caller may read it; when it may not, the
+// stream says the file was truncated and goes on.
+func TestServeReadsTheCopytruncateCopy(t *testing.T) {
+	old := Poll
+	Poll = 10 * time.Millisecond
+	defer func() { Poll = old }()
+	for _, tt := range []struct {
+		name    string
+		mayRead bool
+		want    []string
+	}{
+		{"the copy may be read", true, []string{"a", "note: was truncated; its lines since the last read came from its copy " + CopySuffix, "b", "c", "d"}},
+		{"the copy may not be read", false, []string{"a", "note: was truncated", "d"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "app.log")
+			os.WriteFile(p, []byte("a\n"), 0o644)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var mu sync.Mutex
+			var got []string
+			first, hold := make(chan struct{}), make(chan struct{})
+			send := func(r wire.Reply) bool {
+				var l Lines
+				if !r.OK || json.Unmarshal(r.Result, &l) != nil {
+					t.Errorf("reply %+v", r)
+					return false
+				}
+				mu.Lock()
+				if l.Note != "" {
+					got = append(got, "note: "+strings.ReplaceAll(strings.TrimPrefix(l.Note, p+" "), p, ""))
+				}
+				got = append(got, l.Lines...)
+				n := len(got)
+				mu.Unlock()
+				if n == 1 { // "a": the stream waits here while the file is rotated
+					close(first)
+					<-hold
+				}
+				return true
+			}
+			var asked []string
+			mayRead := func(path string) bool { asked = append(asked, path); return tt.mayRead }
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				Serve(ctx, wire.Request{Service: "read", Action: Action, Args: Args{Path: p, Lines: 1}.Encode()}, send, nil, mayRead)
+			}()
+			<-first
+			// Written after the last read, then copied and truncated.
+			f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("b\nc\n")
+			f.Close()
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p+CopySuffix, data, 0o644)
+			os.Truncate(p, 0)
+			close(hold)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				mu.Lock()
+				n := len(got)
+				mu.Unlock()
+				if n >= len(tt.want)-1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("got %q", got)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			os.WriteFile(p, []byte("d\n"), 0o644) // after the truncation was seen
+			for {
+				mu.Lock()
+				g := slices.Clone(got)
+				mu.Unlock()
+				if slices.Equal(g, tt.want) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("got %q, want %q", g, tt.want)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			if !slices.Equal(asked, []string{p + CopySuffix}) {
+				t.Fatalf("asked about %q, want only the copy", asked)
+			}
+		})
+	}
+}
+
+// copied takes a file for the copy only when it holds the bytes last
+// read just before the offset.
+func TestCopiedChecksTheCopy(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log.1")
+	os.WriteFile(p, []byte("one\ntwo\nthree\n"), 0o644)
+	yes := func(string) bool { return true }
+	for _, tt := range []struct {
+		name    string
+		offset  int64
+		recent  string
+		mayRead func(string) bool
+		want    string // "-": not taken
+	}{
+		{"the copy", 8, "one\ntwo\n", yes, "three\n"},
+		{"the copy, read to its end", 14, "three\n", yes, ""},
+		{"other bytes before the offset", 8, "one\nTWO\n", yes, "-"},
+		{"shorter than the offset", 20, "three\n", yes, "-"},
+		{"nothing read yet", 8, "", yes, "-"},
+		{"not allowed", 8, "one\ntwo\n", func(string) bool { return false }, "-"},
+		{"no question possible", 8, "one\ntwo\n", nil, "-"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rest, ok := copied(p, tt.offset, []byte(tt.recent), tt.mayRead)
+			got := "-"
+			if ok {
+				got = string(rest)
+			}
+			if got != tt.want {
+				t.Fatalf("copied = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
