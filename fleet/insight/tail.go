@@ -152,20 +152,15 @@ func viaRelay(h *fleet.Host, err error) error {
 	return fmt.Errorf("relay %s: %w", h.Relay.Name, err)
 }
 
-// SSHTailCommand is the command line that follows paths (or, with
-// journal set, a systemd unit's journal) on an SSH host, filtered there
-// by grep -E (POSIX extended expressions, not Go's).
-func SSHTailCommand(paths []string, journal string, a tail.Args, since string) string {
-	var cmd string
-	if journal != "" {
-		argv := []string{"journalctl", "--no-pager", "-o", "short-iso", "-f", "-n", strconv.Itoa(a.Lines), "-u", journal}
-		if since != "" {
-			argv = append(argv, "--since", since)
-		}
-		cmd = fleet.ShellQuote(argv)
-	} else {
-		cmd = fleet.ShellQuote(append([]string{"tail", "-q", "-n", strconv.Itoa(a.Lines), "-F", "--"}, paths...)) + " 2>/dev/null"
+// SSHJournalCommand is the command line that follows a systemd unit's
+// journal on an SSH host, filtered there by grep -E (POSIX extended
+// expressions, not Go's). (Files: SSHFileTail.)
+func SSHJournalCommand(journal string, a tail.Args, since string) string {
+	argv := []string{"journalctl", "--no-pager", "-o", "short-iso", "-f", "-n", strconv.Itoa(a.Lines), "-u", journal}
+	if since != "" {
+		argv = append(argv, "--since", since)
 	}
+	cmd := fleet.ShellQuote(argv)
 	if a.Grep != "" {
 		cmd += " | grep --line-buffered -E -e " + fleet.ShellQuote([]string{a.Grep})
 	}
@@ -176,7 +171,7 @@ func SSHTailCommand(paths []string, journal string, a tail.Args, since string) s
 }
 
 // SSHTail is the stream of a command's output lines on an SSH host
-// (SSHTailCommand), each cut at tail.MaxLine bytes.
+// (SSHJournalCommand), each cut at tail.MaxLine bytes.
 func SSHTail(s *fleet.SSH, h *fleet.Host, command func(first bool) string, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
 	return func(ctx context.Context, first bool, delivered func()) error {
 		sess, err := s.Session(ctx, h, 20*time.Second)

@@ -112,15 +112,21 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 					follow(h, insight.ServiceLog(f.Socket, h, service, logArgs, emit))
 					continue
 				}
-				if h.SSH != nil {
+				if h.SSH != nil && journal != "" {
 					cmdOf := func(first bool) string {
 						b := a
 						if !first {
 							b.Lines = 0
 						}
-						return insight.SSHTailCommand(paths, journal, b, since)
+						return insight.SSHJournalCommand(journal, b, since)
 					}
 					follow(h, insight.SSHTail(s, h, cmdOf, emit))
+					continue
+				}
+				if h.SSH != nil {
+					for _, p := range paths {
+						follow(h, insight.SSHFileTail(s, h, p, a, emit))
+					}
 					continue
 				}
 				if journal != "" {

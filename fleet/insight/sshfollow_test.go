@@ -1,0 +1,176 @@
+package insight
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shepherd-go/shepherd/internal/tail"
+)
+
+// follower runs sshFollowScript here (sh, tail and awk, as on a Debian
+// host; the SSH session around it is fleettail.txtar's) and keeps what
+// it shows.
+type follower struct {
+	st    followState
+	mu    sync.Mutex
+	shown []string
+	cmd   *exec.Cmd
+	done  chan struct{}
+}
+
+func follow(t *testing.T, st followState, path string, lines int, a tail.Args) *follower {
+	t.Helper()
+	f := &follower{st: st, done: make(chan struct{})}
+	f.cmd = exec.Command("sh", "-c", sshFollowCommand(path, lines, st.from, st.inode, a))
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := f.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(f.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			f.mu.Lock()
+			if line, note, show := f.st.record(sc.Text()); show {
+				if note {
+					line = "note: " + line
+				}
+				f.shown = append(f.shown, line)
+			}
+			f.mu.Unlock()
+		}
+	}()
+	t.Cleanup(f.stop)
+	return f
+}
+
+// stop ends the stream, as a dropped session does (the whole group:
+// tail and the awks).
+func (f *follower) stop() {
+	if f.cmd.Process != nil {
+		syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	f.cmd.Wait()
+	<-f.done
+}
+
+// wait waits for what the stream showed to be want.
+func (f *follower) wait(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		got := slices.Clone(f.shown)
+		f.mu.Unlock()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("showed %q, want %q", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLines is wait for the file's lines alone, whatever notes came.
+func (f *follower) waitLines(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		got := slices.DeleteFunc(slices.Clone(f.shown), func(l string) bool { return strings.HasPrefix(l, "note: ") })
+		f.mu.Unlock()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("showed %q, want the lines %q", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func appendTo(t *testing.T, p, s string) {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(s)
+	f.Close()
+}
+
+func TestSSHFollowResumesWhereItWas(t *testing.T) {
+	if _, err := exec.LookPath("awk"); err != nil {
+		t.Skip("no awk")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	os.WriteFile(p, []byte("INFO a\nERROR b\nERROR c\n"), 0o644)
+	a := tail.Args{Grep: "ERROR", Exclude: "ignore"}
+	s := follow(t, followState{from: -1}, p, 2, a)
+	s.wait(t, "ERROR b", "ERROR c") // the last 2 lines, filtered
+	appendTo(t, p, "ERROR d\nERROR ignore me\nINFO e\n")
+	s.wait(t, "ERROR b", "ERROR c", "ERROR d")
+	s.stop()
+	// Written while the stream was down: it comes when it is back, and
+	// nothing twice.
+	appendTo(t, p, "ERROR while down\nINFO x\n")
+	s2 := follow(t, s.st, p, 0, a)
+	s2.wait(t, "ERROR while down")
+	appendTo(t, p, "ERROR after\n")
+	s2.wait(t, "ERROR while down", "ERROR after")
+	// Rotated while it runs: the new file from its start; then down
+	// again, the offset counts in the new file.
+	os.Rename(p, p+".1")
+	os.WriteFile(p, []byte("ERROR new file\n"), 0o644)
+	s2.waitLines(t, "ERROR while down", "ERROR after", "ERROR new file") // and tail's notes, as its timing has it
+	s2.stop()
+	appendTo(t, p, "ERROR down again\n")
+	s3 := follow(t, s2.st, p, 0, a)
+	s3.wait(t, "ERROR down again")
+	s3.stop()
+	// Replaced while down: from the new file's start, with a note.
+	os.Remove(p)
+	os.WriteFile(p, []byte("ERROR third file\n"), 0o644)
+	s4 := follow(t, s3.st, p, 0, a)
+	s4.wait(t, "note: "+p+" was replaced while the stream was down; following the new file from its start", "ERROR third file")
+}
+
+// What a host prints is read as records: nothing in a file's line can
+// move the offset or pass for a note.
+func TestFollowStateRecords(t *testing.T) {
+	st := followState{from: -1}
+	for _, tt := range []struct {
+		rec, line string
+		note      bool
+		from      int64
+		inode     string
+	}{
+		{"#1234", "", false, -1, "1234"},
+		{"@100", "", false, 100, "1234"},
+		{"=@200", "@200", false, 100, "1234"},
+		{"=!a note?", "!a note?", false, 100, "1234"},
+		{"!tail: 'x' has been replaced", "'x' has been replaced", true, 100, "1234"},
+		{"@-5", "", false, 100, "1234"},
+		{"@99999999999999999999999", "", false, 100, "1234"},
+		{"#12; rm -rf /", "", false, 100, "1234"},
+		{"garbage", "", false, 100, "1234"},
+	} {
+		line, note, _ := st.record(tt.rec)
+		if line != tt.line || note != tt.note || st.from != tt.from || st.inode != tt.inode {
+			t.Fatalf("%q: line %q note %v, state %+v", tt.rec, line, note, st)
+		}
+	}
+}
