@@ -70,7 +70,8 @@ func openFDsAll() []int {
 // LISTEN_FDS, LISTEN_FDNAMES, and its open descriptors. It prints that
 // report, then serves every passed socket: to each client, the report
 // line, then each line the client sends, until it ends. On SIGTERM it
-// closes its sockets (clients then wait in the daemon's backlog) and, if
+// closes its sockets (clients then wait in the daemon's backlog), makes
+// the file $SDLISTEN_CLOSED names, if any, to say so, and, if
 // $SDLISTEN_HOLD names a file, waits for it to be removed before exiting.
 // `sdlisten -listen ADDRESS` binds ADDRESS itself instead (a program in
 // the way of a service's port), and says "listening on ADDRESS".
@@ -131,6 +132,9 @@ func sdListenMain() {
 	<-term
 	for _, ln := range lns {
 		ln.Close()
+	}
+	if closed := os.Getenv("SDLISTEN_CLOSED"); closed != "" {
+		os.WriteFile(closed, nil, 0o644)
 	}
 	if hold := os.Getenv("SDLISTEN_HOLD"); hold != "" {
 		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
