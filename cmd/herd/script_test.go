@@ -727,14 +727,15 @@ func cmdExecFleet(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(inv.String()), 0o644))
 }
 
-// startsshd PORTVAR KEYVAR: start a real sshd on loopback accepting a new
-// user key ($WORK/id_ed25519, made once: further servers accept it too);
-// set PORTVAR to its port and KEYVAR to the key's file. The
-// server stops when the script ends, and so does any shepherd a bootstrap
-// left in $WORK/remote*.
+// startsshd PORTVAR KEYVAR [NAME=VALUE...]: start a real sshd on loopback
+// accepting a new user key ($WORK/id_ed25519, made once: further servers
+// accept it too), its sessions with the variables given (PATH: programs
+// the script provides); set PORTVAR to its port and KEYVAR to the key's
+// file. The server stops when the script ends, and so does any shepherd
+// a bootstrap left in $WORK/remote*.
 func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 {
-		ts.Fatalf("usage: startsshd PORTVAR KEYVAR")
+	if len(args) < 2 {
+		ts.Fatalf("usage: startsshd PORTVAR KEYVAR [NAME=VALUE...]")
 	}
 	bin, err := testsshd.Binary()
 	if err != nil {
@@ -748,7 +749,7 @@ func cmdStartSSHD(ts *testscript.TestScript, neg bool, args []string) {
 	} else if _, err := os.Stat(dir); err == nil {
 		dir = ts.MkAbs("sshd-" + args[0])
 	}
-	s, err := testsshd.Start(bin, dir, key+".pub", 0)
+	s, err := testsshd.Start(bin, dir, key+".pub", 0, testsshd.SetEnv(args[2:]...))
 	ts.Check(err)
 	ts.Defer(func() {
 		s.Stop()

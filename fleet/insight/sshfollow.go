@@ -119,54 +119,61 @@ func SSHFileTail(s *fleet.SSH, h *fleet.Host, path string, a tail.Args, emit fun
 		if !first {
 			lines = 0 // no backlog again: from where it was, or the end
 		}
-		sess, err := s.Session(ctx, h, 20*time.Second)
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		out, err := sess.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		if _, err := sess.StdinPipe(); err != nil { // see fleet.HangupGuard
-			return err
-		}
-		if err := sess.Start(fleet.HangupGuard(sshFollowCommand(path, lines, st.from, st.inode, a))); err != nil {
-			s.Forget(h)
-			return err
-		}
-		stop := context.AfterFunc(ctx, func() {
-			sess.Signal(ssh.SIGKILL)
-			sess.Close()
-		})
-		defer stop()
-		delivered()
-		r := bufio.NewReaderSize(out, tail.MaxLine+64)
-		for {
-			rec, err := r.ReadSlice('\n')
-			if len(rec) > 0 {
-				full := rec[len(rec)-1] == '\n'
-				if full {
-					rec = rec[:len(rec)-1]
-				}
-				if line, note, show := st.record(string(rec)); show {
-					if len(line) > tail.MaxLine {
-						line = line[:tail.MaxLine]
-					}
-					emit(TailLine{Host: h.Name, Line: line, Note: note})
-				}
-				// A longer record: drop its rest.
-				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = r.ReadSlice('\n')
-				}
+		return sshRecords(ctx, s, h, sshFollowCommand(path, lines, st.from, st.inode, a), st.record, emit, delivered)
+	}
+}
+
+// sshRecords runs command on an SSH host and reads its output as records
+// (sshFollowScript's, sshJournalScript's), emitting the lines and notes
+// record picks out of them, each cut at tail.MaxLine bytes. It returns
+// when the command ends or ctx does (the command is then killed).
+func sshRecords(ctx context.Context, s *fleet.SSH, h *fleet.Host, command string, record func(string) (string, bool, bool), emit func(TailLine), delivered func()) error {
+	sess, err := s.Session(ctx, h, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if _, err := sess.StdinPipe(); err != nil { // see fleet.HangupGuard
+		return err
+	}
+	if err := sess.Start(fleet.HangupGuard(command)); err != nil {
+		s.Forget(h)
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+	})
+	defer stop()
+	delivered()
+	r := bufio.NewReaderSize(out, tail.MaxLine+64)
+	for {
+		rec, err := r.ReadSlice('\n')
+		if len(rec) > 0 {
+			if rec[len(rec)-1] == '\n' {
+				rec = rec[:len(rec)-1]
 			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					s.Forget(h)
-					return sess.Wait()
+			if line, note, show := record(string(rec)); show {
+				if len(line) > tail.MaxLine {
+					line = line[:tail.MaxLine]
 				}
-				return err
+				emit(TailLine{Host: h.Name, Line: line, Note: note})
 			}
+			// A longer record: drop its rest.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				s.Forget(h)
+				return sess.Wait()
+			}
+			return err
 		}
 	}
 }

@@ -15,21 +15,27 @@ import (
 	"github.com/shepherd-go/shepherd/internal/tail"
 )
 
-// follower runs sshFollowScript here (sh, tail and awk, as on a Debian
-// host; the SSH session around it is fleettail.txtar's) and keeps what
-// it shows.
+// follower runs a host's script here (sh, tail, journalctl and awk, as
+// on a Debian host; the SSH session around it is fleettail.txtar's) and
+// keeps what it shows, as record reads it.
 type follower struct {
-	st    followState
-	mu    sync.Mutex
-	shown []string
-	cmd   *exec.Cmd
-	done  chan struct{}
+	record func(string) (string, bool, bool)
+	mu     sync.Mutex
+	shown  []string
+	cmd    *exec.Cmd
+	done   chan struct{}
 }
 
-func follow(t *testing.T, st followState, path string, lines int, a tail.Args) *follower {
+func follow(t *testing.T, st *followState, path string, lines int, a tail.Args) *follower {
 	t.Helper()
-	f := &follower{st: st, done: make(chan struct{})}
-	f.cmd = exec.Command("sh", "-c", sshFollowCommand(path, lines, st.from, st.inode, a))
+	return runFollower(t, sshFollowCommand(path, lines, st.from, st.inode, a), nil, st.record)
+}
+
+func runFollower(t *testing.T, command string, env []string, record func(string) (string, bool, bool)) *follower {
+	t.Helper()
+	f := &follower{record: record, done: make(chan struct{})}
+	f.cmd = exec.Command("sh", "-c", command)
+	f.cmd.Env = append(os.Environ(), env...)
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := f.cmd.StdoutPipe()
 	if err != nil {
@@ -43,7 +49,7 @@ func follow(t *testing.T, st followState, path string, lines int, a tail.Args) *
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			f.mu.Lock()
-			if line, note, show := f.st.record(sc.Text()); show {
+			if line, note, show := f.record(sc.Text()); show {
 				if note {
 					line = "note: " + line
 				}
@@ -119,7 +125,8 @@ func TestSSHFollowResumesWhereItWas(t *testing.T) {
 	p := filepath.Join(dir, "app.log")
 	os.WriteFile(p, []byte("INFO a\nERROR b\nERROR c\n"), 0o644)
 	a := tail.Args{Grep: "ERROR", Exclude: "ignore"}
-	s := follow(t, followState{from: -1}, p, 2, a)
+	st := &followState{from: -1}
+	s := follow(t, st, p, 2, a)
 	s.wait(t, "ERROR b", "ERROR c") // the last 2 lines, filtered
 	appendTo(t, p, "ERROR d\nERROR ignore me\nINFO e\n")
 	s.wait(t, "ERROR b", "ERROR c", "ERROR d")
@@ -127,7 +134,7 @@ func TestSSHFollowResumesWhereItWas(t *testing.T) {
 	// Written while the stream was down: it comes when it is back, and
 	// nothing twice.
 	appendTo(t, p, "ERROR while down\nINFO x\n")
-	s2 := follow(t, s.st, p, 0, a)
+	s2 := follow(t, st, p, 0, a)
 	s2.wait(t, "ERROR while down")
 	appendTo(t, p, "ERROR after\n")
 	s2.wait(t, "ERROR while down", "ERROR after")
@@ -138,13 +145,13 @@ func TestSSHFollowResumesWhereItWas(t *testing.T) {
 	s2.waitLines(t, "ERROR while down", "ERROR after", "ERROR new file") // and tail's notes, as its timing has it
 	s2.stop()
 	appendTo(t, p, "ERROR down again\n")
-	s3 := follow(t, s2.st, p, 0, a)
+	s3 := follow(t, st, p, 0, a)
 	s3.wait(t, "ERROR down again")
 	s3.stop()
 	// Replaced while down: from the new file's start, with a note.
 	os.Remove(p)
 	os.WriteFile(p, []byte("ERROR third file\n"), 0o644)
-	s4 := follow(t, s3.st, p, 0, a)
+	s4 := follow(t, st, p, 0, a)
 	s4.wait(t, "note: "+p+" was replaced while the stream was down; following the new file from its start", "ERROR third file")
 }
 
@@ -171,6 +178,22 @@ func TestFollowStateRecords(t *testing.T) {
 		line, note, _ := st.record(tt.rec)
 		if line != tt.line || note != tt.note || st.from != tt.from || st.inode != tt.inode {
 			t.Fatalf("%q: line %q note %v, state %+v", tt.rec, line, note, st)
+		}
+	}
+}
+
+// waitState waits for cond, which reads the state record keeps.
+func (f *follower) waitState(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		f.mu.Lock()
+		ok := cond()
+		f.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stream's state never came")
 		}
 	}
 }

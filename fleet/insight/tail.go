@@ -1,13 +1,10 @@
 package insight
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +13,6 @@ import (
 	"github.com/shepherd-go/shepherd/internal/tail"
 	"github.com/shepherd-go/shepherd/netlayer/local"
 	"github.com/shepherd-go/shepherd/netlayer/wire"
-	"golang.org/x/crypto/ssh"
 )
 
 // TailLine is one line a host sent, or a note about its stream (Note:
@@ -150,73 +146,4 @@ func viaRelay(h *fleet.Host, err error) error {
 		return err
 	}
 	return fmt.Errorf("relay %s: %w", h.Relay.Name, err)
-}
-
-// SSHJournalCommand is the command line that follows a systemd unit's
-// journal on an SSH host, filtered there by grep -E (POSIX extended
-// expressions, not Go's). (Files: SSHFileTail.)
-func SSHJournalCommand(journal string, a tail.Args, since string) string {
-	argv := []string{"journalctl", "--no-pager", "-o", "short-iso", "-f", "-n", strconv.Itoa(a.Lines), "-u", journal}
-	if since != "" {
-		argv = append(argv, "--since", since)
-	}
-	cmd := fleet.ShellQuote(argv)
-	if a.Grep != "" {
-		cmd += " | grep --line-buffered -E -e " + fleet.ShellQuote([]string{a.Grep})
-	}
-	if a.Exclude != "" {
-		cmd += " | grep --line-buffered -v -E -e " + fleet.ShellQuote([]string{a.Exclude})
-	}
-	return cmd
-}
-
-// SSHTail is the stream of a command's output lines on an SSH host
-// (SSHJournalCommand), each cut at tail.MaxLine bytes.
-func SSHTail(s *fleet.SSH, h *fleet.Host, command func(first bool) string, emit func(TailLine)) func(ctx context.Context, first bool, delivered func()) error {
-	return func(ctx context.Context, first bool, delivered func()) error {
-		sess, err := s.Session(ctx, h, 20*time.Second)
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		out, err := sess.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		if _, err := sess.StdinPipe(); err != nil { // see fleet.HangupGuard
-			return err
-		}
-		if err := sess.Start(fleet.HangupGuard(command(first))); err != nil {
-			s.Forget(h)
-			return err
-		}
-		stop := context.AfterFunc(ctx, func() {
-			sess.Signal(ssh.SIGKILL)
-			sess.Close()
-		})
-		defer stop()
-		delivered()
-		r := bufio.NewReaderSize(out, tail.MaxLine)
-		for {
-			line, err := r.ReadSlice('\n')
-			if len(line) > 0 {
-				l := string(line)
-				if line[len(line)-1] == '\n' {
-					l = l[:len(l)-1]
-				}
-				emit(TailLine{Host: h.Name, Line: l})
-				// A longer line: drop its rest.
-				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = r.ReadSlice('\n')
-				}
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					s.Forget(h)
-					return sess.Wait()
-				}
-				return err
-			}
-		}
-	}
 }

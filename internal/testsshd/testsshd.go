@@ -57,11 +57,16 @@ type Option func(*options)
 
 type options struct {
 	sftp string
+	env  []string
 }
 
 // SFTPCommand makes the sftp subsystem cmd (run by the user's shell)
 // instead of sshd's own: a test of a host whose SFTP server hangs.
 func SFTPCommand(cmd string) Option { return func(o *options) { o.sftp = cmd } }
+
+// SetEnv gives every session the variables env (NAME=VALUE), over
+// sshd's own (PATH: a host whose programs a test provides).
+func SetEnv(env ...string) Option { return func(o *options) { o.env = append(o.env, env...) } }
 
 // Start runs sshd in dir (created) on port (0: a free one) with a new
 // host key, accepting the public key in userPub, and returns once it
@@ -116,10 +121,10 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 MaxStartups 500
 MaxSessions 100
-SetEnv "HOME=%s"
+SetEnv "HOME=%s"%s
 PermitUserRC no
 Subsystem sftp %s
-`, port, dir, auth, dir, home, o.sftp)), 0o600)
+`, port, dir, auth, dir, home, setEnv(o.env), o.sftp)), 0o600)
 	s := &Server{Port: port, Dir: dir, cmd: exec.Command(bin, "-D", "-e", "-f", cfg)}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -151,6 +156,15 @@ Subsystem sftp %s
 		return nil, errors.New("sshd did not listen within 10 s")
 	}
 	return s, nil
+}
+
+// setEnv is env as more words of sshd_config's SetEnv line.
+func setEnv(env []string) string {
+	var b strings.Builder
+	for _, v := range env {
+		fmt.Fprintf(&b, " %q", v)
+	}
+	return b.String()
 }
 
 // Stop kills the server.

@@ -12,7 +12,8 @@ import (
 
 // Commands run with the server's own empty home, not the user's: the
 // user's shell startup files (root's ~/.bashrc, which Debian's bash reads
-// for commands run by sshd) must not decide how long a test takes.
+// for commands run by sshd) must not decide how long a test takes. And
+// with the PATH a test gives.
 func TestSessionsHaveAHomeOfTheirOwn(t *testing.T) {
 	bin, err := Binary()
 	if err != nil {
@@ -26,7 +27,8 @@ func TestSessionsHaveAHomeOfTheirOwn(t *testing.T) {
 	if err := Keygen(key); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(bin, filepath.Join(dir, "sshd"), key+".pub", 0)
+	bin2 := filepath.Join(dir, "bin")
+	s, err := Start(bin, filepath.Join(dir, "sshd"), key+".pub", 0, SetEnv("PATH="+bin2+":/usr/bin:/bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +54,16 @@ func TestSessionsHaveAHomeOfTheirOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	out, err := sess.CombinedOutput(`echo "$HOME"`)
+	out, err := sess.CombinedOutput(`echo "$HOME"; echo "$PATH"`)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if got, want := strings.TrimSpace(string(out)), filepath.Join(s.Dir, "home"); got != want {
-		t.Errorf("HOME of a session = %q, want the server's own %q", got, want)
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if want := filepath.Join(s.Dir, "home"); got[0] != want {
+		t.Errorf("HOME of a session = %q, want the server's own %q", got[0], want)
+	}
+	// ...and the PATH the test gave (SetEnv): programs it provides.
+	if want := bin2 + ":/usr/bin:/bin"; len(got) < 2 || got[1] != want {
+		t.Errorf("PATH of a session = %q, want %q", got[1:], want)
 	}
 }

@@ -65,10 +65,9 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 				if err != nil || d <= 0 {
 					return cmdutil.UsageError("fleet tail: --since: expected a duration such as 5m")
 				}
-				// A service's host reads it as a duration by its own
-				// clock; journalctl takes a local time.
+				// A host reads it as a duration back from now by its own
+				// clock, a service's log and a journal alike.
 				logArgs.Since = max(d.Truncate(time.Second), time.Second)
-				since = time.Now().Add(-d).Format("2006-01-02 15:04:05")
 			}
 			logArgs.Lines, logArgs.Grep, logArgs.Exclude = a.Lines, a.Grep, a.Exclude
 			hosts, err := selectHosts(f, &o.fleetOptions)
@@ -113,14 +112,7 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 					continue
 				}
 				if h.SSH != nil && journal != "" {
-					cmdOf := func(first bool) string {
-						b := a
-						if !first {
-							b.Lines = 0
-						}
-						return insight.SSHJournalCommand(journal, b, since)
-					}
-					follow(h, insight.SSHTail(s, h, cmdOf, emit))
+					follow(h, insight.SSHJournalTail(s, h, journal, a, int(logArgs.Since/time.Second), emit))
 					continue
 				}
 				if h.SSH != nil {
@@ -164,7 +156,7 @@ func newCmdFleetTail(f *cmdutil.Factory) *cobra.Command {
 	c.Flags().BoolVar(&o.acceptNew, "accept-new", false, "ssh: trust and record the key of a host not in known_hosts")
 	c.Flags().StringVar(&o.knownHosts, "known-hosts", "", "ssh: the known_hosts file (default ~/.ssh/known_hosts)")
 	c.Flags().StringArrayVar(&o.identities, "identity", nil, "ssh: a private key file (default: the agent and ~/.ssh/id_*)")
-	c.Flags().StringVar(&a.Grep, "grep", "", "only the lines that match this regular expression (on the host; grep -E's on SSH hosts)")
+	c.Flags().StringVar(&a.Grep, "grep", "", "only the lines that match this regular expression (on the host; awk's extended expressions on SSH hosts)")
 	c.Flags().StringVar(&a.Exclude, "exclude", "", "not the lines that match this regular expression (on the host)")
 	c.Flags().IntVarP(&a.Lines, "lines", "n", 10, "the last N lines of each file first")
 	c.Flags().StringVar(&since, "since", "", "--journal, --service: from this long ago, such as 5m")
