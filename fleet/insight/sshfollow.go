@@ -87,25 +87,40 @@ type followState struct {
 // record takes one record of sshFollowScript's output: a line to show,
 // a note, or nothing (the state moved, or the record is not one).
 func (st *followState) record(rec string) (line string, note, show bool) {
+	line, note, show = showRecord(rec, func(kind byte, body string) {
+		switch kind {
+		case '@':
+			if off, err := strconv.ParseInt(body, 10, 64); err == nil && off >= 0 {
+				st.from = off
+			}
+		case '#':
+			if body == "" || strings.Trim(body, "0123456789") == "" {
+				st.inode = body
+			}
+		}
+	})
+	if note {
+		line = strings.TrimPrefix(line, "tail: ")
+	}
+	return line, note, show
+}
+
+// showRecord reads one record of a host's script (sshFollowScript's,
+// sshJournalScript's) by its first byte: "=" a line to show, "!" a note;
+// any other kind goes to state, and shows nothing.
+func showRecord(rec string, state func(kind byte, body string)) (line string, note, show bool) {
 	if rec == "" {
 		return "", false, false
 	}
-	body := rec[1:]
-	switch rec[0] {
+	switch body := rec[1:]; rec[0] {
 	case '=':
 		return body, false, true
 	case '!':
-		return strings.TrimPrefix(body, "tail: "), true, true
-	case '@':
-		if off, err := strconv.ParseInt(body, 10, 64); err == nil && off >= 0 {
-			st.from = off
-		}
-	case '#':
-		if body == "" || strings.Trim(body, "0123456789") == "" {
-			st.inode = body
-		}
+		return body, true, true
+	default:
+		state(rec[0], body)
+		return "", false, false
 	}
-	return "", false, false
 }
 
 // SSHFileTail is the stream of one file of an SSH host

@@ -92,27 +92,19 @@ type journalState struct {
 // record takes one record of sshJournalScript's output: an entry to
 // show, a note, or nothing (the state moved, or the record is not one).
 func (st *journalState) record(rec string) (line string, note, show bool) {
-	if rec == "" {
-		return "", false, false
-	}
-	body := rec[1:]
-	switch rec[0] {
-	case '=':
-		return body, false, true
-	case '!':
-		return body, true, true
-	case '@':
-		if body == "-" {
+	return showRecord(rec, func(kind byte, body string) {
+		switch {
+		case kind != '@':
+		case body == "-":
 			st.known = true
-			break
+		default:
+			stamp, count, ok := strings.Cut(body, " ")
+			n, err := strconv.Atoi(count)
+			if ok && err == nil && n > 0 && n <= 1<<30 && journalStamp.MatchString(stamp) {
+				st.stamp, st.count, st.known = stamp, n, true
+			}
 		}
-		stamp, count, ok := strings.Cut(body, " ")
-		n, err := strconv.Atoi(count)
-		if ok && err == nil && n > 0 && n <= 1<<30 && journalStamp.MatchString(stamp) {
-			st.stamp, st.count, st.known = stamp, n, true
-		}
-	}
-	return "", false, false
+	})
 }
 
 // command is sshJournalScript's command line for the next stream.
