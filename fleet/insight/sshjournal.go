@@ -45,7 +45,7 @@ if [ "$mode" != resume ]; then
 	# The backlog: of the newest m entries (newest first), the last n
 	# kept, oldest first; and where the stream goes on from, the newest
 	# entry's time and how many entries carry it.
-	t=$(mktemp) || exit 1
+	t=$(mktemp 2>&1) || { echo "!mktemp: $t"; exit 1; }
 	if [ -n "$since" ]; then "$@" -r -n "$m" --since "$since"; else "$@" -r -n "$m"; fi 2>&1 |
 	awk -v n="$n" -v t="$t" "$filter"'
 	{ s = stamp($0) }
