@@ -1052,7 +1052,7 @@ func haveProgram(name string) (bool, error) {
 	if _, err := exec.LookPath(name); err == nil {
 		return true, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/lib/systemd"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			return true, nil
 		}
