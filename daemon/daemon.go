@@ -38,6 +38,7 @@ import (
 	"github.com/shepherd-go/shepherd/internal/activation"
 	"github.com/shepherd-go/shepherd/internal/cgroup"
 	"github.com/shepherd-go/shepherd/internal/filexfer"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/internal/identity"
 	"github.com/shepherd-go/shepherd/internal/leftover"
 	"github.com/shepherd-go/shepherd/internal/memory"
@@ -235,11 +236,11 @@ func Start(opts Options) (_ *Daemon, err error) {
 	}
 	var httpLn net.Listener
 	if ho != nil {
-		if d.opts.Metrics.Listener, err = inheritedTCP(ho.MetricsFD, "--metrics"); err != nil {
+		if d.opts.Metrics.Listener, err = httpguard.Inherited(ho.MetricsFD, "--metrics"); err != nil {
 			return nil, err
 		}
 		if d.opts.HTTP.Enabled() {
-			if httpLn, err = inheritedTCP(ho.HTTPFD, "--http"); err != nil {
+			if httpLn, err = httpguard.Inherited(ho.HTTPFD, "--http"); err != nil {
 				return nil, err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shepherd-go/shepherd/actors/logger"
 	"github.com/shepherd-go/shepherd/actors/registry"
+	"github.com/shepherd-go/shepherd/internal/httpguard"
 	"github.com/shepherd-go/shepherd/internal/proc"
 
 	"github.com/shepherd-go/shepherd/actors/service"
@@ -185,11 +186,9 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var conns []local.HandedConn
-	var reattaches []func() // the HTTP listeners taken for the handover
+	var taken httpguard.Taken // the HTTP listeners, for the handover
 	undo := func(err error) error {
-		for _, r := range reattaches {
-			r()
-		}
+		taken.GiveBack()
 		d.resumeServers()
 		d.pump.Resume(d.goGo)
 		d.thawAll(reg.Controlled)
@@ -239,33 +238,12 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	// accepting, the requests in flight end, and a client or a scrape
 	// that connects meanwhile waits in the backlog for the new binary
 	// rather than being refused.
-	var tcpFiles []*os.File
-	defer func() {
-		for _, f := range tcpFiles {
-			f.Close()
-		}
-	}()
-	detach := func(what string, detach func() (*os.File, error), reattach func(*os.File) error) (int, error) {
-		f, err := detach()
-		if err != nil || f == nil {
-			if err != nil {
-				err = fmt.Errorf("%s listener: %w", what, err)
-			}
-			return 0, err
-		}
-		tcpFiles = append(tcpFiles, f)
-		reattaches = append(reattaches, func() {
-			if err := reattach(f); err != nil {
-				d.logf("%s: cannot serve again after the failed re-exec: %v", what, err)
-			}
-		})
-		return fdOf(f), nil
-	}
-	httpFD, err := detach("--http", d.http.Detach, d.http.Reattach)
+	defer taken.Close()
+	httpFile, err := taken.Take("--http", d.http.Detach, d.http.Reattach, d.logf)
 	if err != nil {
 		return undo(err)
 	}
-	metricsFD, err := detach("--metrics", d.metrics.Detach, d.metrics.Reattach)
+	metricsFile, err := taken.Take("--metrics", d.metrics.Detach, d.metrics.Reattach, d.logf)
 	if err != nil {
 		return undo(err)
 	}
@@ -280,11 +258,11 @@ func (d *Daemon) Reexec(who string, ready func(reexecs int)) error {
 	ho := handover{
 		FirstStarted: d.started, Reexecs: d.reexecs + 1, Orphans: owners.Orphans, Retention: d.opts.HistoryRetention,
 		ListenerFD: fdOf(lnFile), StateLockFD: int(d.stateLock.Fd()), Files: reg.Files, Specs: reg.Specs, Declared: reg.Declared, Services: saved,
-		Recent: handedRecent, HTTPFD: httpFD, MetricsFD: metricsFD,
+		Recent: handedRecent, HTTPFD: fdOf(httpFile), MetricsFD: fdOf(metricsFile),
 	}
 	ho.LockFD = d.socketLock.Fd()
 	inherit := []int{ho.ListenerFD, ho.LockFD, ho.StateLockFD}
-	for _, f := range tcpFiles {
+	for _, f := range taken.Files {
 		inherit = append(inherit, fdOf(f))
 	}
 	for _, c := range conns {
@@ -518,10 +496,13 @@ func (d *Daemon) adoptConns(conns []savedConn) {
 	}
 }
 
-// fdOf is f's descriptor. Unlike f.Fd, it leaves the descriptor
-// non-blocking: it is shared with a socket the daemon goes on serving
-// should the execve fail.
+// fdOf is f's descriptor (0 for none). Unlike f.Fd, it leaves the
+// descriptor non-blocking: it is shared with a socket the daemon goes on
+// serving should the execve fail.
 func fdOf(f *os.File) int {
+	if f == nil {
+		return 0
+	}
 	fd := -1
 	if rc, err := f.SyscallConn(); err == nil {
 		rc.Control(func(u uintptr) { fd = int(u) })
@@ -540,23 +521,4 @@ func inheritedSocketLock(ho *handover, socket string) (*local.SocketLock, error)
 		return nil, fmt.Errorf("re-exec handover: %w", err)
 	}
 	return l, nil
-}
-
-// inheritedTCP is the TCP listening socket a re-exec handed over at fd
-// (what: --http or --metrics), or nil when none was.
-func inheritedTCP(fd int, what string) (net.Listener, error) {
-	if fd <= 0 {
-		return nil, nil
-	}
-	f := os.NewFile(uintptr(fd), what)
-	defer f.Close()
-	ln, err := net.FileListener(f)
-	if err != nil {
-		return nil, fmt.Errorf("re-exec handover: %s listener: %w", what, err)
-	}
-	if _, ok := ln.(*net.TCPListener); !ok {
-		ln.Close()
-		return nil, fmt.Errorf("re-exec handover: %s: fd %d is not a TCP socket", what, fd)
-	}
-	return ln, nil
 }
