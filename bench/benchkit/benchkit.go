@@ -25,6 +25,15 @@ type Daemon struct {
 // StartNamed starts a shepherd in dir with config (and args), and
 // returns once it wrote its pid file.
 func StartNamed(bin, dir, config string, args ...string) (*Daemon, error) {
+	return StartWith(dir, config, func(shepherdArgs []string) *exec.Cmd {
+		return exec.Command(filepath.Join(bin, "shepherd"), append(shepherdArgs, args...)...)
+	})
+}
+
+// StartWith is StartNamed through the command that command makes of the
+// shepherd's own arguments (one that runs it in a namespace, say: it
+// must exec the shepherd, so that its PID is the daemon's).
+func StartWith(dir, config string, command func(shepherdArgs []string) *exec.Cmd) (*Daemon, error) {
 	d := &Daemon{Dir: dir, Sock: filepath.Join(dir, "run", "socket")}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -34,8 +43,7 @@ func StartNamed(bin, dir, config string, args ...string) (*Daemon, error) {
 		return nil, err
 	}
 	pid := filepath.Join(dir, "pid")
-	d.Cmd = exec.Command(filepath.Join(bin, "shepherd"), append([]string{"-c", cfg, "-s", d.Sock,
-		"--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log")}, args...)...)
+	d.Cmd = command([]string{"-c", cfg, "-s", d.Sock, "--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log")})
 	// Should the bench be killed, its daemons go too.
 	d.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := d.Cmd.Start(); err != nil {
@@ -49,6 +57,8 @@ func StartNamed(bin, dir, config string, args ...string) (*Daemon, error) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+	d.Cmd.Process.Kill()
+	d.Cmd.Wait()
 	return nil, fmt.Errorf("shepherd in %s did not start within 60 s", dir)
 }
 

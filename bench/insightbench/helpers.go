@@ -7,6 +7,7 @@ type daemon = benchkit.Daemon
 
 var (
 	startNamed = benchkit.StartNamed
+	startWith  = benchkit.StartWith
 	cpuTime    = benchkit.CPUTime
 	vmRSS      = benchkit.VMRSS
 	mid        = benchkit.Mid

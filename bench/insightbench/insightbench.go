@@ -25,35 +25,15 @@ import (
 // startInNS starts a shepherd like startNamed, in a mount namespace in
 // which dir/root is bound on mnt.
 func startInNS(bin, dir, mnt string) (*daemon, error) {
-	d := &daemon{Dir: dir, Sock: filepath.Join(dir, "run", "socket")}
 	if err := os.MkdirAll(filepath.Join(dir, "root"), 0o755); err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(dir, "services.yaml")
-	if err := os.WriteFile(cfg, []byte("services: []\n"), 0o644); err != nil {
-		return nil, err
-	}
-	pid := filepath.Join(dir, "pid")
-	// unshare execs sh, which execs the shepherd: one PID throughout.
-	d.Cmd = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && shift && exec "$@"`,
-		filepath.Join(dir, "root"), mnt, filepath.Join(bin, "shepherd"), "-c", cfg, "-s", d.Sock,
-		"--state", filepath.Join(dir, "state"), "--pid", pid, "-l", filepath.Join(dir, "log"), "--listen", "/ip4/127.0.0.1/tcp/0")
-	d.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := d.Cmd.Start(); err != nil {
-		return nil, err
-	}
-	for range 2400 {
-		if _, err := os.Stat(pid); err == nil {
-			return d, nil
-		}
-		if d.Cmd.ProcessState != nil {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	d.Cmd.Process.Kill()
-	d.Cmd.Wait()
-	return nil, fmt.Errorf("shepherd in %s (mount namespace) did not start within 60 s", dir)
+	return startWith(dir, "services: []\n", func(shepherdArgs []string) *exec.Cmd {
+		// unshare execs sh, which execs the shepherd: one PID throughout.
+		args := append([]string{"--mount", "--propagation", "private", "sh", "-c", `mount --bind "$0" "$1" && shift && exec "$@"`,
+			filepath.Join(dir, "root"), mnt, filepath.Join(bin, "shepherd")}, shepherdArgs...)
+		return exec.Command("unshare", append(args, "--listen", "/ip4/127.0.0.1/tcp/0")...)
+	})
 }
 
 // nsFleet starts a workstation daemon and n hosts in mount namespaces
