@@ -2,6 +2,7 @@ package insight
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,36 +76,40 @@ func (f *follower) stop() {
 // wait waits for what the stream showed to be want.
 func (f *follower) wait(t *testing.T, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		f.mu.Lock()
-		got := slices.Clone(f.shown)
-		f.mu.Unlock()
-		if slices.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("showed %q, want %q", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.waitShown(t, "", func(string) bool { return false }, want)
 }
 
 // waitLines is wait for the file's lines alone, whatever notes came.
 func (f *follower) waitLines(t *testing.T, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	f.waitShown(t, " the lines", func(l string) bool { return strings.HasPrefix(l, "note: ") }, want)
+}
+
+// waitShown waits for what the stream showed, but for what drop drops, to
+// be want (what: the kind of lines, for the message).
+func (f *follower) waitShown(t *testing.T, what string, drop func(string) bool, want []string) {
+	t.Helper()
+	var got []string
+	f.waitFor(t, func() bool {
+		got = slices.DeleteFunc(slices.Clone(f.shown), drop)
+		return slices.Equal(got, want)
+	}, func() string { return fmt.Sprintf("showed %q, want%s %q", got, what, want) })
+}
+
+// waitFor waits for cond, which reads what record keeps, and fails with
+// failure's message if it does not come.
+func (f *follower) waitFor(t *testing.T, cond func() bool, failure func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		f.mu.Lock()
-		got := slices.DeleteFunc(slices.Clone(f.shown), func(l string) bool { return strings.HasPrefix(l, "note: ") })
+		ok := cond()
 		f.mu.Unlock()
-		if slices.Equal(got, want) {
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("showed %q, want the lines %q", got, want)
+			t.Fatal(failure())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -178,22 +183,6 @@ func TestFollowStateRecords(t *testing.T) {
 		line, note, _ := st.record(tt.rec)
 		if line != tt.line || note != tt.note || st.from != tt.from || st.inode != tt.inode {
 			t.Fatalf("%q: line %q note %v, state %+v", tt.rec, line, note, st)
-		}
-	}
-}
-
-// waitState waits for cond, which reads the state record keeps.
-func (f *follower) waitState(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		f.mu.Lock()
-		ok := cond()
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the stream's state never came")
 		}
 	}
 }

@@ -121,7 +121,7 @@ func TestSSHJournalResumesWhereItWas(t *testing.T) {
 	// was down, comes when it is back.
 	empty := &journalState{}
 	e := j.follow(t, empty, "new.service", tail.Args{Lines: 10}, 0)
-	e.waitState(t, func() bool { return empty.known })
+	e.waitFor(t, func() bool { return empty.known }, func() string { return "the stream never said where it was" })
 	e.stop()
 	j.write(t, "new.service", at(8), "first words")
 	e2 := j.follow(t, empty, "new.service", tail.Args{Lines: 10}, 0)
