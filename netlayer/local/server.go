@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -734,8 +733,11 @@ var errCancelled = errors.New("cancelled by the client")
 // if it is still in flight, and answers ok either way (the request may
 // have ended as the cancel crossed its reply).
 func (s *Server) cancelRequest(cn *conn, req wire.Request) {
-	id, err := strconv.ParseUint(strings.Join(req.Args, " "), 10, 64)
-	if len(req.Args) != 1 || err != nil || id == 0 {
+	var id uint64
+	if len(req.Args) == 1 {
+		id, _ = strconv.ParseUint(req.Args[0], 10, 64)
+	}
+	if id == 0 {
 		cn.out.Send(wire.ErrReply(req.ID, wire.Errorf(wire.BadRequest, "cancel: expected the ID of a request in flight on this connection")))
 		return
 	}
